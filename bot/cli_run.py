@@ -1,0 +1,54 @@
+"""`supportbot run`: every configured adapter (or those named); the shell chat when none is."""
+
+from __future__ import annotations
+
+import click
+
+from .cli import run_async, settings_from
+
+
+@click.command()
+@click.option("--slack", is_flag=True, help="Start the Slack adapter.")
+@click.option("--discord", is_flag=True, help="Start the Discord adapter.")
+@click.option("--shell", is_flag=True, help="Start the interactive shell chat.")
+@click.option("--slack-mode", type=click.Choice(["socket", "http"]), default=None,
+              help="Socket Mode (default when SLACK_APP_TOKEN is set) or HTTP mode.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="HTTP server address.")
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="HTTP server port.")
+@click.pass_context
+def run(ctx: click.Context, slack: bool, discord: bool, shell: bool, slack_mode: str | None, host: str,
+        port: int) -> None:
+    """Start the bot."""
+    from .runtime import load_adapter, serve
+    from .wiring import open_services
+
+    settings = settings_from(ctx)
+    if not (slack or discord or shell):
+        slack, discord = settings.slack_configured, settings.discord_configured
+        shell = not (slack or discord)
+    if slack and not settings.slack_configured:
+        raise click.UsageError("--slack needs SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET)")
+    if discord and not settings.discord_configured:
+        raise click.UsageError("--discord needs DISCORD_BOT_TOKEN")
+    mode = slack_mode or ("socket" if settings.slack_app_token else "http")
+    if slack and mode == "socket" and not settings.slack_app_token:
+        raise click.UsageError("--slack-mode socket needs SLACK_APP_TOKEN (an xapp- app-level token)")
+    if slack and mode == "http" and not settings.slack_signing_secret:
+        raise click.UsageError("--slack-mode http needs SLACK_SIGNING_SECRET")
+
+    async def _run() -> None:
+        async with open_services(settings) as services:
+            if shell and not (slack or discord):
+                from adapters.shell import ShellChat
+
+                await services.support.resume(platforms=("shell",))
+                await ShellChat(services).run()
+                return
+            adapters = []
+            if slack:
+                adapters.append(load_adapter("slack", services, mode=mode))
+            if discord:
+                adapters.append(load_adapter("discord", services))
+            await serve(services, adapters, host=host, port=port)
+
+    run_async(_run())

@@ -1,0 +1,48 @@
+"""Logging set-up. Every handler gets a filter that masks the configured secrets, so a token that
+ends up in an exception message or a library's debug line never reaches the log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from .settings import Settings
+
+
+class RedactSecrets(logging.Filter):
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for secret in self._secrets:
+            redacted = redacted.replace(secret, "[redacted]")
+        if record.exc_info and record.exc_text is None:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            for secret in self._secrets:
+                record.exc_text = record.exc_text.replace(secret, "[redacted]")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def secret_values(settings: Settings) -> list[str]:
+    fields = (settings.gemini_api_key, settings.slack_bot_token, settings.slack_app_token,
+              settings.slack_signing_secret, settings.discord_bot_token)
+    return [f.get_secret_value() for f in fields if f is not None]
+
+
+def setup_logging(settings: Settings | None, *, level: int = logging.INFO) -> None:
+    root = logging.getLogger()
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secret_values(settings) if settings else ()))
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiosqlite", "sqlalchemy.engine", "httpx", "discord.gateway", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,126 @@
+"""All configuration, read once from the environment and `.env`, validated at start.
+
+Only this module reads the environment. A bad value raises `SettingsError` naming the variable.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///supportbot.db"
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; the message names the variable and says what to do."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      populate_by_name=True)
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="SUPPORTBOT_DATABASE_URL")
+    llm: Literal["auto", "gemini", "offline"] = Field("auto", validation_alias="SUPPORTBOT_LLM")
+    gemini_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY"))
+    gemini_base_url: str | None = Field(None, validation_alias="SUPPORTBOT_GEMINI_BASE_URL")
+    model: str = Field("gemini-2.5-flash", min_length=1, validation_alias="SUPPORTBOT_MODEL")
+    router_model: str = Field("gemini-2.5-flash-lite", min_length=1, validation_alias="SUPPORTBOT_ROUTER_MODEL")
+    llm_rpm: int = Field(60, ge=1, le=100_000, validation_alias="SUPPORTBOT_LLM_RPM")
+    llm_concurrency: int = Field(8, ge=1, le=1000, validation_alias="SUPPORTBOT_LLM_CONCURRENCY")
+    llm_timeout_s: float = Field(30.0, gt=0, le=600, validation_alias="SUPPORTBOT_LLM_TIMEOUT_S")
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str | None = Field(None, validation_alias="SUPPORTBOT_SLACK_API_URL")
+
+    discord_bot_token: SecretStr | None = Field(None, validation_alias="DISCORD_BOT_TOKEN")
+    discord_api_url: str | None = Field(None, validation_alias="SUPPORTBOT_DISCORD_API_URL")
+    discord_gateway_url: str | None = Field(None, validation_alias="SUPPORTBOT_DISCORD_GATEWAY_URL")
+    discord_channel_ids: CsvList = Field(default_factory=list, validation_alias="SUPPORTBOT_DISCORD_CHANNEL_IDS")
+
+    staff_slack_user_ids: CsvList = Field(default_factory=list, validation_alias="SUPPORTBOT_STAFF_SLACK_USER_IDS")
+    staff_discord_role_ids: CsvList = Field(default_factory=list, validation_alias="SUPPORTBOT_STAFF_DISCORD_ROLE_IDS")
+    staff_discord_user_ids: CsvList = Field(default_factory=list, validation_alias="SUPPORTBOT_STAFF_DISCORD_USER_IDS")
+
+    faq_allowed_hosts: CsvList = Field(default_factory=list, validation_alias="SUPPORTBOT_FAQ_ALLOWED_HOSTS")
+
+    @field_validator("discord_channel_ids", "staff_slack_user_ids", "staff_discord_role_ids",
+                     "staff_discord_user_ids", "faq_allowed_hosts", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("discord_channel_ids", "staff_discord_role_ids", "staff_discord_user_ids")
+    @classmethod
+    def _snowflakes(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not item.isdigit():
+                raise ValueError(f"{item!r} is not a numeric Discord id")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url  # local: keep settings import light
+
+        try:
+            url = make_url(value)
+        except Exception as exc:
+            raise ValueError("is not a database URL (e.g. sqlite+aiosqlite:///supportbot.db)") from exc
+        if url.drivername not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
+            raise ValueError("must use an async driver: sqlite+aiosqlite://… or postgresql+asyncpg://…")
+        return value
+
+    @field_validator("gemini_base_url", "slack_api_url", "discord_api_url", "discord_gateway_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("must be an http(s):// or ws(s):// URL")
+        return value
+
+    # --- derived ---------------------------------------------------------------------------
+    @property
+    def uses_gemini(self) -> bool:
+        if self.llm == "offline":
+            return False
+        return self.gemini_api_key is not None and bool(self.gemini_api_key.get_secret_value())
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def discord_configured(self) -> bool:
+        return self.discord_bot_token is not None
+
+
+# Variable names by field, for error messages.
+_ENV_NAMES = {
+    name: (f.validation_alias.choices[0] if isinstance(f.validation_alias, AliasChoices) else f.validation_alias)
+    for name, f in Settings.model_fields.items()
+}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; raise `SettingsError` with one line naming the bad variable."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = str(err["loc"][0]) if err["loc"] else "?"
+        var = _ENV_NAMES.get(loc, loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"invalid setting {var}: {msg}") from None
+    if settings.llm == "gemini" and not settings.uses_gemini:
+        raise SettingsError("invalid setting SUPPORTBOT_LLM: 'gemini' needs GEMINI_API_KEY or GOOGLE_API_KEY")
+    return settings

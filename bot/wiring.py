@@ -1,0 +1,85 @@
+"""Builds and owns everything the bot runs on: database, model client, pipeline, service, commands."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from storage import migrate
+from storage.db import Database
+from workflows.llm.base import LLMClient
+from workflows.llm.runner import StepRunner
+from workflows.pipeline import SupportPipeline
+
+from .commands import cases as case_commands
+from .commands.registry import CommandRegistry
+from .service import SupportService
+from .settings import Settings
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    runner: StepRunner
+    pipeline: SupportPipeline
+    support: SupportService
+    registry: CommandRegistry
+
+    def is_staff(self, platform: str, user_id: str, role_ids: tuple[str, ...] = ()) -> bool:
+        s = self.settings
+        if platform == "shell":
+            return True  # the local terminal is the operator's
+        if platform == "slack":
+            return user_id in s.staff_slack_user_ids
+        if platform == "discord":
+            return user_id in s.staff_discord_user_ids or any(r in s.staff_discord_role_ids for r in role_ids)
+        return False
+
+
+def build_registry() -> CommandRegistry:
+    registry = CommandRegistry()
+    case_commands.register(registry)
+    return registry
+
+
+def make_llm_client(settings: Settings) -> LLMClient | None:
+    if not settings.uses_gemini:
+        return None
+    from workflows.llm.gemini import GeminiClient
+
+    assert settings.gemini_api_key is not None
+    return GeminiClient(api_key=settings.gemini_api_key.get_secret_value(), model=settings.model,
+                        router_model=settings.router_model, base_url=settings.gemini_base_url,
+                        rpm=settings.llm_rpm, concurrency=settings.llm_concurrency, timeout_s=settings.llm_timeout_s)
+
+
+async def prepare_database(db: Database) -> None:
+    """SQLite is migrated automatically; PostgreSQL is migrated by `supportbot db upgrade`."""
+    if db.is_sqlite:
+        await migrate.upgrade(db)
+    elif not await migrate.is_current(db):
+        raise RuntimeError("the PostgreSQL database is not at the latest schema: run `supportbot db upgrade`")
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, *, llm: LLMClient | None = None, use_settings_llm: bool = True,
+                        concurrency: int = 32) -> AsyncIterator[Services]:
+    db = Database(settings.database_url)
+    client = llm if llm is not None else (make_llm_client(settings) if use_settings_llm else None)
+    try:
+        await prepare_database(db)
+        runner = StepRunner(client)
+        pipeline = SupportPipeline(db, runner)
+        support = SupportService(db, pipeline, concurrency=concurrency)
+        _log.info("language engine: %s", client.name if client else "offline")
+        yield Services(settings=settings, db=db, runner=runner, pipeline=pipeline, support=support,
+                       registry=build_registry())
+    finally:
+        if client is not None:
+            await client.aclose()
+        await db.aclose()

@@ -1,0 +1,136 @@
+"""Cases and their append-only event history."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import Case, CaseEvent, utcnow
+
+REF_PREFIXES = {"billing": "INV_CASE_", "return": "RMA-", "status": "STS-", "technical": "TEC-", "human": "HUM-"}
+# Crockford base32 without I, L, O, U: unambiguous when read aloud or retyped by a customer.
+_REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_REF_LENGTH = 8
+OPEN_STATUSES = ("open", "in_progress")
+
+
+def new_ref(kind: str) -> str:
+    return REF_PREFIXES.get(kind, "CASE-") + "".join(secrets.choice(_REF_ALPHABET) for _ in range(_REF_LENGTH))
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    platform: str | None = None
+    customer_id: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    assignee: str | None = None
+
+
+async def open_case(session: AsyncSession, *, kind: str, platform: str, customer_id: str, conversation_id: int,
+                    message_id: int, task_key: str, details: dict[str, Any], subject_key: str | None = None,
+                    needs_staff: bool = False, actor: str = "bot") -> tuple[Case, bool]:
+    """Open the case of one task, once. Returns (case, created).
+
+    Idempotent per (message, task): reprocessing a message returns the case it already opened. A task
+    about a subject that already has an open case of this customer (the same order, product or invoice)
+    returns that case, so an RMA number is issued once per return request.
+    """
+    existing = (await session.execute(
+        select(Case).where(Case.message_id == message_id, Case.task_key == task_key))).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    if subject_key is not None:
+        same_subject = (await session.execute(
+            select(Case).where(Case.platform == platform, Case.customer_id == customer_id, Case.kind == kind,
+                               Case.subject_key == subject_key, Case.status.in_(OPEN_STATUSES))
+            .order_by(Case.id).limit(1))).scalar_one_or_none()
+        if same_subject is not None:
+            return same_subject, False
+    for _ in range(5):  # a reference collision is astronomically rare; retry with a fresh one
+        ref = new_ref(kind)
+        # A worker may quote its own reference (the RMA number is the return's reference).
+        filled = {k: (ref if v == "{ref}" else v) for k, v in details.items()}
+        case = Case(ref=ref, kind=kind, status="open", platform=platform, customer_id=customer_id,
+                    conversation_id=conversation_id, message_id=message_id, task_key=task_key,
+                    subject_key=subject_key, details=filled, needs_staff=needs_staff)
+        try:
+            async with session.begin_nested():
+                session.add(case)
+                await session.flush()
+                session.add(CaseEvent(case_id=case.id, action="created", actor=actor,
+                                      note="flagged for staff" if needs_staff else None))
+                await session.flush()
+        except IntegrityError:
+            again = (await session.execute(
+                select(Case).where(Case.message_id == message_id, Case.task_key == task_key))).scalar_one_or_none()
+            if again is not None:
+                return again, False
+            continue
+        return case, True
+    raise RuntimeError("could not allocate a unique case reference")
+
+
+async def get_case(session: AsyncSession, ref: str) -> Case | None:
+    ref = (ref or "").strip().upper()
+    if not ref or len(ref) > 32:
+        return None
+    return (await session.execute(select(Case).where(Case.ref == ref))).scalar_one_or_none()
+
+
+def _filtered(query: Any, flt: CaseFilter) -> Any:
+    if flt.platform:
+        query = query.where(Case.platform == flt.platform)
+    if flt.customer_id:
+        query = query.where(Case.customer_id == flt.customer_id)
+    if flt.status:
+        query = query.where(Case.status == flt.status)
+    if flt.kind:
+        query = query.where(Case.kind == flt.kind)
+    if flt.since:
+        query = query.where(Case.created_at >= flt.since)
+    if flt.assignee:
+        query = query.where(Case.assignee == flt.assignee)
+    return query
+
+
+async def list_cases(session: AsyncSession, flt: CaseFilter = CaseFilter(), *, limit: int | None = 50,
+                     offset: int = 0) -> list[Case]:
+    """Cases newest first."""
+    query = _filtered(select(Case), flt).order_by(Case.created_at.desc(), Case.id.desc()).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def count_cases(session: AsyncSession, flt: CaseFilter = CaseFilter()) -> int:
+    return int((await session.execute(_filtered(select(func.count()).select_from(Case), flt))).scalar_one())
+
+
+async def cases_of_message(session: AsyncSession, message_id: int) -> list[Case]:
+    return list((await session.execute(select(Case).where(Case.message_id == message_id).order_by(Case.id))).scalars())
+
+
+async def case_events(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def add_event(session: AsyncSession, case: Case, *, action: str, actor: str, note: str | None = None) -> CaseEvent:
+    event = CaseEvent(case_id=case.id, action=action, actor=actor, note=note)
+    session.add(event)
+    case.updated_at = utcnow()
+    await session.flush()
+    return event
+
+
+async def cases_by_refs(session: AsyncSession, refs: Sequence[str]) -> list[Case]:
+    return list((await session.execute(select(Case).where(Case.ref.in_(list(refs))))).scalars())

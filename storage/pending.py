@@ -1,0 +1,43 @@
+"""Tasks waiting for information from the customer (an invoice number, a reason for a return)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import PendingTask
+
+
+async def open_pending(session: AsyncSession, conversation_id: int, *, before_message_id: int | None = None
+                       ) -> list[PendingTask]:
+    query = select(PendingTask).where(PendingTask.conversation_id == conversation_id, PendingTask.status == "open")
+    if before_message_id is not None:
+        query = query.where(PendingTask.message_id < before_message_id)
+    return list((await session.execute(query.order_by(PendingTask.id))).scalars())
+
+
+async def add_pending(session: AsyncSession, *, conversation_id: int, message_id: int, task_key: str, kind: str,
+                      params: dict[str, Any], missing: list[str]) -> PendingTask:
+    """Record a task waiting for the customer; idempotent per (message, task)."""
+    query = select(PendingTask).where(PendingTask.message_id == message_id, PendingTask.task_key == task_key)
+    found = (await session.execute(query)).scalar_one_or_none()
+    if found is not None:
+        return found
+    row = PendingTask(conversation_id=conversation_id, message_id=message_id, task_key=task_key, kind=kind,
+                      params=params, missing=missing)
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return (await session.execute(query)).scalar_one()
+    return row
+
+
+async def resolve_pending(session: AsyncSession, ids: list[int], *, by_message_id: int) -> None:
+    if ids:
+        await session.execute(update(PendingTask).where(PendingTask.id.in_(ids), PendingTask.status == "open")
+                              .values(status="done", resolved_by_message_id=by_message_id)
+                              .execution_options(synchronize_session=False))

@@ -1,0 +1,160 @@
+"""The support pipeline for one stored customer message:
+
+    plan (route + decompose) → workers in parallel → cases stored → synthesize → reply stored
+
+Every effect is idempotent, so a message processed again after a crash ends with the same cases and
+one reply: the plan is persisted with the message before any worker runs, cases are unique per
+(message, task), and the reply is unique per inbound message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage import cases as case_store
+from storage import inbox, pending as pending_store
+from storage.db import Database
+from storage.models import Message
+
+from . import telemetry
+from .llm.runner import StepRunner, Tally
+from .orchestrator import plan as make_plan
+from .synthesizer import ReplyContext, synthesize
+from .text import clean_text, defuse
+from .types import CaseSummary, GeneralAnswer, PendingSummary, Plan, Route, Task, TaskParams
+from .workers import billing, handoff, returns, status, technical
+from .workers.base import CaseDraft
+
+_log = logging.getLogger(__name__)
+
+# Answers a general question from stored FAQs (wired by the bot when FAQs exist).
+GeneralAnswerer = Callable[[str], Awaitable[GeneralAnswer | None]]
+
+
+@dataclass
+class PipelineResult:
+    reply: str
+    route: Route
+    routes: list[Route]
+    cases: list[CaseSummary] = field(default_factory=list)
+    pending: list[PendingSummary] = field(default_factory=list)
+    llm_calls: int = 0
+    reply_message_id: int = 0
+    reply_sent: bool = False
+    truncated: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"reply": self.reply, "route": self.route, "routes": self.routes,
+                "cases": [c.model_dump(exclude={"new"}) for c in self.cases],
+                "pending": [{"kind": p.kind, "missing": p.missing} for p in self.pending],
+                "llm_calls": self.llm_calls}
+
+
+async def run_worker(task: Task, *, conversation_id: int) -> CaseDraft:
+    match task.kind:
+        case "billing":
+            return await billing.handle(task)
+        case "return":
+            return await returns.handle(task)
+        case "status":
+            return await status.handle(task)
+        case "technical":
+            return await technical.handle(task)
+        case "human":
+            return await handoff.handle(task, conversation_id=conversation_id)
+    raise ValueError(f"no worker for {task.kind}")
+
+
+class SupportPipeline:
+    def __init__(self, db: Database, runner: StepRunner, *, general_answerer: GeneralAnswerer | None = None) -> None:
+        self.db = db
+        self.runner = runner
+        self.general_answerer = general_answerer
+
+    async def process(self, message_id: int) -> PipelineResult:
+        async with self.db.session() as s:
+            message = await inbox.get_message(s, message_id)
+            if message is None:
+                raise LookupError(f"message {message_id} not found")
+            existing = await inbox.reply_for(s, message.id)
+            conversation = await inbox.get_conversation(s, message.conversation_id)
+            assert conversation is not None
+            history = await inbox.earlier_customer_texts(s, conversation_id=conversation.id, before_id=message.id)
+            open_pending = await pending_store.open_pending(s, conversation.id, before_message_id=message.id)
+        if existing is not None:  # processed before a crash or redelivery: the reply is already decided
+            return self._from_stored(existing)
+
+        text, truncated = clean_text(message.text)
+        tally = Tally()
+        log_ctx = f"conversation={conversation.id} message={message.id}"
+        plan = await self._plan(message, text, history, open_pending, tally)
+
+        drafts = [(i, t) for i, t in enumerate(plan.tasks) if not t.missing()]
+        waiting = [(i, t) for i, t in enumerate(plan.tasks) if t.missing()]
+        opened = await asyncio.gather(*(self._open_case(message, conversation.customer_id, i, t)
+                                        for i, t in drafts))
+        async with self.db.write() as s:
+            await pending_store.resolve_pending(s, [p.id for p in open_pending], by_message_id=message.id)
+            for i, t in waiting:
+                await pending_store.add_pending(s, conversation_id=conversation.id, message_id=message.id,
+                                                task_key=f"{i}:{t.kind}", kind=t.kind,
+                                                params=t.params.model_dump(exclude_none=True), missing=t.missing())
+        pending = [PendingSummary(kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True))
+                   for _, t in waiting]
+        for c in opened:
+            _log.info("%s case=%s kind=%s %s", log_ctx, c.ref, c.kind, "opened" if c.new else "reused")
+
+        general = None
+        if not plan.tasks and self.general_answerer is not None and text:
+            general = await self.general_answerer(text)
+        ctx = ReplyContext(text=text, routes=plan.routes, cases=list(opened), pending=pending, truncated=truncated,
+                           general_answer=general)
+        reply_text = defuse(await synthesize(ctx, self.runner, tally=tally))
+        result = PipelineResult(reply=reply_text, route=plan.route, routes=plan.routes, cases=list(opened),
+                                pending=pending, llm_calls=tally.llm_calls, truncated=truncated)
+        async with self.db.write() as s:
+            stored = await inbox.store_reply(s, inbound=message, text=reply_text, meta=result.as_json())
+        result.reply_message_id = stored.id
+        _log.info("%s route=%s cases=%s pending=%d llm_calls=%d", log_ctx, plan.route,
+                  ",".join(c.ref for c in opened) or "-", len(pending), tally.llm_calls)
+        return result if stored.text == reply_text else self._from_stored(stored)
+
+    async def _plan(self, message: Message, text: str, history: list[str], open_pending: list[Any],
+                    tally: Tally) -> Plan:
+        stored = (message.meta or {}).get("plan")
+        if stored:
+            return Plan.model_validate(stored)
+        pending_tasks = [Task(kind=p.kind, params=TaskParams(**p.params)) for p in open_pending]
+        if not text:
+            plan = Plan(routes=["general"], tasks=pending_tasks)
+        else:
+            plan = await make_plan(text, self.runner, history=history, pending=pending_tasks, tally=tally)
+        async with self.db.write() as s:  # persisted before any worker runs: a retry replays this plan
+            row = await inbox.get_message(s, message.id)
+            assert row is not None
+            row.meta = {**(row.meta or {}), "plan": plan.model_dump()}
+        return plan
+
+    async def _open_case(self, message: Message, customer_id: str, index: int, task: Task) -> CaseSummary:
+        draft = await run_worker(task, conversation_id=message.conversation_id)
+        async with self.db.write() as s:
+            case, created = await case_store.open_case(
+                s, kind=draft.kind, platform=message.platform, customer_id=customer_id,
+                conversation_id=message.conversation_id, message_id=message.id, task_key=f"{index}:{task.kind}",
+                details=draft.details, subject_key=draft.subject_key, needs_staff=draft.needs_staff)
+        if created:
+            telemetry.CASES.labels(draft.kind).inc()
+        return CaseSummary(ref=case.ref, kind=case.kind, status=case.status, details=dict(case.details), new=created)
+
+    @staticmethod
+    def _from_stored(reply: Message) -> PipelineResult:
+        meta = reply.meta or {}
+        return PipelineResult(
+            reply=reply.text, route=meta.get("route", "general"), routes=meta.get("routes", ["general"]),
+            cases=[CaseSummary(**c) for c in meta.get("cases", [])],
+            pending=[PendingSummary(**p) for p in meta.get("pending", [])], llm_calls=0,
+            reply_message_id=reply.id, reply_sent=reply.status == "sent")

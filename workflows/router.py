@@ -1,0 +1,37 @@
+"""The router: which routes a message asks for (the router model, or the offline rules)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+from .llm.base import LLMRequest
+from .llm.runner import StepRunner, Tally
+from .offline.routing import classify
+from .types import Route, coerce_route
+
+ROUTER_SYSTEM = """You route customer-support messages. Routes:
+- billing: invoices, charges, payments, payment problems
+- return: returning a product, a refund for a product
+- status: where an order is, tracking, delivery time of an order
+- technical: a product, device, app or site that does not work as it should
+- human: the customer asks to talk to a person, an agent or customer service
+- general: anything else (accounts, passwords, newsletters, shipping options, placing orders, reviews)
+List every route the message asks for, in the order the message asks them. Return only JSON."""
+
+
+class RouteAnswer(BaseModel):
+    routes: list[Route] = Field(min_length=1, max_length=6)
+
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _coerce(cls, value: object) -> object:
+        if isinstance(value, list):
+            return list(dict.fromkeys(coerce_route(str(v)) for v in value)) or ["general"]
+        return value
+
+
+async def route(text: str, runner: StepRunner, *, tally: Tally | None = None) -> list[Route]:
+    request = LLMRequest(step="route", schema=RouteAnswer, system=ROUTER_SYSTEM, role="router",
+                         prompt=f"Customer message:\n<<<\n{text}\n>>>", inputs={"text": text})
+    outcome = await runner.run(request, lambda: RouteAnswer(routes=classify(text)), tally=tally)
+    return outcome.value.routes

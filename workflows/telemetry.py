@@ -1,0 +1,22 @@
+"""Prometheus metrics of the workflows and the bot, defined once.
+
+The bot's HTTP server exposes them at /metrics; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+MESSAGES = Counter("supportbot_messages_total", "Customer messages by outcome", ["outcome"], registry=REGISTRY)
+PENDING = Gauge("supportbot_messages_pending", "Messages stored but not yet answered", registry=REGISTRY)
+LLM_CALLS = Counter("supportbot_llm_calls_total", "Model calls by step and result", ["step", "result"],
+                    registry=REGISTRY)
+FALLBACKS = Counter("supportbot_llm_fallbacks_total", "Steps answered by the offline engine after a model failure",
+                    ["step", "reason"], registry=REGISTRY)
+STEP_LATENCY = Histogram("supportbot_step_seconds", "Latency of pipeline steps", ["step"], registry=REGISTRY,
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+ERRORS = Counter("supportbot_errors_total", "Errors by step", ["step"], registry=REGISTRY)
+CASES = Counter("supportbot_cases_total", "Cases opened by kind", ["kind"], registry=REGISTRY)
+TOKENS = Counter("supportbot_llm_tokens_total", "Model tokens by direction", ["direction"], registry=REGISTRY)

@@ -1,0 +1,43 @@
+"""Customer text made safe to process and to echo back."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_MESSAGE_CHARS = 4000  # longer messages are cut here and the customer is told
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Slack special mentions (<!channel>, <!here>, <!subteam^…>) and Discord mass mentions / user or role pings.
+_SLACK_SPECIAL = re.compile(r"<!([a-z^][^>]{0,60})>", re.I)
+_SLACK_USER = re.compile(r"<@([UW][A-Z0-9]{2,})>")
+_DISCORD_PING = re.compile(r"<@[!&]?(\d{5,25})>")
+_MASS = re.compile(r"@(everyone|here|channel)\b", re.I)
+
+
+def clean_text(text: str | None, *, limit: int = MAX_MESSAGE_CHARS) -> tuple[str, bool]:
+    """Drop NUL and control characters and lone surrogates, normalise, cut to `limit`.
+
+    Returns (text, truncated)."""
+    if not text:
+        return "", False
+    text = _SURROGATE.sub("", text)
+    text = unicodedata.normalize("NFC", _CONTROL.sub(" ", text)).strip()
+    if len(text) > limit:
+        cut = text.rfind(" ", 0, limit)
+        return text[: cut if cut > limit // 2 else limit].rstrip(), True
+    return text, False
+
+
+def defuse(text: str) -> str:
+    """Make mentions in customer text inert before any of it is echoed in a reply."""
+    text = _SLACK_SPECIAL.sub(lambda m: f"!{m.group(1).split('|')[0]}", text)
+    text = _SLACK_USER.sub(lambda m: f"@{m.group(1)}", text)
+    text = _DISCORD_PING.sub(lambda m: f"@{m.group(1)}", text)
+    return _MASS.sub(lambda m: "@\u200b" + m.group(1), text)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,92 @@
+"""Domain types shared by the router, orchestrator, workers, synthesizer and FAQ pipeline.
+
+Structured data passes between steps as these pydantic models, never as scraped text.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Route = Literal["billing", "return", "status", "technical", "general", "human"]
+ROUTES: tuple[Route, ...] = ("billing", "return", "status", "technical", "general", "human")
+# Routes whose requests the orchestrator turns into back-office tasks.
+ACTION_ROUTES: tuple[Route, ...] = ("billing", "return", "status")
+
+TaskKind = Literal["billing", "return", "status", "technical", "human"]
+CASE_KINDS: tuple[TaskKind, ...] = ("billing", "return", "status", "technical", "human")
+
+# Parameters each task kind needs before its worker can act.
+REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
+    "billing": ("invoice_number",),
+    "return": ("product_name", "reason_for_return"),
+    "status": ("order_id",),
+    "technical": (),
+    "human": (),
+}
+
+
+def coerce_route(value: str | None) -> Route:
+    """Map any label to a known route; an unknown label falls back to `general` instead of raising."""
+    label = (value or "").strip().lower()
+    aliases = {"returns": "return", "refund": "return", "order_status": "status", "tech": "technical",
+               "agent": "human", "handoff": "human", "invoice": "billing"}
+    label = aliases.get(label, label)
+    return label if label in ROUTES else "general"  # type: ignore[return-value]
+
+
+class TaskParams(BaseModel):
+    """Every parameter any worker can use; a task fills the ones of its kind."""
+
+    invoice_number: str | None = None
+    concern: str | None = None
+    product_name: str | None = None
+    reason_for_return: str | None = None
+    order_id: str | None = None
+    issue: str | None = None
+
+
+class Task(BaseModel):
+    kind: TaskKind
+    params: TaskParams = Field(default_factory=TaskParams)
+
+    def missing(self) -> list[str]:
+        values = self.params.model_dump()
+        return [name for name in REQUIRED_PARAMS[self.kind] if not (values.get(name) or "").strip()]
+
+
+class Plan(BaseModel):
+    """What the orchestrator decided for one customer message."""
+
+    routes: list[Route] = Field(default_factory=lambda: ["general"])
+    tasks: list[Task] = Field(default_factory=list)
+
+    @property
+    def route(self) -> Route:
+        return self.routes[0] if self.routes else "general"
+
+
+class CaseSummary(BaseModel):
+    """A case as the reply and `ask --json` show it."""
+
+    ref: str
+    kind: str
+    status: str = "open"
+    details: dict[str, object] = Field(default_factory=dict)
+    new: bool = True  # False when an open case of the same request was found and reused
+
+
+class PendingSummary(BaseModel):
+    kind: str
+    missing: list[str]
+    params: dict[str, object] = Field(default_factory=dict)
+
+
+class GeneralAnswer(BaseModel):
+    """An answer to a general question taken from a stored FAQ, with its source."""
+
+    question: str
+    answer: str
+    source_title: str = ""
+    source_url: str = ""

@@ -1,0 +1,32 @@
+"""Order-status back office: a simulated order book. The same order id always reports the same
+status, carrier, tracking number and estimate (derived from a stable hash of the id)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..types import Task
+from .base import CaseDraft, task_subject
+
+_CARRIERS = ("UPS", "FedEx", "DHL Express", "USPS")
+_STATES = (
+    ("processing", "ships within 1 business day; delivery in 4–6 business days"),
+    ("shipped", "in 3–4 business days"),
+    ("in transit", "in 2–3 business days"),
+    ("out for delivery", "today by 8 pm"),
+    ("delivered", "already delivered"),
+)
+
+
+def lookup(order_id: str) -> dict[str, str]:
+    order = order_id.strip().upper()
+    digest = hashlib.sha256(order.encode()).digest()
+    status, eta = _STATES[digest[0] % len(_STATES)]
+    carrier = _CARRIERS[digest[1] % len(_CARRIERS)]
+    tracking = "" if status == "processing" else "1Z" + digest[2:10].hex().upper()
+    return {"order_id": order, "current_status": status, "carrier": carrier if tracking else "",
+            "tracking_number": tracking, "expected_delivery": eta}
+
+
+async def handle(task: Task) -> CaseDraft:
+    return CaseDraft(kind="status", subject_key=task_subject(task), details=lookup(task.params.order_id or ""))
