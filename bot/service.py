@@ -83,6 +83,17 @@ class SupportService:
         key = (inbound.platform, inbound.channel_id, inbound.thread_id)
         return await self._process(message.id, key)
 
+    async def record_staff_message(self, inbound: Inbound) -> bool:
+        """A staff member wrote in a support thread: keep it in the transcript, do not answer it."""
+        async with self.db.write() as s:
+            conversation = await inbox.get_or_create_conversation(
+                s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
+                customer_id=inbound.user_id)
+            _message, created = await inbox.receive_message(
+                s, conversation=conversation, platform_message_id=inbound.message_id, author_id=inbound.user_id,
+                text=inbound.text, role="staff")
+        return created
+
     async def resume(self, *, platforms: tuple[str, ...] | None = None) -> int:
         """Process every unfinished message (after a crash or a failed delivery). Returns how many."""
         async with self.db.session() as s:

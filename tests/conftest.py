@@ -1,0 +1,115 @@
+"""Shared fixtures. Every test runs with the network closed except loopback, and with real model
+requests blocked: an accidental call to a real service fails the test instead of leaving the machine."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Settings come only from what a test sets: no developer .env or exported token leaks in.
+for _var in list(os.environ):
+    if _var.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_")) or _var in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        del os.environ[_var]
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_local(address: object) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        if host in ("localhost", ""):
+            return True
+        try:
+            return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+        except ValueError:
+            return False
+    return False
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _is_local(address):
+        raise ConnectionRefusedError(f"test network guard: connection to {address!r} refused (loopback only)")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _is_local(address):
+        raise ConnectionRefusedError(f"test network guard: connection to {address!r} refused (loopback only)")
+    return _real_connect_ex(self, address)
+
+
+def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    name = host.decode() if isinstance(host, bytes) else host
+    if name not in (None, "localhost"):
+        try:
+            ipaddress.ip_address(str(name).split("%")[0])
+        except ValueError:
+            raise socket.gaierror(socket.EAI_NONAME, f"test network guard: no DNS for {name!r}") from None
+    return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+socket.getaddrinfo = _guarded_getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def _block_real_model_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    try:
+        from workflows.llm import gemini
+    except ImportError:
+        return
+    monkeypatch.setattr(gemini, "ALLOW_REAL_REQUESTS", False)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not present at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def make_settings(db_url: str):  # type: ignore[no-untyped-def]
+    """Settings for a test: a temporary SQLite file, the offline engine, plus any overrides."""
+    from bot.settings import Settings
+
+    def _make(**overrides: object) -> Settings:
+        values: dict[str, object] = {"SUPPORTBOT_DATABASE_URL": db_url, "SUPPORTBOT_LLM": "offline"}
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return _make
+
+
+@pytest.fixture
+async def services(make_settings) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
+    """Fully wired services on a fresh SQLite database with the offline engine."""
+    from bot.wiring import open_services
+
+    async with open_services(make_settings()) as svc:
+        yield svc
+
+
+@pytest.fixture
+def env_clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """Run from an empty folder (no .env) with no supportbot variables."""
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
