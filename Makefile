@@ -21,8 +21,10 @@ run: $(VENV)/.installed-run
 	$(BIN)/supportbot db upgrade
 	$(BIN)/supportbot run
 
+# The suite runs on SQLite, then its database tests again on PostgreSQL (skipped when none answers).
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
+	SUPPORTBOT_TEST_DB=postgres $(BIN)/python -m pytest -q -rs
 
 bench: $(VENV)/.installed-run
 	$(BIN)/supportbot bench

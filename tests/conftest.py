@@ -16,6 +16,8 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 # Settings come only from what a test sets: no developer .env or exported token leaks in.
 for _var in list(os.environ):
+    if _var.startswith("SUPPORTBOT_TEST_"):
+        continue
     if _var.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_")) or _var in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
         del os.environ[_var]
 
@@ -81,8 +83,74 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+TEST_DB = os.environ.get("SUPPORTBOT_TEST_DB", "sqlite")  # `postgres` runs the suite on PostgreSQL
+POSTGRES_URL = os.environ.get("SUPPORTBOT_TEST_POSTGRES_URL", "postgresql+asyncpg://127.0.0.1:5432/test")
+
+
+def postgres_reason() -> str | None:
+    """None when PostgreSQL answers at POSTGRES_URL, else why not."""
+    import asyncio
+
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_URL)
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username,
+                                     password=url.password, database=url.database, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # any failure means: no PostgreSQL here
+        return f"PostgreSQL not reachable at {url.host}:{url.port or 5432} ({type(exc).__name__})"
+    return None
+
+
+_PG_REASON: list[str | None] = []
+
+
+def require_postgres() -> str:
+    """A fresh PostgreSQL database URL for one test, or skip with the reason."""
+    if not _PG_REASON:
+        _PG_REASON.append(postgres_reason())
+    if _PG_REASON[0]:
+        pytest.skip(_PG_REASON[0])
+    return POSTGRES_URL
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def postgres_url() -> Iterator[str]:
+    """A throw-away PostgreSQL database (created and dropped around the test)."""
+    import asyncio
+    import uuid
+
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    base = make_url(require_postgres())
+    name = f"sbtest_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
+                                     password=base.password, database=base.database)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if TEST_DB == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 
 
@@ -113,3 +181,14 @@ def env_clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     """Run from an empty folder (no .env) with no supportbot variables."""
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, run only the tests that use a database (the rest ran on the first pass)."""
+    if TEST_DB != "postgres":
+        return
+    keep = [item for item in items if "db_url" in getattr(item, "fixturenames", ())]
+    dropped = [item for item in items if item not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

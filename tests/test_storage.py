@@ -1,0 +1,111 @@
+"""Storage: migrations, SQLite settings, inbox deduplication and claiming, idempotent cases."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from storage import cases as case_store
+from storage import inbox, migrate
+from storage.db import Database
+
+
+async def _db(url: str) -> Database:
+    db = Database(url)
+    await migrate.upgrade(db)
+    return db
+
+
+async def _message(db: Database, mid: str = "m1"):  # type: ignore[no-untyped-def]
+    async with db.write() as s:
+        conv = await inbox.get_or_create_conversation(s, platform="shell", channel_id="c", thread_id="t",
+                                                      customer_id="u1")
+        return await inbox.receive_message(s, conversation=conv, platform_message_id=mid, author_id="u1", text="hi")
+
+
+async def test_migration_creates_schema_and_is_current(db_url: str) -> None:
+    db = await _db(db_url)
+    try:
+        assert await migrate.is_current(db)
+        from sqlalchemy import inspect
+
+        async with db.engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+            if db.is_sqlite:
+                mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+                timeout = (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
+                assert mode == "wal" and timeout >= 5000
+        assert {"conversations", "messages", "cases", "case_events", "pending_tasks", "faq_sets"} <= tables
+        await migrate.upgrade(db)  # idempotent
+    finally:
+        await db.aclose()
+
+
+async def test_inbound_message_is_stored_once(db_url: str) -> None:
+    db = await _db(db_url)
+    try:
+        first, created = await _message(db)
+        again, created_again = await _message(db)
+        assert created and not created_again and first.id == again.id
+    finally:
+        await db.aclose()
+
+
+async def test_claim_is_exclusive_until_the_lease_expires(db_url: str) -> None:
+    db = await _db(db_url)
+    try:
+        message, _ = await _message(db)
+        async with db.write() as s:
+            assert await inbox.claim_message(s, message.id, worker="a", lease_s=60)
+        async with db.write() as s:
+            assert not await inbox.claim_message(s, message.id, worker="b", lease_s=60)
+        async with db.write() as s:  # worker a died: its lease is in the past
+            from datetime import UTC, datetime
+
+            from storage.models import Message
+            row = await s.get(Message, message.id)
+            row.claimed_until = datetime(2000, 1, 1, tzinfo=UTC)
+        async with db.session() as s:
+            assert [m.id for m in await inbox.unfinished_messages(s)] == [message.id]
+        async with db.write() as s:
+            assert await inbox.claim_message(s, message.id, worker="b", lease_s=60)
+    finally:
+        await db.aclose()
+
+
+async def test_case_is_opened_once_per_task_with_unique_refs(db_url: str) -> None:
+    db = await _db(db_url)
+    try:
+        message, _ = await _message(db)
+
+        async def open_one(key: str):  # type: ignore[no-untyped-def]
+            async with db.write() as s:
+                return await case_store.open_case(
+                    s, kind="return", platform="shell", customer_id="u1", conversation_id=message.conversation_id,
+                    message_id=message.id, task_key=key, details={"rma_number": "{ref}"})
+
+        results = await asyncio.gather(open_one("0:return"), open_one("0:return"), open_one("1:return"))
+        refs = {case.ref for case, _ in results}
+        assert len(refs) == 2
+        assert sum(1 for _, created in results if created) == 2
+        for case, _ in results:
+            assert case.ref.startswith("RMA-") and case.details["rma_number"] == case.ref
+            async with db.session() as s:
+                events = await case_store.case_events(s, case.id)
+            assert [e.action for e in events] == ["created"]
+    finally:
+        await db.aclose()
+
+
+async def test_one_reply_per_inbound_message(db_url: str) -> None:
+    db = await _db(db_url)
+    try:
+        message, _ = await _message(db)
+        async with db.write() as s:
+            first = await inbox.store_reply(s, inbound=message, text="one")
+        async with db.write() as s:
+            second = await inbox.store_reply(s, inbound=message, text="two")
+        assert first.id == second.id and second.text == "one"
+    finally:
+        await db.aclose()
