@@ -9,11 +9,12 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
+import aiohttp
 import pytest
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from tests.fakes.gemini import (INVALID_JSON, Blocked, Fail, FakeGemini, Hang, RateLimited, Reply,
-                                SafetyStop, sample_for_schema)
+from tests.fakes.gemini import (INVALID_JSON, JSON_CONTENT_TYPE, Blocked, Fail, FakeGemini, Hang, RateLimited,
+                                Reply, SafetyStop, body_text, sample_for_schema)
 from workflows.llm import gemini
 from workflows.llm.base import (LLMBadOutput, LLMBlocked, LLMRateLimited, LLMRequest, LLMTimeout,
                                 LLMUnavailable, RealRequestsBlocked)
@@ -33,11 +34,6 @@ def routed_request(**kwargs: Any) -> LLMRequest[Routed]:
     fields: dict[str, Any] = dict(step="route", schema=Routed, system="You route support messages.",
                                   prompt="Where is my invoice INV-1?")
     return LLMRequest(**(fields | kwargs))
-
-
-@pytest.fixture(autouse=True)
-def _no_real_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gemini, "ALLOW_REAL_REQUESTS", False)
 
 
 @pytest.fixture
@@ -323,32 +319,63 @@ async def test_failed_cache_creation_falls_back_once_and_for_good(fake, make_cli
 
 
 # --- the real-request switch --------------------------------------------------------------------
-async def test_blocked_switch_refuses_googles_endpoint(make_client):
-    client = make_client(base_url=None)
+@pytest.fixture
+def network_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Records every socket connect and DNS lookup (wrapping conftest's loopback-only guard)."""
+    seen: list[object] = []
+    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def recording_connect(sock: socket.socket, address: object) -> None:
+        seen.append(address)
+        return connect(sock, address)
+
+    def recording_getaddrinfo(host: object, *args: Any, **kwargs: Any) -> Any:
+        seen.append(host)
+        return getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", recording_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", recording_getaddrinfo)
+    monkeypatch.setattr(gemini, "ALLOW_REAL_REQUESTS", False)
+    return seen
+
+
+@pytest.mark.parametrize("base_url", [None, "https://generativelanguage.googleapis.com", "http://192.0.2.1:8080",
+                                      "http://0.0.0.0:8080"])
+async def test_blocked_switch_refuses_non_loopback_endpoints_before_any_network_io(make_client, network_calls,
+                                                                                  base_url):
+    client = make_client(base_url=base_url)
 
     with pytest.raises(RealRequestsBlocked):
         await client.generate(routed_request())
-
-
-async def test_blocked_switch_refuses_before_any_network_io(fake, make_client, monkeypatch):
-    # 0.0.0.0 is not a loopback address, yet connecting to it reaches the fake on this machine.
-    client = make_client(base_url=f"http://0.0.0.0:{fake.port}")
-
-    with pytest.raises(RealRequestsBlocked):
+    with pytest.raises(RealRequestsBlocked):  # cache creation is behind the same check
         await client.generate(routed_request(context=BIG_CONTEXT, context_key="k"))
-    assert fake.requests == []
 
-    monkeypatch.setattr(gemini, "ALLOW_REAL_REQUESTS", True)  # read at call time
-    await client.generate(routed_request())
-    assert len(fake.generate_requests) == 1
+    assert network_calls == []
+    assert client.stats.requests == 0
 
 
-async def test_localhost_is_allowed_while_blocked(fake, make_client):
-    client = make_client(base_url=f"http://localhost:{fake.port}")
+async def test_blocked_switch_is_read_at_call_time(make_client, network_calls, monkeypatch):
+    client = make_client(base_url="http://192.0.2.1:8080", max_attempts=1)
+    with pytest.raises(RealRequestsBlocked):
+        await client.generate(routed_request())
+    assert network_calls == []
+
+    monkeypatch.setattr(gemini, "ALLOW_REAL_REQUESTS", True)
+    with pytest.raises(LLMUnavailable) as caught:  # now it tries; conftest's guard refuses the connection
+        await client.generate(routed_request())
+
+    assert not isinstance(caught.value, RealRequestsBlocked)
+    assert network_calls  # the recorder does see connection attempts
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_loopback_endpoints_are_allowed_while_blocked(fake, make_client, network_calls, host):
+    client = make_client(base_url=f"http://{host}:{fake.port}")
 
     result = await client.generate(routed_request())
 
     assert result.value.route == "billing"
+    assert len(fake.generate_requests) == 1
 
 
 def test_block_real_requests_toggles_the_switch(monkeypatch):
@@ -396,8 +423,7 @@ def test_from_settings_reads_the_llm_settings():
     client = GeminiClient.from_settings(Settings(), max_attempts=2)
 
     assert (client.model, client.router_model, client.base_url) == ("m-main", "m-router", "http://127.0.0.1:9")
-    assert (client.timeout_s, client.max_attempts) == (12.5, 2)
-    assert client._limiter.max_rate == 7 and client._limiter.time_period == 60
+    assert (client.rpm, client.concurrency, client.timeout_s, client.max_attempts) == (7, 3, 12.5, 2)
 
 
 # --- the runner falls back on model failure -----------------------------------------------------
@@ -430,3 +456,33 @@ def test_sample_for_schema_fits_nested_pydantic_models():
     sample = sample_for_schema(Doc.model_json_schema())
 
     assert Doc.model_validate(sample).lead.kind == "a"
+
+
+async def test_fake_responder_hook_sees_model_and_body_and_may_be_async():
+    async def respond(model: str, body: dict[str, Any]) -> Any:
+        if model == "flaky":
+            return Fail(400)
+        return {"route": "status" if "order" in body_text(body) else "billing", "confidence": 1}
+
+    async with FakeGemini(respond=respond) as fake:
+        client = GeminiClient(api_key=API_KEY, model="m", router_model="flaky", base_url=fake.base_url,
+                              max_attempts=1)
+        try:
+            status = await client.generate(routed_request(prompt="Where is my order 42?"))
+            billing = await client.generate(routed_request(prompt="My invoice is wrong"))
+            with pytest.raises(LLMUnavailable):
+                await client.generate(routed_request(role="router"))
+        finally:
+            await client.aclose()
+
+    assert (status.value.route, billing.value.route) == ("status", "billing")
+
+
+async def test_fake_speaks_exact_json_content_type(fake):
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{fake.base_url}/v1/models/x:generateContent", json={"contents": []}) as ok:
+            assert ok.headers["Content-Type"] == JSON_CONTENT_TYPE
+        fake.push(Fail(503))
+        async with session.post(f"{fake.base_url}/v9/models/x:generateContent", json={}) as failed:
+            assert failed.status == 503 and failed.headers["Content-Type"] == JSON_CONTENT_TYPE
+            assert (await failed.json())["error"]["status"] == "UNAVAILABLE"

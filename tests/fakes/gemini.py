@@ -20,7 +20,15 @@ Example::
 
 Behaviours, consumed in order by generateContent requests (``fake.push``). With the queue empty, the
 responder answers: ``respond(model, body)`` returns the JSON object to put in the text part (or a
-behaviour). The default responder builds a minimal object valid for the request's JSON schema.
+behaviour; it may be async). The default responder builds a minimal object valid for the request's JSON
+schema; `body_text(body)` gives a responder the prompt text. For example::
+
+    def respond(model: str, body: dict) -> dict | Fail:
+        if "order" in body_text(body):
+            return {"route": "status", "confidence": 0.9}
+        return Fail(503) if model == "flaky" else {"route": "billing", "confidence": 0.5}
+
+    async with FakeGemini(respond=respond, latency_s=0.2) as fake: ...
 
     Reply(data)          a normal answer; ``data`` serialized as the text part (None → ask the responder)
     RawText(text)        the text part verbatim (``INVALID_JSON`` is a truncated object)
@@ -112,7 +120,7 @@ class RecordedRequest:
     @property
     def text(self) -> str:
         """All text parts of `contents`, joined by newlines."""
-        return "\n".join(p.get("text", "") for c in self.body.get("contents", []) for p in c.get("parts", []))
+        return body_text(self.body)
 
     @property
     def first_part(self) -> str | None:
@@ -329,6 +337,11 @@ def _tokens(value: Any) -> int:
     return len(json.dumps(value)) // 4 if value else 0
 
 
+def body_text(body: dict[str, Any]) -> str:
+    """All text parts of a request body's `contents`, joined by newlines (for responders)."""
+    return "\n".join(p.get("text", "") for c in body.get("contents", []) for p in c.get("parts", []))
+
+
 def default_respond(model: str, body: dict[str, Any]) -> Any:
     """A minimal object valid for the request's schema (`{}` when the request has none)."""
     config = body.get("generationConfig") or {}
@@ -364,4 +377,4 @@ def sample_for_schema(schema: dict[str, Any], defs: dict[str, Any] | None = None
 
 
 __all__ = ["INVALID_JSON", "Behaviour", "Blocked", "Fail", "FakeGemini", "Hang", "RateLimited", "RawText",
-           "RecordedRequest", "Reply", "SafetyStop", "default_respond", "sample_for_schema"]
+           "RecordedRequest", "Reply", "SafetyStop", "body_text", "default_respond", "sample_for_schema"]

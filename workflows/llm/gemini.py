@@ -114,6 +114,8 @@ class GeminiClient:
         self.model = model
         self.router_model = router_model
         self.base_url = base_url or DEFAULT_BASE_URL
+        self.rpm = rpm
+        self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.max_attempts = max(1, max_attempts)
         self.backoff_initial_s = backoff_initial_s
@@ -154,14 +156,14 @@ class GeminiClient:
             cache = await self._context_cache(request, model)
             contents, config = self._build(request, cache)
             response = await self._send_with_retries(request.step, model, contents, config)
+            usage = _usage(response)  # counted even when the answer turns out unusable: it was paid for
+            self.stats.prompt_tokens += usage.prompt_tokens
+            self.stats.output_tokens += usage.output_tokens
+            self.stats.cached_tokens += usage.cached_tokens
             value = _parse(request, response)
         except LLMError:
             self.stats.failures += 1
             raise
-        usage = _usage(response)
-        self.stats.prompt_tokens += usage.prompt_tokens
-        self.stats.output_tokens += usage.output_tokens
-        self.stats.cached_tokens += usage.cached_tokens
         _log.debug("step %s: %s answered (prompt %d, output %d, cached %d tokens)", request.step, model,
                    usage.prompt_tokens, usage.output_tokens, usage.cached_tokens)
         return LLMResult(value=value, usage=usage, model=response.model_version or model)
