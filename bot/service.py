@@ -20,6 +20,7 @@ from storage import inbox
 from storage.db import Database
 from workflows import telemetry
 from workflows.pipeline import PipelineResult, SupportPipeline
+from workflows.text import storable
 
 from .messages import Deliver, Inbound, Outbound
 
@@ -73,7 +74,7 @@ class SupportService:
                 customer_id=inbound.user_id)
             message, created = await inbox.receive_message(
                 s, conversation=conversation, platform_message_id=inbound.message_id, author_id=inbound.user_id,
-                text=inbound.text, meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm})
+                text=storable(inbound.text), meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm})
         if created:
             telemetry.MESSAGES.labels("received").inc()
         elif message.status != "received":
@@ -91,7 +92,7 @@ class SupportService:
                 customer_id=inbound.user_id)
             _message, created = await inbox.receive_message(
                 s, conversation=conversation, platform_message_id=inbound.message_id, author_id=inbound.user_id,
-                text=inbound.text, role="staff")
+                text=storable(inbound.text), role="staff")
         return created
 
     async def resume(self, *, platforms: tuple[str, ...] | None = None) -> int:

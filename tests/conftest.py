@@ -149,8 +149,23 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture
 def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if TEST_DB == "postgres":
-        return str(request.getfixturevalue("postgres_url"))
+    if TEST_DB == "postgres":  # migrated here, as an operator would with `supportbot db upgrade`
+        import asyncio
+
+        from storage import migrate
+        from storage.db import Database
+
+        url = str(request.getfixturevalue("postgres_url"))
+
+        async def upgrade() -> None:
+            db = Database(url)
+            try:
+                await migrate.upgrade(db)
+            finally:
+                await db.aclose()
+
+        asyncio.run(upgrade())
+        return url
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
 
 

@@ -41,3 +41,10 @@ def defuse(text: str) -> str:
 def one_line(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def storable(text: str | None) -> str:
+    """What the database can hold, keeping everything else: NUL bytes dropped, lone surrogates → U+FFFD."""
+    if not text:
+        return ""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))

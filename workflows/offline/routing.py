@@ -50,11 +50,12 @@ _LEXICON: dict[str, str] = {
     "TALK": "talk speak chat call contact phone telephone reach",
     "SUPPORT": "service support assistance care helpdesk",
     "BUY": "buy shop",
-    "CRASH": "crash freeze bug glitch malfunction flicker overheat",
+    "CRASH": "crash freeze bug glitch malfunction flicker overheat unresponsive",
     "ERROR": "error",
     "PROBLEM": "problem issue trouble difficulty",
     "DEVICE": ("app application website site device software program laptop computer tablet printer router "
-               "modem console speaker headphone earbud earphone charger tv television camera screen firmware"),
+               "modem console speaker headphone earbud earphone charger tv television camera screen touchscreen firmware "
+               "keyboard battery monitor display wifi bluetooth"),
     "LOCATE": "locate",
     "EXPECT": "expect estimate",
 }
@@ -67,7 +68,7 @@ commuter computeriz condensation consul contract crush debat debut devil devin d
 expert goody local logan logic lovin model older operation painter paraphras parson pearson persona phony plaid
 pointer postal potion produc profit react registrar reich relat replay representation reuter roach roster simeon
 sneak sneaker spear speck statu statur statut steak stiff stuff supervision supervisory tract tracy tranc
-transition translation transmit trick truck usher
+transition translation transmit trick truck usher free cash debt mode logo chic choi char tack anon devi
 """.split())
 
 _SLANG = {"u": "you", "ya": "you", "ur": "your", "pls": "please", "plz": "please", "wanna": "want to",
@@ -136,6 +137,10 @@ for _key in _CONCEPT_OF:
             _FUZZY_INDEX.setdefault(_variant, set()).add(_key)
 
 
+# Four-letter typos that dropped a letter of a five-letter key ("oder", "trak").
+_DROPPED: dict[str, str] = {k[:i] + k[i + 1:]: k for k in _CONCEPT_OF if len(k) == 5 for i in range(1, 5)}
+
+
 @lru_cache(maxsize=65536)
 def _exact(word: str) -> str | None:
     return _CONCEPT_OF.get(_stem(word))
@@ -145,6 +150,8 @@ def _exact(word: str) -> str | None:
 def _fuzzy(word: str) -> str:
     """The concept an unknown word is a typo or a gluing of, else the word itself."""
     stem = _stem(word)
+    if len(stem) == 4 and stem in _DROPPED and stem not in _PROTECTED:
+        return _CONCEPT_OF[_DROPPED[stem]]
     if len(stem) < 5 or len(stem) > 24 or stem in _PROTECTED or word in _PROTECTED or not stem.isalpha():
         return word
     limit = 2 if len(stem) >= 9 else 1
@@ -191,7 +198,7 @@ def _tokens(text: str) -> list[_Token]:
     def concept(word: str) -> str:
         nonlocal budget
         found = _exact(word)
-        if found is None and len(word) >= 5 and budget > 0:
+        if found is None and len(word) >= 4 and budget > 0:
             budget -= 1
             return _fuzzy(word)
         return found or word
@@ -225,7 +232,8 @@ def _tokens(text: str) -> list[_Token]:
 
 
 # A clause starts at a sentence end, at a connective, or at ", and"/"and" followed by a new request.
-_CONNECTIVES = frozenset("also additionally finally lastly furthermore moreover besides secondly thirdly".split())
+_CONNECTIVES = frozenset("also additionally finally lastly furthermore moreover besides first firstly second secondly"
+                         " third thirdly next".split())
 _FILLER = frozenset({",", "and", "but", "then", _BOUNDARY})
 _STARTERS = frozenset("i we can could would will please what where when how tell give send help my is are do does"
                       " also let".split())
@@ -242,7 +250,8 @@ def _clauses(tokens: list[_Token]) -> list[tuple[int, int, bool]]:
             cut, skip = i, 1
         elif tok.text in _CONNECTIVES and i > start and tokens[i - 1].text in {",", "and", "but", "then"} | {_BOUNDARY}:
             cut, skip = i - 1, 1
-        elif tok.text in {",", "and", "but", "then"} and nxt in _STARTERS and i > start:
+        elif tok.text in {",", "and", "but", "then"} and nxt in _STARTERS and i > start and any(
+                t.text not in _FILLER and t.text not in _CONNECTIVES for t in tokens[start:i]):
             cut, skip = i, 1
         else:
             continue
@@ -290,9 +299,9 @@ _RULES = [
     _rule("status", 4, "TRACK", r"\bTRACK\b"),
     _rule("status", 2, "STATUS", r"\bSTATUS\b"),
     _rule("status", 2, "STATUS", r"\bSTATUS %(g3)s(?:ORDER|DELIVERY)\b|\b(?:ORDER|DELIVERY) %(g3)sSTATUS\b"),
-    _rule("status", 4, "where", r"\bwhere %(g2)s(?:is|are|s|was) %(g3)s(?:ORDER|DELIVERY)\b"
+    _rule("status", 4, "where were", r"\b(?:where %(g2)s|were )(?:is|are|s|was) %(g3)s(?:ORDER|DELIVERY)\b"
                                 r"|\bwhere (?:my|our|the) (?:\S+ )?(?:ORDER|DELIVERY) (?:is|are|went)\b"),
-    _rule("status", 2, "ARRIVE", r"\bARRIVE\b"),
+    _rule("status", 2, "ARRIVE", r"\bARRIVE\b(?! (?:\S+ )?(?:broken|damaged|defective|faulty|cracked|wrong|open|dead)\b)"),
     _rule("status", 2, "ARRIVE", r"\b(?:when|long|soon|yet|still|EXPECT|date|time|day|days|not|never|late)\b "
                                  r"%(g6)sARRIVE\b|\bARRIVE (?:yet|on time|soon|today|tomorrow|by|date|time)\b"),
     _rule("status", 4, "long soon", r"\bhow (?:long|soon) %(g6)s(?:DELIVERY|ORDER|ARRIVE|EXPECT|RECEIVE)\b"),
@@ -301,6 +310,9 @@ _RULES = [
     _rule("status", 3, "EXPECT", r"\bEXPECT %(g2)s(?:ORDER|DELIVERY)\b|\b%(obj)s %(g3)sEXPECT\b"),
     _rule("status", 3, "not never", r"\b(?:not|never) (?:yet )?(?:RECEIVE|got|gotten|get|seen) %(g2)s%(obj)s"
                                     r"|\b%(obj)s %(g3)s(?:not|never) (?:\S+ )?(?:ARRIVE|DELIVERY|come|came|show)"),
+    _rule("status", 4, "way DELIVERY", r"\b%(obj)s %(g3)s(?:on (?:its|the|their) way|out for DELIVERY)\b"
+                                       r"|\b(?:says|shows|showing|marked|listed) (?:as )?DELIVERY\b"),
+    _rule("status", 2, "not never", r"\b(?:not|never) (?:yet )?(?:RECEIVE|got|gotten)\b"),
     _rule("status", 3, "LOCATE find", r"\b(?:LOCATE|find) %(g2)s%(obj)s"),
     _rule("status", 3, "late delayed lost missing stuck overdue",
           r"\b%(obj)s %(g2)s(?:late|delayed|lost|missing|stuck|overdue)\b"
@@ -352,7 +364,8 @@ _RULES = [
     _rule("technical", 1.5, "ERROR", r"\bERROR\b"),
     _rule("technical", 3, "DEVICE", r"\bDEVICE %(g3)s(?:PROBLEM|ERROR|slow|lag\w*|broken|dead|blank|black|frozen)\b"
                                     r"|\b(?:PROBLEM|ERROR) (?:with|on|in) %(g2)sDEVICE\b"),
-    _rule("technical", 4, "DEVICE", r"\b(?:blank|black|blue|frozen) DEVICE\b"),
+    _rule("technical", 4, "DEVICE", r"\b(?:blank|black|blue|frozen) DEVICE\b|\bDEVICE (?:is |are |was |went |seems |keeps )?"
+                                    r"(?:down|offline|unreachable|dead|lagging|not responding)\b"),
     _rule("technical", 5, "LOGIN", r"\bLOGIN %(g4)sERROR\b|\bERROR %(g4)sLOGIN\b"),
 ]
 
@@ -362,8 +375,8 @@ for _i, (_, _, _anchors, _) in enumerate(_RULES):
         _RULES_BY_ANCHOR.setdefault(_anchor, []).append(_i)
 
 # "I don't want a refund": the concept right after a refusal is not asked for.
-_REFUSAL = re.compile(r"\b(?:not|never|no longer) (?:want|need|wish|asking|looking|interested)"
-                      r"((?: (?:to|for|a|an|the|my|in|about|any))*) ([A-Z]+)\b")
+_REFUSAL = re.compile(r"\b(?:not|never|no longer) (?:want|need|wish|asking|looking|interested|transfer|connect|put)"
+                      r"((?: (?:to|for|a|an|the|my|in|about|any|me|with|through))*) ([A-Z]+)\b")
 
 _MIN_SCORE = 1.0
 _STRONG = 2.5  # a clause scoring less only hints at a route
@@ -374,12 +387,14 @@ _STRONG = 2.5  # a clause scoring less only hints at a route
 
 @dataclass(frozen=True)
 class Segment:
-    """One request of a message: its route and its span of the original text."""
+    """One request of a message: its route, its span of the original text, and how strongly its words
+    point at the route (0 when nothing did and the route is the `general` fallback)."""
 
     route: Route
     text: str
     start: int = 0
     end: int = 0
+    score: float = 0.0
 
 
 @dataclass
@@ -407,6 +422,8 @@ def _score(canon: str, words: set[str]) -> tuple[Route | None, float]:
             first[route] = min(first.get(route, m.start()), m.start())
     if not scores:
         return None, 0.0
+    if scores.get("return", 0.0) >= _STRONG:  # "send back the lamp, it flickers": the malfunction is why
+        scores.pop("technical", None)
     best = max(scores, key=lambda r: (scores[r], -first[r]))
     return (best, scores[best]) if scores[best] >= _MIN_SCORE else (None, 0.0)
 
@@ -453,7 +470,7 @@ def segments(text: str) -> list[Segment]:
     out = []
     for g in groups:
         start, end = tokens[g.start].start, tokens[g.end - 1].end
-        out.append(Segment(g.route or "general", text[start:end], start, end))
+        out.append(Segment(g.route or "general", text[start:end], start, end, g.score))
     return out
 
 

@@ -1,0 +1,171 @@
+"""The offline orchestrator: a message (plus the thread's open tasks) becomes routes and typed tasks.
+
+Each request segment of the message gives its own tasks, with parameters taken from that segment
+only, so the invoice of the first request never leaks into the third. Open tasks from earlier in the
+thread come first: a new request of the same kind that brings what one of them misses completes it,
+and a reply that is no new request ("they stopped charging", "it's A-555") is read as the answer to
+the question the bot asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from ..types import Plan, Route, Task, TaskParams
+from .entities import (find_billing_concern, find_invoice_numbers, find_order_ids, find_product_name,
+                       find_references, find_return_reason, find_technical_issue, reason_from_answer)
+from .routing import Segment, segments
+
+MAX_TASKS = 12  # the orchestrator's schema takes at most this many
+_SAME_AS_BEFORE = re.compile(r"\b(?:same|previous|earlier|last)\s+(?:order|invoice|purchase|one|bill)\b"
+                             r"|\bas\s+before\b|\b(?:i|we)\s+(?:mentioned|gave|sent)\b", re.IGNORECASE)
+_PLEASANTRY = re.compile(r"^\W*(?:thanks?(?:\s+you)?|thx|ok(?:ay)?|yes|yeah|no|nope|hi|hello|hey|bye|cool|great|"
+                         r"sure|fine|good|perfect|got\s+it|please)?\W*$", re.IGNORECASE)
+_ANSWER_HEAD = re.compile(r"[,;:.!?\n]|\s(?=(?:because|since|as|cause|it|they)\s)", re.IGNORECASE)
+_BARE_NAME = re.compile(r"^\W*(?:it['’]?s\s+|it\s+is\s+|the\s+one\s+is\s+)?(?:the\s+|my\s+|a\s+|an\s+)?"
+                        r"([\w'’+-]+(?:\s+[\w'’+-]+){0,3})\W*$", re.IGNORECASE)
+
+
+def _id_from_history(history: Sequence[str], finder: Callable[[str], list[str]]) -> str | None:
+    """The latest id of that kind in the thread ("same order as before")."""
+    for message in reversed(history):
+        if found := finder(message):
+            return found[-1]
+    return None
+
+
+def _segment_tasks(seg: Segment, history: Sequence[str]) -> list[Task]:
+    """The tasks one request segment asks for, with what that segment says."""
+    text = seg.text
+    if seg.route == "billing":
+        invoices: list[str | None] = list(find_invoice_numbers(text))
+        if not invoices and history and _SAME_AS_BEFORE.search(text):
+            invoices = [_id_from_history(history, find_invoice_numbers)]
+        concern = find_billing_concern(text)
+        return [Task(kind="billing", params=TaskParams(invoice_number=i, concern=concern)) for i in invoices or [None]]
+    if seg.route == "return":
+        return [Task(kind="return", params=TaskParams(product_name=find_product_name(text),
+                                                      reason_for_return=find_return_reason(text)))]
+    if seg.route == "status":
+        orders: list[str | None] = list(find_order_ids(text))
+        if not orders:
+            refs = [r for r in find_references(text) if r not in find_invoice_numbers(text)]
+            if refs:
+                orders = refs[:1]
+            elif history and _SAME_AS_BEFORE.search(text):
+                orders = [_id_from_history(history, find_order_ids)]
+        return [Task(kind="status", params=TaskParams(order_id=o)) for o in orders or [None]]
+    if seg.route == "technical":
+        return [Task(kind="technical", params=TaskParams(issue=find_technical_issue(text) or " ".join(text.split())[:200]))]
+    if seg.route == "human":
+        return [Task(kind="human")]
+    return []
+
+
+def _merge(into: Task, new: Task) -> Task | None:
+    """`into` completed with `new`'s values when both are the same request: same kind, `new` brings at
+    least one missing value, and no value of `into` is contradicted."""
+    if into.kind != new.kind or not into.missing():
+        return None
+    old, add = into.params.model_dump(), new.params.model_dump()
+    if any(old[k] and add[k] and old[k].strip().lower() != add[k].strip().lower() for k in old):
+        return None
+    if not any(add.get(name) for name in into.missing()):
+        return None
+    merged = {k: old[k] or add[k] for k in old}
+    return Task(kind=into.kind, params=TaskParams(**merged))
+
+
+def _answer_values(seg: Segment, wanted: set[str]) -> dict[str, list[str]]:
+    """What a reply that is no new request supplies for the parameters the open tasks want."""
+    text = seg.text
+    refs = find_references(text)
+    invoices, orders = find_invoice_numbers(text), find_order_ids(text)
+    if refs and not invoices and not orders:  # a bare "A-555" answers whichever id was asked for
+        invoices, orders = refs[:1], refs[:1]
+    values: dict[str, list[str]] = {"invoice_number": invoices, "order_id": orders}
+    if refs or _PLEASANTRY.match(text):
+        return values
+    product, rest = find_product_name(text), text
+    if product is None and "product_name" in wanted:
+        head, *tail = _ANSWER_HEAD.split(text, maxsplit=1)  # "the blue kettle, it leaks"
+        if (m := _BARE_NAME.match(head)) and not _PLEASANTRY.match(head):
+            product, rest = m.group(1), " ".join(tail)
+    values["product_name"] = [product] if product else []
+    reason = reason_from_answer(rest) if rest is not text or product is None else None
+    values["reason_for_return"] = [reason] if reason else []  # the customer's own words
+    return values
+
+
+def _fill_from_answer(tasks: list[Task], seg: Segment) -> list[int]:
+    """Fill missing parameters of open tasks from a reply segment; the indexes of the tasks it filled."""
+    pool = _answer_values(seg, {name for task in tasks for name in task.missing()})
+    filled = []
+    for i, task in enumerate(tasks):
+        update = {}
+        for name in task.missing():
+            if pool.get(name):
+                update[name] = value = pool[name].pop(0)
+                for other in ("invoice_number", "order_id"):  # one id answers one question
+                    if pool[other] and pool[other][0] == value:
+                        pool[other].pop(0)
+        if update:
+            tasks[i] = Task(kind=task.kind, params=task.params.model_copy(update=update))
+            filled.append(i)
+    return filled
+
+
+def _fill_leftover_ids(tasks: list[Task], text: str, new_tasks: list[Task]) -> list[int]:
+    """An id in a message that went on to another request ("A-555, and can I talk to a human?") still
+    answers an open task waiting for one, unless a new task of the message took it."""
+    taken = {v for t in new_tasks for v in (t.params.invoice_number, t.params.order_id) if v}
+    refs = [r for r in find_references(text) if r not in taken]
+    filled = []
+    for i, task in enumerate(tasks):
+        for name in ("invoice_number", "order_id"):
+            if refs and name in task.missing():
+                tasks[i] = Task(kind=task.kind, params=task.params.model_copy(update={name: refs.pop(0)}))
+                filled.append(i)
+    return filled
+
+
+def _is_reply(seg: Segment, open_kinds: set[str]) -> bool:
+    """A segment that is no request of its own: nothing in it named a route, or it names a malfunction
+    while a return waits for its reason ("they stopped charging")."""
+    if seg.score == 0.0:
+        return True
+    return seg.route == "technical" and "return" in open_kinds
+
+
+def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()) -> Plan:
+    """Routes and tasks for one customer message; `pending` are the thread's tasks still missing
+    parameters, `history` its earlier customer messages."""
+    waiting = list(pending)
+    changed: list[int] = []
+    new_tasks: list[Task] = []
+    routes: list[Route] = []
+    for seg in segments(text):
+        open_kinds = {t.kind for t in waiting if t.missing()}
+        if open_kinds and _is_reply(seg, open_kinds) and (answered := _fill_from_answer(waiting, seg)):
+            changed += answered
+            routes += [waiting[i].kind for i in answered if waiting[i].kind != "human"]  # type: ignore[misc]
+            continue
+        for task in _segment_tasks(seg, history):
+            for i, old in enumerate(waiting):
+                if (merged := _merge(old, task)) is not None:
+                    waiting[i] = merged
+                    changed.append(i)
+                    break
+            else:
+                if task not in new_tasks and task not in waiting:  # a restated open request is no new one
+                    new_tasks.append(task)
+        if seg.score or seg.route != "general":  # a cue-less remark is no request of its own
+            routes.append(seg.route)
+    leftover = _fill_leftover_ids(waiting, text, new_tasks)
+    routes = [waiting[i].kind for i in leftover] + routes  # type: ignore[misc]
+    changed += leftover
+    filled = [waiting[i] for i in dict.fromkeys(changed)]
+    untouched = [t for i, t in enumerate(waiting) if i not in changed]
+    return Plan(routes=list(dict.fromkeys(routes)) or ["general"],
+                tasks=(filled + new_tasks + untouched)[:MAX_TASKS])
