@@ -1,26 +1,95 @@
-"""`supportbot cases …`: the case history from the terminal (the operator counts as staff)."""
+"""`supportbot cases …`: the case history from the terminal. The operator counts as staff; lifecycle
+changes are recorded with the actor `cli:<os user>`.
+
+`export` writes one row per case with stable columns (EXPORT_COLUMNS). CSV is UTF-8 with a byte-order
+mark, so spreadsheet programs detect the encoding, and any cell starting with = + - @ (or a tab or
+carriage return) is prefixed with ' so a spreadsheet shows it as text instead of running it as a
+formula. JSON is a list of objects with the same keys and native types. Cases are read in batches and
+written as they arrive, so an export of many thousands of cases stays small in memory.
+"""
 
 from __future__ import annotations
 
+import csv
+import getpass
+import io
 import json
-from datetime import UTC, datetime
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from .cli import run_async, settings_from
+from .cli import Failure, run_async, settings_from
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.cases import CaseActivity, CaseFilter
+    from storage.models import Case
 
 STATUSES = ["open", "in_progress", "resolved", "closed"]
 KINDS = ["billing", "return", "status", "technical", "human"]
+# The workers' fields (see SPEC.md), each its own column; anything else goes to other_details as JSON.
+DETAIL_COLUMNS = ("invoice_number", "concern", "action_taken", "resolution_eta", "product_name", "reason_for_return",
+                  "rma_number", "shipping_instructions", "order_id", "current_status", "carrier", "tracking_number",
+                  "expected_delivery", "issue", "needed_from_customer", "request")
+EXPORT_COLUMNS = ("ref", "kind", "status", "platform", "customer_id", "assignee", "needs_staff", "created_at",
+                  "updated_at", "closed_at", "close_reason", "last_event", "last_event_at", "events",
+                  "conversation_id", "channel_id", "thread_id", *DETAIL_COLUMNS, "other_details")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+LIST_SEPARATOR = "; "
+
+
+def cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name (some containers): still attributable to the terminal
+        return "cli:operator"
 
 
 def _since(value: str | None) -> datetime | None:
+    from .commands.cases import parse_date
+
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_date(value)
     except ValueError:
         raise click.BadParameter("use a date like 2026-11-01 or 2026-11-01T09:30", param_hint="--since") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--user --status --kind --assignee --since, shared by `list` and `export`."""
+    for decorator in reversed((
+        click.option("--user", default=None, help="Only this customer's cases (their platform user id)."),
+        click.option("--status", type=click.Choice(STATUSES), default=None),
+        click.option("--kind", type=click.Choice(KINDS), default=None),
+        click.option("--assignee", default=None, help="Only cases assigned to this staff member."),
+        click.option("--since", default=None, help="Only cases opened on or after this date (ISO 8601, UTC)."),
+    )):
+        command = decorator(command)
+    return command
+
+
+def _filter(user: str | None, status: str | None, kind: str | None, assignee: str | None,
+            since: str | None) -> CaseFilter:
+    from storage.cases import CaseFilter
+
+    return CaseFilter(customer_id=user, status=status, kind=kind, assignee=assignee, since=_since(since))
+
+
+async def _with_session(ctx: click.Context, work: Callable[[AsyncSession], Awaitable[Any]], *,
+                        write: bool = False) -> Any:
+    from .wiring import open_services
+
+    async with open_services(settings_from(ctx), use_settings_llm=False) as services:
+        async with (services.db.write() if write else services.db.session()) as s:
+            return await work(s)
 
 
 @click.group()
@@ -29,30 +98,23 @@ def cases() -> None:
 
 
 @cases.command("list")
-@click.option("--user", default=None, help="Only this customer's cases.")
-@click.option("--status", type=click.Choice(STATUSES), default=None)
-@click.option("--kind", type=click.Choice(KINDS), default=None)
-@click.option("--since", default=None, help="Only cases opened on or after this date (ISO 8601).")
+@filter_options
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def list_cases(ctx: click.Context, user: str | None, status: str | None, kind: str | None, since: str | None,
-               limit: int, as_json: bool) -> None:
+def list_cases(ctx: click.Context, user: str | None, status: str | None, kind: str | None, assignee: str | None,
+               since: str | None, limit: int, as_json: bool) -> None:
     """Case history, newest first."""
     from storage import cases as case_store
-    from storage.cases import CaseFilter
 
     from .commands.cases import case_json
-    from .wiring import open_services
 
-    flt = CaseFilter(customer_id=user, status=status, kind=kind, since=_since(since))
+    flt = _filter(user, status, kind, assignee, since)
 
-    async def _list() -> list[dict]:
-        async with open_services(settings_from(ctx), use_settings_llm=False) as services:
-            async with services.db.session() as s:
-                return [case_json(c) for c in await case_store.list_cases(s, flt, limit=limit)]
+    async def work(s: AsyncSession) -> list[dict[str, Any]]:
+        return [case_json(c) for c in await case_store.list_cases(s, flt, limit=limit)]
 
-    rows = run_async(_list())
+    rows = run_async(_with_session(ctx, work))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -62,7 +124,7 @@ def list_cases(ctx: click.Context, user: str | None, status: str | None, kind: s
         subject = (c["details"].get("invoice_number") or c["details"].get("product_name")
                    or c["details"].get("order_id") or c["details"].get("issue") or "")
         click.echo(f"{c['ref']:<18} {c['status']:<12} {c['kind']:<10} {c['platform']}:{c['customer_id']:<14} "
-                   f"{c['created_at'][:16].replace('T', ' ')}  {str(subject)[:40]}")
+                   f"{c['created_at'][:16].replace('T', ' ')}  {(c['assignee'] or '-'):<16} {str(subject)[:40]}")
 
 
 @cases.command("show")
@@ -70,18 +132,204 @@ def list_cases(ctx: click.Context, user: str | None, status: str | None, kind: s
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def show_case(ctx: click.Context, ref: str, as_json: bool) -> None:
-    """One case: fields, event history and the conversation transcript."""
+    """One case: fields, event history and the conversation transcript (internal notes included)."""
     from .commands.cases import load_case_view, render_case
     from .commands.registry import Caller, CommandContext, CommandError
     from .wiring import open_services
 
-    async def _show() -> dict:
+    async def _show() -> dict[str, Any]:
         async with open_services(settings_from(ctx), use_settings_llm=False) as services:
-            cctx = CommandContext(caller=Caller("shell", "operator", is_staff=True), services=services)
+            operator = cli_actor().partition(":")[2]
+            cctx = CommandContext(caller=Caller("cli", operator, is_staff=True), services=services)
             try:
                 return await load_case_view(cctx, ref)
             except CommandError as exc:
-                raise click.ClickException(str(exc)) from None
+                raise Failure(str(exc)) from None
 
     view = run_async(_show())
     click.echo(json.dumps(view, ensure_ascii=False, indent=2) if as_json else render_case(view).text)
+
+
+# --- lifecycle -----------------------------------------------------------------------------------
+
+def _change(ctx: click.Context, work: Callable[[AsyncSession], Awaitable[Case]]) -> Case:
+    from storage.lifecycle import CaseError
+
+    try:
+        return run_async(_with_session(ctx, work, write=True))  # type: ignore[no-any-return]
+    except CaseError as exc:
+        raise Failure(str(exc)) from None
+
+
+@cases.command("close")
+@click.argument("ref")
+@click.option("--reason", default=None, help="Why the case is closed (kept in its history).")
+@click.pass_context
+def close_case(ctx: click.Context, ref: str, reason: str | None) -> None:
+    """Close a case."""
+    from storage import lifecycle
+
+    case = _change(ctx, lambda s: lifecycle.close_case(s, ref=ref, actor=cli_actor(), reason=reason))
+    click.echo(f"closed {case.ref}")
+
+
+@cases.command("reopen")
+@click.argument("ref")
+@click.option("--note", default=None, help="Why the case is reopened.")
+@click.pass_context
+def reopen_case(ctx: click.Context, ref: str, note: str | None) -> None:
+    """Reopen a resolved or closed case."""
+    from storage import lifecycle
+
+    case = _change(ctx, lambda s: lifecycle.reopen_case(s, ref=ref, actor=cli_actor(), note=note))
+    click.echo(f"reopened {case.ref} ({case.status})")
+
+
+@cases.command("resolve")
+@click.argument("ref")
+@click.option("--note", default=None, help="How it was resolved.")
+@click.pass_context
+def resolve_case(ctx: click.Context, ref: str, note: str | None) -> None:
+    """Mark an open or in-progress case resolved."""
+    from storage import lifecycle
+
+    case = _change(ctx, lambda s: lifecycle.resolve_case(s, ref=ref, actor=cli_actor(), note=note))
+    click.echo(f"resolved {case.ref}")
+
+
+@cases.command("note")
+@click.argument("ref")
+@click.argument("text")
+@click.pass_context
+def note_case(ctx: click.Context, ref: str, text: str) -> None:
+    """Add an internal note (staff only, never shown to the customer)."""
+    from storage import cases as case_store
+    from storage import lifecycle
+
+    async def work(s: AsyncSession) -> Case:
+        await lifecycle.add_case_note(s, ref=ref, actor=cli_actor(), text=text)
+        case = await case_store.get_case(s, ref)
+        assert case is not None
+        return case
+
+    case = _change(ctx, work)
+    click.echo(f"noted {case.ref}")
+
+
+@cases.command("assign")
+@click.argument("ref")
+@click.argument("staff_id")
+@click.pass_context
+def assign_case(ctx: click.Context, ref: str, staff_id: str) -> None:
+    """Assign a case to a staff member (e.g. slack:U0123ABCD, as chat assignments record it)."""
+    from storage import lifecycle
+
+    case = _change(ctx, lambda s: lifecycle.assign_case(s, ref=ref, assignee=staff_id, actor=cli_actor()))
+    click.echo(f"assigned {case.ref} to {case.assignee} ({case.status})")
+
+
+# --- export --------------------------------------------------------------------------------------
+
+def export_row(case: Case, activity: CaseActivity) -> dict[str, Any]:
+    """One case as a flat row with native values (JSON); `csv_cell` turns each into text."""
+    details = dict(case.details or {})
+    row: dict[str, Any] = {
+        "ref": case.ref, "kind": case.kind, "status": case.status, "platform": case.platform,
+        "customer_id": case.customer_id, "assignee": case.assignee, "needs_staff": case.needs_staff,
+        "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
+        "closed_at": activity.closed_at.isoformat() if activity.closed_at else None,
+        "close_reason": activity.close_reason, "last_event": activity.last_action,
+        "last_event_at": activity.last_at.isoformat() if activity.last_at else None, "events": activity.events,
+        "conversation_id": case.conversation_id, "channel_id": activity.channel_id, "thread_id": activity.thread_id,
+    }
+    for column in DETAIL_COLUMNS:
+        row[column] = details.pop(column, None)
+    row["other_details"] = details or None
+    return row
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, list):
+        text = LIST_SEPARATOR.join(str(v) for v in value)
+    elif isinstance(value, dict):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+async def _export_rows(s: AsyncSession, flt: CaseFilter, limit: int | None) -> AsyncIterator[dict[str, Any]]:
+    from storage import cases as case_store
+
+    async for batch in case_store.iter_cases(s, flt, limit=limit):
+        activity = await case_store.case_activity(s, batch)
+        for case in batch:
+            yield export_row(case, activity[case.id])
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    """stdout, or a file written beside its destination and moved into place only when complete."""
+    if path is None:
+        sys.stdout.flush()
+        stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")  # UTF-8 whatever the locale
+        try:
+            yield stream
+        finally:
+            stream.flush()
+            stream.detach()  # leave stdout open
+        return
+    target = Path(path)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+async def write_export(s: AsyncSession, stream: IO[str], *, fmt: str, flt: CaseFilter,
+                       limit: int | None = None) -> int:
+    """Write the matching cases to `stream` as CSV or JSON. Returns how many."""
+    count = 0
+    if fmt == "csv":
+        stream.write("\ufeff")  # the byte-order mark: spreadsheets then read the file as UTF-8
+        writer = csv.writer(stream)
+        writer.writerow(EXPORT_COLUMNS)
+        async for row in _export_rows(s, flt, limit):
+            writer.writerow([csv_cell(row[c]) for c in EXPORT_COLUMNS])
+            count += 1
+        return count
+    stream.write("[")
+    async for row in _export_rows(s, flt, limit):
+        stream.write(("," if count else "") + "\n  " + json.dumps(row, ensure_ascii=False))
+        count += 1
+    stream.write("\n]\n" if count else "]\n")
+    return count
+
+
+@cases.command("export")
+@filter_options
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many cases (default: all).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of stdout.")
+@click.pass_context
+def export_cases(ctx: click.Context, user: str | None, status: str | None, kind: str | None, assignee: str | None,
+                 since: str | None, limit: int | None, fmt: str, output: str | None) -> None:
+    """Export cases, newest first, one row per case (CSV: UTF-8 with BOM; JSON: a list of objects)."""
+    flt = _filter(user, status, kind, assignee, since)
+
+    async def work(s: AsyncSession) -> int:
+        with _output(output) as stream:
+            return await write_export(s, stream, fmt=fmt, flt=flt, limit=limit)
+
+    count = run_async(_with_session(ctx, work))
+    if output is not None:
+        click.echo(f"exported {count} case(s) to {output}", err=True)

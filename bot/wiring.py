@@ -13,6 +13,7 @@ from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportPipeline
 
+from .commands import case_admin
 from .commands import cases as case_commands
 from .commands.registry import CommandRegistry
 from .service import SupportService
@@ -44,6 +45,7 @@ class Services:
 def build_registry() -> CommandRegistry:
     registry = CommandRegistry()
     case_commands.register(registry)
+    case_admin.register(registry)
     return registry
 
 

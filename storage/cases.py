@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import Case, CaseEvent, utcnow
+from .models import Case, CaseEvent, Conversation, utcnow
 
 REF_PREFIXES = {"billing": "INV_CASE_", "return": "RMA-", "status": "STS-", "technical": "TEC-", "human": "HUM-"}
 # Crockford base32 without I, L, O, U: unambiguous when read aloud or retyped by a customer.
@@ -134,3 +134,64 @@ async def add_event(session: AsyncSession, case: Case, *, action: str, actor: st
 
 async def cases_by_refs(session: AsyncSession, refs: Sequence[str]) -> list[Case]:
     return list((await session.execute(select(Case).where(Case.ref.in_(list(refs))))).scalars())
+
+
+async def iter_cases(session: AsyncSession, flt: CaseFilter = CaseFilter(), *, batch_size: int = 500,
+                     limit: int | None = None) -> AsyncIterator[list[Case]]:
+    """Every matching case, newest first (by id), in batches: an export of many thousands of cases
+    holds one batch in memory at a time. Keyset paging (id < last seen) keeps each query cheap."""
+    remaining = limit
+    last_id: int | None = None
+    while remaining is None or remaining > 0:
+        size = batch_size if remaining is None else min(batch_size, remaining)
+        query = _filtered(select(Case), flt).order_by(Case.id.desc()).limit(size)
+        if last_id is not None:
+            query = query.where(Case.id < last_id)
+        rows = list((await session.execute(query)).scalars())
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1].id
+        if remaining is not None:
+            remaining -= len(rows)
+
+
+@dataclass(frozen=True)
+class CaseActivity:
+    """What an export row needs from a case's history and conversation, without loading the events."""
+
+    events: int = 0
+    last_action: str | None = None
+    last_at: datetime | None = None
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+    channel_id: str = ""
+    thread_id: str = ""
+
+
+async def case_activity(session: AsyncSession, cases: Sequence[Case]) -> dict[int, CaseActivity]:
+    """Event counts, the last event, the latest close and the conversation's thread of each case."""
+    ids = [c.id for c in cases]
+    if not ids:
+        return {}
+    counts = dict((await session.execute(
+        select(CaseEvent.case_id, func.count()).where(CaseEvent.case_id.in_(ids)).group_by(CaseEvent.case_id))).all())
+    last_ids = select(func.max(CaseEvent.id)).where(CaseEvent.case_id.in_(ids)).group_by(CaseEvent.case_id)
+    last = {e.case_id: e for e in (await session.execute(select(CaseEvent).where(CaseEvent.id.in_(last_ids)))).scalars()}
+    close_ids = (select(func.max(CaseEvent.id)).where(CaseEvent.case_id.in_(ids), CaseEvent.action == "closed")
+                 .group_by(CaseEvent.case_id))
+    closes = {e.case_id: e for e in (await session.execute(select(CaseEvent).where(CaseEvent.id.in_(close_ids))))
+              .scalars()}
+    threads = {row.id: row for row in (await session.execute(
+        select(Conversation.id, Conversation.channel_id, Conversation.thread_id)
+        .where(Conversation.id.in_(sorted({c.conversation_id for c in cases}))))).all()}
+    out: dict[int, CaseActivity] = {}
+    for c in cases:
+        ev, closed, thread = last.get(c.id), closes.get(c.id), threads.get(c.conversation_id)
+        is_closed = c.status == "closed" and closed is not None  # a reopened case has no current close
+        out[c.id] = CaseActivity(
+            events=int(counts.get(c.id, 0)), last_action=ev.action if ev else None,
+            last_at=ev.created_at if ev else None, closed_at=closed.created_at if is_closed else None,
+            close_reason=closed.note if is_closed else None,
+            channel_id=thread.channel_id if thread else "", thread_id=thread.thread_id if thread else "")
+    return out

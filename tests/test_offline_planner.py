@@ -164,3 +164,14 @@ def test_a_malfunction_or_damage_reply_is_the_reason_for_the_open_return() -> No
     p = plan("it arrived damaged", pending=[waiting])
     assert p.routes == ["return"]
     assert [(t.kind, t.params.reason_for_return) for t in p.tasks] == [("return", "arrived damaged")]
+
+
+def test_one_id_fills_one_open_task() -> None:
+    p = plan("A-10", pending=[Task(kind="status"), Task(kind="status")])
+    assert [t.params.order_id for t in p.tasks] == ["A-10", None]
+
+
+def test_a_model_number_in_a_new_request_does_not_answer_an_open_question() -> None:
+    waiting = Task(kind="billing", params=TaskParams(concern="charged twice"))
+    p = plan("I want to return my kettle model KX2000 because it leaks", pending=[waiting])
+    assert p.tasks[-1] == waiting and waiting.missing() == ["invoice_number"]

@@ -47,6 +47,7 @@ def evaluate(rows: list[tuple[str, str]]) -> dict[str, object]:
         "accuracy": sum(n for (g, p), n in confusion.items() if g == p) / len(rows) if rows else 0.0,
         "macro_f1": sum(r["f1"] for r in per_route.values()) / len(SCORED),
         "per_route": per_route,
+        "matrix": {g: {p: n for (g2, p), n in sorted(confusion.items()) if g2 == g} for g in SCORED},
         "confusions": [{"gold": g, "predicted": p, "count": n}
                        for (g, p), n in confusion.most_common() if g != p],
         "messages_per_second": len(rows) / elapsed if elapsed else 0.0,
@@ -65,6 +66,11 @@ def report(result: dict[str, object], path: Path) -> str:
         lines.append(f"{route:<10}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['f1']:>8.3f}{s['support']:>6}")
     lines.append(f"macro-F1 {result['macro_f1']:.4f}   accuracy {result['accuracy']:.4f}   "
                  f"{result['messages_per_second']:.0f} messages/s")
+    predicted_routes = list(SCORED) + ["technical"]
+    lines.append("confusion matrix (rows gold, columns predicted):")
+    lines.append(" " * 10 + "".join(f"{p[:8]:>9}" for p in predicted_routes))
+    for gold in SCORED:
+        lines.append(f"{gold:<10}" + "".join(f"{result['matrix'][gold].get(p, 0):>9}" for p in predicted_routes))  # type: ignore[index]
     confusions = result["confusions"]
     lines.append("confusions (gold -> predicted): " + (", ".join(
         f"{c['gold']}->{c['predicted']} {c['count']}" for c in confusions[:12]) or "none"))  # type: ignore[index]

@@ -1,8 +1,10 @@
-"""/case and /cases: read the case history. Staff see every case; a customer sees only their own."""
+"""/case and /cases: read the case history. Staff see every case; a customer sees only their own,
+without internal notes (note events and internal transcript messages are staff-only)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from storage import cases as case_store
@@ -13,9 +15,17 @@ from storage.models import Case, CaseEvent, Message
 from .registry import Args, Caller, Command, CommandContext, CommandError, CommandRegistry, CommandResult, Option, \
     ResultItem, normalize_user
 
+_log = logging.getLogger(__name__)
+
 PAGE_SIZE = 10
 STATUSES = ("open", "in_progress", "resolved", "closed")
 KINDS = ("billing", "return", "status", "technical", "human")
+
+
+def parse_date(value: str) -> datetime:
+    """`2026-11-01` or `2026-11-01T09:30[+02:00]` → an aware datetime (naive means UTC)."""
+    moment = datetime.fromisoformat(value.strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def case_json(case: Case) -> dict[str, Any]:
@@ -53,6 +63,8 @@ async def load_case_view(ctx: CommandContext, ref: str) -> dict[str, Any]:
     async with ctx.services.db.session() as s:
         case = await case_store.get_case(s, ref)
         if case is None or not can_view(ctx.caller, case):
+            if case is not None:
+                _log.warning("refused case=%s to %s: not their case", case.ref, ctx.caller.actor)
             # The same answer whether it does not exist or is someone else's: nothing leaks.
             raise CommandError(f"No case {ref[:40]} found among the cases you can see.")
         events = await case_store.case_events(s, case.id)
@@ -61,6 +73,14 @@ async def load_case_view(ctx: CommandContext, ref: str) -> dict[str, Any]:
         events = [e for e in events if e.action != "note"]
     return {"case": case_json(case), "events": [event_json(e) for e in events],
             "transcript": [message_json(m) for m in messages]}
+
+
+TRANSCRIPT_LINES = 20
+
+
+def _transcript_line(m: dict[str, Any]) -> str:
+    who = m["role"] + (f" {m['author']}" if m["role"] == "staff" else "") + (" · internal" if m["internal"] else "")
+    return f"{m['at'][:16].replace('T', ' ')} [{who}] {m['text'][:300]}"
 
 
 def render_case(view: dict[str, Any]) -> CommandResult:
@@ -72,8 +92,9 @@ def render_case(view: dict[str, Any]) -> CommandResult:
     fields.extend((k.replace("_", " ").capitalize(), str(v)) for k, v in case["details"].items() if v not in ("", None, []))
     history = "\n".join(f"• {e['at'][:16].replace('T', ' ')} {e['action']} by {e['actor']}"
                         + (f": {e['note']}" if e.get("note") else "") for e in view["events"])
-    transcript = "\n".join(f"[{m['role']}{' · internal' if m['internal'] else ''}] {m['text'][:300]}"
-                           for m in view["transcript"][-20:])
+    transcript = "\n".join(_transcript_line(m) for m in view["transcript"][-TRANSCRIPT_LINES:])
+    if len(view["transcript"]) > TRANSCRIPT_LINES:
+        transcript = f"(last {TRANSCRIPT_LINES} of {len(view['transcript'])} messages)\n" + transcript
     items = [ResultItem(title=f"Case {case['ref']}", fields=fields),
              ResultItem(title="History", body=history or "—"),
              ResultItem(title="Transcript", body=transcript or "—")]
@@ -83,18 +104,28 @@ def render_case(view: dict[str, Any]) -> CommandResult:
 
 
 def parse_filter(ctx: CommandContext, args: Args) -> CaseFilter:
-    status = args.get("status")
-    kind = args.get("kind")
+    status = (args.get("status") or "").lower() or None
+    kind = (args.get("kind") or "").lower() or None
+    since = None
+    if args.get("since"):
+        try:
+            since = parse_date(args.get("since") or "")
+        except ValueError:
+            raise CommandError("since= takes a date, for example since=2026-11-01") from None
     if status and status not in STATUSES:
         raise CommandError(f"Unknown status {status[:20]!r}; use one of: {', '.join(STATUSES)}.")
     if kind and kind not in KINDS:
         raise CommandError(f"Unknown kind {kind[:20]!r}; use one of: {', '.join(KINDS)}.")
-    user = args.get("user") or next((normalize_user(p) for p in args.positional if p.startswith(("<@", "@"))), None)
+    # A mention (`@U123`, `<@123>`) or, as Discord's user option delivers it, a bare id.
+    user = args.get("user") or (normalize_user(args.positional[0]) if args.positional else None)
+    user = normalize_user(user) if user else None
     if not ctx.caller.is_staff:
         if user and user != ctx.caller.user_id:
+            _log.warning("refused /cases of %s to %s: not their cases", user[:40], ctx.caller.actor)
             raise CommandError("You can only list your own cases.")
-        return CaseFilter(platform=ctx.caller.platform, customer_id=ctx.caller.user_id, status=status, kind=kind)
-    return CaseFilter(customer_id=user, status=status, kind=kind)
+        return CaseFilter(platform=ctx.caller.platform, customer_id=ctx.caller.user_id, status=status, kind=kind,
+                          since=since)
+    return CaseFilter(customer_id=user, status=status, kind=kind, since=since)
 
 
 def render_case_list(cases: list[Case], *, total: int, page: int) -> CommandResult:
@@ -107,6 +138,8 @@ def render_case_list(cases: list[Case], *, total: int, page: int) -> CommandResu
         lines.append("No cases match.")
     if page < pages:
         lines.append(f"More: add page={page + 1}")
+    elif page > pages:
+        lines.append(f"There are only {pages} page(s).")
     return CommandResult(text="\n".join(lines), title=title, items=items, ephemeral=True,
                          data={"total": total, "page": page, "pages": pages, "cases": [case_json(c) for c in cases]})
 
@@ -133,9 +166,11 @@ def register(registry: CommandRegistry) -> None:
     registry.add(Command("case", "Show a case with its history and transcript", "/case REF", case_command,
                          options=(Option("ref", "Case reference, e.g. RMA-7K3Q9P2X", required=True),),
                          staff_only=False))
-    registry.add(Command("cases", "List cases (yours, or any for staff)", "/cases [@user] [status=…] [kind=…] [page=N]",
+    registry.add(Command("cases", "List cases (yours, or any for staff)",
+                         "/cases [@user] [status=…] [kind=…] [since=YYYY-MM-DD] [page=N]",
                          cases_command, staff_only=False,
                          options=(Option("user", "Whose cases (staff only)", kind="user"),
                                   Option("status", "open, in_progress, resolved or closed", positional=False),
                                   Option("kind", "billing, return, status, technical or human", positional=False),
+                                  Option("since", "Opened on or after this date (YYYY-MM-DD)", positional=False),
                                   Option("page", "Page number", kind="integer", positional=False))))

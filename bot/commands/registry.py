@@ -96,6 +96,7 @@ class Option:
 class Args:
     positional: list[str]
     named: dict[str, str]
+    raw: str = ""  # the text as typed: free text (a note, a reason) is taken from here, quotes intact
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.named.get(name, default)
@@ -140,7 +141,7 @@ def parse_args(text: str, options: tuple[Option, ...] = ()) -> Args:
             named[key.lower()] = value
         else:
             positional.append(word)
-    return Args(positional=positional, named=named)
+    return Args(positional=positional, named=named, raw=text)
 
 
 class CommandRegistry:

@@ -37,7 +37,7 @@ def _ids(text: str, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
         while (more := _ID_LIST.match(text, pos)) is not None:
             found.append((more.start(1), _clean_id(more.group(1))))
             pos = more.end()
-    return [(i, v) for i, v in found if any(c.isdigit() for c in v)]
+    return [(i, v) for i, v in found if len(v) >= 3 and any(c.isdigit() for c in v)]  # not "order 2 more"
 
 
 def _in_order(hits: list[tuple[int, str]], exclude: frozenset[str] | set[str] = frozenset()) -> list[str]:
@@ -77,7 +77,7 @@ _AFTER_BOUGHT = re.compile(rf"\b(?:bought|ordered|purchased|received)\s+(?:a|an|
 # Words that end a product name ("return my headphones because ...").
 _STOP = frozenset("""because since as that which who i we you it they and but or for to from with so if please
 back last yesterday today this week month ago in on at by was were is are has have had due after before when
-since cause cuz coz i'm i've it's they're thanks thank""".split())
+cause cuz coz i'm i've it's they're thanks thank""".split())
 _GENERIC = frozenset("""it them one ones item items product products order orders purchase purchases package parcel
 thing things stuff money refund invoice bill something everything all""".split())
 _LEAD = frozenset("the my this these those a an our that both two some his her".split())

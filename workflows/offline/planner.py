@@ -23,6 +23,7 @@ _SAME_AS_BEFORE = re.compile(r"\b(?:same|previous|earlier|last)\s+(?:order|invoi
 _PLEASANTRY = re.compile(r"^\W*(?:thanks?(?:\s+you)?|thx|ok(?:ay)?|yes|yeah|no|nope|hi|hello|hey|bye|cool|great|"
                          r"sure|fine|good|perfect|got\s+it|please)?\W*$", re.IGNORECASE)
 _ANSWER_HEAD = re.compile(r"[,;:.!?\n]|\s(?=(?:because|since|as|cause|it|they)\s)", re.IGNORECASE)
+_LEAD = re.compile(r"[,;.!?\n]|\s(?:and|but|also)\s", re.IGNORECASE)  # where a message's first phrase ends
 _BARE_NAME = re.compile(r"^\W*(?:it['’]?s\s+|it\s+is\s+|the\s+one\s+is\s+)?(?:the\s+|my\s+|a\s+|an\s+)?"
                         r"([\w'’+-]+(?:\s+[\w'’+-]+){0,3})\W*$", re.IGNORECASE)
 
@@ -116,11 +117,12 @@ def _fill_from_answer(tasks: list[Task], seg: Segment) -> list[int]:
     return filled
 
 
-def _fill_leftover_ids(tasks: list[Task], text: str, new_tasks: list[Task]) -> list[int]:
-    """An id in a message that went on to another request ("A-555, and can I talk to a human?") still
-    answers an open task waiting for one, unless a new task of the message took it."""
-    taken = {v for t in new_tasks for v in (t.params.invoice_number, t.params.order_id) if v}
-    refs = [r for r in find_references(text) if r not in taken]
+def _fill_leftover_ids(tasks: list[Task], text: str) -> list[int]:
+    """An id that opens a message going on to another request ("A-555, and can I talk to a human?")
+    still answers an open task waiting for one."""
+    lead = _LEAD.split(text, maxsplit=1)[0]
+    taken = {v for t in tasks for v in (t.params.invoice_number, t.params.order_id) if v}
+    refs = [r for r in find_references(lead) if r not in taken] if len(lead.split()) <= 6 else []
     filled = []
     for i, task in enumerate(tasks):
         for name in ("invoice_number", "order_id"):
@@ -149,7 +151,7 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
         open_kinds = {t.kind for t in waiting if t.missing()}
         if open_kinds and _is_reply(seg, open_kinds) and (answered := _fill_from_answer(waiting, seg)):
             changed += answered
-            routes += [waiting[i].kind for i in answered if waiting[i].kind != "human"]  # type: ignore[misc]
+            routes += [waiting[i].kind for i in answered]
             continue
         for task in _segment_tasks(seg, history):
             for i, old in enumerate(waiting):
@@ -162,8 +164,8 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
                     new_tasks.append(task)
         if seg.score or seg.route != "general":  # a cue-less remark is no request of its own
             routes.append(seg.route)
-    leftover = _fill_leftover_ids(waiting, text, new_tasks)
-    routes = [waiting[i].kind for i in leftover] + routes  # type: ignore[misc]
+    leftover = _fill_leftover_ids(waiting, text)
+    routes = [waiting[i].kind for i in leftover] + routes
     changed += leftover
     filled = [waiting[i] for i in dict.fromkeys(changed)]
     untouched = [t for i, t in enumerate(waiting) if i not in changed]

@@ -58,6 +58,7 @@ _LEXICON: dict[str, str] = {
                "keyboard battery monitor display wifi bluetooth"),
     "LOCATE": "locate",
     "EXPECT": "expect estimate",
+    "MODIFY": "cancel change modify edit correct alter amend swap remove delete add",
 }
 
 # Stems of frequent English words one or two edits from a key term (found by running the matcher over a
@@ -248,7 +249,7 @@ def _clauses(tokens: list[_Token]) -> list[tuple[int, int, bool]]:
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
         if tok.text == _BOUNDARY:
             cut, skip = i, 1
-        elif tok.text in _CONNECTIVES and i > start and tokens[i - 1].text in {",", "and", "but", "then"} | {_BOUNDARY}:
+        elif tok.text in _CONNECTIVES and i > start and tokens[i - 1].text in _FILLER:
             cut, skip = i - 1, 1
         elif tok.text in {",", "and", "but", "then"} and nxt in _STARTERS and i > start and any(
                 t.text not in _FILLER and t.text not in _CONNECTIVES for t in tokens[start:i]):
@@ -339,6 +340,7 @@ _RULES = [
     _rule("general", 3, "BUY ORDER", r"\b(?:to|can i|could i|i will|would like|let me|i want|help me|how) (?:\S+ )?"
                                      r"(?:BUY|ORDER)\b(?! (?:\d|STATUS|number|id|no)\b)"),
     _rule("general", 4, "ORDER", r"\b(?:place|make|placing|making|submit) (?:a |an |the |my |new |another )*ORDER\b"),
+    _rule("general", 2, "MODIFY update updating", r"\b(?:MODIFY|update|updating) %(g3)sORDER\b"),
     _rule("general", 2, "switch", r"\bswitch\w* (?:to|between|user|ACCOUNT)\b"),
     # human: the customer asks for a person
     _rule("human", 4, "AGENT", r"\bAGENT\b"),
@@ -463,8 +465,8 @@ def _group(clauses: list[_Clause]) -> list[_Clause]:
 
 
 def segments(text: str) -> list[Segment]:
-    """The message split into requests, in order; a message with no recognised request is one
-    `general` segment (empty text gives none)."""
+    """The message split into requests, in order. A message with no recognised request is one
+    `general` segment; one without any word gives none."""
     tokens = _tokens(text or "")
     groups = _group(_route_clauses(tokens))
     out = []

@@ -1,0 +1,193 @@
+"""The Slack adapter: a slack-bolt `AsyncApp` bound to the support service and the command registry.
+
+Two ways in, one app:
+- Socket Mode (`mode="socket"`, needs SLACK_APP_TOKEN): bolt's `AsyncSocketModeHandler` keeps a
+  websocket to Slack; no public URL.
+- HTTP mode (`mode="http"`, needs SLACK_SIGNING_SECRET): `routes()` mounts POST /slack/events on the
+  bot's HTTP server; bolt verifies the signature and answers `url_verification`.
+
+One way out: `deliver()` posts the reply into the customer's thread (split at paragraph boundaries
+when long). The Web API client retries rate limits (honouring Retry-After), 500/503 and dropped
+connections with slack_sdk's retry handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, Literal
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import Outbound
+from bot.wiring import Services
+
+from .blocks import text_pages
+from .commands import SlashCommands
+from .conversations import Conversations
+from .events import PLATFORM, split_message_key
+from .feedback import Feedback
+
+_log = logging.getLogger(__name__)
+
+Mode = Literal["socket", "http"]
+EVENTS_PATH = "/slack/events"
+DEFAULT_API_URL = "https://slack.com/api/"
+CONNECT_TIMEOUT_S = 30.0
+STOP_GRACE_S = 15.0
+
+
+def make_web_client(token: str, *, base_url: str | None = None) -> AsyncWebClient:
+    url = base_url or DEFAULT_API_URL
+    return AsyncWebClient(token=token, base_url=url if url.endswith("/") else url + "/", timeout=30,
+                          retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                                          AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                                          AsyncServerErrorRetryHandler(max_retry_count=2)])
+
+
+def _secret(value: Any) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+class SlackAdapter:
+    name = PLATFORM
+
+    def __init__(self, services: Services, *, mode: Mode = "socket") -> None:
+        settings = services.settings
+        token, app_token = _secret(settings.slack_bot_token), _secret(settings.slack_app_token)
+        signing_secret = _secret(settings.slack_signing_secret)
+        if not token:
+            raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN")
+        if mode == "socket" and not app_token:
+            raise ValueError("Slack Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token)")
+        if mode == "http" and not signing_secret:
+            raise ValueError("Slack HTTP mode needs SLACK_SIGNING_SECRET")
+        self.services = services
+        self.mode: Mode = mode
+        self._app_token = app_token
+        self.client = make_web_client(token, base_url=settings.slack_api_url)
+        # Signatures exist only in HTTP mode; Socket Mode requests come over the authenticated websocket.
+        self.app = AsyncApp(client=self.client, signing_secret=signing_secret,
+                            request_verification_enabled=mode == "http", name="supportbot")
+        self.feedback = Feedback(self.client)
+        Conversations(self).register(self.app)
+        SlashCommands(self).register(self.app)
+        self._socket: AsyncSocketModeHandler | None = None
+        self._started = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._posted: dict[int, list[str]] = {}  # reply id → ts of pieces already posted (a retry skips them)
+        services.support.register_deliverer(PLATFORM, self.deliver)
+
+    # --- the Adapter protocol ------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        if not self._started:
+            return False
+        if self._socket is None:
+            return True
+        client = self._socket.client
+        return not client.closed and client.current_session is not None and not client.current_session.closed
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(EVENTS_PATH, self.handle_http)] if self.mode == "http" else []
+
+    async def start(self) -> None:
+        try:
+            auth = await self.client.auth_test()
+            _log.info("Slack: connected to team %s as %s (%s mode)", auth.get("team_id"), auth.get("user_id"),
+                      self.mode)
+        except SlackApiError as exc:
+            raise RuntimeError(f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}): "
+                               "check the bot token") from None
+        except Exception as exc:  # Slack unreachable for now: HTTP mode still serves once it is back
+            if self.mode == "socket":
+                raise RuntimeError(f"cannot reach the Slack API ({type(exc).__name__}); "
+                                   "check the network or SUPPORTBOT_SLACK_API_URL") from None
+            _log.warning("cannot reach the Slack API yet (%s: %s)", type(exc).__name__, exc)
+        if self.mode == "socket":
+            await self._connect_socket()
+        self._started = True
+
+    async def _connect_socket(self) -> None:
+        handler = AsyncSocketModeHandler(self.app, app_token=self._app_token)
+        try:  # a bad app token fails here, clearly, instead of in the handler's endless reconnect loop
+            opened = await self.client.apps_connections_open(app_token=self._app_token)
+        except SlackApiError as exc:
+            await handler.close_async()
+            raise RuntimeError(f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): it must be an "
+                               "xapp- token with the connections:write scope") from None
+        handler.client.wss_uri = str(opened["url"])
+        try:
+            await asyncio.wait_for(handler.connect_async(), CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            await handler.close_async()
+            raise RuntimeError(f"no Socket Mode connection within {CONNECT_TIMEOUT_S:.0f}s") from None
+        self._socket = handler
+
+    async def stop(self) -> None:
+        self._started = False
+        if self._socket is not None:
+            await self._socket.close_async()  # no new events; work in flight finishes below
+        if not await self.idle(timeout=STOP_GRACE_S):
+            _log.warning("Slack: %d tasks still running at shutdown; cancelled (the inbox keeps their messages)",
+                         len(self._tasks))
+            for task in list(self._tasks):
+                task.cancel()
+
+    # --- HTTP mode -------------------------------------------------------------------------------
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """Events, slash commands and interactivity: bolt verifies, acknowledges and dispatches."""
+        bolt_request = await to_bolt_request(request)
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    # --- background work -----------------------------------------------------------------------
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run work after the acknowledgement; the task is kept so it is neither lost nor orphaned."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("Slack task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def idle(self, *, timeout: float | None = None) -> bool:
+        """Wait until no background work is left (tasks may start more). False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self._tasks:
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return False
+            await asyncio.wait(set(self._tasks), timeout=remaining)
+        return True
+
+    # --- replies ---------------------------------------------------------------------------------
+    async def deliver(self, out: Outbound) -> str:
+        """Post the reply in the customer's thread; returns the ts of its first message."""
+        pages = text_pages(out.text)
+        posted = self._posted.setdefault(out.reply_id, [])
+        for page in pages[len(posted):]:
+            response = await self.client.chat_postMessage(channel=out.channel_id, thread_ts=out.thread_id,
+                                                          text=page.text, unfurl_links=False, unfurl_media=False)
+            posted.append(str(response["ts"]))
+        del self._posted[out.reply_id]
+        _log.info("reply %s posted in %s thread %s (%d message%s)", out.reply_id, out.channel_id, out.thread_id,
+                  len(posted), "" if len(posted) == 1 else "s")
+        if out.in_reply_to:
+            channel, ts = split_message_key(out.in_reply_to)
+            await self.feedback.answered(channel=channel, ts=ts)
+        return posted[0]

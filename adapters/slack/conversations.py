@@ -1,0 +1,116 @@
+"""Customer messages: `message` events (channels, private channels, DMs, group DMs) and `app_mention`
+→ the support service, in a background task so the event is acknowledged at once.
+
+A message the bot is mentioned in arrives twice (`message` and `app_mention`, two event ids); Slack
+redelivers events it thinks were missed (`X-Slack-Retry-Num`, Socket Mode `retry_attempt`). All of
+them carry the same channel and ts, the inbox's deduplication key, so the database makes sure each
+message is answered once — across restarts too. The in-process memory below only avoids a second
+:eyes: for a message already being worked on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.messages import Inbound
+
+from .events import PLATFORM, MessageEvent, in_existing_thread, is_new_text, split_message_key, to_inbound
+from .feedback import SetStatus
+
+if TYPE_CHECKING:
+    from .adapter import SlackAdapter
+
+_log = logging.getLogger(__name__)
+
+_RECENT_MAX = 4096
+# The signals are worth a second, not the answer's time: a rate-limited or slow call is abandoned.
+FEEDBACK_BUDGET_S = 2.0
+
+
+def retry_number(request: AsyncBoltRequest) -> int:
+    """Slack's redelivery count (HTTP header; bolt sets the same header from Socket Mode's retry_attempt)."""
+    values = request.headers.get("x-slack-retry-num") or ["0"]
+    try:
+        return int(values[0])
+    except (TypeError, ValueError):
+        return 0
+
+
+class Conversations:
+    def __init__(self, adapter: SlackAdapter) -> None:
+        self.adapter = adapter
+        self._recent: OrderedDict[str, None] = OrderedDict()
+
+    def register(self, app: AsyncApp) -> None:
+        app.event("message")(self.on_event)
+        app.event("app_mention")(self.on_event)
+
+    def _first_sight(self, key: str) -> bool:
+        if key in self._recent:
+            self._recent.move_to_end(key)
+            return False
+        self._recent[key] = None
+        if len(self._recent) > _RECENT_MAX:
+            self._recent.popitem(last=False)
+        return True
+
+    async def on_event(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext,
+                       request: AsyncBoltRequest, set_status: SetStatus | None = None) -> None:
+        """Bolt listener: decide quickly, hand the work to a background task, return."""
+        message: MessageEvent = event  # type: ignore[assignment]
+        event_id = str(body.get("event_id", ""))
+        if not is_new_text(message):
+            _log.debug("event %s (%s/%s) is not new customer text; ignored", event_id, message.get("type"),
+                       message.get("subtype"))
+            return
+        inbound = to_inbound(message, bot_user_id=context.bot_user_id, event_id=event_id)
+        retry = retry_number(request)
+        first = self._first_sight(inbound.message_id)
+        services = self.adapter.services
+        if in_existing_thread(message) and services.is_staff(PLATFORM, inbound.user_id):
+            self.adapter.spawn(self._record_staff(inbound), name=f"slack-staff-{inbound.message_id}")
+            return
+        # Feedback only on the first sight of a first delivery: a retry was most likely handled already.
+        signal = first and retry == 0
+        self.adapter.spawn(self._answer(inbound, set_status if signal else None, feedback=signal),
+                           name=f"slack-message-{inbound.message_id}")
+        if retry:
+            _log.info("event %s for message %s is Slack's retry #%d", event_id, inbound.message_id, retry)
+
+    async def _record_staff(self, inbound: Inbound) -> None:
+        try:
+            created = await self.adapter.services.support.record_staff_message(inbound)
+        except Exception:
+            _log.exception("could not record staff message %s", inbound.message_id)
+            return
+        _log.info("staff message %s by %s in thread %s recorded%s", inbound.message_id, inbound.user_id,
+                  inbound.thread_id, "" if created else " (seen before)")
+
+    async def _answer(self, inbound: Inbound, set_status: SetStatus | None, *, feedback: bool) -> None:
+        channel, ts = split_message_key(inbound.message_id)
+        reacted = False
+        if feedback:
+            try:
+                reacted = await asyncio.wait_for(
+                    self.adapter.feedback.received(channel=channel, ts=ts, set_status=set_status), FEEDBACK_BUDGET_S)
+            except TimeoutError:
+                _log.info("feedback for %s took over %.0fs; answering without it", inbound.message_id,
+                          FEEDBACK_BUDGET_S)
+        try:
+            outcome = await self.adapter.services.support.handle(inbound)
+        except Exception:  # storing failed (database down): Slack has its ack, so say so loudly
+            _log.exception("message %s could not be stored or processed", inbound.message_id)
+            return
+        if outcome.duplicate:
+            _log.info("message %s was answered before; no second reply", inbound.message_id)
+            if reacted:
+                await self.adapter.feedback.answered(channel=channel, ts=ts)
+        elif outcome.error:
+            _log.warning("message %s failed (%s); it stays in the inbox and is retried", inbound.message_id,
+                         outcome.error)

@@ -1,0 +1,276 @@
+"""A fake Slack on aiohttp, for driving the real slack-bolt / slack_sdk against 127.0.0.1.
+
+It speaks just enough of Slack's wire protocol:
+- the Web API, ``POST /api/{method}`` (form-encoded or JSON, token in ``Authorization``): auth.test,
+  chat.postMessage, chat.update, chat.postEphemeral, reactions.add / reactions.remove,
+  assistant.threads.setStatus, apps.connections.open (with the app token); any other method answers
+  ``{"ok": false, "error": "unknown_method"}``. A wrong token gets ``invalid_auth``.
+- response URLs, ``POST /response/{id}`` (what bolt's ``respond()`` posts to).
+- Socket Mode, the websocket ``GET /link``: ``hello`` on connect; ``send_envelope()`` pushes an
+  envelope; the client's ``{"envelope_id"}`` acknowledgements are recorded.
+
+Every call is recorded (``fake.calls``) with its arrival time; ``await fake.wait_for(method, count)``
+returns as soon as that many calls arrived (an event set by the server, no polling sleeps).
+
+    async with FakeSlack() as fake:
+        fake.fail("reactions.add", "missing_scope")        # the next reactions.add fails
+        fake.rate_limit("chat.postMessage", retry_after=0)  # the next postMessage gets 429
+        ...
+        [post] = await fake.wait_for("chat.postMessage")
+        assert post.args["thread_ts"] == "1700000000.000100"
+
+Helpers build what Slack sends to an app: ``message_event``, ``event_callback``, ``slash_command``,
+and ``signed_headers`` (Slack's v0 signature, computed with slack_sdk's own ``SignatureVerifier``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import WSMsgType, web
+from slack_sdk.signature import SignatureVerifier
+
+BOT_TOKEN = "xoxb-test-bot-token"
+APP_TOKEN = "xapp-test-app-token"
+SIGNING_SECRET = "test-signing-secret"
+TEAM_ID, BOT_USER_ID, BOT_ID = "T1", "UBOT", "BBOT"
+JSON_CONTENT_TYPE = "application/json"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str
+    at: float  # time.monotonic()
+
+
+@dataclass
+class _Behaviour:
+    kind: str  # "error" | "ratelimit" | "pass" (answered normally)
+    error: str = ""
+    retry_after: int = 0
+
+
+@dataclass
+class FakeSlack:
+    bot_token: str = BOT_TOKEN
+    app_token: str = APP_TOKEN
+    calls: list[Call] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response URLs
+    acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode acknowledgements
+
+    def __post_init__(self) -> None:
+        self._behaviours: defaultdict[str, deque[_Behaviour]] = defaultdict(deque)
+        self._changed = asyncio.Condition()
+        self._ts = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    async def __aenter__(self) -> FakeSlack:
+        app = web.Application()
+        app.add_routes([web.post("/api/{method}", self._api), web.post("/response/{id}", self._response),
+                        web.get("/link", self._link), web.get("/link/", self._link)])
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name or uuid.uuid4().hex[:8]}"
+
+    # --- behaviours ------------------------------------------------------------------------------
+    def fail(self, method: str, error: str, *, times: int = 1, after: int = 0) -> None:
+        """The next `times` calls of `method` (after `after` normal ones) answer `{"ok": false, "error"}`."""
+        self._behaviours[method].extend(_Behaviour("pass") for _ in range(after))
+        self._behaviours[method].extend(_Behaviour("error", error=error) for _ in range(times))
+
+    def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
+        self._behaviours[method].extend(_Behaviour("ratelimit", retry_after=retry_after) for _ in range(times))
+
+    # --- what the app did ----------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, method: str, count: int = 1, *, timeout: float = 10.0) -> list[Call]:
+        """The first `count` calls of `method`, as soon as they have arrived (TimeoutError otherwise)."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
+        return self.calls_to(method)[:count]
+
+    async def wait_responses(self, count: int = 1, *, timeout: float = 10.0) -> list[dict[str, Any]]:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: len(self.responses) >= count)
+        return self.responses[:count]
+
+    # --- the Web API -----------------------------------------------------------------------------
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.content_type == JSON_CONTENT_TYPE:
+            args: dict[str, Any] = await request.json()
+        else:
+            args = dict(await request.post())
+        args.update({k: v for k, v in request.query.items() if k not in args})
+        for key in ("blocks", "loading_messages"):  # form-encoded lists arrive as JSON text
+            if isinstance(args.get(key), str) and args[key].startswith("["):
+                args[key] = json.loads(args[key])
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        self.calls.append(Call(method, args, token, time.monotonic()))
+        await self._notify()
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != expected:
+            return self._json({"ok": False, "error": "invalid_auth"})
+        queued = self._behaviours.get(method)
+        if queued:
+            behaviour = queued.popleft()
+            if behaviour.kind == "pass":
+                return self._json(self._answer(method, args))
+            if behaviour.kind == "ratelimit":
+                return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                         headers={"Retry-After": str(behaviour.retry_after)})
+            return self._json({"ok": False, "error": behaviour.error})
+        return self._json(self._answer(method, args))
+
+    @staticmethod
+    def _json(body: dict[str, Any]) -> web.Response:
+        return web.json_response(body, content_type=JSON_CONTENT_TYPE)
+
+    def next_ts(self) -> str:
+        return f"{1_800_000_000 + next(self._ts)}.000100"
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        match method:
+            case "auth.test":
+                return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake", "user": "supportbot",
+                        "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+            case "chat.postMessage":
+                ts = self.next_ts()
+                return {"ok": True, "channel": args.get("channel"), "ts": ts,
+                        "message": {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts,
+                                    "text": args.get("text", "")}}
+            case "chat.update":
+                return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
+            case "chat.postEphemeral":
+                return {"ok": True, "message_ts": self.next_ts()}
+            case "reactions.add" | "reactions.remove" | "assistant.threads.setStatus":
+                return {"ok": True}
+            case "apps.connections.open":
+                return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _response(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        body["_url"] = str(request.url)
+        self.responses.append(body)
+        await self._notify()
+        return web.Response(text="ok")
+
+    # --- Socket Mode -----------------------------------------------------------------------------
+    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": len(self._sockets),
+                            "debug_info": {"host": "fake"}, "connection_info": {"app_id": "A1"}})
+        await self._notify()
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self.acks.append(json.loads(msg.data))
+                    await self._notify()
+        finally:
+            self._sockets.remove(ws)
+            await self._notify()
+        return ws
+
+    async def wait_connected(self, *, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: bool(self._sockets))
+
+    async def send_envelope(self, payload: dict[str, Any], *, type: str = "events_api", retry_attempt: int = 0,
+                            retry_reason: str = "", accepts_response_payload: bool = False) -> str:
+        envelope_id = uuid.uuid4().hex
+        await self._sockets[-1].send_json({"envelope_id": envelope_id, "type": type, "payload": payload,
+                                           "accepts_response_payload": accepts_response_payload,
+                                           "retry_attempt": retry_attempt, "retry_reason": retry_reason})
+        return envelope_id
+
+    async def wait_ack(self, envelope_id: str, *, timeout: float = 10.0) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            return next((a for a in self.acks if a.get("envelope_id") == envelope_id), None)
+
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: found() is not None)
+        ack = found()
+        assert ack is not None
+        return ack
+
+
+# --- what Slack sends to an app ----------------------------------------------------------------
+_event_ids = itertools.count(1)
+
+
+def message_event(text: str, *, user: str = "UCUST", channel: str = "CSUPPORT", ts: str = "1700000000.000100",
+                  thread_ts: str | None = None, channel_type: str = "channel", type: str = "message",
+                  **extra: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {"type": type, "user": user, "text": text, "ts": ts, "channel": channel,
+                             "event_ts": ts, "team": TEAM_ID}
+    if type == "message":
+        event["channel_type"] = channel_type
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    event.update(extra)
+    return event
+
+
+def event_callback(event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    return {"token": "legacy", "team_id": TEAM_ID, "api_app_id": "A1", "event": event, "type": "event_callback",
+            "event_id": event_id or f"Ev{next(_event_ids):08d}", "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}]}
+
+
+def slash_command(command: str, text: str = "", *, user: str = "UCUST", channel: str = "CSUPPORT",
+                  response_url: str = "") -> dict[str, str]:
+    return {"token": "legacy", "team_id": TEAM_ID, "team_domain": "fake", "channel_id": channel,
+            "channel_name": "support", "user_id": user, "user_name": user.lower(), "command": command,
+            "text": text, "api_app_id": "A1", "response_url": response_url,
+            "trigger_id": f"{uuid.uuid4().int % 10**10}.1.abc"}
+
+
+def form_body(fields: dict[str, str]) -> str:
+    return urlencode(fields)
+
+
+def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None,
+                   content_type: str = JSON_CONTENT_TYPE) -> dict[str, str]:
+    """Slack's request signature (v0, HMAC-SHA256 over `v0:{timestamp}:{body}`)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature, "Content-Type": content_type}
