@@ -177,7 +177,8 @@ async def case_activity(session: AsyncSession, cases: Sequence[Case]) -> dict[in
     counts = dict((await session.execute(
         select(CaseEvent.case_id, func.count()).where(CaseEvent.case_id.in_(ids)).group_by(CaseEvent.case_id))).all())
     last_ids = select(func.max(CaseEvent.id)).where(CaseEvent.case_id.in_(ids)).group_by(CaseEvent.case_id)
-    last = {e.case_id: e for e in (await session.execute(select(CaseEvent).where(CaseEvent.id.in_(last_ids)))).scalars()}
+    last = {e.case_id: e
+            for e in (await session.execute(select(CaseEvent).where(CaseEvent.id.in_(last_ids)))).scalars()}
     close_ids = (select(func.max(CaseEvent.id)).where(CaseEvent.case_id.in_(ids), CaseEvent.action == "closed")
                  .group_by(CaseEvent.case_id))
     closes = {e.case_id: e for e in (await session.execute(select(CaseEvent).where(CaseEvent.id.in_(close_ids))))

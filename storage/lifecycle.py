@@ -53,7 +53,7 @@ class CaseError(Exception):
 
 class CaseNotFound(CaseError):
     def __init__(self, ref: str) -> None:
-        super().__init__(f"no case {ref.strip()[:40]!s} exists")
+        super().__init__(f"no case {ref.strip()[:40]} exists")
         self.ref = ref
 
 

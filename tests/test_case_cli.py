@@ -20,7 +20,6 @@ from click.testing import CliRunner, Result
 from bot.cli import main
 from bot.cli_cases import DETAIL_COLUMNS, EXPORT_COLUMNS
 from storage import cases as case_store
-from storage import lifecycle
 from storage.cases import CaseFilter
 from storage.db import Database
 from storage.migrate import upgrade
@@ -282,4 +281,3 @@ def test_export_of_many_cases_reads_in_batches(cli: Any, monkeypatch: pytest.Mon
     objects = json.loads(cli("cases", "export", "--format", "json").stdout)
     assert sizes == [100, 100, 30]
     assert [o["ref"] for o in objects] == refs[::-1]
-    assert lifecycle.STATUSES == ("open", "in_progress", "resolved", "closed")

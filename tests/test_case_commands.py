@@ -208,6 +208,7 @@ async def test_filters_and_paging(svc: Any) -> None:
     assert [c.created_at for c in every] == sorted((c.created_at for c in every), reverse=True)  # newest first
 
     assert set(await refs("/cases status=closed")) == {c.ref for c in every[:5]}
+    assert set(await refs("/cases closed")) == {c.ref for c in every[:5]}  # a bare status word filters too
     assert set(await refs("/cases kind=billing")) == {c.ref for c in every if c.kind == "billing"}
     assert set(await refs("/cases @C1 page=1")) | set(await refs("/cases @C1 page=2")) \
         == {c.ref for c in every if c.customer_id == "C1"}

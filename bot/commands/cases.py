@@ -106,6 +106,15 @@ def render_case(view: dict[str, Any]) -> CommandResult:
 def parse_filter(ctx: CommandContext, args: Args) -> CaseFilter:
     status = (args.get("status") or "").lower() or None
     kind = (args.get("kind") or "").lower() or None
+    # `/cases closed`, `/cases return @U123`: a bare status or kind word filters too.
+    words: list[str] = []
+    for word in args.positional:
+        if word.lower() in STATUSES and not status:
+            status = word.lower()
+        elif word.lower() in KINDS and not kind:
+            kind = word.lower()
+        else:
+            words.append(word)
     since = None
     if args.get("since"):
         try:
@@ -117,7 +126,7 @@ def parse_filter(ctx: CommandContext, args: Args) -> CaseFilter:
     if kind and kind not in KINDS:
         raise CommandError(f"Unknown kind {kind[:20]!r}; use one of: {', '.join(KINDS)}.")
     # A mention (`@U123`, `<@123>`) or, as Discord's user option delivers it, a bare id.
-    user = args.get("user") or (normalize_user(args.positional[0]) if args.positional else None)
+    user = args.get("user") or (words[0] if words else None)
     user = normalize_user(user) if user else None
     if not ctx.caller.is_staff:
         if user and user != ctx.caller.user_id:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
@@ -84,7 +85,7 @@ class PageFetcher:
     Use as `async with PageFetcher(allowed_hosts=...) as fetcher: page = await fetcher.fetch(url)`.
     """
 
-    def __init__(self, *, allowed_hosts: tuple[str, ...] | list[str] | frozenset[str] = (),
+    def __init__(self, *, allowed_hosts: Iterable[str] = (),
                  max_bytes: int = DEFAULT_MAX_BYTES, timeout_s: float = 20.0, connect_timeout_s: float = 5.0,
                  read_timeout_s: float = 10.0, max_redirects: int = 5,
                  resolver: AbstractResolver | None = None) -> None:
@@ -134,7 +135,7 @@ class PageFetcher:
         current = self._check_url(url, url)
         for hop in range(self.max_redirects + 1):
             try:
-                async with self._session.get(current, allow_redirects=False, max_line_size=16384) as resp:
+                async with self._session.get(current, allow_redirects=False) as resp:
                     if resp.status in _REDIRECTS and "Location" in resp.headers:
                         location = resp.headers["Location"]
                         current = self._check_url(url, str(resp.url.join(URL(location))))
@@ -144,7 +145,7 @@ class PageFetcher:
             except FetchError:
                 raise
             except aiohttp.ClientConnectorError as exc:
-                raise self._connect_error(url, exc) from None
+                raise self._connect_error(url, str(current), exc) from None
             except aiohttp.ServerTimeoutError:
                 raise FetchError(url, "did not answer in time", "timeout") from None
             except (aiohttp.InvalidURL, ValueError):
@@ -175,14 +176,12 @@ class PageFetcher:
 
     def _refused(self, original: str, url: str, exc: RefusedAddress) -> FetchError:
         via = "" if original == url else f" (it redirects to {one_line(url, 80)})"
-        return FetchError(original, f"is refused{via}: it resolves to {_an(exc.category)} {exc.category} address "
+        return FetchError(original, f"is refused{via}: it resolves to {exc.kind_of_address} "
                                     f"(add the host to {ALLOW_LIST_SETTING} to allow it)", "refused")
 
-    def _connect_error(self, url: str, exc: aiohttp.ClientConnectorError) -> FetchError:
-        cause: BaseException | None = exc.os_error
-        if isinstance(cause, RefusedAddress):
-            target = f"{'https' if exc.ssl else 'http'}://{exc.host}"
-            return self._refused(url, url if URL(url).host == exc.host else target, cause)
+    def _connect_error(self, url: str, current: str, exc: aiohttp.ClientConnectorError) -> FetchError:
+        if isinstance(exc.os_error, RefusedAddress):
+            return self._refused(url, current, exc.os_error)
         if isinstance(exc, aiohttp.ClientConnectorDNSError):
             return FetchError(url, "could not be reached: the host name was not found", "unreachable")
         if isinstance(exc, aiohttp.ClientSSLError):
@@ -211,7 +210,3 @@ class PageFetcher:
                 raise FetchError(url, "is not an HTML or text page", "unsupported_type")
         return FetchedPage(url=url, final_url=str(resp.url), content_type=content_type,
                            charset=resp.charset if declared else None, body=bytes(body))
-
-
-def _an(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"

@@ -34,6 +34,10 @@ class RefusedAddress(OSError):
         self.host = host
         self.category = category
 
+    @property
+    def kind_of_address(self) -> str:
+        return f"{_article(self.category)} {self.category} address"
+
 
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
