@@ -1,10 +1,11 @@
 """The async engine and session factory. SQLite runs in WAL mode with a busy timeout so the bot,
-the CLI and a second reader can share one file."""
+the CLI and a second reader can share one file; its calls run on the event loop's thread
+(`inline_sqlite`) instead of a thread per connection."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -12,16 +13,21 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from . import inline_sqlite
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return on_connect
 
 
 def is_sqlite(url: str) -> bool:
@@ -30,13 +36,19 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
-    if is_sqlite(url):
+    parsed = make_url(url)
+    busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
+    if is_sqlite(url) and parsed.database and not parsed.query:
+        kwargs["async_creator"] = inline_sqlite.connector(parsed.database,
+                                                          busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        busy_timeout_ms = 0  # the inline connection waits for locks itself, without blocking the loop
+    elif is_sqlite(url):  # URI-style options: plain aiosqlite understands them
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
         kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
     return engine
 
 
@@ -49,6 +61,9 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing writers here beats its sleeping busy handler.
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
+        # How long a statement waits for another process's SQLite lock (PRAGMA busy_timeout reads 0 on
+        # inline connections: they wait with async sleeps instead, see inline_sqlite).
+        self.busy_timeout_s = SQLITE_BUSY_TIMEOUT_MS / 1000
 
     @property
     def is_sqlite(self) -> bool:

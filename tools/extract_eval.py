@@ -19,6 +19,7 @@ import re
 import sys
 import time
 from collections import Counter
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,17 +53,34 @@ def score(extracted: str, reference: str) -> dict[str, float]:
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
-def evaluate(folder: Path) -> dict[str, object]:
+@dataclass(frozen=True)
+class PageScore:
+    page: str
+    title: str
+    seconds: float
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass(frozen=True)
+class Report:
+    pages: list[PageScore]
+    mean: dict[str, float]
+    options: dict[str, bool]
+
+
+def evaluate(folder: Path) -> Report:
     pages = []
-    for page in sorted(p for p in folder.iterdir() if (p / "source.html").is_file() and (p / "expected.html").is_file()):
+    folders = [p for p in folder.iterdir() if (p / "source.html").is_file() and (p / "expected.html").is_file()]
+    for page in sorted(folders):
         started = time.perf_counter()
         result = extract.extract_html((page / "source.html").read_bytes())
         elapsed = time.perf_counter() - started
         scores = score(result.text, reference_text((page / "expected.html").read_text(encoding="utf-8")))
-        pages.append({"page": page.name, "title": result.title, "seconds": round(elapsed, 4), **scores})
-    mean = {k: sum(float(p[k]) for p in pages) / len(pages) if pages else 0.0  # type: ignore[arg-type]
-            for k in ("precision", "recall", "f1")}
-    return {"pages": pages, "mean": mean, "options": dict(extract.TRAFILATURA_OPTIONS)}
+        pages.append(PageScore(page=page.name, title=result.title, seconds=round(elapsed, 4), **scores))
+    mean = {k: sum(getattr(p, k) for p in pages) / len(pages) if pages else 0.0 for k in ("precision", "recall", "f1")}
+    return Report(pages=pages, mean=mean, options=dict(extract.TRAFILATURA_OPTIONS))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,18 +98,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"extract_eval: {args.folder} not found (the shared data is not present)", file=sys.stderr)
         return 2
     report = evaluate(args.folder)
-    if not report["pages"]:
+    if not report.pages:
         print(f"extract_eval: no page folders with source.html and expected.html in {args.folder}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(asdict(report), indent=2))
         return 0
     print(f"{'page':28s} {'precision':>9s} {'recall':>7s} {'F1':>6s}  title")
-    for page in report["pages"]:  # type: ignore[union-attr]
-        print(f"{page['page']:28s} {page['precision']:9.3f} {page['recall']:7.3f} {page['f1']:6.3f}  {page['title']}")
-    mean = report["mean"]
-    print(f"{'mean':28s} {mean['precision']:9.3f} {mean['recall']:7.3f} {mean['f1']:6.3f}")  # type: ignore[index]
-    print(f"options: {report['options']}")
+    for page in report.pages:
+        print(f"{page.page:28s} {page.precision:9.3f} {page.recall:7.3f} {page.f1:6.3f}  {page.title}")
+    mean = report.mean
+    print(f"{'mean':28s} {mean['precision']:9.3f} {mean['recall']:7.3f} {mean['f1']:6.3f}")
+    print(f"options: {report.options}")
     return 0
 
 

@@ -3,8 +3,11 @@
     plan (route + decompose) → workers in parallel → cases stored → synthesize → reply stored
 
 Every effect is idempotent, so a message processed again after a crash ends with the same cases and
-one reply: the plan is persisted with the message before any worker runs, cases are unique per
-(message, task), and the reply is unique per inbound message.
+one reply: the plan is persisted with the message in the transaction that stores the cases and
+pending tasks it led to (workers are pure simulations, so nothing happens before that commit that a
+retry could repeat), cases are unique per (message, task), and the reply is unique per inbound message.
+Storage work is kept to one read and two write transactions per message: SQLite has one writer at a
+time, so each write transaction is time every other message waits.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases as case_store
 from storage import inbox, pending as pending_store
@@ -84,20 +89,26 @@ class SupportPipeline:
             conversation = await inbox.get_conversation(s, message.conversation_id)
             assert conversation is not None
             history = await inbox.earlier_customer_texts(s, conversation_id=conversation.id, before_id=message.id)
-            open_pending = await pending_store.open_pending(s, conversation.id, before_message_id=message.id)
+            # Pending tasks come from earlier customer messages of the thread: none without history.
+            open_pending = (await pending_store.open_pending(s, conversation.id, before_message_id=message.id)
+                            if history else [])
         if existing is not None:  # processed before a crash or redelivery: the reply is already decided
             return self._from_stored(existing)
 
         text, truncated = clean_text(message.text)
         tally = Tally()
         log_ctx = f"conversation={conversation.id} message={message.id}"
-        plan = await self._plan(message, text, history, open_pending, tally)
+        plan, replayed = await self._plan(message, text, history, open_pending, tally)
 
-        drafts = [(i, t) for i, t in enumerate(plan.tasks) if not t.missing()]
+        ready = [(i, t) for i, t in enumerate(plan.tasks) if not t.missing()]
         waiting = [(i, t) for i, t in enumerate(plan.tasks) if t.missing()]
-        opened = await asyncio.gather(*(self._open_case(message, conversation.customer_id, i, t)
-                                        for i, t in drafts))
+        drafts = await asyncio.gather(*(run_worker(t, conversation_id=message.conversation_id) for _, t in ready))
         async with self.db.write() as s:
+            if not replayed:  # a retry replays this plan
+                message.meta = {**(message.meta or {}), "plan": plan.model_dump()}
+                s.add(message)
+            opened = [await self._store_case(s, message, conversation.customer_id, i, t, draft)
+                      for (i, t), draft in zip(ready, drafts, strict=True)]
             await pending_store.resolve_pending(s, [p.id for p in open_pending], by_message_id=message.id)
             for i, t in waiting:
                 await pending_store.add_pending(s, conversation_id=conversation.id, message_id=message.id,
@@ -106,6 +117,8 @@ class SupportPipeline:
         pending = [PendingSummary(kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True))
                    for _, t in waiting]
         for c in opened:
+            if c.new:
+                telemetry.CASES.labels(c.kind).inc()
             _log.info("%s case=%s kind=%s %s", log_ctx, c.ref, c.kind, "opened" if c.new else "reused")
 
         general = None
@@ -124,30 +137,23 @@ class SupportPipeline:
         return result if stored.text == reply_text else self._from_stored(stored)
 
     async def _plan(self, message: Message, text: str, history: list[str], open_pending: list[Any],
-                    tally: Tally) -> Plan:
+                    tally: Tally) -> tuple[Plan, bool]:
+        """The message's plan and whether it was replayed from an earlier attempt."""
         stored = (message.meta or {}).get("plan")
         if stored:
-            return Plan.model_validate(stored)
+            return Plan.model_validate(stored), True
         pending_tasks = [Task(kind=p.kind, params=TaskParams(**p.params)) for p in open_pending]
         if not text:
-            plan = Plan(routes=["general"], tasks=pending_tasks)
-        else:
-            plan = await make_plan(text, self.runner, history=history, pending=pending_tasks, tally=tally)
-        async with self.db.write() as s:  # persisted before any worker runs: a retry replays this plan
-            row = await inbox.get_message(s, message.id)
-            assert row is not None
-            row.meta = {**(row.meta or {}), "plan": plan.model_dump()}
-        return plan
+            return Plan(routes=["general"], tasks=pending_tasks), False
+        return await make_plan(text, self.runner, history=history, pending=pending_tasks, tally=tally), False
 
-    async def _open_case(self, message: Message, customer_id: str, index: int, task: Task) -> CaseSummary:
-        draft = await run_worker(task, conversation_id=message.conversation_id)
-        async with self.db.write() as s:
-            case, created = await case_store.open_case(
-                s, kind=draft.kind, platform=message.platform, customer_id=customer_id,
-                conversation_id=message.conversation_id, message_id=message.id, task_key=f"{index}:{task.kind}",
-                details=draft.details, subject_key=draft.subject_key, needs_staff=draft.needs_staff)
-        if created:
-            telemetry.CASES.labels(draft.kind).inc()
+    @staticmethod
+    async def _store_case(s: AsyncSession, message: Message, customer_id: str, index: int, task: Task,
+                          draft: CaseDraft) -> CaseSummary:
+        case, created = await case_store.open_case(
+            s, kind=draft.kind, platform=message.platform, customer_id=customer_id,
+            conversation_id=message.conversation_id, message_id=message.id, task_key=f"{index}:{task.kind}",
+            details=draft.details, subject_key=draft.subject_key, needs_staff=draft.needs_staff)
         return CaseSummary(ref=case.ref, kind=case.kind, status=case.status, details=dict(case.details), new=created)
 
     @staticmethod

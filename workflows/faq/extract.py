@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, cast
 
 import trafilatura
 from lxml import etree
 from sentencex import segment
+from trafilatura.settings import Document
 
 # Measured with tools/extract_eval.py on the readability pages (mean token F1): these options 0.954;
 # without images 0.951 (image captions are lost; the images themselves are not rendered); favor_recall
@@ -113,11 +115,12 @@ def _render(element: etree._Element, lines: list[str], depth: int = 0) -> None:
 
 def extract_html(html: str | bytes, *, url: str | None = None) -> Extracted:
     """Main content and title of an HTML page (empty text when no main content was found)."""
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, **TRAFILATURA_OPTIONS)
+    options = cast(dict[str, Any], TRAFILATURA_OPTIONS)
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, **options)
     lines: list[str] = []
-    if doc is not None and doc.body is not None:
+    if isinstance(doc, Document) and doc.body is not None:
         _render(doc.body, lines)
-    title = clean_heading(doc.title or "") if doc is not None else ""
+    title = clean_heading(doc.title or "") if isinstance(doc, Document) else ""
     text = _CONTROL.sub(" ", "\n".join(lines))
     if not title:
         title = next((line.lstrip("# ") for line in lines if line.startswith("#")), "")

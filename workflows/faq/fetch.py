@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from types import TracebackType
 from typing import Literal
 
@@ -29,6 +31,7 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain", "text/markdown"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
+_MIME = re.compile(r"[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,60}")
 USER_AGENT = "supportbot-faq/0.1 (+https://github.com/; builds an FAQ from pages a staff member linked)"
 
 FetchErrorKind = Literal["bad_url", "refused", "unreachable", "timeout", "http_status", "redirects",
@@ -161,11 +164,12 @@ class PageFetcher:
             parsed = URL(url.strip())
         except (ValueError, TypeError):
             raise FetchError(original, "is not a valid link", "bad_url") from None
+        if not parsed.scheme:
+            raise FetchError(original, "is not a full link: it must start with https:// or http://", "bad_url")
         if parsed.scheme not in ("http", "https"):
-            what = f"{parsed.scheme}://" if parsed.scheme else "a link without http:// or https://"
             via = "" if original == url else f" (it redirects to {one_line(url, 80)})"
             raise FetchError(original, f"is refused{via}: only http and https links can be fetched, "
-                                       f"not {what}", "refused")
+                                       f"not {parsed.scheme}://", "refused")
         if not parsed.host:
             raise FetchError(original, "is not a valid link (no host name)", "bad_url")
         try:
@@ -190,7 +194,12 @@ class PageFetcher:
 
     async def _read(self, url: str, resp: aiohttp.ClientResponse) -> FetchedPage:
         if resp.status >= 400:
-            raise FetchError(url, f"answered {resp.status} {resp.reason or ''}".rstrip(), "http_status")
+            # The standard phrase, never the server's own reason text: that would reach the chat verbatim.
+            try:
+                phrase = HTTPStatus(resp.status).phrase
+            except ValueError:
+                phrase = ""
+            raise FetchError(url, f"answered {resp.status} {phrase}".rstrip(), "http_status")
         if resp.status in _REDIRECTS:
             raise FetchError(url, "redirects without saying where to", "http_status")
         declared = resp.headers.get("Content-Type")
@@ -198,7 +207,8 @@ class PageFetcher:
             raise FetchError(url, f"is too large (more than {_size(self.max_bytes)})", "too_large")
         content_type = resp.content_type if declared else ""
         if content_type and content_type not in HTML_TYPES | TEXT_TYPES:
-            raise FetchError(url, f"is {content_type}, not an HTML or text page", "unsupported_type")
+            shown = content_type if _MIME.fullmatch(content_type) else "another type"  # server text: keep it tame
+            raise FetchError(url, f"is {shown}, not an HTML or text page", "unsupported_type")
         body = bytearray()
         async for chunk in resp.content.iter_chunked(_CHUNK):  # decompressed bytes: bounds zip bombs too
             body.extend(chunk)

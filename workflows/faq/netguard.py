@@ -71,7 +71,7 @@ def refused_category(address: str | IPAddress) -> str | None:
     # Order matters: 127.0.0.1 is also "private" in ipaddress's tables; name the most specific kind.
     for category, flag in (("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback),
                            ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
-                           ("private", ip.is_private), ("reserved", ip.is_reserved)):
+                           ("reserved", ip.is_reserved), ("private", ip.is_private)):
         if flag:
             return category
     if not ip.is_global:  # shared address space (100.64/10), documentation ranges and the like

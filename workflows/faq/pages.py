@@ -41,7 +41,8 @@ class Page:
 def parse_sections(text: str) -> tuple[Section, ...]:
     """Sections of an extracted text; code blocks are kept in the text but yield no sentences."""
     sections: list[Section] = []
-    heading, level, sentences = "", 0, []
+    heading, level = "", 0
+    sentences: list[str] = []
     in_code = False
     for line in text.splitlines():
         if line.strip().startswith("```"):

@@ -1,0 +1,48 @@
+"""A throw-away environment per benchmark: a temporary SQLite file and settings that point at it,
+so a benchmark never touches the configured database."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.messages import Inbound, Outbound
+from bot.service import HandleOutcome
+from bot.settings import Settings
+from bot.wiring import Services, open_services
+from workflows.llm.base import LLMClient
+
+PLATFORM = "bench"
+
+
+def bench_settings(db_file: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
+                                 "SUPPORTBOT_LLM": "offline"}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def bench_services(*, llm: LLMClient | None = None, concurrency: int = 32,
+                         **overrides: object) -> AsyncIterator[Services]:
+    """Wired services on a fresh SQLite file (deleted afterwards); replies are 'delivered' in memory."""
+    with tempfile.TemporaryDirectory(prefix="supportbot-bench-") as folder:
+        settings = bench_settings(Path(folder) / "bench.db", **overrides)
+        async with open_services(settings, llm=llm, use_settings_llm=False, concurrency=concurrency) as services:
+            services.support.register_deliverer(PLATFORM, _deliver)
+            yield services
+
+
+async def _deliver(out: Outbound) -> str:
+    return f"bench-{out.reply_id}"
+
+
+def customer_message(index: int, text: str, *, run: str = "") -> Inbound:
+    """Message `index` of a run, in its own conversation (thread) with its own customer."""
+    return Inbound(platform=PLATFORM, channel_id="bench", thread_id=f"{run}t{index}", user_id=f"{run}u{index}",
+                   text=text, message_id=f"{run}m{index}")
+
+
+Send = Callable[[Inbound], Awaitable[HandleOutcome]]

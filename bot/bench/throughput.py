@@ -1,0 +1,101 @@
+"""Throughput: messages per second end to end through SupportService.handle (durable inbox, offline
+engine, SQLite file database, reply delivered), each message in its own conversation, with a fixed
+number of senders; latency percentiles per message; peak RSS and RSS growth over a long run."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass
+
+from bot.wiring import Services
+
+from .measure import RssSampler, ms, percentile, settled_rss_mb
+from .sandbox import bench_services, customer_message
+from .simulated import EXAMPLE
+
+# A realistic mix: the three-request example, single requests, a reply-needing return, a general question.
+MESSAGES = (
+    EXAMPLE,
+    "Where is my order #A-55120? It was supposed to arrive on Monday.",
+    "I was charged twice on invoice INV-20431, please check.",
+    "I want to return the Aurora Desk Lamp because it flickers all the time.",
+    "The app crashes every time I open the settings page.",
+    "Do you ship to Canada?",
+    "I'd like to return my headphones.",
+)
+
+
+@dataclass
+class Run:
+    concurrency: int
+    messages: int
+    elapsed_s: float
+    messages_per_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    failed: int
+
+
+@dataclass
+class RssGrowth:
+    warmup_messages: int
+    messages: int
+    concurrency: int
+    start_mb: float
+    end_mb: float
+    growth_mb: float
+
+
+@dataclass
+class ThroughputResult:
+    engine: str
+    database: str
+    message_mix: int
+    runs: list[Run]
+    peak_rss_mb: float
+    rss: RssGrowth | None
+
+
+async def drive(services: Services, *, messages: int, concurrency: int, run: str) -> Run:
+    """`concurrency` senders, each sending its next message as soon as the previous one is answered."""
+    latencies: list[float] = []
+    failed = 0
+    counter = itertools.count()
+
+    async def sender() -> None:
+        nonlocal failed
+        while (i := next(counter)) < messages:
+            started = time.perf_counter()
+            outcome = await services.support.handle(customer_message(i, MESSAGES[i % len(MESSAGES)], run=run))
+            latencies.append(time.perf_counter() - started)
+            failed += outcome.result is None
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return Run(concurrency=concurrency, messages=messages, elapsed_s=round(elapsed, 3),
+               messages_per_s=round(messages / elapsed, 1), p50_ms=ms(percentile(latencies, 50)),
+               p99_ms=ms(percentile(latencies, 99)), max_ms=ms(max(latencies, default=0.0)), failed=failed)
+
+
+async def run(*, messages: int = 2000, concurrencies: tuple[int, ...] = (1, 32), warmup: int = 200,
+              growth_messages: int = 10_000, growth_concurrency: int = 32) -> ThroughputResult:
+    runs: list[Run] = []
+    growth: RssGrowth | None = None
+    async with bench_services(concurrency=max((*concurrencies, growth_concurrency))) as services:
+        async with RssSampler() as sampler:
+            await drive(services, messages=warmup, concurrency=max(concurrencies), run="warm")
+            for concurrency in concurrencies:
+                runs.append(await drive(services, messages=messages, concurrency=concurrency, run=f"c{concurrency}-"))
+            if growth_messages:
+                start = settled_rss_mb()
+                await drive(services, messages=growth_messages, concurrency=growth_concurrency, run="rss-")
+                end = settled_rss_mb()
+                growth = RssGrowth(warmup_messages=warmup + messages * len(concurrencies),
+                                   messages=growth_messages, concurrency=growth_concurrency,
+                                   start_mb=round(start, 1), end_mb=round(end, 1), growth_mb=round(end - start, 1))
+    return ThroughputResult(engine="offline", database="SQLite file (WAL), durable inbox on", message_mix=len(MESSAGES),
+                            runs=runs, peak_rss_mb=round(sampler.peak_mb, 1), rss=growth)
