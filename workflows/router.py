@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from .llm.base import LLMRequest
 from .llm.runner import StepRunner, Tally
 from .offline.routing import classify
-from .types import Route, coerce_route
+from .types import Route, RouteList
 
 ROUTER_SYSTEM = """You route customer-support messages. Routes:
 - billing: invoices, charges, payments, payment problems
@@ -20,14 +20,7 @@ List every route the message asks for, in the order the message asks them. Retur
 
 
 class RouteAnswer(BaseModel):
-    routes: list[Route] = Field(min_length=1, max_length=6)
-
-    @field_validator("routes", mode="before")
-    @classmethod
-    def _coerce(cls, value: object) -> object:
-        if isinstance(value, list):
-            return list(dict.fromkeys(coerce_route(str(v)) for v in value)) or ["general"]
-        return value
+    routes: RouteList = Field(min_length=1, max_length=6)
 
 
 async def route(text: str, runner: StepRunner, *, tally: Tally | None = None) -> list[Route]:

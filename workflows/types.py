@@ -5,9 +5,9 @@ Structured data passes between steps as these pydantic models, never as scraped 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 Route = Literal["billing", "return", "status", "technical", "general", "human"]
 ROUTES: tuple[Route, ...] = ("billing", "return", "status", "technical", "general", "human")
@@ -34,6 +34,17 @@ def coerce_route(value: str | None) -> Route:
                "agent": "human", "handoff": "human", "invoice": "billing"}
     label = aliases.get(label, label)
     return label if label in ROUTES else "general"  # type: ignore[return-value]
+
+
+def coerce_routes(value: object) -> object:
+    """A model's route list, cleaned: known labels only, no repeats, never empty."""
+    if isinstance(value, list):
+        return list(dict.fromkeys(coerce_route(str(v)) for v in value)) or ["general"]
+    return value
+
+
+# The route list as models return it (the router's and the orchestrator's answers).
+RouteList = Annotated[list[Route], BeforeValidator(coerce_routes)]
 
 
 class TaskParams(BaseModel):
