@@ -168,6 +168,10 @@ def _register_subcommands() -> None:
 
     main.add_command(cli_cases.cases)
     main.add_command(cli_run.run)
+    from . import cli_discord
+    main.add_command(cli_discord.discord)
+    from . import cli_faq
+    main.add_command(cli_faq.faq)
 
 
 _register_subcommands()

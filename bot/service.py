@@ -130,32 +130,29 @@ class SupportService:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
         try:
             result = await self.pipeline.process(message_id)
-            if not result.reply_sent:
-                await self._deliver(message_id, result)
+            platform_id = None if result.reply_sent else await self._deliver(result)
         except Exception as exc:  # kept in the inbox and retried; the customer never sees exception text
             _log.exception("message %s failed; left in the inbox for a retry", message_id)
             telemetry.MESSAGES.labels("failed").inc()
             async with self.db.write() as s:
                 await inbox.release_message(s, message_id, error=f"{type(exc).__name__}: {exc}"[:500])
             return HandleOutcome(result=None, message_id=message_id, error=type(exc).__name__)
-        async with self.db.write() as s:
+        async with self.db.write() as s:  # the reply marked sent and the message finished: one transaction
+            if platform_id is not None:
+                await inbox.mark_reply_sent(s, result.reply_message_id, platform_message_id=platform_id)
             await inbox.finish_message(s, message_id, status="replied")
+        result.reply_sent = True
         telemetry.MESSAGES.labels("replied").inc()
         return HandleOutcome(result=result, message_id=message_id)
 
-    async def _deliver(self, message_id: int, result: PipelineResult) -> None:
-        async with self.db.session() as s:
-            message = await inbox.get_message(s, message_id)
-            assert message is not None
-            conversation = await inbox.get_conversation(s, message.conversation_id)
-            assert conversation is not None
-        deliver = self._deliverers.get(conversation.platform)
+    async def _deliver(self, result: PipelineResult) -> str:
+        """Post the reply; returns the platform's id for it (recorded by the caller)."""
+        target = result.target
+        assert target is not None  # the pipeline read it with the message
+        deliver = self._deliverers.get(target.platform)
         if deliver is None:
-            raise DeliveryUnavailable(f"no adapter for {conversation.platform} is running")
-        out = Outbound(platform=conversation.platform, channel_id=conversation.channel_id,
-                       thread_id=conversation.thread_id, text=result.reply, reply_id=result.reply_message_id,
-                       in_reply_to=message.platform_message_id or "", customer_id=conversation.customer_id)
-        platform_id = await deliver(out)
-        async with self.db.write() as s:
-            await inbox.mark_reply_sent(s, result.reply_message_id, platform_message_id=platform_id)
-        result.reply_sent = True
+            raise DeliveryUnavailable(f"no adapter for {target.platform} is running")
+        out = Outbound(platform=target.platform, channel_id=target.channel_id, thread_id=target.thread_id,
+                       text=result.reply, reply_id=result.reply_message_id, in_reply_to=target.in_reply_to,
+                       customer_id=target.customer_id)
+        return await deliver(out)

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 from storage import migrate
 from storage.db import Database
+from workflows.faq.answers import FaqAnswers
 from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportPipeline
 
 from .commands import case_admin
 from .commands import cases as case_commands
+from .commands import faq as faq_commands
 from .commands.registry import CommandRegistry
 from .service import SupportService
 from .settings import Settings
@@ -46,6 +48,7 @@ def build_registry() -> CommandRegistry:
     registry = CommandRegistry()
     case_commands.register(registry)
     case_admin.register(registry)
+    faq_commands.register(registry)
     return registry
 
 
@@ -76,7 +79,7 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
     try:
         await prepare_database(db)
         runner = StepRunner(client)
-        pipeline = SupportPipeline(db, runner)
+        pipeline = SupportPipeline(db, runner, general_answerer=FaqAnswers(db))
         support = SupportService(db, pipeline, concurrency=concurrency)
         _log.info("language engine: %s", client.name if client else "offline")
         yield Services(settings=settings, db=db, runner=runner, pipeline=pipeline, support=support,

@@ -79,6 +79,71 @@ async def open_case(session: AsyncSession, *, kind: str, platform: str, customer
     raise RuntimeError("could not allocate a unique case reference")
 
 
+@dataclass(frozen=True)
+class CaseSpec:
+    """One task's case for `open_cases`: the arguments of `open_case` that differ per task."""
+
+    kind: str
+    task_key: str
+    details: dict[str, Any]
+    subject_key: str | None = None
+    needs_staff: bool = False
+
+
+async def open_cases(session: AsyncSession, specs: Sequence[CaseSpec], *, platform: str, customer_id: str,
+                     conversation_id: int, message_id: int, actor: str = "bot") -> list[tuple[Case, bool]]:
+    """`open_case` for every task of one message, in order, with the same results — in two queries
+    and one insert of all new cases instead of six statements per case (each statement is ~0.2 ms of
+    ORM work, inside SQLite's single write transaction). Any conflict falls back to `open_case`."""
+    if not specs:
+        return []
+    existing = {c.task_key: c for c in (await session.execute(
+        select(Case).where(Case.message_id == message_id, Case.task_key.in_([s.task_key for s in specs])))).scalars()}
+    subjects = {s.subject_key for s in specs if s.subject_key is not None and s.task_key not in existing}
+    open_by_subject: dict[tuple[str, str], Case] = {}
+    if subjects:
+        for case in (await session.execute(
+                select(Case).where(Case.platform == platform, Case.customer_id == customer_id,
+                                   Case.subject_key.in_(subjects), Case.status.in_(OPEN_STATUSES))
+                .order_by(Case.id))).scalars():
+            open_by_subject.setdefault((case.kind, case.subject_key or ""), case)
+    results: list[tuple[Case, bool] | None] = []
+    new: list[tuple[int, CaseSpec, Case]] = []
+    for spec in specs:
+        found = existing.get(spec.task_key)
+        if found is None and spec.subject_key is not None:
+            found = open_by_subject.get((spec.kind, spec.subject_key))
+        if found is not None:
+            results.append((found, False))
+            continue
+        ref = new_ref(spec.kind)
+        case = Case(ref=ref, kind=spec.kind, status="open", platform=platform, customer_id=customer_id,
+                    conversation_id=conversation_id, message_id=message_id, task_key=spec.task_key,
+                    subject_key=spec.subject_key, needs_staff=spec.needs_staff,
+                    details={k: (ref if v == "{ref}" else v) for k, v in spec.details.items()})
+        if spec.subject_key is not None:  # a later task about the same subject reuses it, as open_case would
+            open_by_subject[(spec.kind, spec.subject_key)] = case
+        new.append((len(results), spec, case))
+        results.append(None)
+    if new:
+        try:
+            async with session.begin_nested():
+                session.add_all([case for _, _, case in new])
+                await session.flush()
+                session.add_all([CaseEvent(case_id=case.id, action="created", actor=actor,
+                                           note="flagged for staff" if spec.needs_staff else None)
+                                 for _, spec, case in new])
+                await session.flush()
+        except IntegrityError:  # a reference collision or a concurrent writer: one at a time, as before
+            return [await open_case(session, kind=s.kind, platform=platform, customer_id=customer_id,
+                                    conversation_id=conversation_id, message_id=message_id, task_key=s.task_key,
+                                    details=s.details, subject_key=s.subject_key, needs_staff=s.needs_staff,
+                                    actor=actor) for s in specs]
+        for index, _, case in new:
+            results[index] = (case, True)
+    return [r for r in results if r is not None]
+
+
 async def get_case(session: AsyncSession, ref: str) -> Case | None:
     ref = (ref or "").strip().upper()
     if not ref or len(ref) > 32:

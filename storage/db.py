@@ -34,11 +34,16 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def _uses_inline(url: str) -> bool:
+    parsed = make_url(url)
+    return is_sqlite(url) and bool(parsed.database) and not parsed.query
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
     parsed = make_url(url)
     busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
-    if is_sqlite(url) and parsed.database and not parsed.query:
+    if _uses_inline(url):
         kwargs["async_creator"] = inline_sqlite.connector(parsed.database,
                                                           busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
         busy_timeout_ms = 0  # the inline connection waits for locks itself, without blocking the loop
@@ -61,6 +66,7 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing writers here beats its sleeping busy handler.
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
+        self._inline = self.engine.dialect.name == "sqlite" and _uses_inline(url)
         # How long a statement waits for another process's SQLite lock (PRAGMA busy_timeout reads 0 on
         # inline connections: they wait with async sleeps instead, see inline_sqlite).
         self.busy_timeout_s = SQLITE_BUSY_TIMEOUT_MS / 1000
@@ -71,6 +77,10 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
+        if self._inline:
+            # Inline SQLite calls never suspend: let waiting work (an HTTP request to acknowledge) run
+            # between transactions, so no task holds the event loop for a whole message.
+            await asyncio.sleep(0)
         async with self.sessions() as session, session.begin():
             yield session
 

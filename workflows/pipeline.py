@@ -18,8 +18,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from storage import cases as case_store
 from storage import inbox, pending as pending_store
 from storage.db import Database
@@ -40,6 +38,17 @@ _log = logging.getLogger(__name__)
 GeneralAnswerer = Callable[[str], Awaitable[GeneralAnswer | None]]
 
 
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where the reply goes: read with the message, so delivering it needs no second read."""
+
+    platform: str
+    channel_id: str
+    thread_id: str
+    in_reply_to: str  # the customer message's platform id
+    customer_id: str
+
+
 @dataclass
 class PipelineResult:
     reply: str
@@ -51,6 +60,7 @@ class PipelineResult:
     reply_message_id: int = 0
     reply_sent: bool = False
     truncated: bool = False
+    target: ReplyTarget | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"reply": self.reply, "route": self.route, "routes": self.routes,
@@ -85,15 +95,19 @@ class SupportPipeline:
             message = await inbox.get_message(s, message_id)
             if message is None:
                 raise LookupError(f"message {message_id} not found")
-            existing = await inbox.reply_for(s, message.id)
+            # A first attempt (the claim counted it) cannot have a stored reply yet; a retry may.
+            existing = await inbox.reply_for(s, message.id) if message.attempts != 1 else None
             conversation = await inbox.get_conversation(s, message.conversation_id)
             assert conversation is not None
             history = await inbox.earlier_customer_texts(s, conversation_id=conversation.id, before_id=message.id)
             # Pending tasks come from earlier customer messages of the thread: none without history.
             open_pending = (await pending_store.open_pending(s, conversation.id, before_message_id=message.id)
                             if history else [])
+        target = ReplyTarget(platform=conversation.platform, channel_id=conversation.channel_id,
+                             thread_id=conversation.thread_id, in_reply_to=message.platform_message_id or "",
+                             customer_id=conversation.customer_id)
         if existing is not None:  # processed before a crash or redelivery: the reply is already decided
-            return self._from_stored(existing)
+            return self._from_stored(existing, target)
 
         text, truncated = clean_text(message.text)
         tally = Tally()
@@ -107,8 +121,14 @@ class SupportPipeline:
             if not replayed:  # a retry replays this plan
                 message.meta = {**(message.meta or {}), "plan": plan.model_dump()}
                 s.add(message)
-            opened = [await self._store_case(s, message, conversation.customer_id, i, t, draft)
-                      for (i, t), draft in zip(ready, drafts, strict=True)]
+            stored = await case_store.open_cases(
+                s, [case_store.CaseSpec(kind=d.kind, task_key=f"{i}:{t.kind}", details=d.details,
+                                        subject_key=d.subject_key, needs_staff=d.needs_staff)
+                    for (i, t), d in zip(ready, drafts, strict=True)],
+                platform=message.platform, customer_id=conversation.customer_id,
+                conversation_id=message.conversation_id, message_id=message.id)
+            opened = [CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=dict(c.details), new=created)
+                      for c, created in stored]
             await pending_store.resolve_pending(s, [p.id for p in open_pending], by_message_id=message.id)
             for i, t in waiting:
                 await pending_store.add_pending(s, conversation_id=conversation.id, message_id=message.id,
@@ -128,13 +148,13 @@ class SupportPipeline:
                            general_answer=general)
         reply_text = defuse(await synthesize(ctx, self.runner, tally=tally))
         result = PipelineResult(reply=reply_text, route=plan.route, routes=plan.routes, cases=list(opened),
-                                pending=pending, llm_calls=tally.llm_calls, truncated=truncated)
+                                pending=pending, llm_calls=tally.llm_calls, truncated=truncated, target=target)
         async with self.db.write() as s:
             stored = await inbox.store_reply(s, inbound=message, text=reply_text, meta=result.as_json())
         result.reply_message_id = stored.id
         _log.info("%s route=%s cases=%s pending=%d llm_calls=%d", log_ctx, plan.route,
                   ",".join(c.ref for c in opened) or "-", len(pending), tally.llm_calls)
-        return result if stored.text == reply_text else self._from_stored(stored)
+        return result if stored.text == reply_text else self._from_stored(stored, target)
 
     async def _plan(self, message: Message, text: str, history: list[str], open_pending: list[Any],
                     tally: Tally) -> tuple[Plan, bool]:
@@ -148,19 +168,10 @@ class SupportPipeline:
         return await make_plan(text, self.runner, history=history, pending=pending_tasks, tally=tally), False
 
     @staticmethod
-    async def _store_case(s: AsyncSession, message: Message, customer_id: str, index: int, task: Task,
-                          draft: CaseDraft) -> CaseSummary:
-        case, created = await case_store.open_case(
-            s, kind=draft.kind, platform=message.platform, customer_id=customer_id,
-            conversation_id=message.conversation_id, message_id=message.id, task_key=f"{index}:{task.kind}",
-            details=draft.details, subject_key=draft.subject_key, needs_staff=draft.needs_staff)
-        return CaseSummary(ref=case.ref, kind=case.kind, status=case.status, details=dict(case.details), new=created)
-
-    @staticmethod
-    def _from_stored(reply: Message) -> PipelineResult:
+    def _from_stored(reply: Message, target: ReplyTarget) -> PipelineResult:
         meta = reply.meta or {}
         return PipelineResult(
             reply=reply.text, route=meta.get("route", "general"), routes=meta.get("routes", ["general"]),
             cases=[CaseSummary(**c) for c in meta.get("cases", [])],
             pending=[PendingSummary(**p) for p in meta.get("pending", [])], llm_calls=0,
-            reply_message_id=reply.id, reply_sent=reply.status == "sent")
+            reply_message_id=reply.id, reply_sent=reply.status == "sent", target=target)

@@ -34,11 +34,12 @@ class ConcernAnswer(BaseModel):
 
 @dataclass
 class Measured:
-    wall_ms: float  # median over the repeats
+    wall_ms: float  # median over the repeats: message in → reply posted (what the customer waits)
     wall_ms_runs: list[float]
     llm_calls: int
     critical_path_calls: int
     wall_over_latency: float | None  # wall time in call latencies (None at 0 ms latency)
+    handled_ms: float | None = None  # ours: until handle() returned (bookkeeping after posting included)
 
 
 @dataclass
@@ -54,11 +55,13 @@ class OrchestrationResult:
     notes: str
 
 
-def _measured(walls: list[float], calls: int, depth: int, latency_s: float) -> Measured:
+def _measured(walls: list[float], calls: int, depth: int, latency_s: float,
+              handled: list[float] | None = None) -> Measured:
     wall = statistics.median(walls)
     return Measured(wall_ms=round(wall * 1000, 1), wall_ms_runs=[round(w * 1000, 1) for w in walls],
                     llm_calls=calls, critical_path_calls=depth,
-                    wall_over_latency=round(wall / latency_s, 3) if latency_s else None)
+                    wall_over_latency=round(wall / latency_s, 3) if latency_s else None,
+                    handled_ms=round(statistics.median(handled) * 1000, 1) if handled else None)
 
 
 async def sequential_baseline(text: str, runner: StepRunner, *, tally: Tally) -> str:
@@ -90,16 +93,20 @@ async def run(*, latency_s: float, repeats: int = 5) -> OrchestrationResult:
     llm = SimulatedLLM(latency_s, extra={"concern": _concern})
 
     ours_walls: list[float] = []
+    handled: list[float] = []
+    posted: list[float] = []
     ours_calls = ours_depth = cases = 0
-    async with bench_services(llm=llm) as services:
+    async with bench_services(llm=llm, on_deliver=lambda _out: posted.append(time.perf_counter())) as services:
         await services.support.handle(customer_message(0, EXAMPLE, run="warm"))  # compiles queries, warms caches
         for i in range(repeats):
             llm.reset()
+            posted.clear()
             started = time.perf_counter()
             outcome = await services.support.handle(customer_message(i, EXAMPLE, run="orch"))
-            ours_walls.append(time.perf_counter() - started)
-            if outcome.result is None:
+            handled.append(time.perf_counter() - started)
+            if outcome.result is None or not posted:
                 raise RuntimeError(f"the orchestrated message failed ({outcome.error})")
+            ours_walls.append(posted[0] - started)
             ours_calls, ours_depth, cases = outcome.result.llm_calls, call_depth(llm.spans), len(outcome.result.cases)
 
     base_walls: list[float] = []
@@ -113,12 +120,13 @@ async def run(*, latency_s: float, repeats: int = 5) -> OrchestrationResult:
         base_walls.append(time.perf_counter() - started)
         base_calls, base_depth = tally.llm_calls, call_depth(llm.spans)
 
-    ours = _measured(ours_walls, ours_calls, ours_depth, latency_s)
+    ours = _measured(ours_walls, ours_calls, ours_depth, latency_s, handled)
     base = _measured(base_walls, base_calls, base_depth, latency_s)
     return OrchestrationResult(
         latency_ms=latency_s * 1000, repeats=repeats, message=EXAMPLE, cases=cases, ours=ours,
         sequential_baseline=base, speedup=round(base.wall_ms / ours.wall_ms, 2) if ours.wall_ms else 0.0,
         reference=REFERENCE,
-        notes=("ours: end to end through SupportService.handle (inbox, plan, workers in parallel, cases stored, "
-               "synthesis, reply stored and delivered), after one warm-up message; baseline: the same model "
-               "and workers without storage, so its time is a lower bound"))
+        notes=("ours: from SupportService.handle until the reply is posted (message stored in the inbox, claimed, "
+               "planned, workers in parallel, cases stored, synthesis, reply stored, posted); handled_ms adds the "
+               "bookkeeping after posting. After one warm-up message. Baseline: the same model and workers one "
+               "after another, without storage, so its time is a lower bound"))

@@ -4,12 +4,11 @@ so a benchmark never touches the configured database."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.messages import Inbound, Outbound
-from bot.service import HandleOutcome
 from bot.settings import Settings
 from bot.wiring import Services, open_services
 from workflows.llm.base import LLMClient
@@ -26,17 +25,21 @@ def bench_settings(db_file: Path, **overrides: object) -> Settings:
 
 @asynccontextmanager
 async def bench_services(*, llm: LLMClient | None = None, concurrency: int = 32,
+                         on_deliver: Callable[[Outbound], None] | None = None,
                          **overrides: object) -> AsyncIterator[Services]:
-    """Wired services on a fresh SQLite file (deleted afterwards); replies are 'delivered' in memory."""
+    """Wired services on a fresh SQLite file (deleted afterwards); replies are 'delivered' in memory
+    (`on_deliver` sees each one as it is posted)."""
+
+    async def deliver(out: Outbound) -> str:
+        if on_deliver is not None:
+            on_deliver(out)
+        return f"bench-{out.reply_id}"
+
     with tempfile.TemporaryDirectory(prefix="supportbot-bench-") as folder:
         settings = bench_settings(Path(folder) / "bench.db", **overrides)
         async with open_services(settings, llm=llm, use_settings_llm=False, concurrency=concurrency) as services:
-            services.support.register_deliverer(PLATFORM, _deliver)
+            services.support.register_deliverer(PLATFORM, deliver)
             yield services
-
-
-async def _deliver(out: Outbound) -> str:
-    return f"bench-{out.reply_id}"
 
 
 def customer_message(index: int, text: str, *, run: str = "") -> Inbound:
@@ -44,5 +47,3 @@ def customer_message(index: int, text: str, *, run: str = "") -> Inbound:
     return Inbound(platform=PLATFORM, channel_id="bench", thread_id=f"{run}t{index}", user_id=f"{run}u{index}",
                    text=text, message_id=f"{run}m{index}")
 
-
-Send = Callable[[Inbound], Awaitable[HandleOutcome]]

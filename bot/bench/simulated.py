@@ -3,6 +3,7 @@ offline engine so each answer is valid and realistic (the pipeline cannot tell i
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -56,14 +57,20 @@ class Span:
 
 
 class SimulatedLLM(FunctionLLM):
-    """Records when each call started and ended, to find the calls on the critical path."""
+    """Every call takes `latency_s` from the moment it is made: the answer is computed first and the
+    rest of the time is slept, so the offline engine's own CPU time is inside the latency, as a real
+    model's is. Records when each call started and ended, to find the calls on the critical path."""
 
     name = "simulated"
 
-    def __init__(self, latency_s: float, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, latency_s: float, *, extra: dict[str, Any] | None = None,
+                 concurrency: int | None = None) -> None:
         self._extra = dict(extra or {})
         self.spans: list[Span] = []
-        super().__init__(self._respond, latency_s=latency_s)
+        # Like the real client's cap on calls in flight (None: no cap).
+        self._slots = asyncio.Semaphore(concurrency) if concurrency else None
+        super().__init__(self._respond)
+        self.call_latency_s = latency_s
 
     def _respond(self, request: LLMRequest[Any]) -> Any:
         if request.step in self._extra:
@@ -71,15 +78,34 @@ class SimulatedLLM(FunctionLLM):
         return answer_support_step(request)
 
     async def generate(self, request: LLMRequest[T]) -> LLMResult[T]:
+        if self._slots is None:
+            return await self._timed(request)
+        async with self._slots:
+            return await self._timed(request)
+
+    async def _timed(self, request: LLMRequest[T]) -> LLMResult[T]:
         start = time.perf_counter()
         try:
-            return await super().generate(request)
+            result = await super().generate(request)
+            await _until(start + self.call_latency_s)
+            return result
         finally:
             self.spans.append(Span(request.step, start, time.perf_counter()))
 
     def reset(self) -> None:
         self.spans.clear()
         self.requests.clear()
+
+
+async def _until(deadline: float) -> None:
+    """Wake at `deadline`, not up to a millisecond after it: asyncio's timers go through epoll's
+    millisecond timeouts, while a real answer arriving on a socket wakes the loop at once. The last
+    2 ms are yielded away in steps (other tasks keep running)."""
+    remaining = deadline - time.perf_counter()
+    if remaining > 0.002:
+        await asyncio.sleep(remaining - 0.002)
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(0)
 
 
 def call_depth(spans: list[Span]) -> int:

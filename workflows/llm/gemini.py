@@ -3,7 +3,7 @@
 One `generate()` call goes through these layers::
 
     context cache (explicit, once per context key)  →  tenacity retries (429, 5xx, connection errors)
-      →  asyncio.Semaphore (calls in flight)  →  AsyncLimiter (requests per minute)  →  asyncio.timeout
+      →  asyncio.Semaphore (calls in flight)  →  RequestBudget (requests per minute)  →  asyncio.timeout
         →  client.aio.models.generate_content
 
 Vendor errors are translated here (`raise … from e`), see `workflows.llm.base` for the hierarchy:
@@ -29,7 +29,6 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -38,6 +37,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from .base import (LLMBadOutput, LLMBlocked, LLMError, LLMRateLimited, LLMRequest, LLMResult, LLMTimeout,
                    LLMUnavailable, RealRequestsBlocked, T, Usage)
+from .budget import RequestBudget
 
 _log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class GeminiClient:
             api_key=api_key, vertexai=False,
             http_options=types.HttpOptions(base_url=base_url, api_version=API_VERSION,
                                            retry_options=types.HttpRetryOptions(attempts=1)))
-        self._limiter = AsyncLimiter(rpm, rpm_period_s)
+        self._limiter = RequestBudget(rpm, rpm_period_s)  # never more than rpm in any window
         self._slots = asyncio.Semaphore(concurrency)
         self._backoff = wait_exponential_jitter(initial=backoff_initial_s, max=backoff_max_s,
                                                 jitter=backoff_initial_s)

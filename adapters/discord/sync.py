@@ -1,0 +1,47 @@
+"""Registering the app commands with Discord: explicit (`supportbot discord sync`), never on start.
+A guild sync applies at once; a global one can take a while to reach every client."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from bot.commands.registry import CommandRegistry
+from bot.settings import Settings
+
+from . import endpoints
+from .adapter import describe_failure
+from .client import SupportClient
+
+_log = logging.getLogger(__name__)
+
+
+async def sync_commands(settings: Settings, registry: CommandRegistry, *, guild_id: int | None = None) -> list[str]:
+    """PUT every registry command to Discord (to one guild, or globally); returns the synced names.
+
+    Only the REST API is used: a login (no gateway connection) and one bulk overwrite."""
+    token = settings.discord_bot_token.get_secret_value().strip() if settings.discord_bot_token else ""
+    if not token:
+        raise RuntimeError("discord sync needs DISCORD_BOT_TOKEN")
+    previous = endpoints.apply(api_url=settings.discord_api_url, gateway_url=settings.discord_gateway_url)
+    client = SupportClient(registry=registry)
+    try:
+        try:
+            await client.login(token)  # setup_hook builds the tree from the registry
+        except discord.LoginFailure as exc:
+            raise RuntimeError(describe_failure(exc)) from None
+        guild = discord.Object(id=guild_id) if guild_id is not None else None
+        if guild is not None:
+            client.tree.copy_global_to(guild=guild)
+        try:
+            synced = await client.tree.sync(guild=guild)
+        except discord.Forbidden as exc:
+            where = f"guild {guild_id}" if guild_id is not None else "Discord"
+            raise RuntimeError(f"{where} refused the commands ({exc.status} {exc.text}): invite the bot with the "
+                               "applications.commands scope") from None
+        _log.info("synced %d commands %s", len(synced), f"to guild {guild_id}" if guild_id else "globally")
+        return [command.name for command in synced]
+    finally:
+        await client.close()
+        endpoints.restore(previous)

@@ -1,0 +1,198 @@
+"""The benchmark report: the machine, each benchmark's figures with their parameters, the issue's
+targets (met or not), as JSON (`to_json`) or as text for a terminal (`render_text`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from .faq import FaqBenchResult
+from .orchestration import OrchestrationResult
+from .rate_budget import RateBudgetResult
+from .slack_ack import SlackAckResult
+from .throughput import ThroughputResult
+
+
+@dataclass
+class Machine:
+    cpus: int
+    cpu_model: str
+    memory_gb: float
+    python: str
+    platform: str
+    load_average_start: list[float]
+    load_average_end: list[float] = field(default_factory=list)
+
+    @classmethod
+    def here(cls) -> Machine:
+        return cls(cpus=os.cpu_count() or 0, cpu_model=_cpu_model(),
+                   memory_gb=round(psutil.virtual_memory().total / 2**30, 1), python=sys.version.split()[0],
+                   platform=platform.platform(), load_average_start=_load())
+
+
+@dataclass
+class Target:
+    name: str
+    target: str
+    value: str
+    met: bool
+
+
+@dataclass
+class BenchReport:
+    machine: Machine
+    parameters: dict[str, Any]
+    faq: FaqBenchResult | None = None
+    orchestration: OrchestrationResult | None = None
+    throughput: ThroughputResult | None = None
+    slack_ack: SlackAckResult | None = None
+    rate_budget: RateBudgetResult | None = None
+    targets: list[Target] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _load() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def finish(report: BenchReport) -> BenchReport:
+    report.machine.load_average_end = _load()
+    report.targets = targets(report)
+    return report
+
+
+def targets(report: BenchReport) -> list[Target]:
+    """The issue's targets, judged on this report's figures (ratios of latency only when it is > 0)."""
+    out: list[Target] = []
+    if report.faq is not None:
+        n = report.faq.questions
+        for run in report.faq.runs:
+            if run.mode != "parallel" or run.page_cache != "warm":
+                continue
+            limit = 2.1 if run.chain == "grounded" else 3.15
+            if run.chain == "grounded":
+                out.append(Target(f"FAQ grounded parallel calls (N={n})", f"== {1 + n}", str(run.llm_calls),
+                                  run.llm_calls == 1 + n))
+            if run.wall_over_latency is not None:
+                out.append(Target(f"FAQ {run.chain} parallel, in call latencies (N={n})", f"<= {limit}",
+                                  f"{run.wall_over_latency:.3f}", run.wall_over_latency <= limit))
+    if report.orchestration is not None:
+        ours = report.orchestration.ours
+        out.append(Target("orchestrated message: calls on the critical path", "== 2",
+                          str(ours.critical_path_calls), ours.critical_path_calls == 2 and ours.llm_calls == 2))
+        if ours.wall_over_latency is not None:
+            out.append(Target("orchestrated message, in call latencies", "<= 2.1", f"{ours.wall_over_latency:.3f}",
+                              ours.wall_over_latency <= 2.1))
+    if report.throughput is not None:
+        for run in report.throughput.runs:
+            if run.concurrency == 32:
+                out.append(Target("throughput at concurrency 32", ">= 300 messages/s", f"{run.messages_per_s}",
+                                  run.messages_per_s >= 300))
+                out.append(Target("p99 latency at concurrency 32", "< 100 ms", f"{run.p99_ms} ms", run.p99_ms < 100))
+        if report.throughput.rss is not None:
+            rss = report.throughput.rss
+            out.append(Target(f"RSS growth over {rss.messages:,} messages", "< 10 MB", f"{rss.growth_mb} MB",
+                              rss.growth_mb < 10))
+    if report.slack_ack is not None:
+        out.append(Target(f"Slack ack p99 ({report.slack_ack.events} concurrent events × {report.slack_ack.bursts}, "
+                          "pipeline busy)", "<= 50 ms",
+                          f"{report.slack_ack.p99_ms} ms", report.slack_ack.p99_ms <= 50))
+    if report.rate_budget is not None:
+        rb = report.rate_budget
+        out.append(Target(f"requests in any budget window (rpm {rb.rpm})", f"<= {rb.rpm}", str(rb.max_in_any_window),
+                          rb.max_in_any_window <= rb.rpm))
+    return out
+
+
+def render_text(report: BenchReport) -> str:
+    m = report.machine
+    lines = [f"supportbot bench — {m.cpus} CPUs ({m.cpu_model}), {m.memory_gb} GB, Python {m.python}, "
+             f"load {'/'.join(map(str, m.load_average_start))} → {'/'.join(map(str, m.load_average_end))}",
+             "parameters: " + ", ".join(f"{k}={v}" for k, v in report.parameters.items()), ""]
+    if (faq := report.faq) is not None:
+        lines.append(f"FAQ chains: N={faq.questions} questions, {faq.pages} pages, model latency "
+                     f"L={faq.latency_ms:g} ms, concurrency cap {faq.concurrency_cap}, median of {faq.repeats}")
+        for r in faq.runs:
+            in_l = f"{r.wall_over_latency:.2f} L" if r.wall_over_latency is not None else "-"
+            limit = f", {r.over_critical_path_limit:.3f}× its {r.critical_path_calls}-call limit" \
+                if r.over_critical_path_limit is not None else ""
+            lines.append(f"  {r.chain:<10} {r.mode:<10} {r.page_cache:<4}  {r.wall_ms:8.1f} ms  {in_l:>8}  "
+                         f"{r.llm_calls} calls (expected {r.expected_calls}), {r.critical_path_calls} on the critical "
+                         f"path, {r.items} items{limit}")
+        lines.append("  sequential / parallel: " + ", ".join(f"{c} {v}×" for c, v in faq.ratios.items())
+                     + f"   (reference: {faq.reference['llm_calls']:g} calls, "
+                       f"{faq.reference['sequential_over_latency']} L sequential, "
+                       f"{faq.reference['parallel_over_latency']} L parallel)")
+        lines.append("")
+    if (o := report.orchestration) is not None:
+        lines.append(f"Orchestrated three-request message: L={o.latency_ms:g} ms, median of {o.repeats}, "
+                     f"{o.cases} cases")
+        for label, r in (("ours, to reply posted", o.ours), ("sequential baseline", o.sequential_baseline)):
+            in_l = f"{r.wall_over_latency:.3f} L" if r.wall_over_latency is not None else "-"
+            handled = f"; {r.handled_ms} ms with the bookkeeping after posting" if r.handled_ms is not None else ""
+            lines.append(f"  {label:<22} {r.wall_ms:8.1f} ms  {in_l:>8}  {r.llm_calls} calls, "
+                         f"{r.critical_path_calls} on the critical path{handled}")
+        lines.append(f"  speed-up {o.speedup}×   (reference: {o.reference['llm_calls']:g} calls in sequence, "
+                     f"{o.reference['wall_over_latency']} L)")
+        lines.append("")
+    if (t := report.throughput) is not None:
+        lines.append(f"Throughput: {t.engine} engine, {t.database}, {t.message_mix} message kinds, "
+                     "one conversation per message")
+        for r in t.runs:
+            lines.append(f"  concurrency {r.concurrency:>3}: {r.messages:,} messages in {r.elapsed_s} s = "
+                         f"{r.messages_per_s} messages/s, p50 {r.p50_ms} ms, p99 {r.p99_ms} ms, max {r.max_ms} ms"
+                         + (f", {r.failed} failed" if r.failed else ""))
+        lines.append(f"  peak RSS {t.peak_rss_mb} MB")
+        if t.rss is not None:
+            lines.append(f"  RSS over {t.rss.messages:,} more messages (after {t.rss.warmup_messages:,}): "
+                         f"{t.rss.start_mb} → {t.rss.end_mb} MB ({t.rss.growth_mb:+} MB)")
+        lines.append("")
+    if (s := report.slack_ack) is not None:
+        lines.append(f"Slack acknowledgements: {s.bursts} bursts of {s.events} signed events at once to /slack/events "
+                     f"(HTTP mode) while "
+                     f"{s.background_concurrency} other conversations keep the pipeline busy "
+                     f"({s.background_messages_per_s} messages/s meanwhile)")
+        lines.append(f"  sender in {s.sender}: p50 {s.p50_ms} ms, p99 {s.p99_ms} ms, max {s.max_ms} ms "
+                     f"(p99 per burst {', '.join(map(str, s.burst_p99_ms))}); "
+                     f"sender inside this process: p50 {s.in_process_sender_p50_ms} ms, "
+                     f"p99 {s.in_process_sender_p99_ms} ms")
+        lines.append(f"  {s.non_200} answers not 200; {s.replies_posted} threaded replies posted for the "
+                     f"{(s.bursts + 1) * s.events} events")
+        lines.append("")
+    if (b := report.rate_budget) is not None:
+        lines.append(f"Request budget: {b.messages} messages, rpm {b.rpm}, window {b.period_s:g} s "
+                     f"(60 s scaled by 1/{b.time_scale:g}), real GeminiClient → local fake Gemini")
+        lines.append(f"  {b.requests} requests ({b.answered_by_model} answered by the model); most in any window "
+                     f"{b.max_in_any_window}; per window {b.per_window}")
+        lines.append(f"  {b.elapsed_s} s against the budget's minimum {b.min_elapsed_s:g} s; "
+                     f"{b.messages_per_budget_minute} messages per budget minute")
+        lines.append("")
+    if report.targets:
+        lines.append("Targets:")
+        lines.extend(f"  [{'met' if t.met else 'MISSED'}] {t.name}: {t.value} (target {t.target})"
+                     for t in report.targets)
+    lines.append(f"(took {report.seconds:.0f} s)")
+    return "\n".join(lines)
