@@ -164,14 +164,10 @@ def db_upgrade(ctx: click.Context) -> None:
 
 
 def _register_subcommands() -> None:
-    from . import cli_cases, cli_run
+    from . import cli_bench, cli_cases, cli_discord, cli_faq, cli_run
 
-    main.add_command(cli_cases.cases)
-    main.add_command(cli_run.run)
-    from . import cli_discord
-    main.add_command(cli_discord.discord)
-    from . import cli_faq
-    main.add_command(cli_faq.faq)
+    for command in (cli_cases.cases, cli_run.run, cli_discord.discord, cli_faq.faq, cli_bench.bench):
+        main.add_command(command)
 
 
 _register_subcommands()

@@ -21,8 +21,8 @@ async def handle(task: Task) -> CaseDraft:
             "reason_for_return": reason,
             "rma_number": RMA_PLACEHOLDER,  # filled with the case reference once it is allocated
             "shipping_instructions": (
-                f"Pack the {product} with its accessories, write the RMA number on the parcel, and drop it at "
-                "any carrier location within 14 days using the prepaid label we e-mail you. The refund is "
-                "issued within 5 business days of the item's arrival."),
+                f"Pack the {product} with all accessories, write the RMA number on the parcel, and drop the "
+                "parcel at any carrier location within 14 days using the prepaid label we e-mail you. The "
+                "refund is issued within 5 business days of its arrival."),
         },
     )
