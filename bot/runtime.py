@@ -71,9 +71,11 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
     """Run until SIGINT/SIGTERM (or `stop` is set); then stop taking work and drain within a bound."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    handled = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
         except (NotImplementedError, RuntimeError):  # not the main thread (tests)
             pass
     app = web.Application(client_max_size=1024 * 1024)
@@ -85,28 +87,46 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
     site = web.TCPSite(runner, host, port)
     await site.start()
     _log.info("HTTP server on http://%s:%d (/healthz, /metrics)", host, port)
-    for adapter in adapters:
-        await adapter.start()
+    try:
+        for adapter in adapters:
+            await adapter.start()
+    except BaseException:  # a refused token: nothing is left open behind the one-line error
+        await runner.cleanup()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        raise
 
     async def resume_forever() -> None:
-        while True:
+        while services.support.accepting:
             try:
                 await services.support.resume()
             except Exception:
                 _log.exception("resuming unfinished messages failed; will try again")
-            await asyncio.sleep(RESUME_INTERVAL_S)
+            try:  # sleeps until the next round or shutdown; never cancelled while it is working
+                await asyncio.wait_for(stop.wait(), RESUME_INTERVAL_S)
+            except TimeoutError:
+                pass
 
     resumer = asyncio.create_task(resume_forever(), name="resume-inbox")
     try:
         await stop.wait()
     finally:
         _log.info("shutting down: no new work; finishing what is in flight (up to %.0fs)", SHUTDOWN_GRACE_S)
-        services.support.accepting = False
-        resumer.cancel()
+        deadline = loop.time() + SHUTDOWN_GRACE_S
+        services.support.accepting = False  # new and waiting messages stay stored for the next start
+        stop.set()
         for adapter in adapters:
             try:
                 await adapter.stop()
             except Exception:
                 _log.exception("stopping the %s adapter failed", adapter.name)
-        await services.support.drain(timeout_s=SHUTDOWN_GRACE_S)
+        drained = await services.support.drain(timeout_s=max(0.0, deadline - loop.time()))
+        # The resumer's messages in flight were part of the drain; cancelled only if the bound ran out.
+        done, _ = await asyncio.wait({resumer}, timeout=max(0.0, deadline - loop.time()) if drained else 0)
+        if not done:
+            resumer.cancel()
+            await asyncio.gather(resumer, return_exceptions=True)
         await runner.cleanup()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        _log.info("stopped%s", "" if drained else " (some messages left in the inbox for the next start)")

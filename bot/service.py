@@ -2,9 +2,12 @@
 pipeline, delivers the one reply, and records that it was delivered.
 
 Messages of one conversation are processed in order; different conversations in parallel under a
-global limit. A message that fails stays in the inbox and is retried by `resume()` — at start-up and
+global limit. When every slot is busy a message waits, stored, in the inbox (never dropped); if it
+waits longer than `queue_notice_s` the customer gets one short "you're in the queue" notice in the
+thread. A message that fails stays in the inbox and is retried by `resume()` — at start-up and
 periodically — so nothing is lost; a redelivered event finds its stored message and is not answered
-twice.
+twice. At shutdown (`accepting = False`) new and waiting messages are stored and left for the next
+start; `drain()` waits, bounded, for the ones in flight.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import asyncio
 import logging
 import os
 import socket
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from storage import inbox
@@ -28,6 +33,9 @@ _log = logging.getLogger(__name__)
 
 CLAIM_LEASE_S = 120.0
 MAX_ATTEMPTS = 8
+QUEUE_NOTICE_S = 5.0  # a message waiting this long for a free slot gets one "you're in the queue" notice
+QUEUE_NOTICE = ("Thanks for your message — it's in the queue and I'll answer here as soon as it's your turn.")
+_NOTICED_MAX = 10_000
 SORRY = ("Sorry — I hit a problem while working on your message. It is saved, and I'll answer here as "
          "soon as I can.")
 
@@ -38,6 +46,7 @@ class HandleOutcome:
     duplicate: bool = False
     message_id: int | None = None
     error: str | None = None
+    deferred: bool = False  # stored but not processed (shutting down): answered after the next start
 
 
 class DeliveryUnavailable(Exception):
@@ -46,7 +55,7 @@ class DeliveryUnavailable(Exception):
 
 class SupportService:
     def __init__(self, db: Database, pipeline: SupportPipeline, *, concurrency: int = 32,
-                 worker_id: str | None = None) -> None:
+                 worker_id: str | None = None, queue_notice_s: float | None = QUEUE_NOTICE_S) -> None:
         self.db = db
         self.pipeline = pipeline
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -55,34 +64,53 @@ class SupportService:
         self._conversation_locks: defaultdict[tuple[str, str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         self._lock_users: defaultdict[tuple[str, str, str], int] = defaultdict(int)
         self.accepting = True
+        self.queue_notice_s = queue_notice_s
+        self._in_flight = 0  # _process calls running or waiting for their turn
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._noticed: OrderedDict[int, None] = OrderedDict()  # message ids told "you're in the queue"
+        self._notices: dict[int, asyncio.Task[None]] = {}  # queue notices being posted, by message id
 
-    async def drain(self, *, timeout_s: float) -> None:
-        """Wait (bounded) for messages in flight; what is left stays in the inbox for the next start."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while self._lock_users and loop.time() < deadline:
-            await asyncio.sleep(0.05)
+    async def drain(self, *, timeout_s: float) -> bool:
+        """Wait (bounded) for messages in flight; what is left stays in the inbox for the next start.
+
+        Returns False when the bound ran out first."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            _log.warning("messages still in flight after %gs: %d; left in the inbox for the next start",
+                         timeout_s, self._in_flight)
+            return False
+        return True
 
     def register_deliverer(self, platform: str, deliver: Deliver) -> None:
         self._deliverers[platform] = deliver
 
     async def handle(self, inbound: Inbound) -> HandleOutcome:
         """Store, process and answer one inbound message, at most once."""
-        async with self.db.write() as s:
-            conversation = await inbox.get_or_create_conversation(
-                s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
-                customer_id=inbound.user_id)
-            message, created = await inbox.receive_message(
-                s, conversation=conversation, platform_message_id=inbound.message_id, author_id=inbound.user_id,
-                text=storable(inbound.text), meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm})
-        if created:
-            telemetry.MESSAGES.labels("received").inc()
-        elif message.status != "received":
-            _log.info("message %s (%s) seen again; status %s — not answered twice",
-                      message.id, inbound.message_id, message.status)
-            return HandleOutcome(result=None, duplicate=True, message_id=message.id)
         key = (inbound.platform, inbound.channel_id, inbound.thread_id)
-        return await self._process(message.id, key)
+        # The conversation's turn is taken before storing: its messages are answered in the order they arrived.
+        async with self._conversation_turn(key):
+            async with self.db.write() as s:
+                conversation = await inbox.get_or_create_conversation(
+                    s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
+                    customer_id=inbound.user_id)
+                message, created = await inbox.receive_message(
+                    s, conversation=conversation, platform_message_id=inbound.message_id,
+                    author_id=inbound.user_id, text=storable(inbound.text),
+                    meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm})
+            if created:
+                telemetry.MESSAGES.labels("received").inc()
+            elif message.status != "received":
+                _log.info("message %s (%s) seen again; status %s — not answered twice",
+                          message.id, inbound.message_id, message.status)
+                return HandleOutcome(result=None, duplicate=True, message_id=message.id)
+            if not self.accepting:
+                _log.info("message %s (conversation %s) stored while shutting down; answered after the next "
+                          "start", message.id, message.conversation_id)
+                return HandleOutcome(result=None, message_id=message.id, deferred=True)
+            return await self._when_slot_free(message.id, key)
 
     async def record_staff_message(self, inbound: Inbound) -> bool:
         """A staff member wrote in a support thread: keep it in the transcript, do not answer it."""
@@ -113,29 +141,92 @@ class SupportService:
         return sum(1 for o in outcomes if o.result is not None)
 
     async def _process(self, message_id: int, key: tuple[str, str, str]) -> HandleOutcome:
+        async with self._conversation_turn(key):
+            return await self._when_slot_free(message_id, key)
+
+    @asynccontextmanager
+    async def _conversation_turn(self, key: tuple[str, str, str]) -> AsyncIterator[None]:
+        """One message of a conversation at a time, first come first served (asyncio.Lock is FIFO)."""
         self._lock_users[key] += 1
+        self._in_flight += 1
+        self._idle.clear()
         try:
-            async with self._conversation_locks[key], self._slots:
-                return await self._process_claimed(message_id)
+            async with self._conversation_locks[key]:
+                yield
         finally:
             self._lock_users[key] -= 1
             if not self._lock_users[key]:
                 del self._lock_users[key]
                 self._conversation_locks.pop(key, None)
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def _when_slot_free(self, message_id: int, key: tuple[str, str, str]) -> HandleOutcome:
+        """Wait for one of the global slots (stored meanwhile, never dropped), then process."""
+        timer = None
+        if self.queue_notice_s is not None and key[0] in self._deliverers and self._slots.locked():
+            timer = asyncio.get_running_loop().call_later(self.queue_notice_s, self._queue_notice, message_id, key)
+        try:
+            async with self._slots:
+                if timer is not None:
+                    timer.cancel()
+                if not self.accepting:  # shutting down: it waits, stored, for the next start
+                    return HandleOutcome(result=None, message_id=message_id, deferred=True)
+                if (notice := self._notices.get(message_id)) is not None:  # it goes out before the answer
+                    await asyncio.wait({notice}, timeout=10)
+                return await self._process_claimed(message_id)
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _queue_notice(self, message_id: int, key: tuple[str, str, str]) -> None:
+        """The message has waited `queue_notice_s` for a slot: tell the customer once (per message)."""
+        if message_id in self._noticed:
+            return
+        self._noticed[message_id] = None
+        if len(self._noticed) > _NOTICED_MAX:
+            self._noticed.popitem(last=False)
+        task = asyncio.get_running_loop().create_task(self._post_queue_notice(message_id, key),
+                                                      name=f"queue-notice-{message_id}")
+        self._notices[message_id] = task
+        task.add_done_callback(lambda _t: self._notices.pop(message_id, None))
+
+    async def _post_queue_notice(self, message_id: int, key: tuple[str, str, str]) -> None:
+        platform, channel_id, thread_id = key
+        deliver = self._deliverers.get(platform)
+        if deliver is None:
+            return
+        # A negative reply id never collides with a stored reply's id (adapters key retries on it).
+        out = Outbound(platform=platform, channel_id=channel_id, thread_id=thread_id, text=QUEUE_NOTICE,
+                       reply_id=-message_id)
+        try:
+            await deliver(out)
+        except Exception as exc:  # only a courtesy: the answer itself still comes
+            _log.warning("message %s: queue notice not posted (%s)", message_id, type(exc).__name__)
+            return
+        telemetry.QUEUE_NOTICES.inc()
+        _log.info("message %s waited over %.0fs for a free slot; queue notice posted in %s thread %s",
+                  message_id, self.queue_notice_s, channel_id, thread_id)
 
     async def _process_claimed(self, message_id: int) -> HandleOutcome:
         async with self.db.write() as s:
             claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
         if not claimed:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
+        step = "pipeline"
         try:
             result = await self.pipeline.process(message_id)
+            step = "deliver"
             platform_id = None if result.reply_sent else await self._deliver(result)
+        except asyncio.CancelledError:  # shutdown ran out of time: give the message back for the next start
+            await asyncio.shield(self._release(message_id, "interrupted by shutdown"))
+            raise
         except Exception as exc:  # kept in the inbox and retried; the customer never sees exception text
-            _log.exception("message %s failed; left in the inbox for a retry", message_id)
+            _log.exception("message %s failed at %s; left in the inbox for a retry", message_id, step)
             telemetry.MESSAGES.labels("failed").inc()
-            async with self.db.write() as s:
-                await inbox.release_message(s, message_id, error=f"{type(exc).__name__}: {exc}"[:500])
+            telemetry.ERRORS.labels(step).inc()
+            await self._release(message_id, f"{type(exc).__name__}: {exc}"[:500])
             return HandleOutcome(result=None, message_id=message_id, error=type(exc).__name__)
         async with self.db.write() as s:  # the reply marked sent and the message finished: one transaction
             if platform_id is not None:
@@ -144,6 +235,13 @@ class SupportService:
         result.reply_sent = True
         telemetry.MESSAGES.labels("replied").inc()
         return HandleOutcome(result=result, message_id=message_id)
+
+    async def _release(self, message_id: int, error: str) -> None:
+        try:
+            async with self.db.write() as s:
+                await inbox.release_message(s, message_id, error=error)
+        except Exception:  # the claim's lease runs out instead
+            _log.warning("message %s could not be released; retried when its claim expires", message_id)
 
     async def _deliver(self, result: PipelineResult) -> str:
         """Post the reply; returns the platform's id for it (recorded by the caller)."""

@@ -318,6 +318,45 @@ async def test_failed_cache_creation_falls_back_once_and_for_good(fake, make_cli
     assert client.stats.caches_created == 0
 
 
+async def test_the_cache_is_deleted_when_its_last_holder_is_done(fake, make_client):
+    client = make_client()
+    request = routed_request(context=BIG_CONTEXT, context_key="faq-4")
+    other = routed_request(context=BIG_CONTEXT + "More.", context_key="faq-5")
+    first_done, second_done = asyncio.Event(), asyncio.Event()
+
+    async def work(done: asyncio.Event, wait_for: asyncio.Event | None) -> None:
+        async with client.hold_context("faq-4"):
+            await client.generate(request)
+            if wait_for is not None:
+                await wait_for.wait()
+        done.set()
+
+    await client.generate(other)  # another context, held by nobody: kept until aclose()
+    second = asyncio.create_task(work(second_done, first_done))
+    await work(first_done, None)  # two holders of one key share its cache; the first one leaving keeps it
+    assert len(fake.cache_creates) == 2 and len(fake.caches) == 2 and fake.cache_deletes == []
+    await second
+    assert [d.path.rsplit("/", 2)[-2:] for d in fake.cache_deletes] == [["cachedContents", "fake-2"]]
+    assert list(fake.caches) == ["cachedContents/fake-1"]
+    assert (client.stats.caches_created, client.stats.caches_deleted) == (2, 1)
+    assert client.stats.cache_tokens == sum(len(json.dumps(c.body["contents"])) // 4
+                                            + len(json.dumps(c.body["systemInstruction"])) // 4
+                                            for c in fake.cache_creates)
+
+    async with client.hold_context("faq-4"):  # the next holder makes a fresh one
+        await client.generate(request)
+    assert len(fake.cache_creates) == 3 and list(fake.caches) == ["cachedContents/fake-1"]
+    await client.aclose()
+    assert fake.caches == {} and client.stats.caches_deleted == 3
+
+
+async def test_explicit_caching_can_be_switched_off(fake, make_client):
+    client = make_client(cache_min_tokens=None)
+    async with client.hold_context("faq-6"):
+        await client.generate(routed_request(context=BIG_CONTEXT, context_key="faq-6"))
+    assert fake.cache_creates == [] and fake.generate_requests[0].first_part == BIG_CONTEXT
+
+
 # --- the real-request switch --------------------------------------------------------------------
 @pytest.fixture
 def network_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:

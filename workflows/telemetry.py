@@ -18,5 +18,7 @@ FALLBACKS = Counter("supportbot_llm_fallbacks_total", "Steps answered by the off
 STEP_LATENCY = Histogram("supportbot_step_seconds", "Latency of pipeline steps", ["step"], registry=REGISTRY,
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 ERRORS = Counter("supportbot_errors_total", "Errors by step", ["step"], registry=REGISTRY)
+QUEUE_NOTICES = Counter("supportbot_queue_notices_total", "\"You're in the queue\" notices posted to customers",
+                        registry=REGISTRY)
 CASES = Counter("supportbot_cases_total", "Cases opened by kind", ["kind"], registry=REGISTRY)
 TOKENS = Counter("supportbot_llm_tokens_total", "Model tokens by direction", ["direction"], registry=REGISTRY)

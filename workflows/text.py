@@ -14,6 +14,8 @@ _SLACK_SPECIAL = re.compile(r"<!([a-z^][^>]{0,60})>", re.I)
 _SLACK_USER = re.compile(r"<@([UW][A-Z0-9]{2,})>")
 _DISCORD_PING = re.compile(r"<@[!&]?(\d{5,25})>")
 _MASS = re.compile(r"@(everyone|here|channel)\b", re.I)
+# Markdown links: Slack (after mrkdwn conversion) and Discord render `[label](url)` as a masked link.
+_MD_LINK = re.compile(r"\[([^\]\n]{0,300})\]\(\s*<?((?:https?|mailto):[^)\s>]+)>?\s*\)", re.I)
 
 
 def clean_text(text: str | None, *, limit: int = MAX_MESSAGE_CHARS) -> tuple[str, bool]:
@@ -31,7 +33,12 @@ def clean_text(text: str | None, *, limit: int = MAX_MESSAGE_CHARS) -> tuple[str
 
 
 def defuse(text: str) -> str:
-    """Make mentions in customer text inert before any of it is echoed in a reply."""
+    """Make mentions and masked links in customer text inert before any of it is echoed in a reply.
+
+    A markdown link shows its address (`label (url)`): a reply never carries a link whose text hides
+    where it goes (the bot's own replies use none)."""
+    text = _MD_LINK.sub(lambda m: m.group(2) if m.group(1).strip() in ("", m.group(2)) else
+                        f"{m.group(1)} ({m.group(2)})", text)
     text = _SLACK_SPECIAL.sub(lambda m: f"!{m.group(1).split('|')[0]}", text)
     text = _SLACK_USER.sub(lambda m: f"@{m.group(1)}", text)
     text = _DISCORD_PING.sub(lambda m: f"@{m.group(1)}", text)

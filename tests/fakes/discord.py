@@ -11,8 +11,10 @@ It speaks just enough of Discord's wire protocol:
   a support channel, another channel and a staff role), RESUME → RESUMED; ``dispatch()`` pushes any
   event (MESSAGE_CREATE, INTERACTION_CREATE …) on demand.
 
-JSON answers carry ``Content-Type: application/json`` exactly; nothing answers 5xx (discord.py would
-retry with multi-second sleeps). Every REST call is recorded (``fake.calls``); ``await
+JSON answers carry ``Content-Type: application/json`` exactly; nothing answers 5xx unless a test asks
+with ``fail(route, 500)`` (discord.py retries 500/502/504 with multi-second sleeps; 503 is raised at
+once). ``drop_connections(code=4000)`` closes the gateway server-side; ``wait_resumed()`` returns once
+the client came back with RESUME. Every REST call is recorded (``fake.calls``); ``await
 fake.wait_for(route, count)`` returns once that many arrived (a condition the server notifies).
 
     async with FakeDiscord() as fake:
@@ -90,6 +92,7 @@ class FakeDiscord:
         self._heard = 0  # the highest sequence number a client heartbeat acknowledged
         self._runner: web.AppRunner | None = None
         self.ready = asyncio.Event()  # set once READY and GUILD_CREATE were sent
+        self.resumes = 0  # RESUME (op 6) frames answered with RESUMED
         self.port = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -257,6 +260,8 @@ class FakeDiscord:
                     await self._identified(ws, frame["d"])
                 elif frame["op"] == 6:  # RESUME
                     await self._send(ws, "RESUMED", {})
+                    self.resumes += 1
+                    await self._notify()
         finally:
             self._sockets.remove(ws)
             await self._notify()
@@ -295,6 +300,15 @@ class FakeDiscord:
         """Push a DISPATCH event to the connected client (all connections, as every shard would)."""
         for ws in list(self._sockets):
             await self._send(ws, event, data)
+
+    async def drop_connections(self, *, code: int = 4000) -> None:
+        """Close every gateway connection from the server side with `code` (4000: unknown error, resumable)."""
+        for ws in list(self._sockets):
+            await ws.close(code=code)
+
+    async def wait_resumed(self, count: int = 1, *, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: self.resumes >= count and bool(self._sockets))
 
     async def wait_disconnected(self, *, timeout: float = 10.0) -> None:
         async with asyncio.timeout(timeout), self._changed:

@@ -15,6 +15,9 @@ returns as soon as that many calls arrived (an event set by the server, no polli
     async with FakeSlack() as fake:
         fake.fail("reactions.add", "missing_scope")        # the next reactions.add fails
         fake.rate_limit("chat.postMessage", retry_after=0)  # the next postMessage gets 429
+        fake.server_error("chat.postMessage", status=500)   # the next postMessage gets an HTTP 500
+        fake.hold("chat.postMessage"); ...; fake.release("chat.postMessage")  # calls wait in between
+        await fake.drop_connections()                        # close Socket Mode websockets server-side
         ...
         [post] = await fake.wait_for("chat.postMessage")
         assert post.args["thread_ts"] == "1700000000.000100"
@@ -55,9 +58,10 @@ class Call:
 
 @dataclass
 class _Behaviour:
-    kind: str  # "error" | "ratelimit" | "pass" (answered normally)
+    kind: str  # "error" | "ratelimit" | "server_error" | "pass" (answered normally)
     error: str = ""
     retry_after: int = 0
+    status: int = 200
 
 
 @dataclass
@@ -73,6 +77,8 @@ class FakeSlack:
         self._changed = asyncio.Condition()
         self._ts = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
+        self.connections = 0  # Socket Mode websockets opened so far
+        self._gates: dict[str, asyncio.Event] = {}  # methods whose calls are held until released
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -89,6 +95,8 @@ class FakeSlack:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for method in list(self._gates):
+            self.release(method)
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -109,6 +117,24 @@ class FakeSlack:
 
     def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
         self._behaviours[method].extend(_Behaviour("ratelimit", retry_after=retry_after) for _ in range(times))
+
+    def server_error(self, method: str, *, status: int = 500, times: int = 1) -> None:
+        """The next `times` calls of `method` get an HTTP `status` (5xx) with a plain-text body."""
+        self._behaviours[method].extend(_Behaviour("server_error", status=status) for _ in range(times))
+
+    def hold(self, method: str) -> None:
+        """Calls of `method` are recorded on arrival but answered only after `release(method)`."""
+        self._gates[method] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        gate = self._gates.pop(method, None)
+        if gate is not None:
+            gate.set()
+
+    async def drop_connections(self) -> None:
+        """Close every Socket Mode websocket from the server side (as Slack does on a refresh)."""
+        for ws in list(self._sockets):
+            await ws.close()
 
     # --- what the app did ----------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -143,6 +169,8 @@ class FakeSlack:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         self.calls.append(Call(method, args, token, time.monotonic()))
         await self._notify()
+        if (gate := self._gates.get(method)) is not None:
+            await gate.wait()
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != expected:
             return self._json({"ok": False, "error": "invalid_auth"})
@@ -151,6 +179,8 @@ class FakeSlack:
             behaviour = queued.popleft()
             if behaviour.kind == "pass":
                 return self._json(self._answer(method, args))
+            if behaviour.kind == "server_error":
+                return web.Response(status=behaviour.status, text="upstream error")
             if behaviour.kind == "ratelimit":
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                          headers={"Retry-After": str(behaviour.retry_after)})
@@ -196,6 +226,7 @@ class FakeSlack:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._sockets.append(ws)
+        self.connections += 1
         await ws.send_json({"type": "hello", "num_connections": len(self._sockets),
                             "debug_info": {"host": "fake"}, "connection_info": {"app_id": "A1"}})
         await self._notify()
@@ -212,6 +243,12 @@ class FakeSlack:
     async def wait_connected(self, *, timeout: float = 10.0) -> None:
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: bool(self._sockets))
+
+    async def wait_connections(self, count: int, *, timeout: float = 10.0) -> None:
+        """Until `count` websockets were opened in all and the newest is still open."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: self.connections >= count and bool(self._sockets)
+                                         and not self._sockets[-1].closed)
 
     async def send_envelope(self, payload: dict[str, Any], *, type: str = "events_api", retry_attempt: int = 0,
                             retry_reason: str = "", accepts_response_payload: bool = False) -> str:

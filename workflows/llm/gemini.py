@@ -12,6 +12,11 @@ timeout → LLMTimeout, a blocked prompt or answer → LLMBlocked, text that is 
 LLMBadOutput. Timeouts are not retried: the caller (StepRunner) falls back to the offline engine at
 once, so a hung provider costs one `timeout_s`, not `max_attempts` of them.
 
+Explicit context caches are made on the first call that sends a large shared `context` (above
+`cache_min_tokens`), referenced by every later call with the same key, and deleted when the work
+holding the key ends (`hold_context`, e.g. one FAQ) or at `aclose()`; their TTL is the backstop. When
+creation fails the context is sent with each call instead.
+
 The SDK's own retries are switched off (`HttpRetryOptions(attempts=1)`); with no retry options it
 would silently retry a refused connection after sleeping 1–10 s.
 """
@@ -24,7 +29,11 @@ import json
 import logging
 import random
 import re
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -32,7 +41,7 @@ import aiohttp
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from .base import (LLMBadOutput, LLMBlocked, LLMError, LLMRateLimited, LLMRequest, LLMResult, LLMTimeout,
@@ -47,6 +56,10 @@ ALLOW_REAL_REQUESTS: bool = True
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
 # Explicit caches pay off (and are accepted) only above a model-dependent minimum (1,024–4,096 tokens).
+# Below it, the shared context goes first in every call, where implicit caching may still discount it.
+# Above it, one cache pays off from the second call that uses it: creating it bills the context once,
+# each call then bills the cached part at the cached rate, and storage is billed only while the cache
+# lives (its holder deletes it when done, see `hold_context`; the TTL is the backstop).
 EXPLICIT_CACHE_MIN_TOKENS = 4096
 CACHE_TTL_S = 600
 _CACHE_REFRESH_MARGIN_S = 60  # recreate a cache this long before its TTL runs out
@@ -97,6 +110,8 @@ class GeminiStats:
     output_tokens: int = 0
     cached_tokens: int = 0
     caches_created: int = 0
+    cache_tokens: int = 0  # tokens stored by the caches created (each billed once, at creation)
+    caches_deleted: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,7 +125,8 @@ class GeminiClient:
 
     def __init__(self, *, api_key: str, model: str, router_model: str, base_url: str | None = None,
                  rpm: int = 60, rpm_period_s: float = 60.0, concurrency: int = 8, timeout_s: float = 30,
-                 max_attempts: int = 4, backoff_initial_s: float = 0.5, backoff_max_s: float = 8) -> None:
+                 max_attempts: int = 4, backoff_initial_s: float = 0.5, backoff_max_s: float = 8,
+                 cache_min_tokens: int | None = EXPLICIT_CACHE_MIN_TOKENS) -> None:
         self.model = model
         self.router_model = router_model
         self.base_url = base_url or DEFAULT_BASE_URL
@@ -120,6 +136,7 @@ class GeminiClient:
         self.max_attempts = max(1, max_attempts)
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        self.cache_min_tokens = cache_min_tokens  # None: no explicit context caches
         self.stats = GeminiStats()
         self._loopback = is_loopback_url(self.base_url)
         # attempts=1: retries are ours (with the budget and stats); the SDK must not add hidden ones.
@@ -132,7 +149,8 @@ class GeminiClient:
         self._backoff = wait_exponential_jitter(initial=backoff_initial_s, max=backoff_max_s,
                                                 jitter=backoff_initial_s)
         self._caches: dict[tuple[str, str, str], asyncio.Task[_Cache | None]] = {}
-        self._created_caches: list[str] = []
+        self._created_caches: dict[str, str] = {}  # cache name → context key, until deleted
+        self._holders: Counter[str] = Counter()  # context key → work in progress that uses it
 
     @classmethod
     def from_settings(cls, settings: GeminiSettings, **overrides: Any) -> GeminiClient:
@@ -174,14 +192,9 @@ class GeminiClient:
             task.cancel()
         await asyncio.gather(*self._caches.values(), return_exceptions=True)
         self._caches.clear()
-        if ALLOW_REAL_REQUESTS or self._loopback:
-            for name in self._created_caches:
-                try:
-                    async with asyncio.timeout(self.timeout_s):
-                        await self._genai.aio.caches.delete(name=name)
-                except Exception as exc:  # expired or already gone: the TTL cleans up anyway
-                    _log.debug("could not delete context cache %s: %s", name, type(exc).__name__)
-        self._created_caches.clear()
+        names, self._created_caches = list(self._created_caches), {}
+        for name in names:
+            await self._delete_cache(name)
         await self._genai.aio.aclose()
         self._genai.close()
 
@@ -194,7 +207,7 @@ class GeminiClient:
             parts.insert(0, types.Part(text=request.context))
         config = types.GenerateContentConfig(
             response_mime_type="application/json",
-            response_json_schema=request.schema.model_json_schema(),
+            response_json_schema=_json_schema(request.schema),
             # With cached_content the system instruction lives in the cache; sending it too is a 400.
             system_instruction=None if cache else (request.system or None),
             cached_content=cache.name if cache else None,
@@ -202,10 +215,46 @@ class GeminiClient:
         return [types.Content(role="user", parts=parts)], config
 
     # --- explicit context caching -------------------------------------------------------------
+    @asynccontextmanager
+    async def hold_context(self, context_key: str) -> AsyncIterator[None]:
+        """Marks the calls made inside as one piece of work sharing the context `context_key` (one FAQ).
+
+        When the last holder of a key leaves, the explicit caches made for that context are deleted at
+        once instead of being billed for storage until their TTL runs out. Holders of the same key
+        (two FAQs on the same pages at the same time) share the cache; the last one deletes it.
+        """
+        self._holders[context_key] += 1
+        try:
+            yield
+        finally:
+            self._holders[context_key] -= 1
+            if self._holders[context_key] <= 0:
+                del self._holders[context_key]
+                await self._release(context_key)
+
+    async def _release(self, context_key: str) -> None:
+        tasks = [self._caches.pop(k) for k in [k for k in self._caches if k[0] == context_key]]
+        await asyncio.gather(*tasks, return_exceptions=True)  # a creation under way finishes and is recorded
+        for name in [n for n, key in self._created_caches.items() if key == context_key]:
+            del self._created_caches[name]
+            await self._delete_cache(name)
+
+    async def _delete_cache(self, name: str) -> None:
+        if not (ALLOW_REAL_REQUESTS or self._loopback):
+            return
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await self._genai.aio.caches.delete(name=name)
+        except Exception as exc:  # expired or already gone: the TTL cleans up anyway
+            _log.debug("could not delete context cache %s: %s", name, type(exc).__name__)
+            return
+        self.stats.caches_deleted += 1
+        _log.debug("context cache %s deleted", name)
+
     async def _context_cache(self, request: LLMRequest[Any], model: str) -> _Cache | None:
-        if not (request.context and request.context_key):
+        if not (request.context and request.context_key) or self.cache_min_tokens is None:
             return None
-        if (len(request.context) + len(request.system)) // 4 < EXPLICIT_CACHE_MIN_TOKENS:
+        if (len(request.context) + len(request.system)) // 4 < self.cache_min_tokens:
             return None
         # The cache holds the system instruction and is bound to one model, so both are part of the key.
         key = (request.context_key, model, request.system)
@@ -237,7 +286,10 @@ class GeminiClient:
         if not cache.name:
             return None
         self.stats.caches_created += 1
-        self._created_caches.append(cache.name)
+        usage = cache.usage_metadata
+        self.stats.cache_tokens += (usage.total_token_count if usage and usage.total_token_count
+                                    else (len(request.context or "") + len(request.system)) // 4)
+        self._created_caches[cache.name] = request.context_key or ""
         _log.debug("context %s: cached as %s", request.context_key, cache.name)
         expires_at = asyncio.get_running_loop().time() + CACHE_TTL_S - _CACHE_REFRESH_MARGIN_S
         return _Cache(cache.name, expires_at)
@@ -288,6 +340,13 @@ class GeminiClient:
     def _check_allowed(self) -> None:
         if not ALLOW_REAL_REQUESTS and not self._loopback:
             raise RealRequestsBlocked(f"real model requests are blocked (base URL {self.base_url})")
+
+
+@cache
+def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """A step's JSON schema, built once per model class (about a millisecond each time otherwise, on the
+    critical path of every parallel call; the SDK copies the config, so the dict is never changed)."""
+    return schema.model_json_schema()
 
 
 # --- response handling ------------------------------------------------------------------------

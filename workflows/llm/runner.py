@@ -109,6 +109,7 @@ class StepRunner:
                         self.breaker.record_failure()
                         reason = type(exc).__name__
                         telemetry.LLM_CALLS.labels(request.step, "error").inc()
+                        telemetry.ERRORS.labels(request.step).inc()
                         _log.warning("step %s: model failed (%s: %s); using the offline engine",
                                      request.step, reason, exc)
                     else:
