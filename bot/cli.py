@@ -3,27 +3,22 @@ are one line on stderr unless --debug is given."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
-from collections.abc import Coroutine
 from typing import Any
 
 import click
 
-from .settings import Settings, SettingsError, load_settings
+from .cli_bench import bench
+from .cli_cases import cases
+from .cli_common import Failure, run_async, settings_from
+from .cli_discord import discord
+from .cli_faq import faq
+from .cli_run import run
+from .settings import SettingsError, load_settings
 
 _log = logging.getLogger(__name__)
-
-
-class Failure(click.ClickException):
-    """A failure with a one-line message and exit code 1."""
-
-    exit_code = 1
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
 
 
 class SupportbotGroup(click.Group):
@@ -41,16 +36,6 @@ class SupportbotGroup(click.Group):
                 raise
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise Failure(f"{message} (run with --debug for details)") from exc
-
-
-def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
-    return asyncio.run(coro)
-
-
-def settings_from(ctx: click.Context) -> Settings:
-    if "settings" not in ctx.obj:
-        ctx.obj["settings"] = load_settings()
-    return ctx.obj["settings"]
 
 
 @click.group(cls=SupportbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -163,11 +148,5 @@ def db_upgrade(ctx: click.Context) -> None:
     click.echo("database is up to date")
 
 
-def _register_subcommands() -> None:
-    from . import cli_bench, cli_cases, cli_discord, cli_faq, cli_run
-
-    for command in (cli_cases.cases, cli_run.run, cli_discord.discord, cli_faq.faq, cli_bench.bench):
-        main.add_command(command)
-
-
-_register_subcommands()
+for _command in (cases, run, discord, faq, bench):
+    main.add_command(_command)

@@ -25,7 +25,7 @@ from .bench.suite import BENCHMARKS, BenchConfig, run_suite
 def bench(as_json: bool, latency_ms: float | None, quick: bool, only: tuple[str, ...], messages: int | None,
           growth_messages: int | None) -> None:
     """Measure FAQ chains, the orchestrated message, throughput, Slack acks and the request budget."""
-    from .cli import run_async
+    from .cli_common import run_async
 
     overrides: dict[str, object] = {}
     if latency_ms is not None:

@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from .cli import Failure, run_async, settings_from
+from .cli_common import Failure, run_async, settings_from
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -7,7 +7,7 @@ import importlib
 
 import click
 
-from .cli import run_async, settings_from
+from .cli_common import run_async, settings_from
 
 
 @click.group()

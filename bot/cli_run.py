@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import run_async, settings_from
+from .cli_common import run_async, settings_from
 
 
 @click.command()

@@ -33,6 +33,8 @@ class Outbound:
     reply_id: int  # our database id of the reply: an idempotency key for platforms that take one
     in_reply_to: str = ""  # platform id of the customer message answered
     customer_id: str = ""
+    # An earlier attempt may have posted it before a crash: the adapter looks for it before posting again.
+    maybe_posted: bool = False
 
 
 # Posts a reply and returns the platform's id for the posted message.

@@ -207,3 +207,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+# --- /faq: the local documentation site, a fetcher allowed to reach it, services that may use it ---
+
+@pytest.fixture
+async def site() -> AsyncIterator[str]:
+    """The local documentation site (tests/fakes/site.py); yields its base URL."""
+    from tests.fakes.site import serve_site
+
+    async with serve_site() as base:
+        yield base
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[object]:
+    """A page fetcher allowed to reach the loopback site."""
+    from workflows.faq import PageFetcher
+
+    async with PageFetcher(allowed_hosts=["127.0.0.1"]) as f:
+        yield f
+
+
+@pytest.fixture
+async def faq_services(make_settings) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
+    """Services whose /faq may fetch from 127.0.0.1 (the local site)."""
+    from bot.wiring import open_services
+
+    async with open_services(make_settings(SUPPORTBOT_FAQ_ALLOWED_HOSTS="127.0.0.1")) as svc:
+        yield svc

@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.wiring import build_registry
-from storage import cases as case_store
-from storage.cases import CaseFilter
-from tests.fakes.discord import APP_ID, BOT_TOKEN, SUPPORT_CHANNEL, FakeDiscord, interaction_payload, message_payload
+from tests.fakes.discord import (
+    APP_ID,
+    BOT_TOKEN,
+    SUPPORT_CHANNEL,
+    FakeDiscord,
+    interaction_payload,
+    message_payload,
+)
+from tests.support import command_line, environment, free_port, stop_gracefully, stored_cases
 from tests.test_discord_messages import EXAMPLE
-from tests.test_slack_cli import free_port
 
 
 @pytest.fixture
@@ -31,23 +32,15 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         yield server
 
 
-def command_line() -> list[str]:
-    exe = Path(sys.executable).with_name("supportbot")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot"]
-
-
-def environment(tmp_path: Path, fake: FakeDiscord, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_"))}
-    env.update({"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", "SUPPORTBOT_LLM": "offline",
-                "DISCORD_BOT_TOKEN": BOT_TOKEN, "SUPPORTBOT_DISCORD_API_URL": fake.api_url,
-                "SUPPORTBOT_DISCORD_GATEWAY_URL": fake.gateway_url, "SUPPORTBOT_DISCORD_CHANNEL_IDS": SUPPORT_CHANNEL,
-                **extra})
-    return env
+def discord_environment(tmp_path: Path, fake: FakeDiscord, **extra: str) -> dict[str, str]:
+    return environment(tmp_path, **{"DISCORD_BOT_TOKEN": BOT_TOKEN, "SUPPORTBOT_DISCORD_API_URL": fake.api_url,
+                                    "SUPPORTBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
+                                    "SUPPORTBOT_DISCORD_CHANNEL_IDS": SUPPORT_CHANNEL, **extra})
 
 
 async def supportbot(tmp_path: Path, fake: FakeDiscord, *args: str, **extra: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(*command_line(), *args, cwd=tmp_path,
-                                                   env=environment(tmp_path, fake, **extra),
+                                                   env=discord_environment(tmp_path, fake, **extra),
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     async with asyncio.timeout(60):
         out, err = await process.communicate()
@@ -61,7 +54,7 @@ async def supportbot_run(tmp_path: Path, fake: FakeDiscord) -> AsyncIterator[asy
     the graceful exit (code 0: work in flight finished first)."""
     process = await asyncio.create_subprocess_exec(
         *command_line(), "run", "--discord", "--host", "127.0.0.1", "--port", str(free_port()), cwd=tmp_path,
-        env=environment(tmp_path, fake), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        env=discord_environment(tmp_path, fake), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     waiting = asyncio.create_task(fake.ready.wait())
     exited = asyncio.create_task(process.wait())
     await asyncio.wait({waiting, exited}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
@@ -77,23 +70,7 @@ async def supportbot_run(tmp_path: Path, fake: FakeDiscord) -> AsyncIterator[asy
         await fake.round_trip(timeout=30)  # it has read READY and GUILD_CREATE
         yield process
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            _, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
-    assert "Traceback" not in stderr.decode(), stderr.decode()
-
-
-async def stored_cases(tmp_path: Path) -> list[Any]:
-    from storage.db import Database
-
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    try:
-        async with db.session() as s:
-            return await case_store.list_cases(s, CaseFilter(), limit=None)
-    finally:
-        await db.aclose()
+        await stop_gracefully(process)
 
 
 async def test_supportbot_run_discord_answers_once_in_a_thread(tmp_path: Path, fake: FakeDiscord) -> None:

@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from bot.commands.registry import Args, Command, CommandContext, CommandResult, Option, Progress, ResultItem
+from bot.commands.registry import (
+    Args,
+    Command,
+    CommandContext,
+    CommandResult,
+    Option,
+    Progress,
+    ResultItem,
+)
 from tests.fakes.discord import (
     CUSTOMER,
     EPHEMERAL,
@@ -21,7 +29,12 @@ from tests.fakes.discord import (
     FakeDiscord,
     interaction_payload,
 )
-from tests.test_discord_messages import EXAMPLE, DiscordHarness, discord_bot, discord_settings
+from tests.test_discord_messages import (
+    EXAMPLE,
+    DiscordHarness,
+    discord_bot,
+    discord_settings,
+)
 
 OTHER = "300000000000000077"
 

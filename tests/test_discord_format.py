@@ -24,7 +24,15 @@ from adapters.discord.embeds import (
     split_text,
 )
 from adapters.discord.endpoints import rest_base
-from bot.commands.registry import Args, Command, CommandContext, CommandResult, Option, ResultItem, parse_args
+from bot.commands.registry import (
+    Args,
+    Command,
+    CommandContext,
+    CommandResult,
+    Option,
+    ResultItem,
+    parse_args,
+)
 
 
 def check_limits(pages: list[Any]) -> None:

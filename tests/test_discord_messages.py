@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from adapters.discord import DiscordAdapter
 from bot.commands.registry import Command
 from bot.messages import Outbound
 from bot.wiring import Services, open_services
-from sqlalchemy import select
-
 from storage import cases as case_store
 from storage import inbox
 from storage.cases import CaseFilter

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_faq_fetch import LOCAL, serve_site
-from workflows.faq import CachedPage, FaqError, PageFetcher, ProgressEvent, build_faq
+from workflows.faq import CachedPage, FaqError, MemoryPageCache, PageFetcher, ProgressEvent, build_faq
 from workflows.faq.extract import extract_html
 from workflows.llm.base import LLMRequest, LLMUnavailable
 from workflows.llm.runner import StepRunner
@@ -33,18 +31,6 @@ QA = [  # question, page, the sentence that answers it
     ("Why was I charged twice?", BILLING,
      "A double charge is usually a pending card authorization that your bank releases within three days."),
 ]
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[str]:
-    async with serve_site() as base:
-        yield base
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[PageFetcher]:
-    async with PageFetcher(allowed_hosts=LOCAL) as f:
-        yield f
 
 
 class Model:
@@ -276,19 +262,8 @@ async def test_slow_or_failing_progress_callback_does_not_hold_the_faq(site: str
     assert time.perf_counter() - started < 12 * 0.3
 
 
-class MemoryCache:
-    def __init__(self) -> None:
-        self.pages: dict[str, CachedPage] = {}
-
-    async def get(self, url: str) -> CachedPage | None:
-        return self.pages.get(url)
-
-    async def put(self, page: CachedPage) -> None:
-        self.pages[page.url] = page
-
-
 async def test_page_cache_reuses_unchanged_pages(site: str, fetcher: PageFetcher) -> None:
-    cache = MemoryCache()
+    cache = MemoryPageCache()
     model = Model(site, latency=0)
     first = await build_faq(urls(site), questions=2, runner=StepRunner(model.llm), fetcher=fetcher, page_cache=cache)
     assert first.pages_reused == 0 and set(cache.pages) == set(urls(site))

@@ -19,12 +19,13 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from bot.cli import main  # first: it registers the subcommand modules, which import it back
-from bot import cli_faq  # noqa: I001
+from bot import cli_faq
+from bot.cli import main
 from storage import faqs as faq_store
 from storage.db import Database
 from tests.fakes.gemini import Fail, FakeGemini
-from tests.test_faq_fetch import LOCAL, serve_site
+from tests.fakes.site import serve_site
+from tests.test_faq_fetch import LOCAL
 from workflows.faq import MAX_URLS, PageFetcher, ProgressEvent
 from workflows.faq.offline import OfflineFaq
 from workflows.faq.pages import Page

@@ -3,7 +3,6 @@ items with sources among the given pages, the stored FAQ set, progress, refusals
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,23 +14,9 @@ from bot.commands.registry import Caller, CommandContext, CommandError, Progress
 from bot.wiring import open_services
 from storage import faqs as faq_store
 from storage.models import Page
-from tests.test_faq_fetch import serve_site
 
 RETURNS, BILLING = "/fixtures/returns.html", "/fixtures/billing.html"
 KILLBILL, SIMPLE_RETURNS = "/shared/killbill/latest/faq.html", "/shared/auroraextensions-simplereturns/index.html"
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[str]:
-    async with serve_site() as base:
-        yield base
-
-
-@pytest.fixture
-async def allowed(make_settings: Any) -> AsyncIterator[Any]:
-    """Services whose /faq may fetch from 127.0.0.1 (the test site)."""
-    async with open_services(make_settings(SUPPORTBOT_FAQ_ALLOWED_HOSTS="127.0.0.1")) as svc:
-        yield svc
 
 
 async def stored_sets(services: Any) -> list[tuple[Any, list[Any]]]:
@@ -40,10 +25,10 @@ async def stored_sets(services: Any) -> list[tuple[Any, list[Any]]]:
         return [await faq_store.get_faq_set(s, f.id) for f in sets]  # type: ignore[misc]
 
 
-async def test_faq_builds_posts_and_stores(allowed: Any, site: str) -> None:
+async def test_faq_builds_posts_and_stores(faq_services: Any, site: str) -> None:
     urls = [site + RETURNS, site + BILLING]
     events: list[Progress] = []
-    result = await ShellChat(allowed).command(f"/faq {urls[0]} {urls[1]} questions=4", progress=events.append)
+    result = await ShellChat(faq_services).command(f"/faq {urls[0]} {urls[1]} questions=4", progress=events.append)
     assert result.ok and not result.ephemeral, result.text
     data = result.data
     assert set(data) == {"items", "failed_pages", "llm_calls"} and data["failed_pages"] == []
@@ -65,7 +50,7 @@ async def test_faq_builds_posts_and_stores(allowed: Any, site: str) -> None:
     stages = [e.stage for e in events]
     assert stages[0] == "fetch" and stages[-1] == "done" and "answers" in stages
 
-    [(faq_set, items)] = await stored_sets(allowed)
+    [(faq_set, items)] = await stored_sets(faq_services)
     assert (faq_set.requested_by, faq_set.platform, faq_set.channel_id) == ("shell:local", "shell", "local")
     assert faq_set.urls == urls and faq_set.chain == "grounded" and faq_set.llm_calls == 0
     assert faq_set.failed_pages == [] and faq_set.created_at is not None
@@ -73,23 +58,23 @@ async def test_faq_builds_posts_and_stores(allowed: Any, site: str) -> None:
         (n, i["question"], i["answer"], i["sources"]) for n, i in enumerate(data["items"])]
 
 
-async def test_faq_on_the_shared_documentation_pages(allowed: Any, site: str, shared_data: Any) -> None:
+async def test_faq_on_the_shared_documentation_pages(faq_services: Any, site: str, shared_data: Any) -> None:
     urls = [site + KILLBILL, site + SIMPLE_RETURNS]
-    result = await ShellChat(allowed).command(f"/faq {urls[0]} {urls[1]} questions=6 chain=three-step")
+    result = await ShellChat(faq_services).command(f"/faq {urls[0]} {urls[1]} questions=6 chain=three-step")
     assert result.ok, result.text
     assert len(result.data["items"]) == 6
     cited = {s["url"] for item in result.data["items"] for s in item["sources"]}
     assert cited <= set(urls) and cited == set(urls)  # both pages contribute
-    [(faq_set, items)] = await stored_sets(allowed)
+    [(faq_set, items)] = await stored_sets(faq_services)
     assert faq_set.chain == "three-step" and len(items) == 6
 
 
-async def test_a_customer_cannot_run_faq(allowed: Any, site: str) -> None:
-    ctx = CommandContext(caller=Caller("slack", "U_CUSTOMER", is_staff=False), services=allowed, channel_id="C1")
-    result = await allowed.registry.dispatch("faq", site + RETURNS, ctx)
+async def test_a_customer_cannot_run_faq(faq_services: Any, site: str) -> None:
+    ctx = CommandContext(caller=Caller("slack", "U_CUSTOMER", is_staff=False), services=faq_services, channel_id="C1")
+    result = await faq_services.registry.dispatch("faq", site + RETURNS, ctx)
     assert not result.ok and result.ephemeral and "staff only" in result.text
-    assert await stored_sets(allowed) == []
-    async with allowed.db.session() as s:
+    assert await stored_sets(faq_services) == []
+    async with faq_services.db.session() as s:
         assert (await s.execute(select(func.count()).select_from(Page))).scalar_one() == 0  # nothing fetched
 
 
@@ -107,8 +92,8 @@ async def test_slack_staff_caller_gets_the_faq(make_settings: Any, site: str) ->
         assert faq_set.urls == [site + RETURNS]
 
 
-async def test_caps_on_questions_and_links(allowed: Any, site: str) -> None:
-    chat = ShellChat(allowed)
+async def test_caps_on_questions_and_links(faq_services: Any, site: str) -> None:
+    chat = ShellChat(faq_services)
     result = await chat.command(f"/faq {site}{RETURNS} {site}{BILLING} questions=1000")
     assert result.ok
     assert "questions=1000 is more than the maximum: building 20 questions." in result.text
@@ -120,12 +105,12 @@ async def test_caps_on_questions_and_links(allowed: Any, site: str) -> None:
     assert result.ok, result.text
     assert "Only the first 10 links were used (50 given): at most 10 per FAQ." in result.text
     assert "Only the first 10 links" in result.items[-1].body  # shown on Slack/Discord too
-    faq_set, _ = (await stored_sets(allowed))[0]
+    faq_set, _ = (await stored_sets(faq_services))[0]
     assert faq_set.urls == [f"{site}{RETURNS}?copy={n}" for n in range(10)]
 
 
-async def test_bad_links_are_named_one_line_each(allowed: Any, site: str) -> None:
-    chat = ShellChat(allowed)
+async def test_bad_links_are_named_one_line_each(faq_services: Any, site: str) -> None:
+    chat = ShellChat(faq_services)
     result = await chat.command(f"/faq not-a-link gopher://example.org/ {site}/missing.html {site}{RETURNS}")
     assert result.ok and result.data["items"]
     reasons = [f["reason"] for f in result.data["failed_pages"]]
@@ -141,7 +126,7 @@ async def test_bad_links_are_named_one_line_each(allowed: Any, site: str) -> Non
         "Could not build the FAQ: none of the pages could be used.",
         "• not-a-link is not a full link: it must start with https:// or http://",
         "• file:///etc/passwd is refused: only http and https links can be fetched, not file://"]
-    assert len(await stored_sets(allowed)) == 1
+    assert len(await stored_sets(faq_services)) == 1
 
 
 async def test_loopback_without_the_allow_list_is_refused(services: Any, site: str) -> None:
@@ -151,14 +136,14 @@ async def test_loopback_without_the_allow_list_is_refused(services: Any, site: s
                                            "(add the host to SUPPORTBOT_FAQ_ALLOWED_HOSTS to allow it)")
 
 
-async def test_usage_errors(allowed: Any) -> None:
-    chat = ShellChat(allowed)
+async def test_usage_errors(faq_services: Any) -> None:
+    chat = ShellChat(faq_services)
     for line, expected in [("/faq", "Give at least one link"), ("/faq https://a.test/ questions=0", "from 1 to 20"),
                            ("/faq https://a.test/ questions=many", "questions= takes a whole number"),
                            ("/faq https://a.test/ chain=fast", "use chain=grounded or chain=three-step")]:
         result = await chat.command(line)
         assert not result.ok and result.ephemeral and expected in result.text, (line, result.text)
-    assert allowed.registry.get("faq").long_running  # adapters acknowledge at once and deliver later
+    assert faq_services.registry.get("faq").long_running  # adapters acknowledge at once and deliver later
 
 
 def test_parse_faq_args() -> None:

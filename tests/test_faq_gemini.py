@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ import pytest
 
 from tests.fakes.gemini import FakeGemini
 from tests.test_faq_cli import gemini_responder
-from tests.test_faq_fetch import LOCAL, serve_site
 from workflows.faq import FaqResult, PageFetcher, build_faq
 from workflows.faq.offline import OfflineFaq
 from workflows.faq.pages import Page
@@ -29,18 +27,6 @@ SHARED = ["killbill/latest/faq.html", "killbill/latest/invoice_templates.html", 
           "killbill/latest/stripe_plugin.html", "auroraextensions-simplereturns/index.html",
           "auroraextensions-simplereturns/configuration.html"]
 PATH = {"grounded": 2, "three-step": 3}
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[str]:
-    async with serve_site() as base:
-        yield base
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[PageFetcher]:
-    async with PageFetcher(allowed_hosts=LOCAL) as f:
-        yield f
 
 
 async def pages_of(urls: list[str], fetcher: PageFetcher) -> list[Page]:

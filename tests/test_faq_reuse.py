@@ -15,26 +15,12 @@ from sqlalchemy import event, func, select
 
 from adapters.shell import ShellChat
 from bot.faq_service import FaqRequest, StoredPageCache, build_and_store
-from bot.wiring import open_services
 from storage import faqs as faq_store
 from storage.models import Page
-from tests.test_faq_fetch import serve_site
 from workflows.faq import CachedPage
 from workflows.faq.answers import FaqAnswers, FaqIndex
 
 RETURNS, BILLING = "/fixtures/returns.html", "/fixtures/billing.html"
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[str]:
-    async with serve_site() as base:
-        yield base
-
-
-@pytest.fixture
-async def allowed(make_settings: Any) -> AsyncIterator[Any]:
-    async with open_services(make_settings(SUPPORTBOT_FAQ_ALLOWED_HOSTS="127.0.0.1")) as svc:
-        yield svc
 
 
 def request(urls: list[str], questions: int = 3) -> FaqRequest:
@@ -49,20 +35,20 @@ async def page_rows(services: Any) -> dict[str, Page]:
 
 # --- the page cache -----------------------------------------------------------------------------
 
-async def test_asking_again_reuses_the_extraction(allowed: Any, site: str) -> None:
+async def test_asking_again_reuses_the_extraction(faq_services: Any, site: str) -> None:
     urls = [site + RETURNS, site + BILLING]
-    first = await build_and_store(allowed, request(urls))
+    first = await build_and_store(faq_services, request(urls))
     assert first.result.pages_reused == 0 and first.set_id == 1
-    rows = await page_rows(allowed)
+    rows = await page_rows(faq_services)
     assert set(rows) == set(urls)
     assert rows[site + RETURNS].title == "Returns and refunds" and len(rows[site + RETURNS].content_hash) == 64
     assert "within 30 days of delivery" in rows[site + RETURNS].text
 
-    second = await build_and_store(allowed, request(urls))
+    second = await build_and_store(faq_services, request(urls))
     assert second.result.pages_reused == 2 and second.set_id == 2
     assert second.result.items == first.result.items  # the same extraction, the same (offline) FAQ
     # /faq says so too
-    result = await ShellChat(allowed).command(f"/faq {urls[0]} {urls[1]} questions=2")
+    result = await ShellChat(faq_services).command(f"/faq {urls[0]} {urls[1]} questions=2")
     assert "2 of 2 pages reused" in result.text
 
 
@@ -87,14 +73,14 @@ async def changing_page() -> AsyncIterator[tuple[str, dict[str, str]]]:
         await runner.cleanup()
 
 
-async def test_a_changed_page_is_extracted_again(allowed: Any) -> None:
+async def test_a_changed_page_is_extracted_again(faq_services: Any) -> None:
     async with changing_page() as (url, content):
-        await build_and_store(allowed, request([url], 1))
-        before = (await page_rows(allowed))[url]
+        await build_and_store(faq_services, request([url], 1))
+        before = (await page_rows(faq_services))[url]
         content["body"] = content["body"].replace("9 am to 5 pm", "8 am to 8 pm")
-        again = await build_and_store(allowed, request([url], 1))
+        again = await build_and_store(faq_services, request([url], 1))
     assert again.result.pages_reused == 0
-    after = (await page_rows(allowed))[url]
+    after = (await page_rows(faq_services))[url]
     assert after.id == before.id and after.content_hash != before.content_hash  # replaced in place
     assert "8 am to 8 pm" in after.text and after.fetched_at >= before.fetched_at
 
@@ -113,26 +99,26 @@ async def test_stored_page_cache_round_trip(services: Any) -> None:
 
 # --- answering general questions from stored FAQs -------------------------------------------------
 
-async def test_a_stored_faq_answers_a_matching_customer_question(allowed: Any, site: str) -> None:
-    chat = ShellChat(allowed, user_id="cust-1")
+async def test_a_stored_faq_answers_a_matching_customer_question(faq_services: Any, site: str) -> None:
+    chat = ShellChat(faq_services, user_id="cust-1")
     before = (await chat.send("Which payment methods do you accept?")).result
     assert before is not None and "PayPal" not in before.reply  # nothing stored yet
 
     result = await chat.command(f"/faq {site}{RETURNS} {site}{BILLING} questions=8")
     assert "Which payment methods do you accept?" in [i["question"] for i in result.data["items"]]
 
-    outcome = await ShellChat(allowed, user_id="cust-2").send("Hi! Which payment methods do you accept?")
+    outcome = await ShellChat(faq_services, user_id="cust-2").send("Hi! Which payment methods do you accept?")
     assert outcome.result is not None and outcome.result.route == "general"
     reply = outcome.result.reply
     assert "We accept credit cards, debit cards, PayPal and bank transfers." in reply
     assert f"Source: Invoices and payments <{site}{BILLING}>" in reply
 
-    reworded = (await ShellChat(allowed).send("what payment methods can I use")).result
+    reworded = (await ShellChat(faq_services).send("what payment methods can I use")).result
     assert reworded is not None and f"<{site}{BILLING}>" in reworded.reply
 
     for unrelated in ("How do I change my password?", "Do you offer gift wrapping?",
                       "Which colours does the jacket come in?"):
-        other = (await ShellChat(allowed).send(unrelated)).result
+        other = (await ShellChat(faq_services).send(unrelated)).result
         assert other is not None and other.route == "general", unrelated
         assert "Source:" not in other.reply and site not in other.reply, unrelated
 

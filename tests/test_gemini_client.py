@@ -13,11 +13,29 @@ import aiohttp
 import pytest
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from tests.fakes.gemini import (INVALID_JSON, JSON_CONTENT_TYPE, Blocked, Fail, FakeGemini, Hang, RateLimited,
-                                Reply, SafetyStop, body_text, sample_for_schema)
+from tests.fakes.gemini import (
+    INVALID_JSON,
+    JSON_CONTENT_TYPE,
+    Blocked,
+    Fail,
+    FakeGemini,
+    Hang,
+    RateLimited,
+    Reply,
+    SafetyStop,
+    body_text,
+    sample_for_schema,
+)
 from workflows.llm import gemini
-from workflows.llm.base import (LLMBadOutput, LLMBlocked, LLMRateLimited, LLMRequest, LLMTimeout,
-                                LLMUnavailable, RealRequestsBlocked)
+from workflows.llm.base import (
+    LLMBadOutput,
+    LLMBlocked,
+    LLMRateLimited,
+    LLMRequest,
+    LLMTimeout,
+    LLMUnavailable,
+    RealRequestsBlocked,
+)
 from workflows.llm.gemini import GeminiClient, block_real_requests, is_loopback_url
 from workflows.llm.runner import CircuitBreaker, StepRunner
 

@@ -6,18 +6,10 @@ from __future__ import annotations
 import asyncio
 import random
 
+from bot.bench.rate_budget import max_in_window
 from workflows.llm.budget import RequestBudget
 
 PERIOD = 0.3
-
-
-def most_in_a_window(times: list[float], period: float) -> int:
-    times, best, lo = sorted(times), 0, 0
-    for hi, t in enumerate(times):
-        while times[lo] <= t - period:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 async def test_a_burst_up_to_the_budget_goes_at_once_and_the_next_waits_a_period() -> None:
@@ -49,4 +41,4 @@ async def test_no_window_at_the_receiver_holds_more_than_the_budget() -> None:
 
     await asyncio.gather(*(request() for _ in range(17)))
     assert len(arrived) == 17
-    assert most_in_a_window(arrived, PERIOD) <= 5
+    assert max_in_window(arrived, PERIOD) <= 5

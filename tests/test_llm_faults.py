@@ -18,7 +18,14 @@ import pytest
 
 from adapters.shell import ShellChat
 from bot.wiring import open_services
-from tests.fakes.gemini import INVALID_JSON, Blocked, Fail, FakeGemini, Hang, RateLimited
+from tests.fakes.gemini import (
+    INVALID_JSON,
+    Blocked,
+    Fail,
+    FakeGemini,
+    Hang,
+    RateLimited,
+)
 from tests.test_pipeline import EXAMPLE, _gemini_respond
 from workflows import telemetry
 from workflows.llm.gemini import GeminiClient

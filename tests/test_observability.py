@@ -30,8 +30,15 @@ from bot.runtime import serve
 from bot.wiring import Services, open_services
 from storage.db import Database
 from tests.fakes.gemini import Fail, FakeGemini
-from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_callback, message_event, signed_headers
-from tests.test_slack_cli import free_port
+from tests.fakes.slack import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    event_callback,
+    message_event,
+    signed_headers,
+)
+from tests.support import free_port
 from workflows.llm.base import LLMRequest, LLMUnavailable
 from workflows.llm.scripted import FunctionLLM
 

@@ -7,9 +7,16 @@ import time
 
 import pytest
 
-from workflows.offline.entities import (find_billing_concern, find_invoice_numbers, find_order_ids,
-                                        find_product_name, find_references, find_return_reason,
-                                        find_technical_issue, reason_from_answer)
+from workflows.offline.entities import (
+    find_billing_concern,
+    find_invoice_numbers,
+    find_order_ids,
+    find_product_name,
+    find_references,
+    find_return_reason,
+    find_technical_issue,
+    reason_from_answer,
+)
 
 SPEC_MESSAGE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
                 "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "

@@ -26,7 +26,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 
 from storage import inbox
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_callback, message_event
+from tests.fakes.slack import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    event_callback,
+    message_event,
+)
 from tests.test_discord_messages import discord_bot, discord_settings
 from tests.test_slack_http import slack_http
 from tests.test_slack_socket import slack_socket

@@ -24,8 +24,15 @@ import pytest
 
 from storage import inbox
 from storage.db import Database
-from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_callback, message_event, signed_headers
-from tests.test_slack_cli import free_port
+from tests.fakes.slack import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    event_callback,
+    message_event,
+    signed_headers,
+)
+from tests.support import free_port
 
 SLOTS = 32  # SupportService's default concurrency, as `supportbot run` wires it
 WAITING = 4

@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-from storage import cases as case_store
-from storage.cases import CaseFilter
 from tests.fakes.slack import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -31,6 +24,7 @@ from tests.fakes.slack import (
     signed_headers,
     slash_command,
 )
+from tests.support import command_line, environment, free_port, stop_gracefully, stored_cases
 
 EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
            "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
@@ -44,26 +38,15 @@ async def fake() -> AsyncIterator[FakeSlack]:
         yield server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @asynccontextmanager
 async def supportbot_run(tmp_path: Path, fake: FakeSlack, *args: str, **env: str) -> AsyncIterator[str]:
     """`supportbot run --slack …` as a subprocess pointed at the fake; yields its base URL, then stops it
     with SIGTERM and checks the graceful exit (code 0)."""
     port = free_port()
-    exe = Path(sys.executable).with_name("supportbot")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "bot"]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "SLACK_"))}
-    environment.update({"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-                        "SUPPORTBOT_LLM": "offline", "SLACK_BOT_TOKEN": BOT_TOKEN,
-                        "SUPPORTBOT_SLACK_API_URL": fake.base_url, **env})
     process = await asyncio.create_subprocess_exec(
-        *command, "run", "--slack", *args, "--host", "127.0.0.1", "--port", str(port), cwd=tmp_path,
-        env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *command_line(), "run", "--slack", *args, "--host", "127.0.0.1", "--port", str(port), cwd=tmp_path,
+        env=environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SUPPORTBOT_SLACK_API_URL=fake.base_url, **env),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http, asyncio.timeout(30):
@@ -79,23 +62,7 @@ async def supportbot_run(tmp_path: Path, fake: FakeSlack, *args: str, **env: str
                 await asyncio.sleep(0.1)
         yield base
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            _, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
-    assert "Traceback" not in stderr.decode(), stderr.decode()
-
-
-async def stored_cases(tmp_path: Path) -> list[Any]:
-    from storage.db import Database
-
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    try:
-        async with db.session() as s:
-            return await case_store.list_cases(s, CaseFilter(), limit=None)
-    finally:
-        await db.aclose()
+        await stop_gracefully(process)
 
 
 async def test_supportbot_run_in_http_mode_answers_once_and_refuses_bad_signatures(tmp_path: Path,

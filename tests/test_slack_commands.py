@@ -12,9 +12,23 @@ from typing import Any
 
 import pytest
 
-from bot.commands.registry import Args, Command, CommandContext, CommandResult, Progress, ResultItem
+from bot.commands.registry import (
+    Args,
+    Command,
+    CommandContext,
+    CommandResult,
+    Progress,
+    ResultItem,
+)
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, message_event
-from tests.test_slack_http import ACK_LIMIT_S, CHANNEL, EXAMPLE, STAFF, SlackHttp, slack_http
+from tests.test_slack_http import (
+    ACK_LIMIT_S,
+    CHANNEL,
+    EXAMPLE,
+    STAFF,
+    SlackHttp,
+    slack_http,
+)
 
 
 @pytest.fixture

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters.slack.blocks import MAX_BLOCKS, MAX_HEADER_CHARS, MAX_MESSAGE_CHARS, render_result, text_pages
+from adapters.slack.blocks import (
+    MAX_BLOCKS,
+    MAX_HEADER_CHARS,
+    MAX_MESSAGE_CHARS,
+    render_result,
+    text_pages,
+)
 from adapters.slack.events import in_existing_thread, is_new_text, to_inbound
 from adapters.slack.mrkdwn import MAX_TEXT_CHARS, from_slack, split_text, to_mrkdwn
 from bot.commands.registry import CommandResult, ResultItem

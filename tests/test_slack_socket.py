@@ -16,7 +16,14 @@ from adapters.slack import SlackAdapter
 from bot.wiring import Services, open_services
 from storage import cases as case_store
 from storage.cases import CaseFilter
-from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack, event_callback, message_event, slash_command
+from tests.fakes.slack import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    FakeSlack,
+    event_callback,
+    message_event,
+    slash_command,
+)
 
 EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
            "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "

@@ -47,8 +47,9 @@ sys.path.insert(0, str(ROOT))  # runnable from a plain checkout
 
 from aiohttp import web  # noqa: E402
 
+from bot.bench.fakes import local_server  # noqa: E402
 from tests.fakes.gemini import Fail, FakeGemini  # noqa: E402
-from workflows.faq import CachedPage, FaqResult, PageFetcher, build_faq  # noqa: E402
+from workflows.faq import FaqResult, MemoryPageCache, PageFetcher, build_faq  # noqa: E402
 from workflows.faq.offline import OfflineFaq  # noqa: E402
 from workflows.faq.pages import Page  # noqa: E402
 from workflows.faq.pipeline import load_page  # noqa: E402
@@ -68,25 +69,8 @@ MADE_UP_QUOTE = "Every plan includes unlimited free refunds processed within one
 async def serve_pages() -> AsyncIterator[list[str]]:
     app = web.Application()
     app.router.add_static("/", PAGES_DIR)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield [f"http://127.0.0.1:{runner.addresses[0][1]}/{p}" for p in PAGES]
-    finally:
-        await runner.cleanup()
-
-
-class MemoryPageCache:
-    def __init__(self) -> None:
-        self.pages: dict[str, CachedPage] = {}
-
-    async def get(self, url: str) -> CachedPage | None:
-        return self.pages.get(url)
-
-    async def put(self, page: CachedPage) -> None:
-        self.pages[page.url] = page
+    async with local_server(app) as base:
+        yield [f"{base}/{p}" for p in PAGES]
 
 
 def slip(quote: str, turn: int) -> str:

@@ -135,7 +135,10 @@ class Conversations:
         seen = self._seen(message.id)
         if seen is not None:  # delivered again while this process knows it: the inbox says "duplicate"
             inbound, staff = seen
-            await (self._record_staff(inbound) if staff else self._handle(inbound, None))
+            if staff:
+                await self.adapter.services.support.record_staff_message(inbound)
+            else:
+                await self._handle(inbound, None)
             return
         if where == "dm":
             inbound = self.inbound(message, conversation=str(message.channel.id), is_dm=True)
@@ -147,7 +150,7 @@ class Conversations:
             staff = self.adapter.services.is_staff(PLATFORM, inbound.user_id, role_ids(message.author))
             self._remember(message.id, inbound, staff=staff)
             if staff:
-                await self._record_staff(inbound)
+                await self.adapter.services.support.record_staff_message(inbound)
             else:
                 await self._handle(inbound, message.channel)
             return
@@ -190,15 +193,6 @@ class Conversations:
         self._threads[thread_id] = None
         if len(self._threads) > _RECENT_MAX:
             self._threads.popitem(last=False)
-
-    async def _record_staff(self, inbound: Inbound) -> None:
-        try:
-            created = await self.adapter.services.support.record_staff_message(inbound)
-        except Exception:
-            _log.exception("could not record staff message %s", inbound.message_id)
-            return
-        _log.info("staff message %s by %s in thread %s recorded%s", inbound.message_id, inbound.user_id,
-                  inbound.thread_id, "" if created else " (seen before)")
 
     async def _handle(self, inbound: Inbound, typing_in: discord.abc.Messageable | None) -> None:
         try:

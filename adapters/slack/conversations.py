@@ -74,7 +74,7 @@ class Conversations:
         first = self._first_sight(inbound.message_id)
         services = self.adapter.services
         if in_existing_thread(message) and services.is_staff(PLATFORM, inbound.user_id):
-            self.adapter.spawn(self._record_staff(inbound), name=f"slack-staff-{inbound.message_id}")
+            self.adapter.spawn(self.adapter.services.support.record_staff_message(inbound), name=f"slack-staff-{inbound.message_id}")
             return
         # Feedback only on the first sight of a first delivery: a retry was most likely handled already.
         signal = first and retry == 0
@@ -82,15 +82,6 @@ class Conversations:
                            name=f"slack-message-{inbound.message_id}")
         if retry:
             _log.info("event %s for message %s is Slack's retry #%d", event_id, inbound.message_id, retry)
-
-    async def _record_staff(self, inbound: Inbound) -> None:
-        try:
-            created = await self.adapter.services.support.record_staff_message(inbound)
-        except Exception:
-            _log.exception("could not record staff message %s", inbound.message_id)
-            return
-        _log.info("staff message %s by %s in thread %s recorded%s", inbound.message_id, inbound.user_id,
-                  inbound.thread_id, "" if created else " (seen before)")
 
     async def _answer(self, inbound: Inbound, set_status: SetStatus | None, *, feedback: bool) -> None:
         channel, ts = split_message_key(inbound.message_id)

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from workflows.faq import CachedPage, FaqResult, PageFetcher, build_faq
+from workflows.faq import FaqResult, MemoryPageCache, PageFetcher, build_faq
 from workflows.faq.offline import OfflineFaq
 from workflows.faq.pages import Page
 from workflows.faq.pipeline import load_page
@@ -29,6 +29,7 @@ from workflows.faq.schemas import Chain
 from workflows.llm.base import LLMRequest
 from workflows.llm.runner import StepRunner
 
+from .fakes import local_server
 from .simulated import SimulatedLLM, call_depth
 
 CRITICAL_PATH = {"grounded": 2, "three-step": 3}
@@ -74,27 +75,8 @@ async def serve_docs() -> AsyncIterator[list[str]]:
     app = web.Application()
     for path in pages:
         app.router.add_get(path, page)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield [f"http://127.0.0.1:{runner.addresses[0][1]}{path}" for path in pages]
-    finally:
-        await runner.cleanup()
-
-
-class MemoryPageCache:
-    """The page cache /faq gets from storage, in memory: a page seen before is not extracted again."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, CachedPage] = {}
-
-    async def get(self, url: str) -> CachedPage | None:
-        return self.pages.get(url)
-
-    async def put(self, page: CachedPage) -> None:
-        self.pages[page.url] = page
+    async with local_server(app) as base:
+        yield [base + path for path in pages]
 
 
 def faq_responders(offline: OfflineFaq) -> dict[str, Any]:

@@ -16,8 +16,16 @@ from storage.models import Case
 from workflows.text import storable
 
 from .cases import case_json
-from .registry import Args, Command, CommandContext, CommandError, CommandRegistry, CommandResult, Option, \
-    normalize_user
+from .registry import (
+    Args,
+    Command,
+    CommandContext,
+    CommandError,
+    CommandRegistry,
+    CommandResult,
+    Option,
+    normalize_user,
+)
 
 _log = logging.getLogger(__name__)
 

@@ -12,8 +12,18 @@ from storage import inbox
 from storage.cases import CaseFilter
 from storage.models import Case, CaseEvent, Message
 
-from .registry import Args, Caller, Command, CommandContext, CommandError, CommandRegistry, CommandResult, Option, \
-    ResultItem, normalize_user
+from .registry import (
+    Args,
+    Caller,
+    Command,
+    CommandContext,
+    CommandError,
+    CommandRegistry,
+    CommandResult,
+    Option,
+    ResultItem,
+    normalize_user,
+)
 
 _log = logging.getLogger(__name__)
 

@@ -17,8 +17,17 @@ from workflows.faq.schemas import MAX_QUESTIONS, Chain
 from workflows.text import one_line
 
 from ..faq_service import FaqRequest, build_and_store
-from .registry import Args, Command, CommandContext, CommandError, CommandRegistry, CommandResult, Option, Progress, \
-    ResultItem
+from .registry import (
+    Args,
+    Command,
+    CommandContext,
+    CommandError,
+    CommandRegistry,
+    CommandResult,
+    Option,
+    Progress,
+    ResultItem,
+)
 
 _log = logging.getLogger(__name__)
 

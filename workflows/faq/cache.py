@@ -29,3 +29,16 @@ class PageCache(Protocol):
 
 def content_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+class MemoryPageCache:
+    """A page cache in memory, for one process (the benchmark, the evaluation tool, tests)."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, CachedPage] = {}
+
+    async def get(self, url: str) -> CachedPage | None:
+        return self.pages.get(url)
+
+    async def put(self, page: CachedPage) -> None:
+        self.pages[page.url] = page

@@ -1,0 +1,61 @@
+"""Helpers for the tests that run `supportbot` as a real subprocess: a free port, the command line, an
+environment without the developer's settings, the graceful-stop check and the cases left in its database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from storage import cases as case_store
+from storage.cases import CaseFilter
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def command_line() -> list[str]:
+    """The installed `supportbot` script next to this interpreter, else `python -m bot`."""
+    exe = Path(sys.executable).with_name("supportbot")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot"]
+
+
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+
+
+def environment(tmp_path: Path, **values: str) -> dict[str, str]:
+    """This process's environment without any supportbot, Slack or Discord variable, plus `values`
+    (an SQLite database in `tmp_path` and the offline engine unless given)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_"))}
+    env.update({"SUPPORTBOT_DATABASE_URL": database_url(tmp_path), "SUPPORTBOT_LLM": "offline", **values})
+    return env
+
+
+async def stop_gracefully(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM (unless it already exited), then check the exit: code 0 and no traceback."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(30):
+        _, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    assert "Traceback" not in stderr.decode(), stderr.decode()
+
+
+async def stored_cases(tmp_path: Path) -> list[Any]:
+    """Every case in the subprocess's SQLite database."""
+    from storage.db import Database
+
+    db = Database(database_url(tmp_path))
+    try:
+        async with db.session() as s:
+            return await case_store.list_cases(s, CaseFilter(), limit=None)
+    finally:
+        await db.aclose()
