@@ -8,6 +8,12 @@ thread. A message that fails stays in the inbox and is retried by `resume()` —
 periodically — so nothing is lost; a redelivered event finds its stored message and is not answered
 twice. At shutdown (`accepting = False`) new and waiting messages are stored and left for the next
 start; `drain()` waits, bounded, for the ones in flight.
+
+Several processes may share one database: a message is claimed by a one-row update with a lease
+(`inbox.claim_message`), and so is its queue notice. A process that dies (SIGKILL, OOM) leaves its
+claims; `resume()` gives back those of dead processes of this host at once, others when the lease ends.
+A reply that an earlier attempt may already have posted is delivered with `maybe_posted`, and the
+adapter looks for it on the platform before posting (crash between posting and marking it sent).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import asyncio
 import logging
 import os
 import socket
+import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 from storage import inbox
 from storage.db import Database
 from workflows import telemetry
+from workflows.faults import failpoint
 from workflows.pipeline import PipelineResult, SupportPipeline
 from workflows.text import storable
 
@@ -38,6 +46,32 @@ QUEUE_NOTICE = ("Thanks for your message — it's in the queue and I'll answer h
 _NOTICED_MAX = 10_000
 SORRY = ("Sorry — I hit a problem while working on your message. It is saved, and I'll answer here as "
          "soon as I can.")
+
+
+_HOST = socket.gethostname()[:40]  # worker ids fit Message.claimed_by (64 characters)
+_LIVE_WORKERS: set[str] = set()  # worker ids of the services of this process
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def dead_local_worker(worker: str, *, me: str) -> bool:
+    """True if `worker` (host:pid[:token]) was a process on this host that is gone: its pid is not
+    running, or it is our own pid but no service of this process (we are its restart, e.g. pid 1 in a
+    container)."""
+    host, sep, rest = worker.partition(":")
+    pid_text = rest.partition(":")[0]
+    if not sep or host != _HOST or not pid_text.isdigit() or worker == me or worker in _LIVE_WORKERS:
+        return False
+    pid = int(pid_text)
+    return pid == os.getpid() or not _pid_alive(pid)
 
 
 @dataclass
@@ -58,7 +92,9 @@ class SupportService:
                  worker_id: str | None = None, queue_notice_s: float | None = QUEUE_NOTICE_S) -> None:
         self.db = db
         self.pipeline = pipeline
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        # host:pid:token — the token tells this process from an earlier one with the same pid (a container's pid 1)
+        self.worker_id = worker_id or f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        _LIVE_WORKERS.add(self.worker_id)
         self._deliverers: dict[str, Deliver] = {}
         self._slots = asyncio.Semaphore(concurrency)
         self._conversation_locks: defaultdict[tuple[str, str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -93,13 +129,13 @@ class SupportService:
         # The conversation's turn is taken before storing: its messages are answered in the order they arrived.
         async with self._conversation_turn(key):
             async with self.db.write() as s:
-                conversation = await inbox.get_or_create_conversation(
+                message = await inbox.store_inbound(
                     s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
-                    customer_id=inbound.user_id)
-                message, created = await inbox.receive_message(
-                    s, conversation=conversation, platform_message_id=inbound.message_id,
+                    customer_id=inbound.user_id, platform_message_id=inbound.message_id,
                     author_id=inbound.user_id, text=storable(inbound.text),
                     meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm})
+                created = message.created
+            failpoint("after_store")
             if created:
                 telemetry.MESSAGES.labels("received").inc()
             elif message.status != "received":
@@ -113,18 +149,41 @@ class SupportService:
             return await self._when_slot_free(message.id, key)
 
     async def record_staff_message(self, inbound: Inbound) -> bool:
-        """A staff member wrote in a support thread: keep it in the transcript, do not answer it."""
-        async with self.db.write() as s:
-            conversation = await inbox.get_or_create_conversation(
-                s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
-                customer_id=inbound.user_id)
-            _message, created = await inbox.receive_message(
-                s, conversation=conversation, platform_message_id=inbound.message_id, author_id=inbound.user_id,
-                text=storable(inbound.text), role="staff")
+        """A staff member wrote in a support thread: keep it in the transcript, do not answer it.
+
+        Returns whether it was stored now (False: seen before, or the database failed — logged)."""
+        try:
+            async with self.db.write() as s:
+                conversation = await inbox.get_or_create_conversation(
+                    s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
+                    customer_id=inbound.user_id)
+                _message, created = await inbox.receive_message(
+                    s, conversation=conversation, platform_message_id=inbound.message_id,
+                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")
+        except Exception:  # a transcript line, not a customer request: nothing waits on it
+            _log.exception("could not record staff message %s", inbound.message_id)
+            return False
+        _log.info("staff message %s by %s in thread %s recorded%s", inbound.message_id, inbound.user_id,
+                  inbound.thread_id, "" if created else " (seen before)")
         return created
+
+    async def release_dead_claims(self) -> int:
+        """Give back messages claimed by processes of this host that died (killed, crashed) instead of
+        waiting out their lease: a restart answers them at once. Claims of other hosts wait for their lease."""
+        async with self.db.session() as s:
+            claims = await inbox.claims_with_prefix(s, f"{_HOST}:")
+        dead = [(mid, worker) for mid, worker in claims if dead_local_worker(worker, me=self.worker_id)]
+        released = 0
+        for message_id, worker in dead:
+            async with self.db.write() as s:
+                released += await inbox.release_dead_claim(s, message_id, worker=worker)
+        if released:
+            _log.info("released %d messages claimed by workers of this host that are gone", released)
+        return released
 
     async def resume(self, *, platforms: tuple[str, ...] | None = None) -> int:
         """Process every unfinished message (after a crash or a failed delivery). Returns how many."""
+        await self.release_dead_claims()
         async with self.db.session() as s:
             rows = await inbox.unfinished_messages(s, platforms=platforms or tuple(self._deliverers))
             conversations = {r.conversation_id: await inbox.get_conversation(s, r.conversation_id) for r in rows}
@@ -197,6 +256,12 @@ class SupportService:
         deliver = self._deliverers.get(platform)
         if deliver is None:
             return
+        try:  # one notice per message across processes, none once some process is answering it
+            async with self.db.write() as s:
+                if not await inbox.claim_queue_notice(s, message_id, worker=self.worker_id):
+                    return
+        except Exception:
+            _log.warning("message %s: could not record its queue notice; posting it", message_id)
         # A negative reply id never collides with a stored reply's id (adapters key retries on it).
         out = Outbound(platform=platform, channel_id=channel_id, thread_id=thread_id, text=QUEUE_NOTICE,
                        reply_id=-message_id)
@@ -212,13 +277,17 @@ class SupportService:
     async def _process_claimed(self, message_id: int) -> HandleOutcome:
         async with self.db.write() as s:
             claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
+            # The pipeline's first reads share the claim's transaction: one transaction fewer per message.
+            loaded = await self.pipeline.load(s, message_id) if claimed else None
         if not claimed:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
+        failpoint("after_claim")
         step = "pipeline"
         try:
-            result = await self.pipeline.process(message_id)
+            result = await self.pipeline.process(message_id, loaded=loaded)
             step = "deliver"
             platform_id = None if result.reply_sent else await self._deliver(result)
+            failpoint("after_post")
         except asyncio.CancelledError:  # shutdown ran out of time: give the message back for the next start
             await asyncio.shield(self._release(message_id, "interrupted by shutdown"))
             raise
@@ -232,6 +301,7 @@ class SupportService:
             if platform_id is not None:
                 await inbox.mark_reply_sent(s, result.reply_message_id, platform_message_id=platform_id)
             await inbox.finish_message(s, message_id, status="replied")
+        failpoint("after_mark_sent")
         result.reply_sent = True
         telemetry.MESSAGES.labels("replied").inc()
         return HandleOutcome(result=result, message_id=message_id)
@@ -252,5 +322,5 @@ class SupportService:
             raise DeliveryUnavailable(f"no adapter for {target.platform} is running")
         out = Outbound(platform=target.platform, channel_id=target.channel_id, thread_id=target.thread_id,
                        text=result.reply, reply_id=result.reply_message_id, in_reply_to=target.in_reply_to,
-                       customer_id=target.customer_id)
+                       customer_id=target.customer_id, maybe_posted=result.maybe_posted)
         return await deliver(out)

@@ -7,14 +7,137 @@ worker died is claimed again when its lease runs out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Conversation, Message, utcnow
+from .statements import PerDialect
+
+# The message hot path uses Core statements on the tables, built once (see statements.py): no ORM
+# objects are loaded or flushed for a message that is stored, claimed, answered and finished.
+_conversations = Conversation.__table__
+_messages = Message.__table__
+_earlier = _messages.alias("earlier")
+
+_NEW_CONVERSATION = PerDialect(
+    lambda insert: insert(_conversations).on_conflict_do_nothing().returning(_conversations.c.id))
+_FIND_CONVERSATION = select(_conversations.c.id).where(
+    _conversations.c.platform == bindparam("b_platform"), _conversations.c.channel_id == bindparam("b_channel"),
+    _conversations.c.thread_id == bindparam("b_thread"))
+_NEW_MESSAGE = PerDialect(lambda insert: insert(_messages).on_conflict_do_nothing().returning(_messages.c.id))
+_FIND_MESSAGE = select(_messages.c.id, _messages.c.conversation_id, _messages.c.status).where(
+    _messages.c.platform == bindparam("b_platform"), _messages.c.platform_message_id == bindparam("b_pmid"))
+_LOAD_INBOUND = (
+    select(_messages.c.id, _messages.c.conversation_id, _messages.c.platform, _messages.c.platform_message_id,
+           _messages.c.text, _messages.c.meta, _messages.c.attempts, _conversations.c.channel_id,
+           _conversations.c.thread_id, _conversations.c.customer_id,
+           exists().where(_earlier.c.conversation_id == _messages.c.conversation_id,
+                          _earlier.c.id < _messages.c.id, _earlier.c.role == "customer").label("has_history"))
+    .join(_conversations, _conversations.c.id == _messages.c.conversation_id)
+    .where(_messages.c.id == bindparam("b_id")))
+_EARLIER_TEXTS = (select(_messages.c.text)
+                  .where(_messages.c.conversation_id == bindparam("b_conversation"),
+                         _messages.c.id < bindparam("b_before"), _messages.c.role == "customer")
+                  .order_by(_messages.c.id.desc()).limit(bindparam("b_limit")))
+_CLAIM = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("b_id"),
+           or_(_messages.c.status == "received",
+               (_messages.c.status == "processing") & (_messages.c.claimed_until < bindparam("b_now"))))
+    .values(status="processing", claimed_by=bindparam("b_worker"), claimed_until=bindparam("b_until"),
+            attempts=_messages.c.attempts + 1, updated_at=bindparam("b_now")))
+_FINISH = (update(_messages).where(_messages.c.id == bindparam("b_id"))
+           .values(status=bindparam("b_status"), error=bindparam("b_error"), claimed_by=None, claimed_until=None,
+                   updated_at=bindparam("b_now")))
+_SET_META = (update(_messages).where(_messages.c.id == bindparam("b_id"))
+             .values(meta=bindparam("b_meta"), updated_at=bindparam("b_now")))
+_NEW_REPLY = PerDialect(lambda insert: insert(_messages).on_conflict_do_nothing().returning(_messages.c.id))
+_REPLY_SENT = (update(_messages).where(_messages.c.id == bindparam("b_id"))
+               .values(status="sent", platform_message_id=bindparam("b_pmid"), updated_at=bindparam("b_now")))
+
+
+class InboundRef(Protocol):
+    """What storing a reply needs of the inbound message (a `Message` or an `InboundRow`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def conversation_id(self) -> int: ...
+    @property
+    def platform(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class StoredInbound:
+    """An inbound message as stored by `store_inbound`."""
+
+    id: int
+    conversation_id: int
+    status: str
+    created: bool  # False: a redelivery of a message stored before
+    new_conversation: bool  # its thread had no conversation yet
+
+
+@dataclass(frozen=True)
+class InboundRow:
+    """A customer message with its conversation's thread, as the pipeline reads it."""
+
+    id: int
+    conversation_id: int
+    platform: str
+    platform_message_id: str | None
+    text: str
+    meta: dict[str, Any]
+    attempts: int
+    channel_id: str
+    thread_id: str
+    customer_id: str
+    has_history: bool  # earlier customer messages in the conversation
+
+
+async def store_inbound(session: AsyncSession, *, platform: str, channel_id: str, thread_id: str,
+                        customer_id: str, platform_message_id: str, author_id: str, text: str,
+                        role: str = "customer", meta: dict[str, Any] | None = None) -> StoredInbound:
+    """Store an inbound message once, creating its conversation if needed (2 statements when both
+    are new). A redelivery returns the stored message's id and status with `created` False."""
+    conversation_id = (await session.execute(_NEW_CONVERSATION(session), {
+        "platform": platform, "channel_id": channel_id, "thread_id": thread_id,
+        "customer_id": customer_id})).scalar()
+    new_conversation = conversation_id is not None
+    if conversation_id is None:  # the thread's conversation exists (or another process just created it)
+        conversation_id = (await session.execute(_FIND_CONVERSATION, {
+            "b_platform": platform, "b_channel": channel_id, "b_thread": thread_id})).scalar_one()
+    status = "received" if role == "customer" else "stored"
+    message_id = (await session.execute(_NEW_MESSAGE(session), {
+        "conversation_id": conversation_id, "platform": platform, "platform_message_id": platform_message_id,
+        "role": role, "author_id": author_id, "text": text, "internal": False, "status": status,
+        "meta": meta or {}})).scalar()
+    if message_id is not None:
+        return StoredInbound(id=message_id, conversation_id=conversation_id, status=status, created=True,
+                             new_conversation=new_conversation)
+    found = (await session.execute(_FIND_MESSAGE, {"b_platform": platform, "b_pmid": platform_message_id})).one()
+    return StoredInbound(id=found.id, conversation_id=found.conversation_id, status=found.status, created=False,
+                         new_conversation=False)
+
+
+async def load_inbound(session: AsyncSession, message_id: int) -> InboundRow | None:
+    """The message, its thread and whether earlier customer messages exist, in one query."""
+    row = (await session.execute(_LOAD_INBOUND, {"b_id": message_id})).one_or_none()
+    if row is None:
+        return None
+    return InboundRow(id=row.id, conversation_id=row.conversation_id, platform=row.platform,
+                      platform_message_id=row.platform_message_id, text=row.text, meta=row.meta or {},
+                      attempts=row.attempts, channel_id=row.channel_id, thread_id=row.thread_id,
+                      customer_id=row.customer_id, has_history=bool(row.has_history))
+
+
+async def set_meta(session: AsyncSession, message_id: int, meta: dict[str, Any]) -> None:
+    await session.execute(_SET_META, {"b_id": message_id, "b_meta": meta, "b_now": utcnow()})
 
 
 async def get_or_create_conversation(session: AsyncSession, *, platform: str, channel_id: str, thread_id: str,
@@ -58,15 +181,8 @@ async def receive_message(session: AsyncSession, *, conversation: Conversation, 
 async def claim_message(session: AsyncSession, message_id: int, *, worker: str, lease_s: float) -> bool:
     """Atomically take a message for processing; False if someone else holds it or it is done."""
     now = utcnow()
-    result = await session.execute(
-        update(Message)
-        .where(Message.id == message_id,
-               or_(Message.status == "received",
-                   (Message.status == "processing") & (Message.claimed_until < now)))
-        .values(status="processing", claimed_by=worker, claimed_until=now + timedelta(seconds=lease_s),
-                attempts=Message.attempts + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_CLAIM, {"b_id": message_id, "b_now": now, "b_worker": worker,
+                                            "b_until": now + timedelta(seconds=lease_s)})
     return result.rowcount == 1
 
 
@@ -80,10 +196,7 @@ async def extend_claim(session: AsyncSession, message_id: int, *, worker: str, l
 
 
 async def finish_message(session: AsyncSession, message_id: int, *, status: str, error: str | None = None) -> None:
-    await session.execute(
-        update(Message).where(Message.id == message_id)
-        .values(status=status, error=error, claimed_by=None, claimed_until=None, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+    await session.execute(_FINISH, {"b_id": message_id, "b_status": status, "b_error": error, "b_now": utcnow()})
 
 
 async def release_message(session: AsyncSession, message_id: int, *, error: str | None = None) -> None:
@@ -92,6 +205,33 @@ async def release_message(session: AsyncSession, message_id: int, *, error: str 
         update(Message).where(Message.id == message_id, Message.status == "processing")
         .values(status="received", error=error, claimed_by=None, claimed_until=None, updated_at=utcnow())
         .execution_options(synchronize_session=False))
+
+
+async def claim_queue_notice(session: AsyncSession, message_id: int, *, worker: str) -> bool:
+    """Take the right to post the one "you're in the queue" notice of a waiting message: True once, for
+    one process, while the message is still unclaimed (`claimed_by` of a *received* message names the
+    worker that noticed it; `claim_message` overwrites it)."""
+    result = await session.execute(
+        update(Message).where(Message.id == message_id, Message.status == "received", Message.claimed_by.is_(None))
+        .values(claimed_by=f"notice:{worker}"[:64]).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+async def claims_with_prefix(session: AsyncSession, prefix: str) -> list[tuple[int, str]]:
+    """(message id, worker) of messages in processing claimed by workers whose id starts with `prefix`."""
+    query = select(Message.id, Message.claimed_by).where(Message.status == "processing",
+                                                         Message.claimed_by.startswith(prefix, autoescape=True))
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def release_dead_claim(session: AsyncSession, message_id: int, *, worker: str) -> bool:
+    """Give back a message whose worker is known to be dead (only if that worker still holds it)."""
+    result = await session.execute(
+        update(Message).where(Message.id == message_id, Message.status == "processing",
+                              Message.claimed_by == worker)
+        .values(status="received", error="worker died", claimed_by=None, claimed_until=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
 
 
 async def unfinished_messages(session: AsyncSession, *, limit: int = 500,
@@ -125,10 +265,9 @@ async def get_conversation(session: AsyncSession, conversation_id: int) -> Conve
 
 async def earlier_customer_texts(session: AsyncSession, *, conversation_id: int, before_id: int,
                                  limit: int = 10) -> list[str]:
-    query = (select(Message.text).where(Message.conversation_id == conversation_id, Message.id < before_id,
-                                        Message.role == "customer")
-             .order_by(Message.id.desc()).limit(limit))
-    return list(reversed((await session.execute(query)).scalars().all()))
+    rows = await session.execute(_EARLIER_TEXTS, {"b_conversation": conversation_id, "b_before": before_id,
+                                                  "b_limit": limit})
+    return list(reversed(rows.scalars().all()))
 
 
 async def transcript(session: AsyncSession, conversation_id: int, *, include_internal: bool) -> list[Message]:
@@ -145,30 +284,27 @@ async def reply_for(session: AsyncSession, inbound_id: int) -> Message | None:
     return (await session.execute(select(Message).where(Message.reply_to_id == inbound_id))).scalar_one_or_none()
 
 
-async def store_reply(session: AsyncSession, *, inbound: Message, text: str,
+async def add_reply(session: AsyncSession, *, inbound: InboundRef, text: str,
+                    meta: dict[str, Any] | None = None) -> int | None:
+    """Store the bot's reply to `inbound` before it is posted, unless it has one (one reply per inbound
+    message, ever: uq_message_one_reply). Returns the new reply's id, or None if one was stored before."""
+    return (await session.execute(_NEW_REPLY(session), {
+        "conversation_id": inbound.conversation_id, "platform": inbound.platform, "platform_message_id": None,
+        "role": "bot", "author_id": "bot", "text": text, "internal": False, "status": "pending",
+        "reply_to_id": inbound.id, "meta": meta or {}})).scalar()
+
+
+async def store_reply(session: AsyncSession, *, inbound: InboundRef, text: str,
                       meta: dict[str, Any] | None = None) -> Message:
-    """Store the bot's reply to `inbound` before it is posted (one reply per inbound message, ever)."""
-    existing = await reply_for(session, inbound.id)
-    if existing is not None:
-        return existing
-    reply = Message(conversation_id=inbound.conversation_id, platform=inbound.platform, platform_message_id=None,
-                    role="bot", author_id="bot", text=text, status="pending", reply_to_id=inbound.id,
-                    meta=meta or {})
-    try:
-        async with session.begin_nested():
-            session.add(reply)
-    except IntegrityError:
-        found = await reply_for(session, inbound.id)
-        assert found is not None
-        return found
-    return reply
+    """`add_reply`, returning the reply stored now or before."""
+    reply_id = await add_reply(session, inbound=inbound, text=text, meta=meta)
+    found = await (get_message(session, reply_id) if reply_id is not None else reply_for(session, inbound.id))
+    assert found is not None
+    return found
 
 
 async def mark_reply_sent(session: AsyncSession, reply_id: int, *, platform_message_id: str) -> None:
-    await session.execute(
-        update(Message).where(Message.id == reply_id)
-        .values(status="sent", platform_message_id=platform_message_id, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+    await session.execute(_REPLY_SENT, {"b_id": reply_id, "b_pmid": platform_message_id, "b_now": utcnow()})
 
 
 async def messages_since(session: AsyncSession, since: datetime) -> list[Message]:

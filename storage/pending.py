@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import PendingTask
+from .statements import PerDialect
+
+_pending = PendingTask.__table__
+# uq_pending_task (message, task) makes a second insert of the same task a no-op.
+_NEW_PENDING = PerDialect(lambda insert: insert(_pending).on_conflict_do_nothing().returning(_pending.c.id))
 
 
 async def open_pending(session: AsyncSession, conversation_id: int, *, before_message_id: int | None = None
@@ -20,20 +24,11 @@ async def open_pending(session: AsyncSession, conversation_id: int, *, before_me
 
 
 async def add_pending(session: AsyncSession, *, conversation_id: int, message_id: int, task_key: str, kind: str,
-                      params: dict[str, Any], missing: list[str]) -> PendingTask:
-    """Record a task waiting for the customer; idempotent per (message, task)."""
-    query = select(PendingTask).where(PendingTask.message_id == message_id, PendingTask.task_key == task_key)
-    found = (await session.execute(query)).scalar_one_or_none()
-    if found is not None:
-        return found
-    row = PendingTask(conversation_id=conversation_id, message_id=message_id, task_key=task_key, kind=kind,
-                      params=params, missing=missing)
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return (await session.execute(query)).scalar_one()
-    return row
+                      params: dict[str, Any], missing: list[str]) -> bool:
+    """Record a task waiting for the customer; idempotent per (message, task). Returns whether it was new."""
+    return (await session.execute(_NEW_PENDING(session), {
+        "conversation_id": conversation_id, "message_id": message_id, "task_key": task_key, "kind": kind,
+        "params": params, "missing": missing, "status": "open"})).scalar() is not None
 
 
 async def resolve_pending(session: AsyncSession, ids: list[int], *, by_message_id: int) -> None:

@@ -5,7 +5,10 @@ messages → one reply in their thread) and the command registry (app commands).
 error: a refused token, the Message Content intent not enabled, no connection). `deliver()` posts a
 reply from the `Outbound` alone (so `resume()` can use it after a restart), split at 2,000 characters,
 each piece with a nonce derived from the reply id and `enforce_nonce`, so a retried post is not
-duplicated by Discord. Every send has mentions off: customer text never pings anyone.
+duplicated by Discord — within the few minutes Discord remembers a nonce. A reply that may have been
+posted before a crash (`Outbound.maybe_posted`) is first looked for in the channel's history after the
+customer's message (one page, bot author, same text), which holds for longer. Every send has mentions
+off: customer text never pings anyone.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ _log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 30.0
 STOP_GRACE_S = 15.0
+HISTORY_LIMIT = 50  # messages read after the customer's when looking for a reply posted before a crash
 
 
 def token_of(services: Services) -> str:
@@ -188,7 +192,11 @@ class DiscordAdapter:
         channel = self.client.get_partial_messageable(int(out.channel_id))
         pieces = split_text(out.text)
         posted = self._posted.setdefault(out.reply_id, [])
+        found = await self._already_posted(channel, out, pieces) if out.maybe_posted and not posted else {}
         for index in range(len(posted), len(pieces)):
+            if index in found:
+                posted.append(found[index])
+                continue
             reference = None
             if index == 0 and out.in_reply_to.isdigit() and out.in_reply_to != out.channel_id:
                 reference = discord.MessageReference(message_id=int(out.in_reply_to), channel_id=int(out.channel_id),
@@ -199,4 +207,32 @@ class DiscordAdapter:
         del self._posted[out.reply_id]
         _log.info("reply %s posted in %s (%d message%s)", out.reply_id, out.channel_id, len(posted),
                   "" if len(posted) == 1 else "s")
+        if found:
+            _log.info("reply %s: %d of %d pieces were already in the channel (posted before a restart); not posted "
+                      "again", out.reply_id, len(found), len(pieces))
         return posted[0]
+
+    async def _already_posted(self, channel: discord.PartialMessageable, out: Outbound,
+                              pieces: list[str]) -> dict[int, str]:
+        """Pieces of this reply the bot already posted after the customer's message (piece index →
+        message id), from one bounded page of history. Fetched messages carry no nonce, so a piece is
+        matched by author and exact content. On any error, {}: the nonce still guards a re-post made
+        within Discord's few minutes."""
+        me = self.client.user
+        if me is None or not out.in_reply_to.isdigit():
+            return {}
+        found: dict[int, str] = {}
+        try:
+            async for message in channel.history(limit=HISTORY_LIMIT, after=discord.Object(int(out.in_reply_to)),
+                                                 oldest_first=True):
+                if message.author.id != me.id:
+                    continue
+                index = next((i for i, piece in enumerate(pieces)
+                              if i not in found and message.content.strip() == piece.strip()), None)
+                if index is not None:
+                    found[index] = str(message.id)
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            _log.warning("reply %s: could not read the channel's history (%s); relying on the nonce", out.reply_id,
+                         getattr(exc, "status", type(exc).__name__))
+            return {}
+        return found

@@ -7,7 +7,10 @@ Two ways in, one app:
   bot's HTTP server; bolt verifies the signature and answers `url_verification`.
 
 One way out: `deliver()` posts the reply into the customer's thread (split at paragraph boundaries
-when long). The Web API client retries rate limits (honouring Retry-After), 500/503 and dropped
+when long). Every piece carries message metadata (`supportbot_reply`, reply id, piece index); a reply
+that may already have been posted before a crash (`Outbound.maybe_posted`) is first looked up in the
+thread (`conversations.replies`, one bounded page) and the pieces found there are not posted again.
+The Web API client retries rate limits (honouring Retry-After), 500/503 and dropped
 connections with slack_sdk's retry handlers.
 """
 
@@ -46,6 +49,8 @@ EVENTS_PATH = "/slack/events"
 DEFAULT_API_URL = "https://slack.com/api/"
 CONNECT_TIMEOUT_S = 30.0
 STOP_GRACE_S = 15.0
+REPLY_EVENT = "supportbot_reply"  # message metadata event type of our replies
+LOOKUP_LIMIT = 200  # thread messages read (one page) when looking for a reply posted before a crash
 
 
 def make_web_client(token: str, *, base_url: str | None = None) -> AsyncWebClient:
@@ -180,14 +185,45 @@ class SlackAdapter:
         """Post the reply in the customer's thread; returns the ts of its first message."""
         pages = text_pages(out.text)
         posted = self._posted.setdefault(out.reply_id, [])
-        for page in pages[len(posted):]:
-            response = await self.client.chat_postMessage(channel=out.channel_id, thread_ts=out.thread_id,
-                                                          text=page.text, unfurl_links=False, unfurl_media=False)
-            posted.append(str(response["ts"]))
+        found = await self._already_posted(out) if out.maybe_posted and not posted else {}
+        for index in range(len(posted), len(pages)):
+            ts = found.get(index)
+            if ts is None:
+                response = await self.client.chat_postMessage(
+                    channel=out.channel_id, thread_ts=out.thread_id, text=pages[index].text, unfurl_links=False,
+                    unfurl_media=False, metadata={"event_type": REPLY_EVENT, "event_payload": {
+                        "reply_id": out.reply_id, "piece": index, "pieces": len(pages)}})
+                ts = str(response["ts"])
+            posted.append(ts)
         del self._posted[out.reply_id]
+        if found:
+            _log.info("reply %s: %d of %d pieces were already in the thread (posted before a restart); not posted "
+                      "again", out.reply_id, len(found), len(pages))
         _log.info("reply %s posted in %s thread %s (%d message%s)", out.reply_id, out.channel_id, out.thread_id,
                   len(posted), "" if len(posted) == 1 else "s")
         if out.in_reply_to:
             channel, ts = split_message_key(out.in_reply_to)
             await self.feedback.answered(channel=channel, ts=ts)
         return posted[0]
+
+    async def _already_posted(self, out: Outbound) -> dict[int, str]:
+        """Pieces of this reply already in the thread: piece index → ts. One page of the thread from the
+        customer's message on (our reply comes after it); on any error, {} (posting again beats never)."""
+        args: dict[str, Any] = {"channel": out.channel_id, "ts": out.thread_id, "include_all_metadata": True,
+                                "limit": LOOKUP_LIMIT}
+        if out.in_reply_to:
+            args.update(oldest=split_message_key(out.in_reply_to)[1], inclusive=True)
+        try:
+            response = await self.client.conversations_replies(**args)
+        except Exception as exc:  # a missing history scope, Slack unreachable: post rather than never answer
+            reason = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            _log.warning("reply %s: could not look for it in the thread (%s); posting it", out.reply_id, reason)
+            return {}
+        found: dict[int, str] = {}
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (message.get("bot_id") and metadata.get("event_type") == REPLY_EVENT
+                    and str(payload.get("reply_id")) == str(out.reply_id)):
+                found.setdefault(int(payload.get("piece") or 0), str(message["ts"]))
+        return found

@@ -3,7 +3,9 @@
 It speaks just enough of Discord's wire protocol:
 - the REST API under ``/api/v10``: login (``GET /users/@me``, ``GET /oauth2/applications/@me``),
   channels (``GET /channels/{id}``), messages (``POST /channels/{id}/messages``, honouring
-  ``nonce`` + ``enforce_nonce`` as Discord does), threads from a message (``POST
+  ``nonce`` + ``enforce_nonce`` as Discord does: the same nonce from the same bot within
+  ``nonce_window_s`` returns the first message), history (``GET /channels/{id}/messages`` with
+  ``limit`` / ``after`` / ``before``, newest first, no nonces — as Discord answers), threads from a message (``POST
   /channels/{id}/messages/{mid}/threads``; a second thread for the same message → 400, code 160004,
   and THREAD_CREATE is dispatched on the gateway), typing, interaction callbacks, webhook follow-ups
   and edits of the original response, and command sync (``PUT …/commands``). A wrong bot token → 401.
@@ -43,6 +45,7 @@ STAFF_ROLE, CUSTOMER, STAFF_USER = "100000000000000030", "300000000000000001", "
 JSON = "application/json"
 TIMESTAMP = "2025-01-01T12:00:00.000000+00:00"
 EPHEMERAL = 1 << 6
+NONCE_WINDOW_S = 300.0  # how long the fake remembers a nonce (Discord: "the past few minutes")
 
 BOT_USER = {"id": BOT_ID, "username": "supportbot", "discriminator": "0", "global_name": None, "avatar": None,
             "bot": True, "flags": 0, "verified": True, "mfa_enabled": False}
@@ -51,6 +54,7 @@ _ROUTES = [  # (HTTP method, path pattern, route name)
     ("GET", r"gateway(/bot)?", "gateway"),
     ("POST", r"channels/(?P<channel>\d+)/messages/(?P<message>\d+)/threads", "thread"),
     ("POST", r"channels/(?P<channel>\d+)/messages", "message"),
+    ("GET", r"channels/(?P<channel>\d+)/messages", "history"),
     ("POST", r"channels/(?P<channel>\d+)/typing", "typing"),
     ("GET", r"channels/(?P<channel>\d+)", "channel"),
     ("POST", r"interactions/(?P<interaction>\d+)/(?P<token>[^/]+)/callback", "callback"),
@@ -71,6 +75,7 @@ class Call:
     at: float  # time.monotonic()
     token: str = ""
     deduplicated: bool = False  # a message post whose nonce Discord had seen: answered with the first one
+    answer: Any = None  # the message object a message post was answered with
 
 
 @dataclass
@@ -86,7 +91,10 @@ class FakeDiscord:
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
-        self._nonces: dict[tuple[str, str], dict[str, Any]] = {}
+        # (author token, channel, nonce) → (when, message): Discord checks a nonce "in the past few minutes"
+        self._nonces: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
+        self.nonce_window_s = NONCE_WINDOW_S
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel → messages posted there, oldest first
         self._failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._sent = 0  # the last sequence number dispatched
         self._heard = 0  # the highest sequence number a client heartbeat acknowledged
@@ -198,14 +206,27 @@ class FakeDiscord:
                 await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
                 return self._json(thread)
             case "message":
-                key = (p["channel"], str(body.get("nonce", "")))
-                if body.get("enforce_nonce") and key in self._nonces:
+                key = (call.token, p["channel"], str(body.get("nonce", "")))
+                seen = self._nonces.get(key)
+                if body.get("enforce_nonce") and seen and time.monotonic() - seen[0] < self.nonce_window_s:
                     call.deduplicated = True
-                    return self._json(self._nonces[key])
-                message = self.message_object(p["channel"], body)
+                    call.answer = seen[1]
+                    return self._json(seen[1])
+                message = call.answer = self.message_object(p["channel"], body)
+                self.messages.setdefault(p["channel"], []).append(message)
                 if body.get("nonce"):
-                    self._nonces[key] = message
+                    self._nonces[key] = (time.monotonic(), message)
                 return self._json(message)
+            case "history":  # Discord's order: newest first, also with `after` (the `limit` oldest after it)
+                found = self.messages.get(p["channel"], [])
+                limit = min(int(call.query.get("limit", 50)), 100)
+                if "after" in call.query:
+                    found = [m for m in found if int(m["id"]) > int(call.query["after"])][:limit]
+                else:
+                    if "before" in call.query:
+                        found = [m for m in found if int(m["id"]) < int(call.query["before"])]
+                    found = found[-limit:]
+                return self._json([{k: v for k, v in m.items() if k != "nonce"} for m in reversed(found)])
             case "typing":
                 return web.Response(status=204)
             case "channel":

@@ -1,10 +1,13 @@
 """A fake Slack on aiohttp, for driving the real slack-bolt / slack_sdk against 127.0.0.1.
 
 It speaks just enough of Slack's wire protocol:
-- the Web API, ``POST /api/{method}`` (form-encoded or JSON, token in ``Authorization``): auth.test,
-  chat.postMessage, chat.update, chat.postEphemeral, reactions.add / reactions.remove,
-  assistant.threads.setStatus, apps.connections.open (with the app token); any other method answers
-  ``{"ok": false, "error": "unknown_method"}``. A wrong token gets ``invalid_auth``.
+- the Web API, ``POST /api/{method}`` (form-encoded or JSON, token in ``Authorization``; ``GET`` with
+  query parameters too): auth.test, chat.postMessage, chat.update, chat.postEphemeral, reactions.add /
+  reactions.remove, assistant.threads.setStatus, apps.connections.open (with the app token), and
+  conversations.replies over what the app posted (``fake.posted``): oldest first, ``oldest`` /
+  ``inclusive`` / ``limit`` honoured, and each message's ``metadata: {event_type, event_payload}`` (as
+  chat.postMessage received it) only with ``include_all_metadata`` — Slack's shape. Any other method
+  answers ``{"ok": false, "error": "unknown_method"}``. A wrong token gets ``invalid_auth``.
 - response URLs, ``POST /response/{id}`` (what bolt's ``respond()`` posts to).
 - Socket Mode, the websocket ``GET /link``: ``hello`` on connect; ``send_envelope()`` pushes an
   envelope; the client's ``{"envelope_id"}`` acknowledgements are recorded.
@@ -34,6 +37,7 @@ import json
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -68,9 +72,11 @@ class _Behaviour:
 class FakeSlack:
     bot_token: str = BOT_TOKEN
     app_token: str = APP_TOKEN
+    more_bot_tokens: tuple[str, ...] = ()  # also valid bot tokens (tell several processes apart by Call.token)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response URLs
     acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode acknowledgements
+    posted: list[dict[str, Any]] = field(default_factory=list)  # messages chat.postMessage created, in order
 
     def __post_init__(self) -> None:
         self._behaviours: defaultdict[str, deque[_Behaviour]] = defaultdict(deque)
@@ -85,7 +91,8 @@ class FakeSlack:
     # --- lifecycle -----------------------------------------------------------------------------
     async def __aenter__(self) -> FakeSlack:
         app = web.Application()
-        app.add_routes([web.post("/api/{method}", self._api), web.post("/response/{id}", self._response),
+        app.add_routes([web.post("/api/{method}", self._api), web.get("/api/{method}", self._api),
+                        web.post("/response/{id}", self._response),
                         web.get("/link", self._link), web.get("/link/", self._link)])
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -150,6 +157,11 @@ class FakeSlack:
             await self._changed.wait_for(lambda: len(self.calls_to(method)) >= count)
         return self.calls_to(method)[:count]
 
+    async def wait_until(self, condition: Callable[[], bool], *, timeout: float = 10.0) -> None:
+        """Until `condition()` holds, re-checked whenever a call arrives (TimeoutError otherwise)."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(condition)
+
     async def wait_responses(self, count: int = 1, *, timeout: float = 10.0) -> list[dict[str, Any]]:
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: len(self.responses) >= count)
@@ -171,8 +183,8 @@ class FakeSlack:
         await self._notify()
         if (gate := self._gates.get(method)) is not None:
             await gate.wait()
-        expected = self.app_token if method == "apps.connections.open" else self.bot_token
-        if token != expected:
+        expected = (self.app_token,) if method == "apps.connections.open" else (self.bot_token, *self.more_bot_tokens)
+        if token not in expected:
             return self._json({"ok": False, "error": "invalid_auth"})
         queued = self._behaviours.get(method)
         if queued:
@@ -201,9 +213,17 @@ class FakeSlack:
                         "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
             case "chat.postMessage":
                 ts = self.next_ts()
-                return {"ok": True, "channel": args.get("channel"), "ts": ts,
-                        "message": {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts,
-                                    "text": args.get("text", "")}}
+                message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts,
+                           "text": args.get("text", "")}
+                if args.get("thread_ts"):
+                    message["thread_ts"] = args["thread_ts"]
+                metadata = args.get("metadata")
+                if isinstance(metadata, str):  # form-encoded: JSON text
+                    metadata = json.loads(metadata)
+                self.posted.append({**message, "channel": args.get("channel"), "metadata": metadata})
+                return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
+            case "conversations.replies":
+                return self._replies(args)
             case "chat.update":
                 return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
             case "chat.postEphemeral":
@@ -213,6 +233,29 @@ class FakeSlack:
             case "apps.connections.open":
                 return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         return {"ok": False, "error": "unknown_method"}
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """What the app posted in a thread (a message posted with that thread_ts), oldest first."""
+        return [m for m in self.posted if m["channel"] == channel and m.get("thread_ts") == thread_ts]
+
+    def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        def flag(name: str) -> bool:
+            return str(args.get(name, "")).lower() in ("1", "true")
+
+        if not args.get("channel") or not args.get("ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        oldest = float(args.get("oldest") or 0)
+        limit = int(args.get("limit") or 1000)
+        found = [m for m in self.thread(str(args["channel"]), str(args["ts"]))
+                 if float(m["ts"]) > oldest or (flag("inclusive") and float(m["ts"]) == oldest)]
+        messages = []
+        for m in found[:limit]:
+            shown = {k: v for k, v in m.items() if k not in ("channel", "metadata")}
+            if flag("include_all_metadata") and m.get("metadata"):
+                shown["metadata"] = m["metadata"]
+            messages.append(shown)
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit,
+                "response_metadata": {"next_cursor": ""}}
 
     async def _response(self, request: web.Request) -> web.Response:
         body = await request.json()
