@@ -13,6 +13,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from .service import CLAIM_LEASE_S
 from .wiring import Services
 
 _log = logging.getLogger(__name__)
@@ -91,6 +92,8 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
         for adapter in adapters:
             await adapter.start()
     except BaseException:  # a refused token: nothing is left open behind the one-line error
+        renewer.cancel()  # claims left now are released, or expire, for the next start
+        await asyncio.gather(renewer, return_exceptions=True)
         await runner.cleanup()
         for sig in handled:
             loop.remove_signal_handler(sig)
@@ -107,7 +110,16 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
             except TimeoutError:
                 pass
 
+    async def renew_claims_forever() -> None:
+        while True:  # a lease outlives three missed renewals
+            await asyncio.sleep(CLAIM_LEASE_S / 4)
+            try:
+                await services.support.renew_claims()
+            except Exception:
+                _log.exception("renewing message claims failed; will try again")
+
     resumer = asyncio.create_task(resume_forever(), name="resume-inbox")
+    renewer = asyncio.create_task(renew_claims_forever(), name="renew-claims")
     try:
         await stop.wait()
     finally:
@@ -126,6 +138,8 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
         if not done:
             resumer.cancel()
             await asyncio.gather(resumer, return_exceptions=True)
+        renewer.cancel()  # claims left now are released, or expire, for the next start
+        await asyncio.gather(renewer, return_exceptions=True)
         await runner.cleanup()
         for sig in handled:
             loop.remove_signal_handler(sig)

@@ -181,6 +181,11 @@ class SupportService:
             _log.info("released %d messages claimed by workers of this host that are gone", released)
         return released
 
+    async def renew_claims(self) -> int:
+        """Extend the leases of the messages this service is working on; returns how many."""
+        async with self.db.write() as s:
+            return await inbox.extend_claims(s, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
+
     async def resume(self, *, platforms: tuple[str, ...] | None = None) -> int:
         """Process every unfinished message (after a crash or a failed delivery). Returns how many."""
         await self.release_dead_claims()

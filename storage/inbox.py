@@ -186,13 +186,13 @@ async def claim_message(session: AsyncSession, message_id: int, *, worker: str, 
     return result.rowcount == 1
 
 
-async def extend_claim(session: AsyncSession, message_id: int, *, worker: str, lease_s: float) -> bool:
+async def extend_claims(session: AsyncSession, *, worker: str, lease_s: float) -> int:
+    """Renew every claim `worker` holds (a long model call must not let another process take its message)."""
     result = await session.execute(
-        update(Message).where(Message.id == message_id, Message.claimed_by == worker,
-                              Message.status == "processing")
+        update(Message).where(Message.claimed_by == worker, Message.status == "processing")
         .values(claimed_until=utcnow() + timedelta(seconds=lease_s))
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return int(result.rowcount or 0)
 
 
 async def finish_message(session: AsyncSession, message_id: int, *, status: str, error: str | None = None) -> None:

@@ -59,3 +59,21 @@ async def stored_cases(tmp_path: Path) -> list[Any]:
             return await case_store.list_cases(s, CaseFilter(), limit=None)
     finally:
         await db.aclose()
+
+
+async def wait_until_healthy(process: asyncio.subprocess.Process, port: int, *, timeout_s: float = 30) -> None:
+    """Poll the bot's /healthz until it answers 200 (the process has no other way to say it is ready);
+    fail with its stderr if it exits first."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http, asyncio.timeout(timeout_s):
+        while True:
+            if process.returncode is not None:
+                raise AssertionError((await process.stderr.read()).decode())  # type: ignore[union-attr]
+            try:
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)

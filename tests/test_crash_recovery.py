@@ -47,6 +47,7 @@ from tests.fakes.slack import (
     message_event,
     signed_headers,
 )
+from tests.support import wait_until_healthy
 from tests.test_pipeline import EXAMPLE
 from tests.test_slack_cli import free_port
 
@@ -78,17 +79,8 @@ async def start_slack_bot(tmp_path: Path, fake: FakeSlack, port: int, db_url: st
     process = await asyncio.create_subprocess_exec(
         *command_line(), "run", "--slack", "--slack-mode", "http", "--host", "127.0.0.1", "--port", str(port),
         cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    async with aiohttp.ClientSession() as http, asyncio.timeout(DEADLINE_S):
-        while True:  # the process has no other way to say it is ready
-            if process.returncode is not None:
-                raise AssertionError((await process.stderr.read()).decode())  # type: ignore[union-attr]
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
+    await wait_until_healthy(process, port, timeout_s=DEADLINE_S)
+    return process
 
 
 async def send_slack_event(port: int, body: str) -> bool:

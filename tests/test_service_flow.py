@@ -186,3 +186,49 @@ async def test_shutdown_leaves_waiting_messages_pending_and_a_restart_answers_ea
         async with services.db.session() as s:
             assert await inbox.count_unfinished(s) == 0
     assert sorted(r.thread_id for r in recorder.replies()) == ["t1", "t2", "t3", "t4"]  # each exactly once
+
+
+async def test_a_long_running_message_keeps_its_claim(make_settings: Any) -> None:
+    """A message whose model call outlasts the lease stays claimed while its service renews the lease:
+    another process finds nothing to take over, and the customer gets one reply."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.service import SupportService
+    from storage.models import Message, utcnow
+
+    planning, release, plans = asyncio.Event(), asyncio.Event(), []
+
+    async def respond(request: LLMRequest[Any]) -> Any:
+        if request.step == "plan":
+            plans.append(request)
+            planning.set()
+            await release.wait()  # a model call longer than the lease
+            return PlanAnswer(routes=["general"], tasks=[])
+        return {"reply": "Here is how to change your newsletter settings."}
+
+    recorder = Recorder()
+    async with open_services(make_settings(), llm=FunctionLLM(respond)) as services:
+        services.support.register_deliverer("shell", recorder.deliver)
+        other = SupportService(services.db, services.support.pipeline, worker_id="other-host:1:x")
+        other.register_deliverer("shell", recorder.deliver)
+        working = asyncio.create_task(services.support.handle(inbound(1, 0)))
+        await asyncio.wait_for(planning.wait(), 10)
+
+        async with services.db.write() as s:  # the lease runs out while the model is still thinking
+            await s.execute(update(Message).where(Message.role == "customer")
+                            .values(claimed_until=utcnow() - timedelta(seconds=1)))
+        async with services.db.session() as s:
+            assert len(await inbox.unfinished_messages(s)) == 1  # up for grabs without a renewal
+
+        assert await services.support.renew_claims() == 1
+        async with services.db.session() as s:
+            assert await inbox.unfinished_messages(s) == []
+        assert await other.resume() == 0
+        assert len(plans) == 1  # the other service did not start on it
+
+        release.set()
+        outcome = await asyncio.wait_for(working, 10)
+    assert outcome.result is not None
+    assert len(recorder.replies()) == 1

@@ -32,7 +32,7 @@ from tests.fakes.slack import (
     message_event,
     signed_headers,
 )
-from tests.support import free_port
+from tests.support import free_port, wait_until_healthy
 
 SLOTS = 32  # SupportService's default concurrency, as `supportbot run` wires it
 WAITING = 4
@@ -50,17 +50,8 @@ async def start_bot(tmp_path: Path, fake: FakeSlack, port: int, db_url: str) -> 
     process = await asyncio.create_subprocess_exec(
         *command, "run", "--slack", "--slack-mode", "http", "--host", "127.0.0.1", "--port", str(port),
         cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    async with aiohttp.ClientSession() as http, asyncio.timeout(30):
-        while True:  # the process has no other way to say it is ready
-            if process.returncode is not None:
-                raise AssertionError((await process.stderr.read()).decode())  # type: ignore[union-attr]
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
+    await wait_until_healthy(process, port, timeout_s=30)
+    return process
 
 
 async def post_events(port: int, first: int, count: int) -> None:

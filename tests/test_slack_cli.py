@@ -24,7 +24,7 @@ from tests.fakes.slack import (
     signed_headers,
     slash_command,
 )
-from tests.support import command_line, environment, free_port, stop_gracefully, stored_cases
+from tests.support import command_line, environment, free_port, stop_gracefully, stored_cases, wait_until_healthy
 
 EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
            "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
@@ -49,17 +49,7 @@ async def supportbot_run(tmp_path: Path, fake: FakeSlack, *args: str, **env: str
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        async with aiohttp.ClientSession() as http, asyncio.timeout(30):
-            while True:  # bounded by the timeout: the process has no other way to say it is ready
-                if process.returncode is not None:
-                    raise AssertionError(f"supportbot exited: {(await process.stderr.read()).decode()}")  # type: ignore[union-attr]
-                try:
-                    async with http.get(f"{base}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.1)
+        await wait_until_healthy(process, port)
         yield base
     finally:
         await stop_gracefully(process)
