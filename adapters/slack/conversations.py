@@ -74,7 +74,7 @@ class Conversations:
         first = self._first_sight(inbound.message_id)
         services = self.adapter.services
         if in_existing_thread(message) and services.is_staff(PLATFORM, inbound.user_id):
-            self.adapter.spawn(self.adapter.services.support.record_staff_message(inbound), name=f"slack-staff-{inbound.message_id}")
+            self.adapter.spawn(services.support.record_staff_message(inbound), name=f"slack-staff-{inbound.message_id}")
             return
         # Feedback only on the first sight of a first delivery: a retry was most likely handled already.
         signal = first and retry == 0
