@@ -11,7 +11,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -30,30 +30,37 @@ async def local_server(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-class _Server:
-    def __init__(self) -> None:
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+class LocalServer:
+    """An aiohttp app on 127.0.0.1 at a free port while entered (`async with`). Subclasses give
+    `routes()`, and close their own long-lived connections (websockets, held requests) in
+    `close_connections()`, which runs before the server stops."""
+
+    port = 0
+    shutdown_timeout = 60.0
+    _runner: web.AppRunner | None = None
 
     def routes(self) -> list[web.RouteDef]:
         raise NotImplementedError
 
-    async def __aenter__(self) -> _Server:
+    async def close_connections(self) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
         app = web.Application()
         app.add_routes(self.routes())
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=self.shutdown_timeout)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = self._runner.addresses[0][1]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self.close_connections()
         if self._runner is not None:
             await self._runner.cleanup()
 
 
-class FakeSlackApi(_Server):
+class FakeSlackApi(LocalServer):
     """`POST /api/{method}`: auth.test, chat.postMessage (a fresh ts each), anything else `ok`."""
 
     def __init__(self) -> None:
@@ -80,7 +87,7 @@ class FakeSlackApi(_Server):
         return web.json_response(body)
 
 
-class FakeGeminiApi(_Server):
+class FakeGeminiApi(LocalServer):
     """`POST …/models/{model}:generateContent`, answering `answer(system, prompt)` as the JSON text part;
     records the event-loop time each request arrived (the clock aiolimiter uses)."""
 

@@ -38,6 +38,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.bench.fakes import LocalServer
+
 BOT_TOKEN = "fake.discord.bot-token"
 APP_ID, BOT_ID, GUILD_ID = "900000000000000001", "900000000000000002", "100000000000000001"
 SUPPORT_CHANNEL, OTHER_CHANNEL, DM_CHANNEL = "100000000000000010", "100000000000000020", "100000000000000040"
@@ -79,7 +81,7 @@ class Call:
 
 
 @dataclass
-class FakeDiscord:
+class FakeDiscord(LocalServer):
     bot_token: str = BOT_TOKEN
     refuse_privileged_intents: bool = False  # as when Message Content is not enabled in the Developer Portal
     calls: list[Call] = field(default_factory=list)
@@ -98,28 +100,17 @@ class FakeDiscord:
         self._failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._sent = 0  # the last sequence number dispatched
         self._heard = 0  # the highest sequence number a client heartbeat acknowledged
-        self._runner: web.AppRunner | None = None
         self.ready = asyncio.Event()  # set once READY and GUILD_CREATE were sent
         self.resumes = 0  # RESUME (op 6) frames answered with RESUMED
-        self.port = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
-    async def __aenter__(self) -> FakeDiscord:
-        app = web.Application()
-        app.add_routes([web.get("/gateway", self._gateway), web.get("/gateway/", self._gateway),
-                        web.route("*", "/api/v10/{tail:.*}", self._api)])
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/gateway", self._gateway), web.get("/gateway/", self._gateway),
+                web.route("*", "/api/v10/{tail:.*}", self._api)]
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def close_connections(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @property
     def api_url(self) -> str:

@@ -45,6 +45,8 @@ from urllib.parse import urlencode
 from aiohttp import WSMsgType, web
 from slack_sdk.signature import SignatureVerifier
 
+from bot.bench.fakes import LocalServer
+
 BOT_TOKEN = "xoxb-test-bot-token"
 APP_TOKEN = "xapp-test-app-token"
 SIGNING_SECRET = "test-signing-secret"
@@ -69,7 +71,7 @@ class _Behaviour:
 
 
 @dataclass
-class FakeSlack:
+class FakeSlack(LocalServer):
     bot_token: str = BOT_TOKEN
     app_token: str = APP_TOKEN
     more_bot_tokens: tuple[str, ...] = ()  # also valid bot tokens (tell several processes apart by Call.token)
@@ -85,29 +87,17 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self.connections = 0  # Socket Mode websockets opened so far
         self._gates: dict[str, asyncio.Event] = {}  # methods whose calls are held until released
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
-    async def __aenter__(self) -> FakeSlack:
-        app = web.Application()
-        app.add_routes([web.post("/api/{method}", self._api), web.get("/api/{method}", self._api),
-                        web.post("/response/{id}", self._response),
-                        web.get("/link", self._link), web.get("/link/", self._link)])
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/api/{method}", self._api), web.get("/api/{method}", self._api),
+                web.post("/response/{id}", self._response), web.get("/link", self._link), web.get("/link/", self._link)]
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def close_connections(self) -> None:
         for method in list(self._gates):
             self.release(method)
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @property
     def base_url(self) -> str:
