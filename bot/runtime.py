@@ -92,8 +92,6 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
         for adapter in adapters:
             await adapter.start()
     except BaseException:  # a refused token: nothing is left open behind the one-line error
-        renewer.cancel()  # claims left now are released, or expire, for the next start
-        await asyncio.gather(renewer, return_exceptions=True)
         await runner.cleanup()
         for sig in handled:
             loop.remove_signal_handler(sig)

@@ -96,3 +96,17 @@ async def test_supportbot_run_in_socket_mode_answers_once(tmp_path: Path, fake: 
     assert len(cases) == 3 and all(c.ref in post.args["text"] for c in cases)
     assert post.args["thread_ts"] == "1700000300.000100"
     assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+async def test_supportbot_run_with_a_refused_app_token_exits_1_with_one_line(tmp_path: Path, fake: FakeSlack) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *command_line(), "run", "--slack", "--slack-mode", "socket", "--host", "127.0.0.1", "--port", str(free_port()),
+        cwd=tmp_path, env=environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-wrong",
+                                      SUPPORTBOT_SLACK_API_URL=fake.base_url),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(60):
+        _, stderr = await process.communicate()
+    errors = [line for line in stderr.decode().splitlines() if line.startswith("error:")]
+    assert process.returncode == 1, stderr.decode()
+    assert len(errors) == 1 and "SLACK_APP_TOKEN" in errors[0] and "invalid_auth" in errors[0], stderr.decode()
+    assert "Traceback" not in stderr.decode() and "xapp-wrong" not in stderr.decode()
