@@ -81,6 +81,10 @@ def test_find_references(text: str, expected: list[str]) -> None:
     ("I want to return it", None),
     ("I want to return my order", None),
     ("I'm writing because it's late", None),
+    ("I want to return the SuperWidget 5000", "SuperWidget 5000"),  # a model number, unquoted
+    ("I want to return my iPhone 15, it is cracked", "iPhone 15"),
+    ("I want to return order 12345", None),
+    ("can I return 2 items?", None),
 ])
 def test_find_product_name(text: str, expected: str | None) -> None:
     assert find_product_name(text) == expected

@@ -94,7 +94,7 @@ def _noun_phrase(words: str) -> str | None:
             break
     while kept and kept[0].lower() in _LEAD:
         kept.pop(0)
-    if not kept or all(w.lower() in _GENERIC for w in kept) or kept[-1].isdigit():
+    if not kept or all(w.lower() in _GENERIC or w.isdigit() for w in kept):  # "order 12345", not "SuperWidget 5000"
         return None
     return " ".join(kept[:4])
 
