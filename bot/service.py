@@ -271,10 +271,15 @@ class SupportService:
         out = Outbound(platform=platform, channel_id=channel_id, thread_id=thread_id, text=QUEUE_NOTICE,
                        reply_id=-message_id)
         try:
-            await deliver(out)
+            posted = await deliver(out)
         except Exception as exc:  # only a courtesy: the answer itself still comes
             _log.warning("message %s: queue notice not posted (%s)", message_id, type(exc).__name__)
             return
+        try:
+            async with self.db.write() as s:
+                await inbox.record_notice(s, message_id, text=QUEUE_NOTICE, platform_message_id=posted)
+        except Exception:
+            _log.warning("message %s: queue notice posted but not kept in the transcript", message_id)
         telemetry.QUEUE_NOTICES.inc()
         _log.info("message %s waited over %.0fs for a free slot; queue notice posted in %s thread %s",
                   message_id, self.queue_notice_s, channel_id, thread_id)

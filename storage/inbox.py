@@ -217,6 +217,17 @@ async def claim_queue_notice(session: AsyncSession, message_id: int, *, worker: 
     return result.rowcount == 1
 
 
+async def record_notice(session: AsyncSession, message_id: int, *, text: str, platform_message_id: str) -> None:
+    """Keep a notice the bot posted about a waiting message in the transcript (not its reply: a message
+    still gets exactly one reply)."""
+    waiting = await session.get(Message, message_id)
+    if waiting is None:
+        return
+    session.add(Message(conversation_id=waiting.conversation_id, platform=waiting.platform,
+                        platform_message_id=platform_message_id, role="bot", author_id="bot", text=text,
+                        status="sent", meta={"notice": "queued", "about": message_id}))
+
+
 async def claims_with_prefix(session: AsyncSession, prefix: str) -> list[tuple[int, str]]:
     """(message id, worker) of messages in processing claimed by workers whose id starts with `prefix`."""
     query = select(Message.id, Message.claimed_by).where(Message.status == "processing",

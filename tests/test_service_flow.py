@@ -131,6 +131,14 @@ async def test_saturated_messages_wait_in_the_inbox_and_get_one_queue_notice(mak
         # the first message never waited for a slot: no notice for it; nobody got two
         assert len(recorder.notices()) == 3 and "t1" not in {n.thread_id for n in recorder.notices()}
         assert sorted(r.thread_id for r in recorder.replies()) == ["t1", "t2", "t3", "t4"]
+        async with services.db.session() as s:  # the transcript keeps the notice, between message and reply
+            for outcome, notified in zip(outcomes, (False, True, True, True), strict=True):
+                message = await inbox.get_message(s, outcome.message_id)
+                assert message is not None
+                lines = await inbox.transcript(s, message.conversation_id, include_internal=False)
+                expected = ["customer", "bot", "bot"] if notified else ["customer", "bot"]
+                assert [m.role for m in lines] == expected
+                assert (lines[1].text == QUEUE_NOTICE) is notified and lines[-1].reply_to_id == message.id
         # a message processed again later (resume) is not told a second time
         assert await support.resume() == 0
         assert len(recorder.notices()) == 3
