@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases as case_store
-from storage import inbox, pending as pending_store
+from storage import inbox
+from storage import pending as pending_store
 from storage.db import Database
 from storage.models import Message, PendingTask
 

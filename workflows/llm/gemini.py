@@ -44,8 +44,19 @@ from google.genai import types
 from pydantic import BaseModel, SecretStr, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from .base import (LLMBadOutput, LLMBlocked, LLMError, LLMRateLimited, LLMRequest, LLMResult, LLMTimeout,
-                   LLMUnavailable, RealRequestsBlocked, T, Usage)
+from .base import (
+    LLMBadOutput,
+    LLMBlocked,
+    LLMError,
+    LLMRateLimited,
+    LLMRequest,
+    LLMResult,
+    LLMTimeout,
+    LLMUnavailable,
+    RealRequestsBlocked,
+    T,
+    Usage,
+)
 from .budget import RequestBudget
 
 _log = logging.getLogger(__name__)

@@ -13,8 +13,16 @@ import re
 from collections.abc import Callable, Sequence
 
 from ..types import Plan, Route, Task, TaskParams
-from .entities import (find_billing_concern, find_invoice_numbers, find_order_ids, find_product_name,
-                       find_references, find_return_reason, find_technical_issue, reason_from_answer)
+from .entities import (
+    find_billing_concern,
+    find_invoice_numbers,
+    find_order_ids,
+    find_product_name,
+    find_references,
+    find_return_reason,
+    find_technical_issue,
+    reason_from_answer,
+)
 from .routing import Segment, segments
 
 MAX_TASKS = 12  # the orchestrator's schema takes at most this many

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from ..types import Route
 from .lexicon import BOUNDARY, Token, tokenize
 
-
 # --- clauses ----------------------------------------------------------------------------------------
 
 # A clause starts at a sentence end, at a connective, or at ", and"/"and" followed by a new request.
