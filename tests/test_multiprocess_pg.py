@@ -80,15 +80,18 @@ async def seed(url: str) -> None:
         await db.aclose()
 
 
-async def final_state(url: str) -> tuple[Counter[str], Counter[str], int, Counter[tuple[int, str]]]:
+async def final_state(url: str) -> tuple[Counter[str], Counter[str], int, Counter[tuple[int, str]], int]:
     db = Database(url)
     try:
         async with db.session() as s:
             customer = Counter((await s.execute(select(Message.status).where(Message.role == "customer"))).scalars())
-            replies = Counter((await s.execute(select(Message.status).where(Message.role == "bot"))).scalars())
+            replies = Counter((await s.execute(select(Message.status).where(
+                Message.role == "bot", Message.reply_to_id.is_not(None)))).scalars())  # not the queue notices
             attempts = int((await s.execute(select(func.max(Message.attempts)))).scalar_one())
             cases = Counter((m, k) for m, k in (await s.execute(select(Case.message_id, Case.kind))).all())
-        return customer, replies, attempts, cases
+            notices = int((await s.execute(select(func.count()).select_from(Message).where(
+                Message.role == "bot", Message.reply_to_id.is_(None)))).scalar_one())
+        return customer, replies, attempts, cases, notices
     finally:
         await db.aclose()
 
@@ -130,7 +133,8 @@ async def test_two_processes_share_the_inbox_and_answer_each_message_once(tmp_pa
     assert len(notices) == MESSAGES - 2 * SLOTS and set(noticed.values()) == {1}
     reply_at = {c.args["thread_ts"]: c.at for c in posts}
     assert all(c.at < reply_at[c.args["thread_ts"]] for c in notices)
-    customer, reply_status, attempts, cases = await final_state(pg_url)
+    customer, reply_status, attempts, cases, kept_notices = await final_state(pg_url)
+    assert kept_notices == len(notices)  # each notice posted is in its transcript
     assert customer == Counter({"replied": MESSAGES}) and reply_status == Counter({"sent": MESSAGES})
     assert attempts == 1  # no message was claimed twice
     assert len(cases) == 2 * MESSAGES and set(cases.values()) == {1}  # billing + status per message, once each

@@ -87,7 +87,7 @@ async def inbox_state(db_url: str) -> tuple[int, int]:
         async with db.session() as s:
             pending = await inbox.count_unfinished(s)
             sent = (await s.execute(select(func.count()).select_from(Message).where(
-                Message.role == "bot", Message.status == "sent"))).scalar_one()
+                Message.role == "bot", Message.status == "sent", Message.reply_to_id.is_not(None)))).scalar_one()
         return pending, int(sent)
     finally:
         await db.aclose()
