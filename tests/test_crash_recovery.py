@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -47,9 +46,8 @@ from tests.fakes.slack import (
     message_event,
     signed_headers,
 )
-from tests.support import wait_until_healthy
+from tests.support import command_line, environment, free_port, start_slack_bot
 from tests.test_pipeline import EXAMPLE
-from tests.test_slack_cli import free_port
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 
@@ -57,30 +55,6 @@ FAILPOINTS = ["after_store", "after_claim", "after_cases", "after_reply_stored",
 CHANNEL, TS = "CSUPPORT", "1700000500.000100"
 KINDS = ["billing", "return", "status"]
 DEADLINE_S = 30.0
-
-
-def command_line() -> list[str]:
-    exe = Path(sys.executable).with_name("supportbot")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot"]
-
-
-def bot_env(db_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_"))}
-    env.update({"SUPPORTBOT_DATABASE_URL": db_url, "SUPPORTBOT_LLM": "offline", **extra})
-    return env
-
-
-async def start_slack_bot(tmp_path: Path, fake: FakeSlack, port: int, db_url: str,
-                          **extra: str) -> asyncio.subprocess.Process:
-    """`supportbot run --slack --slack-mode http`, returned once /healthz answers 200."""
-    env = bot_env(db_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                  SUPPORTBOT_SLACK_API_URL=fake.base_url)
-    env.update(extra)
-    process = await asyncio.create_subprocess_exec(
-        *command_line(), "run", "--slack", "--slack-mode", "http", "--host", "127.0.0.1", "--port", str(port),
-        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    await wait_until_healthy(process, port, timeout_s=DEADLINE_S)
-    return process
 
 
 async def send_slack_event(port: int, body: str) -> bool:
@@ -208,9 +182,10 @@ async def start_discord_bot(tmp_path: Path, fake: FakeDiscord, db_url: str,
                             **extra: str) -> asyncio.subprocess.Process:
     """`supportbot run --discord`, returned once it has identified and read READY + GUILD_CREATE."""
     fake.ready.clear()
-    env = bot_env(db_url, DISCORD_BOT_TOKEN=DISCORD_TOKEN, SUPPORTBOT_DISCORD_API_URL=fake.api_url,
-                  SUPPORTBOT_DISCORD_GATEWAY_URL=fake.gateway_url, SUPPORTBOT_DISCORD_CHANNEL_IDS=SUPPORT_CHANNEL,
-                  **extra)
+    env = environment(tmp_path, **{"SUPPORTBOT_DATABASE_URL": db_url, "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
+                                   "SUPPORTBOT_DISCORD_API_URL": fake.api_url,
+                                   "SUPPORTBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
+                                   "SUPPORTBOT_DISCORD_CHANNEL_IDS": SUPPORT_CHANNEL, **extra})
     process = await asyncio.create_subprocess_exec(
         *command_line(), "run", "--discord", "--host", "127.0.0.1", "--port", str(free_port()), cwd=tmp_path,
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

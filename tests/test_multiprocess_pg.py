@@ -28,8 +28,7 @@ from storage import inbox, migrate
 from storage.db import Database
 from storage.models import Case, Message
 from tests.fakes.slack import BOT_TOKEN, Call, FakeSlack
-from tests.test_crash_recovery import start_slack_bot
-from tests.test_slack_cli import free_port
+from tests.support import free_port, start_slack_bot
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,7 +36,7 @@ from tests.fakes.slack import (
     message_event,
     signed_headers,
 )
-from tests.support import free_port
+from tests.support import command_line, environment, free_port, wait_until_healthy
 from workflows.llm.base import LLMRequest, LLMUnavailable
 from workflows.llm.scripted import FunctionLLM
 
@@ -204,16 +202,8 @@ SECRETS = (SLACK_TOKEN, SIGNING, GEMINI_KEY, DISCORD_TOKEN, DB_PASSWORD)
 
 
 def _bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_")) and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
-    env.update({"SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SIGNING, "GEMINI_API_KEY": GEMINI_KEY,
-                "DISCORD_BOT_TOKEN": DISCORD_TOKEN, **extra})
-    return env
-
-
-def _command() -> list[str]:
-    exe = Path(sys.executable).with_name("supportbot")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot"]
+    return environment(tmp_path, **{"SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SIGNING,
+                                    "GEMINI_API_KEY": GEMINI_KEY, "DISCORD_BOT_TOKEN": DISCORD_TOKEN, **extra})
 
 
 async def test_no_secret_reaches_the_logs_at_debug_level_even_on_error_paths(tmp_path: Path) -> None:
@@ -227,19 +217,12 @@ async def test_no_secret_reaches_the_logs_at_debug_level_even_on_error_paths(tmp
                        SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_GEMINI_BASE_URL=gemini.base_url,
                        SUPPORTBOT_LLM="gemini")
         process = await asyncio.create_subprocess_exec(
-            *_command(), "--debug", "run", "--slack", "--slack-mode", "http", "--host", "127.0.0.1",
+            *command_line(), "--debug", "run", "--slack", "--slack-mode", "http", "--host", "127.0.0.1",
             "--port", str(port), cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
         try:
+            await wait_until_healthy(process, port)
             async with aiohttp.ClientSession() as http:
-                async with asyncio.timeout(30):
-                    while True:
-                        try:
-                            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                                if response.status == 200:
-                                    break
-                        except aiohttp.ClientConnectionError:
-                            await asyncio.sleep(0.1)
                 body = json.dumps(event_callback(message_event("where is my order #A-9?", ts="1700003000.000100")))
                 async with http.post(f"http://127.0.0.1:{port}/slack/events", data=body,
                                      headers=signed_headers(body, secret=SIGNING)) as response:
@@ -268,7 +251,7 @@ def test_the_database_password_is_masked_too(tmp_path: Path) -> None:
 
     url = f"postgresql+asyncpg://support:{DB_PASSWORD}@127.0.0.1:{free_port()}/support"
     for debug in ([], ["--debug"]):
-        done = subprocess.run([*_command(), *debug, "run", "--slack", "--slack-mode", "http"], cwd=tmp_path,
+        done = subprocess.run([*command_line(), *debug, "run", "--slack", "--slack-mode", "http"], cwd=tmp_path,
                               env=_bot_env(tmp_path, SUPPORTBOT_DATABASE_URL=url), capture_output=True, text=True,
                               timeout=60)
         assert done.returncode == 1

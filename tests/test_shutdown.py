@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 import time
@@ -25,33 +24,17 @@ import pytest
 from storage import inbox
 from storage.db import Database
 from tests.fakes.slack import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
     FakeSlack,
     event_callback,
     message_event,
     signed_headers,
 )
-from tests.support import free_port, wait_until_healthy
+from tests.support import free_port, start_slack_bot
 
+WARNINGS = "default::ResourceWarning"  # unclosed sockets or sessions would show in stderr
 SLOTS = 32  # SupportService's default concurrency, as `supportbot run` wires it
 WAITING = 4
 LATE = 2
-
-
-async def start_bot(tmp_path: Path, fake: FakeSlack, port: int, db_url: str) -> asyncio.subprocess.Process:
-    exe = Path(sys.executable).with_name("supportbot")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "bot"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "SLACK_"))}
-    env.update({"SUPPORTBOT_DATABASE_URL": db_url, "SUPPORTBOT_LLM": "offline",
-                "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SUPPORTBOT_SLACK_API_URL": fake.base_url,
-                "PYTHONWARNINGS": "default::ResourceWarning"})  # unclosed sockets/sessions would show
-    process = await asyncio.create_subprocess_exec(
-        *command, "run", "--slack", "--slack-mode", "http", "--host", "127.0.0.1", "--port", str(port),
-        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    await wait_until_healthy(process, port, timeout_s=30)
-    return process
 
 
 async def post_events(port: int, first: int, count: int) -> None:
@@ -98,7 +81,7 @@ async def test_sigterm_under_load_finishes_in_flight_keeps_the_rest_and_a_restar
         tmp_path: Path, db_url: str) -> None:
     async with FakeSlack() as fake:
         port = free_port()
-        process = await start_bot(tmp_path, fake, port, db_url)
+        process = await start_slack_bot(tmp_path, fake, port, db_url, PYTHONWARNINGS=WARNINGS)
         fake.hold("chat.postMessage")
         await post_events(port, 0, SLOTS + WAITING)
         await fake.wait_for("chat.postMessage", SLOTS, timeout=30)  # every slot is busy delivering
@@ -119,7 +102,7 @@ async def test_sigterm_under_load_finishes_in_flight_keeps_the_rest_and_a_restar
         assert (pending, sent) == (WAITING + LATE, SLOTS)
 
         port = free_port()
-        process = await start_bot(tmp_path, fake, port, db_url)  # the next start resumes what was left
+        process = await start_slack_bot(tmp_path, fake, port, db_url, PYTHONWARNINGS=WARNINGS)  # the next start resumes what was left
         await fake.wait_for("chat.postMessage", SLOTS + WAITING + LATE, timeout=30)
         await stop(process)
 
