@@ -154,12 +154,10 @@ class SupportService:
         Returns whether it was stored now (False: seen before, or the database failed — logged)."""
         try:
             async with self.db.write() as s:
-                conversation = await inbox.get_or_create_conversation(
+                created = (await inbox.store_inbound(
                     s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
-                    customer_id=inbound.user_id)
-                _message, created = await inbox.receive_message(
-                    s, conversation=conversation, platform_message_id=inbound.message_id,
-                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")
+                    customer_id=inbound.user_id, platform_message_id=inbound.message_id,
+                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")).created
         except Exception:  # a transcript line, not a customer request: nothing waits on it
             _log.exception("could not record staff message %s", inbound.message_id)
             return False

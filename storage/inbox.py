@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, exists, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Conversation, Message, utcnow
@@ -29,6 +28,7 @@ _NEW_CONVERSATION = PerDialect(
 _FIND_CONVERSATION = select(_conversations.c.id).where(
     _conversations.c.platform == bindparam("b_platform"), _conversations.c.channel_id == bindparam("b_channel"),
     _conversations.c.thread_id == bindparam("b_thread"))
+# Inbound messages (unique platform id) and replies (one per inbound message) alike: a conflict inserts nothing.
 _NEW_MESSAGE = PerDialect(lambda insert: insert(_messages).on_conflict_do_nothing().returning(_messages.c.id))
 _FIND_MESSAGE = select(_messages.c.id, _messages.c.conversation_id, _messages.c.status).where(
     _messages.c.platform == bindparam("b_platform"), _messages.c.platform_message_id == bindparam("b_pmid"))
@@ -56,7 +56,6 @@ _FINISH = (update(_messages).where(_messages.c.id == bindparam("b_id"))
                    updated_at=bindparam("b_now")))
 _SET_META = (update(_messages).where(_messages.c.id == bindparam("b_id"))
              .values(meta=bindparam("b_meta"), updated_at=bindparam("b_now")))
-_NEW_REPLY = PerDialect(lambda insert: insert(_messages).on_conflict_do_nothing().returning(_messages.c.id))
 _REPLY_SENT = (update(_messages).where(_messages.c.id == bindparam("b_id"))
                .values(status="sent", platform_message_id=bindparam("b_pmid"), updated_at=bindparam("b_now")))
 
@@ -80,7 +79,6 @@ class StoredInbound:
     conversation_id: int
     status: str
     created: bool  # False: a redelivery of a message stored before
-    new_conversation: bool  # its thread had no conversation yet
 
 
 @dataclass(frozen=True)
@@ -102,27 +100,26 @@ class InboundRow:
 
 async def store_inbound(session: AsyncSession, *, platform: str, channel_id: str, thread_id: str,
                         customer_id: str, platform_message_id: str, author_id: str, text: str,
-                        role: str = "customer", meta: dict[str, Any] | None = None) -> StoredInbound:
+                        role: str = "customer", internal: bool = False,
+                        meta: dict[str, Any] | None = None) -> StoredInbound:
     """Store an inbound message once, creating its conversation if needed (2 statements when both
-    are new). A redelivery returns the stored message's id and status with `created` False."""
+    are new). A redelivery returns the stored message's id and status with `created` False. Customer
+    messages wait in the inbox (`received`); staff messages are transcript only (`stored`)."""
     conversation_id = (await session.execute(_NEW_CONVERSATION(session), {
         "platform": platform, "channel_id": channel_id, "thread_id": thread_id,
         "customer_id": customer_id})).scalar()
-    new_conversation = conversation_id is not None
     if conversation_id is None:  # the thread's conversation exists (or another process just created it)
         conversation_id = (await session.execute(_FIND_CONVERSATION, {
             "b_platform": platform, "b_channel": channel_id, "b_thread": thread_id})).scalar_one()
     status = "received" if role == "customer" else "stored"
     message_id = (await session.execute(_NEW_MESSAGE(session), {
         "conversation_id": conversation_id, "platform": platform, "platform_message_id": platform_message_id,
-        "role": role, "author_id": author_id, "text": text, "internal": False, "status": status,
+        "role": role, "author_id": author_id, "text": text, "internal": internal, "status": status,
         "meta": meta or {}})).scalar()
     if message_id is not None:
-        return StoredInbound(id=message_id, conversation_id=conversation_id, status=status, created=True,
-                             new_conversation=new_conversation)
+        return StoredInbound(id=message_id, conversation_id=conversation_id, status=status, created=True)
     found = (await session.execute(_FIND_MESSAGE, {"b_platform": platform, "b_pmid": platform_message_id})).one()
-    return StoredInbound(id=found.id, conversation_id=found.conversation_id, status=found.status, created=False,
-                         new_conversation=False)
+    return StoredInbound(id=found.id, conversation_id=found.conversation_id, status=found.status, created=False)
 
 
 async def load_inbound(session: AsyncSession, message_id: int) -> InboundRow | None:
@@ -138,44 +135,6 @@ async def load_inbound(session: AsyncSession, message_id: int) -> InboundRow | N
 
 async def set_meta(session: AsyncSession, message_id: int, meta: dict[str, Any]) -> None:
     await session.execute(_SET_META, {"b_id": message_id, "b_meta": meta, "b_now": utcnow()})
-
-
-async def get_or_create_conversation(session: AsyncSession, *, platform: str, channel_id: str, thread_id: str,
-                                     customer_id: str) -> Conversation:
-    query = select(Conversation).where(Conversation.platform == platform, Conversation.channel_id == channel_id,
-                                       Conversation.thread_id == thread_id)
-    found = (await session.execute(query)).scalar_one_or_none()
-    if found is not None:
-        return found
-    conversation = Conversation(platform=platform, channel_id=channel_id, thread_id=thread_id,
-                                customer_id=customer_id)
-    try:
-        async with session.begin_nested():
-            session.add(conversation)
-    except IntegrityError:  # another process created it first
-        return (await session.execute(query)).scalar_one()
-    return conversation
-
-
-async def receive_message(session: AsyncSession, *, conversation: Conversation, platform_message_id: str,
-                          author_id: str, text: str, role: str = "customer", internal: bool = False,
-                          meta: dict[str, Any] | None = None) -> tuple[Message, bool]:
-    """Store an inbound message once. Returns (message, created); a redelivery returns the stored row."""
-    query = select(Message).where(Message.platform == conversation.platform,
-                                  Message.platform_message_id == platform_message_id)
-    found = (await session.execute(query)).scalar_one_or_none()
-    if found is not None:
-        return found, False
-    message = Message(conversation_id=conversation.id, platform=conversation.platform,
-                      platform_message_id=platform_message_id, role=role, author_id=author_id, text=text,
-                      internal=internal, status="received" if role == "customer" else "stored",
-                      meta=meta or {})
-    try:
-        async with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        return (await session.execute(query)).scalar_one(), False
-    return message, True
 
 
 async def claim_message(session: AsyncSession, message_id: int, *, worker: str, lease_s: float) -> bool:
@@ -259,8 +218,6 @@ async def unfinished_messages(session: AsyncSession, *, limit: int = 500,
 
 
 async def count_unfinished(session: AsyncSession) -> int:
-    from sqlalchemy import func
-
     query = select(func.count()).select_from(Message).where(
         Message.role == "customer", Message.status.in_(("received", "processing")))
     return int((await session.execute(query)).scalar_one())
@@ -299,19 +256,10 @@ async def add_reply(session: AsyncSession, *, inbound: InboundRef, text: str,
                     meta: dict[str, Any] | None = None) -> int | None:
     """Store the bot's reply to `inbound` before it is posted, unless it has one (one reply per inbound
     message, ever: uq_message_one_reply). Returns the new reply's id, or None if one was stored before."""
-    return (await session.execute(_NEW_REPLY(session), {
+    return (await session.execute(_NEW_MESSAGE(session), {
         "conversation_id": inbound.conversation_id, "platform": inbound.platform, "platform_message_id": None,
         "role": "bot", "author_id": "bot", "text": text, "internal": False, "status": "pending",
         "reply_to_id": inbound.id, "meta": meta or {}})).scalar()
-
-
-async def store_reply(session: AsyncSession, *, inbound: InboundRef, text: str,
-                      meta: dict[str, Any] | None = None) -> Message:
-    """`add_reply`, returning the reply stored now or before."""
-    reply_id = await add_reply(session, inbound=inbound, text=text, meta=meta)
-    found = await (get_message(session, reply_id) if reply_id is not None else reply_for(session, inbound.id))
-    assert found is not None
-    return found
 
 
 async def mark_reply_sent(session: AsyncSession, reply_id: int, *, platform_message_id: str) -> None:

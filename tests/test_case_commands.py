@@ -68,8 +68,10 @@ async def test_transcript_has_all_roles_and_hides_internal_notes_from_the_custom
         platform="slack", channel_id=conversation.channel_id, thread_id=conversation.thread_id, user_id=STAFF,
         text="Hi! A colleague is checking the warehouse.", message_id="staff-1"))
     async with svc.db.write() as s:
-        await inbox.receive_message(s, conversation=conversation, platform_message_id="staff-2", author_id=STAFF,
-                                    text="SECRET: customer had 3 returns this month", role="staff", internal=True)
+        await inbox.store_inbound(s, platform="slack", channel_id=conversation.channel_id,
+                                  thread_id=conversation.thread_id, customer_id=conversation.customer_id,
+                                  platform_message_id="staff-2", author_id=STAFF, role="staff", internal=True,
+                                  text="SECRET: customer had 3 returns this month")
     noted = await run(svc, f"/case-note {ref} SECRET-NOTE: don't refund before it's back", user=STAFF)
     assert noted.ok and noted.ephemeral
 

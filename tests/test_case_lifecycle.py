@@ -28,12 +28,11 @@ async def seed_case(db: Database, *, customer: str = "u1", platform: str = "shel
 async def seed_in(s: Any, *, customer: str = "u1", platform: str = "shell", kind: str = "return",
                   details: dict[str, Any] | None = None, thread: str | None = None,
                   created_at: datetime | None = None, text: str = "I need help") -> Case:
-    conversation = await inbox.get_or_create_conversation(
-        s, platform=platform, channel_id="C-support", thread_id=thread or uuid.uuid4().hex, customer_id=customer)
-    message, _ = await inbox.receive_message(s, conversation=conversation, platform_message_id=uuid.uuid4().hex,
-                                             author_id=customer, text=text)
+    message = await inbox.store_inbound(s, platform=platform, channel_id="C-support",
+                                       thread_id=thread or uuid.uuid4().hex, customer_id=customer,
+                                       platform_message_id=uuid.uuid4().hex, author_id=customer, text=text)
     case, created = await case_store.open_case(
-        s, kind=kind, platform=platform, customer_id=customer, conversation_id=conversation.id,
+        s, kind=kind, platform=platform, customer_id=customer, conversation_id=message.conversation_id,
         message_id=message.id, task_key=f"0:{kind}", details=details or {"product_name": "Widget"})
     assert created
     if created_at is not None:

@@ -67,11 +67,9 @@ async def seed(url: str) -> None:
     try:
         async with db.write() as s:
             for i in range(MESSAGES):
-                conversation = await inbox.get_or_create_conversation(
-                    s, platform="slack", channel_id=CHANNEL, thread_id=thread_ts(i), customer_id=f"UC{i:04d}")
-                await s.flush()
-                await inbox.receive_message(
-                    s, conversation=conversation, platform_message_id=message_key(CHANNEL, thread_ts(i)),
+                await inbox.store_inbound(
+                    s, platform="slack", channel_id=CHANNEL, thread_id=thread_ts(i), customer_id=f"UC{i:04d}",
+                    platform_message_id=message_key(CHANNEL, thread_ts(i)),
                     author_id=f"UC{i:04d}", meta={"user_name": f"customer{i}", "is_dm": False},
                     text=f"I have a question about invoice #INV-{5000 + i}, it looks too high. "
                          f"Also, where is my order #A-{20000 + i}?")

@@ -14,13 +14,10 @@ async def _setup(db_url: str) -> tuple[Database, int, int, int]:
     db = Database(db_url)
     await migrate.upgrade(db)
     async with db.write() as s:
-        conv = await inbox.get_or_create_conversation(s, platform="shell", channel_id="c", thread_id="t",
-                                                      customer_id="u1")
-        first, _ = await inbox.receive_message(s, conversation=conv, platform_message_id="m1", author_id="u1",
-                                               text="one")
-        second, _ = await inbox.receive_message(s, conversation=conv, platform_message_id="m2", author_id="u1",
-                                                text="two")
-    return db, conv.id, first.id, second.id
+        first, second = [await inbox.store_inbound(s, platform="shell", channel_id="c", thread_id="t",
+                                                   customer_id="u1", platform_message_id=mid, author_id="u1",
+                                                   text=text) for mid, text in (("m1", "one"), ("m2", "two"))]
+    return db, first.conversation_id, first.id, second.id
 
 
 def _spec(key: str, kind: str = "status", subject: str | None = None) -> CaseSpec:

@@ -19,9 +19,9 @@ async def _db(url: str) -> Database:
 
 async def _message(db: Database, mid: str = "m1"):  # type: ignore[no-untyped-def]
     async with db.write() as s:
-        conv = await inbox.get_or_create_conversation(s, platform="shell", channel_id="c", thread_id="t",
-                                                      customer_id="u1")
-        return await inbox.receive_message(s, conversation=conv, platform_message_id=mid, author_id="u1", text="hi")
+        stored = await inbox.store_inbound(s, platform="shell", channel_id="c", thread_id="t", customer_id="u1",
+                                           platform_message_id=mid, author_id="u1", text="hi")
+        return stored, stored.created
 
 
 async def test_migration_creates_schema_and_is_current(db_url: str) -> None:
@@ -101,11 +101,15 @@ async def test_case_is_opened_once_per_task_with_unique_refs(db_url: str) -> Non
 async def test_one_reply_per_inbound_message(db_url: str) -> None:
     db = await _db(db_url)
     try:
-        message, _ = await _message(db)
+        stored, _ = await _message(db)
         async with db.write() as s:
-            first = await inbox.store_reply(s, inbound=message, text="one")
+            message = await inbox.load_inbound(s, stored.id)
+            assert message is not None
+            first = await inbox.add_reply(s, inbound=message, text="one")
         async with db.write() as s:
-            second = await inbox.store_reply(s, inbound=message, text="two")
-        assert first.id == second.id and second.text == "one"
+            second = await inbox.add_reply(s, inbound=message, text="two")
+            reply = await inbox.reply_for(s, message.id)
+        assert first is not None and second is None  # the second reply was not stored
+        assert reply is not None and reply.id == first and reply.text == "one"
     finally:
         await db.aclose()
