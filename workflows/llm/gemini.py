@@ -1,4 +1,5 @@
-"""Gemini (google-genai) behind the provider-neutral `LLMClient`; the only module importing google.genai.
+"""Gemini (google-genai) behind the provider-neutral `LLMClient`; with `gemini_answers` (decoding its
+answers and errors), the only modules importing google.genai.
 
 One `generate()` call goes through these layers::
 
@@ -25,10 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import random
-import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,16 +36,13 @@ from functools import cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import aiohttp
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from .base import (
-    LLMBadOutput,
-    LLMBlocked,
     LLMError,
     LLMRateLimited,
     LLMRequest,
@@ -55,9 +51,9 @@ from .base import (
     LLMUnavailable,
     RealRequestsBlocked,
     T,
-    Usage,
 )
 from .budget import RequestBudget
+from .gemini_answers import describe, is_transient, parse_answer, retry_delay, usage_of
 
 _log = logging.getLogger(__name__)
 
@@ -74,11 +70,6 @@ API_VERSION = "v1beta"
 EXPLICIT_CACHE_MIN_TOKENS = 4096
 CACHE_TTL_S = 600
 _CACHE_REFRESH_MARGIN_S = 60  # recreate a cache this long before its TTL runs out
-
-_BLOCKING_FINISH_REASONS = {"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "RECITATION", "IMAGE_SAFETY"}
-# The SDK's async transport is aiohttp whenever it is installed, and it is one of our dependencies.
-_CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, ConnectionError)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)s\s*$")
 
 
 def block_real_requests(block: bool = True) -> None:
@@ -185,11 +176,11 @@ class GeminiClient:
             cache = await self._context_cache(request, model)
             contents, config = self._build(request, cache)
             response = await self._send_with_retries(request.step, model, contents, config)
-            usage = _usage(response)  # counted even when the answer turns out unusable: it was paid for
+            usage = usage_of(response)  # counted even when the answer turns out unusable: it was paid for
             self.stats.prompt_tokens += usage.prompt_tokens
             self.stats.output_tokens += usage.output_tokens
             self.stats.cached_tokens += usage.cached_tokens
-            value = _parse(request, response)
+            value = parse_answer(request, response)
         except LLMError:
             self.stats.failures += 1
             raise
@@ -292,7 +283,7 @@ class GeminiClient:
         except Exception as exc:
             # Too small for this model, not supported, quota…: implicit caching still applies.
             _log.info("context %s: explicit cache not created (%s); sending the context with each call",
-                      request.context_key, _describe(exc))
+                      request.context_key, describe(exc))
             return None
         if not cache.name:
             return None
@@ -312,23 +303,23 @@ class GeminiClient:
             self.stats.retries += 1
             exc = state.outcome.exception() if state.outcome else None
             delay = state.next_action.sleep if state.next_action else 0.0
-            _log.warning("step %s: %s failed (%s); retry %d/%d in %.2fs", step, model, _describe(exc),
+            _log.warning("step %s: %s failed (%s); retry %d/%d in %.2fs", step, model, describe(exc),
                          state.attempt_number, self.max_attempts - 1, delay)
 
         retrying = AsyncRetrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
-                                 retry=retry_if_exception(_is_transient), before_sleep=log_retry, reraise=True)
+                                 retry=retry_if_exception(is_transient), before_sleep=log_retry, reraise=True)
         try:
             return await retrying(self._send_once, model, contents, config)
         except TimeoutError as e:
             raise LLMTimeout(f"{model} did not answer within {self.timeout_s:g}s") from e
         except genai_errors.APIError as e:
             if e.code == 429:
-                raise LLMRateLimited(f"{model} rate limited (429 {e.status})", retry_after=_retry_delay(e)) from e
+                raise LLMRateLimited(f"{model} rate limited (429 {e.status})", retry_after=retry_delay(e)) from e
             raise LLMUnavailable(f"{model} failed: {e.code} {e.status}: {e.message}") from e
         except LLMError:
             raise
         except Exception as e:  # network errors and anything unexpected: the step falls back, never crashes
-            raise LLMUnavailable(f"{model} unreachable: {_describe(e)}") from e
+            raise LLMUnavailable(f"{model} unreachable: {describe(e)}") from e
 
     async def _send_once(self, model: str, contents: list[types.Content],
                          config: types.GenerateContentConfig) -> types.GenerateContentResponse:
@@ -343,7 +334,7 @@ class GeminiClient:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, genai_errors.APIError) and exc.code == 429:
-            hint = _retry_delay(exc)
+            hint = retry_delay(exc)
             if hint is not None:  # the server knows when the quota frees up; jitter spreads the herd
                 return min(hint + random.uniform(0, self.backoff_initial_s), self.backoff_max_s)
         return self._backoff(state)
@@ -358,68 +349,3 @@ def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
     """A step's JSON schema, built once per model class (about a millisecond each time otherwise, on the
     critical path of every parallel call; the SDK copies the config, so the dict is never changed)."""
     return schema.model_json_schema()
-
-
-# --- response handling ------------------------------------------------------------------------
-def _parse(request: LLMRequest[T], response: types.GenerateContentResponse) -> T:
-    feedback = response.prompt_feedback
-    if feedback is not None and feedback.block_reason is not None:
-        raise LLMBlocked(f"step {request.step}: prompt blocked ({_enum_name(feedback.block_reason)})")
-    if not response.candidates:
-        raise LLMBlocked(f"step {request.step}: no candidates in the answer")
-    reason = _enum_name(response.candidates[0].finish_reason)
-    if reason in _BLOCKING_FINISH_REASONS:
-        raise LLMBlocked(f"step {request.step}: answer stopped ({reason})")
-    text = response.text
-    if not text:
-        raise LLMBadOutput(f"step {request.step}: empty answer (finish reason {reason})")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise LLMBadOutput(f"step {request.step}: answer is not JSON ({e.msg})") from e
-    try:
-        return request.schema.model_validate(data)
-    except ValidationError as e:
-        raise LLMBadOutput(f"step {request.step}: answer does not fit {request.schema.__name__} "
-                           f"({e.error_count()} errors)") from e
-
-
-def _usage(response: types.GenerateContentResponse) -> Usage:
-    meta = response.usage_metadata
-    if meta is None:
-        return Usage()
-    return Usage(prompt_tokens=meta.prompt_token_count or 0, output_tokens=meta.candidates_token_count or 0,
-                 cached_tokens=meta.cached_content_token_count or 0)
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, genai_errors.APIError):
-        return exc.code in (408, 429) or (exc.code or 0) >= 500
-    if isinstance(exc, TimeoutError):  # before the connection errors: some are TimeoutErrors too
-        return False
-    return isinstance(exc, _CONNECTION_ERRORS)
-
-
-def _retry_delay(exc: genai_errors.APIError) -> float | None:
-    """The server's retry hint: google.rpc.RetryInfo `retryDelay` ("1.5s"), else a Retry-After header."""
-    body = exc.details if isinstance(exc.details, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else body
-    for detail in error.get("details") or []:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
-            if m := _DURATION.match(str(detail.get("retryDelay", ""))):
-                return float(m[1])
-    headers = getattr(exc.response, "headers", None)
-    try:
-        return float(headers.get("Retry-After")) if headers and headers.get("Retry-After") else None
-    except ValueError:
-        return None
-
-
-def _enum_name(value: Any) -> str | None:
-    return None if value is None else str(getattr(value, "value", value))
-
-
-def _describe(exc: BaseException | None) -> str:
-    if isinstance(exc, genai_errors.APIError):
-        return f"{exc.code} {exc.status}"
-    return type(exc).__name__ if exc is not None else "unknown error"
