@@ -15,7 +15,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager, nullcontext
 
 from ..llm.runner import StepRunner
 from .cache import CachedPage, PageCache, content_hash
@@ -97,13 +96,6 @@ async def load_page(url: str, fetcher: PageFetcher, page_cache: PageCache | None
     return page
 
 
-def _holding(runner: StepRunner, context_key: str) -> AbstractAsyncContextManager[None]:
-    """The model client's `hold_context(key)` when it has one (Gemini: deletes the FAQ's context cache
-    when the FAQ is done), else nothing."""
-    hold = getattr(runner.client, "hold_context", None)
-    return hold(context_key) if hold is not None else nullcontext()
-
-
 async def build_faq(urls: Sequence[str], *, questions: int = DEFAULT_QUESTIONS, chain: Chain = "grounded",
                     parallel: bool = True, runner: StepRunner, fetcher: PageFetcher,
                     on_progress: ProgressCallback | None = None, page_cache: PageCache | None = None,
@@ -150,7 +142,7 @@ async def _build(urls: list[str], n: int, chain: Chain, parallel: bool, runner: 
 
     context = render_context(pages, max_tokens=max_context_tokens)
     steps = FaqSteps(pages=pages, context=context, runner=runner, offline=OfflineFaq(pages), progress=progress)
-    async with _holding(runner, context.key):  # the provider's cache of the pages lives as long as this FAQ
+    async with runner.hold_context(context.key):  # the provider's cache of the pages lives as long as this FAQ
         progress.emit("questions", 0, 1, f"Writing {n} questions")
         asked = await ask_questions(steps, n)
         progress.emit("questions", 1, 1, f"Answering {len(asked)} questions")

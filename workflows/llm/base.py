@@ -14,6 +14,7 @@ Every error means "use the offline engine for this step"; none is ever shown to 
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
@@ -92,5 +93,10 @@ class LLMClient(Protocol):
     name: str
 
     async def generate(self, request: LLMRequest[T]) -> LLMResult[T]: ...
+
+    def hold_context(self, context_key: str) -> AbstractAsyncContextManager[None]:
+        """The calls made inside are one piece of work sharing the context `context_key` (one FAQ): a
+        provider that caches such a context may free it when the last holder leaves."""
+        ...
 
     async def aclose(self) -> None: ...

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Generic, Literal
 
@@ -91,6 +92,10 @@ class StepRunner:
     @property
     def uses_model(self) -> bool:
         return self.client is not None
+
+    def hold_context(self, context_key: str) -> AbstractAsyncContextManager[None]:
+        """The client's hold on a shared context (`LLMClient.hold_context`); nothing when offline."""
+        return self.client.hold_context(context_key) if self.client is not None else nullcontext()
 
     async def run(self, request: LLMRequest[T], offline: Callable[[], T | Awaitable[T]], *,
                   tally: Tally | None = None, accept: Callable[[T], bool] | None = None) -> StepOutcome[T]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from pydantic import BaseModel
@@ -46,6 +47,9 @@ class FunctionLLM:
             except Exception as exc:  # a scripted answer that does not fit the schema is bad output
                 raise LLMBadOutput(f"scripted answer does not fit {request.schema.__name__}") from exc
         return LLMResult(value=value, usage=Usage(prompt_tokens=len(request.prompt) // 4), model=self.name)
+
+    def hold_context(self, context_key: str) -> AbstractAsyncContextManager[None]:
+        return nullcontext()  # nothing is cached between calls
 
     def calls(self, step: str | None = None) -> int:
         return sum(1 for r in self.requests if step is None or r.step == step)
