@@ -174,7 +174,7 @@ class SupportService:
         released = 0
         for message_id, worker in dead:
             async with self.db.write() as s:
-                released += await inbox.release_dead_claim(s, message_id, worker=worker)
+                released += await inbox.release_message(s, message_id, error="worker died", worker=worker)
         if released:
             _log.info("released %d messages claimed by workers of this host that are gone", released)
         return released

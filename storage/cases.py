@@ -122,7 +122,8 @@ class CaseRow:
     details: dict[str, Any]
 
     @classmethod
-    def of(cls, case: Case) -> CaseRow:
+    def of(cls, case: Any) -> CaseRow:
+        """From a `Case` or a result row with the same columns."""
         return cls(id=case.id, ref=case.ref, kind=case.kind, status=case.status, task_key=case.task_key,
                    subject_key=case.subject_key, details=case.details)
 
@@ -137,14 +138,14 @@ async def open_cases(session: AsyncSession, specs: Sequence[CaseSpec], *, platfo
     tasks has a case yet (that query is skipped)."""
     if not specs:
         return []
-    existing = {} if first_attempt else {row.task_key: _case_row(row) for row in (await session.execute(
+    existing = {} if first_attempt else {row.task_key: CaseRow.of(row) for row in (await session.execute(
         _CASES_OF_TASKS, {"b_message": message_id, "b_keys": [s.task_key for s in specs]}))}
     subjects = {s.subject_key for s in specs if s.subject_key is not None and s.task_key not in existing}
     open_by_subject: dict[tuple[str, str], CaseRow] = {}
     if subjects:
         for row in await session.execute(_OPEN_BY_SUBJECT, {"b_platform": platform, "b_customer": customer_id,
                                                             "b_subjects": sorted(subjects)}):
-            open_by_subject.setdefault((row.kind, row.subject_key or ""), _case_row(row))
+            open_by_subject.setdefault((row.kind, row.subject_key or ""), CaseRow.of(row))
     results: list[tuple[CaseRow, bool]] = []
     new: dict[str, dict[str, Any]] = {}  # task key → the new case's columns
     for spec in specs:
@@ -190,11 +191,6 @@ async def _open_one(session: AsyncSession, spec: CaseSpec, *, inserted: bool, pl
                                     details=spec.details, subject_key=spec.subject_key,
                                     needs_staff=spec.needs_staff, actor=actor)
     return CaseRow.of(case), created or inserted
-
-
-def _case_row(row: Any) -> CaseRow:
-    return CaseRow(id=row.id, ref=row.ref, kind=row.kind, status=row.status, task_key=row.task_key,
-                   subject_key=row.subject_key, details=row.details)
 
 
 async def get_case(session: AsyncSession, ref: str) -> Case | None:

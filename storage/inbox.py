@@ -158,12 +158,17 @@ async def finish_message(session: AsyncSession, message_id: int, *, status: str,
     await session.execute(_FINISH, {"b_id": message_id, "b_status": status, "b_error": error, "b_now": utcnow()})
 
 
-async def release_message(session: AsyncSession, message_id: int, *, error: str | None = None) -> None:
-    """Give a claimed message back to the inbox (it will be retried)."""
-    await session.execute(
-        update(Message).where(Message.id == message_id, Message.status == "processing")
-        .values(status="received", error=error, claimed_by=None, claimed_until=None, updated_at=utcnow())
+async def release_message(session: AsyncSession, message_id: int, *, error: str | None = None,
+                          worker: str | None = None) -> bool:
+    """Give a claimed message back to the inbox (it will be retried); with `worker`, only if that worker
+    still holds it (a dead worker's claim). Returns whether it was given back."""
+    query = update(Message).where(Message.id == message_id, Message.status == "processing")
+    if worker is not None:
+        query = query.where(Message.claimed_by == worker)
+    result = await session.execute(
+        query.values(status="received", error=error, claimed_by=None, claimed_until=None, updated_at=utcnow())
         .execution_options(synchronize_session=False))
+    return result.rowcount == 1
 
 
 async def claim_queue_notice(session: AsyncSession, message_id: int, *, worker: str) -> bool:
@@ -192,16 +197,6 @@ async def claims_with_prefix(session: AsyncSession, prefix: str) -> list[tuple[i
     query = select(Message.id, Message.claimed_by).where(Message.status == "processing",
                                                          Message.claimed_by.startswith(prefix, autoescape=True))
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
-
-
-async def release_dead_claim(session: AsyncSession, message_id: int, *, worker: str) -> bool:
-    """Give back a message whose worker is known to be dead (only if that worker still holds it)."""
-    result = await session.execute(
-        update(Message).where(Message.id == message_id, Message.status == "processing",
-                              Message.claimed_by == worker)
-        .values(status="received", error="worker died", claimed_by=None, claimed_until=None, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
 
 
 async def unfinished_messages(session: AsyncSession, *, limit: int = 500,
