@@ -101,7 +101,6 @@ class SupportService:
         self._lock_users: defaultdict[tuple[str, str, str], int] = defaultdict(int)
         self.accepting = True
         self.queue_notice_s = queue_notice_s
-        self._in_flight = 0  # _process calls running or waiting for their turn
         self._idle = asyncio.Event()
         self._idle.set()
         self._noticed: OrderedDict[int, None] = OrderedDict()  # message ids told "you're in the queue"
@@ -116,7 +115,7 @@ class SupportService:
                 await self._idle.wait()
         except TimeoutError:
             _log.warning("messages still in flight after %gs: %d; left in the inbox for the next start",
-                         timeout_s, self._in_flight)
+                         timeout_s, sum(self._lock_users.values()))
             return False
         return True
 
@@ -210,7 +209,6 @@ class SupportService:
     async def _conversation_turn(self, key: tuple[str, str, str]) -> AsyncIterator[None]:
         """One message of a conversation at a time, first come first served (asyncio.Lock is FIFO)."""
         self._lock_users[key] += 1
-        self._in_flight += 1
         self._idle.clear()
         try:
             async with self._conversation_locks[key]:
@@ -220,8 +218,7 @@ class SupportService:
             if not self._lock_users[key]:
                 del self._lock_users[key]
                 self._conversation_locks.pop(key, None)
-            self._in_flight -= 1
-            if not self._in_flight:
+            if not self._lock_users:  # nothing running or waiting for its turn
                 self._idle.set()
 
     async def _when_slot_free(self, message_id: int, key: tuple[str, str, str]) -> HandleOutcome:
