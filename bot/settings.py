@@ -50,6 +50,35 @@ class Settings(BaseSettings):
 
     faq_allowed_hosts: CsvList = Field(default_factory=list, validation_alias="SUPPORTBOT_FAQ_ALLOWED_HOSTS")
 
+    # The staff loop: cards, takeover, timers.
+    slack_staff_channel: str | None = Field(None, validation_alias="SUPPORTBOT_SLACK_STAFF_CHANNEL")
+    discord_staff_channel_id: str | None = Field(None, validation_alias="SUPPORTBOT_DISCORD_STAFF_CHANNEL_ID")
+    slack_staff_group: str | None = Field(None, validation_alias="SUPPORTBOT_SLACK_STAFF_GROUP")
+    sla_first_response_min: float = Field(30, gt=0, le=100_000, validation_alias="SUPPORTBOT_SLA_FIRST_RESPONSE_MIN")
+    pending_remind_h: float = Field(24, gt=0, le=100_000, validation_alias="SUPPORTBOT_PENDING_REMIND_H")
+    pending_close_days: float = Field(7, gt=0, le=10_000, validation_alias="SUPPORTBOT_PENDING_CLOSE_DAYS")
+    takeover: bool = Field(True, validation_alias="SUPPORTBOT_TAKEOVER")
+    rating_scale: Literal["thumbs", "five"] = Field("thumbs", validation_alias="SUPPORTBOT_RATING_SCALE")
+
+    # The web console.
+    public_url: str | None = Field(None, validation_alias="SUPPORTBOT_PUBLIC_URL")
+
+    # Reliability and data.
+    max_attempts: int = Field(5, ge=1, le=100, validation_alias="SUPPORTBOT_MAX_ATTEMPTS")
+    retention_days: int | None = Field(None, ge=1, le=100_000, validation_alias="SUPPORTBOT_RETENTION_DAYS")
+
+    # Back offices: where tasks go.
+    backoffice: Literal["simulated", "webhook", "staff"] = Field("simulated", validation_alias="SUPPORTBOT_BACKOFFICE")
+    backoffice_billing: Literal["simulated", "webhook", "staff"] | None = Field(
+        None, validation_alias="SUPPORTBOT_BACKOFFICE_BILLING")
+    backoffice_return: Literal["simulated", "webhook", "staff"] | None = Field(
+        None, validation_alias="SUPPORTBOT_BACKOFFICE_RETURN")
+    backoffice_status: Literal["simulated", "webhook", "staff"] | None = Field(
+        None, validation_alias="SUPPORTBOT_BACKOFFICE_STATUS")
+    backoffice_url: str | None = Field(None, validation_alias="SUPPORTBOT_BACKOFFICE_URL")
+    backoffice_secret: SecretStr | None = Field(None, validation_alias="SUPPORTBOT_BACKOFFICE_SECRET")
+    backoffice_timeout_s: float = Field(10.0, gt=0, le=600, validation_alias="SUPPORTBOT_BACKOFFICE_TIMEOUT_S")
+
     @field_validator("discord_channel_ids", "staff_slack_user_ids", "staff_discord_role_ids",
                      "staff_discord_user_ids", "faq_allowed_hosts", mode="before")
     @classmethod
@@ -79,7 +108,15 @@ class Settings(BaseSettings):
             raise ValueError("must use an async driver: sqlite+aiosqlite://… or postgresql+asyncpg://…")
         return value
 
-    @field_validator("gemini_base_url", "slack_api_url", "discord_api_url", "discord_gateway_url")
+    @field_validator("discord_staff_channel_id")
+    @classmethod
+    def _snowflake(cls, value: str | None) -> str | None:
+        if value and not value.isdigit():
+            raise ValueError(f"{value!r} is not a numeric Discord id")
+        return value or None
+
+    @field_validator("gemini_base_url", "slack_api_url", "discord_api_url", "discord_gateway_url", "public_url",
+                     "backoffice_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None or value == "":
