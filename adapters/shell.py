@@ -51,6 +51,8 @@ class ShellChat:
 
     async def run(self, *, stdin: Callable[[str], str] = input, out: Callable[[str], None] = print) -> None:
         out(BANNER)
+        if (notice := self.services.backoffices.notice) is not None:
+            out(notice)
         interactive = sys.stdin.isatty()
         while True:
             try:

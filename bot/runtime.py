@@ -9,6 +9,7 @@ import asyncio
 import importlib
 import logging
 import signal
+import sys
 from typing import Protocol
 
 from aiohttp import web
@@ -42,6 +43,15 @@ def load_adapter(name: str, services: Services, **options: object) -> Adapter:
     return cls(services, **options)  # type: ignore[no-any-return]
 
 
+def start_line(services: Services, adapters: list[Adapter], *, host: str, port: int) -> str:
+    """What `supportbot run` prints once it is up: adapters, address, back office (labelled when simulated)."""
+    line = (f"supportbot running: {', '.join(a.name for a in adapters) or 'no adapter'}; "
+            f"http://{host}:{port} (/healthz, /metrics); back office: {services.backoffices.describe()}")
+    if (notice := services.backoffices.notice) is not None:
+        line += f" — {notice}"
+    return line
+
+
 def health_routes(services: Services, adapters: list[Adapter]) -> list[web.RouteDef]:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -53,7 +63,8 @@ def health_routes(services: Services, adapters: list[Adapter]) -> list[web.Route
         connected = {a.name: a.connected for a in adapters}
         healthy = database and all(connected.values())
         return web.json_response({"status": "ok" if healthy else "degraded", "database": database,
-                                  "adapters": connected}, status=200 if healthy else 503)
+                                  "adapters": connected, "backoffice": services.backoffices.describe()},
+                                 status=200 if healthy else 503)
 
     async def metrics(_request: web.Request) -> web.Response:
         try:
@@ -96,6 +107,7 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
         for sig in handled:
             loop.remove_signal_handler(sig)
         raise
+    print(start_line(services, adapters, host=host, port=port), file=sys.stderr, flush=True)
 
     async def resume_forever() -> None:
         while services.support.accepting:

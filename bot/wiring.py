@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from storage import migrate
 from storage.db import Database
+from workflows.backoffice.dispatch import BackOfficeConfig, BackOffices
 from workflows.faq.answers import FaqAnswers
 from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
@@ -32,6 +33,7 @@ class Services:
     pipeline: SupportPipeline
     support: SupportService
     registry: CommandRegistry
+    backoffices: BackOffices
 
     def is_staff(self, platform: str, user_id: str, role_ids: tuple[str, ...] = ()) -> bool:
         s = self.settings
@@ -50,6 +52,13 @@ def build_registry() -> CommandRegistry:
     case_admin.register(registry)
     faq_commands.register(registry)
     return registry
+
+
+def make_backoffices(settings: Settings) -> BackOffices:
+    secret = settings.backoffice_secret.get_secret_value() if settings.backoffice_secret else None
+    return BackOffices(BackOfficeConfig(mode=settings.backoffice, per_kind=settings.backoffice_modes,
+                                        url=settings.backoffice_url, secret=secret,
+                                        timeout_s=settings.backoffice_timeout_s))
 
 
 def make_llm_client(settings: Settings) -> LLMClient | None:
@@ -74,17 +83,20 @@ async def prepare_database(db: Database) -> None:
 @asynccontextmanager
 async def open_services(settings: Settings, *, llm: LLMClient | None = None, use_settings_llm: bool = True,
                         concurrency: int = 32) -> AsyncIterator[Services]:
+    backoffices = make_backoffices(settings)
     db = Database(settings.database_url)
     client = llm if llm is not None else (make_llm_client(settings) if use_settings_llm else None)
     try:
         await prepare_database(db)
         runner = StepRunner(client)
-        pipeline = SupportPipeline(db, runner, general_answerer=FaqAnswers(db))
+        pipeline = SupportPipeline(db, runner, general_answerer=FaqAnswers(db), backoffices=backoffices)
         support = SupportService(db, pipeline, concurrency=concurrency)
-        _log.info("language engine: %s", client.name if client else "offline")
+        _log.info("language engine: %s; back office: %s", client.name if client else "offline",
+                  backoffices.describe())
         yield Services(settings=settings, db=db, runner=runner, pipeline=pipeline, support=support,
-                       registry=build_registry())
+                       registry=build_registry(), backoffices=backoffices)
     finally:
         if client is not None:
             await client.aclose()
+        await backoffices.aclose()
         await db.aclose()

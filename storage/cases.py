@@ -40,7 +40,7 @@ class CaseFilter:
 
 async def open_case(session: AsyncSession, *, kind: str, platform: str, customer_id: str, conversation_id: int,
                     message_id: int, task_key: str, details: dict[str, Any], subject_key: str | None = None,
-                    needs_staff: bool = False, actor: str = "bot") -> tuple[Case, bool]:
+                    needs_staff: bool = False, actor: str = "bot", ref: str | None = None) -> tuple[Case, bool]:
     """Open the case of one task, once. Returns (case, created).
 
     Idempotent per (message, task): reprocessing a message returns the case it already opened. A task
@@ -58,8 +58,9 @@ async def open_case(session: AsyncSession, *, kind: str, platform: str, customer
             .order_by(Case.id).limit(1))).scalar_one_or_none()
         if same_subject is not None:
             return same_subject, False
+    wanted = ref
     for _ in range(5):  # a reference collision is astronomically rare; retry with a fresh one
-        ref = new_ref(kind)
+        ref, wanted = wanted or new_ref(kind), None
         # A worker may quote its own reference (the RMA number is the return's reference).
         filled = {k: (ref if v == "{ref}" else v) for k, v in details.items()}
         case = Case(ref=ref, kind=kind, status="open", platform=platform, customer_id=customer_id,
@@ -91,6 +92,7 @@ class CaseSpec:
     details: dict[str, Any]
     subject_key: str | None = None
     needs_staff: bool = False
+    ref: str | None = None  # decided beforehand (sent to a back office); a new one when None
 
 
 _cases = Case.__table__
@@ -155,7 +157,7 @@ async def open_cases(session: AsyncSession, specs: Sequence[CaseSpec], *, platfo
         if found is not None:
             results.append((found, False))
             continue
-        ref = new_ref(spec.kind)
+        ref = spec.ref or new_ref(spec.kind)
         values: dict[str, Any] = {
             "ref": ref, "kind": spec.kind, "status": "open", "platform": platform, "customer_id": customer_id,
             "conversation_id": conversation_id, "message_id": message_id, "task_key": spec.task_key,
@@ -189,7 +191,7 @@ async def _open_one(session: AsyncSession, spec: CaseSpec, *, inserted: bool, pl
     case, created = await open_case(session, kind=spec.kind, platform=platform, customer_id=customer_id,
                                     conversation_id=conversation_id, message_id=message_id, task_key=spec.task_key,
                                     details=spec.details, subject_key=spec.subject_key,
-                                    needs_staff=spec.needs_staff, actor=actor)
+                                    needs_staff=spec.needs_staff, actor=actor, ref=spec.ref)
     return CaseRow.of(case), created or inserted
 
 

@@ -14,6 +14,7 @@ SQLite has one writer at a time, so each write transaction is time every other m
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import case_answers
 from storage import cases as case_store
 from storage import inbox
 from storage import pending as pending_store
@@ -33,9 +35,10 @@ from .llm.runner import StepRunner, Tally
 from .orchestrator import plan as make_plan
 from .synthesizer import ReplyContext, synthesize
 from .text import clean_text, defuse
+from .backoffice.base import TaskContext
+from .backoffice.dispatch import BackOffices
 from .types import CaseSummary, GeneralAnswer, PendingSummary, Plan, Route, Task, TaskParams
-from .workers import billing, handoff, returns, status, technical
-from .workers.base import CaseDraft
+from .workers.base import CaseDraft, task_subject
 
 _log = logging.getLogger(__name__)
 
@@ -85,26 +88,39 @@ class PipelineResult:
                 "llm_calls": self.llm_calls}
 
 
+_SIMULATED = BackOffices()
+
+
 async def run_worker(task: Task, *, conversation_id: int) -> CaseDraft:
-    match task.kind:
-        case "billing":
-            return await billing.handle(task)
-        case "return":
-            return await returns.handle(task)
-        case "status":
-            return await status.handle(task)
-        case "technical":
-            return await technical.handle(task)
-        case "human":
-            return await handoff.handle(task, conversation_id=conversation_id)
-    raise ValueError(f"no worker for {task.kind}")
+    """One task through the simulated back office, outside any message (the benchmarks)."""
+    ctx = TaskContext(platform="bench", customer_id="", conversation_id=conversation_id, channel_id="",
+                      thread_id="", case_ref="{ref}", idempotency_key="")
+    return await _SIMULATED.draft(task, ctx)
+
+
+def decide_refs(plan: Plan, ready: list[tuple[int, Task]], reuse: dict[tuple[str, str], str]) -> None:
+    """Each ready task's case reference, decided before its back office is called (kept in the plan)."""
+    for i, t in ready:
+        subject = task_subject(t)
+        plan.case_refs.setdefault(f"{i}:{t.kind}", reuse.get((t.kind, subject or "")) or case_store.new_ref(t.kind))
+
+
+def task_context(message: inbox.InboundRow, task_key: str, case_ref: str) -> TaskContext:
+    """A task's context; the idempotency key depends only on the message and the task, so every retry
+    of the message (after a crash too) sends the same one."""
+    key = hashlib.sha256(f"{message.platform}\0{message.id}\0{message.platform_message_id}\0{task_key}".encode())
+    return TaskContext(platform=message.platform, customer_id=message.customer_id,
+                       conversation_id=message.conversation_id, channel_id=message.channel_id,
+                       thread_id=message.thread_id, case_ref=case_ref, idempotency_key=key.hexdigest()[:40])
 
 
 class SupportPipeline:
-    def __init__(self, db: Database, runner: StepRunner, *, general_answerer: GeneralAnswerer | None = None) -> None:
+    def __init__(self, db: Database, runner: StepRunner, *, general_answerer: GeneralAnswerer | None = None,
+                 backoffices: BackOffices | None = None) -> None:
         self.db = db
         self.runner = runner
         self.general_answerer = general_answerer
+        self.backoffices = backoffices or _SIMULATED
 
     @staticmethod
     async def load(session: AsyncSession, message_id: int) -> Loaded:
@@ -139,12 +155,26 @@ class SupportPipeline:
 
         ready = [(i, t) for i, t in enumerate(plan.tasks) if not t.missing()]
         waiting = [(i, t) for i, t in enumerate(plan.tasks) if t.missing()]
-        drafts = await asyncio.gather(*(run_worker(t, conversation_id=message.conversation_id) for _, t in ready))
         save_plan = not replayed  # a retry replays the stored plan
+        if save_plan and any(self.backoffices.calls_out(t.kind) for _, t in ready):
+            # The team's systems get the reference of the case the task will be stored as (an open case about
+            # the same subject, else a new one), and a retry must send the same: kept before calling them.
+            async with self.db.write() as s:
+                reuse = await case_answers.open_refs_by_subject(
+                    s, platform=message.platform, customer_id=message.customer_id,
+                    subjects=[k for _, t in ready if (k := task_subject(t)) is not None])
+                decide_refs(plan, ready, reuse)
+                await inbox.set_meta(s, message.id, {**message.meta, "plan": plan.model_dump()})
+            save_plan = False
+        decide_refs(plan, ready, {})
+        drafts = await asyncio.gather(*(
+            self.backoffices.draft(t, task_context(message, f"{i}:{t.kind}", plan.case_refs[f"{i}:{t.kind}"]))
+            for i, t in ready))
+        failpoint("after_backoffice")
         opened: list[CaseSummary] = []
         if ready or waiting or open_pending:  # the plan is stored with the cases and pending tasks it led to
             opened = await self._store_work(message, plan if save_plan else None, ready, drafts, waiting,
-                                            open_pending)
+                                            open_pending, refs=plan.case_refs)
             save_plan = False
         failpoint("after_cases")
         pending = [PendingSummary(kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True))
@@ -179,7 +209,7 @@ class SupportPipeline:
 
     async def _store_work(self, message: inbox.InboundRow, plan: Plan | None, ready: list[tuple[int, Task]],
                           drafts: list[CaseDraft], waiting: list[tuple[int, Task]],
-                          open_pending: list[PendingTask]) -> list[CaseSummary]:
+                          open_pending: list[PendingTask], *, refs: dict[str, str]) -> list[CaseSummary]:
         """One transaction: the plan (unless replayed), the cases of the ready tasks, the pending tasks
         this message resolves and the ones it leaves waiting."""
         async with self.db.write() as s:
@@ -187,7 +217,8 @@ class SupportPipeline:
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": plan.model_dump()})
             stored = await case_store.open_cases(
                 s, [case_store.CaseSpec(kind=d.kind, task_key=f"{i}:{t.kind}", details=d.details,
-                                        subject_key=d.subject_key, needs_staff=d.needs_staff)
+                                        subject_key=d.subject_key, needs_staff=d.needs_staff,
+                                        ref=refs.get(f"{i}:{t.kind}"))
                     for (i, t), d in zip(ready, drafts, strict=True)],
                 platform=message.platform, customer_id=message.customer_id,
                 conversation_id=message.conversation_id, message_id=message.id,
@@ -197,8 +228,15 @@ class SupportPipeline:
                 await pending_store.add_pending(s, conversation_id=message.conversation_id, message_id=message.id,
                                                 task_key=f"{i}:{t.kind}", kind=t.kind,
                                                 params=t.params.model_dump(exclude_none=True), missing=t.missing())
-        return [CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=dict(c.details), new=created)
-                for c, created in stored]
+            opened = []
+            for (c, created), d in zip(stored, drafts, strict=True):
+                details = dict(c.details)
+                if not created and self.backoffices.calls_out(d.kind):  # the back office's latest answer counts
+                    await case_answers.refresh_details(s, c.id, d.details, needs_staff=d.needs_staff)
+                    details = dict(d.details)
+                opened.append(CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=details, new=created,
+                                          needs_staff=d.needs_staff))
+        return opened
 
     async def _plan(self, message: inbox.InboundRow, text: str, history: list[str], open_pending: list[Any],
                     tally: Tally) -> tuple[Plan, bool]:

@@ -25,7 +25,9 @@ Be short, warm and concrete, like a helpful person in chat: no "Dear customer", 
 no more than a short paragraph plus one bullet per case. Use markdown: **bold** and bullets.
 Quote every case reference exactly as given, in backticks, once. Say what was done and what happens
 next for each case; ask for every missing piece of information listed under "missing".
-Never promise what the facts do not say. Return JSON {"reply": "..."}."""
+Never promise what the facts do not say. A case with "needs_staff": true has no answer yet: say that a
+person from the team will follow up in this thread, and state no status, approval, number or date for it.
+When a case has a "backoffice_message", pass it on. Return JSON {"reply": "..."}."""
 
 _FIELD_QUESTIONS = {
     "invoice_number": "the invoice number (e.g. INV-1234)",
@@ -51,22 +53,48 @@ class ReplyAnswer(BaseModel):
     reply: str = Field(min_length=1, max_length=6000)
 
 
+_SUBJECTS = {"billing": ("Invoice", "invoice_number"), "return": ("Return of", "product_name"),
+             "status": ("Order", "order_id")}
+_TEAMS = {"billing": "billing team", "return": "returns team", "status": "order team"}
+
+
+def _subject(kind: str, d: dict[str, str]) -> str:
+    label, key = _SUBJECTS[kind]
+    return f"**{label} {d.get(key, '')}**"
+
+
+def _staff_line(case: CaseSummary, d: dict[str, str], ref: str) -> str:
+    """A case no back office settled: what the back office said (if anything), never an invented status."""
+    said = f" {d['backoffice_message'].rstrip('.')}." if d.get("backoffice_message") else ""
+    return (f"{_subject(case.kind, d)}:{said} I passed it to our {_TEAMS.get(case.kind, 'team')}, case {ref}; "
+            "a person will follow up here.")
+
+
 def _case_line(case: CaseSummary) -> str:
-    d = {k: defuse(str(v)) for k, v in case.details.items() if not isinstance(v, list)}
+    d = {k: defuse(str(v)) for k, v in case.details.items() if not isinstance(v, (list, dict))}
     ref = f"`{case.ref}`"
+    if case.needs_staff and case.kind in _SUBJECTS:
+        return _staff_line(case, d, ref)
+    said = f" {d['backoffice_message']}" if d.get("backoffice_message") else ""
     match case.kind:
         case "billing":
             concern = f" ({d['concern']})" if d.get("concern") else ""
-            return (f"**Invoice {d.get('invoice_number', '')}**{concern}: I opened a billing investigation, case "
-                    f"{ref}. Expect an answer within {d.get('resolution_eta', 'a few business days')}.")
+            action = (f"{d['action_taken'].rstrip('.')}, case {ref}." if d.get("source") not in (None, "simulated")
+                      and d.get("action_taken") else f"I opened a billing investigation, case {ref}.")
+            return (f"**Invoice {d.get('invoice_number', '')}**{concern}: {action} Expect an answer within "
+                    f"{d.get('resolution_eta', 'a few business days')}.{said}")
         case "return":
-            return (f"**Return of {d.get('product_name', 'your item')}**: approved, RMA number {ref}. "
-                    f"{d.get('shipping_instructions', '')}")
+            rma = d.get("rma_number") or case.ref
+            number = f"RMA number {ref}" if rma == case.ref else f"RMA number {rma} (case {ref})"
+            return (f"**Return of {d.get('product_name', 'your item')}**: approved, {number}. "
+                    f"{d.get('shipping_instructions', '')}{said}")
         case "status":
-            tracking = (f", {d['carrier']} tracking {d['tracking_number']}" if d.get("tracking_number") else "")
+            carrier = f"{d['carrier']} " if d.get("carrier") else ""
+            tracking = f", {carrier}tracking {d['tracking_number']}" if d.get("tracking_number") else ""
             when = d.get("expected_delivery", "")
             when_text = f"; {when}" if when and when != "already delivered" else ""
-            return f"**Order {d.get('order_id', '')}**: {d.get('current_status', 'being checked')}{tracking}{when_text} (ref {ref})."
+            return (f"**Order {d.get('order_id', '')}**: {d.get('current_status', 'being checked')}{tracking}"
+                    f"{when_text} (ref {ref}).{said}")
         case "technical":
             return (f"**Technical issue**: I opened case {ref} for our technicians. To speed things up, reply here "
                     "with the product or app and its version, what happened, any error message word for word, "
@@ -123,7 +151,7 @@ def _facts(ctx: ReplyContext) -> str:
     facts = {
         "customer_message": ctx.text[:2000],
         "routes": ctx.routes,
-        "cases": [{"reference": c.ref, "kind": c.kind, **c.details} for c in ctx.cases],
+        "cases": [{"reference": c.ref, "kind": c.kind, **c.details, "needs_staff": c.needs_staff} for c in ctx.cases],
         "missing": [{"task": p.kind, "missing": p.missing, **p.params} for p in ctx.pending],
         "message_was_truncated": ctx.truncated,
     }

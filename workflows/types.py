@@ -72,6 +72,7 @@ class Plan(BaseModel):
 
     routes: list[Route] = Field(default_factory=lambda: ["general"])
     tasks: list[Task] = Field(default_factory=list)
+    case_refs: dict[str, str] = Field(default_factory=dict)  # task key → its case's reference, decided before the work
 
     @property
     def route(self) -> Route:
@@ -86,6 +87,7 @@ class CaseSummary(BaseModel):
     status: str = "open"
     details: dict[str, object] = Field(default_factory=dict)
     new: bool = True  # False when an open case of the same request was found and reused
+    needs_staff: bool = False  # no back office could settle it: a person follows up
 
 
 class PendingSummary(BaseModel):
