@@ -153,6 +153,9 @@ def _invalid(task: object) -> str | None:
     if not isinstance(customer, dict) or not isinstance(customer.get("platform"), str) \
             or not isinstance(customer.get("id"), str):
         return "customer must be an object with platform and id"
+    conversation = task.get("conversation")
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+        return "conversation must be an object with an id"
     return None
 
 
