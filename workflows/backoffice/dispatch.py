@@ -65,6 +65,10 @@ class BackOffices:
                                          timeout_s=self.config.timeout_s)
         return connectors.load(mode)
 
+    def office(self, kind: str) -> BackOffice:
+        """The back office that carries out tasks of `kind` (billing, return, status)."""
+        return self._offices[kind]
+
     @property
     def simulated(self) -> bool:
         """Some kind is answered by the simulation (the demo label is shown)."""
