@@ -93,8 +93,8 @@ _SIMULATED = BackOffices()
 
 async def run_worker(task: Task, *, conversation_id: int) -> CaseDraft:
     """One task through the simulated back office, outside any message (the benchmarks)."""
-    ctx = TaskContext(platform="bench", customer_id="", conversation_id=conversation_id, channel_id="",
-                      thread_id="", case_ref="{ref}", idempotency_key="")
+    ctx = TaskContext(case_ref="{ref}", idempotency_key="", platform="bench", customer_id="",
+                      conversation_id=conversation_id, message_id=0)
     return await _SIMULATED.draft(task, ctx)
 
 
@@ -109,9 +109,9 @@ def task_context(message: inbox.InboundRow, task_key: str, case_ref: str) -> Tas
     """A task's context; the idempotency key depends only on the message and the task, so every retry
     of the message (after a crash too) sends the same one."""
     key = hashlib.sha256(f"{message.platform}\0{message.id}\0{message.platform_message_id}\0{task_key}".encode())
-    return TaskContext(platform=message.platform, customer_id=message.customer_id,
-                       conversation_id=message.conversation_id, channel_id=message.channel_id,
-                       thread_id=message.thread_id, case_ref=case_ref, idempotency_key=key.hexdigest()[:40])
+    return TaskContext(case_ref=case_ref, idempotency_key=key.hexdigest()[:40], platform=message.platform,
+                       customer_id=message.customer_id, conversation_id=message.conversation_id,
+                       message_id=message.id)
 
 
 class SupportPipeline:

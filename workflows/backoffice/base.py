@@ -29,15 +29,14 @@ PARAM_FIELDS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class TaskContext:
-    """Who and where a task comes from, and the case it will be stored as (decided before the call)."""
+    """Who a task is for, and the case it will be stored as (decided before the call)."""
 
+    case_ref: str
+    idempotency_key: str  # the same on every retry of this task of this message, across restarts
     platform: str
     customer_id: str
     conversation_id: int
-    channel_id: str
-    thread_id: str
-    case_ref: str
-    idempotency_key: str  # the same on every retry of this task, across restarts
+    message_id: int
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,7 @@ def request_body(task: Task, ctx: TaskContext) -> bytes:
     """The exact bytes that are signed and sent."""
     payload = {"kind": task.kind, "params": task_params(task), "case_ref": ctx.case_ref,
                "customer": {"platform": ctx.platform, "id": ctx.customer_id},
-               "conversation": {"id": str(ctx.conversation_id), "channel_id": ctx.channel_id,
-                                "thread_id": ctx.thread_id},
+               "conversation": {"id": str(ctx.conversation_id)},
                "idempotency_key": ctx.idempotency_key}
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
