@@ -39,6 +39,7 @@ class SupportbotGroup(click.Group):
 
 
 @click.group(cls=SupportbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="supportbot", prog_name="supportbot", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
