@@ -265,3 +265,27 @@ async def test_a_retry_after_a_crash_sends_the_same_idempotency_key_and_case_ref
     assert example.received[1].body == example.received[0].body  # the very same request, signed anew
     assert len(cases) == 1 and cases[0].details["current_status"] == "held at customs"
     assert len(chat.delivered) == 1 and cases[0].ref in chat.delivered[0].text
+
+
+@pytest.mark.parametrize(("mode", "promise", "kept"), [
+    ("staff", "Your return is approved: use the prepaid label we e-mail you.", False),
+    ("staff", "Your order is out for delivery, tracking 1Z999.", False),
+    ("staff", "A person from our team will follow up here.", True),
+    ("simulated", "Your return is approved: use the prepaid label we e-mail you.", True),
+])
+async def test_a_model_reply_that_promises_what_no_back_office_said_is_replaced(
+        make_settings: Any, mode: str, promise: str, kept: bool) -> None:
+    from workflows.llm.base import LLMBadOutput, LLMRequest
+    from workflows.llm.scripted import FunctionLLM
+
+    def model(request: LLMRequest[Any]) -> Any:
+        if request.step != "synthesize":
+            return LLMBadOutput("plan offline")  # the offline engine plans
+        return {"reply": f"{promise} Refs: {', '.join(request.inputs['refs'])}."}
+
+    async with open_services(make_settings(SUPPORTBOT_BACKOFFICE=mode), llm=FunctionLLM(model)) as services:
+        result = (await ShellChat(services).send(f"{RETURN} Also, {WHERE}")).result
+    assert result is not None and len(result.cases) == 2
+    assert (promise in result.reply) is kept, result.reply
+    if mode == "staff":
+        assert not INVENTED.search(result.reply), result.reply

@@ -140,11 +140,26 @@ def _refs(ctx: ReplyContext) -> list[str]:
     return [c.ref for c in ctx.cases]
 
 
+# Promises a model may add on its own: each must be backed by the facts (a back office's details or
+# message, the customer's own words, an FAQ answer). "approved" needs a return a back office approved.
+_PROMISES = ("prepaid", "label", "tracking", "refund", "delivered", "in transit", "shipped", "out for delivery")
+
+
+def invents_promises(reply: str, ctx: ReplyContext) -> bool:
+    """True if the reply states an approval, a label, a status or a refund the facts do not contain."""
+    text = reply.lower()
+    facts = _facts(ctx).lower()
+    if any(p in text and p not in facts for p in _PROMISES):
+        return True
+    approved = any(c.kind == "return" and not c.needs_staff and c.details.get("rma_number") for c in ctx.cases)
+    return bool(re.search(r"\bapprov", text)) and not approved and "approv" not in facts
+
+
 def reply_is_usable(reply: str, ctx: ReplyContext) -> bool:
     text = reply.strip()
     if not text or len(text) > MAX_REPLY_CHARS or re.search(r"\bdear (customer|sir|madam)\b", text, re.I):
         return False
-    return all(text.count(ref) >= 1 for ref in _refs(ctx))
+    return all(text.count(ref) >= 1 for ref in _refs(ctx)) and not invents_promises(text, ctx)
 
 
 def _facts(ctx: ReplyContext) -> str:
