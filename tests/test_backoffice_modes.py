@@ -289,3 +289,11 @@ async def test_a_model_reply_that_promises_what_no_back_office_said_is_replaced(
     assert (promise in result.reply) is kept, result.reply
     if mode == "staff":
         assert not INVENTED.search(result.reply), result.reply
+
+
+def test_the_webhook_secret_is_redacted_from_logs() -> None:
+    from bot.logs import secret_values
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None, **webhook("http://127.0.0.1:9/tasks"))  # type: ignore[arg-type]
+    assert SECRET in secret_values(settings)
