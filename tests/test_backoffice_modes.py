@@ -189,7 +189,8 @@ async def test_staff_mode_approves_no_return_and_states_no_status(make_settings:
 
 async def test_a_per_kind_override_sends_only_that_kind_to_the_webhook(
         make_settings: Any, example: ExampleBackOffice) -> None:
-    settings = make_settings(**webhook(example.url, SUPPORTBOT_BACKOFFICE="staff", SUPPORTBOT_BACKOFFICE_STATUS="webhook"))
+    settings = make_settings(**webhook(example.url, SUPPORTBOT_BACKOFFICE="staff",
+                                       SUPPORTBOT_BACKOFFICE_STATUS="webhook"))
     async with open_services(settings) as services:
         assert services.backoffices.describe() == "billing=staff,return=staff,status=webhook"
         assert services.backoffices.notice is None  # nothing simulated: no demo label

@@ -22,21 +22,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import case_answers
+from storage import case_answers, inbox
 from storage import cases as case_store
-from storage import inbox
 from storage import pending as pending_store
 from storage.db import Database
 from storage.models import Message, PendingTask
 
 from . import telemetry
+from .backoffice.base import TaskContext
+from .backoffice.dispatch import BackOffices
 from .faults import failpoint
 from .llm.runner import StepRunner, Tally
 from .orchestrator import plan as make_plan
 from .synthesizer import ReplyContext, synthesize
 from .text import clean_text, defuse
-from .backoffice.base import TaskContext
-from .backoffice.dispatch import BackOffices
 from .types import CaseSummary, GeneralAnswer, PendingSummary, Plan, Route, Task, TaskParams
 from .workers.base import CaseDraft, task_subject
 

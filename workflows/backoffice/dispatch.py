@@ -7,6 +7,7 @@ and `_STATUS` override it per kind. Technical problems and hand-offs open their 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ LOCAL_MODES = ("simulated", "staff")
 @dataclass(frozen=True)
 class BackOfficeConfig:
     mode: str = "simulated"
-    per_kind: dict[str, str | None] = field(default_factory=dict)  # kind → mode, None: `mode`
+    per_kind: Mapping[str, str | None] = field(default_factory=dict)  # kind → mode, None: `mode`
     url: str | None = None
     secret: str | None = None
     timeout_s: float = 10.0
