@@ -57,6 +57,7 @@ def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @hypothesis.settings(max_examples=40, deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
 def test_the_example_back_office_answers_as_the_openapi_file_says(case: schemathesis.Case, example_server: str) -> None:
@@ -73,6 +74,7 @@ def test_the_example_back_office_answers_as_the_openapi_file_says(case: schemath
     case.validate_response(response, headers=headers)
 
 
+@pytest.mark.slow
 def test_an_unsigned_or_replayed_request_is_refused(example_server: str) -> None:
     body = json.dumps({"kind": "status", "params": {"order_id": "W-40001"}, "case_ref": "STS-1",
                        "customer": {"platform": "shell", "id": "u"}, "conversation": {"id": "1"},

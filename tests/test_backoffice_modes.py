@@ -236,6 +236,7 @@ def test_an_unknown_mode_is_one_clear_error(make_settings: Any) -> None:
         load_settings(_env_file=None, SUPPORTBOT_BACKOFFICE="webhook", SUPPORTBOT_BACKOFFICE_URL="http://127.0.0.1:9/")
 
 
+@pytest.mark.slow
 async def test_a_retry_after_a_crash_sends_the_same_idempotency_key_and_case_ref(
         tmp_path: Path, example: ExampleBackOffice) -> None:
     """`supportbot ask` is killed (SIGKILL) right after the back office answered, before the case is
