@@ -9,6 +9,8 @@ already in the thread (piece index → platform id). The loop here does the rest
 - the pieces posted so far are remembered per reply id in this process, so a retry after a failed
   piece posts only the missing ones;
 - one log line per reply says where it went and how many pieces were already there.
+
+`hand_over` is the other direction: a customer's message to the core, with the outcome logged.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from .platform import Outbound
+from .platform import Handled, Handlers, Inbound, Outbound
 
 _log = logging.getLogger(__name__)
 
@@ -72,3 +74,19 @@ class Delivery:
             _log.warning("%s reply %s: could not look for it in the thread (%s); posting it", self.platform,
                          out.reply_id, error_reason(exc))
             return {}
+
+
+async def hand_over(handlers: Handlers, inbound: Inbound) -> Handled | None:
+    """Give a customer's message to the core and log what came of it; None when even storing it failed
+    (the database is down: the platform has its acknowledgement, so this is said loudly)."""
+    try:
+        outcome = await handlers.on_message(inbound)
+    except Exception:
+        _log.exception("message %s could not be stored or processed", inbound.message_id)
+        return None
+    if outcome.duplicate:
+        _log.info("message %s was answered before; no second reply", inbound.message_id)
+    elif outcome.error:
+        _log.warning("message %s failed (%s); it stays in the inbox and is retried", inbound.message_id,
+                     outcome.error)
+    return outcome

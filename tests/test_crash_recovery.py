@@ -260,9 +260,9 @@ async def test_slack_multi_piece_reply_after_a_crash_posts_only_the_missing_piec
     (at least once beats never)."""
     from slack_sdk.errors import SlackApiError
 
-    from adapters.slack.adapter import SlackAdapter
+    from adapters.platform import Outbound
     from adapters.slack.blocks import text_pages
-    from bot.messages import Outbound
+    from bot.runtime import slack_adapter
     from bot.wiring import open_services
 
     text = "\n\n".join(f"Paragraph {i}: " + "word " * 500 for i in range(6))  # ~15,000 characters
@@ -276,10 +276,10 @@ async def test_slack_multi_piece_reply_after_a_crash_posts_only_the_missing_piec
         async with open_services(settings) as services:
             fake.fail("chat.postMessage", "fatal_error", after=1)  # piece 0 posted, then the "crash"
             with pytest.raises(SlackApiError):
-                await SlackAdapter(services, mode="http").deliver(out)
+                await slack_adapter(services, mode="http").deliver(out)
             assert [m["metadata"]["event_payload"]["piece"] for m in fake.thread(CHANNEL, TS)] == [0]
 
-            restarted = SlackAdapter(services, mode="http")  # a new process: nothing in memory
+            restarted = slack_adapter(services, mode="http")  # a new process: nothing in memory
             first_ts = await restarted.deliver(replace(out, maybe_posted=True))
             posted = fake.thread(CHANNEL, TS)
             assert [m["metadata"]["event_payload"]["piece"] for m in posted] == list(range(pieces))  # each once
