@@ -13,7 +13,7 @@ Everything here is plain data or a Protocol: no I/O, no SDK, nothing of the core
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -242,8 +242,8 @@ class Platform(Protocol):
 class Handlers:
     """What the core gives an adapter: narrow callables, no service objects to reach through."""
 
-    on_message: Callable[[Inbound], Awaitable[Handled]]  # a customer's message → stored, answered in the thread
-    on_staff_message: Callable[[Inbound], Awaitable[bool]]  # staff wrote in a support thread: transcript
+    on_message: Callable[[Inbound], Coroutine[Any, Any, Handled]]  # a customer's message → answered in its thread
+    on_staff_message: Callable[[Inbound], Coroutine[Any, Any, bool]]  # staff wrote in a support thread: transcript
     on_interaction: Callable[[Interaction], Awaitable[InteractionReply]]
     is_staff: Callable[[str, str, tuple[str, ...]], bool]  # (platform, user_id, role_ids)
     commands: Commands

@@ -50,7 +50,7 @@ def run(ctx: click.Context, slack: bool, discord: bool, shell: bool, slack_mode:
                 return
             adapters: list[Platform] = []
             if slack:
-                adapters.append(slack_adapter(services, mode=mode))
+                adapters.append(slack_adapter(services, mode="http" if mode == "http" else "socket"))
             if discord:
                 adapters.append(discord_adapter(services))
             await serve(services, adapters, host=host, port=port)

@@ -43,7 +43,7 @@ from workflows import telemetry
 from workflows.faults import failpoint
 from workflows.pipeline import Answer, Planned, SupportWorkflow
 from workflows.text import storable
-from workflows.types import CaseSummary, Task, TaskParams
+from workflows.types import CaseSummary, Task
 from workflows.workers.base import CaseDraft, WorkContext
 
 from . import leases
@@ -204,10 +204,11 @@ class SupportService:
         log_ctx = f"conversation={message.conversation_id} message={message.id}"
         planned = await self.workflow.plan(
             message.text, history=loaded.history, stored_plan=message.meta.get("plan"),
-            pending=[Task(kind=p.kind, params=TaskParams(**p.params)) for p in loaded.open_pending])
+            pending=[Task.model_validate({"kind": p.kind, "params": p.params}) for p in loaded.open_pending])
         # Each task's case reference is decided before its worker runs, and handed to it.
-        keys = [planned.task_key(i) for i, _ in planned.ready]
-        orders = [(task, self._work_context(message, key, task)) for key, (_, task) in zip(keys, planned.ready)]
+        ready = planned.ready
+        keys = [planned.task_key(i) for i, _ in ready]
+        orders = [(task, self._work_context(message, key, task)) for key, (_, task) in zip(keys, ready, strict=True)]
         drafts = await self.workflow.work(orders)
         save_plan = not planned.replayed
         cases: list[CaseSummary] = []

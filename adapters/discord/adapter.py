@@ -195,7 +195,7 @@ class DiscordAdapter:
     async def notify(self, text: str, *, channel_id: str, thread_id: str = "", key: int = 0) -> str:
         channel = self.client.get_partial_messageable(int(thread_id or channel_id))
         # Notices may mention the staff role: roles are allowed, users and @everyone are not.
-        message = await channel.send(text[:2000], nonce=f"sbnote{key}" if key else None,
+        message = await channel.send(text[:2000], nonce=f"sbnote{key or 0}",
                                      allowed_mentions=discord.AllowedMentions(everyone=False, users=False, roles=True))
         return str(message.id)
 

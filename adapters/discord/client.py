@@ -10,8 +10,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from ..platform import Commands
-from .commands import Invoke, bind
+from .commands import CommandList, Invoke, bind
 
 _log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ async def _not_served(interaction: discord.Interaction, *_: Any) -> None:
 
 
 class SupportClient(discord.Client):
-    def __init__(self, *, commands: Commands, invoke: Invoke | None = None, on_message: OnMessage | None = None,
+    def __init__(self, *, commands: CommandList, invoke: Invoke | None = None, on_message: OnMessage | None = None,
                  on_command_error: OnError | None = None, guild_ready_timeout: float = 2.0) -> None:
         # A text bot: no "PyNaCl/davey is not installed" warnings about voice it never uses.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False

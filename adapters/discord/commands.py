@@ -19,8 +19,8 @@ import inspect
 import logging
 import re
 import shlex
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
@@ -41,6 +41,12 @@ _NAME = re.compile(r"[^-_a-z0-9]+")
 
 Invoke = Callable[[discord.Interaction, CommandSpec, dict[str, Any]], Awaitable[None]]
 IsStaff = Callable[[str, str, tuple[str, ...]], bool]
+
+
+class CommandList(Protocol):
+    """What building the command tree needs of the commands (syncing needs no dispatcher)."""
+
+    def all(self) -> Sequence[CommandSpec]: ...
 
 
 def app_name(name: str) -> str:
@@ -92,7 +98,7 @@ def app_command(command: CommandSpec, invoke: Invoke) -> app_commands.Command[An
     return app_commands.Command(name=app_name(command.name), description=description, callback=callback)
 
 
-def bind(tree: app_commands.CommandTree[Any], commands: Commands, invoke: Invoke) -> list[str]:
+def bind(tree: app_commands.CommandTree[Any], commands: CommandList, invoke: Invoke) -> list[str]:
     """Add every command to the tree; returns their Discord names."""
     names = []
     for command in commands.all():

@@ -7,16 +7,16 @@ import logging
 
 import discord
 
-from ..platform import Commands
 from .adapter import describe_failure
 from .client import SupportClient
+from .commands import CommandList
 from .endpoints import apply as apply_endpoints
 from .endpoints import restore as restore_endpoints
 
 _log = logging.getLogger(__name__)
 
 
-async def sync_commands(commands: Commands, *, token: str, api_url: str | None = None,
+async def sync_commands(commands: CommandList, *, token: str, api_url: str | None = None,
                         gateway_url: str | None = None, guild_id: int | None = None) -> list[str]:
     """PUT every command to Discord (to one guild, or globally); returns the synced names.
 
