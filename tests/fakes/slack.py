@@ -2,7 +2,7 @@
 
 It speaks just enough of Slack's wire protocol:
 - the Web API, ``POST /api/{method}`` (form-encoded or JSON, token in ``Authorization``; ``GET`` with
-  query parameters too): auth.test, chat.postMessage, chat.update, chat.postEphemeral, reactions.add /
+  query parameters too): auth.test, chat.postMessage, chat.update, chat.postEphemeral, chat.getPermalink, reactions.add /
   reactions.remove, assistant.threads.setStatus, apps.connections.open (with the app token), and
   conversations.replies over what the app posted (``fake.posted``): oldest first, ``oldest`` /
   ``inclusive`` / ``limit`` honoured, and each message's ``metadata: {event_type, event_payload}`` (as
@@ -220,6 +220,10 @@ class FakeSlack(LocalServer):
                 return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
             case "chat.postEphemeral":
                 return {"ok": True, "message_ts": self.next_ts()}
+            case "chat.getPermalink":
+                ts = str(args.get("message_ts", ""))
+                return {"ok": True, "channel": args.get("channel"),
+                        "permalink": f"https://fake.slack.test/archives/{args.get('channel')}/p{ts.replace('.', '')}"}
             case "reactions.add" | "reactions.remove" | "assistant.threads.setStatus":
                 return {"ok": True}
             case "apps.connections.open":
