@@ -91,7 +91,7 @@ class CaseSpec:
     details: dict[str, Any]
     subject_key: str | None = None
     needs_staff: bool = False
-    ref: str | None = None  # the reference decided when the task was planned (a fresh one when None)
+    ref: str | None = None  # decided beforehand (sent to a back office); a new one when None
 
 
 _cases = Case.__table__
