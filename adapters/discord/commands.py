@@ -3,7 +3,7 @@ bound to one generic handler, built with discord.py's public API (`app_commands.
 `describe` and `rename` decorators, `CommandTree.add_command`).
 
 The dispatcher decides and checks permissions; this module only translates. An invocation is turned
-back into the registry's args text (positional values in order, then `name=value`, then free text as
+back into the command's args text (positional values in order, then `name=value`, then free text as
 typed; a user option becomes the bare user id). Private results and refusals are ephemeral. A
 long-running command (/faq) is deferred at once ("supportbot is thinking…"), edits that deferred
 response with its progress (throttled) and delivers its result by follow-up. A quick command that is
@@ -50,7 +50,7 @@ class CommandList(Protocol):
 
 
 def app_name(name: str) -> str:
-    """A registry name as Discord accepts it: lowercase, hyphens allowed, at most 32 characters."""
+    """A command name as Discord accepts it: lowercase, hyphens allowed, at most 32 characters."""
     return (_NAME.sub("-", name.lower()).strip("-") or "command")[:32]
 
 
@@ -61,7 +61,7 @@ def option_value(value: Any) -> str:
 
 
 def args_text(command: CommandSpec, values: dict[str, Any]) -> str:
-    """The options of one invocation as the registry's args text."""
+    """The options of one invocation as the command's args text."""
     given = {o.name: option_value(values[o.name]) for o in command.options if values.get(o.name) is not None}
     words = [shlex.quote(given[o.name]) for o in command.options if o.positional and not o.rest and o.name in given]
     words += [f"{o.name}={shlex.quote(given[o.name])}" for o in command.options
@@ -84,7 +84,7 @@ def app_command(command: CommandSpec, invoke: Invoke) -> app_commands.Command[An
     parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                     annotation=discord.Interaction)]
     # Discord refuses a command whose required options do not come first; the args text keeps the
-    # registry's order either way.
+    # command's order either way.
     for key, option in sorted(keys.items(), key=lambda kv: not kv[1].required):
         parameters.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=_OPTION_TYPES[option.kind],
                                             default=inspect.Parameter.empty if option.required else None))
@@ -171,7 +171,7 @@ class AppCommands:
             await interaction.followup.send(wait=True, **kwargs)
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Anything the registry did not turn into a result: logged, and a short private apology."""
+        """Anything the dispatcher did not turn into a result: logged, and a short private apology."""
         name = interaction.command.name if interaction.command else "?"
         _log.error("/%s by %s failed", name, interaction.user.id, exc_info=error)
         sorry = CommandResult(text=f"Sorry, /{name} failed unexpectedly. The error was logged.", ephemeral=True,

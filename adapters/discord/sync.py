@@ -28,7 +28,7 @@ async def sync_commands(commands: CommandList, *, token: str, api_url: str | Non
     client = SupportClient(commands=commands)
     try:
         try:
-            await client.login(token)  # setup_hook builds the tree from the registry
+            await client.login(token)  # setup_hook builds the tree from the commands
         except discord.LoginFailure as exc:
             raise RuntimeError(describe_failure(exc)) from None
         guild = discord.Object(id=guild_id) if guild_id is not None else None

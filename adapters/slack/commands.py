@@ -1,4 +1,4 @@
-"""Slash commands: every command of the registry, bound by one bolt listener (so commands registered
+"""Slash commands: every command of the core's dispatcher, bound by one bolt listener (so commands registered
 later are served too). Each is acknowledged at once; the work runs in a background task.
 
 The commands come from the core's `Commands` dispatcher (`Handlers.commands`), which checks
