@@ -20,8 +20,7 @@ import schemathesis
 import yaml
 from schemathesis.core import NotSet
 
-from adapters.shell import ShellChat
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from tests.fakes.backoffice import EXAMPLE, SECRET, ExampleBackOffice
 from tests.support import free_port
 from workflows.backoffice.signing import signature
@@ -92,7 +91,7 @@ async def test_what_our_webhook_sends_is_a_task_of_the_openapi_file(make_setting
         settings = make_settings(SUPPORTBOT_BACKOFFICE="webhook", SUPPORTBOT_BACKOFFICE_URL=example.url,  # type: ignore[operator]
                                  SUPPORTBOT_BACKOFFICE_SECRET=SECRET)
         async with open_services(settings) as services:
-            await ShellChat(services).send("Invoice INV-1234 charged me twice. I'd like to return my Acme Kettle, "
+            await shell_chat(services).send("Invoice INV-1234 charged me twice. I'd like to return my Acme Kettle, "
                                            "it leaks. And where is my order #W-40003?")
     assert sorted(r.json["kind"] for r in example.received) == ["billing", "return", "status"]
     for request in example.received:

@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from adapters.shell import ShellChat
 from bot.bench.fakes import LocalServer
 from bot.runtime import health_routes
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from storage import cases as case_store
 from storage.cases import CaseFilter
 from tests.fakes.backoffice import SECRET, ExampleBackOffice, HangingBackOffice, refused_url
@@ -54,7 +53,7 @@ async def example(tmp_path: Path) -> AsyncIterator[ExampleBackOffice]:
 async def test_where_is_my_order_sends_one_signed_post_and_quotes_the_back_office(
         make_settings: Any, example: ExampleBackOffice) -> None:
     async with open_services(make_settings(**webhook(example.url))) as services:
-        result = (await ShellChat(services, user_id="U42").send(WHERE)).result
+        result = (await shell_chat(services, user_id="U42").send(WHERE)).result
         cases = await stored(services)
     assert result is not None and len(cases) == 1
     case = cases[0]
@@ -81,7 +80,7 @@ async def test_where_is_my_order_sends_one_signed_post_and_quotes_the_back_offic
 async def test_a_return_is_what_the_back_office_decided_not_the_simulation(
         make_settings: Any, example: ExampleBackOffice) -> None:
     async with open_services(make_settings(**webhook(example.url))) as services:
-        result = (await ShellChat(services).send(RETURN)).result
+        result = (await shell_chat(services).send(RETURN)).result
     assert result is not None
     case = result.cases[0]
     assert case.kind == "return" and case.details["rma_number"] == case.ref
@@ -100,7 +99,7 @@ async def test_a_back_office_down_or_hanging_makes_a_staff_case_and_invents_noth
         before = failures("status", reason)
         async with open_services(make_settings(**webhook(url, SUPPORTBOT_BACKOFFICE_TIMEOUT_S=timeout_s))) as services:
             started = time.monotonic()
-            result = (await ShellChat(services).send(WHERE)).result
+            result = (await shell_chat(services).send(WHERE)).result
             took = time.monotonic() - started
             cases = await stored(services)
     assert result is not None
@@ -118,7 +117,7 @@ async def test_a_back_office_down_or_hanging_makes_a_staff_case_and_invents_noth
 async def test_a_refused_signature_or_a_garbled_answer_makes_a_staff_case(make_settings: Any, tmp_path: Path) -> None:
     async with ExampleBackOffice(tmp_path / "bo.db", secret="another-secret") as wrong_secret:
         async with open_services(make_settings(**webhook(wrong_secret.url))) as services:
-            result = (await ShellChat(services).send(WHERE)).result
+            result = (await shell_chat(services).send(WHERE)).result
     assert result is not None and result.cases[0].needs_staff
     assert wrong_secret.received[0].status == 401 and len(wrong_secret.received) == 1  # a 4xx is not retried
     assert result.cases[0].details["backoffice_error"] == "HTTP 401"
@@ -134,7 +133,7 @@ async def test_a_refused_signature_or_a_garbled_answer_makes_a_staff_case(make_s
     async with Garbled() as garbled:
         before = failures("status", "invalid_answer")
         async with open_services(make_settings(**webhook(f"http://127.0.0.1:{garbled.port}/tasks"))) as services:
-            result = (await ShellChat(services).send(WHERE)).result
+            result = (await shell_chat(services).send(WHERE)).result
     assert result is not None and result.cases[0].needs_staff
     assert "current_status" in result.cases[0].details["backoffice_error"]
     assert not INVENTED.search(result.reply)
@@ -166,7 +165,7 @@ async def test_a_5xx_is_retried_with_the_same_idempotency_key(make_settings: Any
 
     async with FlakyProxy() as proxy:
         async with open_services(make_settings(**webhook(f"http://127.0.0.1:{proxy.port}/tasks"))) as services:
-            result = (await ShellChat(services).send(WHERE)).result
+            result = (await shell_chat(services).send(WHERE)).result
     assert result is not None and not result.cases[0].needs_staff
     assert len(proxy.seen) == 2 and proxy.seen[0][0] == proxy.seen[1][0]
     assert "held at customs" in result.reply
@@ -174,7 +173,7 @@ async def test_a_5xx_is_retried_with_the_same_idempotency_key(make_settings: Any
 
 async def test_staff_mode_approves_no_return_and_states_no_status(make_settings: Any) -> None:
     async with open_services(make_settings(SUPPORTBOT_BACKOFFICE="staff")) as services:
-        chat = ShellChat(services)
+        chat = shell_chat(services)
         result = (await chat.send(f"{RETURN} Also, {WHERE}")).result
         cases = await stored(services)
     assert result is not None and {c.kind for c in cases} == {"return", "status"}
@@ -194,7 +193,7 @@ async def test_a_per_kind_override_sends_only_that_kind_to_the_webhook(
     async with open_services(settings) as services:
         assert services.backoffices.describe() == "billing=staff,return=staff,status=webhook"
         assert services.backoffices.notice is None  # nothing simulated: no demo label
-        result = (await ShellChat(services).send(f"{RETURN} Also, {WHERE}")).result
+        result = (await shell_chat(services).send(f"{RETURN} Also, {WHERE}")).result
     assert result is not None
     by_kind = {c.kind: c for c in result.cases}
     assert by_kind["status"].details["source"] == "webhook" and "held at customs" in result.reply
@@ -205,7 +204,7 @@ async def test_a_per_kind_override_sends_only_that_kind_to_the_webhook(
 async def test_the_simulation_is_labelled(make_settings: Any) -> None:
     async with open_services(make_settings()) as services:
         lines: list[str] = []
-        chat = ShellChat(services)
+        chat = shell_chat(services)
         await chat.run(stdin=lambda _prompt: (_ for _ in ()).throw(EOFError()), out=lines.append)
         result = (await chat.send(WHERE)).result
         app = web.Application()
@@ -258,7 +257,7 @@ async def test_a_retry_after_a_crash_sends_the_same_idempotency_key_and_case_ref
     settings = Settings(_env_file=None, SUPPORTBOT_DATABASE_URL=database_url(tmp_path), SUPPORTBOT_LLM="offline",
                         **webhook(example.url))  # type: ignore[call-arg]
     async with open_services(settings) as services:
-        chat = ShellChat(services)
+        chat = shell_chat(services)
         assert await services.support.resume(platforms=("shell",)) == 1
         cases = await stored(services)
     first, second = (r.json for r in example.received)
@@ -286,7 +285,7 @@ async def test_a_model_reply_that_promises_what_no_back_office_said_is_replaced(
         return {"reply": f"{promise} Refs: {', '.join(request.inputs['refs'])}."}
 
     async with open_services(make_settings(SUPPORTBOT_BACKOFFICE=mode), llm=FunctionLLM(model)) as services:
-        result = (await ShellChat(services).send(f"{RETURN} Also, {WHERE}")).result
+        result = (await shell_chat(services).send(f"{RETURN} Also, {WHERE}")).result
     assert result is not None and len(result.cases) == 2
     assert (promise in result.reply) is kept, result.reply
     if mode == "staff":

@@ -1,84 +1,42 @@
-"""The support pipeline for one stored customer message:
+"""The language workflow for one customer message — no database, no platform:
 
-    plan (route + decompose) → workers in parallel → cases stored → synthesize → reply stored
+    plan (route + decompose; or the stored plan of an earlier attempt) → back offices in parallel → synthesize
 
-Every effect is idempotent, so a message processed again after a crash ends with the same cases and
-one reply: the plan is persisted with the message in the transaction that stores the cases and
-pending tasks it led to (workers are pure simulations, so nothing happens before that commit that a
-retry could repeat), cases are unique per (message, task), and the reply is unique per inbound message.
-Storage work is kept to two write transactions here (cases, reply; one when no case or pending task
-comes of the message) besides the service's store, claim (with this pipeline's reads) and finish:
-SQLite has one writer at a time, so each write transaction is time every other message waits.
+The core (`bot/service.py`) calls the three steps in order and stores what comes of them between the
+second and the third (the cases the reply quotes). Everything here is a function of its inputs: the
+text, the thread's earlier customer texts, the tasks still waiting for this customer, and the cases.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from storage import case_answers, inbox
-from storage import cases as case_store
-from storage import pending as pending_store
-from storage.db import Database
-from storage.models import Message, PendingTask
-
-from . import telemetry
-from .backoffice.base import TaskContext
-from .backoffice.dispatch import BackOffices
-from .faults import failpoint
 from .llm.runner import StepRunner, Tally
 from .orchestrator import plan as make_plan
 from .synthesizer import ReplyContext, synthesize
 from .text import clean_text, defuse
-from .types import CaseSummary, GeneralAnswer, PendingSummary, Plan, Route, Task, TaskParams
-from .workers.base import CaseDraft, task_subject
-
-_log = logging.getLogger(__name__)
+from .backoffice.dispatch import BackOffices
+from .types import CaseSummary, GeneralAnswer, PendingSummary, Plan, Route, Task
+from .workers.base import CaseDraft, WorkContext
 
 # Answers a general question from stored FAQs (wired by the bot when FAQs exist).
 GeneralAnswerer = Callable[[str], Awaitable[GeneralAnswer | None]]
 
 
-@dataclass(frozen=True)
-class ReplyTarget:
-    """Where the reply goes: read with the message, so delivering it needs no second read."""
-
-    platform: str
-    channel_id: str
-    thread_id: str
-    in_reply_to: str  # the customer message's platform id
-    customer_id: str
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A claimed message as `SupportPipeline.load` read it."""
-
-    message: inbox.InboundRow
-    existing: Message | None  # its stored reply (only a retry can have one)
-    history: list[str]  # earlier customer texts of the thread
-    open_pending: list[PendingTask]  # tasks of earlier messages waiting for this customer
-
-
 @dataclass
-class PipelineResult:
+class Answer:
+    """What the customer is told, and what it rests on (`supportbot ask --json` prints `as_json()`)."""
+
     reply: str
     route: Route
     routes: list[Route]
     cases: list[CaseSummary] = field(default_factory=list)
     pending: list[PendingSummary] = field(default_factory=list)
     llm_calls: int = 0
-    reply_message_id: int = 0
-    reply_sent: bool = False
     truncated: bool = False
-    target: ReplyTarget | None = None
-    maybe_posted: bool = False  # an earlier attempt may have posted the reply already (crash before marking it sent)
 
     def as_json(self) -> dict[str, Any]:
         return {"reply": self.reply, "route": self.route, "routes": self.routes,
@@ -86,173 +44,83 @@ class PipelineResult:
                 "pending": [{"kind": p.kind, "missing": p.missing} for p in self.pending],
                 "llm_calls": self.llm_calls}
 
+    @classmethod
+    def from_json(cls, reply: str, meta: dict[str, Any]) -> Answer:
+        """An answer stored with its reply (`as_json()` as the reply's meta)."""
+        return cls(reply=reply, route=meta.get("route", "general"), routes=meta.get("routes", ["general"]),
+                   cases=[CaseSummary(**c) for c in meta.get("cases", [])],
+                   pending=[PendingSummary(**p) for p in meta.get("pending", [])], llm_calls=0)
+
+
+@dataclass
+class Planned:
+    """A message's plan, split into the tasks that can start and those waiting for information."""
+
+    text: str  # the customer's text, cleaned (and cut when huge)
+    truncated: bool
+    plan: Plan
+    replayed: bool  # the plan of an earlier attempt (already stored)
+    tally: Tally
+
+    def task_key(self, index: int) -> str:
+        """The task's key within its message (cases and pending tasks are unique per message and key)."""
+        return f"{index}:{self.plan.tasks[index].kind}"
+
+    @property
+    def ready(self) -> list[tuple[int, Task]]:
+        return [(i, t) for i, t in enumerate(self.plan.tasks) if not t.missing()]
+
+    @property
+    def waiting(self) -> list[tuple[int, Task]]:
+        return [(i, t) for i, t in enumerate(self.plan.tasks) if t.missing()]
+
+    @property
+    def pending(self) -> list[PendingSummary]:
+        return [PendingSummary(kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True))
+                for _, t in self.waiting]
+
 
 _SIMULATED = BackOffices()
 
 
-async def run_worker(task: Task, *, conversation_id: int) -> CaseDraft:
-    """One task through the simulated back office, outside any message (the benchmarks)."""
-    ctx = TaskContext(case_ref="{ref}", idempotency_key="", platform="bench", customer_id="",
-                      conversation_id=conversation_id, message_id=0)
+async def run_worker(task: Task, ctx: WorkContext) -> CaseDraft:
+    """One task through the simulated back office (the benchmarks)."""
     return await _SIMULATED.draft(task, ctx)
 
 
-def decide_refs(plan: Plan, ready: list[tuple[int, Task]], reuse: dict[tuple[str, str], str]) -> None:
-    """Each ready task's case reference, decided before its back office is called (kept in the plan)."""
-    for i, t in ready:
-        subject = task_subject(t)
-        plan.case_refs.setdefault(f"{i}:{t.kind}", reuse.get((t.kind, subject or "")) or case_store.new_ref(t.kind))
-
-
-def task_context(message: inbox.InboundRow, task_key: str, case_ref: str) -> TaskContext:
-    """A task's context; the idempotency key depends only on the message and the task, so every retry
-    of the message (after a crash too) sends the same one."""
-    key = hashlib.sha256(f"{message.platform}\0{message.id}\0{message.platform_message_id}\0{task_key}".encode())
-    return TaskContext(case_ref=case_ref, idempotency_key=key.hexdigest()[:40], platform=message.platform,
-                       customer_id=message.customer_id, conversation_id=message.conversation_id,
-                       message_id=message.id)
-
-
-class SupportPipeline:
-    def __init__(self, db: Database, runner: StepRunner, *, general_answerer: GeneralAnswerer | None = None,
+class SupportWorkflow:
+    def __init__(self, runner: StepRunner, *, general_answerer: GeneralAnswerer | None = None,
                  backoffices: BackOffices | None = None) -> None:
-        self.db = db
         self.runner = runner
         self.general_answerer = general_answerer
-        self.backoffices = backoffices or _SIMULATED
+        self.backoffices = backoffices or _SIMULATED  # where billing, return and status tasks go
 
-    @staticmethod
-    async def load(session: AsyncSession, message_id: int) -> Loaded:
-        """What processing the message reads first, in the caller's transaction (the service reads it
-        in the transaction that claims the message: one transaction fewer per message)."""
-        message = await inbox.load_inbound(session, message_id)
-        if message is None:
-            raise LookupError(f"message {message_id} not found")
-        # A first attempt (the claim counted it) cannot have a stored reply yet; a retry may.
-        existing = await inbox.reply_for(session, message.id) if message.attempts != 1 else None
-        # History and pending tasks come from earlier customer messages of the thread: none without them.
-        history = (await inbox.earlier_customer_texts(session, conversation_id=message.conversation_id,
-                                                      before_id=message.id) if message.has_history else [])
-        open_pending = (await pending_store.open_pending(session, message.conversation_id,
-                                                         before_message_id=message.id) if history else [])
-        return Loaded(message=message, existing=existing, history=history, open_pending=open_pending)
-
-    async def process(self, message_id: int, *, loaded: Loaded | None = None) -> PipelineResult:
-        if loaded is None:
-            async with self.db.session() as s:
-                loaded = await self.load(s, message_id)
-        message, existing, history, open_pending = loaded.message, loaded.existing, loaded.history, loaded.open_pending
-        target = ReplyTarget(platform=message.platform, channel_id=message.channel_id, thread_id=message.thread_id,
-                             in_reply_to=message.platform_message_id or "", customer_id=message.customer_id)
-        if existing is not None:  # processed before a crash or redelivery: the reply is already decided
-            return self._from_stored(existing, target)
-
-        text, truncated = clean_text(message.text)
+    async def plan(self, text: str, *, history: Sequence[str] = (), pending: Sequence[Task] = (),
+                   stored_plan: dict[str, Any] | None = None) -> Planned:
+        """Route and decompose the message (a stored plan is replayed: a retry does what the first try
+        decided). Tasks still waiting for this customer are offered to the planner to complete."""
+        clean, truncated = clean_text(text)
         tally = Tally()
-        log_ctx = f"conversation={message.conversation_id} message={message.id}"
-        plan, replayed = await self._plan(message, text, history, open_pending, tally)
+        if stored_plan:
+            return Planned(clean, truncated, Plan.model_validate(stored_plan), True, tally)
+        if not clean:
+            return Planned(clean, truncated, Plan(routes=["general"], tasks=list(pending)), False, tally)
+        plan = await make_plan(clean, self.runner, history=history, pending=pending, tally=tally)
+        return Planned(clean, truncated, plan, False, tally)
 
-        ready = [(i, t) for i, t in enumerate(plan.tasks) if not t.missing()]
-        waiting = [(i, t) for i, t in enumerate(plan.tasks) if t.missing()]
-        save_plan = not replayed  # a retry replays the stored plan
-        if save_plan and any(self.backoffices.calls_out(t.kind) for _, t in ready):
-            # The team's systems get the reference of the case the task will be stored as (an open case about
-            # the same subject, else a new one), and a retry must send the same: kept before calling them.
-            async with self.db.write() as s:
-                reuse = await case_answers.open_refs_by_subject(
-                    s, platform=message.platform, customer_id=message.customer_id,
-                    subjects=[k for _, t in ready if (k := task_subject(t)) is not None])
-                decide_refs(plan, ready, reuse)
-                await inbox.set_meta(s, message.id, {**message.meta, "plan": plan.model_dump()})
-            save_plan = False
-        decide_refs(plan, ready, {})
-        drafts = await asyncio.gather(*(
-            self.backoffices.draft(t, task_context(message, f"{i}:{t.kind}", plan.case_refs[f"{i}:{t.kind}"]))
-            for i, t in ready))
-        failpoint("after_backoffice")
-        opened: list[CaseSummary] = []
-        if ready or waiting or open_pending:  # the plan is stored with the cases and pending tasks it led to
-            opened = await self._store_work(message, plan if save_plan else None, ready, drafts, waiting,
-                                            open_pending, refs=plan.case_refs)
-            save_plan = False
-        failpoint("after_cases")
-        pending = [PendingSummary(kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True))
-                   for _, t in waiting]
-        for c in opened:
-            if c.new:
-                telemetry.CASES.labels(c.kind).inc()
-            _log.info("%s case=%s kind=%s %s", log_ctx, c.ref, c.kind, "opened" if c.new else "reused")
+    async def work(self, orders: Sequence[tuple[Task, WorkContext]]) -> list[CaseDraft]:
+        """Every ready task through its back office, in parallel."""
+        return list(await asyncio.gather(*(self.backoffices.draft(task, ctx) for task, ctx in orders)))
 
+    async def reply(self, planned: Planned, cases: Sequence[CaseSummary]) -> Answer:
+        """The one reply, quoting every case (a general question may be answered from the FAQs)."""
+        plan = planned.plan
         general = None
-        if not plan.tasks and self.general_answerer is not None and text:
-            general = await self.general_answerer(text)
-        ctx = ReplyContext(text=text, routes=plan.routes, cases=list(opened), pending=pending, truncated=truncated,
-                           general_answer=general)
-        reply_text = defuse(await synthesize(ctx, self.runner, tally=tally))
-        result = PipelineResult(reply=reply_text, route=plan.route, routes=plan.routes, cases=list(opened),
-                                pending=pending, llm_calls=tally.llm_calls, truncated=truncated, target=target)
-        async with self.db.write() as s:
-            if save_plan:  # nothing else came of the plan: it is stored with the reply
-                await inbox.set_meta(s, message.id, {**message.meta, "plan": plan.model_dump()})
-            reply_id = await inbox.add_reply(s, inbound=message, text=reply_text, meta=result.as_json())
-            earlier = await inbox.reply_for(s, message.id) if reply_id is None else None
-        failpoint("after_reply_stored")
-        if earlier is not None:  # another attempt stored its reply first: that one is the answer
-            return self._from_stored(earlier, target)
-        assert reply_id is not None
-        result.reply_message_id = reply_id
-        result.maybe_posted = message.attempts > 1
-        _log.info("%s route=%s cases=%s pending=%d llm_calls=%d", log_ctx, plan.route,
-                  ",".join(c.ref for c in opened) or "-", len(pending), tally.llm_calls)
-        return result
-
-    async def _store_work(self, message: inbox.InboundRow, plan: Plan | None, ready: list[tuple[int, Task]],
-                          drafts: list[CaseDraft], waiting: list[tuple[int, Task]],
-                          open_pending: list[PendingTask], *, refs: dict[str, str]) -> list[CaseSummary]:
-        """One transaction: the plan (unless replayed), the cases of the ready tasks, the pending tasks
-        this message resolves and the ones it leaves waiting."""
-        async with self.db.write() as s:
-            if plan is not None:
-                await inbox.set_meta(s, message.id, {**message.meta, "plan": plan.model_dump()})
-            stored = await case_store.open_cases(
-                s, [case_store.CaseSpec(kind=d.kind, task_key=f"{i}:{t.kind}", details=d.details,
-                                        subject_key=d.subject_key, needs_staff=d.needs_staff,
-                                        ref=refs.get(f"{i}:{t.kind}"))
-                    for (i, t), d in zip(ready, drafts, strict=True)],
-                platform=message.platform, customer_id=message.customer_id,
-                conversation_id=message.conversation_id, message_id=message.id,
-                first_attempt=message.attempts == 1)
-            await pending_store.resolve_pending(s, [p.id for p in open_pending], by_message_id=message.id)
-            for i, t in waiting:
-                await pending_store.add_pending(s, conversation_id=message.conversation_id, message_id=message.id,
-                                                task_key=f"{i}:{t.kind}", kind=t.kind,
-                                                params=t.params.model_dump(exclude_none=True), missing=t.missing())
-            opened = []
-            for (c, created), d in zip(stored, drafts, strict=True):
-                details = dict(c.details)
-                if not created and self.backoffices.calls_out(d.kind):  # the back office's latest answer counts
-                    await case_answers.refresh_details(s, c.id, d.details, needs_staff=d.needs_staff)
-                    details = dict(d.details)
-                opened.append(CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=details, new=created,
-                                          needs_staff=d.needs_staff))
-        return opened
-
-    async def _plan(self, message: inbox.InboundRow, text: str, history: list[str], open_pending: list[Any],
-                    tally: Tally) -> tuple[Plan, bool]:
-        """The message's plan and whether it was replayed from an earlier attempt."""
-        stored = message.meta.get("plan")
-        if stored:
-            return Plan.model_validate(stored), True
-        pending_tasks = [Task(kind=p.kind, params=TaskParams(**p.params)) for p in open_pending]
-        if not text:
-            return Plan(routes=["general"], tasks=pending_tasks), False
-        return await make_plan(text, self.runner, history=history, pending=pending_tasks, tally=tally), False
-
-    @staticmethod
-    def _from_stored(reply: Message, target: ReplyTarget) -> PipelineResult:
-        meta = reply.meta or {}
-        return PipelineResult(
-            reply=reply.text, route=meta.get("route", "general"), routes=meta.get("routes", ["general"]),
-            cases=[CaseSummary(**c) for c in meta.get("cases", [])],
-            pending=[PendingSummary(**p) for p in meta.get("pending", [])], llm_calls=0,
-            reply_message_id=reply.id, reply_sent=reply.status == "sent", target=target, maybe_posted=True)
+        if not plan.tasks and self.general_answerer is not None and planned.text:
+            general = await self.general_answerer(planned.text)
+        pending = planned.pending
+        ctx = ReplyContext(text=planned.text, routes=plan.routes, cases=list(cases), pending=pending,
+                           truncated=planned.truncated, general_answer=general)
+        text = defuse(await synthesize(ctx, self.runner, tally=planned.tally))
+        return Answer(reply=text, route=plan.route, routes=plan.routes, cases=list(cases), pending=pending,
+                      llm_calls=planned.tally.llm_calls, truncated=planned.truncated)

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from adapters.shell import ShellChat
 from bot.settings import Settings, SettingsError, load_settings
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from workflows.backoffice import connectors
 
 HERE = Path(__file__).resolve().parent
@@ -40,7 +39,7 @@ async def test_the_connector_is_selected_by_its_entry_point_name(installed: None
     assert "example-orders" in connectors.installed()
     async with open_services(settings(tmp_path, SUPPORTBOT_BACKOFFICE="example-orders")) as services:
         assert services.backoffices.describe() == "example-orders" and services.backoffices.notice is None
-        result = (await ShellChat(services).send("Where is my order #W-40001? And I'd like to return my "
+        result = (await shell_chat(services).send("Where is my order #W-40001? And I'd like to return my "
                                                  "Acme Kettle, it leaks.")).result
         office: Any = services.backoffices.office("status")
     assert result is not None

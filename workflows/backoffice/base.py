@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ..types import Task
+from ..workers.base import WorkContext
 
 # Task kinds a back office handles; technical problems and hand-offs go to staff as they are.
 BACKOFFICE_KINDS = ("billing", "return", "status")
@@ -27,16 +28,8 @@ PARAM_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class TaskContext:
-    """Who a task is for, and the case it will be stored as (decided before the call)."""
-
-    case_ref: str
-    idempotency_key: str  # the same on every retry of this task of this message, across restarts
-    platform: str
-    customer_id: str
-    conversation_id: int
-    message_id: int
+# Who a task is for and the case it will be stored as (decided before the call): the workers' context.
+TaskContext = WorkContext
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,9 @@ class BackOffices:
     async def draft(self, task: Task, ctx: TaskContext) -> CaseDraft:
         """Carry out one task; its case as the pipeline stores it."""
         if task.kind == "technical":
-            return await technical.handle(task)
+            return await technical.handle(task, ctx)
         if task.kind == "human":
-            return await handoff.handle(task, conversation_id=ctx.conversation_id)
+            return await handoff.handle(task, ctx)
         office = self._offices[task.kind]
         try:
             outcome = await office.handle(task, ctx)

@@ -22,11 +22,11 @@ class SimulatedBackOffice:
     async def handle(self, task: Task, ctx: TaskContext) -> Outcome:
         match task.kind:
             case "billing":
-                draft = await billing.handle(task)
+                draft = await billing.handle(task, ctx)
             case "return":
-                draft = await returns.handle(task)
+                draft = await returns.handle(task, ctx)
             case "status":
-                draft = await status.handle(task)
+                draft = await status.handle(task, ctx)
             case _:
                 raise ValueError(f"the simulated back office has no {task.kind} desk")
         return Outcome(details=draft.details, source=NAME)
