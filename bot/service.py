@@ -35,9 +35,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.platform import Inbound, Outbound, Platform
-from storage import case_answers
+from storage import case_answers, inbox
 from storage import cases as case_store
-from storage import inbox
 from storage import pending as pending_store
 from storage.db import Database
 from storage.models import Message, PendingTask
@@ -230,7 +229,8 @@ class SupportService:
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
             save_plan = False
         decide_refs(refs, keys, ready, {})
-        orders = [(task, self._work_context(message, key, refs[key])) for key, (_, task) in zip(keys, ready, strict=True)]
+        orders = [(task, self._work_context(message, key, refs[key]))
+                  for key, (_, task) in zip(keys, ready, strict=True)]
         drafts = await self.workflow.work(orders)
         failpoint("after_backoffice")
         cases: list[CaseSummary] = []

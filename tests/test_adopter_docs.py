@@ -19,8 +19,8 @@ from bot.wiring import open_services
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
-# Written by the staff-channel, console, operations and structure work; linked from the README ahead of them.
-LINKED_AHEAD = {"docs/staff-channel.md", "docs/console.md", "docs/operations.md", "docs/architecture.md"}
+# Written by the staff-channel, console and operations work; linked from the README ahead of them.
+LINKED_AHEAD = {"docs/staff-channel.md", "docs/console.md", "docs/operations.md"}
 
 
 def test_the_quick_start_shows_the_two_commands_first_then_an_faq() -> None:

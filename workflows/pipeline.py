@@ -14,11 +14,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .backoffice.dispatch import BackOffices
 from .llm.runner import StepRunner, Tally
 from .orchestrator import plan as make_plan
 from .synthesizer import ReplyContext, synthesize
 from .text import clean_text, defuse
-from .backoffice.dispatch import BackOffices
 from .types import CaseSummary, GeneralAnswer, PendingSummary, Plan, Route, Task
 from .workers.base import CaseDraft, WorkContext
 
