@@ -58,7 +58,8 @@ def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.slow
 @schema.parametrize()
-@hypothesis.settings(max_examples=40, deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
+@hypothesis.settings(max_examples=40, deadline=None, database=None,
+                     suppress_health_check=list(hypothesis.HealthCheck))
 def test_the_example_back_office_answers_as_the_openapi_file_says(case: schemathesis.Case, example_server: str) -> None:
     body = b"" if isinstance(case.body, NotSet) else json.dumps(case.body).encode()
     timestamp = str(int(time.time()))
