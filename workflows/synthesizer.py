@@ -142,7 +142,8 @@ def _refs(ctx: ReplyContext) -> list[str]:
 
 # Promises a model may add on its own: each must be backed by the facts (a back office's details or
 # message, the customer's own words, an FAQ answer). "approved" needs a return a back office approved.
-_PROMISES = ("prepaid", "label", "tracking", "refund", "delivered", "in transit", "shipped", "out for delivery")
+_PROMISES = ("prepaid", "shipping label", "return label", "tracking", "refund", "delivered", "in transit", "shipped",
+             "out for delivery")
 
 
 def invents_promises(reply: str, ctx: ReplyContext) -> bool:
