@@ -298,3 +298,17 @@ def test_the_webhook_secret_is_redacted_from_logs() -> None:
 
     settings = Settings(_env_file=None, **webhook("http://127.0.0.1:9/tasks"))  # type: ignore[arg-type]
     assert SECRET in secret_values(settings)
+
+
+async def test_asking_again_after_an_outage_answers_on_the_same_case_with_the_fresh_answer(
+        make_settings: Any, example: ExampleBackOffice) -> None:
+    async with open_services(make_settings(**webhook(refused_url()))) as services:
+        first = (await shell_chat(services).send(WHERE)).result
+    async with open_services(make_settings(**webhook(example.url))) as services:
+        again = (await shell_chat(services).send(WHERE)).result
+        cases = await stored(services)
+    assert first is not None and again is not None
+    assert len(cases) == 1 and first.cases[0].ref == again.cases[0].ref == cases[0].ref
+    assert example.received[0].json["case_ref"] == cases[0].ref  # the back office hears of the open case
+    assert cases[0].details["current_status"] == "held at customs" and "held at customs" in again.reply
+    assert cases[0].needs_staff  # flagged by the outage: it stays on the staff's list until someone closes it
