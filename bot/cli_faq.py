@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli_cases import cli_actor
-from .cli_common import Failure, run_async, settings_from
+from .cli_common import Failure, cli_actor, run_async, settings_from
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -14,6 +14,8 @@ from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportPipeline
 
+from .cases import CaseService
+from .cases import is_staff as staff_policy
 from .commands import case_admin
 from .commands import cases as case_commands
 from .commands import faq as faq_commands
@@ -32,16 +34,10 @@ class Services:
     pipeline: SupportPipeline
     support: SupportService
     registry: CommandRegistry
+    cases: CaseService  # the case use cases; add same-transaction effects to `cases.effects`
 
     def is_staff(self, platform: str, user_id: str, role_ids: tuple[str, ...] = ()) -> bool:
-        s = self.settings
-        if platform == "shell":
-            return True  # the local terminal is the operator's
-        if platform == "slack":
-            return user_id in s.staff_slack_user_ids
-        if platform == "discord":
-            return user_id in s.staff_discord_user_ids or any(r in s.staff_discord_role_ids for r in role_ids)
-        return False
+        return staff_policy(self.settings, platform, user_id, role_ids)
 
 
 def build_registry() -> CommandRegistry:
@@ -65,10 +61,7 @@ def make_llm_client(settings: Settings) -> LLMClient | None:
 
 async def prepare_database(db: Database) -> None:
     """SQLite is migrated automatically; PostgreSQL is migrated by `supportbot db upgrade`."""
-    if db.is_sqlite:
-        await migrate.upgrade(db)
-    elif not await migrate.is_current(db):
-        raise RuntimeError("the PostgreSQL database is not at the latest schema: run `supportbot db upgrade`")
+    await migrate.prepare(db)
 
 
 @asynccontextmanager
@@ -83,7 +76,7 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         support = SupportService(db, pipeline, concurrency=concurrency)
         _log.info("language engine: %s", client.name if client else "offline")
         yield Services(settings=settings, db=db, runner=runner, pipeline=pipeline, support=support,
-                       registry=build_registry())
+                       registry=build_registry(), cases=CaseService(db, settings))
     finally:
         if client is not None:
             await client.aclose()

@@ -9,17 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import Case, CaseEvent, Conversation, utcnow
+from .models import Case, CaseEvent, Conversation, Message, PendingTask, utcnow
 from .statements import PerDialect
 
 REF_PREFIXES = {"billing": "INV_CASE_", "return": "RMA-", "status": "STS-", "technical": "TEC-", "human": "HUM-"}
 # Crockford base32 without I, L, O, U: unambiguous when read aloud or retyped by a customer.
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _REF_LENGTH = 8
+# The one definition of a case's statuses (the lifecycle module holds the transitions between them).
+STATUSES = ("open", "in_progress", "resolved", "closed")
 OPEN_STATUSES = ("open", "in_progress")
 
 
@@ -233,8 +235,10 @@ async def cases_of_message(session: AsyncSession, message_id: int) -> list[Case]
     return list((await session.execute(select(Case).where(Case.message_id == message_id).order_by(Case.id))).scalars())
 
 
-async def case_events(session: AsyncSession, case_id: int) -> list[CaseEvent]:
-    query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+async def case_events(session: AsyncSession, case_id: int, *, newest: int | None = None) -> list[CaseEvent]:
+    """A case's history, oldest first; `newest=n`: only the last n events, newest first."""
+    query = select(CaseEvent).where(CaseEvent.case_id == case_id)
+    query = query.order_by(CaseEvent.id) if newest is None else query.order_by(CaseEvent.id.desc()).limit(newest)
     return list((await session.execute(query)).scalars())
 
 
@@ -310,3 +314,49 @@ async def case_activity(session: AsyncSession, cases: Sequence[Case]) -> dict[in
             close_reason=closed.note if is_closed else None,
             channel_id=thread.channel_id if thread else "", thread_id=thread.thread_id if thread else "")
     return out
+
+
+# --- a case's own transcript --------------------------------------------------------------------
+
+async def case_messages(session: AsyncSession, case: Case, *, include_internal: bool, limit: int,
+                        offset: int = 0) -> tuple[list[Message], int]:
+    """The messages of one case, oldest first, one page, and how many there are in all.
+
+    A case's messages start at the customer message that opened it (or, for a task that waited for the
+    customer's answer, at the message that asked for it) and end at its latest close, if it is closed;
+    the thread's earlier and later messages belong to other cases."""
+    first = (await session.execute(select(func.min(PendingTask.message_id)).where(
+        PendingTask.conversation_id == case.conversation_id, PendingTask.resolved_by_message_id == case.message_id,
+        PendingTask.kind == case.kind))).scalar()
+    query = select(Message).where(Message.conversation_id == case.conversation_id,
+                                  Message.id >= min(case.message_id, first or case.message_id))
+    if case.status == "closed":
+        closed_at = (await session.execute(select(func.max(CaseEvent.created_at)).where(
+            CaseEvent.case_id == case.id, CaseEvent.action == "closed"))).scalar()
+        if closed_at is not None:
+            query = query.where(Message.created_at <= closed_at)
+    if not include_internal:
+        query = query.where(Message.internal.is_(False))
+    total = int((await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one())
+    rows = await session.execute(query.order_by(Message.created_at, Message.id).limit(limit).offset(offset))
+    return list(rows.scalars()), total
+
+
+# --- the staff queue -----------------------------------------------------------------------------
+
+STAFF_KINDS = ("human", "technical")  # a hand-off, or a problem the bot cannot fix, always needs a person
+
+
+def _needs_staff(query: Any) -> Any:
+    return query.where(Case.status.in_(OPEN_STATUSES),
+                       or_(Case.needs_staff.is_(True), Case.kind.in_(STAFF_KINDS)))
+
+
+async def staff_queue(session: AsyncSession, *, limit: int | None = 50, offset: int = 0) -> tuple[list[Case], int]:
+    """Open cases that need staff: unclaimed first, then oldest first. Returns (page, total)."""
+    query = (_needs_staff(select(Case))
+             .order_by(Case.assignee.is_not(None), Case.created_at, Case.id).offset(offset))
+    if limit is not None:
+        query = query.limit(limit)
+    total = int((await session.execute(_needs_staff(select(func.count()).select_from(Case)))).scalar_one())
+    return list((await session.execute(query)).scalars()), total

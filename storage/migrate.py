@@ -50,3 +50,11 @@ async def is_current(db: Database) -> bool:
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(_current) == head
+
+
+async def prepare(db: Database) -> None:
+    """SQLite is migrated automatically; PostgreSQL is migrated by `supportbot db upgrade`."""
+    if db.is_sqlite:
+        await upgrade(db)
+    elif not await is_current(db):
+        raise RuntimeError("the PostgreSQL database is not at the latest schema: run `supportbot db upgrade`")
