@@ -64,10 +64,10 @@ def operator() -> Actor:
 
 
 def _since(value: str | None) -> datetime | None:
-    from .commands.cases import parse_date
-
     if not value:
         return None
+    from .commands.cases import parse_date
+
     try:
         return parse_date(value)
     except ValueError:

@@ -8,15 +8,23 @@ it): it replaces select + savepoint + insert + IntegrityError with one statement
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
 InsertFactory = Callable[..., Any]  # sqlite.insert or postgresql.insert
-_INSERTS: dict[str, InsertFactory] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_DIALECTS = ("sqlite", "postgresql")
+
+
+def _insert_of(dialect: str) -> InsertFactory:
+    """The dialect's `insert`, imported when first needed (a process on SQLite never loads PostgreSQL's)."""
+    if dialect not in _DIALECTS:
+        raise KeyError(dialect)
+    insert: InsertFactory = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+    return insert
 
 
 def dialect_of(session: AsyncSession) -> str:
@@ -34,5 +42,5 @@ class PerDialect:
         name = dialect_of(session)
         statement = self._built.get(name)
         if statement is None:
-            statement = self._built[name] = self._build(_INSERTS[name])
+            statement = self._built[name] = self._build(_insert_of(name))
         return statement
