@@ -51,7 +51,7 @@ def _run_case(coro: Coroutine[Any, Any, T]) -> T:
     from .cases import CaseError
 
     try:
-        return run_async(coro)  # type: ignore[no-any-return]
+        return run_async(coro)
     except CaseError as exc:
         raise Failure(str(exc)) from None
 

@@ -53,7 +53,8 @@ def render_text(result: FaqResult) -> str:
         for source in item.sources:
             lines += [f"   Source: {source.title} <{source.url}>", f"     “{source.quote}”"]
         lines.append("")
-    lines.append(f"{len(result.items)} questions · {result.chain} chain, {'parallel' if result.parallel else 'sequential'}"
+    how = "parallel" if result.parallel else "sequential"
+    lines.append(f"{len(result.items)} questions · {result.chain} chain, {how}"
                  f" · {result.llm_calls} model calls · {result.pages_reused} pages reused · {result.seconds:.2f} s")
     return "\n".join(lines)
 

@@ -7,9 +7,9 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import Table, bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,7 +95,7 @@ class CaseSpec:
     needs_staff: bool = False
 
 
-_cases = Case.__table__
+_cases = cast(Table, Case.__table__)
 _CASE_COLUMNS = (_cases.c.id, _cases.c.ref, _cases.c.kind, _cases.c.status, _cases.c.task_key, _cases.c.subject_key,
                  _cases.c.details)
 _CASES_OF_TASKS = select(*_CASE_COLUMNS).where(_cases.c.message_id == bindparam("b_message"),
@@ -108,7 +108,7 @@ _OPEN_BY_SUBJECT = (select(*_CASE_COLUMNS)
                     .order_by(_cases.c.id))
 _NEW_CASES = PerDialect(lambda insert: insert(_cases).on_conflict_do_nothing()
                         .returning(_cases.c.id, _cases.c.task_key))
-_NEW_EVENTS = insert(CaseEvent.__table__)
+_NEW_EVENTS = insert(cast(Table, CaseEvent.__table__))
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,8 @@ async def case_events(session: AsyncSession, case_id: int, *, newest: int | None
     return list((await session.execute(query)).scalars())
 
 
-async def add_event(session: AsyncSession, case: Case, *, action: str, actor: str, note: str | None = None) -> CaseEvent:
+async def add_event(session: AsyncSession, case: Case, *, action: str, actor: str,
+                    note: str | None = None) -> CaseEvent:
     event = CaseEvent(case_id=case.id, action=action, actor=actor, note=note)
     session.add(event)
     case.updated_at = utcnow()
@@ -306,12 +307,12 @@ async def case_activity(session: AsyncSession, cases: Sequence[Case]) -> dict[in
         .where(Conversation.id.in_(sorted({c.conversation_id for c in cases}))))).all()}
     out: dict[int, CaseActivity] = {}
     for c in cases:
-        ev, closed, thread = last.get(c.id), closes.get(c.id), threads.get(c.conversation_id)
-        is_closed = c.status == "closed" and closed is not None  # a reopened case has no current close
+        ev, thread = last.get(c.id), threads.get(c.conversation_id)
+        closed = closes.get(c.id) if c.status == "closed" else None  # a reopened case has no current close
         out[c.id] = CaseActivity(
             events=int(counts.get(c.id, 0)), last_action=ev.action if ev else None,
-            last_at=ev.created_at if ev else None, closed_at=closed.created_at if is_closed else None,
-            close_reason=closed.note if is_closed else None,
+            last_at=ev.created_at if ev else None, closed_at=closed.created_at if closed else None,
+            close_reason=closed.note if closed else None,
             channel_id=thread.channel_id if thread else "", thread_id=thread.thread_id if thread else "")
     return out
 

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .cases import STATUSES, get_case
 from .models import Case, CaseEvent, utcnow
+from .statements import affected
 
 _log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ async def _change(session: AsyncSession, case: Case, *, allowed_from: tuple[str,
         query = query.where(extra_where)
     result = await session.execute(query.values(**values, updated_at=utcnow())
                                    .execution_options(synchronize_session=False))
-    if result.rowcount == 1:
+    if affected(result) == 1:
         return None
     return await _current_status(session, case.id)
 

@@ -49,7 +49,7 @@ from tests.fakes.slack import (
 from tests.support import command_line, environment, free_port, start_slack_bot
 from tests.test_pipeline import EXAMPLE
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")]
 
 FAILPOINTS = ["after_store", "after_claim", "after_cases", "after_reply_stored", "after_post", "after_mark_sent"]
 CHANNEL, TS = "CSUPPORT", "1700000500.000100"

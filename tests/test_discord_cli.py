@@ -25,6 +25,8 @@ from tests.fakes.discord import (
 from tests.support import command_line, environment, free_port, stop_gracefully, stored_cases
 from tests.test_discord_messages import EXAMPLE
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:

@@ -32,6 +32,8 @@ from workflows.faq.pages import Page
 from workflows.faq.pipeline import CHAINS, load_page
 from workflows.faq.schemas import MAX_QUESTIONS
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 KILLBILL, SIMPLE_RETURNS = "/shared/killbill/latest/faq.html", "/shared/auroraextensions-simplereturns/index.html"
 L = 0.2  # the fake Gemini's latency per call
 

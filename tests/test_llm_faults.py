@@ -35,7 +35,8 @@ API_KEY = "test-key-faults"
 
 
 def fallbacks(step: str, reason: str) -> float:
-    return telemetry.REGISTRY.get_sample_value("supportbot_llm_fallbacks_total", {"step": step, "reason": reason}) or 0.0
+    labels = {"step": step, "reason": reason}
+    return telemetry.REGISTRY.get_sample_value("supportbot_llm_fallbacks_total", labels) or 0.0
 
 
 def llm_errors(step: str) -> float:

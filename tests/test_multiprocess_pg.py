@@ -30,7 +30,7 @@ from storage.models import Case, Message
 from tests.fakes.slack import BOT_TOKEN, Call, FakeSlack
 from tests.support import free_port, start_slack_bot
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")]
 
 MESSAGES = 200
 SLOTS = 32  # SupportService's default concurrency, as `supportbot run` wires it

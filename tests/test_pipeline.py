@@ -65,7 +65,8 @@ def _gemini_respond(model: str, body: dict[str, Any]) -> Any:
     if system.startswith(PLAN_SYSTEM[:40]):
         return {"routes": ["billing", "return", "status"], "tasks": [
             {"kind": "billing", "invoice_number": "INV-7890", "concern": "invoice seems higher than expected"},
-            {"kind": "return", "product_name": "SuperWidget 5000", "reason_for_return": "not compatible with my system"},
+            {"kind": "return", "product_name": "SuperWidget 5000",
+             "reason_for_return": "not compatible with my system"},
             {"kind": "status", "order_id": "A-12345"}]}
     if system.startswith(SYNTH_SYSTEM[:40]):
         facts = json.loads(prompt.split("Facts (JSON):\n", 1)[1])

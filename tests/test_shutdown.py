@@ -31,6 +31,8 @@ from tests.fakes.slack import (
 )
 from tests.support import free_port, start_slack_bot
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 WARNINGS = "default::ResourceWarning"  # unclosed sockets or sessions would show in stderr
 SLOTS = 32  # SupportService's default concurrency, as `supportbot run` wires it
 WAITING = 4
@@ -102,7 +104,8 @@ async def test_sigterm_under_load_finishes_in_flight_keeps_the_rest_and_a_restar
         assert (pending, sent) == (WAITING + LATE, SLOTS)
 
         port = free_port()
-        process = await start_slack_bot(tmp_path, fake, port, db_url, PYTHONWARNINGS=WARNINGS)  # the next start resumes what was left
+        # The next start resumes what was left.
+        process = await start_slack_bot(tmp_path, fake, port, db_url, PYTHONWARNINGS=WARNINGS)
         await fake.wait_for("chat.postMessage", SLOTS + WAITING + LATE, timeout=30)
         await stop(process)
 

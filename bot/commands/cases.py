@@ -57,11 +57,13 @@ def _transcript_line(m: dict[str, Any]) -> str:
 
 def render_case(view: dict[str, Any]) -> CommandResult:
     case = view["case"]
-    fields = [("Status", case["status"]), ("Kind", case["kind"]), ("Customer", f"{case['platform']}:{case['customer_id']}"),
+    fields = [("Status", case["status"]), ("Kind", case["kind"]),
+              ("Customer", f"{case['platform']}:{case['customer_id']}"),
               ("Opened", case["created_at"][:16].replace("T", " "))]
     if case.get("assignee"):
         fields.append(("Assignee", case["assignee"]))
-    fields.extend((k.replace("_", " ").capitalize(), str(v)) for k, v in case["details"].items() if v not in ("", None, []))
+    fields.extend((k.replace("_", " ").capitalize(), str(v)) for k, v in case["details"].items()
+                  if v not in ("", None, []))
     history = "\n".join(f"• {e['at'][:16].replace('T', ' ')} {e['action']} by {e['actor']}"
                         + (f": {e['note']}" if e.get("note") else "") for e in view["events"])
     transcript = "\n".join(_transcript_line(m) for m in view["transcript"])
