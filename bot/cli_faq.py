@@ -1,8 +1,9 @@
 """`supportbot faq URL [URL ...]`: build an FAQ from pages, print it, and store it like a /faq result.
 
 A progress bar (rich) is drawn on stderr when it is a terminal and `--json` is not given; `--json`
-prints exactly SPEC's object on stdout. Pages that fail are named (stderr, or `failed_pages` in JSON);
-when none can be used, or the request itself is refused, the command exits 1 with one line.
+prints exactly the object of docs/spec-notes.md on stdout. Pages that fail are named (stderr, or
+`failed_pages` in JSON); when none can be used, or the request itself is refused, the command exits 1
+with one line.
 """
 
 from __future__ import annotations

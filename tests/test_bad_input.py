@@ -1,4 +1,4 @@
-"""Bad input (issue 5, part 7): every item of the checklist goes through the real service and pipeline
+"""Bad input (docs/spec-notes.md, part 7): every item of the checklist goes through the real service and pipeline
 (and the Slack fake where echoing matters). None crashes; each gets a clear answer.
 
 Checklist — covered here, or by the existing test named:
@@ -277,7 +277,7 @@ def _epoch() -> Any:
 
 
 def test_checklist_is_complete() -> None:
-    """The module docstring lists every item of part 7; each names where it is tested."""
+    """The module docstring lists every item of the bad-input part; each names where it is tested."""
     doc = __doc__ or ""
     for item in ("empty", "100 KB", "NUL", "@everyone", "prompt injection", "SQL", "/faq", "malformed settings"):
         assert item in doc, item

@@ -1,4 +1,4 @@
-"""Exactly once across crashes (issue 5, part 1): a real `supportbot run` subprocess with a fail point
+"""Exactly once across crashes (docs/spec-notes.md, part 1): a real `supportbot run` subprocess with a fail point
 armed (`SUPPORTBOT_FAILPOINTS`, workflows/faults.py) kills itself with SIGKILL at one step of the
 message path; a restart without fail points must finish the message so that the customer sees exactly
 one reply (counted at the fake platform, not in our database), each case exists once, the message is

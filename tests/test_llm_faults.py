@@ -1,4 +1,4 @@
-"""Model faults through the whole pipeline (issue 5, part 3): the real GeminiClient (google-genai) against
+"""Model faults through the whole pipeline (docs/spec-notes.md, part 3): the real GeminiClient (google-genai) against
 the fake Gemini server, driven through the support service like any customer message.
 
 Each fault — 429 with a RetryInfo delay, 500s, a hung request (timeout), text that is not JSON, a

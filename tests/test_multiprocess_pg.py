@@ -1,4 +1,4 @@
-"""Two processes, one PostgreSQL database (issue 5, part 6): two real `supportbot run --slack
+"""Two processes, one PostgreSQL database (docs/spec-notes.md, part 6): two real `supportbot run --slack
 --slack-mode http` processes share the database and the fake Slack. 200 customer messages are waiting
 in the inbox (stored, never processed — as after an outage); both processes resume them at start.
 

@@ -1,4 +1,4 @@
-"""Observability (issue 5, part 8): /healthz and /metrics over HTTP from the real `serve()` with the
+"""Observability (docs/spec-notes.md, part 8): /healthz and /metrics over HTTP from the real `serve()` with the
 real Slack adapter (HTTP mode) against the fake Slack; conversation and case ids in the log lines of a
 processed message; and no secret in the logs of `supportbot --debug run` with real-looking tokens, a
 Gemini error that echoes the key and a delivery error whose exception text carries the bot token.

@@ -1,4 +1,4 @@
-"""Platform faults (issue 5, part 4): the real slack_sdk / slack-bolt and discord.py against fakes that
+"""Platform faults (docs/spec-notes.md, part 4): the real slack_sdk / slack-bolt and discord.py against fakes that
 fail the way the platforms do.
 
 Slack: the Web API client carries slack_sdk's retry handlers (connection errors, 429 honouring

@@ -1,4 +1,4 @@
-"""Graceful shutdown under load (issue 5, part 5): a real `supportbot run --slack --slack-mode http`
+"""Graceful shutdown under load (docs/spec-notes.md, part 5): a real `supportbot run --slack --slack-mode http`
 subprocess against the fake Slack, SIGTERM while replies are in flight.
 
 The fake holds every chat.postMessage, so the bot's 32 slots are all busy delivering and the rest of

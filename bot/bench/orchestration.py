@@ -26,7 +26,7 @@ from workflows.types import CaseSummary
 from .sandbox import bench_services, customer_message
 from .simulated import EXAMPLE, SimulatedLLM, call_depth
 
-REFERENCE = {"llm_calls": 3, "wall_over_latency": 3.1}  # the reference design, as measured in the issue
+REFERENCE = {"llm_calls": 3, "wall_over_latency": 3.1}  # the reference design (docs/spec-notes.md)
 
 
 class ConcernAnswer(BaseModel):

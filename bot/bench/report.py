@@ -1,5 +1,5 @@
-"""The benchmark report: the machine, each benchmark's figures with their parameters, the issue's
-targets (met or not), as JSON (`to_json`) or as text for a terminal (`render_text`)."""
+"""The benchmark report: the machine, each benchmark's figures with their parameters, the
+targets of docs/spec-notes.md (met or not), as JSON (`to_json`) or as text for a terminal (`render_text`)."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def finish(report: BenchReport) -> BenchReport:
 
 
 def targets(report: BenchReport) -> list[Target]:
-    """The issue's targets, judged on this report's figures (ratios of latency only when it is > 0)."""
+    """The targets (docs/spec-notes.md), judged on this report's figures (ratios of latency only when it is > 0)."""
     out: list[Target] = []
     if report.faq is not None:
         n = report.faq.questions
