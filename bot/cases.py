@@ -132,10 +132,6 @@ class NotAllowed(CaseError):
 
 # --- results -------------------------------------------------------------------------------------
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
 @dataclass(frozen=True)
 class CaseInfo:
     ref: str

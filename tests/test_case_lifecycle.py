@@ -12,6 +12,7 @@ import pytest
 
 from storage import cases as case_store
 from storage import inbox, lifecycle
+from storage.cases import CaseSpec
 from storage.db import Database
 from storage.models import Case, CaseEvent
 
@@ -31,10 +32,12 @@ async def seed_in(s: Any, *, customer: str = "u1", platform: str = "shell", kind
     message = await inbox.store_inbound(s, platform=platform, channel_id="C-support",
                                        thread_id=thread or uuid.uuid4().hex, customer_id=customer,
                                        platform_message_id=uuid.uuid4().hex, author_id=customer, text=text)
-    case, created = await case_store.open_case(
-        s, kind=kind, platform=platform, customer_id=customer, conversation_id=message.conversation_id,
-        message_id=message.id, task_key=f"0:{kind}", details=details or {"product_name": "Widget"})
+    [(opened, created)] = await case_store.open_cases(
+        s, [CaseSpec(kind=kind, task_key=f"0:{kind}", details=details or {"product_name": "Widget"})],
+        platform=platform, customer_id=customer, conversation_id=message.conversation_id, message_id=message.id)
     assert created
+    case = await case_store.get_case(s, opened.ref)
+    assert case is not None
     if created_at is not None:
         case.created_at = created_at
         await s.flush()
