@@ -23,7 +23,7 @@ from storage import cases as case_store
 from storage.cases import CaseFilter
 from storage.db import Database
 from storage.migrate import upgrade
-from tests.test_case_lifecycle import seed_in
+from tests.harness.cases import seed_in
 
 UNICODE = "Café ☕ 東京"
 ACTOR = f"cli:{getpass.getuser()}"

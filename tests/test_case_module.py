@@ -20,7 +20,7 @@ from bot.commands.registry import Caller, CommandContext, CommandResult
 from bot.wiring import open_services
 from storage import inbox
 from storage.models import CaseEvent
-from tests.test_case_lifecycle import events_of, seed_case, seed_in, status_of
+from tests.harness.cases import events_of, seed_case, seed_in, status_of
 
 S1, S2 = Actor("slack", "S1", is_staff=True), Actor("slack", "S2", is_staff=True)
 CUSTOMER = Actor("slack", "C1", is_staff=False)

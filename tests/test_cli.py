@@ -10,21 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import EXAMPLE
+from tests.harness.cli import run_cli
+
 pytestmark = pytest.mark.slow  # subprocesses
-
-EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-           "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-           "with my system. Finally, can you give me an update on my order #A-12345?")
-
-
-def run_cli(tmp_path: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_", "GEMINI_", "GOOGLE_"))}
-    environment.update({"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-                        "SUPPORTBOT_LLM": "offline", **env})
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=environment, input=stdin,
-                          capture_output=True, text=True, timeout=60)
-
 
 def test_ask_json_then_cases_list(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, "ask", EXAMPLE, "--json")

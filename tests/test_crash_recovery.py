@@ -46,8 +46,8 @@ from tests.fakes.slack import (
     message_event,
     signed_headers,
 )
+from tests.harness import EXAMPLE
 from tests.support import command_line, environment, free_port, start_slack_bot
-from tests.test_pipeline import EXAMPLE
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")]
 

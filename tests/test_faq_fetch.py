@@ -10,6 +10,7 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from tests.fakes.site import serve_site
+from tests.harness import LOCAL
 from workflows.faq.fetch import FetchError, PageFetcher
 from workflows.faq.netguard import (
     GuardedResolver,
@@ -17,8 +18,6 @@ from workflows.faq.netguard import (
     RefusedAddress,
     refused_category,
 )
-
-LOCAL = ["127.0.0.1"]
 
 
 async def fetch_error(url: str, **options: object) -> FetchError:

@@ -26,7 +26,8 @@ from tests.fakes.gemini import (
     Hang,
     RateLimited,
 )
-from tests.test_pipeline import EXAMPLE, _gemini_respond
+from tests.harness import EXAMPLE
+from tests.harness.gemini import gemini_respond
 from workflows import telemetry
 from workflows.llm.gemini import GeminiClient
 from workflows.llm.runner import CircuitBreaker
@@ -45,7 +46,7 @@ def llm_errors(step: str) -> float:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeGemini]:
-    async with FakeGemini(respond=_gemini_respond) as server:
+    async with FakeGemini(respond=gemini_respond) as server:
         yield server
 
 
@@ -129,7 +130,7 @@ async def test_the_circuit_opens_after_the_threshold_and_closes_when_gemini_reco
         assert len(fake.generate_requests) == 3
         assert fallbacks("synthesize", "circuit_open") + fallbacks("plan", "circuit_open") - open_before == 7
 
-        fake.respond = _gemini_respond  # the provider recovers; the cool-down passes (no real waiting)
+        fake.respond = gemini_respond  # the provider recovers; the cool-down passes (no real waiting)
         now[0] += 31
         assert services.runner.breaker.state == "half-open"
         result = (await ShellChat(services).send(EXAMPLE)).result
