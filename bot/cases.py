@@ -421,8 +421,8 @@ class CaseService:
     async def view(self, ref: str, *, viewer: Viewer, page: int = 1, page_size: int = TRANSCRIPT_PAGE) -> CaseView:
         return await view(self.db, ref, viewer=viewer, page=page, page_size=page_size)
 
-    async def list(self, flt: CaseFilter = CaseFilter(), *, viewer: Viewer, limit: int | None = 50,
-                   offset: int = 0) -> CaseList:
+    async def list_cases(self, flt: CaseFilter = CaseFilter(), *, viewer: Viewer, limit: int | None = 50,
+                         offset: int = 0) -> CaseList:
         return await list_cases(self.db, flt, viewer=viewer, limit=limit, offset=offset)
 
     async def queue(self, *, viewer: Viewer, limit: int | None = 50, offset: int = 0,

@@ -194,11 +194,11 @@ async def test_the_transcript_is_the_cases_own_from_its_first_message_and_paged(
 async def test_customers_list_only_their_own_cases(svc: Any) -> None:
     mine = await seed_case(svc.db, platform="slack", customer="C1")
     await seed_case(svc.db, platform="slack", customer="C2")
-    listed = await svc.cases.list(viewer=CUSTOMER)
+    listed = await svc.cases.list_cases(viewer=CUSTOMER)
     assert [c.ref for c in listed.cases] == [mine.ref] and listed.total == 1
     with pytest.raises(NotAllowed, match="only list your own"):
-        await svc.cases.list(cases.CaseFilter(customer_id="C2"), viewer=CUSTOMER)
-    assert (await svc.cases.list(viewer=S1)).total == 2
+        await svc.cases.list_cases(cases.CaseFilter(customer_id="C2"), viewer=CUSTOMER)
+    assert (await svc.cases.list_cases(viewer=S1)).total == 2
 
 
 async def test_case_release_command(svc: Any) -> None:

@@ -167,8 +167,8 @@ async def cases_command(ctx: CommandContext, args: Args) -> CommandResult:
         if [w.lower() for w in args.positional] == ["queue"]:
             found = await ctx.services.cases.queue(viewer=ctx.caller, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
             return render_queue(found, page=page)
-        listed = await ctx.services.cases.list(parse_filter(ctx, args), viewer=ctx.caller, limit=PAGE_SIZE,
-                                               offset=(page - 1) * PAGE_SIZE)
+        listed = await ctx.services.cases.list_cases(parse_filter(ctx, args), viewer=ctx.caller, limit=PAGE_SIZE,
+                                                     offset=(page - 1) * PAGE_SIZE)
     except case_use.CaseError as exc:
         raise CommandError(str(exc)) from None
     return render_case_list(listed.cases, total=listed.total, page=page)
