@@ -41,7 +41,7 @@ from storage import inbox
 from storage.cases import CaseFilter
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, message_event
 from tests.harness.cli import run_cli
-from tests.test_slack_http import SlackHttp, slack_http
+from tests.harness.slack import SlackHttp, slack_http
 from workflows.llm.base import LLMRequest
 from workflows.llm.scripted import FunctionLLM
 from workflows.orchestrator import PLAN_SYSTEM, PlanAnswer
