@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.discord import DiscordAdapter
-from bot.messages import Outbound
+from adapters.platform import Outbound
+from bot.runtime import discord_adapter
 from bot.wiring import open_services
 from storage import inbox
 from storage.models import Message
@@ -193,7 +193,7 @@ async def test_an_answer_over_2000_characters_is_split(bot: DiscordHarness) -> N
 async def test_a_refused_token_stops_start_with_a_clear_error(make_settings: Any, fake: FakeDiscord) -> None:
     settings = discord_settings(make_settings, fake, DISCORD_BOT_TOKEN="wrong-token")
     async with open_services(settings) as services:
-        adapter = DiscordAdapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
+        adapter = discord_adapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
         with pytest.raises(RuntimeError, match="Discord refused DISCORD_BOT_TOKEN"):
             await adapter.start()
         assert not adapter.connected and adapter.client.is_closed()
@@ -203,7 +203,7 @@ async def test_a_refused_token_stops_start_with_a_clear_error(make_settings: Any
 async def test_message_content_intent_not_enabled_is_explained(make_settings: Any) -> None:
     async with FakeDiscord(refuse_privileged_intents=True) as fake, \
             open_services(discord_settings(make_settings, fake)) as services:
-        adapter = DiscordAdapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
+        adapter = discord_adapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
         with pytest.raises(RuntimeError, match="Message Content intent"):
             await adapter.start()
         assert not adapter.connected and adapter.client.is_closed()

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 
+from adapters.platform import Outbound
 from adapters.slack.conversations import FEEDBACK_BUDGET_S
 from adapters.slack.mrkdwn import MAX_TEXT_CHARS
-from bot.messages import Outbound
 from storage import inbox
 from tests.fakes.slack import (
     BOT_ID,

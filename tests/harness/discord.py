@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.discord import DiscordAdapter
 from bot.commands.registry import Command
+from bot.runtime import discord_adapter
 from bot.wiring import Services, open_services
 from storage import cases as case_store
 from storage.cases import CaseFilter
@@ -58,7 +59,7 @@ async def discord_bot(settings: Any, fake: FakeDiscord, *,
     async with open_services(settings) as services:
         for command in commands:  # before start: the command tree is built at login
             services.registry.add(command)
-        adapter = DiscordAdapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
+        adapter = discord_adapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
         await adapter.start()
         try:
             yield DiscordHarness(services, adapter, fake)

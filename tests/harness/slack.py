@@ -14,6 +14,7 @@ import aiohttp
 from aiohttp import web
 
 from adapters.slack import SlackAdapter
+from bot.runtime import slack_adapter
 from bot.wiring import Services, open_services
 from storage import cases as case_store
 from storage.cases import CaseFilter
@@ -65,7 +66,7 @@ class SlackHttp:
 @asynccontextmanager
 async def slack_http(settings: Any, fake: FakeSlack, *, llm: LLMClient | None = None) -> AsyncIterator[SlackHttp]:
     async with open_services(settings, llm=llm) as services:
-        adapter = SlackAdapter(services, mode="http")
+        adapter = slack_adapter(services, mode="http")
         app = web.Application()
         app.add_routes(adapter.routes())
         runner = web.AppRunner(app, access_log=None)
@@ -96,7 +97,7 @@ class SlackSocket:
 @asynccontextmanager
 async def slack_socket(settings: Any, fake: FakeSlack) -> AsyncIterator[SlackSocket]:
     async with open_services(settings) as services:
-        adapter = SlackAdapter(services, mode="socket")
+        adapter = slack_adapter(services, mode="socket")
         await adapter.start()
         try:
             await fake.wait_connected()
