@@ -20,6 +20,7 @@ from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportWorkflow
 
+from .case_effects import case_service
 from .cases import CaseService
 from .cases import is_staff as staff_policy
 from .commands import case_admin
@@ -42,7 +43,7 @@ class Services:
     registry: CommandRegistry
     faq_answers: FaqAnswers
     platforms: dict[str, Platform]  # the running platforms by name; the same dict the core delivers through
-    cases: CaseService  # the case use cases; add same-transaction effects to `cases.effects`
+    cases: CaseService  # the case use cases, with the effects of bot/case_effects.py
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
@@ -104,7 +105,7 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         _log.info("language engine: %s", client.name if client else "offline")
         yield Services(settings=settings, db=db, runner=runner, workflow=workflow, support=support,
                        registry=build_registry(), faq_answers=faq_answers, platforms=platforms,
-                       cases=CaseService(db, settings))
+                       cases=case_service(db, settings))
     finally:
         if client is not None:
             await client.aclose()
