@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
 # Written on the other branches (staff channel, console, operations, cases, offline engine); linked ahead of them.
 LINKED_AHEAD = {"docs/staff-channel.md", "docs/staff-channel-discord.md", "docs/console.md", "docs/operations.md",
-                "docs/cases.md", "docs/understanding.md"}
+                "docs/understanding.md"}
 
 
 def test_the_quick_start_shows_the_two_commands_first_then_an_faq() -> None:
@@ -80,3 +80,11 @@ async def test_the_start_line_labels_the_simulation(make_settings: Any) -> None:
     async with open_services(make_settings(SUPPORTBOT_BACKOFFICE="staff")) as services:
         line = start_line(services, [], host="127.0.0.1", port=3000)
     assert "back office: staff" in line and "DEMO" not in line
+
+
+def test_the_readme_lists_the_export_columns_in_their_order() -> None:
+    from bot.cli_cases import EXPORT_COLUMNS
+
+    table = README.split("**The export format.**", 1)[1].split("\n\n", 2)[1]
+    listed = [name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])]
+    assert tuple(listed) == EXPORT_COLUMNS
