@@ -118,6 +118,10 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
 
     resumer = asyncio.create_task(resume_forever(), name="resume-inbox")
     renewer = asyncio.create_task(renew_claims_forever(), name="renew-claims")
+    for adapter in adapters:  # cards, closing messages and reminders go out through the adapters running here
+        if hasattr(adapter, "post_card"):
+            services.staff.attach(adapter)  # type: ignore[arg-type]
+    staff_loop = asyncio.create_task(services.staff.run(stop), name="staff-loop")
     try:
         await stop.wait()
     finally:
@@ -138,6 +142,9 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
             await asyncio.gather(resumer, return_exceptions=True)
         renewer.cancel()  # claims left now are released, or expire, for the next start
         await asyncio.gather(renewer, return_exceptions=True)
+        await asyncio.wait({staff_loop}, timeout=5)  # it stops between rounds; an unfinished post is retried
+        staff_loop.cancel()
+        await asyncio.gather(staff_loop, return_exceptions=True)
         await runner.cleanup()
         for sig in handled:
             loop.remove_signal_handler(sig)

@@ -24,7 +24,7 @@ import os
 import socket
 import uuid
 from collections import OrderedDict, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -81,6 +81,7 @@ class HandleOutcome:
     message_id: int | None = None
     error: str | None = None
     deferred: bool = False  # stored but not processed (shutting down): answered after the next start
+    held: bool = False  # stored, not answered: a staff member has taken the conversation over
 
 
 class DeliveryUnavailable(Exception):
@@ -105,6 +106,9 @@ class SupportService:
         self._idle.set()
         self._noticed: OrderedDict[int, None] = OrderedDict()  # message ids told "you're in the queue"
         self._notices: dict[int, asyncio.Task[None]] = {}  # queue notices being posted, by message id
+        # The staff loop's takeover: is the bot quiet in a conversation; a staff member wrote in one.
+        self.quiet: Callable[[int], Awaitable[bool]] | None = None
+        self.staff_wrote: Callable[[int, str], Awaitable[None]] | None = None
 
     async def drain(self, *, timeout_s: float) -> bool:
         """Wait (bounded) for messages in flight; what is left stays in the inbox for the next start.
@@ -153,10 +157,13 @@ class SupportService:
         Returns whether it was stored now (False: seen before, or the database failed — logged)."""
         try:
             async with self.db.write() as s:
-                created = (await inbox.store_inbound(
+                stored = await inbox.store_inbound(
                     s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
                     customer_id=inbound.user_id, platform_message_id=inbound.message_id,
-                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")).created
+                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")
+            created = stored.created
+            if created and self.staff_wrote is not None:
+                await self.staff_wrote(stored.conversation_id, f"{inbound.platform}:{inbound.user_id}")
         except Exception:  # a transcript line, not a customer request: nothing waits on it
             _log.exception("could not record staff message %s", inbound.message_id)
             return False
@@ -286,6 +293,13 @@ class SupportService:
             loaded = await self.pipeline.load(s, message_id) if claimed else None
         if not claimed:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
+        assert loaded is not None
+        if self.quiet is not None and await self.quiet(loaded.message.conversation_id):
+            async with self.db.write() as s:  # kept in the transcript; staff answer it
+                await inbox.finish_message(s, message_id, status="taken_over")
+            _log.info("message %s: conversation %s is taken over by staff; stored, not answered", message_id,
+                      loaded.message.conversation_id)
+            return HandleOutcome(result=None, message_id=message_id, held=True)
         failpoint("after_claim")
         step = "pipeline"
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from .commands import faq as faq_commands
 from .commands.registry import CommandRegistry
 from .service import SupportService
 from .settings import Settings
+from .staff import StaffLoop
 
 _log = logging.getLogger(__name__)
 
@@ -32,16 +34,20 @@ class Services:
     pipeline: SupportPipeline
     support: SupportService
     registry: CommandRegistry
+    staff: StaffLoop
 
     def is_staff(self, platform: str, user_id: str, role_ids: tuple[str, ...] = ()) -> bool:
-        s = self.settings
-        if platform == "shell":
-            return True  # the local terminal is the operator's
-        if platform == "slack":
-            return user_id in s.staff_slack_user_ids
-        if platform == "discord":
-            return user_id in s.staff_discord_user_ids or any(r in s.staff_discord_role_ids for r in role_ids)
-        return False
+        return is_staff(self.settings, platform, user_id, role_ids)
+
+
+def is_staff(s: Settings, platform: str, user_id: str, role_ids: tuple[str, ...] = ()) -> bool:
+    if platform == "shell":
+        return True  # the local terminal is the operator's
+    if platform == "slack":
+        return user_id in s.staff_slack_user_ids
+    if platform == "discord":
+        return user_id in s.staff_discord_user_ids or any(r in s.staff_discord_role_ids for r in role_ids)
+    return False
 
 
 def build_registry() -> CommandRegistry:
@@ -82,8 +88,10 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         pipeline = SupportPipeline(db, runner, general_answerer=FaqAnswers(db))
         support = SupportService(db, pipeline, concurrency=concurrency)
         _log.info("language engine: %s", client.name if client else "offline")
+        staff = StaffLoop(db, settings, is_staff=functools.partial(is_staff, settings))
+        support.quiet, support.staff_wrote = staff.quiet, staff.staff_wrote
         yield Services(settings=settings, db=db, runner=runner, pipeline=pipeline, support=support,
-                       registry=build_registry())
+                       registry=build_registry(), staff=staff)
     finally:
         if client is not None:
             await client.aclose()

@@ -21,6 +21,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, Literal
 
+from adapters.platform import Card
+
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -41,6 +43,8 @@ from .commands import SlashCommands
 from .conversations import Conversations
 from .events import PLATFORM, split_message_key
 from .feedback import Feedback
+from .interactions import Interactions
+from .staff_channel import StaffChannel, with_buttons
 
 _log = logging.getLogger(__name__)
 
@@ -88,6 +92,9 @@ class SlackAdapter:
         self.feedback = Feedback(self.client)
         Conversations(self).register(self.app)
         SlashCommands(self).register(self.app)
+        Interactions(self.client, on_interaction=services.staff.on_interaction, is_staff=services.is_staff,
+                     spawn=self.spawn).register(self.app)
+        self.staff_channel = StaffChannel(self.client)
         self._socket: AsyncSocketModeHandler | None = None
         self._started = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -180,6 +187,19 @@ class SlackAdapter:
             await asyncio.wait(set(self._tasks), timeout=remaining)
         return True
 
+    # --- the staff channel (the staff loop's Platform methods) ----------------------------------
+    async def post_card(self, card: Card, *, channel_id: str, key: int) -> str:
+        return await self.staff_channel.post_card(card, channel_id=channel_id, key=key)
+
+    async def update_card(self, card: Card, *, channel_id: str, message_id: str) -> None:
+        await self.staff_channel.update_card(card, channel_id=channel_id, message_id=message_id)
+
+    async def notify(self, text: str, *, channel_id: str, thread_id: str = "", key: int = 0) -> str:
+        return await self.staff_channel.notify(text, channel_id=channel_id, thread_id=thread_id, key=key)
+
+    async def permalink(self, channel_id: str, thread_id: str) -> str:
+        return await self.staff_channel.permalink(channel_id, thread_id)
+
     # --- replies ---------------------------------------------------------------------------------
     async def deliver(self, out: Outbound) -> str:
         """Post the reply in the customer's thread; returns the ts of its first message."""
@@ -189,9 +209,12 @@ class SlackAdapter:
         for index in range(len(posted), len(pages)):
             ts = found.get(index)
             if ts is None:
+                buttons = getattr(out, "buttons", ())  # feedback buttons under the last piece
+                blocks = (with_buttons(pages[index].text, buttons, block_id=f"buttons:{out.reply_id}")
+                          if buttons and index == len(pages) - 1 else None)
                 response = await self.client.chat_postMessage(
                     channel=out.channel_id, thread_ts=out.thread_id, text=pages[index].text, unfurl_links=False,
-                    unfurl_media=False, metadata={"event_type": REPLY_EVENT, "event_payload": {
+                    unfurl_media=False, blocks=blocks, metadata={"event_type": REPLY_EVENT, "event_payload": {
                         "reply_id": out.reply_id, "piece": index, "pieces": len(pages)}})
                 ts = str(response["ts"])
             posted.append(ts)

@@ -98,8 +98,10 @@ class Conversations:
         except Exception:  # storing failed (database down): Slack has its ack, so say so loudly
             _log.exception("message %s could not be stored or processed", inbound.message_id)
             return
-        if outcome.duplicate:
-            _log.info("message %s was answered before; no second reply", inbound.message_id)
+        if outcome.duplicate or outcome.held:
+            _log.info("message %s %s", inbound.message_id,
+                      "is for the staff member who took the thread over" if outcome.held
+                      else "was answered before; no second reply")
             if reacted:
                 await self.adapter.feedback.answered(channel=channel, ts=ts)
         elif outcome.error:

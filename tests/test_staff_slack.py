@@ -1,0 +1,270 @@
+"""The staff loop on Slack, end to end: the real slack-bolt app (HTTP mode, signed `block_actions` and
+`view_submission` form posts) and the real slack_sdk client against the fake Slack, the staff loop
+running as in `supportbot run`, and the CLI as another process on the same database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from adapters.slack import SlackAdapter
+from bot.wiring import Services
+from storage import cases as case_store
+from storage import staff as staff_store
+from storage.models import Message
+from tests.fakes.slack import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    block_actions,
+    event_callback,
+    interactive_body,
+    message_event,
+    signed_headers,
+    view_submission,
+)
+from tests.support import command_line, environment
+from tests.test_slack_http import fake, slack_http  # noqa: F401  (the fake Slack fixture, the HTTP harness)
+
+CHANNEL, STAFF_CHANNEL, CUSTOMER, STAFF, OTHER = "CSUPPORT", "CSTAFF", "UCUST", "USTAFF", "UOTHER"
+THREAD = "1700000100.000100"
+FORM = "application/x-www-form-urlencoded"
+CARD_WITHIN_S = 2.0
+
+
+@dataclass
+class StaffHarness:
+    services: Services
+    adapter: SlackAdapter
+    fake: FakeSlack
+    url: str
+    http: aiohttp.ClientSession
+
+    async def post(self, body: str, content_type: str) -> tuple[int, str, float]:
+        started = time.perf_counter()
+        async with self.http.post(self.url, data=body.encode(),
+                                  headers=signed_headers(body, content_type=content_type)) as response:
+            return response.status, await response.text(), time.perf_counter() - started
+
+    async def say(self, text: str, *, ts: str, thread_ts: str | None = None, user: str = CUSTOMER) -> None:
+        body = json.dumps(event_callback(message_event(text, ts=ts, thread_ts=thread_ts, user=user, channel=CHANNEL)))
+        status, _, _ = await self.post(body, "application/json")
+        assert status == 200
+
+    async def click(self, action: str, value: str, *, user: str, message_ts: str = "") -> tuple[int, str, float]:
+        payload = block_actions(action, value, user=user, channel=STAFF_CHANNEL, message_ts=message_ts,
+                                response_url=self.fake.response_url())
+        return await self.post(interactive_body(payload), FORM)
+
+    async def submit(self, callback_id: str, ref: str, values: dict[str, dict[str, str]], *,
+                     user: str = STAFF) -> tuple[int, str, float]:
+        payload = view_submission(callback_id, values, user=user, private_metadata=json.dumps({"ref": ref}))
+        return await self.post(interactive_body(payload), FORM)
+
+    async def case(self, ref: str | None = None) -> Any:
+        async with self.services.db.session() as s:
+            if ref is not None:
+                return await case_store.get_case(s, ref)
+            [only] = await case_store.list_cases(s, limit=None)
+            return only
+
+    def cards(self) -> list[dict[str, Any]]:
+        return self.fake.in_channel(STAFF_CHANNEL)
+
+    async def response(self, count: int) -> dict[str, Any]:
+        return (await self.fake.wait_responses(count))[count - 1]
+
+
+@pytest.fixture
+def staff_settings(make_settings: Any, fake: FakeSlack) -> Any:
+    return make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                         SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
+                         SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL, SUPPORTBOT_SLACK_STAFF_GROUP="S0STAFF")
+
+
+@asynccontextmanager
+async def running(settings: Any, fake: FakeSlack) -> AsyncIterator[StaffHarness]:
+    """The bot as `supportbot run --slack --slack-mode http` wires it: adapter, HTTP route, staff loop."""
+    async with slack_http(settings, fake) as h:
+        h.services.staff.attach(h.adapter)
+        h.services.staff.poll_s = 0.05
+        stop = asyncio.Event()
+        loop = asyncio.create_task(h.services.staff.run(stop))
+        try:
+            yield StaffHarness(h.services, h.adapter, fake, h.url, h.http)
+        finally:
+            stop.set()
+            await loop
+
+
+@pytest.fixture
+async def bot(staff_settings: Any, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> AsyncIterator[StaffHarness]:
+    caplog.set_level(logging.INFO)
+    async with running(staff_settings, fake) as harness:
+        yield harness
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors
+
+
+async def cli(tmp_path: Path, settings: Any, *args: str) -> str:
+    """`supportbot …` as another process on the bot's database."""
+    env = environment(tmp_path, SUPPORTBOT_DATABASE_URL=settings.database_url)
+    process = await asyncio.create_subprocess_exec(*command_line(), *args, env=env, stdout=asyncio.subprocess.PIPE,
+                                                   stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(60):
+        out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+def button_actions(message: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(e["action_id"], e["value"]) for b in message.get("blocks") or [] if b["type"] == "actions"
+            for e in b["elements"]]
+
+
+def card_words(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks"), ensure_ascii=False)
+
+
+async def card_posted(bot: StaffHarness) -> tuple[dict[str, Any], Any]:
+    await bot.fake.wait_until(lambda: len(bot.cards()) >= 1, timeout=5)
+    [card] = bot.cards()
+    return card, await bot.case()
+
+
+# --- the whole loop ------------------------------------------------------------------------------
+async def test_person_request_card_claim_takeover_close_from_cli_and_rating(
+        bot: StaffHarness, staff_settings: Any, tmp_path: Path) -> None:
+    fake = bot.fake
+    started = time.monotonic()
+    await bot.say("I want to talk to a person please", ts=THREAD)
+    await fake.wait_until(lambda: len(bot.cards()) >= 1, timeout=CARD_WITHIN_S)
+    card_after = time.monotonic() - started
+    card, case = await card_posted(bot)
+    assert case.kind == "human" and case.ref in card["text"] and case.ref in card_words(card)
+    assert ("case_claim", case.ref) in button_actions(card)
+    assert f"<@{CUSTOMER}>" in card_words(card)  # the customer, as a mention
+    assert f"https://fake.slack.test/archives/{CHANNEL}/p{THREAD.replace('.', '')}" in card_words(card)
+    [link] = fake.calls_to("chat.getPermalink")
+    assert link.args == {"channel": CHANNEL, "message_ts": THREAD}  # a GET with query parameters
+
+    # A customer's click changes nothing and gets a private refusal.
+    status, _, elapsed = await bot.click("case_claim", case.ref, user=CUSTOMER, message_ts=card["ts"])
+    assert status == 200 and elapsed < 3.0
+    refusal = await bot.response(1)
+    assert refusal["response_type"] == "ephemeral" and "only the support team" in refusal["text"]
+    assert (await bot.case()).assignee is None and (await bot.case()).status == "open"
+
+    # A staff click assigns the case and updates the card in place.
+    status, _, elapsed = await bot.click("case_claim", case.ref, user=STAFF, message_ts=card["ts"])
+    assert status == 200 and elapsed < 3.0
+    assert "claimed" in (await bot.response(2))["text"]
+    [update] = await fake.wait_for("chat.update")
+    assert update.args["channel"] == STAFF_CHANNEL and update.args["ts"] == card["ts"]
+    assert f"Claimed by <@{STAFF}>" in card_words(update.args)
+    assert ("case_release", case.ref) in button_actions(update.args)
+    claimed = await bot.case()
+    assert (claimed.assignee, claimed.status) == (f"slack:{STAFF}", "in_progress")
+    # The customer is told once who is handling it.
+    await fake.wait_until(lambda: len(fake.thread(CHANNEL, THREAD)) >= 2)
+    notice = fake.thread(CHANNEL, THREAD)[-1]
+    assert notice["text"].startswith(f"{STAFF.lower()} from our support team") and case.ref in notice["text"]
+
+    # The customer's next message in the thread is stored, not answered.
+    posts_before = len(fake.thread(CHANNEL, THREAD))
+    await bot.say("hello? are you there?", ts="1700000100.000200", thread_ts=THREAD)
+    await fake.wait_for("reactions.remove", 2)  # handled: the :eyes: comes off without a reply
+    await bot.adapter.idle(timeout=5)
+    assert len(fake.thread(CHANNEL, THREAD)) == posts_before
+    async with bot.services.db.session() as s:
+        held = (await s.execute(Message.__table__.select().where(Message.platform_message_id ==
+                                                                 f"{CHANNEL}:1700000100.000200"))).one()
+    assert held.status == "taken_over" and held.text == "hello? are you there?"
+
+    # Closed from the CLI in another process: the running bot posts the closing message with feedback buttons.
+    await cli(tmp_path, staff_settings, "cases", "close", case.ref, "--reason", "refund issued")
+    await fake.wait_until(lambda: any(button_actions(m) for m in fake.thread(CHANNEL, THREAD)), timeout=10)
+    closing = fake.thread(CHANNEL, THREAD)[-1]
+    assert case.ref in closing["text"] and "refund issued" not in closing["text"]  # the reason is staff-only
+    assert button_actions(closing) == [("rate", f"{case.ref}:5"), ("rate", f"{case.ref}:1")]
+    await fake.wait_until(lambda: "refund issued" in card_words(bot.cards()[0]))  # the card shows the close
+
+    # Only the case's customer can rate; their click is stored, and a later click replaces it.
+    await bot.click("rate", f"{case.ref}:5", user=OTHER)
+    assert "Only the customer" in (await bot.response(3))["text"]
+    await bot.click("rate", f"{case.ref}:1", user=CUSTOMER)
+    assert "Thanks" in (await bot.response(4))["text"]
+    await bot.click("rate", f"{case.ref}:5", user=CUSTOMER)
+    await bot.response(5)
+    async with bot.services.db.session() as s:
+        rating = await staff_store.rating_of(s, case.id)
+    assert rating is not None and rating.score == 5
+    shown = json.loads(await cli(tmp_path, staff_settings, "cases", "show", case.ref, "--json"))
+    rated = [e for e in shown["events"] if e["action"] == "rated"]
+    assert [e["note"] for e in rated] == ["1/5", "5/5"] and rated[-1]["actor"] == f"slack:{CUSTOMER}"
+    assert len(bot.cards()) == 1  # one card for the case, all along
+    print(f"\ncard in the staff channel {card_after * 1000:.0f} ms after the customer's message")
+
+
+async def test_close_and_note_open_modals_and_submissions_are_validated(bot: StaffHarness) -> None:
+    await bot.say("can I talk to a human?", ts=THREAD)
+    card, case = await card_posted(bot)
+    status, _, elapsed = await bot.click("case_note", case.ref, user=STAFF, message_ts=card["ts"])
+    assert status == 200 and elapsed < 3.0
+    [opened] = await bot.fake.wait_for("views.open")
+    assert opened.args["view"]["callback_id"] == "case_note" and opened.args["trigger_id"]
+    assert json.loads(opened.args["view"]["private_metadata"])["ref"] == case.ref
+
+    status, body, _ = await bot.submit("case_note", case.ref, {"note_b": {"note_a": "  "}})
+    assert status == 200 and json.loads(body)["errors"] == {"note_b": "Write the note first."}
+    status, body, _ = await bot.submit("case_note", case.ref, {"note_b": {"note_a": "called the customer"}})
+    assert status == 200 and body == ""  # closes the modal
+    status, body, _ = await bot.submit("case_close", case.ref, {"reason_b": {"reason_a": "duplicate"}})
+    assert status == 200 and body == ""
+    closed = await bot.case()
+    assert closed.status == "closed"
+    status, body, _ = await bot.submit("case_close", case.ref, {"reason_b": {"reason_a": "again"}})
+    assert "already closed" in json.loads(body)["errors"]["reason_b"]  # the refusal shows in the modal
+    async with bot.services.db.session() as s:
+        events = [(e.action, e.actor, e.note) for e in await case_store.case_events(s, case.id)]
+    assert ("note", f"slack:{STAFF}", "called the customer") in events
+    assert ("closed", f"slack:{STAFF}", "duplicate") in events
+
+    # A customer clicking Close gets no modal, only the refusal.
+    await bot.click("case_close", case.ref, user=CUSTOMER, message_ts=card["ts"])
+    assert "only the support team" in (await bot.response(1))["text"]
+    assert len(bot.fake.calls_to("views.open")) == 1
+
+
+async def test_release_hands_the_thread_back_to_the_bot(bot: StaffHarness) -> None:
+    await bot.say("I need a person", ts=THREAD)
+    card, case = await card_posted(bot)
+    await bot.click("case_claim", case.ref, user=STAFF, message_ts=card["ts"])
+    await bot.fake.wait_for("chat.update")
+    await bot.click("case_release", case.ref, user=STAFF, message_ts=card["ts"])
+    assert "Released" in (await bot.response(2))["text"]
+    [_, released] = await bot.fake.wait_for("chat.update", 2)
+    assert ("case_claim", case.ref) in button_actions(released.args)  # claimable again
+    await bot.say("where is my order #A-4242?", ts="1700000100.000300", thread_ts=THREAD)
+    await bot.fake.wait_until(lambda: any("STS-" in m["text"] for m in bot.fake.thread(CHANNEL, THREAD)))
+
+
+async def test_staff_writing_in_the_thread_takes_it_over(bot: StaffHarness) -> None:
+    await bot.say("where is my order #A-1111?", ts=THREAD)
+    await bot.fake.wait_until(lambda: len(bot.fake.thread(CHANNEL, THREAD)) == 1)
+    await bot.say("Hi, I'm looking at this myself", ts="1700000100.000200", thread_ts=THREAD, user=STAFF)
+    await bot.adapter.idle(timeout=5)
+    await bot.say("thanks! and order #A-2222?", ts="1700000100.000300", thread_ts=THREAD)
+    await bot.fake.wait_for("reactions.remove", 2)
+    await bot.adapter.idle(timeout=5)
+    assert len(bot.fake.thread(CHANNEL, THREAD)) == 1  # the bot stayed quiet
