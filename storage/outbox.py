@@ -102,6 +102,22 @@ async def give_back(session: AsyncSession, row_id: int, *, error: str, attempts:
         .execution_options(synchronize_session=False))
 
 
+async def claims_with_prefix(session: AsyncSession, prefix: str) -> list[tuple[int, str]]:
+    """(row id, worker) of rows being sent by workers whose id starts with `prefix`."""
+    query = select(StaffOutbox.id, StaffOutbox.claimed_by).where(
+        StaffOutbox.status == "sending", StaffOutbox.claimed_by.startswith(prefix, autoescape=True))
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def release(session: AsyncSession, row_id: int, *, worker: str) -> bool:
+    """Give back a row a dead worker was sending (its next attempt looks before posting)."""
+    result = await session.execute(
+        update(StaffOutbox).where(StaffOutbox.id == row_id, StaffOutbox.status == "sending",
+                                  StaffOutbox.claimed_by == worker)
+        .values(status="pending", claimed_by=None, claimed_until=None).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
 async def pending_for_case(session: AsyncSession, case_id: int, kind: str) -> bool:
     """Whether a row of `kind` for the case is still to be delivered."""
     query = select(StaffOutbox.id).where(StaffOutbox.case_id == case_id, StaffOutbox.kind == kind,

@@ -34,13 +34,10 @@ def card_buttons(case: Case) -> tuple[Button, ...]:
 
 
 def staff_reason(case: Case, flagged: str | None) -> str:
-    if flagged:
-        return flagged
-    if case.kind == "human":
-        return "asked for a person"
-    if case.kind == "technical":
-        return "technical problem"
-    return str((case.details or {}).get("reason") or "flagged for staff")
+    reason = flagged or (case.details or {}).get("reason")
+    if reason:
+        return str(reason)
+    return {"human": "asked for a person", "technical": "technical problem"}.get(case.kind, "flagged for staff")
 
 
 def one_line(text: str, limit: int = SUMMARY_CHARS) -> str:

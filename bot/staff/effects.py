@@ -78,14 +78,15 @@ async def enqueue_update(session: AsyncSession, case: Case, event_id: int) -> No
                              case_id=case.id)
 
 
-async def apply_event(session: AsyncSession, event: staff_store.EventRow, policy: Policy) -> None:
-    """Write the effects of one case event (the caller marked it applied in this transaction)."""
+async def apply_event(session: AsyncSession, event: staff_store.EventRow, policy: Policy, *, now: datetime) -> None:
+    """Write the effects of one case event (the caller marked it applied in this transaction); `now` is
+    the staff loop's clock, from which the first-response SLA runs."""
     case = await session.get(Case, event.case_id)
     if case is None or case.platform not in CHAT_PLATFORMS:
         return
     action = event.action
     if action in ("created", "flagged") and cards.needs_staff(case):
-        await enqueue_card(session, case, policy, since=event.created_at)
+        await enqueue_card(session, case, policy, since=now)
     if action in UPDATING:
         await enqueue_update(session, case, event.id)
     conversation = await session.get(Conversation, case.conversation_id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,6 +24,9 @@ from storage import staff as staff_store
 from storage.db import Database
 from storage.models import Case, Conversation, utcnow
 from workflows import telemetry
+from workflows.faults import failpoint
+
+from ..service import _HOST, _LIVE_WORKERS, dead_local_worker
 
 from . import cards, interactions, timers
 from .effects import Policy, apply_event
@@ -45,7 +47,9 @@ class StaffLoop:
         self.is_staff = is_staff
         self.clock = clock
         self.poll_s = poll_s
-        self.worker_id = worker_id or f"staff:{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # host:pid:token, as the inbox's workers: a restart on this host gives back a dead process's rows at once
+        self.worker_id = worker_id or f"{_HOST}:{os.getpid()}:staff-{uuid.uuid4().hex[:8]}"
+        _LIVE_WORKERS.add(self.worker_id)
         self.platforms: dict[str, Platform] = {}
         self._wake = asyncio.Event()
         channels = {p: c for p, c in (("slack", settings.slack_staff_channel),
@@ -97,6 +101,7 @@ class StaffLoop:
     async def run(self, stop: asyncio.Event) -> None:
         async with self.db.write() as s:
             await staff_store.init_floor(s)
+        await self.release_dead_claims()
         while not stop.is_set():
             try:
                 await self.tick()
@@ -107,6 +112,19 @@ class StaffLoop:
             _, pending = await asyncio.wait(waiters, timeout=self.poll_s, return_when=asyncio.FIRST_COMPLETED)
             for waiter in pending | waiters:
                 waiter.cancel()
+
+    async def release_dead_claims(self) -> int:
+        """Rows a process of this host was sending when it died are sent again now, not after their lease."""
+        async with self.db.session() as s:
+            claims = await outbox.claims_with_prefix(s, f"{_HOST}:")
+        released = 0
+        for row_id, worker in claims:
+            if dead_local_worker(worker, me=self.worker_id):
+                async with self.db.write() as s:
+                    released += await outbox.release(s, row_id, worker=worker)
+        if released:
+            _log.info("staff outbox: %d rows of workers of this host that are gone will be sent again", released)
+        return released
 
     async def tick(self) -> int:
         """One round: events → effects, timers, then the outbox. Returns how many things it did."""
@@ -122,7 +140,7 @@ class StaffLoop:
         for event in events:
             async with self.db.write() as s:
                 if await staff_store.mark_applied(s, event.id):
-                    await apply_event(s, event, self.policy)
+                    await apply_event(s, event, self.policy, now=self.clock())
                     applied += 1
         if not events:
             async with self.db.write() as s:
@@ -202,6 +220,7 @@ class StaffLoop:
         card = replace(card, thread_link=link)
         channel = str(item.payload["channel_id"])
         message_id = await platform.post_card(card, channel_id=channel, key=item.id)
+        failpoint("after_card_post")
         async with self.db.write() as s:
             await staff_store.save_card(s, case_id=case.id, platform=platform.name, channel_id=channel,
                                         message_id=message_id, thread_link=link)
@@ -228,9 +247,14 @@ class StaffLoop:
 
     async def _notice(self, platform: Platform, item: outbox.OutboxItem) -> int:
         thread = ""
-        if item.case_id is not None:
+        if item.case_id is not None:  # in the card's thread, once the card is there
             async with self.db.session() as s:
                 row = await staff_store.card_of(s, item.case_id, platform.name)
+                waiting = row is None and await outbox.pending_for_case(s, item.case_id, "card")
+            if waiting:
+                async with self.db.write() as s:
+                    await outbox.give_back(s, item.id, error="card not posted yet", attempts=0, retry_after_s=0.2)
+                return 0
             thread = row.message_id if row is not None else ""
         posted = await platform.notify(str(item.payload["text"]), channel_id=str(item.payload["channel_id"]),
                                        thread_id=thread, key=item.id)
