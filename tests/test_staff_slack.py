@@ -23,6 +23,7 @@ from storage import cases as case_store
 from storage import staff as staff_store
 from storage.models import Message
 from tests.fakes.slack import (
+    APP_TOKEN,
     BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlack,
@@ -35,6 +36,7 @@ from tests.fakes.slack import (
 )
 from tests.support import command_line, environment
 from tests.test_slack_http import fake, slack_http  # noqa: F401  (the fake Slack fixture, the HTTP harness)
+from tests.test_slack_socket import slack_socket
 
 CHANNEL, STAFF_CHANNEL, CUSTOMER, STAFF, OTHER = "CSUPPORT", "CSTAFF", "UCUST", "USTAFF", "UOTHER"
 THREAD = "1700000100.000100"
@@ -268,3 +270,46 @@ async def test_staff_writing_in_the_thread_takes_it_over(bot: StaffHarness) -> N
     await bot.fake.wait_for("reactions.remove", 2)
     await bot.adapter.idle(timeout=5)
     assert len(bot.fake.thread(CHANNEL, THREAD)) == 1  # the bot stayed quiet
+
+
+# --- Socket Mode ---------------------------------------------------------------------------------
+async def test_buttons_and_modals_over_socket_mode(make_settings: Any, fake: FakeSlack) -> None:  # noqa: F811
+    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SUPPORTBOT_SLACK_API_URL=fake.base_url,
+                             SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF, SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL)
+    async with slack_socket(settings, fake) as h:
+        h.services.staff.attach(h.adapter)
+        stop = asyncio.Event()
+        loop = asyncio.create_task(h.services.staff.run(stop))
+        try:
+            event = event_callback(message_event("I need to speak to a human please", ts=THREAD, channel=CHANNEL))
+            await fake.send_envelope(event)
+            await fake.wait_until(lambda: len(fake.in_channel(STAFF_CHANNEL)) == 1, timeout=CARD_WITHIN_S + 1)
+            [card] = fake.in_channel(STAFF_CHANNEL)
+            [(_, ref)] = [a for a in button_actions(card) if a[0] == "case_claim"]
+
+            refused = await fake.send_envelope(block_actions("case_claim", ref, user=CUSTOMER, channel=STAFF_CHANNEL,
+                                                             message_ts=card["ts"], response_url=fake.response_url()),
+                                               type="interactive")
+            assert (await fake.wait_ack(refused)) == {"envelope_id": refused}
+            assert "only the support team" in (await fake.wait_responses(1))[0]["text"]
+            claim = await fake.send_envelope(block_actions("case_claim", ref, user=STAFF, channel=STAFF_CHANNEL,
+                                                           message_ts=card["ts"], response_url=fake.response_url()),
+                                             type="interactive")
+            await fake.wait_ack(claim)
+            [update] = await fake.wait_for("chat.update")
+            assert f"Claimed by <@{STAFF}>" in card_words(update.args)
+
+            empty = view_submission("case_note", {"note_b": {"note_a": ""}}, user=STAFF,
+                                    private_metadata=json.dumps({"ref": ref}))
+            answered = await fake.wait_ack(await fake.send_envelope(empty, type="interactive",
+                                                                    accepts_response_payload=True))
+            assert answered["payload"] == {"response_action": "errors", "errors": {"note_b": "Write the note first."}}
+            close = view_submission("case_close", {"reason_b": {"reason_a": "sorted by phone"}}, user=STAFF,
+                                    private_metadata=json.dumps({"ref": ref}))
+            await fake.wait_ack(await fake.send_envelope(close, type="interactive", accepts_response_payload=True))
+            await fake.wait_until(lambda: any(button_actions(m) for m in fake.thread(CHANNEL, THREAD)))
+            async with h.services.db.session() as s:
+                assert (await case_store.get_case(s, ref)).status == "closed"  # type: ignore[union-attr]
+        finally:
+            stop.set()
+            await loop
