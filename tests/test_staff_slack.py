@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client import generate_latest
 
 from adapters.slack import SlackAdapter
 from bot.wiring import Services
@@ -37,6 +38,7 @@ from tests.fakes.slack import (
 from tests.support import command_line, environment
 from tests.test_slack_http import fake, slack_http  # noqa: F401  (the fake Slack fixture, the HTTP harness)
 from tests.test_slack_socket import slack_socket
+from workflows import telemetry
 
 CHANNEL, STAFF_CHANNEL, CUSTOMER, STAFF, OTHER = "CSUPPORT", "CSTAFF", "UCUST", "USTAFF", "UOTHER"
 THREAD = "1700000100.000100"
@@ -215,6 +217,10 @@ async def test_person_request_card_claim_takeover_close_from_cli_and_rating(
     rated = [e for e in shown["events"] if e["action"] == "rated"]
     assert [e["note"] for e in rated] == ["1/5", "5/5"] and rated[-1]["actor"] == f"slack:{CUSTOMER}"
     assert len(bot.cards()) == 1  # one card for the case, all along
+    metrics = generate_latest(telemetry.REGISTRY).decode()  # what /metrics serves
+    for name in ("supportbot_staff_first_response_seconds_count", "supportbot_case_close_seconds_count",
+                 'supportbot_takeovers_total{how="claim"}', 'supportbot_ratings_total{score="5"}'):
+        assert name in metrics, name
     print(f"\ncard in the staff channel {card_after * 1000:.0f} ms after the customer's message")
 
 
