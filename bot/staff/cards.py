@@ -30,7 +30,7 @@ def card_buttons(case: Case) -> tuple[Button, ...]:
         return (close, note, Button("case_release", "Release", ref))
     if case.status == "resolved":
         return (close, note)
-    return (note,)
+    return ()  # closed: nothing to click (reopen with /case-reopen)
 
 
 def staff_reason(case: Case, flagged: str | None) -> str:
