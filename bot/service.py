@@ -28,6 +28,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from storage import inbox
 from storage.db import Database
 from workflows import telemetry
@@ -107,7 +109,7 @@ class SupportService:
         self._noticed: OrderedDict[int, None] = OrderedDict()  # message ids told "you're in the queue"
         self._notices: dict[int, asyncio.Task[None]] = {}  # queue notices being posted, by message id
         # The staff loop's takeover: is the bot quiet in a conversation; a staff member wrote in one.
-        self.quiet: Callable[[int], Awaitable[bool]] | None = None
+        self.quiet: Callable[[AsyncSession, int], Awaitable[bool]] | None = None
         self.staff_wrote: Callable[[int, str], Awaitable[None]] | None = None
 
     async def drain(self, *, timeout_s: float) -> bool:
@@ -287,18 +289,20 @@ class SupportService:
                   message_id, self.queue_notice_s, channel_id, thread_id)
 
     async def _process_claimed(self, message_id: int) -> HandleOutcome:
+        held = False
         async with self.db.write() as s:
             claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
             # The pipeline's first reads share the claim's transaction: one transaction fewer per message.
             loaded = await self.pipeline.load(s, message_id) if claimed else None
+            # A thread staff took over (it has earlier messages): stored, in the transcript, not answered.
+            if loaded is not None and loaded.message.has_history and self.quiet is not None:
+                held = await self.quiet(s, loaded.message.conversation_id)
+                if held:
+                    await inbox.finish_message(s, message_id, status="taken_over")
         if not claimed:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
-        assert loaded is not None
-        if self.quiet is not None and await self.quiet(loaded.message.conversation_id):
-            async with self.db.write() as s:  # kept in the transcript; staff answer it
-                await inbox.finish_message(s, message_id, status="taken_over")
-            _log.info("message %s: conversation %s is taken over by staff; stored, not answered", message_id,
-                      loaded.message.conversation_id)
+        if held:
+            _log.info("message %s: its conversation is taken over by staff; stored, not answered", message_id)
             return HandleOutcome(result=None, message_id=message_id, held=True)
         failpoint("after_claim")
         step = "pipeline"

@@ -280,8 +280,9 @@ async def test_staff_writing_in_the_thread_takes_it_over(bot: StaffHarness) -> N
 
 # --- Socket Mode ---------------------------------------------------------------------------------
 async def test_buttons_and_modals_over_socket_mode(make_settings: Any, fake: FakeSlack) -> None:  # noqa: F811
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SUPPORTBOT_SLACK_API_URL=fake.base_url,
-                             SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF, SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL)
+    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
+                             SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
+                             SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL)
     async with slack_socket(settings, fake) as h:
         h.services.staff.attach(h.adapter)
         stop = asyncio.Event()

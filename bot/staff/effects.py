@@ -52,7 +52,8 @@ async def customer_message(session: AsyncSession, case: Case | None, conversatio
     if await outbox.exists(session, key) is not None:
         return
     message = Message(conversation_id=conversation.id, platform=conversation.platform, platform_message_id=None,
-                      role="bot", author_id="bot", text=text, status="pending", meta={"staff_loop": key, **(meta or {})})
+                      role="bot", author_id="bot", text=text, status="pending",
+                      meta={"staff_loop": key, **(meta or {})})
     session.add(message)
     await session.flush()
     await outbox.enqueue(session, key=key, kind="message", platform=conversation.platform,
@@ -99,7 +100,8 @@ async def apply_event(session: AsyncSession, event: staff_store.EventRow, policy
             _log.info("case=%s %s: the bot answers in conversation %s again", case.ref, action, conversation.id)
     if action == "closed":
         telemetry.CASE_CLOSE_SECONDS.observe(max(0.0, (event.created_at - case.created_at).total_seconds()))
-        await customer_message(session, case, conversation, key=f"closing:{event.id}", text=cards.closing_text(case.ref),
+        await customer_message(session, case, conversation, key=f"closing:{event.id}",
+                               text=cards.closing_text(case.ref),
                                buttons=[{"action": b.action, "label": b.label, "value": b.value}
                                         for b in cards.rating_buttons(case.ref, policy.rating_scale)],
                                meta={"closing": case.ref})

@@ -18,6 +18,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from adapters.platform import Button, Card, Interaction, InteractionReply, Outbound, Platform
 from storage import inbox, outbox
 from storage import staff as staff_store
@@ -37,6 +39,7 @@ Clock = Callable[[], datetime]
 POLL_S = 0.5  # how often other processes' case changes are looked for
 LEASE_S = 60.0
 RETRY_S = 5.0
+FLOOR_EVERY = timedelta(minutes=5)
 
 
 class StaffLoop:
@@ -52,6 +55,7 @@ class StaffLoop:
         _LIVE_WORKERS.add(self.worker_id)
         self.platforms: dict[str, Platform] = {}
         self._wake = asyncio.Event()
+        self._floor_raised: datetime | None = None
         channels = {p: c for p, c in (("slack", settings.slack_staff_channel),
                                       ("discord", settings.discord_staff_channel_id)) if c}
         self.policy = Policy(staff_channels=channels, sla=timedelta(minutes=settings.sla_first_response_min),
@@ -80,12 +84,10 @@ class StaffLoop:
         self.wake()
         return reply
 
-    async def quiet(self, conversation_id: int) -> bool:
-        """Whether the bot stays quiet in the conversation (a staff member took it over)."""
-        if not self.settings.takeover:
-            return False
-        async with self.db.session() as s:
-            return await staff_store.is_taken_over(s, conversation_id)
+    async def quiet(self, session: AsyncSession, conversation_id: int) -> bool:
+        """Whether the bot stays quiet in the conversation (a staff member took it over); read in the
+        caller's transaction (the one that claims the customer's message)."""
+        return self.settings.takeover and await staff_store.is_taken_over(session, conversation_id)
 
     async def staff_wrote(self, conversation_id: int, staff_id: str) -> None:
         """A staff member wrote in the customer's thread: the bot steps back until a close or release."""
@@ -134,25 +136,54 @@ class StaffLoop:
         return done
 
     async def apply_events(self) -> int:
+        """Turn case events no process has applied yet into their effects: one transaction for the batch;
+        if it fails, one per event, and an event whose effects fail on their own is skipped (logged), so
+        one bad event never stops the loop."""
         async with self.db.session() as s:
             events = await staff_store.unapplied_events(s)
+        if not events:
+            await self._raise_floor()
+            return 0
+        try:
+            async with self.db.write() as s:
+                return sum([await self._apply(s, event) for event in events])
+        except Exception:
+            _log.warning("applying %d case events together failed; one at a time", len(events), exc_info=True)
         applied = 0
         for event in events:
-            async with self.db.write() as s:
-                if await staff_store.mark_applied(s, event.id):
-                    await apply_event(s, event, self.policy, now=self.clock())
-                    applied += 1
-        if not events:
-            async with self.db.write() as s:
-                await staff_store.raise_floor(s, now=utcnow())
+            try:
+                async with self.db.write() as s:
+                    applied += await self._apply(s, event)
+            except Exception:
+                _log.exception("case event %s (%s of case %s) could not be applied; skipped", event.id,
+                               event.action, event.case_id)
+                async with self.db.write() as s:
+                    await staff_store.mark_applied(s, event.id)
         return applied
+
+    async def _apply(self, session: AsyncSession, event: staff_store.EventRow) -> int:
+        if not await staff_store.mark_applied(session, event.id):
+            return 0  # another process applied it
+        await apply_event(session, event, self.policy, now=self.clock())
+        return 1
+
+    async def _raise_floor(self) -> None:
+        """Everything is applied: every few minutes, forget the marks of settled events."""
+        now = utcnow()
+        if self._floor_raised is not None and now - self._floor_raised < FLOOR_EVERY:
+            return
+        self._floor_raised = now
+        async with self.db.write() as s:
+            await staff_store.raise_floor(s, now=now)
 
     async def fire_timers(self) -> int:
         now = self.clock()
-        async with self.db.write() as s:
-            await timers.schedule_pending(s, self.timer_policy, now=now)
         async with self.db.session() as s:
+            unscheduled = await timers.unscheduled_pending(s, self.timer_policy, now=now)
             due = await outbox.due(s, now=now)
+        if unscheduled:
+            async with self.db.write() as s:
+                await timers.schedule_pending(s, self.timer_policy, unscheduled)
         fired = 0
         for timer in due:
             async with self.db.write() as s:

@@ -39,9 +39,10 @@ class TimerPolicy:
     staff_mentions: dict[str, str]  # platform → mention of the staff group/role ("" for none)
 
 
-async def schedule_pending(session: AsyncSession, policy: TimerPolicy, *, now: datetime) -> int:
-    """Reminder and auto-close timers for open pending tasks that have none yet (recent ones only: a
-    task older than the auto-close delay predates the staff loop). Returns how many tasks got timers."""
+async def unscheduled_pending(session: AsyncSession, policy: TimerPolicy, *, now: datetime
+                              ) -> list[tuple[int, datetime]]:
+    """(id, created_at) of open pending tasks without timers yet (recent ones only: a task older than the
+    auto-close delay predates the staff loop)."""
     has_timer = select(StaffTimer.id).where(StaffTimer.kind == "pending_remind",
                                             StaffTimer.subject_id == PendingTask.id).exists()
     rows = (await session.execute(
@@ -50,10 +51,14 @@ async def schedule_pending(session: AsyncSession, policy: TimerPolicy, *, now: d
         .where(PendingTask.status == "open", Conversation.platform.in_(CHAT_PLATFORMS),
                PendingTask.created_at > now - policy.close_after - timedelta(days=1), ~has_timer)
         .limit(200))).all()
-    for task_id, created_at in rows:
-        await outbox.schedule(session, kind="pending_remind", subject_id=task_id, due_at=created_at + policy.remind_after)
-        await outbox.schedule(session, kind="pending_close", subject_id=task_id, due_at=created_at + policy.close_after)
-    return len(rows)
+    return [(task_id, created_at) for task_id, created_at in rows]
+
+
+async def schedule_pending(session: AsyncSession, policy: TimerPolicy, tasks: list[tuple[int, datetime]]) -> None:
+    """The reminder and auto-close timers of these pending tasks (a second call adds nothing)."""
+    for task_id, created_at in tasks:
+        for kind, after in (("pending_remind", policy.remind_after), ("pending_close", policy.close_after)):
+            await outbox.schedule(session, kind=kind, subject_id=task_id, due_at=created_at + after)
 
 
 async def fire(session: AsyncSession, timer: outbox.DueTimer, policy: TimerPolicy, *, now: datetime) -> bool:

@@ -28,7 +28,8 @@ returns as soon as that many calls arrived (an event set by the server, no polli
 
 Helpers build what Slack sends to an app: ``message_event``, ``event_callback``, ``slash_command``,
 ``block_actions`` / ``view_submission`` (sent as ``interactive_body`` over HTTP, or as a Socket Mode
-envelope of type ``interactive``), and ``signed_headers`` (Slack's v0 signature, computed with slack_sdk's own ``SignatureVerifier``).
+envelope of type ``interactive``), and ``signed_headers`` (Slack's v0 signature, computed with slack_sdk's
+own ``SignatureVerifier``).
 """
 
 from __future__ import annotations
