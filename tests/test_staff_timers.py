@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from storage import staff as staff_store
 from storage.db import Database
-from storage.models import PendingTask, utcnow
+from bot.staff import needs_staff
+from storage.models import Message, PendingTask, utcnow
 from storage.staff_models import CaseCard
 from tests.fakes.slack import FakeSlack, event_callback, message_event
 from tests.support import free_port, start_slack_bot
@@ -149,3 +150,25 @@ async def test_sigkill_after_posting_a_card_then_restart_keeps_one_card(tmp_path
     assert len(fake.in_channel(STAFF_CHANNEL)) == 1  # looked up, not posted again
     assert len([c for c in fake.calls_to("chat.postMessage") if c.args["channel"] == STAFF_CHANNEL]) == 1
     assert fake.calls_to("conversations.history")
+
+
+async def test_a_given_up_message_brings_its_conversation_to_staff(timed: tuple[StaffHarness, Clock]) -> None:
+    """The hook for the reliability side: `needs_staff(session, message_id=…, reason=…)` in its own
+    transaction opens (or flags) the conversation's hand-off case; the card follows, with the reason."""
+    bot, _ = timed
+    await bot.say("where is my order #A-3131?", ts=THREAD)
+    await bot.fake.wait_until(lambda: len(bot.fake.thread(CHANNEL, THREAD)) == 1)
+    assert bot.cards() == []  # an order status needs no person
+    async with bot.services.db.write() as s:
+        [message_id] = (await s.execute(select(Message.id).where(Message.role == "customer"))).scalars().all()
+        ref = await needs_staff(s, message_id=message_id, reason="given up after 5 attempts")
+    bot.services.staff.wake()
+    await bot.fake.wait_until(lambda: len(bot.cards()) == 1)
+    [card], case = bot.cards(), await bot.case(ref)
+    assert case.kind == "human" and ref in card["text"] and "given up after 5 attempts" in json.dumps(card["blocks"])
+    async with bot.services.db.write() as s:  # a second call flags the same case: still one card
+        assert await needs_staff(s, message_id=message_id, reason="given up again") == ref
+    await rounds(bot)
+    assert len(bot.cards()) == 1
+    await bot.fake.wait_for("chat.update")  # the card shows the latest reason
+    assert "given up again" in json.dumps(bot.cards()[0]["blocks"])
