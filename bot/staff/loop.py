@@ -43,8 +43,9 @@ FLOOR_EVERY = timedelta(minutes=5)
 
 
 class StaffLoop:
-    def __init__(self, db: Database, settings: Any, *, is_staff: interactions.IsStaff, clock: Clock = utcnow,
-                 poll_s: float = POLL_S, worker_id: str | None = None) -> None:
+    def __init__(self, db: Database, settings: Any, *, is_staff: interactions.IsStaff,
+                 platforms: dict[str, Platform] | None = None, clock: Clock = utcnow, poll_s: float = POLL_S,
+                 worker_id: str | None = None) -> None:
         self.db = db
         self.settings = settings
         self.is_staff = is_staff
@@ -53,7 +54,7 @@ class StaffLoop:
         # host:pid:token, as the inbox's workers: a restart on this host gives back a dead process's rows at once
         self.worker_id = worker_id or f"{_HOST}:{os.getpid()}:staff-{uuid.uuid4().hex[:8]}"
         _LIVE_WORKERS.add(self.worker_id)
-        self.platforms: dict[str, Platform] = {}
+        self.platforms: dict[str, Platform] = platforms if platforms is not None else {}  # the core's, when shared
         self._wake = asyncio.Event()
         self._floor_raised: datetime | None = None
         channels = {p: c for p, c in (("slack", settings.slack_staff_channel),
