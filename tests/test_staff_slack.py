@@ -320,3 +320,17 @@ async def test_buttons_and_modals_over_socket_mode(make_settings: Any, fake: Fak
         finally:
             stop.set()
             await loop
+
+
+async def test_takeover_off_keeps_the_bot_answering(make_settings: Any, fake: FakeSlack) -> None:  # noqa: F811
+    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                             SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
+                             SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL, SUPPORTBOT_TAKEOVER="off")
+    async with running(settings, fake) as bot:
+        await bot.say("I need a person", ts=THREAD)
+        card, case = await card_posted(bot)
+        await bot.click("case_claim", case.ref, user=STAFF, message_ts=card["ts"])
+        await fake.wait_for("chat.update")
+        await bot.say("where is my order #A-5151?", ts="1700000100.000400", thread_ts=THREAD)
+        await fake.wait_until(lambda: any("STS-" in m["text"] for m in fake.thread(CHANNEL, THREAD)))
+        assert not any("looking after your request" in m["text"] for m in fake.thread(CHANNEL, THREAD))
