@@ -272,7 +272,11 @@ class StaffLoop:
                 else:
                     await outbox.finish(s, item.id)
             return 0
-        await platform.update_card(card, channel_id=row.channel_id, message_id=row.message_id)
+        for _ in range(3):  # the case changed while the update was on its way (another process?): again
+            await platform.update_card(card, channel_id=row.channel_id, message_id=row.message_id)
+            sent, (_case, _conversation, card, _row) = card, await self._card_of(item.case_id)
+            if card == sent:
+                break
         async with self.db.write() as s:
             await outbox.finish(s, item.id)
         return 1
