@@ -8,6 +8,7 @@ event into its effects (card update, takeover, closing message). Thin on purpose
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases as case_store
 from storage import lifecycle
@@ -41,7 +42,7 @@ async def change(db: Database, action: str, ref: str, actor: str, text: str | No
     raise ValueError(f"unknown case action {action!r}")
 
 
-async def _release(s, ref: str, actor: str) -> Case:  # type: ignore[no-untyped-def]
+async def _release(s: AsyncSession, ref: str, actor: str) -> Case:
     case = await case_store.get_case(s, ref)
     if case is None:
         raise CaseNotFound(ref)
