@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.platform import Button, Card
+from ..platform import Button, Card
 
 from .mrkdwn import cut, escape
 

@@ -20,7 +20,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.platform import Interaction, InteractionReply
+from ..platform import Interaction, InteractionReply
 
 from .cards import INPUT_MAX, input_block, modal, submitted
 

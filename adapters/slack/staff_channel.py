@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.platform import Button, Card
+from ..platform import Button, Card
 
 from .cards import CARD_EVENT, button_row, card_blocks, card_metadata, card_text
 
