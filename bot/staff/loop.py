@@ -209,8 +209,10 @@ class StaffLoop:
                 telemetry.STAFF_POSTS.labels(item.kind, "ok").inc()
             except Exception as exc:
                 telemetry.STAFF_POSTS.labels(item.kind, "error").inc()
-                _log.warning("staff outbox %s (%s) failed: %s: %s; retried", item.key, item.kind,
-                             type(exc).__name__, exc)
+                final = item.attempts >= outbox.MAX_ATTEMPTS
+                _log.log(logging.ERROR if final else logging.WARNING, "staff outbox %s (%s) failed: %s: %s; %s",
+                         item.key, item.kind, type(exc).__name__, exc,
+                         f"given up after {item.attempts} attempts" if final else "retried")
                 async with self.db.write() as s:
                     await outbox.give_back(s, item.id, error=f"{type(exc).__name__}: {exc}", attempts=item.attempts,
                                            retry_after_s=RETRY_S * item.attempts)
