@@ -29,7 +29,6 @@ from workflows import telemetry
 from workflows.faults import failpoint
 
 from ..service import _HOST, _LIVE_WORKERS, dead_local_worker
-
 from . import cards, interactions, timers
 from .effects import Policy, apply_event
 
@@ -106,11 +105,11 @@ class StaffLoop:
             await staff_store.init_floor(s)
         await self.release_dead_claims()
         while not stop.is_set():
+            self._wake.clear()  # a wake-up during the round means: another round at once
             try:
                 await self.tick()
             except Exception:
                 _log.exception("staff loop round failed; trying again")
-            self._wake.clear()
             waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
             _, pending = await asyncio.wait(waiters, timeout=self.poll_s, return_when=asyncio.FIRST_COMPLETED)
             for waiter in pending | waiters:
