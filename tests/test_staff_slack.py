@@ -21,6 +21,7 @@ from prometheus_client import generate_latest
 from adapters.slack import SlackAdapter
 from bot.wiring import Services
 from storage import cases as case_store
+from storage import lifecycle
 from storage import staff as staff_store
 from storage.models import Message
 from tests.fakes.slack import (
@@ -247,6 +248,14 @@ async def test_close_and_note_open_modals_and_submissions_are_validated(bot: Sta
         events = [(e.action, e.actor, e.note) for e in await case_store.case_events(s, case.id)]
     assert ("note", f"slack:{STAFF}", "called the customer") in events
     assert ("closed", f"slack:{STAFF}", "duplicate") in events
+
+    # Reopened elsewhere (here: the lifecycle, as the CLI or the console would): the card follows.
+    updates = len(bot.fake.calls_to("chat.update"))
+    async with bot.services.db.write() as s:
+        await lifecycle.reopen_case(s, ref=case.ref, actor="cli:operator")
+    bot.services.staff.wake()
+    [*_, reopened] = await bot.fake.wait_for("chat.update", updates + 1)
+    assert ("case_claim", case.ref) in button_actions(reopened.args) and "Open" in card_words(reopened.args)
 
     # A customer clicking Close gets no modal, only the refusal.
     await bot.click("case_close", case.ref, user=CUSTOMER, message_ts=card["ts"])
