@@ -39,7 +39,7 @@ class Adapter(Protocol):
 def load_adapter(name: str, services: Services, **options: object) -> Adapter:
     module_name, _, attr = ADAPTERS[name].partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
-    return cls(services, **options)  # type: ignore[no-any-return]
+    return cls(services, **options)
 
 
 def health_routes(services: Services, adapters: list[Adapter]) -> list[web.RouteDef]:

@@ -15,6 +15,8 @@ from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportPipeline
 
+from .cases import CaseService
+from .cases import is_staff as staff_policy
 from .commands import case_admin
 from .commands import cases as case_commands
 from .commands import faq as faq_commands
@@ -34,20 +36,11 @@ class Services:
     pipeline: SupportPipeline
     support: SupportService
     registry: CommandRegistry
-    staff: StaffLoop
+    cases: CaseService  # the case use cases; add same-transaction effects to `cases.effects`
+    staff: StaffLoop  # the staff loop: cards, takeover, closing messages, timers
 
     def is_staff(self, platform: str, user_id: str, role_ids: tuple[str, ...] = ()) -> bool:
-        return is_staff(self.settings, platform, user_id, role_ids)
-
-
-def is_staff(s: Settings, platform: str, user_id: str, role_ids: tuple[str, ...] = ()) -> bool:
-    if platform == "shell":
-        return True  # the local terminal is the operator's
-    if platform == "slack":
-        return user_id in s.staff_slack_user_ids
-    if platform == "discord":
-        return user_id in s.staff_discord_user_ids or any(r in s.staff_discord_role_ids for r in role_ids)
-    return False
+        return staff_policy(self.settings, platform, user_id, role_ids)
 
 
 def build_registry() -> CommandRegistry:
@@ -71,10 +64,7 @@ def make_llm_client(settings: Settings) -> LLMClient | None:
 
 async def prepare_database(db: Database) -> None:
     """SQLite is migrated automatically; PostgreSQL is migrated by `supportbot db upgrade`."""
-    if db.is_sqlite:
-        await migrate.upgrade(db)
-    elif not await migrate.is_current(db):
-        raise RuntimeError("the PostgreSQL database is not at the latest schema: run `supportbot db upgrade`")
+    await migrate.prepare(db)
 
 
 @asynccontextmanager
@@ -88,10 +78,10 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         pipeline = SupportPipeline(db, runner, general_answerer=FaqAnswers(db))
         support = SupportService(db, pipeline, concurrency=concurrency)
         _log.info("language engine: %s", client.name if client else "offline")
-        staff = StaffLoop(db, settings, is_staff=functools.partial(is_staff, settings))
+        staff = StaffLoop(db, settings, is_staff=functools.partial(staff_policy, settings))
         support.quiet, support.staff_wrote = staff.quiet, staff.staff_wrote
         yield Services(settings=settings, db=db, runner=runner, pipeline=pipeline, support=support,
-                       registry=build_registry(), staff=staff)
+                       registry=build_registry(), cases=CaseService(db, settings), staff=staff)
     finally:
         if client is not None:
             await client.aclose()

@@ -33,10 +33,8 @@ from tests.fakes.discord import (
     message_payload,
     thread_payload,
 )
+from tests.harness import EXAMPLE
 
-EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-           "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-           "with my system. Finally, can you give me an update on my order #A-12345?")
 READY_TIMEOUT = 0.05
 
 

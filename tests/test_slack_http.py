@@ -38,13 +38,11 @@ from tests.fakes.slack import (
     signed_headers,
     slash_command,
 )
+from tests.harness import EXAMPLE
 from workflows.llm.base import LLMClient, LLMRequest
 from workflows.llm.scripted import FunctionLLM
 from workflows.orchestrator import PlanAnswer
 
-EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-           "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-           "with my system. Finally, can you give me an update on my order #A-12345?")
 CHANNEL, CUSTOMER, STAFF = "CSUPPORT", "UCUST", "USTAFF"
 ACK_LIMIT_S = 3.0
 

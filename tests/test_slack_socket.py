@@ -133,7 +133,7 @@ async def test_a_refused_app_token_stops_start_with_a_clear_error(make_settings:
                              SUPPORTBOT_SLACK_API_URL=fake.base_url)
     async with open_services(settings) as services:
         adapter = SlackAdapter(services, mode="socket")
-        with pytest.raises(RuntimeError, match="SLACK_APP_TOKEN.*invalid_auth"):
+        with pytest.raises(RuntimeError, match=r"SLACK_APP_TOKEN.*invalid_auth"):
             await adapter.start()
         assert not adapter.connected
     assert json.dumps([c.method for c in fake.calls]) == json.dumps(["auth.test", "apps.connections.open"])

@@ -40,9 +40,10 @@ async def seed(url: str) -> list[str]:
                     platform_message_id=f"{CHANNEL}:17000030{i:02d}.000100", author_id=f"UC{i}",
                     text=f"customer {i} wants a person")
                 await inbox.finish_message(s, stored.id, status="replied")
-                case, _ = await case_store.open_case(
-                    s, kind="human", platform="slack", customer_id=f"UC{i}", conversation_id=stored.conversation_id,
-                    message_id=stored.id, task_key="0:human", details={}, needs_staff=True)
+                [(case, _)] = await case_store.open_cases(
+                    s, [case_store.CaseSpec(kind="human", task_key="0:human", details={}, needs_staff=True)],
+                    platform="slack", customer_id=f"UC{i}", conversation_id=stored.conversation_id,
+                    message_id=stored.id)
                 refs.append(case.ref)
     finally:
         await db.aclose()

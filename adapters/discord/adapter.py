@@ -201,7 +201,8 @@ class DiscordAdapter:
             if index == 0 and out.in_reply_to.isdigit() and out.in_reply_to != out.channel_id:
                 reference = discord.MessageReference(message_id=int(out.in_reply_to), channel_id=int(out.channel_id),
                                                      fail_if_not_exists=False)
-            message = await channel.send(pieces[index], nonce=f"sb{out.reply_id}-{index}", reference=reference,
+            message = await channel.send(pieces[index], nonce=f"sb{out.reply_id}-{index}",
+                                         reference=reference,  # type: ignore[arg-type]  # None: no reference
                                          allowed_mentions=NO_MENTIONS)
             posted.append(str(message.id))
         del self._posted[out.reply_id]

@@ -47,7 +47,7 @@ class SupportClient(discord.Client):
         self._on_message = on_message
         self.tree: app_commands.CommandTree[SupportClient] = app_commands.CommandTree(self)
         if on_command_error is not None:
-            self.tree.error(on_command_error)
+            self.tree.error(on_command_error)  # type: ignore[arg-type]  # the tree is this client's
         self.command_names: list[str] = []
 
     async def setup_hook(self) -> None:

@@ -3,7 +3,7 @@ messages with feedback, and timers (first-response SLA, pending-task reminders a
 
     case events (any process: bot, CLI, console) ──effects──▶ staff outbox + timers (one transaction)
     StaffLoop.tick(): apply new events · schedule/fire timers · deliver the outbox through each Platform
-    Platform ──Interaction──▶ interactions.handle ──▶ case change ──▶ a case event ──▶ …
+    Platform ──Interaction──▶ interactions.handle_interaction ──▶ case change ──▶ a case event ──▶ …
 
 Hook points for other parts of the bot: `flags.needs_staff` (a message given up after failures, or any
 reason to bring a conversation to staff), `StaffLoop.quiet` (is the bot quiet in a conversation) and

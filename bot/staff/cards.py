@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.platform import Button, Card
+from storage.cases import STAFF_KINDS
 from storage.models import Case, CaseEvent, Message
 
-STAFF_KINDS = ("human", "technical")  # kinds that always need a person
 CARD_ACTIONS = ("case_claim", "case_close", "case_note", "case_release")
 RATE = "rate"
 THUMBS = (("👍", 5), ("👎", 1))

@@ -25,7 +25,7 @@ from storage import staff as staff_store
 from storage.models import Case, CaseEvent, Conversation, Message
 from workflows import telemetry
 
-from . import cards
+from .cards import closing_text, needs_staff, rating_buttons, takeover_text
 
 _log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ async def apply_event(session: AsyncSession, event: staff_store.EventRow, policy
     if case is None or case.platform not in CHAT_PLATFORMS:
         return
     action = event.action
-    if action in ("created", "flagged") and cards.needs_staff(case):
+    if action in ("created", "flagged") and needs_staff(case):
         await enqueue_card(session, case, policy, since=now)
     if action in UPDATING:
         await enqueue_update(session, case, event.id)
@@ -101,9 +101,9 @@ async def apply_event(session: AsyncSession, event: staff_store.EventRow, policy
     if action == "closed":
         telemetry.CASE_CLOSE_SECONDS.observe(max(0.0, (event.created_at - case.created_at).total_seconds()))
         await customer_message(session, case, conversation, key=f"closing:{event.id}",
-                               text=cards.closing_text(case.ref),
+                               text=closing_text(case.ref),
                                buttons=[{"action": b.action, "label": b.label, "value": b.value}
-                                        for b in cards.rating_buttons(case.ref, policy.rating_scale)],
+                                        for b in rating_buttons(case.ref, policy.rating_scale)],
                                meta={"closing": case.ref})
 
 
@@ -111,7 +111,7 @@ async def _assigned(session: AsyncSession, case: Case, conversation: Conversatio
                     policy: Policy) -> None:
     first = (await session.execute(select(func.count()).select_from(CaseEvent).where(
         CaseEvent.case_id == case.id, CaseEvent.action == "assigned", CaseEvent.id <= event.id))).scalar_one() == 1
-    if first and cards.needs_staff(case):
+    if first and needs_staff(case):
         telemetry.STAFF_FIRST_RESPONSE_SECONDS.observe(max(0.0, (event.created_at - case.created_at).total_seconds()))
     if not policy.takeover or not case.assignee or case.status != "in_progress":  # applied late: moved on
         return
@@ -122,4 +122,4 @@ async def _assigned(session: AsyncSession, case: Case, conversation: Conversatio
                   conversation.id)
         staff = policy.names.get(case.assignee, "")
         await customer_message(session, case, conversation, key=f"takeover:{conversation.id}:{episode}",
-                               text=cards.takeover_text(case.ref, staff), meta={"takeover": case.ref})
+                               text=takeover_text(case.ref, staff), meta={"takeover": case.ref})

@@ -41,9 +41,10 @@ async def needs_staff(session: AsyncSession, *, message_id: int, reason: str, ac
         return case.ref
     conversation = await session.get(Conversation, message.conversation_id)
     customer = conversation.customer_id if conversation is not None else message.author_id
-    case, _created = await case_store.open_case(
-        session, kind="human", platform=message.platform, customer_id=customer,
-        conversation_id=message.conversation_id, message_id=message.id, task_key=f"staff:{message.id}",
-        details={"reason": reason[:500]}, subject_key=subject, needs_staff=True, actor=actor)
-    _log.info("case=%s opened for staff (conversation %s): %s", case.ref, message.conversation_id, reason)
-    return case.ref
+    [(opened, _created)] = await case_store.open_cases(
+        session, [case_store.CaseSpec(kind="human", task_key=f"staff:{message.id}", details={"reason": reason[:500]},
+                                      subject_key=subject, needs_staff=True)],
+        platform=message.platform, customer_id=customer, conversation_id=message.conversation_id,
+        message_id=message.id, actor=actor)
+    _log.info("case=%s opened for staff (conversation %s): %s", opened.ref, message.conversation_id, reason)
+    return opened.ref

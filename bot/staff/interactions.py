@@ -17,7 +17,7 @@ from storage.db import Database
 from storage.models import CaseEvent
 from workflows import telemetry
 
-from . import actions
+from .. import cases as case_use
 from .cards import CARD_ACTIONS, RATE
 
 _log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ DONE = {"case_claim": "You claimed {ref}; the bot stays quiet in that thread unt
         "case_release": "Released {ref}; the bot answers in that thread again."}
 
 
-async def handle(db: Database, interaction: Interaction, *, is_staff: IsStaff, rating_scale: str) -> InteractionReply:
+async def handle_interaction(db: Database, interaction: Interaction, *, is_staff: IsStaff, rating_scale: str) -> InteractionReply:
     """Carry out one click or submit; the reply is shown privately to the person who clicked."""
     if interaction.action == RATE:
         return await _rate(db, interaction, rating_scale)
@@ -46,14 +46,15 @@ async def handle(db: Database, interaction: Interaction, *, is_staff: IsStaff, r
         _log.warning("refused %s of case %s to %s: not staff", interaction.action, ref[:40], actor)
         return InteractionReply(REFUSED, ok=False)
     verb = interaction.action.removeprefix("case_")
+    who = case_use.Actor(interaction.platform, interaction.user_id, is_staff=True)
     try:
-        case = await actions.change(db, verb, ref, actor, interaction.text or None)
-    except actions.CaseError as exc:
-        text = str(exc)
+        done = await case_use.change(db, verb, ref, who, interaction.text or None)
+    except case_use.CaseError as exc:
+        text = str(exc).rstrip(".")
         _log.info("%s of case %s by %s refused: %s", verb, ref[:40], actor, text)
         return InteractionReply(text[:1].upper() + text[1:] + ".", ok=False)
-    _log.info("case=%s %s by %s (button)", case.ref, verb, actor)
-    return InteractionReply(DONE[interaction.action].format(ref=case.ref))
+    _log.info("case=%s %s by %s (button)", done.case.ref, verb, actor)
+    return InteractionReply(DONE[interaction.action].format(ref=done.case.ref))
 
 
 async def _rate(db: Database, interaction: Interaction, scale: str) -> InteractionReply:

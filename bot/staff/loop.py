@@ -29,7 +29,9 @@ from workflows import telemetry
 from workflows.faults import failpoint
 
 from ..service import _HOST, _LIVE_WORKERS, dead_local_worker
-from . import cards, interactions, timers
+from .cards import build_card
+from .interactions import IsStaff, handle_interaction
+from .timers import TimerPolicy, fire_timer, schedule_pending, unscheduled_pending
 from .effects import Policy, apply_event
 
 _log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ FLOOR_EVERY = timedelta(minutes=5)
 
 
 class StaffLoop:
-    def __init__(self, db: Database, settings: Any, *, is_staff: interactions.IsStaff,
+    def __init__(self, db: Database, settings: Any, *, is_staff: IsStaff,
                  platforms: dict[str, Platform] | None = None, clock: Clock = utcnow, poll_s: float = POLL_S,
                  worker_id: str | None = None) -> None:
         self.db = db
@@ -61,7 +63,7 @@ class StaffLoop:
         self.policy = Policy(staff_channels=channels, sla=timedelta(minutes=settings.sla_first_response_min),
                              takeover=settings.takeover, rating_scale=settings.rating_scale, names={})
         first_role = (settings.staff_discord_role_ids or [""])[0]
-        self.timer_policy = timers.TimerPolicy(
+        self.timer_policy = TimerPolicy(
             sla_minutes=settings.sla_first_response_min, remind_after=timedelta(hours=settings.pending_remind_h),
             close_after=timedelta(days=settings.pending_close_days), staff_channels=channels,
             staff_mentions={"slack": f"<!subteam^{settings.slack_staff_group}>" if settings.slack_staff_group else "",
@@ -79,7 +81,7 @@ class StaffLoop:
         """`Handlers.on_interaction`: a click or a modal submit from any platform."""
         if interaction.user_name:
             self.policy.names[f"{interaction.platform}:{interaction.user_id}"] = interaction.user_name[:80]
-        reply = await interactions.handle(self.db, interaction, is_staff=self.is_staff,
+        reply = await handle_interaction(self.db, interaction, is_staff=self.is_staff,
                                           rating_scale=self.settings.rating_scale)
         self.wake()
         return reply
@@ -179,15 +181,15 @@ class StaffLoop:
     async def fire_timers(self) -> int:
         now = self.clock()
         async with self.db.session() as s:
-            unscheduled = await timers.unscheduled_pending(s, self.timer_policy, now=now)
+            unscheduled = await unscheduled_pending(s, self.timer_policy, now=now)
             due = await outbox.due(s, now=now)
         if unscheduled:
             async with self.db.write() as s:
-                await timers.schedule_pending(s, self.timer_policy, unscheduled)
+                await schedule_pending(s, self.timer_policy, unscheduled)
         fired = 0
         for timer in due:
             async with self.db.write() as s:
-                fired += await timers.fire(s, timer, self.timer_policy, now=now)
+                fired += await fire_timer(s, timer, self.timer_policy, now=now)
         if fired:  # what they caused is applied in this round
             await self.apply_events()
         return fired
@@ -235,7 +237,7 @@ class StaffLoop:
             conversation = await s.get(Conversation, case.conversation_id)
             assert conversation is not None
             row = await staff_store.card_of(s, case.id, case.platform)
-            card = await cards.build_card(s, case, thread_link=row.thread_link if row else "")
+            card = await build_card(s, case, thread_link=row.thread_link if row else "")
         return case, conversation, card, row
 
     async def _post_card(self, platform: Platform, item: outbox.OutboxItem) -> int:

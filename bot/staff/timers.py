@@ -23,7 +23,7 @@ from storage.models import Case, Conversation, PendingTask
 from storage.staff_models import StaffTimer
 from workflows import telemetry
 
-from . import cards
+from .cards import pending_close_text, pending_remind_text, sla_text
 from .effects import CHAT_PLATFORMS, customer_message
 from .flags import needs_staff
 
@@ -61,7 +61,7 @@ async def schedule_pending(session: AsyncSession, policy: TimerPolicy, tasks: li
             await outbox.schedule(session, kind=kind, subject_id=task_id, due_at=created_at + after)
 
 
-async def fire(session: AsyncSession, timer: outbox.DueTimer, policy: TimerPolicy, *, now: datetime) -> bool:
+async def fire_timer(session: AsyncSession, timer: outbox.DueTimer, policy: TimerPolicy, *, now: datetime) -> bool:
     """Fire one due timer if no process has (in the caller's transaction). Returns whether it fired here."""
     if not await outbox.fire(session, timer.id, now=now):
         return False
@@ -78,7 +78,7 @@ async def _sla(session: AsyncSession, case_id: int, policy: TimerPolicy) -> None
     channel = policy.staff_channels.get(case.platform) if case is not None else None
     if case is None or not channel or case.status != "open" or case.assignee is not None:
         return  # claimed, closed or gone in time: nothing to remind
-    text = cards.sla_text(case.ref, policy.sla_minutes, policy.staff_mentions.get(case.platform, ""))
+    text = sla_text(case.ref, policy.sla_minutes, policy.staff_mentions.get(case.platform, ""))
     await outbox.enqueue(session, key=f"sla:{case.id}", kind="staff_notice", platform=case.platform, case_id=case.id,
                          payload={"channel_id": channel, "text": text})
     _log.info("case=%s unclaimed past the first-response SLA: reminder queued", case.ref)
@@ -96,10 +96,10 @@ async def _pending(session: AsyncSession, kind: str, task_id: int) -> None:
                                 reason=f"{task.kind} request waiting for the customer past its reminder")
         case = (await session.execute(select(Case).where(Case.ref == ref))).scalar_one()
         await customer_message(session, case, conversation, key=f"remind:{task.id}",
-                               text=cards.pending_remind_text(task.kind, list(task.missing or [])))
+                               text=pending_remind_text(task.kind, list(task.missing or [])))
         return
     await session.execute(update(PendingTask).where(PendingTask.id == task.id, PendingTask.status == "open")
                           .values(status="expired").execution_options(synchronize_session=False))
     await customer_message(session, None, conversation, key=f"pending_close:{task.id}",
-                           text=cards.pending_close_text(task.kind))
+                           text=pending_close_text(task.kind))
     _log.info("pending %s task %s closed after waiting for the customer", task.kind, task.id)
