@@ -48,8 +48,10 @@ def _who(user: str) -> str:
 
 
 def card_text(card: Card) -> str:
-    """The plain fallback (notifications, screen readers): no mentions, nothing from the customer."""
-    return f"Case {card.ref} ({card.kind}) — {_STATUS.get(card.status, card.status)}"
+    """The plain fallback (notifications, screen readers): no mentions, nothing the customer wrote."""
+    status = {"in_progress": "claimed"}.get(card.status, card.status.replace("_", " "))
+    reason = f" — {escape(cut(card.closed_reason, 200))}" if card.status == "closed" and card.closed_reason else ""
+    return f"Case {card.ref} ({card.kind}): {status}{reason}"
 
 
 def card_blocks(card: Card) -> list[Block]:
