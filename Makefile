@@ -21,9 +21,10 @@ run: $(VENV)/.installed-run
 	$(BIN)/supportbot db upgrade
 	$(BIN)/supportbot run
 
-# Lint and types first, then the suite on SQLite, then its database tests again on PostgreSQL (skipped
+# Import contracts, lint and types first, then the suite on SQLite, then its database tests again on PostgreSQL (skipped
 # when none answers).
 test: $(VENV)/.installed-test
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
@@ -34,6 +35,7 @@ test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(VENV)/.installed-test
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 

@@ -18,10 +18,11 @@ Effects in the same transaction: `change()` runs the lifecycle change, its case 
 effect, in order, in ONE write transaction. An effect is an async callable `(session, case, event)`:
 the refreshed ORM case and the event just recorded (`event.action` is created/note/assigned/released/
 closed/reopened/resolved). Use effects for what must happen if and only if the change is committed —
-outbox rows (update the case card, post the closing message to the customer). Pass them to
-`change(effects=…)` or register them once on a `CaseService` (`service.effects.append(effect)`). An
-effect that raises rolls the whole change back and the error reaches the caller; effects must not
-talk to the network (write an outbox row; a worker delivers it after the commit).
+outbox rows (update the case card, post the closing message to the customer). The bot and the CLI
+build their `CaseService` with `bot.case_effects.case_service`, whose `effects()` lists them: add an
+effect there and every entry point runs it. (`change(effects=…)` takes a list directly.) An effect
+that raises rolls the whole change back and the error reaches the caller; effects must not talk to
+the network (write an outbox row; a worker delivers it after the commit).
 
 Errors (all `CaseError`: the message is safe to show to the person who asked)::
 

@@ -7,13 +7,12 @@ the FAQ pipeline or the bench suite. Each command lives in its own module, named
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
 import click
 
-from .cli_common import Failure
+from .cli_common import Failure, LazyGroup
 from .settings import SettingsError, load_settings
 
 _log = logging.getLogger(__name__)
@@ -31,30 +30,6 @@ COMMANDS = {
     "route": "bot.cli_route:route",
     "run": "bot.cli_run:run",
 }
-
-
-class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use, as click's documentation shows in
-    "Lazily Loading Subcommands"."""
-
-    def __init__(self, *args: Any, lazy_subcommands: dict[str, str] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy_subcommands = lazy_subcommands or {}
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.lazy_subcommands:
-            return self._load(cmd_name)
-        return super().get_command(ctx, cmd_name)
-
-    def _load(self, cmd_name: str) -> click.Command:
-        module_name, _, attribute = self.lazy_subcommands[cmd_name].partition(":")
-        command = getattr(importlib.import_module(module_name), attribute)
-        if not isinstance(command, click.Command):
-            raise TypeError(f"{module_name}:{attribute} is not a click command")
-        return command
 
 
 class SupportbotGroup(LazyGroup):

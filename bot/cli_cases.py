@@ -181,12 +181,12 @@ def show_case(ctx: click.Context, ref: str, page: int, as_json: bool) -> None:
 # --- lifecycle -----------------------------------------------------------------------------------
 
 def _change(ctx: click.Context, action: str, ref: str, text: str | None = None) -> ChangeResult:
-    from . import cases as case_use
+    from .case_effects import case_service
     from .cli_common import settings_from
 
     async def _run() -> ChangeResult:
         async with open_database(ctx) as db:
-            return await case_use.change(db, action, ref, operator(), text, settings=settings_from(ctx))
+            return await case_service(db, settings_from(ctx)).change(action, ref, operator(), text)
 
     return _run_case(_run())
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import click
 
-from .cli_common import run_async, settings_from
+from .cli_common import LazyGroup, run_async, settings_from
+
+# `db` subcommands kept in other modules: name → "module:attribute", loaded when used (one line each).
+SUBCOMMANDS: dict[str, str] = {}
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy_subcommands=SUBCOMMANDS)
 def db() -> None:
     """Database maintenance."""
 

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import utcnow
 from .staff_models import StaffOutbox, StaffTimer
-from .statements import PerDialect
+from .statements import PerDialect, affected
 
-_outbox = StaffOutbox.__table__
-_timers = StaffTimer.__table__
+_outbox = cast(Table, StaffOutbox.__table__)
+_timers = cast(Table, StaffTimer.__table__)
 _NEW_ROW = PerDialect(lambda insert: insert(_outbox).on_conflict_do_nothing().returning(_outbox.c.id))
 _NEW_TIMER = PerDialect(lambda insert: insert(_timers).on_conflict_do_nothing().returning(_timers.c.id))
 MAX_ATTEMPTS = 8
@@ -77,7 +77,7 @@ async def claim(session: AsyncSession, row_id: int, *, worker: str, lease_s: flo
         .values(status="sending", claimed_by=worker[:64], claimed_until=now + timedelta(seconds=lease_s),
                 attempts=StaffOutbox.attempts + 1)
         .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    if affected(result) != 1:
         return None
     row = (await session.execute(select(StaffOutbox).where(StaffOutbox.id == row_id))).scalar_one()
     return OutboxItem(id=row.id, key=row.key, kind=row.kind, platform=row.platform, case_id=row.case_id,
@@ -106,7 +106,7 @@ async def claims_with_prefix(session: AsyncSession, prefix: str) -> list[tuple[i
     """(row id, worker) of rows being sent by workers whose id starts with `prefix`."""
     query = select(StaffOutbox.id, StaffOutbox.claimed_by).where(
         StaffOutbox.status == "sending", StaffOutbox.claimed_by.startswith(prefix, autoescape=True))
-    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+    return [(row[0], row[1] or "") for row in (await session.execute(query)).all()]
 
 
 async def release(session: AsyncSession, row_id: int, *, worker: str) -> bool:
@@ -115,7 +115,7 @@ async def release(session: AsyncSession, row_id: int, *, worker: str) -> bool:
         update(StaffOutbox).where(StaffOutbox.id == row_id, StaffOutbox.status == "sending",
                                   StaffOutbox.claimed_by == worker)
         .values(status="pending", claimed_by=None, claimed_until=None).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 async def pending_for_case(session: AsyncSession, case_id: int, kind: str) -> bool:
@@ -152,4 +152,4 @@ async def fire(session: AsyncSession, timer_id: int, *, now: datetime) -> bool:
     """Take the right to fire the timer: True once, for one process."""
     result = await session.execute(update(StaffTimer).where(StaffTimer.id == timer_id, StaffTimer.fired_at.is_(None))
                                    .values(fired_at=now).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return affected(result) == 1

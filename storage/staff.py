@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import CaseEvent, utcnow
 from .staff_models import CaseCard, CaseRating, StaffApplied, StaffCursor, Takeover
-from .statements import PerDialect
+from .statements import PerDialect, affected
 
-_applied = StaffApplied.__table__
-_ratings = CaseRating.__table__
-_takeovers = Takeover.__table__
+_applied = cast(Table, StaffApplied.__table__)
+_takeovers = cast(Table, Takeover.__table__)
 _MARK_APPLIED = PerDialect(lambda insert: insert(_applied).on_conflict_do_nothing().returning(_applied.c.event_id))
 _NEW_TAKEOVER = PerDialect(lambda insert: insert(_takeovers).on_conflict_do_nothing())
 # Events commit in id order within a few seconds at most; older than this, a gap below is final.
@@ -94,7 +94,7 @@ async def end_takeover(session: AsyncSession, conversation_id: int, *, event_id:
         query = query.where(Takeover.last_event_id < event_id)
     values = {"active": False, "updated_at": utcnow(), **({"last_event_id": event_id} if event_id else {})}
     result = await session.execute(query.values(**values).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 # --- the event tail -------------------------------------------------------------------------------
@@ -141,5 +141,5 @@ async def raise_floor(session: AsyncSession, *, now: datetime) -> None:
         return
     result = await session.execute(update(StaffCursor).where(StaffCursor.id == 1, StaffCursor.floor < top)
                                    .values(floor=top).execution_options(synchronize_session=False))
-    if result.rowcount:
+    if affected(result):
         await session.execute(_applied.delete().where(_applied.c.event_id <= top))

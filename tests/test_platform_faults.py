@@ -34,9 +34,8 @@ from tests.fakes.slack import (
     event_callback,
     message_event,
 )
-from tests.test_discord_messages import discord_bot, discord_settings
-from tests.test_slack_http import slack_http
-from tests.test_slack_socket import slack_socket
+from tests.harness.discord import discord_bot, discord_settings
+from tests.harness.slack import slack_http, slack_socket
 
 
 @pytest.fixture

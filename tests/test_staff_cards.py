@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.platform import Card
-from adapters.slack.cards import card_blocks, card_text, modal, submitted
+from adapters.slack.cards import card_blocks, fallback_text, modal, submitted
 from bot.staff.cards import card_buttons, rating_buttons, takeover_text
 
 
@@ -40,7 +40,8 @@ def test_feedback_buttons_on_both_scales() -> None:
 def card(**changes: object) -> Card:
     values: dict[str, object] = dict(
         ref="HUM-7K3Q9P2X", kind="human", status="open", customer_id="U0CUST",
-        summary="<!channel> look at <https://evil.test|my invoice> & pay", created_at=datetime(2026, 11, 30, tzinfo=UTC),
+        summary="<!channel> look at <https://evil.test|my invoice> & pay",
+        created_at=datetime(2026, 11, 30, tzinfo=UTC),
         thread_link="https://fake.slack.test/archives/C1/p1", needs_staff_reason="asked for a person",
         buttons=card_buttons(FakeCase(ref="HUM-7K3Q9P2X")))  # type: ignore[arg-type]
     values.update(changes)
@@ -58,7 +59,7 @@ def test_slack_card_escapes_customer_text_and_keeps_to_limits() -> None:
     [actions] = [b for b in blocks if b["type"] == "actions"]
     assert [e["action_id"] for e in actions["elements"]] == ["case_claim", "case_close", "case_note"]
     assert actions["elements"][0]["style"] == "primary"
-    assert "<@" not in card_text(card()) and "HUM-7K3Q9P2X" in card_text(card())
+    assert "<@" not in fallback_text(card()) and "HUM-7K3Q9P2X" in fallback_text(card())
 
 
 def test_slack_card_shows_claim_and_close() -> None:

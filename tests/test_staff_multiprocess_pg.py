@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 
 from storage import cases as case_store
-from storage import inbox
+from storage import inbox, migrate
 from storage.db import Database
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.support import free_port, start_slack_bot, stop_gracefully
-from tests.test_multiprocess_pg import SECOND_TOKEN, pg_url  # noqa: F401  (fixture: a migrated database)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
 
 CASES = 30
+SECOND_TOKEN = "xoxb-test-second-staff-process"
 CHANNEL, STAFF_CHANNEL = "CSUPPORT", "CSTAFF"
 
 
@@ -55,7 +55,13 @@ def card_ref(call_args: dict[str, object]) -> str:
     return str((metadata.get("event_payload") or {}).get("ref", ""))  # type: ignore[union-attr]
 
 
-async def test_two_processes_post_each_card_and_reminder_once(tmp_path: Path, pg_url: str) -> None:  # noqa: F811
+async def test_two_processes_post_each_card_and_reminder_once(tmp_path: Path, postgres_url: str) -> None:
+    pg_url = postgres_url
+    db = Database(pg_url)
+    try:
+        await migrate.upgrade(db)
+    finally:
+        await db.aclose()
     refs = await seed(pg_url)
     env = {"SUPPORTBOT_SLACK_STAFF_CHANNEL": STAFF_CHANNEL, "SUPPORTBOT_SLA_FIRST_RESPONSE_MIN": "0.05"}
     async with FakeSlack(more_bot_tokens=(SECOND_TOKEN,)) as fake:

@@ -9,17 +9,12 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from prometheus_client import generate_latest
 
-from adapters.slack import SlackAdapter
-from bot.wiring import Services
 from storage import cases as case_store
 from storage import lifecycle
 from storage import staff as staff_store
@@ -27,129 +22,51 @@ from storage.models import Message
 from tests.fakes.slack import (
     APP_TOKEN,
     BOT_TOKEN,
-    SIGNING_SECRET,
     FakeSlack,
     block_actions,
     event_callback,
-    interactive_body,
     message_event,
-    signed_headers,
     view_submission,
 )
-from tests.support import command_line, environment
-from tests.test_slack_http import fake, slack_http  # noqa: F401  (the fake Slack fixture, the HTTP harness)
-from tests.test_slack_socket import slack_socket
+from tests.harness.slack import slack_socket
+from tests.harness.staff import (
+    CHANNEL,
+    CUSTOMER,
+    OTHER,
+    STAFF,
+    STAFF_CHANNEL,
+    THREAD,
+    StaffHarness,
+    button_actions,
+    card_posted,
+    card_words,
+    cli,
+    running,
+    staff_settings,
+)
 from workflows import telemetry
 
-CHANNEL, STAFF_CHANNEL, CUSTOMER, STAFF, OTHER = "CSUPPORT", "CSTAFF", "UCUST", "USTAFF", "UOTHER"
-THREAD = "1700000100.000100"
-FORM = "application/x-www-form-urlencoded"
 CARD_WITHIN_S = 2.0
 
 
-@dataclass
-class StaffHarness:
-    services: Services
-    adapter: SlackAdapter
-    fake: FakeSlack
-    url: str
-    http: aiohttp.ClientSession
-
-    async def post(self, body: str, content_type: str) -> tuple[int, str, float]:
-        started = time.perf_counter()
-        async with self.http.post(self.url, data=body.encode(),
-                                  headers=signed_headers(body, content_type=content_type)) as response:
-            return response.status, await response.text(), time.perf_counter() - started
-
-    async def say(self, text: str, *, ts: str, thread_ts: str | None = None, user: str = CUSTOMER) -> None:
-        body = json.dumps(event_callback(message_event(text, ts=ts, thread_ts=thread_ts, user=user, channel=CHANNEL)))
-        status, _, _ = await self.post(body, "application/json")
-        assert status == 200
-
-    async def click(self, action: str, value: str, *, user: str, message_ts: str = "") -> tuple[int, str, float]:
-        payload = block_actions(action, value, user=user, channel=STAFF_CHANNEL, message_ts=message_ts,
-                                response_url=self.fake.response_url())
-        return await self.post(interactive_body(payload), FORM)
-
-    async def submit(self, callback_id: str, ref: str, values: dict[str, dict[str, str]], *,
-                     user: str = STAFF) -> tuple[int, str, float]:
-        payload = view_submission(callback_id, values, user=user, private_metadata=json.dumps({"ref": ref}))
-        return await self.post(interactive_body(payload), FORM)
-
-    async def case(self, ref: str | None = None) -> Any:
-        async with self.services.db.session() as s:
-            if ref is not None:
-                return await case_store.get_case(s, ref)
-            [only] = await case_store.list_cases(s, limit=None)
-            return only
-
-    def cards(self) -> list[dict[str, Any]]:
-        return self.fake.in_channel(STAFF_CHANNEL)
-
-    async def response(self, count: int) -> dict[str, Any]:
-        return (await self.fake.wait_responses(count))[count - 1]
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as server:
+        yield server
 
 
 @pytest.fixture
-def staff_settings(make_settings: Any, fake: FakeSlack) -> Any:
-    return make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                         SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
-                         SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL, SUPPORTBOT_SLACK_STAFF_GROUP="S0STAFF")
-
-
-@asynccontextmanager
-async def running(settings: Any, fake: FakeSlack) -> AsyncIterator[StaffHarness]:
-    """The bot as `supportbot run --slack --slack-mode http` wires it: adapter, HTTP route, staff loop."""
-    async with slack_http(settings, fake) as h:
-        h.services.staff.attach(h.adapter)
-        h.services.staff.poll_s = 0.05
-        stop = asyncio.Event()
-        loop = asyncio.create_task(h.services.staff.run(stop))
-        try:
-            yield StaffHarness(h.services, h.adapter, fake, h.url, h.http)
-        finally:
-            stop.set()
-            await loop
-
-
-@pytest.fixture
-async def bot(staff_settings: Any, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> AsyncIterator[StaffHarness]:
+async def bot(make_settings: Any, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> AsyncIterator[StaffHarness]:
     caplog.set_level(logging.INFO)
-    async with running(staff_settings, fake) as harness:
+    async with running(staff_settings(make_settings, fake), fake) as harness:
         yield harness
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, errors
 
 
-async def cli(tmp_path: Path, settings: Any, *args: str) -> str:
-    """`supportbot …` as another process on the bot's database."""
-    env = environment(tmp_path, SUPPORTBOT_DATABASE_URL=settings.database_url)
-    process = await asyncio.create_subprocess_exec(*command_line(), *args, env=env, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE)
-    async with asyncio.timeout(60):
-        out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return out.decode()
-
-
-def button_actions(message: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(e["action_id"], e["value"]) for b in message.get("blocks") or [] if b["type"] == "actions"
-            for e in b["elements"]]
-
-
-def card_words(message: dict[str, Any]) -> str:
-    return json.dumps(message.get("blocks"), ensure_ascii=False)
-
-
-async def card_posted(bot: StaffHarness) -> tuple[dict[str, Any], Any]:
-    await bot.fake.wait_until(lambda: len(bot.cards()) >= 1, timeout=5)
-    [card] = bot.cards()
-    return card, await bot.case()
-
-
 # --- the whole loop ------------------------------------------------------------------------------
 async def test_person_request_card_claim_takeover_close_from_cli_and_rating(
-        bot: StaffHarness, staff_settings: Any, tmp_path: Path) -> None:
+        bot: StaffHarness, tmp_path: Path) -> None:
     fake = bot.fake
     started = time.monotonic()
     await bot.say("I want to talk to a person please", ts=THREAD)
@@ -197,7 +114,7 @@ async def test_person_request_card_claim_takeover_close_from_cli_and_rating(
     assert held.status == "taken_over" and held.text == "hello? are you there?"
 
     # Closed from the CLI in another process: the running bot posts the closing message with feedback buttons.
-    await cli(tmp_path, staff_settings, "cases", "close", case.ref, "--reason", "refund issued")
+    await cli(tmp_path, bot.services.settings, "cases", "close", case.ref, "--reason", "refund issued")
     await fake.wait_until(lambda: any(button_actions(m) for m in fake.thread(CHANNEL, THREAD)), timeout=10)
     closing = fake.thread(CHANNEL, THREAD)[-1]
     assert case.ref in closing["text"] and "refund issued" not in closing["text"]  # the reason is staff-only
@@ -214,7 +131,7 @@ async def test_person_request_card_claim_takeover_close_from_cli_and_rating(
     async with bot.services.db.session() as s:
         rating = await staff_store.rating_of(s, case.id)
     assert rating is not None and rating.score == 5
-    shown = json.loads(await cli(tmp_path, staff_settings, "cases", "show", case.ref, "--json"))
+    shown = json.loads(await cli(tmp_path, bot.services.settings, "cases", "show", case.ref, "--json"))
     rated = [e for e in shown["events"] if e["action"] == "rated"]
     assert [e["note"] for e in rated] == ["1/5", "5/5"] and rated[-1]["actor"] == f"slack:{CUSTOMER}"
     assert len(bot.cards()) == 1  # one card for the case, all along
@@ -288,12 +205,11 @@ async def test_staff_writing_in_the_thread_takes_it_over(bot: StaffHarness) -> N
 
 
 # --- Socket Mode ---------------------------------------------------------------------------------
-async def test_buttons_and_modals_over_socket_mode(make_settings: Any, fake: FakeSlack) -> None:  # noqa: F811
+async def test_buttons_and_modals_over_socket_mode(make_settings: Any, fake: FakeSlack) -> None:
     settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
                              SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
                              SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL)
     async with slack_socket(settings, fake) as h:
-        h.services.staff.attach(h.adapter)
         stop = asyncio.Event()
         loop = asyncio.create_task(h.services.staff.run(stop))
         try:
@@ -331,11 +247,8 @@ async def test_buttons_and_modals_over_socket_mode(make_settings: Any, fake: Fak
             await loop
 
 
-async def test_takeover_off_keeps_the_bot_answering(make_settings: Any, fake: FakeSlack) -> None:  # noqa: F811
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
-                             SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL, SUPPORTBOT_TAKEOVER="off")
-    async with running(settings, fake) as bot:
+async def test_takeover_off_keeps_the_bot_answering(make_settings: Any, fake: FakeSlack) -> None:
+    async with running(staff_settings(make_settings, fake, SUPPORTBOT_TAKEOVER="off"), fake) as bot:
         await bot.say("I need a person", ts=THREAD)
         card, case = await card_posted(bot)
         await bot.click("case_claim", case.ref, user=STAFF, message_ts=card["ts"])

@@ -5,51 +5,49 @@ across a restart and a crash between posting a card and recording it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from bot.staff import needs_staff
 from storage import staff as staff_store
 from storage.db import Database
-from bot.staff import needs_staff
-from storage.models import Message, PendingTask, utcnow
+from storage.models import Message, PendingTask
 from storage.staff_models import CaseCard
-from tests.fakes.slack import FakeSlack, event_callback, message_event
-from tests.support import free_port, start_slack_bot
-from tests.test_crash_recovery import killed, send_slack_event, stopped, until
-from tests.test_slack_http import fake  # noqa: F401  (the fake Slack fixture)
-from tests.test_staff_slack import (
+from tests.fakes.slack import FakeSlack, event_callback, message_event, signed_headers
+from tests.harness.staff import (
     CHANNEL,
     STAFF,
     STAFF_CHANNEL,
     THREAD,
+    Clock,
     StaffHarness,
     button_actions,
     card_posted,
     running,
-    staff_settings,  # noqa: F401  (fixture)
+    staff_settings,
 )
-
-
-class Clock:
-    """Real time plus an offset the test moves."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return utcnow() + self.offset
+from tests.support import free_port, start_slack_bot, stop_gracefully
 
 
 @pytest.fixture
-async def timed(staff_settings: Any, fake: FakeSlack) -> AsyncIterator[tuple[StaffHarness, Clock]]:  # noqa: F811
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+async def timed(make_settings: Any, fake: FakeSlack) -> AsyncIterator[tuple[StaffHarness, Clock]]:
     clock = Clock()
-    async with running(staff_settings, fake) as bot:
+    async with running(staff_settings(make_settings, fake), fake) as bot:
         bot.services.staff.clock = clock
         yield bot, clock
 
@@ -107,12 +105,12 @@ async def test_pending_task_reminder_then_auto_close(timed: tuple[StaffHarness, 
     assert task.status == "expired"
 
 
-async def test_one_card_per_case_across_a_restart(
-        staff_settings: Any, fake: FakeSlack) -> None:  # noqa: F811
-    async with running(staff_settings, fake) as first:
+async def test_one_card_per_case_across_a_restart(make_settings: Any, fake: FakeSlack) -> None:
+    settings = staff_settings(make_settings, fake)
+    async with running(settings, fake) as first:
         await first.say("I need a human", ts=THREAD)
         _, case = await card_posted(first)
-    async with running(staff_settings, fake) as second:  # a restart: nothing is posted again
+    async with running(settings, fake) as second:  # a restart: nothing is posted again
         await rounds(second)
         await second.say("let me talk to a real person", ts="1700000300.000100")
         await fake.wait_until(lambda: len(second.cards()) == 2)
@@ -131,25 +129,24 @@ async def test_sigkill_after_posting_a_card_then_restart_keeps_one_card(tmp_path
         port = free_port()
         process = await start_slack_bot(tmp_path, fake, port, db_url, SUPPORTBOT_FAILPOINTS="after_card_post",
                                         **staff_env)
-        assert await send_slack_event(port, body)
-        await killed(process)
-        assert len(fake.in_channel(STAFF_CHANNEL)) == 1
+        async with aiohttp.ClientSession() as http, http.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)) as response:
+            assert response.status == 200
+        async with asyncio.timeout(30):
+            await process.communicate()
+        assert process.returncode == -signal.SIGKILL and len(fake.in_channel(STAFF_CHANNEL)) == 1
 
         process = await start_slack_bot(tmp_path, fake, free_port(), db_url, **staff_env)
-
-        async def recorded() -> bool:
-            db = Database(db_url)
-            try:
-                async with db.session() as s:
-                    return (await s.execute(select(func.count()).select_from(CaseCard))).scalar_one() == 1
-            finally:
-                await db.aclose()
-
-        await until(recorded, what="the card recorded after the restart")
-        await stopped(process)
+        await fake.wait_for("conversations.history")  # the restart looks for the card before posting it
+        await stop_gracefully(process)  # the loop finishes its round: the card found is recorded
     assert len(fake.in_channel(STAFF_CHANNEL)) == 1  # looked up, not posted again
     assert len([c for c in fake.calls_to("chat.postMessage") if c.args["channel"] == STAFF_CHANNEL]) == 1
-    assert fake.calls_to("conversations.history")
+    db = Database(db_url)
+    try:
+        async with db.session() as s:
+            assert (await s.execute(select(func.count()).select_from(CaseCard))).scalar_one() == 1
+    finally:
+        await db.aclose()
 
 
 async def test_a_given_up_message_brings_its_conversation_to_staff(timed: tuple[StaffHarness, Clock]) -> None:

@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 from ..platform import Button, Card
-
 from .mrkdwn import cut, escape
 
 Block = dict[str, Any]
@@ -47,7 +46,7 @@ def _who(user: str) -> str:
     return escape(user)
 
 
-def card_text(card: Card) -> str:
+def fallback_text(card: Card) -> str:
     """The plain fallback (notifications, screen readers): no mentions, nothing the customer wrote."""
     status = {"in_progress": "claimed"}.get(card.status, card.status.replace("_", " "))
     reason = f" — {escape(cut(card.closed_reason, 200))}" if card.status == "closed" and card.closed_reason else ""

@@ -21,7 +21,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..platform import Interaction, InteractionReply
-
 from .cards import INPUT_MAX, input_block, modal, submitted
 
 _log = logging.getLogger(__name__)

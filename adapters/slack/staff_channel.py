@@ -15,8 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..platform import Button, Card
-
-from .cards import CARD_EVENT, button_row, card_blocks, card_metadata, card_text
+from .cards import CARD_EVENT, button_row, card_blocks, card_metadata, fallback_text
 
 _log = logging.getLogger(__name__)
 
@@ -33,13 +32,13 @@ class StaffChannel:
             _log.info("case=%s card (outbox %s) already in %s as %s; not posted again", card.ref, key, channel_id,
                       found)
             return found
-        response = await self.client.chat_postMessage(channel=channel_id, text=card_text(card),
+        response = await self.client.chat_postMessage(channel=channel_id, text=fallback_text(card),
                                                       blocks=card_blocks(card), metadata=card_metadata(key, card.ref),
                                                       unfurl_links=False, unfurl_media=False)
         return str(response["ts"])
 
     async def update_card(self, card: Card, *, channel_id: str, message_id: str) -> None:
-        await self.client.chat_update(channel=channel_id, ts=message_id, text=card_text(card),
+        await self.client.chat_update(channel=channel_id, ts=message_id, text=fallback_text(card),
                                       blocks=card_blocks(card))
 
     async def notify(self, text: str, *, channel_id: str, thread_id: str = "", key: int = 0) -> str:

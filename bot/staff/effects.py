@@ -95,9 +95,9 @@ async def apply_event(session: AsyncSession, event: staff_store.EventRow, policy
         return
     if action == "assigned":
         await _assigned(session, case, conversation, event, policy)
-    elif action in ("released", "closed"):
-        if await staff_store.end_takeover(session, conversation.id, event_id=event.id):
-            _log.info("case=%s %s: the bot answers in conversation %s again", case.ref, action, conversation.id)
+    elif action in ("released", "closed") and await staff_store.end_takeover(session, conversation.id,
+                                                                             event_id=event.id):
+        _log.info("case=%s %s: the bot answers in conversation %s again", case.ref, action, conversation.id)
     if action == "closed":
         telemetry.CASE_CLOSE_SECONDS.observe(max(0.0, (event.created_at - case.created_at).total_seconds()))
         await customer_message(session, case, conversation, key=f"closing:{event.id}",

@@ -18,6 +18,7 @@ from storage.models import CaseEvent
 from workflows import telemetry
 
 from .. import cases as case_use
+from ..cases import CaseService
 from .cards import CARD_ACTIONS, RATE
 
 _log = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ DONE = {"case_claim": "You claimed {ref}; the bot stays quiet in that thread unt
         "case_release": "Released {ref}; the bot answers in that thread again."}
 
 
-async def handle_interaction(db: Database, interaction: Interaction, *, is_staff: IsStaff, rating_scale: str) -> InteractionReply:
+async def handle_interaction(db: Database, cases: CaseService, interaction: Interaction, *, is_staff: IsStaff,
+                             rating_scale: str) -> InteractionReply:
     """Carry out one click or submit; the reply is shown privately to the person who clicked."""
     if interaction.action == RATE:
         return await _rate(db, interaction, rating_scale)
@@ -48,7 +50,7 @@ async def handle_interaction(db: Database, interaction: Interaction, *, is_staff
     verb = interaction.action.removeprefix("case_")
     who = case_use.Actor(interaction.platform, interaction.user_id, is_staff=True)
     try:
-        done = await case_use.change(db, verb, ref, who, interaction.text or None)
+        done = await cases.change(verb, ref, who, interaction.text or None)
     except case_use.CaseError as exc:
         text = str(exc).rstrip(".")
         _log.info("%s of case %s by %s refused: %s", verb, ref[:40], actor, text)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -28,11 +26,12 @@ from storage.models import Case, Conversation, utcnow
 from workflows import telemetry
 from workflows.faults import failpoint
 
-from ..service import _HOST, _LIVE_WORKERS, dead_local_worker
+from .. import leases
+from ..cases import CaseService
 from .cards import build_card
+from .effects import Policy, apply_event
 from .interactions import IsStaff, handle_interaction
 from .timers import TimerPolicy, fire_timer, schedule_pending, unscheduled_pending
-from .effects import Policy, apply_event
 
 _log = logging.getLogger(__name__)
 
@@ -44,17 +43,18 @@ FLOOR_EVERY = timedelta(minutes=5)
 
 
 class StaffLoop:
-    def __init__(self, db: Database, settings: Any, *, is_staff: IsStaff,
+    def __init__(self, db: Database, settings: Any, *, cases: CaseService, is_staff: IsStaff,
                  platforms: dict[str, Platform] | None = None, clock: Clock = utcnow, poll_s: float = POLL_S,
                  worker_id: str | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.cases = cases
         self.is_staff = is_staff
         self.clock = clock
         self.poll_s = poll_s
         # host:pid:token, as the inbox's workers: a restart on this host gives back a dead process's rows at once
-        self.worker_id = worker_id or f"{_HOST}:{os.getpid()}:staff-{uuid.uuid4().hex[:8]}"
-        _LIVE_WORKERS.add(self.worker_id)
+        self.worker_id = worker_id or leases.new_worker_id()
+        leases.register_live(self.worker_id)
         self.platforms: dict[str, Platform] = platforms if platforms is not None else {}  # the core's, when shared
         self._wake = asyncio.Event()
         self._floor_raised: datetime | None = None
@@ -81,7 +81,7 @@ class StaffLoop:
         """`Handlers.on_interaction`: a click or a modal submit from any platform."""
         if interaction.user_name:
             self.policy.names[f"{interaction.platform}:{interaction.user_id}"] = interaction.user_name[:80]
-        reply = await handle_interaction(self.db, interaction, is_staff=self.is_staff,
+        reply = await handle_interaction(self.db, self.cases, interaction, is_staff=self.is_staff,
                                           rating_scale=self.settings.rating_scale)
         self.wake()
         return reply
@@ -120,10 +120,10 @@ class StaffLoop:
     async def release_dead_claims(self) -> int:
         """Rows a process of this host was sending when it died are sent again now, not after their lease."""
         async with self.db.session() as s:
-            claims = await outbox.claims_with_prefix(s, f"{_HOST}:")
+            claims = await outbox.claims_with_prefix(s, f"{leases.HOST}:")
         released = 0
         for row_id, worker in claims:
-            if dead_local_worker(worker, me=self.worker_id):
+            if leases.dead_local_worker(worker, me=self.worker_id):
                 async with self.db.write() as s:
                     released += await outbox.release(s, row_id, worker=worker)
         if released:
