@@ -17,7 +17,7 @@ from bot import cases
 from bot.cases import Actor, CaseNotVisible, NotAllowed, TransitionRefused
 from bot.cli import main
 from bot.commands.registry import Caller, CommandContext, CommandResult
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from storage import inbox
 from storage.models import CaseEvent
 from tests.harness.cases import events_of, seed_case, seed_in, status_of
@@ -210,3 +210,15 @@ async def test_case_release_command(svc: Any) -> None:
     assert released.ok and released.ephemeral and released.data["case"]["assignee"] is None
     events = await events_of(svc.db, case.ref)
     assert [(e.action, e.actor, e.note) for e in events][-1] == ("released", "slack:S2", "back to the bot")
+
+
+async def test_a_case_that_waited_for_an_answer_starts_at_the_question(svc: Any) -> None:
+    chat = shell_chat(svc, thread_id="t-waited")
+    await chat.send("Where is my order #B-1?")  # the thread's earlier request: another case
+    asked = (await chat.send("I want to return my headphones")).result
+    assert asked is not None and asked.pending and not asked.cases
+    answered = (await chat.send("they stopped charging")).result
+    assert answered is not None and [c.kind for c in answered.cases] == ["return"]
+    view = await svc.cases.view(answered.cases[0].ref, viewer=S1)
+    assert [(m.role, m.text) for m in view.transcript if m.role == "customer"] == [
+        ("customer", "I want to return my headphones"), ("customer", "they stopped charging")]
