@@ -55,7 +55,8 @@ class StaffLoop:
         # host:pid:token, as the inbox's workers: a restart on this host gives back a dead process's rows at once
         self.worker_id = worker_id or leases.new_worker_id()
         leases.register_live(self.worker_id)
-        self.platforms: dict[str, Platform] = platforms if platforms is not None else {}  # the core's, when shared
+        # The running platforms by name: the core's own dict (bot.wiring), filled as adapters start.
+        self.platforms: dict[str, Platform] = platforms if platforms is not None else {}
         self._wake = asyncio.Event()
         self._floor_raised: datetime | None = None
         channels = {p: c for p, c in (("slack", settings.slack_staff_channel),
@@ -70,10 +71,6 @@ class StaffLoop:
                             "discord": f"<@&{first_role}>" if first_role else ""})
 
     # --- wiring ---------------------------------------------------------------------------------
-    def attach(self, platform: Platform) -> None:
-        """Deliver this platform's cards and messages from this process."""
-        self.platforms[platform.name] = platform
-
     def wake(self) -> None:
         self._wake.set()
 
