@@ -52,7 +52,7 @@ def discord_adapter(services: Services, **options: Any) -> DiscordAdapter:
 def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.RouteDef]:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    from storage import inbox
+    from storage import inbox, outbox
     from workflows import telemetry
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -66,6 +66,8 @@ def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.
         try:
             async with services.db.session() as s:
                 telemetry.PENDING.set(await inbox.count_unfinished(s))
+                for status, count in (await outbox.count_by_status(s)).items():
+                    telemetry.STAFF_OUTBOX.labels(status).set(count)
         except Exception:  # the scrape still answers when the database is down
             _log.warning("could not count pending messages for /metrics")
         body = generate_latest(telemetry.REGISTRY)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import utcnow
@@ -100,6 +100,15 @@ async def give_back(session: AsyncSession, row_id: int, *, error: str, attempts:
         .values(status="failed" if final else "sending", error=error[:500], claimed_by="retry",
                 claimed_until=utcnow() + timedelta(seconds=retry_after_s))
         .execution_options(synchronize_session=False))
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    """Rows not yet delivered (pending, sending) and given up (failed), by status."""
+    query = (select(StaffOutbox.status, func.count()).where(StaffOutbox.status != "done")
+             .group_by(StaffOutbox.status))
+    counts = {"pending": 0, "sending": 0, "failed": 0}
+    counts.update({status: int(n) for status, n in (await session.execute(query)).all()})
+    return counts
 
 
 async def claims_with_prefix(session: AsyncSession, prefix: str) -> list[tuple[int, str]]:

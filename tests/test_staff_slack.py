@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import generate_latest
 
+from bot.runtime import health_routes
 from storage import cases as case_store
 from storage import lifecycle
 from storage import staff as staff_store
@@ -256,3 +259,16 @@ async def test_takeover_off_keeps_the_bot_answering(make_settings: Any, fake: Fa
         await bot.say("where is my order #A-5151?", ts="1700000100.000400", thread_ts=THREAD)
         await fake.wait_until(lambda: any("STS-" in m["text"] for m in fake.thread(CHANNEL, THREAD)))
         assert not any("looking after your request" in m["text"] for m in fake.thread(CHANNEL, THREAD))
+
+
+async def test_metrics_endpoint_shows_the_staff_outbox(bot: StaffHarness) -> None:
+    await bot.say("I need a person", ts=THREAD)
+    await card_posted(bot)
+    app = web.Application()
+    app.add_routes(health_routes(bot.services, [bot.adapter]))
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/metrics")
+        text = await response.text()
+    assert response.status == 200
+    assert 'supportbot_staff_outbox{status="pending"} 0.0' in text  # nothing left to deliver
+    assert 'supportbot_staff_posts_total{kind="card",result="ok"}' in text

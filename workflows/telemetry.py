@@ -35,5 +35,7 @@ RATINGS = Counter("supportbot_ratings_total", "Customer ratings of closed cases 
                   ["score"], registry=REGISTRY)
 STAFF_POSTS = Counter("supportbot_staff_posts_total", "Staff-loop posts (cards, updates, messages) by result",
                       ["kind", "result"], registry=REGISTRY)
+STAFF_OUTBOX = Gauge("supportbot_staff_outbox", "Staff-loop posts not yet delivered (pending, sending) or given up "
+                     "(failed)", ["status"], registry=REGISTRY)
 STAFF_TIMERS = Counter("supportbot_staff_timers_total", "Staff-loop timers fired by kind", ["kind"],
                        registry=REGISTRY)
