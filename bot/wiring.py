@@ -6,6 +6,7 @@ narrow `Handlers` of `Services.handlers()`, and added to `Services.platforms`.""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from .commands import faq as faq_commands
 from .commands.registry import BoundCommands, CommandRegistry
 from .service import SupportService
 from .settings import Settings
+from .staff import StaffLoop
 
 _log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class Services:
     platforms: dict[str, Platform]  # the running platforms by name; the same dict the core delivers through
     backoffices: BackOffices
     cases: CaseService  # the case use cases, with the effects of bot/case_effects.py
+    staff: StaffLoop  # the staff loop: cards, takeover, closing messages, timers (delivers through `platforms`)
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
@@ -57,9 +60,7 @@ class Services:
                         commands=BoundCommands(self.registry, self))
 
     async def on_interaction(self, interaction: Interaction) -> InteractionReply:
-        _log.info("%s:%s clicked %s (%s); no action is bound to it", interaction.platform, interaction.user_id,
-                  interaction.action, interaction.value)
-        return InteractionReply(text="This button does nothing (yet).", ok=False)
+        return await self.staff.on_interaction(interaction)
 
     def faqs_changed(self) -> None:
         self.faq_answers.invalidate()
@@ -114,9 +115,13 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         support = SupportService(db, workflow, platforms, concurrency=concurrency)
         _log.info("language engine: %s; back office: %s", client.name if client else "offline",
                   backoffices.describe())
+        cases = case_service(db, settings)
+        staff = StaffLoop(db, settings, cases=cases, is_staff=functools.partial(staff_policy, settings),
+                          platforms=platforms)
+        support.quiet, support.staff_wrote = staff.quiet, staff.staff_wrote
         yield Services(settings=settings, db=db, runner=runner, workflow=workflow, support=support,
                        registry=build_registry(), faq_answers=faq_answers, platforms=platforms,
-                       backoffices=backoffices, cases=case_service(db, settings))
+                       backoffices=backoffices, cases=cases, staff=staff)
     finally:
         if client is not None:
             await client.aclose()
