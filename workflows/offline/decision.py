@@ -1,0 +1,103 @@
+"""The offline routing decision: the rules' segments, checked against the meaning of each segment.
+
+The rules (routing.py) find where each request sits and what its key words point at; the nearest
+labelled examples (semantic.py) say what the words mean. Each segment's route is decided from both,
+with a confidence:
+
+- the examples agree closely with one route (similarity ≥ SURE, clear of the next route) → that route;
+- they say "off-topic" clearly → general, whatever a key word suggested ("when do I next get paid");
+- otherwise a route the rules and the examples agree on, or a strong rule the examples do not
+  contradict, stands;
+- otherwise the segment is general, and `unsure` keeps the route that was hinted at: the bot opens
+  nothing and asks which of its routes the customer means.
+
+The thresholds were set on the validation set (tools/devset/val.csv), never on the dev set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..types import Route
+from . import semantic
+from .routing import Segment, segments as rule_segments
+
+SURE = 0.55  # similarity at which the nearest example's route is taken as it is
+SURE_MARGIN = 0.10  # ...when the best other route is at least this much further
+OFF_TOPIC = 0.40  # similarity to an off-topic example at which key words no longer count
+RULES_BACKED = 0.55  # a strong rule stands when the examples are at least this close to some route
+AGREED = 0.45  # rules and examples agreeing on a route: enough evidence from this similarity
+STRONG_RULE = 4.0
+HINT_RULE = 2.5  # a rule this strong, or an example of an action route this close, is worth a question
+HINT_SIMILARITY = 0.45
+ACTIONS = frozenset({"billing", "return", "status", "technical", "human"})
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A request segment with the decided route and how sure the decision is (0..1)."""
+
+    segment: Segment
+    confidence: float
+    unsure: Route | None = None  # the action route hinted at when the decision fell back to general
+
+
+def _decide(seg: Segment, guess: semantic.Guess | None) -> Decided:
+    rules: Route = seg.route if seg.score else "general"
+    if guess is None:  # rules alone
+        return Decided(seg, min(1.0, 0.3 + seg.score / 8) if seg.score else 0.5)
+    sim = guess.similarity
+    if sim >= SURE and guess.margin >= SURE_MARGIN:
+        return Decided(replace(seg, route=guess.route, score=max(seg.score, 1.0) if guess.route != "general"
+                               else seg.score), sim)
+    if guess.route == "general" and sim >= OFF_TOPIC:
+        return Decided(replace(seg, route="general"), sim, _hint(rules, seg.score, guess))
+    if rules != "general" and guess.route == rules and sim >= AGREED:
+        return Decided(seg, max(sim, RULES_BACKED))
+    if rules != "general" and seg.score >= STRONG_RULE and sim >= RULES_BACKED:
+        return Decided(seg, sim)
+    return Decided(replace(seg, route="general"), sim, _hint(rules, seg.score, guess))
+
+
+def _hint(rules: Route, score: float, guess: semantic.Guess) -> Route | None:
+    if rules in ACTIONS and score >= HINT_RULE:
+        return rules
+    if guess.route in ACTIONS and guess.similarity >= HINT_SIMILARITY:
+        return guess.route
+    return None
+
+
+MAX_GUESSED = 6  # segments per message checked for meaning: bounds the cost of a huge message
+
+
+def decide(text: str) -> list[Decided]:
+    """The message's request segments with decided routes, in order."""
+    segs = rule_segments(text)
+    guesses = semantic.guess([s.text for s in segs[:MAX_GUESSED]]) if segs else None
+    out = []
+    for i, seg in enumerate(segs):
+        out.append(_decide(seg, guesses[i] if guesses is not None and i < len(guesses) else None))
+    return out
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    routes: list[Route]
+    confidence: float
+    unsure: Route | None  # set when nothing was sure enough to act on but a route was hinted at
+
+
+def route_decision(text: str) -> RouteDecision:
+    decided = decide(text)
+    acted = [d for d in decided if d.segment.route != "general"]
+    routes = list(dict.fromkeys(d.segment.route for d in acted)) or ["general"]
+    if acted:
+        return RouteDecision(routes, min(d.confidence for d in acted), None)
+    hints = [d.unsure for d in decided if d.unsure]
+    confidence = max((d.confidence for d in decided), default=1.0)
+    return RouteDecision(routes, confidence, hints[0] if hints else None)
+
+
+def classify(text: str) -> list[Route]:
+    """Every route the message asks for, ordered by first appearance; never empty."""
+    return route_decision(text).routes
