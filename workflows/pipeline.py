@@ -77,12 +77,14 @@ class PipelineResult:
     truncated: bool = False
     target: ReplyTarget | None = None
     maybe_posted: bool = False  # an earlier attempt may have posted the reply already (crash before marking it sent)
+    clarify: bool = False  # the reply asks which choice an unclear message is about (buttons on platforms)
+    confidence: float = 1.0
 
     def as_json(self) -> dict[str, Any]:
         return {"reply": self.reply, "route": self.route, "routes": self.routes,
                 "cases": [c.model_dump(exclude={"new"}) for c in self.cases],
                 "pending": [{"kind": p.kind, "missing": p.missing} for p in self.pending],
-                "llm_calls": self.llm_calls}
+                "llm_calls": self.llm_calls, "confidence": self.confidence, "clarify": self.clarify}
 
 
 async def run_worker(task: Task, *, conversation_id: int) -> CaseDraft:
@@ -158,10 +160,11 @@ class SupportPipeline:
         if not plan.tasks and self.general_answerer is not None and text:
             general = await self.general_answerer(text)
         ctx = ReplyContext(text=text, routes=plan.routes, cases=list(opened), pending=pending, truncated=truncated,
-                           general_answer=general)
+                           general_answer=general, clarify=plan.clarify)
         reply_text = defuse(await synthesize(ctx, self.runner, tally=tally))
         result = PipelineResult(reply=reply_text, route=plan.route, routes=plan.routes, cases=list(opened),
-                                pending=pending, llm_calls=tally.llm_calls, truncated=truncated, target=target)
+                                pending=pending, llm_calls=tally.llm_calls, truncated=truncated, target=target,
+                                clarify=plan.clarify and not opened and not pending, confidence=plan.confidence)
         async with self.db.write() as s:
             if save_plan:  # nothing else came of the plan: it is stored with the reply
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": plan.model_dump()})
@@ -218,4 +221,5 @@ class SupportPipeline:
             reply=reply.text, route=meta.get("route", "general"), routes=meta.get("routes", ["general"]),
             cases=[CaseSummary(**c) for c in meta.get("cases", [])],
             pending=[PendingSummary(**p) for p in meta.get("pending", [])], llm_calls=0,
+            clarify=bool(meta.get("clarify")), confidence=float(meta.get("confidence", 1.0)),
             reply_message_id=reply.id, reply_sent=reply.status == "sent", target=target, maybe_posted=True)

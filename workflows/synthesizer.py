@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from .clarify import CHOICES
 from .llm.base import LLMRequest
 from .llm.runner import StepRunner, Tally
 from .text import defuse
@@ -25,7 +26,12 @@ Be short, warm and concrete, like a helpful person in chat: no "Dear customer", 
 no more than a short paragraph plus one bullet per case. Use markdown: **bold** and bullets.
 Quote every case reference exactly as given, in backticks, once. Say what was done and what happens
 next for each case; ask for every missing piece of information listed under "missing".
-Never promise what the facts do not say. Return JSON {"reply": "..."}."""
+Never promise what the facts do not say.
+If "clarify" is true, the request was unclear: open nothing, say so in one short sentence and ask which
+of the listed choices the message is about, listing them numbered. A question about the world (weather,
+trivia, small talk) gets one short friendly sentence and what the bot can help with — never a case.
+Write in the language named by "language" (an ISO code; English when absent), but copy case references,
+order and invoice numbers unchanged. Return JSON {"reply": "..."}."""
 
 _FIELD_QUESTIONS = {
     "invoice_number": "the invoice number (e.g. INV-1234)",
@@ -45,6 +51,13 @@ class ReplyContext:
     pending: list[PendingSummary] = field(default_factory=list)
     truncated: bool = False
     general_answer: GeneralAnswer | None = None
+    clarify: bool = False  # routing was unsure: ask which choice the message is about
+
+
+def clarify_question() -> str:
+    options = "\n".join(f"{i}. {c.label}" for i, c in enumerate(CHOICES, 1))
+    return ("I want to be sure I get this right — what is your message about?\n" + options
+            + "\nReply with a number or pick a button.")
 
 
 class ReplyAnswer(BaseModel):
@@ -98,6 +111,9 @@ def template_reply(ctx: ReplyContext) -> str:
         lines.extend(f"• {_case_line(c)}" for c in ctx.cases)
     for p in ctx.pending:
         lines.append(_pending_question(p))
+    if ctx.clarify and not ctx.cases and not ctx.pending:
+        lines.append(clarify_question())
+        return "\n".join(lines)
     if ctx.general_answer is not None and not ctx.cases:
         ga = ctx.general_answer
         source = f"\nSource: {ga.source_title} <{ga.source_url}>" if ga.source_url else ""
@@ -127,6 +143,9 @@ def _facts(ctx: ReplyContext) -> str:
         "missing": [{"task": p.kind, "missing": p.missing, **p.params} for p in ctx.pending],
         "message_was_truncated": ctx.truncated,
     }
+    if ctx.clarify:
+        facts["clarify"] = True
+        facts["choices"] = [c.label for c in CHOICES]
     if ctx.general_answer:
         facts["faq_answer"] = ctx.general_answer.model_dump()
     return json.dumps(facts, ensure_ascii=False, default=str)

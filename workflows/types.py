@@ -72,6 +72,8 @@ class Plan(BaseModel):
 
     routes: list[Route] = Field(default_factory=lambda: ["general"])
     tasks: list[Task] = Field(default_factory=list)
+    confidence: float = 1.0  # how sure the routing was (0..1)
+    clarify: bool = False  # too unsure to act: nothing is opened, the reply asks what the message is about
 
     @property
     def route(self) -> Route:

@@ -25,11 +25,12 @@ from .routing import Segment, segments as rule_segments
 SURE = 0.55  # similarity at which the nearest example's route is taken as it is
 SURE_MARGIN = 0.10  # ...when the best other route is at least this much further
 OFF_TOPIC = 0.40  # similarity to an off-topic example at which key words no longer count
-RULES_BACKED = 0.55  # a strong rule stands when the examples are at least this close to some route
+RULES_BACKED = 0.55  # a strong rule stands when an example of its route (or of another action) is this close
 AGREED = 0.45  # rules and examples agreeing on a route: enough evidence from this similarity
 STRONG_RULE = 4.0
 HINT_RULE = 2.5  # a rule this strong, or an example of an action route this close, is worth a question
 HINT_SIMILARITY = 0.45
+HINT_GAP = 0.06
 ACTIONS = frozenset({"billing", "return", "status", "technical", "human"})
 
 
@@ -40,6 +41,8 @@ class Decided:
     segment: Segment
     confidence: float
     unsure: Route | None = None  # the action route hinted at when the decision fell back to general
+    rule_score: float = 0.0  # what the rules alone scored (0: no cue word at all)
+    rule_route: Route = "general"  # ...and for which route
 
 
 def _decide(seg: Segment, guess: semantic.Guess | None) -> Decided:
@@ -50,21 +53,23 @@ def _decide(seg: Segment, guess: semantic.Guess | None) -> Decided:
     if sim >= SURE and guess.margin >= SURE_MARGIN:
         return Decided(replace(seg, route=guess.route, score=max(seg.score, 1.0) if guess.route != "general"
                                else seg.score), sim)
-    if guess.route == "general" and sim >= OFF_TOPIC:
-        return Decided(replace(seg, route="general"), sim, _hint(rules, seg.score, guess))
     if rules != "general" and guess.route == rules and sim >= AGREED:
         return Decided(seg, max(sim, RULES_BACKED))
-    if rules != "general" and seg.score >= STRONG_RULE and sim >= RULES_BACKED:
-        return Decided(seg, sim)
+    backing = guess.by_route.get(rules, 0.0)
+    if rules != "general" and seg.score >= STRONG_RULE and (backing >= RULES_BACKED or (
+            guess.route != "general" and sim >= RULES_BACKED)):
+        return Decided(seg, max(backing, sim if guess.route != "general" else backing))
+    if guess.route == "general" and sim >= OFF_TOPIC:
+        return Decided(replace(seg, route="general"), sim, _hint(rules, seg.score, guess))
     return Decided(replace(seg, route="general"), sim, _hint(rules, seg.score, guess))
 
 
 def _hint(rules: Route, score: float, guess: semantic.Guess) -> Route | None:
     if rules in ACTIONS and score >= HINT_RULE:
         return rules
-    if guess.route in ACTIONS and guess.similarity >= HINT_SIMILARITY:
-        return guess.route
-    return None
+    near = [r for r, sim in guess.by_route.items()  # an action nearly as close as the best route
+            if r in ACTIONS and sim >= HINT_SIMILARITY and sim >= guess.similarity - HINT_GAP]
+    return near[0] if near else None
 
 
 MAX_GUESSED = 6  # segments per message checked for meaning: bounds the cost of a huge message
@@ -76,7 +81,8 @@ def decide(text: str) -> list[Decided]:
     guesses = semantic.guess([s.text for s in segs[:MAX_GUESSED]]) if segs else None
     out = []
     for i, seg in enumerate(segs):
-        out.append(_decide(seg, guesses[i] if guesses is not None and i < len(guesses) else None))
+        d = _decide(seg, guesses[i] if guesses is not None and i < len(guesses) else None)
+        out.append(replace(d, rule_score=seg.score, rule_route=seg.route))
     return out
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from ..clarify import parse_choice
 from ..types import Plan, Route, Task, TaskParams
+from .decision import Decided, decide
 from .entities import (
     find_billing_concern,
     find_invoice_numbers,
@@ -23,7 +25,7 @@ from .entities import (
     find_technical_issue,
     reason_from_answer,
 )
-from .routing import Segment, segments
+from .routing import Segment
 
 MAX_TASKS = 12  # the orchestrator's schema takes at most this many
 _SAME_AS_BEFORE = re.compile(r"\b(?:same|previous|earlier|last)\s+(?:order|invoice|purchase|one|bill)\b"
@@ -140,27 +142,47 @@ def _fill_leftover_ids(tasks: list[Task], text: str) -> list[int]:
     return filled
 
 
-def _is_reply(seg: Segment, open_kinds: set[str]) -> bool:
+def _is_reply(d: Decided, open_kinds: set[str]) -> bool:
     """A segment that is no request of its own: nothing in it named a route, or it names a malfunction
     while a return waits for its reason ("they stopped charging")."""
-    if seg.score == 0.0:
+    if d.rule_score == 0.0:
         return True
-    return seg.route == "technical" and "return" in open_kinds
+    return "technical" in (d.segment.route, d.rule_route) and "return" in open_kinds
+
+
+def _chosen(route: Route, history: Sequence[str]) -> list[Decided] | None:
+    """The message the clarifying question was about, routed as the customer chose."""
+    if not history:
+        return None
+    text = history[-1]
+    return [Decided(Segment(route, text, 0, len(text), 1.0), 1.0, rule_score=1.0, rule_route=route)]
 
 
 def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()) -> Plan:
     """Routes and tasks for one customer message; `pending` are the thread's tasks still missing
-    parameters, `history` its earlier customer messages."""
+    parameters, `history` its earlier customer messages. When the routing is unsure and nothing else
+    comes of the message, the plan asks to clarify instead of opening anything."""
+    choice = parse_choice(text)
+    decided = (_chosen(choice, history) if choice is not None else None) or decide(text)
     waiting = list(pending)
     changed: list[int] = []
     new_tasks: list[Task] = []
     routes: list[Route] = []
-    for seg in segments(text):
+    hints: list[Route] = []
+    confidence = 1.0
+    for d in decided:
+        seg = d.segment
         open_kinds = {t.kind for t in waiting if t.missing()}
-        if open_kinds and _is_reply(seg, open_kinds) and (answered := _fill_from_answer(waiting, seg)):
+        if open_kinds and _is_reply(d, open_kinds) and (answered := _fill_from_answer(waiting, seg)):
             changed += answered
             routes += [waiting[i].kind for i in answered]
             continue
+        if seg.route == "general" and d.unsure:
+            hints.append(d.unsure)
+            confidence = min(confidence, d.confidence)
+            continue
+        if seg.route != "general":
+            confidence = min(confidence, d.confidence)
         for task in _segment_tasks(seg, history):
             for i, old in enumerate(waiting):
                 if (merged := _merge(old, task)) is not None:
@@ -177,5 +199,6 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
     changed += leftover
     filled = [waiting[i] for i in dict.fromkeys(changed)]
     untouched = [t for i, t in enumerate(waiting) if i not in changed]
+    clarify = bool(hints) and not new_tasks and not changed
     return Plan(routes=list(dict.fromkeys(routes)) or ["general"],
-                tasks=(filled + new_tasks + untouched)[:MAX_TASKS])
+                tasks=(filled + new_tasks + untouched)[:MAX_TASKS], confidence=round(confidence, 3), clarify=clarify)

@@ -42,6 +42,7 @@ class Guess:
     route: Route
     similarity: float
     margin: float
+    by_route: dict[str, float]  # the nearest example's similarity for each route among the neighbours
 
 
 class Encoder:
@@ -118,7 +119,7 @@ class Index:
         np = self._np
         # einsum's own loop, not BLAS: a few texts against a few thousand examples take well under a
         # millisecond, while BLAS threads contending for busy cores took tens
-        sims = np.einsum("td,ed->te", np.asarray(vectors, dtype=np.float32), self.vectors)
+        sims = np.clip(np.einsum("td,ed->te", np.asarray(vectors, dtype=np.float32), self.vectors), 0.0, 1.0)
         out = []
         for row in sims:
             top = np.argpartition(-row, NEIGHBOURS)[:NEIGHBOURS * 4]
@@ -129,7 +130,8 @@ class Index:
             ranked = sorted(best.items(), key=lambda kv: -kv[1])
             first_label, first = ranked[0]
             second = ranked[1][1] if len(ranked) > 1 else 0.0
-            out.append(Guess(self.meta["routes"][first_label], first, first - second))
+            names = self.meta["routes"]
+            out.append(Guess(names[first_label], first, first - second, {names[k]: v for k, v in ranked}))
         return out
 
 
