@@ -27,7 +27,7 @@ CHOICES: tuple[Choice, ...] = (
 # What a customer may type instead of a number or a label (and the labels of the translated replies).
 _ALIASES: dict[str, Route] = {
     "invoice": "billing", "payment": "billing", "bill": "billing", "facturación": "billing", "facturation": "billing",
-    "rechnung": "billing", "faturamento": "billing", "cobro": "billing", "pago": "billing",
+    "rechnung": "billing", "faturamento": "billing", "cobrança": "billing", "cobro": "billing", "pago": "billing",
     "refund": "return", "devolución": "return", "retour": "return", "rücksendung": "return", "devolução": "return",
     "status": "status", "order": "status", "estado del pedido": "status", "suivi de commande": "status",
     "bestellstatus": "status", "status do pedido": "status",

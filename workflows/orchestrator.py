@@ -54,8 +54,8 @@ class PlanAnswer(BaseModel):
                     clarify=self.clarify and not self.tasks)
 
 
-def _prompt(text: str, history: Sequence[str], pending: Sequence[Task]) -> str:
-    parts = []
+def _prompt(text: str, history: Sequence[str], pending: Sequence[Task], language: str | None = None) -> str:
+    parts = [f"The customer writes in the language with ISO code {language}."] if language else []
     if history:
         parts.append("Earlier customer messages in this thread:\n" + "\n".join(f"- {h[:500]}" for h in history[-5:]))
     if pending:
@@ -76,13 +76,14 @@ def _keep_pending(plan: Plan, pending: Sequence[Task]) -> Plan:
 
 
 async def plan_message(text: str, runner: StepRunner, *, history: Sequence[str] = (),
-                       pending: Sequence[Task] = (), tally: Tally | None = None) -> StepOutcome[PlanAnswer]:
-    request = LLMRequest(step="plan", schema=PlanAnswer, system=PLAN_SYSTEM, prompt=_prompt(text, history, pending),
+                       pending: Sequence[Task] = (), tally: Tally | None = None,
+                       language: str | None = None) -> StepOutcome[PlanAnswer]:
+    request = LLMRequest(step="plan", schema=PlanAnswer, system=PLAN_SYSTEM, prompt=_prompt(text, history, pending, language),
                          inputs={"text": text, "history": list(history),
                                  "pending": [t.model_dump() for t in pending]})
 
     def offline() -> PlanAnswer:
-        p = offline_plan(text, pending=list(pending), history=list(history))
+        p = offline_plan(text, pending=list(pending), history=list(history), language=language)
         return PlanAnswer(routes=p.routes or ["general"],
                           tasks=[TaskAnswer(kind=t.kind, **t.params.model_dump()) for t in p.tasks],
                           confidence=p.confidence, clarify=p.clarify)
@@ -91,6 +92,6 @@ async def plan_message(text: str, runner: StepRunner, *, history: Sequence[str] 
 
 
 async def plan(text: str, runner: StepRunner, *, history: Sequence[str] = (), pending: Sequence[Task] = (),
-               tally: Tally | None = None) -> Plan:
-    outcome = await plan_message(text, runner, history=history, pending=pending, tally=tally)
+               tally: Tally | None = None, language: str | None = None) -> Plan:
+    outcome = await plan_message(text, runner, history=history, pending=pending, tally=tally, language=language)
     return _keep_pending(outcome.value.to_plan(), pending)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases as case_store
 from storage import inbox
+from storage import languages as language_store
 from storage import pending as pending_store
 from storage.db import Database
 from storage.models import Message, PendingTask
@@ -30,6 +31,7 @@ from storage.models import Message, PendingTask
 from . import telemetry
 from .faults import failpoint
 from .llm.runner import StepRunner, Tally
+from .offline.language import detect_language
 from .orchestrator import plan as make_plan
 from .synthesizer import ReplyContext, synthesize
 from .text import clean_text, defuse
@@ -79,12 +81,14 @@ class PipelineResult:
     maybe_posted: bool = False  # an earlier attempt may have posted the reply already (crash before marking it sent)
     clarify: bool = False  # the reply asks which choice an unclear message is about (buttons on platforms)
     confidence: float = 1.0
+    language: str = "en"  # the customer's language (ISO 639-1), as detected for the conversation
 
     def as_json(self) -> dict[str, Any]:
         return {"reply": self.reply, "route": self.route, "routes": self.routes,
                 "cases": [c.model_dump(exclude={"new"}) for c in self.cases],
                 "pending": [{"kind": p.kind, "missing": p.missing} for p in self.pending],
-                "llm_calls": self.llm_calls, "confidence": self.confidence, "clarify": self.clarify}
+                "llm_calls": self.llm_calls, "confidence": self.confidence, "clarify": self.clarify,
+                "language": self.language}
 
 
 async def run_worker(task: Task, *, conversation_id: int) -> CaseDraft:
@@ -137,7 +141,13 @@ class SupportPipeline:
         text, truncated = clean_text(message.text)
         tally = Tally()
         log_ctx = f"conversation={message.conversation_id} message={message.id}"
-        plan, replayed = await self._plan(message, text, history, open_pending, tally)
+        detected = detect_language(text) if text else None
+        language = detected
+        if language is None and history:  # "3", "A-12345": too short to tell, the thread's language holds
+            async with self.db.session() as s:
+                language = await language_store.conversation_language(s, message.conversation_id)
+        language = language or "en"
+        plan, replayed = await self._plan(message, text, history, open_pending, tally, language)
 
         ready = [(i, t) for i, t in enumerate(plan.tasks) if not t.missing()]
         waiting = [(i, t) for i, t in enumerate(plan.tasks) if t.missing()]
@@ -160,14 +170,17 @@ class SupportPipeline:
         if not plan.tasks and self.general_answerer is not None and text:
             general = await self.general_answerer(text)
         ctx = ReplyContext(text=text, routes=plan.routes, cases=list(opened), pending=pending, truncated=truncated,
-                           general_answer=general, clarify=plan.clarify)
+                           general_answer=general, clarify=plan.clarify, language=language)
         reply_text = defuse(await synthesize(ctx, self.runner, tally=tally))
         result = PipelineResult(reply=reply_text, route=plan.route, routes=plan.routes, cases=list(opened),
                                 pending=pending, llm_calls=tally.llm_calls, truncated=truncated, target=target,
-                                clarify=plan.clarify and not opened and not pending, confidence=plan.confidence)
+                                clarify=plan.clarify and not opened and not pending, confidence=plan.confidence,
+                                language=language)
         async with self.db.write() as s:
             if save_plan:  # nothing else came of the plan: it is stored with the reply
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": plan.model_dump()})
+            if detected:
+                await language_store.set_conversation_language(s, message.conversation_id, detected)
             reply_id = await inbox.add_reply(s, inbound=message, text=reply_text, meta=result.as_json())
             earlier = await inbox.reply_for(s, message.id) if reply_id is None else None
         failpoint("after_reply_stored")
@@ -204,7 +217,7 @@ class SupportPipeline:
                 for c, created in stored]
 
     async def _plan(self, message: inbox.InboundRow, text: str, history: list[str], open_pending: list[Any],
-                    tally: Tally) -> tuple[Plan, bool]:
+                    tally: Tally, language: str) -> tuple[Plan, bool]:
         """The message's plan and whether it was replayed from an earlier attempt."""
         stored = message.meta.get("plan")
         if stored:
@@ -212,7 +225,8 @@ class SupportPipeline:
         pending_tasks = [Task(kind=p.kind, params=TaskParams(**p.params)) for p in open_pending]
         if not text:
             return Plan(routes=["general"], tasks=pending_tasks), False
-        return await make_plan(text, self.runner, history=history, pending=pending_tasks, tally=tally), False
+        return await make_plan(text, self.runner, history=history, pending=pending_tasks, tally=tally,
+                               language=language), False
 
     @staticmethod
     def _from_stored(reply: Message, target: ReplyTarget) -> PipelineResult:
@@ -222,4 +236,5 @@ class SupportPipeline:
             cases=[CaseSummary(**c) for c in meta.get("cases", [])],
             pending=[PendingSummary(**p) for p in meta.get("pending", [])], llm_calls=0,
             clarify=bool(meta.get("clarify")), confidence=float(meta.get("confidence", 1.0)),
+            language=str(meta.get("language", "en")),
             reply_message_id=reply.id, reply_sent=reply.status == "sent", target=target, maybe_posted=True)

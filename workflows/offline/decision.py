@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from ..types import Route
 from . import semantic
+from .language import GLOSSED, detect_language, gloss
 from .routing import Segment, segments as rule_segments
 
 SURE = 0.55  # similarity at which the nearest example's route is taken as it is
@@ -45,12 +46,16 @@ class Decided:
     rule_route: Route = "general"  # ...and for which route
 
 
-def _decide(seg: Segment, guess: semantic.Guess | None) -> Decided:
+def _decide(seg: Segment, guess: semantic.Guess | None, *, glossed: bool) -> Decided:
     rules: Route = seg.route if seg.score else "general"
     if guess is None:  # rules alone
         return Decided(seg, min(1.0, 0.3 + seg.score / 8) if seg.score else 0.5)
     sim = guess.similarity
-    if sim >= SURE and guess.margin >= SURE_MARGIN:
+    sure = sim >= SURE and guess.margin >= SURE_MARGIN
+    if glossed and rules != "general" and seg.score >= HINT_RULE and not (sure and guess.route != rules):
+        # a glossed message is half English: its key words are what the encoder reads least well
+        return Decided(seg, max(0.6, guess.by_route.get(rules, 0.0)))
+    if sure:
         return Decided(replace(seg, route=guess.route, score=max(seg.score, 1.0) if guess.route != "general"
                                else seg.score), sim)
     if rules != "general" and guess.route == rules and sim >= AGREED:
@@ -75,13 +80,14 @@ def _hint(rules: Route, score: float, guess: semantic.Guess) -> Route | None:
 MAX_GUESSED = 6  # segments per message checked for meaning: bounds the cost of a huge message
 
 
-def decide(text: str) -> list[Decided]:
-    """The message's request segments with decided routes, in order."""
+def decide(text: str, *, glossed: bool = False) -> list[Decided]:
+    """The message's request segments with decided routes, in order. `glossed`: the text is a word gloss
+    of another language (language.py), where the rules' key words count for more."""
     segs = rule_segments(text)
     guesses = semantic.guess([s.text for s in segs[:MAX_GUESSED]]) if segs else None
     out = []
     for i, seg in enumerate(segs):
-        d = _decide(seg, guesses[i] if guesses is not None and i < len(guesses) else None)
+        d = _decide(seg, guesses[i] if guesses is not None and i < len(guesses) else None, glossed=glossed)
         out.append(replace(d, rule_score=seg.score, rule_route=seg.route))
     return out
 
@@ -94,7 +100,8 @@ class RouteDecision:
 
 
 def route_decision(text: str) -> RouteDecision:
-    decided = decide(text)
+    language = detect_language(text)
+    decided = decide(gloss(text, language), glossed=language in GLOSSED)
     acted = [d for d in decided if d.segment.route != "general"]
     routes = list(dict.fromkeys(d.segment.route for d in acted)) or ["general"]
     if acted:

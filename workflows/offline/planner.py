@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from ..clarify import parse_choice
 from ..types import Plan, Route, Task, TaskParams
 from .decision import Decided, decide
+from .language import GLOSSED, gloss
 from .entities import (
     find_billing_concern,
     find_invoice_numbers,
@@ -158,12 +159,15 @@ def _chosen(route: Route, history: Sequence[str]) -> list[Decided] | None:
     return [Decided(Segment(route, text, 0, len(text), 1.0), 1.0, rule_score=1.0, rule_route=route)]
 
 
-def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()) -> Plan:
+def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = (), language: str | None = None) -> Plan:
     """Routes and tasks for one customer message; `pending` are the thread's tasks still missing
-    parameters, `history` its earlier customer messages. When the routing is unsure and nothing else
+    parameters, `history` its earlier customer messages, `language` the customer's (Spanish, French,
+    German and Portuguese are read through a word gloss). When the routing is unsure and nothing else
     comes of the message, the plan asks to clarify instead of opening anything."""
     choice = parse_choice(text)
-    decided = (_chosen(choice, history) if choice is not None else None) or decide(text)
+    if language in GLOSSED:
+        text, history = gloss(text, language), [gloss(h, language) for h in history]
+    decided = (_chosen(choice, history) if choice is not None else None) or decide(text, glossed=language in GLOSSED)
     waiting = list(pending)
     changed: list[int] = []
     new_tasks: list[Task] = []
