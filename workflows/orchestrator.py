@@ -91,7 +91,31 @@ async def plan_message(text: str, runner: StepRunner, *, history: Sequence[str] 
     return await runner.run(request, offline, tally=tally)
 
 
+MAX_ASKS = 2  # unanswered questions for the same missing information before a person takes over
+
+
+def _count_asks(plan: Plan, pending: Sequence[Task]) -> Plan:
+    """Each task still missing something is asked once more; one the customer left unanswered after
+    MAX_ASKS questions goes to a person instead of a third question."""
+    unanswered = {(t.kind, t.params.model_dump_json()): t.asked for t in pending}
+    tasks: list[Task] = []
+    handover = False
+    for task in plan.tasks:
+        if not task.missing():
+            tasks.append(task)
+            continue
+        asked = unanswered.get((task.kind, task.params.model_dump_json()), 0) + 1
+        if asked > MAX_ASKS:
+            handover = True
+            continue
+        tasks.append(task.model_copy(update={"asked": asked}))
+    if handover and not any(t.kind == "human" for t in tasks):
+        tasks.append(Task(kind="human"))
+    routes = plan.routes if not handover or "human" in plan.routes else [*plan.routes, "human"]
+    return plan.model_copy(update={"tasks": tasks, "routes": routes})
+
+
 async def plan(text: str, runner: StepRunner, *, history: Sequence[str] = (), pending: Sequence[Task] = (),
                tally: Tally | None = None, language: str | None = None) -> Plan:
     outcome = await plan_message(text, runner, history=history, pending=pending, tally=tally, language=language)
-    return _keep_pending(outcome.value.to_plan(), pending)
+    return _count_asks(_keep_pending(outcome.value.to_plan(), pending), pending)

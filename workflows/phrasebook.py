@@ -9,8 +9,13 @@ from .types import Route
 LANGUAGES = ("en", "es", "fr", "de", "pt")
 
 _EN = {
-    "thanks": "Thanks for reaching out!",
-    "thanks_many": "Thanks for reaching out! Here's what I've done:",
+    "way_out": "If you don't have it, just say so and I'll bring in a person.",
+    "way_out_billing": "If you don't have it, tell me the date and amount of the charge, or ask for a person.",
+    "way_out_status": "If you don't have it, tell me the date of the order and what you ordered, or ask for a person.",
+    "thanks": "Thanks for reaching out!|Got it!|Thanks for the details!|On it!",
+    "thanks_many": "Thanks for reaching out! Here's what I've done:|Got it — here's what I've done:|On it! Here's where things stand:",
+    "angry": "I'm sorry about this — let's get it sorted right away.",
+    "repeated": "Sorry you've had to ask again — here's where things stand.",
     "billing": "**Invoice {invoice}**{concern}: I opened a billing investigation, case {ref}. Expect an answer within {eta}.",
     "return": "**Return of {product}**: approved, RMA number {ref}. {instructions}",
     "status": "**Order {order}**: {status}{tracking}{when} (ref {ref}).",
@@ -39,7 +44,12 @@ _EN = {
 }
 
 _ES = {
+    "way_out": "Si no lo tienes, dímelo y te paso con una persona.",
+    "way_out_billing": "Si no lo tienes, dime la fecha y el importe del cobro, o pide hablar con una persona.",
+    "way_out_status": "Si no lo tienes, dime la fecha del pedido y qué pediste, o pide hablar con una persona.",
     "thanks": "¡Gracias por escribirnos!",
+    "angry": "Siento mucho las molestias; vamos a resolverlo enseguida.",
+    "repeated": "Perdona que hayas tenido que volver a preguntar; esto es lo que hay.",
     "thanks_many": "¡Gracias por escribirnos! Esto es lo que he hecho:",
     "billing": "**Factura {invoice}**{concern}: abrí una revisión de facturación, caso {ref}. Recibirás respuesta en {eta}.",
     "return": "**Devolución de {product}**: aprobada, número RMA {ref}. {instructions}",
@@ -67,7 +77,12 @@ _ES = {
 }
 
 _FR = {
+    "way_out": "Si vous ne l'avez pas, dites-le-moi et je vous passe une personne.",
+    "way_out_billing": "Sinon, donnez-moi la date et le montant du prélèvement, ou demandez une personne.",
+    "way_out_status": "Sinon, donnez-moi la date de la commande et ce que vous avez commandé, ou demandez une personne.",
     "thanks": "Merci de nous avoir écrit !",
+    "angry": "Je suis désolé pour ce désagrément ; réglons cela tout de suite.",
+    "repeated": "Désolé que vous ayez dû redemander ; voici où nous en sommes.",
     "thanks_many": "Merci de nous avoir écrit ! Voici ce que j'ai fait :",
     "billing": "**Facture {invoice}**{concern} : j'ai ouvert une vérification de facturation, dossier {ref}. Réponse sous {eta}.",
     "return": "**Retour de {product}** : accepté, numéro RMA {ref}. {instructions}",
@@ -96,7 +111,12 @@ _FR = {
 }
 
 _DE = {
+    "way_out": "Wenn Sie sie nicht haben, sagen Sie es, dann übernimmt ein Mensch.",
+    "way_out_billing": "Falls nicht, nennen Sie mir Datum und Betrag der Abbuchung oder verlangen Sie eine Person.",
+    "way_out_status": "Falls nicht, nennen Sie mir Bestelldatum und Artikel oder verlangen Sie eine Person.",
     "thanks": "Danke für Ihre Nachricht!",
+    "angry": "Das tut mir leid – wir kümmern uns sofort darum.",
+    "repeated": "Entschuldigung, dass Sie noch einmal fragen mussten – hier der Stand.",
     "thanks_many": "Danke für Ihre Nachricht! Das habe ich erledigt:",
     "billing": "**Rechnung {invoice}**{concern}: Ich habe eine Rechnungsprüfung eröffnet, Fall {ref}. Antwort innerhalb von {eta}.",
     "return": "**Rücksendung von {product}**: genehmigt, RMA-Nummer {ref}. {instructions}",
@@ -124,7 +144,12 @@ _DE = {
 }
 
 _PT = {
+    "way_out": "Se você não tiver, é só dizer e eu chamo uma pessoa.",
+    "way_out_billing": "Se não tiver, diga a data e o valor da cobrança, ou peça para falar com uma pessoa.",
+    "way_out_status": "Se não tiver, diga a data do pedido e o que pediu, ou peça para falar com uma pessoa.",
     "thanks": "Obrigado por nos escrever!",
+    "angry": "Sinto muito pelo transtorno; vamos resolver isso agora.",
+    "repeated": "Desculpe por você ter que perguntar de novo; veja como está.",
     "thanks_many": "Obrigado por nos escrever! Veja o que eu fiz:",
     "billing": "**Fatura {invoice}**{concern}: abri uma análise de cobrança, caso {ref}. Você terá resposta em {eta}.",
     "return": "**Devolução de {product}**: aprovada, número RMA {ref}. {instructions}",
@@ -157,6 +182,12 @@ _BOOKS = {"en": _EN, "es": _ES, "fr": _FR, "de": _DE, "pt": _PT}
 def phrases(language: str | None) -> dict[str, str]:
     """The sentences for a language (English where it has none)."""
     return _BOOKS.get(language or "en", _EN)
+
+
+def variant(text: str, turn: int) -> str:
+    """One of a sentence's "|"-separated wordings, so consecutive replies don't open alike."""
+    options = text.split("|")
+    return options[turn % len(options)]
 
 
 def choice_label(route: Route, language: str | None) -> str:

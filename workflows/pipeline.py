@@ -35,6 +35,7 @@ from .offline.language import detect_language
 from .orchestrator import plan as make_plan
 from .synthesizer import ReplyContext, synthesize
 from .text import clean_text, defuse
+from .tone import tone_of
 from .types import CaseSummary, GeneralAnswer, PendingSummary, Plan, Route, Task, TaskParams
 from .workers import billing, handoff, returns, status, technical
 from .workers.base import CaseDraft
@@ -159,8 +160,8 @@ class SupportPipeline:
                                             open_pending)
             save_plan = False
         failpoint("after_cases")
-        pending = [PendingSummary(kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True))
-                   for _, t in waiting]
+        pending = [PendingSummary(kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True),
+                                  asked=max(1, t.asked)) for _, t in waiting]
         for c in opened:
             if c.new:
                 telemetry.CASES.labels(c.kind).inc()
@@ -170,7 +171,8 @@ class SupportPipeline:
         if not plan.tasks and self.general_answerer is not None and text:
             general = await self.general_answerer(text)
         ctx = ReplyContext(text=text, routes=plan.routes, cases=list(opened), pending=pending, truncated=truncated,
-                           general_answer=general, clarify=plan.clarify, language=language)
+                           general_answer=general, clarify=plan.clarify, language=language,
+                           tone=tone_of(text, history), turn=len(history))
         reply_text = defuse(await synthesize(ctx, self.runner, tally=tally))
         result = PipelineResult(reply=reply_text, route=plan.route, routes=plan.routes, cases=list(opened),
                                 pending=pending, llm_calls=tally.llm_calls, truncated=truncated, target=target,
@@ -212,7 +214,8 @@ class SupportPipeline:
             for i, t in waiting:
                 await pending_store.add_pending(s, conversation_id=message.conversation_id, message_id=message.id,
                                                 task_key=f"{i}:{t.kind}", kind=t.kind,
-                                                params=t.params.model_dump(exclude_none=True), missing=t.missing())
+                                                params={**t.params.model_dump(exclude_none=True), "asked": t.asked},
+                                                missing=t.missing())
         return [CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=dict(c.details), new=created)
                 for c, created in stored]
 
@@ -222,7 +225,8 @@ class SupportPipeline:
         stored = message.meta.get("plan")
         if stored:
             return Plan.model_validate(stored), True
-        pending_tasks = [Task(kind=p.kind, params=TaskParams(**p.params)) for p in open_pending]
+        pending_tasks = [Task(kind=p.kind, params=TaskParams(**p.params), asked=int(p.params.get("asked", 1)))
+                         for p in open_pending]
         if not text:
             return Plan(routes=["general"], tasks=pending_tasks), False
         return await make_plan(text, self.runner, history=history, pending=pending_tasks, tally=tally,

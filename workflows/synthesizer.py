@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from .clarify import CHOICES
-from .phrasebook import LANGUAGES, choice_label, phrases
+from .phrasebook import LANGUAGES, choice_label, phrases, variant
 from .llm.base import LLMRequest
 from .llm.runner import StepRunner, Tally
 from .text import defuse
@@ -31,6 +31,7 @@ Never promise what the facts do not say.
 If "clarify" is true, the request was unclear: open nothing, say so in one short sentence and ask which
 of the listed choices the message is about, listing them numbered. A question about the world (weather,
 trivia, small talk) gets one short friendly sentence and what the bot can help with — never a case.
+If "customer_tone" is angry or repeated, acknowledge it in a few words first; don't open every reply alike.
 Write in the language named by "language" (an ISO code; English when absent), but copy case references,
 order and invoice numbers unchanged. Return JSON {"reply": "..."}."""
 
@@ -47,6 +48,8 @@ class ReplyContext:
     general_answer: GeneralAnswer | None = None
     clarify: bool = False  # routing was unsure: ask which choice the message is about
     language: str = "en"  # the customer's (ISO 639-1); the template answers in it when it has its sentences
+    tone: str = ""  # "angry" or "repeated": acknowledged first
+    turn: int = 0  # earlier customer messages in the thread: varies the opening
 
 
 def clarify_question(language: str | None = None) -> str:
@@ -86,7 +89,10 @@ def _pending_question(p: PendingSummary, book: dict[str, str]) -> str:
     if p.kind == "return" and p.params.get("product_name"):
         about = book["of_product"].format(product=defuse(str(p.params["product_name"])))
     wanted = book["and"].join(book.get(m, m.replace("_", " ")) for m in p.missing)
-    return book["ask"].format(label=book.get(f"label_{p.kind}", p.kind), about=about, wanted=wanted)
+    question = book["ask"].format(label=book.get(f"label_{p.kind}", p.kind), about=about, wanted=wanted)
+    if p.asked >= 2:  # asked before and still missing: offer a way out (a third time, a person takes over)
+        question += " " + book.get(f"way_out_{p.kind}", book["way_out"])
+    return question
 
 
 def template_reply(ctx: ReplyContext) -> str:
@@ -100,8 +106,11 @@ def template_reply(ctx: ReplyContext) -> str:
     if not ctx.text.strip():
         lines.append(book["empty"].format(capabilities=capabilities))
         return "\n".join(lines)
+    if ctx.tone:
+        lines.append(book[ctx.tone])
     if ctx.cases:
-        lines.append(book["thanks_many"] if len(ctx.cases) > 1 else book["thanks"])
+        if not ctx.tone:
+            lines.append(variant(book["thanks_many"] if len(ctx.cases) > 1 else book["thanks"], ctx.turn))
         lines.extend(f"• {_case_line(c, book)}" for c in ctx.cases)
     for p in ctx.pending:
         lines.append(_pending_question(p, book))
@@ -141,6 +150,8 @@ def _facts(ctx: ReplyContext) -> str:
         facts["choices"] = [choice_label(c.route, ctx.language) for c in CHOICES]
     if ctx.language != "en":
         facts["language"] = ctx.language
+    if ctx.tone:
+        facts["customer_tone"] = ctx.tone
     if ctx.general_answer:
         facts["faq_answer"] = ctx.general_answer.model_dump()
     return json.dumps(facts, ensure_ascii=False, default=str)

@@ -61,6 +61,7 @@ class TaskParams(BaseModel):
 class Task(BaseModel):
     kind: TaskKind
     params: TaskParams = Field(default_factory=TaskParams)
+    asked: int = 0  # how many replies have asked the customer for what it misses
 
     def missing(self) -> list[str]:
         values = self.params.model_dump()
@@ -94,6 +95,7 @@ class PendingSummary(BaseModel):
     kind: str
     missing: list[str]
     params: dict[str, object] = Field(default_factory=dict)
+    asked: int = 1  # the reply that carries it asks for the n-th time
 
 
 class GeneralAnswer(BaseModel):

@@ -16,6 +16,7 @@ The thresholds were set on the validation set (tools/devset/val.csv), never on t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from ..types import Route
@@ -78,13 +79,28 @@ def _hint(rules: Route, score: float, guess: semantic.Guess) -> Route | None:
 
 
 MAX_GUESSED = 6  # segments per message checked for meaning: bounds the cost of a huge message
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+_LONG = 40  # words: past this the encoder, which reads the first 64 tokens, reads the key sentence instead
+
+
+def _focus(seg: Segment) -> str:
+    """What the encoder reads of a segment: all of a short one; of a long one (a story, then the request)
+    the sentence the rules found the strongest cue in."""
+    if len(seg.text.split()) <= _LONG:
+        return seg.text
+    best, best_score = seg.text, 0.0
+    for m in _SENTENCE.finditer(seg.text):
+        score = max((s.score for s in rule_segments(m.group(0)) if s.route == seg.route), default=0.0)
+        if score > best_score:
+            best, best_score = m.group(0), score
+    return best
 
 
 def decide(text: str, *, glossed: bool = False) -> list[Decided]:
     """The message's request segments with decided routes, in order. `glossed`: the text is a word gloss
     of another language (language.py), where the rules' key words count for more."""
     segs = rule_segments(text)
-    guesses = semantic.guess([s.text for s in segs[:MAX_GUESSED]]) if segs else None
+    guesses = semantic.guess([_focus(s) for s in segs[:MAX_GUESSED]]) if segs else None
     out = []
     for i, seg in enumerate(segs):
         d = _decide(seg, guesses[i] if guesses is not None and i < len(guesses) else None, glossed=glossed)

@@ -34,6 +34,11 @@ _SAME_AS_BEFORE = re.compile(r"\b(?:same|previous|earlier|last)\s+(?:order|invoi
 _PLEASANTRY = re.compile(r"^\W*(?:thanks?(?:\s+you)?|thx|ok(?:ay)?|yes|yeah|no|nope|hi|hello|hey|bye|cool|great|"
                          r"sure|fine|good|perfect|got\s+it|please)?\W*$", re.IGNORECASE)
 _ANSWER_HEAD = re.compile(r"[,;:.!?\n]|\s(?=(?:because|since|as|cause|it|they)\s)", re.IGNORECASE)
+# A reply this long is a story, not a product name given on its own; and these open a sentence, never name one.
+_SHORT_ANSWER = 25
+_DISCOURSE = re.compile(r"^\W*(?:on\s+top\s+of\s+(?:that|this|it)|in\s+addition|by\s+the\s+way|first\s+of\s+all|"
+                        r"to\s+be\s+honest|as\s+well|what['’]?s\s+more|anyway|besides|moreover|however|also|"
+                        r"furthermore|honestly|actually|again|still|and|but|so|then)\b", re.IGNORECASE)
 _LEAD = re.compile(r"[,;.!?\n]|\s(?:and|but|also)\s", re.IGNORECASE)  # where a message's first phrase ends
 _BARE_NAME = re.compile(r"^\W*(?:it['’]?s\s+|it\s+is\s+|the\s+one\s+is\s+)?(?:the\s+|my\s+|a\s+|an\s+)?"
                         r"([\w'’+-]+(?:\s+[\w'’+-]+){0,3})\W*$", re.IGNORECASE)
@@ -100,9 +105,9 @@ def _answer_values(seg: Segment, wanted: set[str]) -> dict[str, list[str]]:
     if refs or _PLEASANTRY.match(text):
         return values
     product, rest = find_product_name(text), text
-    if product is None and "product_name" in wanted:
+    if product is None and "product_name" in wanted and len(text.split()) <= _SHORT_ANSWER:
         head, *tail = _ANSWER_HEAD.split(text, maxsplit=1)  # "the blue kettle, it leaks"
-        if (m := _BARE_NAME.match(head)) and not _PLEASANTRY.match(head):
+        if (m := _BARE_NAME.match(head)) and not _PLEASANTRY.match(head) and not _DISCOURSE.match(head):
             product, rest = m.group(1), " ".join(tail)
     values["product_name"] = [product] if product else []
     reason = reason_from_answer(rest) if rest is not text or product is None else None
@@ -141,6 +146,32 @@ def _fill_leftover_ids(tasks: list[Task], text: str) -> list[int]:
                 tasks[i] = Task(kind=task.kind, params=task.params.model_copy(update={name: refs.pop(0)}))
                 filled.append(i)
     return filled
+
+
+_MEMORY = 5  # earlier customer messages of the thread searched for what a bare follow-up leaves out
+
+
+def _from_thread(task: Task, history: Sequence[str], language: str | None) -> Task:
+    """A follow-up that names nothing of its own ("any update on my refund?", "I never got it") is about
+    what the thread already said: the newest earlier request of the same kind lends its values."""
+    if task.kind not in ("billing", "return", "status") or any(
+            getattr(task.params, name) for name in ("invoice_number", "product_name", "reason_for_return", "order_id")):
+        return task
+    for i in range(len(history) - 1, max(-1, len(history) - 1 - _MEMORY), -1):
+        for seg in (d.segment for d in decide(history[i], glossed=language in GLOSSED)):
+            for earlier in _segment_tasks(seg, history[:i]) if seg.route == task.kind else ():
+                values = earlier.params.model_dump(exclude_none=True)
+                if values and not earlier.missing():
+                    return Task(kind=task.kind, params=task.params.model_copy(
+                        update={k: v for k, v in values.items() if k != "concern" or not task.params.concern}))
+    return task
+
+
+def _absorbed(task: Task, waiting: list[Task]) -> bool:
+    """A new request that only repeats an open one ("I don't have an invoice, it was on my card" while the
+    invoice number is asked) is that request: the same field is never stored or asked twice."""
+    return any(old.kind == task.kind and old.missing() and set(task.missing()) >= set(old.missing())
+               for old in waiting)
 
 
 def _is_reply(d: Decided, open_kinds: set[str]) -> bool:
@@ -188,13 +219,17 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
         if seg.route != "general":
             confidence = min(confidence, d.confidence)
         for task in _segment_tasks(seg, history):
+            task = _from_thread(task, history, language)
+            if _absorbed(task, waiting):
+                continue
             for i, old in enumerate(waiting):
                 if (merged := _merge(old, task)) is not None:
                     waiting[i] = merged
                     changed.append(i)
                     break
             else:
-                if task not in new_tasks and task not in waiting:  # a restated open request is no new one
+                if not any(t.kind == task.kind and t.params == task.params  # a restated open request is no new one
+                           for t in new_tasks + waiting):
                     new_tasks.append(task)
         if seg.score or seg.route != "general":  # a cue-less remark is no request of its own
             routes.append(seg.route)
