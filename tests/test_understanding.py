@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from adapters.shell import ShellChat
-from workflows.clarify import CHOICES, parse_choice
+from workflows.clarify import CHOICES, clarify_choices, parse_choice
 from workflows.offline import semantic
 from workflows.offline.decision import route_decision
 
@@ -46,6 +46,9 @@ def test_a_choice_is_read_from_a_number_a_label_or_a_button_value() -> None:
     assert parse_choice("a person") == "human"
     assert [parse_choice(c.route) for c in CHOICES] == [c.route for c in CHOICES]  # the buttons' values
     assert parse_choice("6") is None and parse_choice("where is my order 3") is None
+    spanish = clarify_choices("es")
+    assert [label for _, label in spanish][2] == "Estado del pedido"
+    assert all(parse_choice(label) == value for value, label in spanish)
 
 
 @needs_encoder

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .phrasebook import choice_label
 from .types import Route
 
 CLARIFY_ACTION = "clarify"  # the Button.action of a clarifying choice
@@ -48,3 +49,10 @@ def parse_choice(text: str) -> Route | None:
         if answer in (choice.label.lower(), choice.route):
             return choice.route
     return _ALIASES.get(answer)
+
+
+def clarify_choices(language: str | None = None) -> list[tuple[Route, str]]:
+    """(value, label) of each choice, labelled in the customer's language: a platform renders them as
+    buttons with `Button(action=CLARIFY_ACTION, label=label, value=value)`. A click comes back as the
+    customer's answer: the value (a route name) is a message `parse_choice` reads."""
+    return [(c.route, choice_label(c.route, language)) for c in CHOICES]
