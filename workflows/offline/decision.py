@@ -28,7 +28,8 @@ SURE = 0.55  # similarity at which the nearest example's route is taken as it is
 SURE_MARGIN = 0.10  # ...when the best other route is at least this much further
 OFF_TOPIC = 0.40  # similarity to an off-topic example at which key words no longer count
 RULES_BACKED = 0.55  # a strong rule stands when an example of its route (or of another action) is this close
-AGREED = 0.45  # rules and examples agreeing on a route: enough evidence from this similarity
+AGREED = 0.55  # rules and examples agreeing on a route: enough evidence from this similarity
+AGREED_STRONG = 0.45  # ...or from this one, when the rule is a strong one
 STRONG_RULE = 4.0
 HINT_RULE = 2.5  # a rule this strong, or an example of an action route this close, is worth a question
 HINT_SIMILARITY = 0.45
@@ -59,7 +60,7 @@ def _decide(seg: Segment, guess: semantic.Guess | None, *, glossed: bool) -> Dec
     if sure:
         return Decided(replace(seg, route=guess.route, score=max(seg.score, 1.0) if guess.route != "general"
                                else seg.score), sim)
-    if rules != "general" and guess.route == rules and sim >= AGREED:
+    if rules != "general" and guess.route == rules and sim >= (AGREED_STRONG if seg.score >= STRONG_RULE else AGREED):
         return Decided(seg, max(sim, RULES_BACKED))
     backing = guess.by_route.get(rules, 0.0)
     if rules != "general" and seg.score >= STRONG_RULE and (backing >= RULES_BACKED or (

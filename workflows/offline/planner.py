@@ -177,7 +177,7 @@ def _absorbed(task: Task, waiting: list[Task]) -> bool:
 def _is_reply(d: Decided, open_kinds: set[str]) -> bool:
     """A segment that is no request of its own: nothing in it named a route, or it names a malfunction
     while a return waits for its reason ("they stopped charging")."""
-    if d.rule_score == 0.0:
+    if d.rule_score == 0.0 or d.segment.route == "general":  # no cue, or none the meaning bore out
         return True
     return "technical" in (d.segment.route, d.rule_route) and "return" in open_kinds
 
