@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -153,8 +154,12 @@ def available() -> bool:
     return True
 
 
+# Markup that carries no meaning but takes tokens: links, platform mentions, markdown punctuation.
+_NOISE = re.compile(r"<[^<>\s]*(?:\|[^<>]*)?>|https?://\S+|(?<!\w)@\w+|[\[\]()*_`~|>#]+")
+
+
 def guess(texts: list[str]) -> list[Guess] | None:
     """The nearest examples' route for each text, or None when routing by meaning is unavailable."""
     if not texts or not available():
         return None
-    return index().guess(encoder().encode(texts))
+    return index().guess(encoder().encode([" ".join(_NOISE.sub(" ", t).split()) for t in texts]))
