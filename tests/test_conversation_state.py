@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.shell import ShellChat
+from bot.wiring import shell_chat
 
 
 def _pending(result: Any) -> list[tuple[str, list[str]]]:
@@ -14,7 +14,7 @@ def _pending(result: Any) -> list[tuple[str, list[str]]]:
 
 
 async def test_a_missing_invoice_number_is_asked_once_then_a_person_takes_over(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-twice")
+    chat = shell_chat(services, thread_id="t-twice")
     first = (await chat.send("I was charged twice this month")).result
     assert first is not None and _pending(first) == [("billing", ["invoice_number"])]
     second = (await chat.send("I don't have an invoice, it was on my visa card")).result
@@ -30,7 +30,7 @@ async def test_a_missing_invoice_number_is_asked_once_then_a_person_takes_over(s
 
 
 async def test_store_credit_after_product_and_reason_does_not_ask_them_again(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-credit")
+    chat = shell_chat(services, thread_id="t-credit")
     first = (await chat.send("I want to return the blue kettle because it leaks")).result
     assert first is not None and [c.kind for c in first.cases] == ["return"]
     second = (await chat.send("can I get store credit instead of a refund?")).result
@@ -40,7 +40,7 @@ async def test_store_credit_after_product_and_reason_does_not_ask_them_again(ser
 
 
 async def test_an_update_question_answers_with_the_existing_case(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-update")
+    chat = shell_chat(services, thread_id="t-update")
     first = (await chat.send("I want a refund for the lamp, it arrived broken")).result
     assert first is not None and [c.kind for c in first.cases] == ["return"]
     ref = first.cases[0].ref
@@ -52,7 +52,7 @@ async def test_an_update_question_answers_with_the_existing_case(services: Any) 
 
 
 async def test_an_order_number_given_earlier_in_the_thread_is_reused(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-delivered")
+    chat = shell_chat(services, thread_id="t-delivered")
     first = (await chat.send("where is my order A-55555?")).result
     assert first is not None and first.cases[0].details["order_id"] == "A-55555"
     second = (await chat.send("It says delivered but I never got it. I want to talk to a real person")).result
@@ -63,7 +63,7 @@ async def test_an_order_number_given_earlier_in_the_thread_is_reused(services: A
 
 
 async def test_every_request_of_a_message_is_kept(services: Any) -> None:
-    result = (await ShellChat(services).send(
+    result = (await shell_chat(services).send(
         "where is my order A-77777? Also my invoice INV-1111 has a wrong address")).result
     assert result is not None
     assert {(c.kind, c.details.get("order_id") or c.details.get("invoice_number")) for c in result.cases} == {
@@ -75,7 +75,7 @@ async def test_a_connective_in_a_long_message_is_not_a_product_name(services: An
             + "On top of that, I would like to return the espresso machine because it leaks water everywhere. "
             + "It has made a mess of my kitchen counter twice already and I do not want it anymore. " * 2)
     assert len(text) > 900
-    result = (await ShellChat(services).send(text)).result
+    result = (await shell_chat(services).send(text)).result
     assert result is not None
     returns = [c for c in result.cases if c.kind == "return"] or []
     names = [c.details["product_name"] for c in returns] + [p.params.get("product_name") for p in result.pending]
@@ -84,7 +84,7 @@ async def test_a_connective_in_a_long_message_is_not_a_product_name(services: An
 
 
 async def test_an_angry_or_repeated_message_is_acknowledged_and_openings_vary(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-tone")
+    chat = shell_chat(services, thread_id="t-tone")
     first = (await chat.send("Where is my order A-24680?")).result
     second = (await chat.send("WHERE IS MY ORDER A-24680??? This is ridiculous, I've asked already!")).result
     assert first is not None and second is not None
@@ -93,7 +93,7 @@ async def test_an_angry_or_repeated_message_is_acknowledged_and_openings_vary(se
 
 
 async def test_a_long_story_answering_an_open_return_does_not_become_its_product(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-story")
+    chat = shell_chat(services, thread_id="t-story")
     first = (await chat.send("I want to return something")).result
     assert first is not None and first.pending
     story = ("On top of that, the delivery guy was rude and left the box in the rain. "

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.shell import ShellChat
+from bot.wiring import shell_chat
 from storage.languages import conversation_language
 from storage.models import Conversation
 from workflows.offline.language import detect_language, gloss
@@ -36,7 +36,7 @@ async def _stored_language(services: Any, thread_id: str) -> str | None:
 
 
 async def test_a_spanish_status_question_opens_a_case_and_is_answered_in_spanish(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-es")
+    chat = shell_chat(services, thread_id="t-es")
     result = (await chat.send("¿dónde está mi pedido 4456?")).result
     assert result is not None
     assert [(c.kind, c.details["order_id"]) for c in result.cases] == [("status", "4456")]
@@ -47,7 +47,7 @@ async def test_a_spanish_status_question_opens_a_case_and_is_answered_in_spanish
 
 
 async def test_a_short_answer_keeps_the_threads_language(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-fr")
+    chat = shell_chat(services, thread_id="t-fr")
     first = (await chat.send("Je voudrais retourner la lampe")).result
     assert first is not None and first.language == "fr"
     assert [(p.kind, p.missing) for p in first.pending] == [("return", ["reason_for_return"])]
@@ -58,6 +58,6 @@ async def test_a_short_answer_keeps_the_threads_language(services: Any) -> None:
 
 
 async def test_another_language_gets_english_and_is_told_so(services: Any) -> None:
-    result = (await ShellChat(services).send("dov'è il mio ordine? non è ancora arrivato")).result
+    result = (await shell_chat(services).send("dov'è il mio ordine? non è ancora arrivato")).result
     assert result is not None and result.language == "it"
     assert "only answer in English" in result.reply

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from adapters.shell import ShellChat
+from bot.wiring import shell_chat
 from workflows.clarify import CHOICES, clarify_choices, parse_choice
 from workflows.offline import semantic
 from workflows.offline.decision import route_decision
@@ -53,7 +53,7 @@ def test_a_choice_is_read_from_a_number_a_label_or_a_button_value() -> None:
 
 @needs_encoder
 async def test_an_unclear_message_opens_nothing_and_the_choice_continues_the_plan(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-unclear")
+    chat = shell_chat(services, thread_id="t-unclear")
     first = (await chat.send("it's about my purchase")).result
     assert first is not None
     assert first.cases == [] and first.pending == [] and first.clarify
@@ -69,7 +69,7 @@ async def test_an_unclear_message_opens_nothing_and_the_choice_continues_the_pla
 @needs_encoder
 @pytest.mark.parametrize("text", ["what's the weather like tomorrow?", "tell me a joke", "who wrote hamlet"])
 async def test_world_questions_get_a_friendly_answer_and_never_a_case(services: Any, text: str) -> None:
-    result = (await ShellChat(services).send(text)).result
+    result = (await shell_chat(services).send(text)).result
     assert result is not None
     assert result.cases == [] and result.pending == [] and not result.clarify
     assert "orders" in result.reply or "order" in result.reply

@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from adapters.shell import ShellChat
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from tests.fakes.gemini import FakeGemini
 from workflows.orchestrator import PLAN_SYSTEM
 from workflows.synthesizer import SYNTH_SYSTEM
@@ -54,8 +53,8 @@ async def test_gemini_clarifies_when_unsure_and_answers_in_the_customers_languag
         settings = make_settings(SUPPORTBOT_LLM="gemini", GEMINI_API_KEY="test-key",
                                  SUPPORTBOT_GEMINI_BASE_URL=fake.base_url)
         async with open_services(settings) as services:
-            unclear = (await ShellChat(services).send("it's about my purchase")).result
-            spanish = (await ShellChat(services).send("¿dónde está mi pedido 4456?")).result
+            unclear = (await shell_chat(services).send("it's about my purchase")).result
+            spanish = (await shell_chat(services).send("¿dónde está mi pedido 4456?")).result
     assert unclear is not None and spanish is not None
     assert unclear.cases == [] and unclear.pending == [] and unclear.clarify
     assert model.facts[0]["clarify"] is True and "Order status" in model.facts[0]["choices"]
