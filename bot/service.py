@@ -48,6 +48,7 @@ from workflows.types import CaseSummary, Task
 from workflows.workers.base import CaseDraft, WorkContext
 
 from . import leases
+from .clarify import clarify_buttons
 from .leases import CLAIM_LEASE_S
 from .queue_notice import QUEUE_NOTICE_S, QueueNotices
 from .turns import ConversationTurns
@@ -285,10 +286,12 @@ class SupportService:
         platform = self.platforms.get(message.platform)
         if platform is None:
             raise DeliveryUnavailable(f"no adapter for {message.platform} is running")
+        buttons = (clarify_buttons(language=reply.answer.language, customer_id=message.customer_id,
+                                   thread_id=message.thread_id) if reply.answer.clarify else ())
         return await platform.deliver(Outbound(
             platform=message.platform, channel_id=message.channel_id, thread_id=message.thread_id,
             text=reply.answer.reply, reply_id=reply.id, in_reply_to=message.platform_message_id or "",
-            customer_id=message.customer_id, maybe_posted=reply.maybe_posted))
+            customer_id=message.customer_id, maybe_posted=reply.maybe_posted, buttons=buttons))
 
     async def _release(self, message_id: int, error: str) -> None:
         try:

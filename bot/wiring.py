@@ -15,11 +15,13 @@ from adapters.platform import Handlers, Interaction, InteractionReply, Platform
 from adapters.shell import ShellChat
 from storage import migrate
 from storage.db import Database
+from workflows.clarify import CLARIFY_ACTION
 from workflows.faq.answers import FaqAnswers
 from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportWorkflow
 
+from .clarify import answer_from_click
 from .commands import case_admin
 from .commands import cases as case_commands
 from .commands import faq as faq_commands
@@ -51,6 +53,12 @@ class Services:
                         commands=BoundCommands(self.registry, self))
 
     async def on_interaction(self, interaction: Interaction) -> InteractionReply:
+        if interaction.action == CLARIFY_ACTION:  # the customer picked what their unclear message is about
+            answer = answer_from_click(interaction)
+            if answer is None:
+                return InteractionReply(text="Only the customer who asked can answer this.", ok=False)
+            await self.support.handle(answer)
+            return InteractionReply()
         _log.info("%s:%s clicked %s (%s); no action is bound to it", interaction.platform, interaction.user_id,
                   interaction.action, interaction.value)
         return InteractionReply(text="This button does nothing (yet).", ok=False)

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from adapters.platform import Interaction
 from bot.wiring import shell_chat
+from storage import cases as case_store
+from storage.cases import CaseFilter
 from workflows.clarify import CHOICES, clarify_choices, parse_choice
 from workflows.offline import semantic
 from workflows.offline.decision import route_decision
@@ -73,3 +76,24 @@ async def test_world_questions_get_a_friendly_answer_and_never_a_case(services: 
     assert result is not None
     assert result.cases == [] and result.pending == [] and not result.clarify
     assert "orders" in result.reply or "order" in result.reply
+
+
+@needs_encoder
+async def test_the_clarifying_choices_are_buttons_and_a_click_answers_in_the_thread(services: Any) -> None:
+    chat = shell_chat(services, thread_id="t-buttons")
+    first = (await chat.send("it's about my purchase")).result
+    assert first is not None and first.clarify
+    buttons = chat.delivered[-1].buttons
+    assert [b.label for b in buttons] == [c.label for c in CHOICES]
+    assert all(b.action == "clarify" for b in buttons)
+    stranger = Interaction(platform="shell", user_id="someone-else", action="clarify", value=buttons[4].value,
+                           channel_id="local", message_id="m1")
+    assert not (await services.on_interaction(stranger)).ok
+    click = Interaction(platform="shell", user_id=chat.user_id, action="clarify", value=buttons[4].value,
+                        channel_id="local", message_id="m1")
+    assert (await services.on_interaction(click)).ok
+    handed_over = chat.delivered[-1]
+    assert handed_over.buttons == () and "person" in handed_over.text.lower()
+    async with services.db.session() as s:
+        cases = await case_store.list_cases(s, CaseFilter(), limit=None)
+    assert [c.kind for c in cases] == ["human"]
