@@ -61,3 +61,23 @@ async def test_another_language_gets_english_and_is_told_so(services: Any) -> No
     result = (await shell_chat(services).send("dov'è il mio ordine? non è ancora arrivato")).result
     assert result is not None and result.language == "it"
     assert "only answer in English" in result.reply
+
+
+@pytest.mark.parametrize(("text", "kind", "value"), [
+    ("Quiero devolver los zapatos porque son pequeños", "return", "zapatos"),
+    ("Je voudrais un remboursement pour la lampe cassée", "return", "lampe"),
+    ("Ich möchte die Schuhe zurückgeben, weil sie zu klein sind", "return", "Schuhe"),
+    ("Quero devolver o casaco porque está rasgado", "return", "casaco"),
+    ("Me cobraron dos veces la factura INV-3321", "billing", "INV-3321"),
+    ("On m'a facturé deux fois, facture INV-555", "billing", "INV-555"),
+    ("Wann kommt meine Bestellung A-1234?", "status", "A-1234"),
+    ("Fui cobrado duas vezes na fatura INV-9", "billing", "INV-9"),
+])
+def test_each_glossed_language_is_routed_and_read(text: str, kind: str, value: str) -> None:
+    from workflows.offline.planner import plan
+
+    language = detect_language(text)
+    assert language in ("es", "fr", "de", "pt")
+    tasks = plan(text, language=language).tasks
+    assert [t.kind for t in tasks] == [kind]
+    assert value in (tasks[0].params.product_name or tasks[0].params.invoice_number or tasks[0].params.order_id or "")

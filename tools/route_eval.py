@@ -113,11 +113,11 @@ def main(argv: list[str] | None = None) -> int:
                         "`build_index.py --exclude-half` index has not seen)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    paths = list(args.csv) + ([DEV_CSV] if args.dev else [])
+    paths = (list(args.csv) or [DEFAULT_CSV]) + ([DEV_CSV] if args.dev else [])
     if args.index is not None:
         semantic.INDEX_PATH = args.index
     results = {}
-    for path in paths or [DEFAULT_CSV]:
+    for path in paths:
         try:
             rows = load(path)
             if args.half:

@@ -21,7 +21,9 @@ _log = logging.getLogger(__name__)
 
 GLOSSED = ("es", "fr", "de", "pt")  # languages the offline engine reads and answers in
 MIN_SCORE = 0.8  # below it a typo-laden English message could pass for another language
+WEAK_SCORE = 0.35
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_SHORT_WORDS = frozenset("de do da di a o e y la le el os as es ist est".split())  # shared by many languages
 _DETECT_CHARS = 300
 
 
@@ -41,9 +43,21 @@ def detect_language(text: str) -> str | None:
     except Exception as e:  # noqa: BLE001 - a detector failure must never stop a reply
         _log.warning("language detection failed: %s", e)
         return None
-    if not found or found[0]["score"] < MIN_SCORE:
+    if not found:
         return None
-    return str(found[0]["lang"])
+    language, score = str(found[0]["lang"]), float(found[0]["score"])
+    if score >= MIN_SCORE:
+        return language
+    # Short Portuguese and Spanish look alike to the detector: its best guess stands when the message
+    # also uses that language's support words ("devolver", "pedido", "fatura").
+    if language in GLOSSED and score >= WEAK_SCORE and _known_words(text, language) >= 2:
+        return language
+    return None
+
+
+def _known_words(text: str, language: str) -> int:
+    words = _WORDS[language]
+    return sum(1 for w in _WORD.findall(text.lower()) if w in words and w not in _SHORT_WORDS)
 
 
 # Phrases first (longest match wins), then single words. Lower-case; accents as customers type them, and
@@ -71,6 +85,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "mit einer person": "to a person", "zweimal abgebucht": "charged twice", "doppelt abgebucht": "charged twice",
         "wo ist": "where is", "meine bestellung": "my order", "mein paket": "my package", "meine rechnung": "my invoice",
         "zurückgeben": "return", "zurücksenden": "send back", "zurückschicken": "send back",
+        "zu klein": "too small", "zu groß": "too big", "zu gross": "too big",
     },
     "pt": {
         "duas vezes": "twice", "não funciona": "does not work", "nao funciona": "does not work",
@@ -92,7 +107,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "humano": "human", "también": "also", "tambien": "also", "número": "number", "numero": "number",
         "estado": "status", "gracias": "thanks", "hola": "hello", "seguimiento": "tracking", "el": "the",
         "la": "the", "los": "the", "las": "the", "y": "and", "de": "of", "del": "of the", "con": "with",
-        "tengo": "i have", "pregunta": "question", "sobre": "about", "problema": "problem", "dinero": "money",
+        "tengo": "i have", "pregunta": "question", "sobre": "about", "por": "for", "para": "for", "un": "a",
+        "una": "a", "problema": "problem", "dinero": "money",
         "defectuoso": "defective", "dañado": "damaged", "aún": "still", "todavía": "still", "recibido": "received",
         "mal": "wrong", "dirección": "address", "direccion": "address", "tiene": "has", "es": "is",
     },
@@ -106,7 +122,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "parler": "talk", "personne": "person", "conseiller": "agent", "humain": "human", "aussi": "also",
         "numéro": "number", "suivi": "tracking", "merci": "thanks", "bonjour": "hello", "le": "the", "la": "the",
         "les": "the", "et": "and", "de": "of", "du": "of the", "avec": "with", "j'ai": "i have", "question": "question",
-        "sur": "about", "problème": "problem", "argent": "money", "défectueux": "defective", "endommagé": "damaged",
+        "sur": "about", "pour": "for", "un": "a", "une": "a", "problème": "problem", "argent": "money", "défectueux": "defective", "endommagé": "damaged",
         "toujours": "still", "reçu": "received", "mauvaise": "wrong", "adresse": "address", "a": "has",
     },
     "de": {
@@ -120,7 +136,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "mensch": "person", "person": "person", "mitarbeiter": "agent", "auch": "also", "nummer": "number",
         "bestellnummer": "order number", "sendungsverfolgung": "tracking", "danke": "thanks", "hallo": "hello",
         "der": "the", "die": "the", "das": "the", "den": "the", "und": "and", "mit": "with", "ich": "i",
-        "habe": "have", "frage": "question", "zu": "about", "problem": "problem", "geld": "money",
+        "habe": "have", "frage": "question", "über": "about", "problem": "problem", "für": "for", "geld": "money",
         "noch": "still", "erhalten": "received", "falsche": "wrong", "adresse": "address", "hat": "has",
     },
     "pt": dict.fromkeys(("está", "esta"), "is") | {
@@ -133,11 +149,18 @@ _WORDS: dict[str, dict[str, str]] = {
         "falar": "talk", "pessoa": "person", "atendente": "agent", "humano": "human", "também": "also",
         "número": "number", "numero": "number", "obrigado": "thanks", "obrigada": "thanks", "olá": "hello",
         "ola": "hello", "o": "the", "a": "the", "os": "the", "as": "the", "e": "and", "de": "of", "do": "of the",
-        "da": "of the", "com": "with", "tenho": "i have", "pergunta": "question", "sobre": "about",
+        "da": "of the", "com": "with", "tenho": "i have", "pergunta": "question", "sobre": "about", "por": "for", "para": "for", "um": "a",
+        "uma": "a", "na": "in the", "no": "in the",
         "problema": "problem", "dinheiro": "money", "defeituoso": "defective", "danificado": "damaged",
         "ainda": "still", "recebi": "received", "errado": "wrong", "endereço": "address", "tem": "has",
     },
 }
+
+
+_DE_VERBS = {"zurückgeben": "return", "zurückschicken": "send back", "zurücksenden": "send back",
+             "umtauschen": "exchange", "erstatten": "refund"}
+_DE_VERB_LAST = re.compile(r"\b(den|die|das|meinen|meine|mein|diese|diesen)\s+([^\W\d_]+(?:\s+[^\W\d_]+)?)\s+"
+                           r"(zurückgeben|zurückschicken|zurücksenden|umtauschen|erstatten)\b", re.IGNORECASE)
 
 
 @cache
@@ -151,6 +174,8 @@ def gloss(text: str, language: str | None) -> str:
     if language not in GLOSSED:
         return text
     phrases, words = _PHRASES[language], _WORDS[language]
+    if language == "de":  # the verb comes last: "die Schuhe zurückgeben" reads "return the Schuhe"
+        text = _DE_VERB_LAST.sub(lambda m: f"{_DE_VERBS[m.group(3).lower()]} the {m.group(2)}", text)
     text = _phrase_pattern(language).sub(lambda m: phrases[m.group(0).lower()], text)
     text = re.sub(r"[¿¡]", "", text)
     return re.sub(r"[^\W\d_]+(?:['’][^\W\d_]+)?", lambda m: words.get(m.group(0).lower(), m.group(0)), text)
