@@ -9,6 +9,7 @@ from .types import Route
 LANGUAGES = ("en", "es", "fr", "de", "pt")
 
 _EN = {
+    "world": "That one's outside what I can help with, I'm afraid! I can help with {capabilities}.",
     "way_out": "If you don't have it, just say so and I'll bring in a person.",
     "way_out_billing": "If you don't have it, tell me the date and amount of the charge, or ask for a person.",
     "way_out_status": "If you don't have it, tell me the date of the order and what you ordered, or ask for a person.",
@@ -44,6 +45,7 @@ _EN = {
 }
 
 _ES = {
+    "world": "Eso se sale de lo que puedo hacer, lo siento. Puedo ayudarte con {capabilities}.",
     "way_out": "Si no lo tienes, dímelo y te paso con una persona.",
     "way_out_billing": "Si no lo tienes, dime la fecha y el importe del cobro, o pide hablar con una persona.",
     "way_out_status": "Si no lo tienes, dime la fecha del pedido y qué pediste, o pide hablar con una persona.",
@@ -77,6 +79,7 @@ _ES = {
 }
 
 _FR = {
+    "world": "Cela sort de ce que je sais faire, désolé ! Je peux vous aider pour {capabilities}.",
     "way_out": "Si vous ne l'avez pas, dites-le-moi et je vous passe une personne.",
     "way_out_billing": "Sinon, donnez-moi la date et le montant du prélèvement, ou demandez une personne.",
     "way_out_status": "Sinon, donnez-moi la date de la commande et ce que vous avez commandé, ou demandez une personne.",
@@ -111,6 +114,7 @@ _FR = {
 }
 
 _DE = {
+    "world": "Dabei kann ich leider nicht helfen! Ich helfe bei {capabilities}.",
     "way_out": "Wenn Sie sie nicht haben, sagen Sie es, dann übernimmt ein Mensch.",
     "way_out_billing": "Falls nicht, nennen Sie mir Datum und Betrag der Abbuchung oder verlangen Sie eine Person.",
     "way_out_status": "Falls nicht, nennen Sie mir Bestelldatum und Artikel oder verlangen Sie eine Person.",
@@ -144,6 +148,7 @@ _DE = {
 }
 
 _PT = {
+    "world": "Isso foge do que consigo fazer, desculpe! Posso ajudar com {capabilities}.",
     "way_out": "Se você não tiver, é só dizer e eu chamo uma pessoa.",
     "way_out_billing": "Se não tiver, diga a data e o valor da cobrança, ou peça para falar com uma pessoa.",
     "way_out_status": "Se não tiver, diga a data do pedido e o que pediu, ou peça para falar com uma pessoa.",

@@ -144,6 +144,7 @@ class SupportWorkflow:
         pending = planned.pending
         ctx = ReplyContext(text=planned.text, routes=plan.routes, cases=list(cases), pending=pending,
                            truncated=planned.truncated, general_answer=general, clarify=plan.clarify,
+                           off_topic=plan.off_topic,
                            language=planned.language, tone=planned.tone, turn=planned.turn)
         text = defuse(await synthesize(ctx, self.runner, tally=planned.tally))
         return Answer(reply=text, route=plan.route, routes=plan.routes, cases=list(cases), pending=pending,

@@ -47,6 +47,7 @@ class ReplyContext:
     truncated: bool = False
     general_answer: GeneralAnswer | None = None
     clarify: bool = False  # routing was unsure: ask which choice the message is about
+    off_topic: bool = False  # a question about the world: a short friendly answer and what the bot can do
     language: str = "en"  # the customer's (ISO 639-1); the template answers in it when it has its sentences
     tone: str = ""  # "angry" or "repeated": acknowledged first
     turn: int = 0  # earlier customer messages in the thread: varies the opening
@@ -122,7 +123,7 @@ def template_reply(ctx: ReplyContext) -> str:
         source = f"\nSource: {ga.source_title} <{ga.source_url}>" if ga.source_url else ""
         lines.append(f"{defuse(ga.answer)}{source}")
     if not ctx.cases and not ctx.pending and ctx.general_answer is None:
-        lines.append(book["general"].format(capabilities=capabilities))
+        lines.append(book["world" if ctx.off_topic else "general"].format(capabilities=capabilities))
     return "\n".join(lines)
 
 
@@ -145,6 +146,8 @@ def _facts(ctx: ReplyContext) -> str:
         "missing": [{"task": p.kind, "missing": p.missing, **p.params} for p in ctx.pending],
         "message_was_truncated": ctx.truncated,
     }
+    if ctx.off_topic:
+        facts["off_topic"] = True
     if ctx.clarify:
         facts["clarify"] = True
         facts["choices"] = [choice_label(c.route, ctx.language) for c in CHOICES]

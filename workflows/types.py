@@ -75,6 +75,7 @@ class Plan(BaseModel):
     tasks: list[Task] = Field(default_factory=list)
     confidence: float = 1.0  # how sure the routing was (0..1)
     clarify: bool = False  # too unsure to act: nothing is opened, the reply asks what the message is about
+    off_topic: bool = False  # a question about the world (weather, trivia, small talk): a short friendly answer
 
     @property
     def route(self) -> Route:

@@ -33,6 +33,8 @@ _SAME_AS_BEFORE = re.compile(r"\b(?:same|previous|earlier|last)\s+(?:order|invoi
                              r"|\bas\s+before\b|\b(?:i|we)\s+(?:mentioned|gave|sent)\b", re.IGNORECASE)
 _PLEASANTRY = re.compile(r"^\W*(?:thanks?(?:\s+you)?|thx|ok(?:ay)?|yes|yeah|no|nope|hi|hello|hey|bye|cool|great|"
                          r"sure|fine|good|perfect|got\s+it|please)?\W*$", re.IGNORECASE)
+_GREETING = re.compile(r"^\W*(?:hi|hello|hey|good\s+(?:morning|afternoon|evening|night)|thanks?|thank\s+you|bye|"
+                       r"goodbye|see\s+you)\b", re.IGNORECASE)
 _ANSWER_HEAD = re.compile(r"[,;:.!?\n]|\s(?=(?:because|since|as|cause|it|they)\s)", re.IGNORECASE)
 # A reply this long is a story, not a product name given on its own; and these open a sentence, never name one.
 _SHORT_ANSWER = 25
@@ -239,5 +241,8 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
     filled = [waiting[i] for i in dict.fromkeys(changed)]
     untouched = [t for i, t in enumerate(waiting) if i not in changed]
     clarify = bool(hints) and not new_tasks and not changed
+    off_topic = (not routes and not hints and not waiting and all(d.rule_score == 0.0 for d in decided)
+                 and not _PLEASANTRY.match(text) and not _GREETING.match(text))
     return Plan(routes=list(dict.fromkeys(routes)) or ["general"],
-                tasks=(filled + new_tasks + untouched)[:MAX_TASKS], confidence=round(confidence, 3), clarify=clarify)
+                tasks=(filled + new_tasks + untouched)[:MAX_TASKS], confidence=round(confidence, 3), clarify=clarify,
+                off_topic=off_topic)
