@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from .clarify import CHOICES
-from .phrasebook import LANGUAGES, choice_label, phrases, variant
+from .phrasebook import LANGUAGES, choice_label, phrases, return_steps, value, variant
 from .llm.base import LLMRequest
 from .llm.runner import StepRunner, Tally
 from .text import defuse
@@ -63,8 +63,8 @@ class ReplyAnswer(BaseModel):
     reply: str = Field(min_length=1, max_length=6000)
 
 
-def _case_line(case: CaseSummary, book: dict[str, str]) -> str:
-    d = {k: defuse(str(v)) for k, v in case.details.items() if not isinstance(v, list)}
+def _case_line(case: CaseSummary, book: dict[str, str], language: str) -> str:
+    d = {k: defuse(value(str(v), language)) for k, v in case.details.items() if not isinstance(v, list)}
     ref = f"`{case.ref}`"
     match case.kind:
         case "billing":
@@ -72,12 +72,13 @@ def _case_line(case: CaseSummary, book: dict[str, str]) -> str:
             return book["billing"].format(invoice=d.get("invoice_number", ""), concern=concern, ref=ref,
                                           eta=d.get("resolution_eta", "a few business days"))
         case "return":
+            steps = return_steps(d.get("shipping_instructions", ""), language)
             return book["return"].format(product=d.get("product_name", "your item"), ref=ref,
-                                         instructions=d.get("shipping_instructions", "")).rstrip()
+                                         instructions=steps).rstrip()
         case "status":
             tracking = (f", {d['carrier']} tracking {d['tracking_number']}" if d.get("tracking_number") else "")
-            when = d.get("expected_delivery", "")
-            when_text = f"; {when}" if when and when != "already delivered" else ""
+            when = case.details.get("expected_delivery", "")
+            when_text = f"; {d['expected_delivery']}" if when and when != "already delivered" else ""
             return book["status"].format(order=d.get("order_id", ""), status=d.get("current_status", "being checked"),
                                          tracking=tracking, when=when_text, ref=ref)
         case "technical" | "human":
@@ -112,7 +113,7 @@ def template_reply(ctx: ReplyContext) -> str:
     if ctx.cases:
         if not ctx.tone:
             lines.append(variant(book["thanks_many"] if len(ctx.cases) > 1 else book["thanks"], ctx.turn))
-        lines.extend(f"• {_case_line(c, book)}" for c in ctx.cases)
+        lines.extend(f"• {_case_line(c, book, ctx.language)}" for c in ctx.cases)
     for p in ctx.pending:
         lines.append(_pending_question(p, book))
     if ctx.clarify and not ctx.cases and not ctx.pending:
