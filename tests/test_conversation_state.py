@@ -48,7 +48,7 @@ async def test_an_update_question_answers_with_the_existing_case(services: Any) 
     assert second is not None
     assert [c.ref for c in second.cases] == [ref] and not second.cases[0].new
     assert _pending(second) == []
-    assert ref in second.reply
+    assert ref in second.reply and "already open — status: open" in second.reply
 
 
 async def test_an_order_number_given_earlier_in_the_thread_is_reused(services: Any) -> None:

@@ -9,6 +9,7 @@ from .types import Route
 LANGUAGES = ("en", "es", "fr", "de", "pt")
 
 _EN = {
+    "reused": "_(already open — status: {status})_",
     "world": "That one's outside what I can help with, I'm afraid! I can help with {capabilities}.",
     "way_out": "If you don't have it, just say so and I'll bring in a person.",
     "way_out_billing": "If you don't have it, tell me the date and amount of the charge, or ask for a person.",
@@ -45,6 +46,7 @@ _EN = {
 }
 
 _ES = {
+    "reused": "_(ya abierto — estado: {status})_",
     "world": "Eso se sale de lo que puedo hacer, lo siento. Puedo ayudarte con {capabilities}.",
     "way_out": "Si no lo tienes, dímelo y te paso con una persona.",
     "way_out_billing": "Si no lo tienes, dime la fecha y el importe del cobro, o pide hablar con una persona.",
@@ -79,6 +81,7 @@ _ES = {
 }
 
 _FR = {
+    "reused": "_(déjà ouvert — statut : {status})_",
     "world": "Cela sort de ce que je sais faire, désolé ! Je peux vous aider pour {capabilities}.",
     "way_out": "Si vous ne l'avez pas, dites-le-moi et je vous passe une personne.",
     "way_out_billing": "Sinon, donnez-moi la date et le montant du prélèvement, ou demandez une personne.",
@@ -114,6 +117,7 @@ _FR = {
 }
 
 _DE = {
+    "reused": "_(bereits offen — Status: {status})_",
     "world": "Dabei kann ich leider nicht helfen! Ich helfe bei {capabilities}.",
     "way_out": "Wenn Sie sie nicht haben, sagen Sie es, dann übernimmt ein Mensch.",
     "way_out_billing": "Falls nicht, nennen Sie mir Datum und Betrag der Abbuchung oder verlangen Sie eine Person.",
@@ -148,6 +152,7 @@ _DE = {
 }
 
 _PT = {
+    "reused": "_(já aberto — status: {status})_",
     "world": "Isso foge do que consigo fazer, desculpe! Posso ajudar com {capabilities}.",
     "way_out": "Se você não tiver, é só dizer e eu chamo uma pessoa.",
     "way_out_billing": "Se não tiver, diga a data e o valor da cobrança, ou peça para falar com uma pessoa.",

@@ -113,7 +113,9 @@ def template_reply(ctx: ReplyContext) -> str:
     if ctx.cases:
         if not ctx.tone:
             lines.append(variant(book["thanks_many"] if len(ctx.cases) > 1 else book["thanks"], ctx.turn))
-        lines.extend(f"• {_case_line(c, book, ctx.language)}" for c in ctx.cases)
+        lines.extend(f"• {_case_line(c, book, ctx.language)}"
+                     + ("" if c.new else " " + book["reused"].format(status=c.status.replace("_", " ")))
+                     for c in ctx.cases)
     for p in ctx.pending:
         lines.append(_pending_question(p, book))
     if ctx.clarify and not ctx.cases and not ctx.pending:
