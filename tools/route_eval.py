@@ -23,10 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # runnable from a plain checkout, without installing the project
 
+from tools.nlu.build_index import bitext_half  # noqa: E402
 from workflows.offline import semantic  # noqa: E402
 from workflows.offline.decision import classify  # noqa: E402
-
-from tools.nlu.build_index import bitext_half  # noqa: E402
 
 SCORED = ("billing", "return", "status", "human", "general")
 CASE_ROUTES = frozenset({"billing", "return", "status", "technical", "human"})

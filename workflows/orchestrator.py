@@ -79,7 +79,8 @@ def _keep_pending(plan: Plan, pending: Sequence[Task]) -> Plan:
 async def plan_message(text: str, runner: StepRunner, *, history: Sequence[str] = (),
                        pending: Sequence[Task] = (), tally: Tally | None = None,
                        language: str | None = None) -> StepOutcome[PlanAnswer]:
-    request = LLMRequest(step="plan", schema=PlanAnswer, system=PLAN_SYSTEM, prompt=_prompt(text, history, pending, language),
+    request = LLMRequest(step="plan", schema=PlanAnswer, system=PLAN_SYSTEM,
+                         prompt=_prompt(text, history, pending, language),
                          inputs={"text": text, "history": list(history),
                                  "pending": [t.model_dump() for t in pending]})
 

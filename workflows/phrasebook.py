@@ -15,10 +15,12 @@ _EN = {
     "way_out_billing": "If you don't have it, tell me the date and amount of the charge, or ask for a person.",
     "way_out_status": "If you don't have it, tell me the date of the order and what you ordered, or ask for a person.",
     "thanks": "Thanks for reaching out!|Got it!|Thanks for the details!|On it!",
-    "thanks_many": "Thanks for reaching out! Here's what I've done:|Got it — here's what I've done:|On it! Here's where things stand:",
+    "thanks_many": ("Thanks for reaching out! Here's what I've done:|Got it — here's what I've done:|On it! Here's "
+                    "where things stand:"),
     "angry": "I'm sorry about this — let's get it sorted right away.",
     "repeated": "Sorry you've had to ask again — here's where things stand.",
-    "billing": "**Invoice {invoice}**{concern}: I opened a billing investigation, case {ref}. Expect an answer within {eta}.",
+    "billing": ("**Invoice {invoice}**{concern}: I opened a billing investigation, case {ref}. Expect an answer "
+                "within {eta}."),
     "return": "**Return of {product}**: approved, RMA number {ref}. {instructions}",
     "status": "**Order {order}**: {status}{tracking}{when} (ref {ref}).",
     "technical": ("**Technical issue**: I opened case {ref} for our technicians. To speed things up, reply here with the "
@@ -55,7 +57,8 @@ _ES = {
     "angry": "Siento mucho las molestias; vamos a resolverlo enseguida.",
     "repeated": "Perdona que hayas tenido que volver a preguntar; esto es lo que hay.",
     "thanks_many": "¡Gracias por escribirnos! Esto es lo que he hecho:",
-    "billing": "**Factura {invoice}**{concern}: abrí una revisión de facturación, caso {ref}. Recibirás respuesta en {eta}.",
+    "billing": ("**Factura {invoice}**{concern}: abrí una revisión de facturación, caso {ref}. Recibirás respuesta en "
+                "{eta}."),
     "return": "**Devolución de {product}**: aprobada, número RMA {ref}. {instructions}",
     "status": "**Pedido {order}**: {status}{tracking}{when} (ref {ref}).",
     "technical": ("**Problema técnico**: abrí el caso {ref} para nuestros técnicos. Responde aquí con el producto o la "
@@ -85,12 +88,14 @@ _FR = {
     "world": "Cela sort de ce que je sais faire, désolé ! Je peux vous aider pour {capabilities}.",
     "way_out": "Si vous ne l'avez pas, dites-le-moi et je vous passe une personne.",
     "way_out_billing": "Sinon, donnez-moi la date et le montant du prélèvement, ou demandez une personne.",
-    "way_out_status": "Sinon, donnez-moi la date de la commande et ce que vous avez commandé, ou demandez une personne.",
+    "way_out_status": ("Sinon, donnez-moi la date de la commande et ce que vous avez commandé, ou demandez une "
+                       "personne."),
     "thanks": "Merci de nous avoir écrit !",
     "angry": "Je suis désolé pour ce désagrément ; réglons cela tout de suite.",
     "repeated": "Désolé que vous ayez dû redemander ; voici où nous en sommes.",
     "thanks_many": "Merci de nous avoir écrit ! Voici ce que j'ai fait :",
-    "billing": "**Facture {invoice}**{concern} : j'ai ouvert une vérification de facturation, dossier {ref}. Réponse sous {eta}.",
+    "billing": ("**Facture {invoice}**{concern} : j'ai ouvert une vérification de facturation, dossier {ref}. Réponse "
+                "sous {eta}."),
     "return": "**Retour de {product}** : accepté, numéro RMA {ref}. {instructions}",
     "status": "**Commande {order}** : {status}{tracking}{when} (réf. {ref}).",
     "technical": ("**Problème technique** : j'ai ouvert le dossier {ref} pour nos techniciens. Répondez ici avec le "
@@ -126,7 +131,8 @@ _DE = {
     "angry": "Das tut mir leid – wir kümmern uns sofort darum.",
     "repeated": "Entschuldigung, dass Sie noch einmal fragen mussten – hier der Stand.",
     "thanks_many": "Danke für Ihre Nachricht! Das habe ich erledigt:",
-    "billing": "**Rechnung {invoice}**{concern}: Ich habe eine Rechnungsprüfung eröffnet, Fall {ref}. Antwort innerhalb von {eta}.",
+    "billing": ("**Rechnung {invoice}**{concern}: Ich habe eine Rechnungsprüfung eröffnet, Fall {ref}. Antwort "
+                "innerhalb von {eta}."),
     "return": "**Rücksendung von {product}**: genehmigt, RMA-Nummer {ref}. {instructions}",
     "status": "**Bestellung {order}**: {status}{tracking}{when} (Ref. {ref}).",
     "technical": ("**Technisches Problem**: Ich habe Fall {ref} für unsere Techniker eröffnet. Antworten Sie hier mit "

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from .clarify import CHOICES
-from .phrasebook import LANGUAGES, choice_label, phrases, return_steps, value, variant
 from .llm.base import LLMRequest
 from .llm.runner import StepRunner, Tally
+from .phrasebook import LANGUAGES, choice_label, phrases, return_steps, value, variant
 from .text import defuse
 from .types import CaseSummary, GeneralAnswer, PendingSummary, Route
 

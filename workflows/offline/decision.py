@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 from ..types import Route
 from . import semantic
 from .language import GLOSSED, detect_language, gloss
-from .routing import Segment, segments as rule_segments
+from .routing import Segment
+from .routing import segments as rule_segments
 
 SURE = 0.55  # similarity at which the nearest example's route is taken as it is
 SURE_MARGIN = 0.10  # ...when the best other route is at least this much further

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from ..clarify import parse_choice
 from ..types import Plan, Route, Task, TaskParams
 from .decision import Decided, decide
-from .language import GLOSSED, gloss
 from .entities import (
     find_billing_concern,
     find_invoice_numbers,
@@ -26,6 +25,7 @@ from .entities import (
     find_technical_issue,
     reason_from_answer,
 )
+from .language import GLOSSED, gloss
 from .routing import Segment
 
 MAX_TASKS = 12  # the orchestrator's schema takes at most this many
