@@ -5,7 +5,8 @@
 Each source intent is mapped to one of our routes, or left out when the mapping would be a guess (bank
 cards, transfers). The dev set (`dev.csv`) comes from the sources' test splits; the validation set
 (`val.csv`, used only to set the confidence threshold) from their validation/training splits, so the
-two never share a message. Sampling is seeded: the same sources give the same files. Sources, licenses
+two never share a message. `world.csv` (HWU64, a home assistant's requests, all `general`) measures how
+often a question about the world would open a case. Sampling is seeded: the same sources give the same files. Sources, licenses
 and commits are in SOURCES.md.
 """
 
@@ -34,6 +35,9 @@ BANKING_ROUTES = {
     "request_refund": "return", "Refund_not_showing_up": "return",
     "card_arrival": "status", "card_delivery_estimate": "status",
 }
+# HWU64 (a home assistant's requests): all general for a shop's support bot, except asking after a takeaway
+# order, which is an order's status of another kind.
+HWU_EXCLUDED = frozenset({"takeaway_query"})
 GENERAL_PER_INTENT = {"dev": 10, "val": 5}  # general intents are many: a sample of each keeps the set balanced
 
 
@@ -69,6 +73,16 @@ def _banking(path: Path, rng: random.Random, limit: int | None) -> list[dict[str
     return rows
 
 
+def _hwu(folder: Path) -> list[dict[str, str]]:
+    rows = []
+    for path in sorted(folder.glob("*.json")):
+        for item in json.loads(path.read_text(encoding="utf-8")).get("test_data_annotation", []):
+            if item["intent"] not in HWU_EXCLUDED:
+                rows.append({"instruction": " ".join(item["text"].split()), "route": "general", "source": "hwu64",
+                             "intent": item["intent"]})
+    return rows
+
+
 def _write(path: Path, rows: list[dict[str, str]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=["instruction", "route", "source", "intent"])
@@ -81,6 +95,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clinc", type=Path, required=True, help="CLINC150 data/data_full.json")
     parser.add_argument("--banking", type=Path, required=True, help="banking77 folder banking_data/")
+    parser.add_argument("--hwu", type=Path, help="HWU64 CrossValidation/.../KFold_1/testset/annotated/ (world questions)")
     args = parser.parse_args()
     rng = random.Random(17)
     dev = (_clinc(args.clinc, "test", "oos_test", rng, GENERAL_PER_INTENT["dev"])
@@ -89,6 +104,8 @@ def main() -> int:
            + _banking(args.banking / "train.csv", rng, 15))
     _write(HERE / "dev.csv", dev)
     _write(HERE / "val.csv", val)
+    if args.hwu is not None:
+        _write(HERE / "world.csv", _hwu(args.hwu))
     return 0
 
 

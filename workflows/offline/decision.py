@@ -27,6 +27,7 @@ from .routing import segments as rule_segments
 
 SURE = 0.55  # similarity at which the nearest example's route is taken as it is
 SURE_MARGIN = 0.10  # ...when the best other route is at least this much further
+SURE_UNCUED = 0.60  # ...and at least this close when no key word backs an action route
 OFF_TOPIC = 0.40  # similarity to an off-topic example at which key words no longer count
 RULES_BACKED = 0.55  # a strong rule stands when an example of its route (or of another action) is this close
 AGREED = 0.55  # rules and examples agreeing on a route: enough evidence from this similarity
@@ -54,7 +55,8 @@ def _decide(seg: Segment, guess: semantic.Guess | None, *, glossed: bool) -> Dec
     if guess is None:  # rules alone
         return Decided(seg, min(1.0, 0.3 + seg.score / 8) if seg.score else 0.5)
     sim = guess.similarity
-    sure = sim >= SURE and guess.margin >= SURE_MARGIN
+    uncued_action = seg.score == 0.0 and guess.route in ACTIONS  # meaning alone would open a case
+    sure = sim >= (SURE_UNCUED if uncued_action else SURE) and guess.margin >= SURE_MARGIN
     if glossed and rules != "general" and seg.score >= HINT_RULE and not (sure and guess.route != rules):
         # a glossed message is half English: its key words are what the encoder reads least well
         return Decided(seg, max(0.6, guess.by_route.get(rules, 0.0)))
