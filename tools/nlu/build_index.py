@@ -81,6 +81,11 @@ def main() -> int:
     parser.add_argument("--exclude-half", choices=("odd", "even"))
     parser.add_argument("--output", type=Path, default=semantic.INDEX_PATH)
     args = parser.parse_args()
+    for path in (args.examples, args.bitext):
+        if not path.is_file():
+            print(f"build_index: {path} not found; pass --bitext / --examples with the files to build from",
+                  file=sys.stderr)
+            return 2
     own = load_examples(args.examples)
     bitext = load_bitext(args.bitext, args.exclude_half)
     meta = {"inputs": {args.examples.name: _sha(args.examples), args.bitext.name: _sha(args.bitext)},
