@@ -3,6 +3,7 @@ clarifying question, world questions, through the shell adapter like a new user 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,3 +98,24 @@ async def test_the_clarifying_choices_are_buttons_and_a_click_answers_in_the_thr
     async with services.db.session() as s:
         cases = await case_store.list_cases(s, CaseFilter(), limit=None)
     assert [c.kind for c in cases] == ["human"]
+
+
+@needs_encoder
+def test_the_index_rebuilds_the_same_from_the_same_inputs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    examples = tmp_path / "examples.txt"
+    examples.write_text("# mine\nstatus\twhere is my parcel\ngeneral\twhat's the weather\n", encoding="utf-8")
+    bitext = tmp_path / "bitext.csv"
+    bitext.write_text("instruction,intent,category,route\ni need my invoice,get_invoice,INVOICE,billing\n"
+                      "cancel it,cancel_order,ORDER,\n", encoding="utf-8")
+    tool = Path(__file__).resolve().parents[1] / "tools" / "nlu" / "build_index.py"
+    outputs = [tmp_path / "a.npz", tmp_path / "b.npz"]
+    for out in outputs:
+        subprocess.run([sys.executable, str(tool), "--examples", str(examples), "--bitext", str(bitext),
+                        "--output", str(out)], check=True, capture_output=True)
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
+    built = semantic.Index(outputs[0])
+    assert built.meta["examples"] == 3 and built.meta["per_route"] == {"billing": 1, "status": 1, "general": 1}
+    assert built.guess(semantic.encoder().encode(["where's my package?"]))[0].route == "status"

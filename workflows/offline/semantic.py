@@ -123,7 +123,8 @@ class Index:
         sims = np.clip(np.einsum("td,ed->te", np.asarray(vectors, dtype=np.float32), self.vectors), 0.0, 1.0)
         out = []
         for row in sims:
-            top = np.argpartition(-row, NEIGHBOURS)[:NEIGHBOURS * 4]
+            wanted = NEIGHBOURS * 4
+            top = np.argpartition(-row, wanted)[:wanted] if len(row) > wanted else np.arange(len(row))
             best: dict[int, float] = {}
             for j in top[np.argsort(-row[top])]:
                 label = int(self.labels[j])
