@@ -103,3 +103,13 @@ async def test_a_long_story_answering_an_open_return_does_not_become_its_product
     assert second is not None
     assert all(p.params.get("product_name") != "On top of that" for p in second.pending)
     assert all(c.details.get("product_name") != "On top of that" for c in second.cases)
+
+
+async def test_a_follow_up_finds_a_request_completed_over_two_messages(services: Any) -> None:
+    chat = shell_chat(services, thread_id="t-two-step")
+    assert _pending((await chat.send("I want to return my shoes")).result) == [("return", ["reason_for_return"])]
+    done = (await chat.send("they're too small")).result
+    assert done is not None and [c.kind for c in done.cases] == ["return"]
+    follow_up = (await chat.send("any update on my refund?")).result
+    assert follow_up is not None and _pending(follow_up) == []
+    assert [c.ref for c in follow_up.cases] == [done.cases[0].ref] and not follow_up.cases[0].new

@@ -69,7 +69,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "me cobraron": "i was charged", "me han cobrado": "i was charged", "estado de mi pedido": "status of my order",
         "número de pedido": "order number", "numero de pedido": "order number", "devolver el": "return the",
         "devolver la": "return the", "devolver los": "return the", "devolver las": "return the",
-        "porque es": "because it is", "porque son": "because they are", "mi dinero": "my money",
+        "porque es": "because it is", "alguna novedad": "any update", "alguna noticia": "any news", "porque son": "because they are", "mi dinero": "my money",
     },
     "fr": {
         "deux fois": "twice", "ne fonctionne pas": "does not work", "ne marche pas": "does not work",
@@ -77,7 +77,7 @@ _PHRASES: dict[str, dict[str, str]] = {
         "n'est pas arrivée": "has not arrived",
         "n'est pas arrivé": "has not arrived", "pas encore reçu": "not yet received", "parler à": "talk to",
         "une personne": "a person", "numéro de commande": "order number", "ma commande": "my order",
-        "mon colis": "my package", "ma facture": "my invoice", "on m'a facturé": "i was charged",
+        "mon colis": "my package", "ma facture": "my invoice", "des nouvelles": "any news", "on m'a facturé": "i was charged",
         "j'ai été débité": "i was charged", "j'ai été facturé": "i was charged", "où est": "where is",
     },
     "de": {
@@ -87,12 +87,12 @@ _PHRASES: dict[str, dict[str, str]] = {
         "wo ist": "where is", "meine bestellung": "my order", "mein paket": "my package",
         "meine rechnung": "my invoice",
         "zurückgeben": "return", "zurücksenden": "send back", "zurückschicken": "send back",
-        "zu klein": "too small", "zu groß": "too big", "zu gross": "too big",
+        "zu klein": "too small", "gibt es neuigkeiten": "any news", "neuigkeiten": "news", "zu groß": "too big", "zu gross": "too big",
     },
     "pt": {
         "duas vezes": "twice", "não funciona": "does not work", "nao funciona": "does not work",
         "não chegou": "not arrived", "nao chegou": "not arrived", "quero falar com": "i want to talk to",
-        "uma pessoa": "a person", "fui cobrado": "i was charged", "fui cobrada": "i was charged",
+        "uma pessoa": "a person", "alguma novidade": "any update", "alguma notícia": "any news", "fui cobrado": "i was charged", "fui cobrada": "i was charged",
         "o meu pedido": "my order", "a minha encomenda": "my order", "a minha fatura": "my invoice",
         "número do pedido": "order number", "numero do pedido": "order number", "gostaria de": "i would like to",
     },

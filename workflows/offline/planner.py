@@ -153,19 +153,31 @@ def _fill_leftover_ids(tasks: list[Task], text: str) -> list[int]:
 _MEMORY = 5  # earlier customer messages of the thread searched for what a bare follow-up leaves out
 
 
-def _from_thread(task: Task, history: Sequence[str], language: str | None) -> Task:
+def _thread_requests(history: Sequence[str], glossed: bool) -> list[Task]:
+    """The requests the thread's last messages completed, newest last: the planner replayed over them,
+    each message answering what the one before left open ("I want to return my shoes" → "they're too
+    small")."""
+    start = max(0, len(history) - _MEMORY)
+    done: list[Task] = []
+    waiting: list[Task] = []
+    for i in range(start, len(history)):
+        replayed = _plan(history[i], pending=waiting, history=history[:i], glossed=glossed, recall=False)
+        done += [t for t in replayed.tasks if not t.missing()]
+        waiting = [t for t in replayed.tasks if t.missing()]
+    return done
+
+
+def _from_thread(task: Task, history: Sequence[str], glossed: bool) -> Task:
     """A follow-up that names nothing of its own ("any update on my refund?", "I never got it") is about
     what the thread already said: the newest earlier request of the same kind lends its values."""
-    if task.kind not in ("billing", "return", "status") or any(
+    if not history or task.kind not in ("billing", "return", "status") or any(
             getattr(task.params, name) for name in ("invoice_number", "product_name", "reason_for_return", "order_id")):
         return task
-    for i in range(len(history) - 1, max(-1, len(history) - 1 - _MEMORY), -1):
-        for seg in (d.segment for d in decide(history[i], glossed=language in GLOSSED)):
-            for earlier in _segment_tasks(seg, history[:i]) if seg.route == task.kind else ():
-                values = earlier.params.model_dump(exclude_none=True)
-                if values and not earlier.missing():
-                    return Task(kind=task.kind, params=task.params.model_copy(
-                        update={k: v for k, v in values.items() if k != "concern" or not task.params.concern}))
+    for earlier in reversed(_thread_requests(history, glossed)):
+        if earlier.kind == task.kind:
+            values = earlier.params.model_dump(exclude_none=True)
+            return Task(kind=task.kind, params=task.params.model_copy(
+                update={k: v for k, v in values.items() if k != "concern" or not task.params.concern}))
     return task
 
 
@@ -198,9 +210,16 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
     German and Portuguese are read through a word gloss). When the routing is unsure and nothing else
     comes of the message, the plan asks to clarify instead of opening anything."""
     choice = parse_choice(text)
-    if language in GLOSSED:
+    glossed = language in GLOSSED
+    if glossed:
         text, history = gloss(text, language), [gloss(h, language) for h in history]
-    decided = (_chosen(choice, history) if choice is not None else None) or decide(text, glossed=language in GLOSSED)
+    return _plan(text, pending=pending, history=history, glossed=glossed, recall=True, choice=choice)
+
+
+def _plan(text: str, *, pending: Sequence[Task], history: Sequence[str], glossed: bool, recall: bool,
+          choice: Route | None = None) -> Plan:
+    """`recall`: a bare follow-up may take its values from the thread (off while replaying the thread)."""
+    decided = (_chosen(choice, history) if choice is not None else None) or decide(text, glossed=glossed)
     waiting = list(pending)
     changed: list[int] = []
     new_tasks: list[Task] = []
@@ -221,7 +240,7 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
         if seg.route != "general":
             confidence = min(confidence, d.confidence)
         for task in _segment_tasks(seg, history):
-            task = _from_thread(task, history, language)
+            task = _from_thread(task, history, glossed) if recall else task
             if _absorbed(task, waiting):
                 continue
             for i, old in enumerate(waiting):
