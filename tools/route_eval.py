@@ -92,7 +92,7 @@ def report(result: dict[str, object], path: Path) -> str:
                  f"{result['messages_per_second']:.0f} messages/s   p95 {result['p95_ms']:.1f} ms   "
                  f"(CPU: {result['cpu_messages_per_second']:.0f} messages/s, p95 {result['cpu_p95_ms']:.1f} ms)"
                  + ("" if result["semantic"] else "   (rules only: the encoder or the index is missing)"))
-    predicted_routes = list(SCORED) + ["technical"]
+    predicted_routes = [*SCORED, "technical"]
     lines.append("confusion matrix (rows gold, columns predicted):")
     lines.append(" " * 10 + "".join(f"{p[:8]:>9}" for p in predicted_routes))
     for gold in result["per_route"]:  # type: ignore[attr-defined]

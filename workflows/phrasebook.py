@@ -23,9 +23,9 @@ _EN = {
                 "within {eta}."),
     "return": "**Return of {product}**: approved, RMA number {ref}. {instructions}",
     "status": "**Order {order}**: {status}{tracking}{when} (ref {ref}).",
-    "technical": ("**Technical issue**: I opened case {ref} for our technicians. To speed things up, reply here with the "
-                  "product or app and its version, what happened, any error message word for word, and the steps "
-                  "that make it happen."),
+    "technical": ("**Technical issue**: I opened case {ref} for our technicians. To speed things up, reply here "
+                  "with the product or app and its version, what happened, any error message word for word, and "
+                  "the steps that make it happen."),
     "human": "**A person will take over**: I flagged this conversation for our support team, case {ref}.",
     "ask": "To go ahead with your {label}{about}, could you tell me {wanted}?",
     "and": " and ",
@@ -135,8 +135,9 @@ _DE = {
                 "innerhalb von {eta}."),
     "return": "**Rücksendung von {product}**: genehmigt, RMA-Nummer {ref}. {instructions}",
     "status": "**Bestellung {order}**: {status}{tracking}{when} (Ref. {ref}).",
-    "technical": ("**Technisches Problem**: Ich habe Fall {ref} für unsere Techniker eröffnet. Antworten Sie hier mit "
-                  "Produkt oder App und Version, was passiert ist, der genauen Fehlermeldung und den Schritten dorthin."),
+    "technical": ("**Technisches Problem**: Ich habe Fall {ref} für unsere Techniker eröffnet. Antworten Sie hier "
+                  "mit Produkt oder App und Version, was passiert ist, der genauen Fehlermeldung und den Schritten "
+                  "dorthin."),
     "human": "**Ein Mensch übernimmt**: Ich habe unser Support-Team informiert, Fall {ref}.",
     "ask": "Um mit Ihrer {label}{about} weiterzumachen: Können Sie mir {wanted} nennen?",
     "and": " und ",

@@ -122,13 +122,18 @@ class SupportWorkflow:
         tally = Tally()
         detected = detect_language(clean) if clean else None
         language = detected or thread_language or "en"
-        mood = {"language": language, "detected": detected, "tone": tone_of(clean, history), "turn": len(history)}
+        tone = tone_of(clean, history)
+
+        def planned(plan: Plan, replayed: bool) -> Planned:
+            return Planned(clean, truncated, plan, replayed, tally, language=language, detected=detected, tone=tone,
+                           turn=len(history))
+
         if stored_plan:
-            return Planned(clean, truncated, Plan.model_validate(stored_plan), True, tally, **mood)
+            return planned(Plan.model_validate(stored_plan), True)
         if not clean:
-            return Planned(clean, truncated, Plan(routes=["general"], tasks=list(pending)), False, tally, **mood)
-        plan = await make_plan(clean, self.runner, history=history, pending=pending, tally=tally, language=language)
-        return Planned(clean, truncated, plan, False, tally, **mood)
+            return planned(Plan(routes=["general"], tasks=list(pending)), False)
+        return planned(await make_plan(clean, self.runner, history=history, pending=pending, tally=tally,
+                                       language=language), False)
 
     @staticmethod
     async def work(orders: Sequence[tuple[Task, WorkContext]]) -> list[CaseDraft]:

@@ -6,8 +6,8 @@ Each source intent is mapped to one of our routes, or left out when the mapping 
 cards, transfers). The dev set (`dev.csv`) comes from the sources' test splits; the validation set
 (`val.csv`, used only to set the confidence threshold) from their validation/training splits, so the
 two never share a message. `world.csv` (HWU64, a home assistant's requests, all `general`) measures how
-often a question about the world would open a case. Sampling is seeded: the same sources give the same files. Sources, licenses
-and commits are in SOURCES.md.
+often a question about the world would open a case. Sampling is seeded: the same sources give the same
+files. Sources, licenses and commits are in SOURCES.md.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clinc", type=Path, required=True, help="CLINC150 data/data_full.json")
     parser.add_argument("--banking", type=Path, required=True, help="banking77 folder banking_data/")
-    parser.add_argument("--hwu", type=Path, help="HWU64 CrossValidation/.../KFold_1/testset/annotated/ (world questions)")
+    parser.add_argument("--hwu", type=Path,
+                        help="HWU64 CrossValidation/.../KFold_1/testset/annotated/ (world questions)")
     args = parser.parse_args()
     rng = random.Random(17)
     dev = (_clinc(args.clinc, "test", "oos_test", rng, GENERAL_PER_INTENT["dev"])

@@ -36,7 +36,7 @@ STRONG_RULE = 4.0
 HINT_RULE = 2.5  # a rule this strong, or an example of an action route this close, is worth a question
 HINT_SIMILARITY = 0.45
 HINT_GAP = 0.06
-ACTIONS = frozenset({"billing", "return", "status", "technical", "human"})
+ACTIONS: tuple[Route, ...] = ("billing", "return", "status", "technical", "human")
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,12 @@ def _decide(seg: Segment, guess: semantic.Guess | None, *, glossed: bool) -> Dec
 def _hint(rules: Route, score: float, guess: semantic.Guess) -> Route | None:
     if rules in ACTIONS and score >= HINT_RULE:
         return rules
-    near = [r for r, sim in guess.by_route.items()  # an action nearly as close as the best route
-            if r in ACTIONS and sim >= HINT_SIMILARITY and sim >= guess.similarity - HINT_GAP]
-    return near[0] if near else None
+    best: Route | None = None  # the closest action nearly as close as the best route
+    for route in ACTIONS:
+        sim = guess.by_route.get(route, 0.0)
+        if sim >= max(HINT_SIMILARITY, guess.similarity - HINT_GAP) and sim > guess.by_route.get(best or "", 0.0):
+            best = route
+    return best
 
 
 MAX_GUESSED = 6  # segments per message checked for meaning: bounds the cost of a huge message

@@ -40,7 +40,7 @@ def detect_language(text: str) -> str | None:
         return None
     try:
         found = _detector().detect(" ".join(text[:_DETECT_CHARS].split()), model="lite", k=1)
-    except Exception as e:  # noqa: BLE001 - a detector failure must never stop a reply
+    except Exception as e:  # a detector failure must never stop a reply
         _log.warning("language detection failed: %s", e)
         return None
     if not found:
