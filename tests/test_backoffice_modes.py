@@ -312,3 +312,10 @@ async def test_asking_again_after_an_outage_answers_on_the_same_case_with_the_fr
     assert example.received[0].json["case_ref"] == cases[0].ref  # the back office hears of the open case
     assert cases[0].details["current_status"] == "held at customs" and "held at customs" in again.reply
     assert cases[0].needs_staff  # flagged by the outage: it stays on the staff's list until someone closes it
+
+
+async def test_the_staff_reply_speaks_the_customers_language(make_settings: Any) -> None:
+    async with open_services(make_settings(SUPPORTBOT_BACKOFFICE="staff")) as services:
+        result = (await shell_chat(services).send("Hola, ¿dónde está mi pedido W-40001? No ha llegado todavía.")).result
+    assert result is not None and result.cases[0].needs_staff
+    assert "una persona te responderá aquí" in result.reply and result.cases[0].ref in result.reply
