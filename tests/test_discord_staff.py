@@ -348,3 +348,18 @@ async def test_sla_reminder_pings_only_the_first_staff_role(bot: StaffBot) -> No
     mentions = post.json["allowed_mentions"]
     assert mentions["parse"] == [] and [str(r) for r in mentions["roles"]] == [STAFF_ROLE]
     assert post.json["nonce"] == "sbnote5"
+
+
+async def test_a_reminder_goes_with_its_card(fake: FakeDiscord) -> None:
+    core = StandInCore()
+    async with staff_bot(fake, core) as bot:
+        card_id = await core.post(a_card())
+        await bot.staff.notify("still unclaimed", channel_id=STAFF_CHANNEL, thread_id=card_id)
+        reminder = bot.fake.posts_in(STAFF_CHANNEL)[-1]
+        assert str(reminder.json["message_reference"]["message_id"]) == card_id  # a reply to the card
+    core = StandInCore(channel=STAFF_FORUM)
+    async with staff_bot(fake, core) as bot:
+        post_id = await core.post(a_card("HUM-2002"))
+        await bot.staff.notify("still unclaimed", channel_id=STAFF_FORUM, thread_id=post_id, key=9)
+        [reminder] = bot.fake.posts_in(post_id)  # inside the case's post
+        assert reminder.json["content"] == f"<@&{STAFF_ROLE}> still unclaimed"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import discord
 
@@ -27,6 +28,7 @@ _log = logging.getLogger(__name__)
 HISTORY_LIMIT = 50  # messages looked through for a card posted before a crash
 NO_MENTIONS = discord.AllowedMentions.none()
 FORUM_NAME_MAX = 100
+POST_ARCHIVE_MIN = 10080  # a case's post stays in the forum's list for a week without activity
 
 
 def jump_url(guild_id: int | None, channel_id: str, message_id: str = "") -> str:
@@ -78,7 +80,8 @@ class StaffChannel:
         applied = [tags[stage(card)]] if stage(card) in tags else []
         extra = {"view": view} if view is not None else {}
         posted = await forum.create_thread(name=post_name(card), embed=embed, applied_tags=applied,
-                                           allowed_mentions=NO_MENTIONS, **extra)
+                                           auto_archive_duration=POST_ARCHIVE_MIN, allowed_mentions=NO_MENTIONS,
+                                           **extra)
         _log.info("forum post of %s created in %s: %s", card.ref, forum.id, posted.thread.id)
         return str(posted.thread.id)
 
@@ -135,22 +138,30 @@ class StaffChannel:
 
     # --- notices and links -----------------------------------------------------------------------
     async def notify(self, text: str, *, channel_id: str, thread_id: str = "", key: int = 0) -> str:
-        """A plain message (an SLA reminder) that may ping the first staff role, and nobody else."""
+        """A plain message (an SLA reminder) that may ping the first staff role, and nobody else.
+
+        `thread_id` places it with a card: in a forum, inside the case's post; in a text channel, in a
+        thread of that id if there is one, else as a reply to the card message of that id."""
         mention = f"<@&{self.staff_role}>" if self.staff_role else ""
-        content = text if not mention or mention in text else f"{mention} {text}"
+        content = split_text(text if not mention or mention in text else f"{mention} {text}")[0]
         allowed = (discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(int(self.staff_role))])
                    if self.staff_role else NO_MENTIONS)
-        content = split_text(content)[0]
-        target = thread_id or channel_id
-        if not thread_id:
-            channel = await self._channel(channel_id)
-            if isinstance(channel, discord.ForumChannel):  # nothing is posted in a forum outside a post
-                name = (text.splitlines() or ["Reminder"])[0][:FORUM_NAME_MAX] or "Reminder"
-                posted = await channel.create_thread(name=name, content=content, allowed_mentions=allowed)
-                return str(posted.message.id)
-        extra = {"nonce": f"sbnote{key}"} if key else {}
-        message = await self.client.get_partial_messageable(int(target)).send(content, allowed_mentions=allowed,
-                                                                              **extra)
+        channel = await self._channel(channel_id)
+        if isinstance(channel, discord.ForumChannel) and not thread_id:  # a forum holds posts, not messages
+            name = (text.strip().splitlines() or [""])[0][:FORUM_NAME_MAX] or "Reminder"
+            posted = await channel.create_thread(name=name, content=content, allowed_mentions=allowed)
+            return str(posted.message.id)
+        extra: dict[str, Any] = {"nonce": f"sbnote{key}"} if key else {}
+        target = self.client.get_partial_messageable(int(channel_id))
+        if thread_id and isinstance(channel, discord.ForumChannel):
+            target = self.client.get_partial_messageable(int(thread_id))
+        elif thread_id:
+            if isinstance(self.client.get_channel(int(thread_id)), discord.Thread):
+                target = self.client.get_partial_messageable(int(thread_id))
+            else:
+                extra["reference"] = discord.MessageReference(message_id=int(thread_id), channel_id=int(channel_id),
+                                                              fail_if_not_exists=False)
+        message = await target.send(content, allowed_mentions=allowed, **extra)
         return str(message.id)
 
     async def permalink(self, channel_id: str, thread_id: str) -> str:

@@ -31,7 +31,7 @@ PLATFORM = "discord"
 ACK_BUDGET_S = 2.0  # Discord invalidates the token when the first response takes more than 3 s
 MODAL_TIMEOUT_S = 3600.0  # a modal closed without submitting is forgotten after this
 MAX_CUSTOM_ID = 100
-TEMPLATE = re.compile(r"sb:(?P<action>[a-z_]{1,24}):(?P<value>[^\s]{1,80})")
+TEMPLATE = re.compile(r"sb:(?P<action>[a-z_]{1,24}):(?P<value>.{1,96})")
 STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger,
           "": discord.ButtonStyle.secondary}
 FAILED = "Something went wrong; please try again."
