@@ -363,3 +363,15 @@ async def test_a_reminder_goes_with_its_card(fake: FakeDiscord) -> None:
         await bot.staff.notify("still unclaimed", channel_id=STAFF_FORUM, thread_id=post_id, key=9)
         [reminder] = bot.fake.posts_in(post_id)  # inside the case's post
         assert reminder.json["content"] == f"<@&{STAFF_ROLE}> still unclaimed"
+
+
+async def test_a_failing_core_gets_a_polite_private_answer(fake: FakeDiscord,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    core = StandInCore()
+    async with staff_bot(fake, core) as bot:
+        message_id = await core.post(a_card())
+        core.cards.clear()  # the core no longer knows the case: its handler raises KeyError
+        response = await bot.click(fake.message(STAFF_CHANNEL, message_id), f"sb:case_claim:{REF}", user=STAFF_USER)
+    assert response.json["type"] == 4 and response.json["data"]["flags"] & EPHEMERAL
+    assert response.json["data"]["content"] == "Something went wrong; please try again."
+    assert any("case_claim on HUM-1001" in r.getMessage() and r.exc_info for r in caplog.records)
