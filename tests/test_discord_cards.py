@@ -24,6 +24,7 @@ def test_stages_follow_the_case() -> None:
     closed = replace(CARD, status="closed", closed_reason="**fixed** it")
     assert stage(closed) == "closed" and status_line(closed) == "Closed: \\*\\*fixed\\*\\* it"
     assert status_line(replace(CARD, closed_reason="was closed")) == "Reopened, waiting for staff"
+    assert status_line(replace(CARD, status="resolved")) == "Resolved, to be closed"
 
 
 def test_embed_stays_within_discords_limits() -> None:

@@ -9,7 +9,7 @@ from datetime import UTC
 
 import discord
 
-from adapters.platform import Card
+from ..platform import Card
 
 from .embeds import MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_TITLE, cut
 
@@ -40,6 +40,8 @@ def one_line(text: str, limit: int) -> str:
 
 def status_line(card: Card) -> str:
     match stage(card):
+        case "closed" if card.status == "resolved":
+            return "Resolved, to be closed"
         case "closed":
             reason = one_line(card.closed_reason or "", 200)
             return f"Closed: {discord.utils.escape_markdown(reason)}" if reason else "Closed"

@@ -17,7 +17,7 @@ from typing import Any
 
 import discord
 
-from adapters.platform import Card
+from ..platform import Card
 
 from .cards import TAGS, card_embed, is_card_of, post_name, stage
 from .embeds import split_text

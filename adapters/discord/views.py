@@ -23,7 +23,7 @@ from typing import Any
 
 import discord
 
-from adapters.platform import Button, Interaction, InteractionReply
+from ..platform import Button, Interaction, InteractionReply
 
 _log = logging.getLogger(__name__)
 
