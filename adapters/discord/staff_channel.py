@@ -37,6 +37,9 @@ def jump_url(guild_id: int | None, channel_id: str, message_id: str = "") -> str
     return f"https://discord.com/channels/{where}/{channel_id}{tail}"
 
 
+AnyChannel = discord.abc.GuildChannel | discord.Thread | discord.abc.PrivateChannel
+
+
 class StaffChannel:
     """`Platform.post_card`, `update_card`, `notify` and `permalink` for Discord."""
 
@@ -46,7 +49,7 @@ class StaffChannel:
         self._tags: dict[int, dict[str, discord.ForumTag]] = {}  # forum id → our tags by name
         self._untagged: set[int] = set()  # forums where tags could not be created (logged once)
 
-    async def _channel(self, channel_id: str | int) -> discord.abc.GuildChannel | discord.Thread | discord.abc.PrivateChannel:
+    async def _channel(self, channel_id: str | int) -> AnyChannel:
         channel = self.client.get_channel(int(channel_id))
         if channel is None:
             channel = await self.client.fetch_channel(int(channel_id))

@@ -83,8 +83,9 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
         self.action, self.value = action, value
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button[Any],  # type: ignore[override]
-                             match: re.Match[str], /) -> ActionButton:
+    async def from_custom_id(  # type: ignore[override]
+            cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> ActionButton:
         return cls(match["action"], match["value"], label=item.label or "", style=item.style)
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
