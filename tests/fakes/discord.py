@@ -33,6 +33,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -152,6 +153,11 @@ class FakeDiscord(LocalServer):
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: len(self.calls_to(route)) >= count)
         return self.calls_to(route)[:count]
+
+    async def until(self, condition: Callable[[], bool], *, timeout: float = 10.0) -> None:
+        """Return once `condition()` holds; it is checked after every REST call and gateway frame."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(condition)
 
     # --- REST ------------------------------------------------------------------------------------
     @staticmethod
