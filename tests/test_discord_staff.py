@@ -1,7 +1,8 @@
-"""Case cards, buttons and modals on Discord, through the real discord.py client against the fake
-Discord: a card in a text channel and in a forum (tags open → claimed → closed), a staff click reaching
-the core and the card updated in place, a customer's click refused privately, the Close modal, buttons
-that still work after a restart, rating buttons, a slow core deferred within 3 s, SLA reminders.
+"""Case cards, buttons and modals on Discord, through the Discord adapter (the real discord.py client)
+against the fake Discord: a card in a text channel and in a forum (tags open → claimed → closed), a
+staff click reaching the core and the card updated in place, a customer's click refused privately, the
+Close modal, buttons that still work after a restart, rating buttons under the last piece of a closing
+message, a slow core deferred within 3 s, SLA reminders.
 
 The core is stood in for by `StandInCore`, at the contract boundary (`Handlers.on_interaction`,
 `is_staff`, and the `Platform` card methods it calls back)."""
@@ -11,19 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import discord
 import pytest
 
-from adapters.discord import endpoints
-from adapters.discord.client import make_intents
-from adapters.discord.staff_channel import StaffChannel
-from adapters.discord.views import StaffViews
-from adapters.platform import Button, Card, Interaction, InteractionReply
+from adapters.discord import DiscordAdapter
+from adapters.platform import Button, Card, Handlers, Interaction, InteractionReply, Outbound
 from tests.fakes.discord import (
     BOT_TOKEN,
     CUSTOMER,
@@ -33,7 +30,6 @@ from tests.fakes.discord import (
     STAFF_FORUM,
     STAFF_ROLE,
     STAFF_USER,
-    SUPPORT_CHANNEL,
     Call,
     FakeDiscord,
     click_payload,
@@ -69,7 +65,7 @@ class StandInCore:
     """Plays the core: checks staff, changes the case and updates its card, as `on_interaction` would."""
 
     channel: str = STAFF_CHANNEL
-    staff: StaffChannel | None = None
+    staff: DiscordAdapter | None = None  # the Platform the core posts and updates cards through
     events: list[Interaction] = field(default_factory=list)
     cards: dict[str, tuple[Card, str]] = field(default_factory=dict)  # ref → (card, message id)
     hold: asyncio.Event | None = None  # set: on_interaction waits for it (a slow core)
@@ -110,8 +106,7 @@ class StandInCore:
 
 @dataclass
 class StaffBot:
-    client: discord.Client
-    staff: StaffChannel
+    adapter: DiscordAdapter
     core: StandInCore
     fake: FakeDiscord
 
@@ -128,26 +123,35 @@ class StaffBot:
         return response
 
 
+class _NoCommands:
+    def get(self, name: str) -> None:
+        return None
+
+    def all(self) -> list[Any]:
+        return []
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("no command expected")
+
+
+async def _no_message(inbound: Any) -> Any:
+    raise AssertionError("no customer message expected")
+
+
 @asynccontextmanager
 async def staff_bot(fake: FakeDiscord, core: StandInCore, *, ack_budget_s: float = 2.0) -> AsyncIterator[StaffBot]:
-    previous = endpoints.apply(api_url=fake.api_url, gateway_url=fake.gateway_url)
-    client = discord.Client(intents=make_intents(), allowed_mentions=discord.AllowedMentions.none(),
-                            guild_ready_timeout=0.05)
-    views = StaffViews(on_interaction=core.on_interaction, is_staff=core.is_staff, ack_budget_s=ack_budget_s)
-    views.install(client)
-    core.staff = StaffChannel(client, views, staff_role_ids=[STAFF_ROLE])
-    gateway: asyncio.Task[None] | None = None
+    """The Discord adapter as the bot runs it, handed the stand-in core's `on_interaction` and `is_staff`."""
+    handlers = Handlers(on_message=_no_message, on_staff_message=_no_message, on_interaction=core.on_interaction,
+                        is_staff=core.is_staff, commands=_NoCommands())
+    adapter = DiscordAdapter(handlers, token=BOT_TOKEN, api_url=fake.api_url, gateway_url=fake.gateway_url,
+                             guild_ready_timeout=0.05, connect_timeout_s=10, staff_role_ids=[STAFF_ROLE])
+    adapter.views.ack_budget_s = ack_budget_s
+    core.staff = adapter
+    await adapter.start()
     try:
-        await client.login(BOT_TOKEN)
-        gateway = asyncio.create_task(client.connect(reconnect=False))
-        await asyncio.wait_for(client.wait_until_ready(), 10)
-        yield StaffBot(client, core.staff, core, fake)
+        yield StaffBot(adapter, core, fake)
     finally:
-        await client.close()
-        if gateway is not None:
-            with suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(gateway, 5)
-        endpoints.restore(previous)
+        await adapter.stop()
 
 
 @pytest.fixture
@@ -185,7 +189,7 @@ async def test_card_in_a_text_channel(bot: StaffBot) -> None:
     assert field_value(message, "Status") == "Open, waiting for staff"
     assert field_value(message, "Opened").startswith("<t:") and field_value(message, "Language") == "de"
     assert custom_ids(message) == [f"sb:case_claim:{REF}", f"sb:case_close:{REF}", f"sb:case_note:{REF}"]
-    assert await bot.staff.permalink(THREAD, THREAD) == f"https://discord.com/channels/{GUILD_ID}/{THREAD}"
+    assert await bot.adapter.permalink(THREAD, THREAD) == f"https://discord.com/channels/{GUILD_ID}/{THREAD}"
 
 
 async def test_a_staff_click_reaches_the_core_and_the_card_updates(bot: StaffBot) -> None:
@@ -307,7 +311,8 @@ async def test_buttons_work_after_a_restart_and_a_card_is_not_posted_twice(fake:
             again = await core.post(a_card(f"HUM-{channel[-2:]}"), key=3)
             assert again == first
             starter = fake.message(channel if channel == STAFF_CHANNEL else first, first)
-            response = await StaffBot(core.staff.client, core.staff, core, fake).click(  # type: ignore[union-attr]
+            assert core.staff is not None
+            response = await StaffBot(core.staff, core, fake).click(
                 starter, f"sb:case_claim:HUM-{channel[-2:]}", roles=(STAFF_ROLE,))
             assert response.json == {"type": 6} and core.events[-1].action == "case_claim"
     assert len(fake.posts_in(STAFF_CHANNEL)) == 1 and len(fake.calls_to("forum_post")) == 1
@@ -315,12 +320,14 @@ async def test_buttons_work_after_a_restart_and_a_card_is_not_posted_twice(fake:
 
 async def test_rating_buttons_under_a_closing_message(bot: StaffBot) -> None:
     scale = tuple(Button("rate", str(n), f"{REF}:{n}") for n in range(1, 6))
-    view = bot.staff.views.view(scale)
+    view = bot.adapter.views.view(scale)
     assert view is not None and view.timeout is None and view.is_persistent()
-    sent = await bot.client.get_partial_messageable(int(SUPPORT_CHANNEL)).send("Your case is closed.", view=view)
-    message = bot.fake.message(SUPPORT_CHANNEL, str(sent.id))
-    assert custom_ids(message) == [f"sb:rate:{REF}:{n}" for n in range(1, 6)]
-    response = await bot.click(message, f"sb:rate:{REF}:4", user=CUSTOMER, name="customer")
+    closing = Outbound(platform="discord", channel_id=THREAD, thread_id=THREAD, reply_id=41,
+                       text="Your case is closed. " + "More words. " * 200, buttons=scale)
+    await bot.adapter.deliver(closing)
+    first, last = bot.fake.messages[THREAD]  # split at 2,000 characters: the buttons go under the last piece
+    assert custom_ids(first) == [] and custom_ids(last) == [f"sb:rate:{REF}:{n}" for n in range(1, 6)]
+    response = await bot.click(last, f"sb:rate:{REF}:4", user=CUSTOMER, name="customer")
     [event] = bot.core.events
     assert (event.action, event.value, event.user_id) == ("rate", f"{REF}:4", CUSTOMER)
     assert response.json["data"]["content"] == "Thanks for your feedback!"
@@ -342,7 +349,7 @@ async def test_a_slow_core_is_deferred_within_the_ack_budget(fake: FakeDiscord) 
 
 
 async def test_sla_reminder_pings_only_the_first_staff_role(bot: StaffBot) -> None:
-    await bot.staff.notify(f"{REF} has waited 30 minutes for staff", channel_id=STAFF_CHANNEL, key=5)
+    await bot.adapter.notify(f"{REF} has waited 30 minutes for staff", channel_id=STAFF_CHANNEL, key=5)
     [post] = bot.fake.posts_in(STAFF_CHANNEL)
     assert post.json["content"] == f"<@&{STAFF_ROLE}> {REF} has waited 30 minutes for staff"
     mentions = post.json["allowed_mentions"]
@@ -354,13 +361,13 @@ async def test_a_reminder_goes_with_its_card(fake: FakeDiscord) -> None:
     core = StandInCore()
     async with staff_bot(fake, core) as bot:
         card_id = await core.post(a_card())
-        await bot.staff.notify("still unclaimed", channel_id=STAFF_CHANNEL, thread_id=card_id)
+        await bot.adapter.notify("still unclaimed", channel_id=STAFF_CHANNEL, thread_id=card_id)
         reminder = bot.fake.posts_in(STAFF_CHANNEL)[-1]
         assert str(reminder.json["message_reference"]["message_id"]) == card_id  # a reply to the card
     core = StandInCore(channel=STAFF_FORUM)
     async with staff_bot(fake, core) as bot:
         post_id = await core.post(a_card("HUM-2002"))
-        await bot.staff.notify("still unclaimed", channel_id=STAFF_FORUM, thread_id=post_id, key=9)
+        await bot.adapter.notify("still unclaimed", channel_id=STAFF_FORUM, thread_id=post_id, key=9)
         [reminder] = bot.fake.posts_in(post_id)  # inside the case's post
         assert reminder.json["content"] == f"<@&{STAFF_ROLE}> still unclaimed"
 

@@ -469,7 +469,7 @@ def _interaction(kind: int, data: dict[str, Any], *, user: str, roles: tuple[str
     number = next(_interaction_ids)
     return {"id": str(700_000_000_000_000_000 + number), "application_id": APP_ID, "type": kind,
             "token": f"interaction-token-{number}", "version": 1, "guild_id": GUILD_ID, "channel_id": channel,
-            "channel": {"id": channel, "type": 0}, "app_permissions": "0", "locale": "en-US",
+            "channel": channel_payload(channel), "app_permissions": "0", "locale": "en-US",
             "guild_locale": "en-US", "entitlements": [], "authorizing_integration_owners": {"0": GUILD_ID},
             "context": 0, "attachment_size_limit": 8388608, "data": data,
             "member": {**member_payload(roles), "user": user_payload(user, name=name), "permissions": "0"}}
