@@ -24,10 +24,10 @@ from typing import Any
 import discord
 
 from ..platform import Button, Interaction, InteractionReply
+from .conversations import PLATFORM, role_ids
 
 _log = logging.getLogger(__name__)
 
-PLATFORM = "discord"
 ACK_BUDGET_S = 2.0  # Discord invalidates the token when the first response takes more than 3 s
 MODAL_TIMEOUT_S = 3600.0  # a modal closed without submitting is forgotten after this
 MAX_CUSTOM_ID = 100
@@ -58,10 +58,6 @@ PROMPTS = {
 
 def custom_id(button: Button) -> str:
     return f"sb:{button.action}:{button.value}"
-
-
-def role_ids(user: discord.abc.User) -> tuple[str, ...]:
-    return tuple(str(role.id) for role in getattr(user, "roles", ()))
 
 
 def interaction_of(interaction: discord.Interaction, action: str, value: str, text: str = "") -> Interaction:
