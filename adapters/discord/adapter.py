@@ -22,6 +22,7 @@ from contextlib import suppress
 import aiohttp
 import discord
 from aiohttp import web
+from discord.utils import MISSING
 
 from ..delivery import Delivery
 from ..platform import Card, Handlers, Outbound
@@ -165,7 +166,7 @@ class DiscordAdapter:
             view = self.views.view(out.buttons) if index == len(pieces) - 1 else None  # feedback under the last
             message = await channel.send(piece, nonce=f"sb{out.reply_id}-{index}",
                                          reference=reference,  # type: ignore[arg-type]  # None: no reference
-                                         allowed_mentions=NO_MENTIONS, **({"view": view} if view else {}))
+                                         allowed_mentions=NO_MENTIONS, view=view if view is not None else MISSING)
             return str(message.id)
 
         return await self._delivery.deliver(out, pieces, post=post,

@@ -10,7 +10,6 @@ from datetime import UTC
 import discord
 
 from ..platform import Card
-
 from .embeds import MAX_DESCRIPTION, MAX_FIELD_VALUE, MAX_TITLE, cut
 
 THREAD_NAME_MAX = 100

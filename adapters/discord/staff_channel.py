@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import discord
+from discord.utils import MISSING
 
 from ..platform import Card
-
 from .cards import TAGS, card_embed, is_card_of, post_name, stage
 from .embeds import split_text
 from .views import StaffViews
@@ -28,7 +28,7 @@ _log = logging.getLogger(__name__)
 HISTORY_LIMIT = 50  # messages looked through for a card posted before a crash
 NO_MENTIONS = discord.AllowedMentions.none()
 FORUM_NAME_MAX = 100
-POST_ARCHIVE_MIN = 10080  # a case's post stays in the forum's list for a week without activity
+POST_ARCHIVE_MIN: Final = 10080  # a case's post stays in the forum's list for a week without activity
 
 
 def jump_url(guild_id: int | None, channel_id: str, message_id: str = "") -> str:
@@ -67,8 +67,8 @@ class StaffChannel:
         if found:
             _log.info("card of %s found in %s (posted before a restart): %s", card.ref, channel_id, found)
             return found
-        extra = {"view": view} if view is not None else {}
-        message = await channel.send(embed=embed, nonce=f"sbcard{key}", allowed_mentions=NO_MENTIONS, **extra)
+        message = await channel.send(embed=embed, nonce=f"sbcard{key}", allowed_mentions=NO_MENTIONS,
+                                     view=view if view is not None else MISSING)
         _log.info("card of %s posted in %s: %s", card.ref, channel_id, message.id)
         return str(message.id)
 
@@ -81,10 +81,9 @@ class StaffChannel:
             return str(existing.id)
         tags = await self._forum_tags(forum)
         applied = [tags[stage(card)]] if stage(card) in tags else []
-        extra = {"view": view} if view is not None else {}
         posted = await forum.create_thread(name=post_name(card), embed=embed, applied_tags=applied,
                                            auto_archive_duration=POST_ARCHIVE_MIN, allowed_mentions=NO_MENTIONS,
-                                           **extra)
+                                           view=view if view is not None else MISSING)
         _log.info("forum post of %s created in %s: %s", card.ref, forum.id, posted.thread.id)
         return str(posted.thread.id)
 

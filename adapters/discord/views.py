@@ -79,12 +79,14 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
         self.action, self.value = action, value
 
     @classmethod
-    async def from_custom_id(  # type: ignore[override]
-            cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    async def from_custom_id(
+            cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ActionButton:
-        return cls(match["action"], match["value"], label=item.label or "", style=item.style)
+        if isinstance(item, discord.ui.Button):  # the button as the message shows it: keep its label and colour
+            return cls(match["action"], match["value"], label=item.label or "", style=item.style)
+        return cls(match["action"], match["value"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction) -> None:
         await self.views.clicked(interaction, self.action, self.value)
 
 
@@ -101,7 +103,7 @@ class TextModal(discord.ui.Modal):
             min_length=1, max_length=prompt.max_length)
         self.add_item(discord.ui.Label(text=prompt.label, component=self.text))
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+    async def on_submit(self, interaction: discord.Interaction) -> None:
         text = (self.text.value or "").strip()
         problem = ""
         if not text:
