@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.platform import Inbound, Outbound, Platform
 from storage import cases as case_store
 from storage import inbox
+from storage import languages as language_store
 from storage import pending as pending_store
 from storage.db import Database
 from storage.models import Message, PendingTask
@@ -47,6 +48,7 @@ from workflows.types import CaseSummary, Task
 from workflows.workers.base import CaseDraft, WorkContext
 
 from . import leases
+from .clarify import clarify_buttons
 from .leases import CLAIM_LEASE_S
 from .queue_notice import QUEUE_NOTICE_S, QueueNotices
 from .turns import ConversationTurns
@@ -64,6 +66,7 @@ class HandleOutcome:
     message_id: int | None = None
     error: str | None = None
     deferred: bool = False  # stored but not processed (shutting down): answered after the next start
+    held: bool = False  # stored, not answered: a staff member has taken the conversation over
 
 
 class DeliveryUnavailable(Exception):
@@ -78,6 +81,7 @@ class Loaded:
     existing: Message | None  # its stored reply (only a retry can have one)
     history: list[str]  # earlier customer texts of the thread
     open_pending: list[PendingTask]  # tasks of earlier messages waiting for this customer
+    language: str | None = None  # the conversation's language so far
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,9 @@ class SupportService:
         self._slots = asyncio.Semaphore(concurrency)
         self._turns = ConversationTurns()
         self._notices = QueueNotices(db, platforms, worker_id=self.worker_id, delay_s=queue_notice_s)
+        # The staff loop's takeover: is the bot quiet in a conversation; a staff member wrote in one.
+        self.quiet: Callable[[AsyncSession, int], Awaitable[bool]] | None = None
+        self.staff_wrote: Callable[[int, str], Awaitable[None]] | None = None
 
     @property
     def queue_notice_s(self) -> float | None:
@@ -154,12 +161,21 @@ class SupportService:
                 timer.cancel()
 
     async def _process_claimed(self, message_id: int) -> HandleOutcome:
+        held = False
         async with self.db.write() as s:
             claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
             # The first reads share the claim's transaction: one transaction fewer per message.
             loaded = await self._load(s, message_id) if claimed else None
+            # A thread staff took over (it has earlier messages): stored, in the transcript, not answered.
+            if loaded is not None and loaded.message.has_history and self.quiet is not None:
+                held = await self.quiet(s, loaded.message.conversation_id)
+                if held:
+                    await inbox.finish_message(s, message_id, status="taken_over")
         if loaded is None:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
+        if held:
+            _log.info("message %s: its conversation is taken over by staff; stored, not answered", message_id)
+            return HandleOutcome(result=None, message_id=message_id, held=True)
         failpoint("after_claim")
         step = "pipeline"
         try:
@@ -196,7 +212,9 @@ class SupportService:
                                                       before_id=message.id) if message.has_history else [])
         open_pending = (await pending_store.open_pending(session, message.conversation_id,
                                                          before_message_id=message.id) if history else [])
-        return Loaded(message=message, existing=existing, history=history, open_pending=open_pending)
+        language = await language_store.conversation_language(session, message.conversation_id) if history else None
+        return Loaded(message=message, existing=existing, history=history, open_pending=open_pending,
+                      language=language)
 
     async def _answer(self, loaded: Loaded) -> StoredReply:
         """Plan, work, store the cases, write the reply and store it."""
@@ -204,7 +222,9 @@ class SupportService:
         log_ctx = f"conversation={message.conversation_id} message={message.id}"
         planned = await self.workflow.plan(
             message.text, history=loaded.history, stored_plan=message.meta.get("plan"),
-            pending=[Task.model_validate({"kind": p.kind, "params": p.params}) for p in loaded.open_pending])
+            pending=[Task.model_validate({"kind": p.kind, "params": p.params, "asked": p.params.get("asked", 1)})
+                     for p in loaded.open_pending],
+            thread_language=loaded.language)
         # Each task's case reference is decided before its worker runs, and handed to it.
         ready = planned.ready
         keys = [planned.task_key(i) for i, _ in ready]
@@ -226,6 +246,8 @@ class SupportService:
         async with self.db.write() as s:
             if save_plan:  # nothing else came of the plan: it is stored with the reply
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
+            if planned.detected:  # the conversation keeps the customer's language (the staff card shows it)
+                await language_store.set_conversation_language(s, message.conversation_id, planned.detected)
             reply_id = await inbox.add_reply(s, inbound=message, text=answer.reply, meta=answer.as_json())
             earlier = await inbox.reply_for(s, message.id) if reply_id is None else None
         failpoint("after_reply_stored")
@@ -261,7 +283,8 @@ class SupportService:
             for i, t in planned.waiting:
                 await pending_store.add_pending(s, conversation_id=message.conversation_id, message_id=message.id,
                                                 task_key=planned.task_key(i), kind=t.kind,
-                                                params=t.params.model_dump(exclude_none=True), missing=t.missing())
+                                                params={**t.params.model_dump(exclude_none=True), "asked": t.asked},
+                                                missing=t.missing())
         return [CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=dict(c.details), new=created)
                 for c, created in stored]
 
@@ -276,10 +299,12 @@ class SupportService:
         platform = self.platforms.get(message.platform)
         if platform is None:
             raise DeliveryUnavailable(f"no adapter for {message.platform} is running")
+        buttons = (clarify_buttons(language=reply.answer.language, customer_id=message.customer_id,
+                                   thread_id=message.thread_id) if reply.answer.clarify else ())
         return await platform.deliver(Outbound(
             platform=message.platform, channel_id=message.channel_id, thread_id=message.thread_id,
             text=reply.answer.reply, reply_id=reply.id, in_reply_to=message.platform_message_id or "",
-            customer_id=message.customer_id, maybe_posted=reply.maybe_posted))
+            customer_id=message.customer_id, maybe_posted=reply.maybe_posted, buttons=buttons))
 
     async def _release(self, message_id: int, error: str) -> None:
         try:
@@ -295,10 +320,13 @@ class SupportService:
         Returns whether it was stored now (False: seen before, or the database failed — logged)."""
         try:
             async with self.db.write() as s:
-                created = (await inbox.store_inbound(
+                stored = await inbox.store_inbound(
                     s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
                     customer_id=inbound.user_id, platform_message_id=inbound.message_id,
-                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")).created
+                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")
+            created = stored.created
+            if created and self.staff_wrote is not None:
+                await self.staff_wrote(stored.conversation_id, f"{inbound.platform}:{inbound.user_id}")
         except Exception:  # a transcript line, not a customer request: nothing waits on it
             _log.exception("could not record staff message %s", inbound.message_id)
             return False

@@ -6,6 +6,7 @@ narrow `Handlers` of `Services.handlers()`, and added to `Services.platforms`.""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from adapters.platform import Handlers, Interaction, InteractionReply, Platform
 from adapters.shell import ShellChat
 from storage import migrate
 from storage.db import Database
+from workflows.clarify import CLARIFY_ACTION
 from workflows.faq.answers import FaqAnswers
 from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
@@ -23,12 +25,14 @@ from workflows.pipeline import SupportWorkflow
 from .case_effects import case_service
 from .cases import CaseService
 from .cases import is_staff as staff_policy
+from .clarify import answer_from_click
 from .commands import case_admin
 from .commands import cases as case_commands
 from .commands import faq as faq_commands
 from .commands.registry import BoundCommands, CommandRegistry
 from .service import SupportService
 from .settings import Settings
+from .staff import StaffLoop
 
 _log = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ class Services:
     faq_answers: FaqAnswers
     platforms: dict[str, Platform]  # the running platforms by name; the same dict the core delivers through
     cases: CaseService  # the case use cases, with the effects of bot/case_effects.py
+    staff: StaffLoop  # the staff loop: cards, takeover, closing messages, timers (delivers through `platforms`)
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
@@ -55,9 +60,13 @@ class Services:
                         commands=BoundCommands(self.registry, self))
 
     async def on_interaction(self, interaction: Interaction) -> InteractionReply:
-        _log.info("%s:%s clicked %s (%s); no action is bound to it", interaction.platform, interaction.user_id,
-                  interaction.action, interaction.value)
-        return InteractionReply(text="This button does nothing (yet).", ok=False)
+        if interaction.action == CLARIFY_ACTION:  # the customer picked what their unclear message is about
+            answer = answer_from_click(interaction)
+            if answer is None:
+                return InteractionReply(text="Only the customer who asked can answer this.", ok=False)
+            await self.support.handle(answer)
+            return InteractionReply()
+        return await self.staff.on_interaction(interaction)
 
     def faqs_changed(self) -> None:
         self.faq_answers.invalidate()
@@ -103,9 +112,13 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         platforms: dict[str, Platform] = {}
         support = SupportService(db, workflow, platforms, concurrency=concurrency)
         _log.info("language engine: %s", client.name if client else "offline")
+        cases = case_service(db, settings)
+        staff = StaffLoop(db, settings, cases=cases, is_staff=functools.partial(staff_policy, settings),
+                          platforms=platforms)
+        support.quiet, support.staff_wrote = staff.quiet, staff.staff_wrote
         yield Services(settings=settings, db=db, runner=runner, workflow=workflow, support=support,
-                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms,
-                       cases=case_service(db, settings))
+                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms, cases=cases,
+                       staff=staff)
     finally:
         if client is not None:
             await client.aclose()
