@@ -12,6 +12,7 @@ import click
 
 from .cli_bench import bench
 from .cli_cases import cases
+from .cli_console import console
 from .cli_common import Failure, run_async, settings_from
 from .cli_discord import discord
 from .cli_faq import faq
@@ -148,5 +149,5 @@ def db_upgrade(ctx: click.Context) -> None:
     click.echo("database is up to date")
 
 
-for _command in (cases, run, discord, faq, bench):
+for _command in (cases, run, discord, faq, bench, console):
     main.add_command(_command)
