@@ -60,6 +60,52 @@ async def events_of(services: Any, ref: str) -> list[Any]:
         return await case_store.case_events(s, case.id)
 
 
+async def seeded_database(db_url: str) -> None:
+    """Migrate the database and add the demo cases (what the bot would find on start)."""
+    from bot.bench.console_data import seed_demo
+    from storage import migrate
+    from storage.db import Database
+
+    db = Database(db_url)
+    try:
+        await migrate.upgrade(db)
+        await seed_demo(db)
+    finally:
+        await db.aclose()
+
+
+async def link_for(db_url: str, staff: StaffIdentity = STAFF) -> str:
+    """A sign-in token made in the bot's database, as `supportbot console link` makes it."""
+    from storage.db import Database
+
+    db = Database(db_url)
+    try:
+        async with db.write() as s:
+            return await console_store.create_link(s, staff, ttl=timedelta(minutes=10))
+    finally:
+        await db.aclose()
+
+
+async def events_of_case(db_url: str, ref: str) -> list[Any]:
+    from storage.db import Database
+
+    db = Database(db_url)
+    try:
+        async with db.session() as s:
+            case = await case_store.get_case(s, ref)
+            assert case is not None
+            return await case_store.case_events(s, case.id)
+    finally:
+        await db.aclose()
+
+
+def staff_loop_landed() -> bool:
+    """Whether a close is carried to the customer's thread (the staff loop, bot/staff)."""
+    import importlib.util
+
+    return importlib.util.find_spec("bot.staff") is not None
+
+
 async def status_of(services: Any, ref: str) -> str:
     async with services.db.session() as s:
         case = await case_store.get_case(s, ref)

@@ -91,6 +91,15 @@ DEMO_CASES = (
 )
 
 
+def demo_channel(index: int) -> str:
+    return f"CDEMO{index}"
+
+
+def demo_thread(index: int) -> str:
+    """A Slack-like thread timestamp for demo conversation `index`."""
+    return f"17000000{index:02d}.000100"
+
+
 async def seed_demo(db: Database, *, now: datetime | None = None) -> list[str]:
     """The demo cases (idempotent: skipped when present) and one FAQ set; returns the refs."""
     now = now or datetime.now(UTC)
@@ -101,7 +110,7 @@ async def seed_demo(db: Database, *, now: datetime | None = None) -> list[str]:
         for n, demo in enumerate(DEMO_CASES):
             start = now - timedelta(minutes=demo.started_min_ago)
             conversation_id = (await s.execute(insert(_conv).returning(_conv.c.id), {
-                "platform": demo.platform, "channel_id": f"C-DEMO{n}", "thread_id": f"demo-{n}",
+                "platform": demo.platform, "channel_id": demo_channel(n), "thread_id": demo_thread(n),
                 "customer_id": demo.customer, "created_at": start, "updated_at": start})).scalar_one()
             first_id = None
             for i, m in enumerate(demo.messages):
