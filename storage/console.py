@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, column, func, literal_column, select, table, union, update
+from sqlalchemy import JSON, ForeignKey, Index, String, column, func, literal_column, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -156,23 +156,44 @@ def fts5_query(q: str) -> str:
     return " ".join(phrases[:20])
 
 
-def matching_case_ids(dialect: str, q: str) -> Any | None:
-    """A selectable of the ids of cases whose reference, details or transcript match `q`; None when `q`
-    has no searchable word."""
+SEARCH_HITS = 2000  # newest matching messages (and cases) a search looks at
+
+
+@dataclass(frozen=True)
+class SearchHits:
+    case_ids: list[int]
+    capped: bool  # more messages or cases matched than SEARCH_HITS: the newest were kept
+
+
+async def search_cases(session: AsyncSession, q: str, *, limit: int = SEARCH_HITS) -> SearchHits:
+    """Ids of the cases whose reference, details or conversation match every word of `q`. A search
+    that matches more than `limit` messages keeps the newest `limit` (message ids grow with time), so a
+    common word costs the same as a rare one."""
+    dialect = session.get_bind().dialect.name
     cases, messages = Case.__table__, Message.__table__
     exact_ref = select(cases.c.id).where(cases.c.ref == q.strip().upper()[:32])
     if dialect == "sqlite":
         match = fts5_query(q)
         if not match:
-            return None
-        by_case = select(_CASE_FTS.c.rowid).where(literal_column("case_fts").op("MATCH")(match))
-        hits = select(messages.c.conversation_id).where(messages.c.id.in_(
-            select(_MESSAGE_FTS.c.rowid).where(literal_column("message_fts").op("MATCH")(match))))
+            return SearchHits([], False)
+        message_hits = (select(_MESSAGE_FTS.c.rowid).where(literal_column("message_fts").op("MATCH")(match))
+                        .order_by(_MESSAGE_FTS.c.rowid.desc()).limit(limit + 1))
+        case_hits = (select(_CASE_FTS.c.rowid).where(literal_column("case_fts").op("MATCH")(match))
+                     .order_by(_CASE_FTS.c.rowid.desc()).limit(limit + 1))
     else:
         if not _TERM.search(q):
-            return None
+            return SearchHits([], False)
         tsq = func.websearch_to_tsquery(literal_column("'english'"), q[:500])
-        by_case = select(cases.c.id).where(literal_column(PG_CASE_DOCUMENT).op("@@")(tsq))
-        hits = select(messages.c.conversation_id).where(literal_column(PG_MESSAGE_DOCUMENT).op("@@")(tsq))
-    by_transcript = select(cases.c.id).where(cases.c.conversation_id.in_(hits))
-    return union(exact_ref, by_case, by_transcript)
+        message_hits = (select(messages.c.id).where(literal_column(PG_MESSAGE_DOCUMENT).op("@@")(tsq))
+                        .order_by(messages.c.id.desc()).limit(limit + 1))
+        case_hits = (select(cases.c.id).where(literal_column(PG_CASE_DOCUMENT).op("@@")(tsq))
+                     .order_by(cases.c.id.desc()).limit(limit + 1))
+    message_ids = list((await session.execute(message_hits)).scalars())
+    case_ids = list((await session.execute(case_hits)).scalars())
+    capped = len(message_ids) > limit or len(case_ids) > limit
+    found = set(case_ids[:limit]) | set((await session.execute(exact_ref)).scalars())
+    if message_ids:
+        conversations = select(messages.c.conversation_id).where(messages.c.id.in_(message_ids[:limit]))
+        found.update((await session.execute(select(cases.c.id).where(cases.c.conversation_id.in_(conversations))))
+                     .scalars())
+    return SearchHits(sorted(found), capped)

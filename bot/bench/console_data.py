@@ -192,8 +192,9 @@ async def generate(db: Database, *, cases: int, messages_per_case: int = 10, day
             convs.append({"id": conv_id, "platform": platform, "channel_id": "C-BENCH", "thread_id": f"bt{i}",
                           "customer_id": customer, "created_at": opened, "updated_at": opened})
             first_msg = msg_base + i * messages_per_case + 1
+            needs_staff = rng.random() < 0.1
             for j in range(messages_per_case):
-                role = "customer" if j % 2 == 0 else ("staff" if j % 4 == 3 and i % 10 == 0 else "bot")
+                role = "customer" if j % 2 == 0 else ("staff" if j % 4 == 3 and needs_staff else "bot")
                 text = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(6, 18)))
                 if j == 0:
                     text = f"Order {order_id(i)}: {text}"
@@ -203,8 +204,7 @@ async def generate(db: Database, *, cases: int, messages_per_case: int = 10, day
                              "internal": False, "status": "replied" if role == "customer" else "sent",
                              "attempts": 1, "meta": {}, "created_at": opened + timedelta(minutes=j),
                              "updated_at": opened + timedelta(minutes=j)})
-            status = "open" if i % 10 == 0 and rng.random() < 0.5 else rng.choice(statuses)
-            needs_staff = i % 10 == 0
+            status = "open" if needs_staff and rng.random() < 0.5 else rng.choice(statuses)
             assignee = f"slack:U0STAFF{i % 7}" if status in ("in_progress", "resolved", "closed") and needs_staff \
                 else None
             rows.append({"id": case_id, "ref": bulk_ref(kind, i), "kind": kind, "status": status,

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases as case_store
 from storage import faqs as faq_store
 from storage import inbox
-from storage.console import matching_case_ids
+from storage.console import search_cases
 from storage.models import Case, CaseEvent, Conversation, Message
 
 PAGE_SIZE = 50
@@ -24,6 +24,9 @@ STATUSES = ("open", "in_progress", "resolved", "closed")
 KINDS = ("billing", "return", "status", "technical", "human")
 PLATFORMS = ("slack", "discord", "shell")
 _cases = Case.__table__
+# The cases waiting for staff, in the words of the partial index ix_cases_queue (migration 0004), so that
+# both SQLite and PostgreSQL can prove the index applies.
+QUEUE_WHERE = text("needs_staff = true AND status IN ('open', 'in_progress')")
 LIST_COLUMNS = (_cases.c.id, _cases.c.ref, _cases.c.kind, _cases.c.status, _cases.c.platform, _cases.c.customer_id,
                 _cases.c.assignee, _cases.c.needs_staff, _cases.c.details, _cases.c.created_at, _cases.c.updated_at)
 
@@ -86,7 +89,7 @@ class CaseList:
     searched: bool = False
 
 
-def _where(query: Any, cq: CaseQuery, dialect: str) -> Any:
+def _where(query: Any, cq: CaseQuery, hits: list[int] | None) -> Any:
     if cq.status:
         query = query.where(_cases.c.status == cq.status)
     if cq.kind:
@@ -105,32 +108,41 @@ def _where(query: Any, cq: CaseQuery, dialect: str) -> Any:
         query = query.where(_cases.c.created_at >= day_start(cq.date_from))
     if cq.date_to:
         query = query.where(_cases.c.created_at < day_start(cq.date_to) + timedelta(days=1))
-    if cq.q:
-        ids = matching_case_ids(dialect, cq.q)
-        query = query.where(_cases.c.id.in_(ids) if ids is not None else _cases.c.id.is_(None))
+    if hits is not None:
+        query = query.where(_cases.c.id.in_(hits))
     return query
 
 
 async def list_cases(session: AsyncSession, cq: CaseQuery, *, page_size: int = PAGE_SIZE) -> CaseList:
-    """Newest first; the total is counted up to COUNT_CAP."""
-    dialect = session.get_bind().dialect.name
-    counted = _where(select(_cases.c.id), cq, dialect).limit(COUNT_CAP + 1).subquery()
+    """Newest first; the total is counted up to COUNT_CAP. A search (`cq.q`) lists the cases of its
+    newest hits (see `storage.console.search_cases`); `capped` says when there were more."""
+    hits, search_capped = None, False
+    if cq.q:
+        found = await search_cases(session, cq.q)
+        hits, search_capped = found.case_ids, found.capped
+    counted = _where(select(_cases.c.id), cq, hits).limit(COUNT_CAP + 1).subquery()
     total = int((await session.execute(select(func.count()).select_from(counted))).scalar_one())
     pages = max(1, -(-min(total, COUNT_CAP) // page_size))
     page = min(cq.page, pages)
     rows = (await session.execute(
-        _where(select(*LIST_COLUMNS), cq, dialect).order_by(_cases.c.created_at.desc(), _cases.c.id.desc())
+        _where(select(*LIST_COLUMNS), cq, hits).order_by(_cases.c.created_at.desc(), _cases.c.id.desc())
         .offset((page - 1) * page_size).limit(page_size))).all()
-    return CaseList(rows=list(rows), total=min(total, COUNT_CAP), capped=total > COUNT_CAP, page=page, pages=pages,
-                    searched=bool(cq.q))
+    return CaseList(rows=list(rows), total=min(total, COUNT_CAP), capped=total > COUNT_CAP or search_capped,
+                    page=page, pages=pages, searched=bool(cq.q))
 
 
 async def queue(session: AsyncSession, *, limit: int = QUEUE_LIMIT) -> list[Any]:
-    """Cases that need staff and are not finished: unclaimed first, then oldest first."""
-    query = (select(*LIST_COLUMNS)
-             .where(_cases.c.needs_staff.is_(True), _cases.c.status.in_(("open", "in_progress")))
-             .order_by(_cases.c.assignee.is_not(None), _cases.c.created_at, _cases.c.id).limit(limit))
-    return list((await session.execute(query)).all())
+    """Cases that need staff and are not finished: unclaimed first, then claimed; oldest first in each.
+    Both reads walk the partial index ix_cases_queue in time order and stop at `limit`."""
+    rows: list[Any] = []
+    for unclaimed in (True, False):
+        assignee = _cases.c.assignee.is_(None) if unclaimed else _cases.c.assignee.is_not(None)
+        query = (select(*LIST_COLUMNS).where(QUEUE_WHERE, assignee)
+                 .order_by(_cases.c.created_at, _cases.c.id).limit(limit - len(rows)))
+        rows += (await session.execute(query)).all()
+        if len(rows) >= limit:
+            break
+    return rows
 
 
 @dataclass

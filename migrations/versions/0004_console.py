@@ -20,6 +20,7 @@ down_revision = '0001'
 branch_labels = None
 depends_on = None
 
+_QUEUE_WHERE = "needs_staff = true AND status IN ('open', 'in_progress')"
 _FTS5_TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 _SQLITE_FTS = [
@@ -91,7 +92,9 @@ def upgrade() -> None:
     op.create_index('ix_console_sessions_expires', 'console_sessions', ['expires_at'])
     # The console's listings: a case page's siblings, the queue, the assignee filter, time ranges.
     op.create_index('ix_cases_conversation', 'cases', ['conversation_id'])
-    op.create_index('ix_cases_queue', 'cases', ['needs_staff', 'status', 'created_at'])
+    # Partial: only the cases waiting for staff (bot/console/queries.py QUEUE_WHERE, word for word).
+    op.create_index('ix_cases_queue', 'cases', ['created_at'], sqlite_where=sa.text(_QUEUE_WHERE),
+                    postgresql_where=sa.text(_QUEUE_WHERE))
     op.create_index('ix_cases_assignee', 'cases', ['assignee', 'created_at'])
     op.create_index('ix_case_events_action', 'case_events', ['action', 'created_at'])
     op.create_index('ix_messages_created', 'messages', ['created_at'])
