@@ -5,8 +5,8 @@ Tokens are stored as SHA-256 hashes, so a copy of the database does not let anyo
 link is one conditional UPDATE (unused and unexpired), so a link works once even when two requests race.
 
 Search uses the indexes of migration 0004: SQLite FTS5 tables kept by triggers (`case_fts`,
-`message_fts`), PostgreSQL GIN indexes on `to_tsvector('english', …)`. The expressions below must stay
-identical to the indexed ones, or PostgreSQL falls back to scanning.
+`message_fts`); on PostgreSQL, the stored `search_vector` columns (`to_tsvector('english', …)`) with
+GIN indexes.
 """
 
 from __future__ import annotations
@@ -138,8 +138,7 @@ async def end_session(session: AsyncSession, token: str) -> None:
 
 # --- full-text search -------------------------------------------------------------------------------
 
-PG_CASE_DOCUMENT = "to_tsvector('english', ref || ' ' || details::text)"
-PG_MESSAGE_DOCUMENT = "to_tsvector('english', text)"
+PG_DOCUMENT = "search_vector"  # stored to_tsvector('english', …) of messages.text and of cases.ref + details
 _TERM = re.compile(r"[^\W_]+")
 _CASE_FTS = table("case_fts", column("rowid"))
 _MESSAGE_FTS = table("message_fts", column("rowid"))
@@ -156,7 +155,7 @@ def fts5_query(q: str) -> str:
     return " ".join(phrases[:20])
 
 
-SEARCH_HITS = 2000  # newest matching messages (and cases) a search looks at
+SEARCH_HITS = 1000  # newest matching messages (and cases) a search looks at
 
 
 @dataclass(frozen=True)
@@ -184,9 +183,9 @@ async def search_cases(session: AsyncSession, q: str, *, limit: int = SEARCH_HIT
         if not _TERM.search(q):
             return SearchHits([], False)
         tsq = func.websearch_to_tsquery(literal_column("'english'"), q[:500])
-        message_hits = (select(messages.c.id).where(literal_column(PG_MESSAGE_DOCUMENT).op("@@")(tsq))
+        message_hits = (select(messages.c.id).where(literal_column(PG_DOCUMENT).op("@@")(tsq))
                         .order_by(messages.c.id.desc()).limit(limit + 1))
-        case_hits = (select(cases.c.id).where(literal_column(PG_CASE_DOCUMENT).op("@@")(tsq))
+        case_hits = (select(cases.c.id).where(literal_column(PG_DOCUMENT).op("@@")(tsq))
                      .order_by(cases.c.id.desc()).limit(limit + 1))
     message_ids = list((await session.execute(message_hits)).scalars())
     case_ids = list((await session.execute(case_hits)).scalars())

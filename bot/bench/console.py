@@ -114,39 +114,43 @@ def _before_console_revision(url: str) -> str:
     return script.down_revision
 
 
-async def _measure_backend(label: str, url: str, *, cases: int, messages_per_case: int, requests: int,
-                           say: Callable[[str], None]) -> BackendResult:
-    from bot.console.app import console_app
-    from bot.wiring import open_services
-
+async def _load(url: str, *, cases: int, messages_per_case: int, say: Callable[[str], None]) -> tuple[float, float]:
+    """The history at the revision before the console's, then the console's migration; their times."""
     db = Database(url)
     try:
         await migrate.upgrade(db, _before_console_revision(url))
         started = time.perf_counter()
         await generate(db, cases=cases, messages_per_case=messages_per_case, progress=say)
         load_s = time.perf_counter() - started
-        say(f"  {label}: loaded in {load_s:.0f} s; building the console's indexes …")
+        say(f"  loaded in {load_s:.0f} s; building the console's indexes …")
         started = time.perf_counter()
         await migrate.upgrade(db)
         index_s = time.perf_counter() - started
         if db.engine.dialect.name == "postgresql":
             async with db.engine.begin() as conn:
                 await conn.exec_driver_sql("ANALYZE")
-        async with db.write() as s:
-            token, _ = await console_store.create_session(s, _STAFF, ttl=timedelta(hours=1))
     finally:
         await db.aclose()
-    result = BackendResult(database=label, cases=cases, messages=cases * messages_per_case, load_s=round(load_s, 1),
-                           index_s=round(index_s, 1))
+    return load_s, index_s
+
+
+async def measure_pages(url: str, *, cases: int, requests: int, label: str = "",
+                        say: Callable[[str], None] = lambda _m: None) -> list[PageTiming]:
+    """Each page `requests` times (after three unmeasured), over HTTP, as a signed-in staff member."""
+    from bot.console.app import console_app
+    from bot.wiring import open_services
+
     settings = Settings(_env_file=None, SUPPORTBOT_DATABASE_URL=url, SUPPORTBOT_LLM="offline",  # type: ignore[call-arg]
                         SUPPORTBOT_STAFF_SLACK_USER_IDS=_STAFF.user_id)
+    timings = []
     async with open_services(settings, use_settings_llm=False) as services:
+        async with services.db.write() as s:
+            token, _ = await console_store.create_session(s, _STAFF, ttl=timedelta(hours=1))
         app = web.Application()
         app.add_subapp("/console", console_app(services))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
         port = runner.addresses[0][1]
         rng = random.Random(11)
         try:
@@ -162,12 +166,22 @@ async def _measure_backend(label: str, url: str, *, cases: int, messages_per_cas
                                 raise RuntimeError(f"{path} answered {response.status}: {body[:200]!r}")
                         if n >= 3:
                             times.append(time.perf_counter() - began)
-                    result.pages.append(PageTiming(page=page, path=path, requests=len(times),
-                                                   p50_ms=ms(percentile(times, 50)), p95_ms=ms(percentile(times, 95)),
-                                                   max_ms=ms(max(times))))
-                    say(f"  {label} {page}: p95 {result.pages[-1].p95_ms} ms")
+                    timings.append(PageTiming(page=page, path=path, requests=len(times),
+                                              p50_ms=ms(percentile(times, 50)), p95_ms=ms(percentile(times, 95)),
+                                              max_ms=ms(max(times))))
+                    say(f"  {label} {page}: p95 {timings[-1].p95_ms} ms")
         finally:
             await runner.cleanup()
+    return timings
+
+
+async def _measure_backend(label: str, url: str, *, cases: int, messages_per_case: int, requests: int,
+                           say: Callable[[str], None]) -> BackendResult:
+    say(f"  {label}:")
+    load_s, index_s = await _load(url, cases=cases, messages_per_case=messages_per_case, say=say)
+    result = BackendResult(database=label, cases=cases, messages=cases * messages_per_case, load_s=round(load_s, 1),
+                           index_s=round(index_s, 1))
+    result.pages = await measure_pages(url, cases=cases, requests=requests, label=label, say=say)
     return result
 
 

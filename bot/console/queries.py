@@ -19,7 +19,7 @@ from storage.models import Case, CaseEvent, Conversation, Message
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # beyond this a list says "10,000+" instead of counting every row
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 100
 STATUSES = ("open", "in_progress", "resolved", "closed")
 KINDS = ("billing", "return", "status", "technical", "human")
 PLATFORMS = ("slack", "discord", "shell")
@@ -100,8 +100,8 @@ def _where(query: Any, cq: CaseQuery, hits: list[int] | None) -> Any:
         platform, _, user = cq.customer.partition(":")
         if user and platform in PLATFORMS:
             query = query.where(_cases.c.platform == platform, _cases.c.customer_id == user)
-        else:
-            query = query.where(_cases.c.customer_id == cq.customer)
+        else:  # a bare id: on any platform (through the customer index, which starts with the platform)
+            query = query.where(_cases.c.platform.in_(PLATFORMS), _cases.c.customer_id == cq.customer)
     if cq.platform:
         query = query.where(_cases.c.platform == cq.platform)
     if cq.date_from:
@@ -124,22 +124,35 @@ async def list_cases(session: AsyncSession, cq: CaseQuery, *, page_size: int = P
     total = int((await session.execute(select(func.count()).select_from(counted))).scalar_one())
     pages = max(1, -(-min(total, COUNT_CAP) // page_size))
     page = min(cq.page, pages)
-    rows = (await session.execute(
-        _where(select(*LIST_COLUMNS), cq, hits).order_by(_cases.c.created_at.desc(), _cases.c.id.desc())
-        .offset((page - 1) * page_size).limit(page_size))).all()
+    # The page's ids first (from the index alone, however deep the page), then only those rows.
+    page_ids = (_where(select(_cases.c.id), cq, hits).order_by(_cases.c.created_at.desc(), _cases.c.id.desc())
+                .offset((page - 1) * page_size).limit(page_size))
+    rows = (await session.execute(select(*LIST_COLUMNS).where(_cases.c.id.in_(page_ids.scalar_subquery()))
+                                  .order_by(_cases.c.created_at.desc(), _cases.c.id.desc()))).all()
     return CaseList(rows=list(rows), total=min(total, COUNT_CAP), capped=total > COUNT_CAP or search_capped,
                     page=page, pages=pages, searched=bool(cq.q))
+
+
+def _queue_from(session: AsyncSession) -> str:
+    # SQLite keeps no statistics here (nothing runs ANALYZE), so it would rather walk a status index than
+    # the small partial one: name the index.
+    return "cases INDEXED BY ix_cases_queue" if session.get_bind().dialect.name == "sqlite" else "cases"
+
+
+async def queue_size(session: AsyncSession) -> int:
+    query = text(f"SELECT count(*) FROM {_queue_from(session)} WHERE {QUEUE_WHERE.text}")
+    return int((await session.execute(query)).scalar_one())
 
 
 async def queue(session: AsyncSession, *, limit: int = QUEUE_LIMIT) -> list[Any]:
     """Cases that need staff and are not finished: unclaimed first, then claimed; oldest first in each.
     Both reads walk the partial index ix_cases_queue in time order and stop at `limit`."""
     rows: list[Any] = []
-    for unclaimed in (True, False):
-        assignee = _cases.c.assignee.is_(None) if unclaimed else _cases.c.assignee.is_not(None)
-        query = (select(*LIST_COLUMNS).where(QUEUE_WHERE, assignee)
-                 .order_by(_cases.c.created_at, _cases.c.id).limit(limit - len(rows)))
-        rows += (await session.execute(query)).all()
+    names = ", ".join(c.name for c in LIST_COLUMNS)
+    for assignee in ("assignee IS NULL", "assignee IS NOT NULL"):
+        query = text(f"SELECT {names} FROM {_queue_from(session)} WHERE {QUEUE_WHERE.text} AND {assignee} "
+                     "ORDER BY created_at, id LIMIT :n").columns(*LIST_COLUMNS)
+        rows += (await session.execute(query, {"n": limit - len(rows)})).all()
         if len(rows) >= limit:
             break
     return rows

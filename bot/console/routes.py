@@ -108,13 +108,14 @@ class Handlers:
     async def queue(self, request: web.Request) -> web.StreamResponse:
         async with self.db.session() as s:
             rows = await queries.queue(s)
+            waiting = len(rows) if len(rows) < queries.QUEUE_LIMIT else await queries.queue_size(s)
         if self._wants_csv(request):
             now = datetime.now(UTC)
             return csv_response("queue.csv", (*CASE_CSV_HEADER, "waiting_minutes"),
                                 [(*row, int((now - r.created_at).total_seconds() // 60))
                                  for row, r in zip(_case_csv_rows(rows), rows, strict=True)])
         return await page(self.env, "queue.html", self._context(
-            request, "queue", rows=rows, sla_minutes=self.services.settings.sla_first_response_min))
+            request, "queue", rows=rows, waiting=waiting, sla_minutes=self.services.settings.sla_first_response_min))
 
     async def cases(self, request: web.Request) -> web.StreamResponse:
         cq = queries.CaseQuery.from_params(request.query)

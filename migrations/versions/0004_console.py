@@ -6,7 +6,7 @@ Create Date: 2026-11-30 05:40:00
 
 Full-text search: on SQLite, FTS5 tables with external content (`case_fts` over cases.ref/details,
 `message_fts` over messages.text) kept current by triggers, and filled from the existing rows here; on
-PostgreSQL, GIN indexes on the `to_tsvector('english', …)` expressions that storage/console.py queries.
+PostgreSQL, stored generated `search_vector` columns (`to_tsvector('english', …)`) with GIN indexes.
 The triggers fire only on changes to the indexed columns, so the message hot path (status updates) does
 not touch the index.
 """
@@ -51,12 +51,19 @@ _SQLITE_FTS_DOWN = [
     "DROP TRIGGER IF EXISTS message_fts_insert", "DROP TRIGGER IF EXISTS message_fts_delete",
     "DROP TRIGGER IF EXISTS message_fts_update", "DROP TABLE IF EXISTS message_fts",
 ]
-# Must match storage/console.py (PG_CASE_DOCUMENT, PG_MESSAGE_DOCUMENT).
+# PostgreSQL: a stored tsvector per row (computed once on write, not per row on every search) with a
+# GIN index. storage/console.py searches the `search_vector` columns.
 _PG_FTS = [
-    "CREATE INDEX ix_cases_fts ON cases USING gin (to_tsvector('english', ref || ' ' || details::text))",
-    "CREATE INDEX ix_messages_fts ON messages USING gin (to_tsvector('english', text))",
+    "ALTER TABLE messages ADD COLUMN search_vector tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('english', text)) STORED",
+    "CREATE INDEX ix_messages_fts ON messages USING gin (search_vector)",
+    "ALTER TABLE cases ADD COLUMN search_vector tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('english', ref || ' ' || details::text)) STORED",
+    "CREATE INDEX ix_cases_fts ON cases USING gin (search_vector)",
 ]
-_PG_FTS_DOWN = ["DROP INDEX IF EXISTS ix_cases_fts", "DROP INDEX IF EXISTS ix_messages_fts"]
+_PG_FTS_DOWN = ["DROP INDEX IF EXISTS ix_cases_fts", "DROP INDEX IF EXISTS ix_messages_fts",
+                "ALTER TABLE cases DROP COLUMN IF EXISTS search_vector",
+                "ALTER TABLE messages DROP COLUMN IF EXISTS search_vector"]
 
 
 def upgrade() -> None:
@@ -95,7 +102,13 @@ def upgrade() -> None:
     # Partial: only the cases waiting for staff (bot/console/queries.py QUEUE_WHERE, word for word).
     op.create_index('ix_cases_queue', 'cases', ['created_at'], sqlite_where=sa.text(_QUEUE_WHERE),
                     postgresql_where=sa.text(_QUEUE_WHERE))
+    # Each list filter followed by the list's order, so a filtered page is read in order and stops early.
     op.create_index('ix_cases_assignee', 'cases', ['assignee', 'created_at'])
+    op.create_index('ix_cases_platform_created', 'cases', ['platform', 'created_at'])
+    op.create_index('ix_cases_customer_created', 'cases', ['platform', 'customer_id', 'created_at'])
+    op.create_index('ix_cases_kind_created', 'cases', ['kind', 'created_at'])
+    op.create_index('ix_cases_status_created', 'cases', ['status', 'created_at'])
+    op.create_index('ix_cases_status_kind_created', 'cases', ['status', 'kind', 'created_at'])
     op.create_index('ix_case_events_action', 'case_events', ['action', 'created_at'])
     op.create_index('ix_messages_created', 'messages', ['created_at'])
     for statement in _SQLITE_FTS if op.get_bind().dialect.name == "sqlite" else _PG_FTS:
@@ -107,6 +120,11 @@ def downgrade() -> None:
         op.execute(statement)
     op.drop_index('ix_messages_created', table_name='messages')
     op.drop_index('ix_case_events_action', table_name='case_events')
+    op.drop_index('ix_cases_status_kind_created', table_name='cases')
+    op.drop_index('ix_cases_status_created', table_name='cases')
+    op.drop_index('ix_cases_kind_created', table_name='cases')
+    op.drop_index('ix_cases_customer_created', table_name='cases')
+    op.drop_index('ix_cases_platform_created', table_name='cases')
     op.drop_index('ix_cases_assignee', table_name='cases')
     op.drop_index('ix_cases_queue', table_name='cases')
     op.drop_index('ix_cases_conversation', table_name='cases')
