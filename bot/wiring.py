@@ -15,6 +15,7 @@ from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportPipeline
 
 from .commands import case_admin
+from .commands import console as console_commands
 from .commands import cases as case_commands
 from .commands import faq as faq_commands
 from .commands.registry import CommandRegistry
@@ -49,6 +50,7 @@ def build_registry() -> CommandRegistry:
     case_commands.register(registry)
     case_admin.register(registry)
     faq_commands.register(registry)
+    console_commands.register(registry)
     return registry
 
 
