@@ -287,3 +287,23 @@ async def test_insights_page_and_charts(staff_client: TestClient) -> None:
     assert "<svg" in body and "<script" not in body and "http://kozea" not in body
     csv = await (await staff_client.get("/console/insights?format=csv")).text()
     assert "cases per day,billing," in csv and "time to close (minutes),cases,,1" in csv
+
+
+async def test_nothing_secret_on_any_page(make_settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.wiring import open_services
+    from tests.console_support import sign_in
+
+    secrets = {"SLACK_BOT_TOKEN": "xoxb-secret-bot-token", "SLACK_SIGNING_SECRET": "secret-signing-value",
+               "DISCORD_BOT_TOKEN": "secret.discord.token", "GEMINI_API_KEY": "secret-gemini-key",
+               "SUPPORTBOT_BACKOFFICE_SECRET": "secret-webhook-key"}
+    settings = make_settings(**STAFF_SETTINGS, **secrets)
+    async with open_services(settings, use_settings_llm=False) as services:
+        await seed_demo(services.db)
+        async with TestClient(TestServer(mounted(services))) as c:
+            token = await new_link(services)
+            assert (await sign_in(c, token)).status == 200
+            cookie = c.session.cookie_jar.filter_cookies(c.make_url("/console/"))["sb_console"].value
+            for path in [*CASE_PAGES, "/console/customers/discord:400000000000000001", "/console/insights?format=csv"]:
+                body = await (await c.get(path)).text()
+                leaked = [v for v in [*secrets.values(), token, cookie] if v in body]
+                assert leaked == [], path
