@@ -1,6 +1,6 @@
 """The figures of the insights page over a date range, computed from what the database records:
 messages and cases per day, first-response and close times, who handled cases, ratings and model
-fallbacks. A figure whose source is not recorded yet comes back empty, and the page says "no data".
+fallbacks. A figure whose source is not recorded (yet) comes back empty, and the page says "no data".
 
 First response = the first case event by someone other than the bot (a claim, a note, a close) after
 the case opened. Staff-handled = the case was flagged for staff or a person acted on it; every other
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, cast, column, func, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Case, CaseEvent, Message
@@ -158,8 +158,32 @@ async def compute(session: AsyncSession, rng: DateRange) -> Insights:
     if opened:
         staff = len(flagged | set(first_human))
         result.handled = {"bot alone": len(opened) - staff, "staff": staff}
-    ratings = await session.execute(select(_events.c.note, func.count())
-                                    .where(_events.c.action == "rated", _events.c.created_at >= lo,
-                                           _events.c.created_at < hi).group_by(_events.c.note))
-    result.ratings = {str(note or "?"): int(n) for note, n in ratings}
+    result.ratings = await _ratings(session, lo, hi)
     return result
+
+
+# The customers' ratings, kept by the staff loop (its own table; read here without importing its model).
+_RATINGS = table("case_ratings", column("score"), column("scale"), column("created_at"))
+
+
+def _rating_label(scale: str, score: int) -> str:
+    if scale == "thumbs":
+        return "thumbs up" if score >= 3 else "thumbs down"
+    return f"{score} star{'s' if score != 1 else ''}"
+
+
+async def _ratings(session: AsyncSession, lo: datetime, hi: datetime) -> dict[str, int]:
+    """Ratings by label from the ratings table when it exists, else from `rated` case events."""
+    connection = await session.connection()
+    if await connection.run_sync(lambda sync: inspect(sync).has_table("case_ratings")):
+        rows = await session.execute(select(_RATINGS.c.scale, _RATINGS.c.score, func.count())
+                                     .where(_RATINGS.c.created_at >= lo, _RATINGS.c.created_at < hi)
+                                     .group_by(_RATINGS.c.scale, _RATINGS.c.score))
+        out: dict[str, int] = defaultdict(int)
+        for scale, score, n in rows:
+            out[_rating_label(str(scale), int(score))] += int(n)
+        return dict(out)
+    rows = await session.execute(select(_events.c.note, func.count())
+                                 .where(_events.c.action == "rated", _events.c.created_at >= lo,
+                                        _events.c.created_at < hi).group_by(_events.c.note))
+    return {str(note or "?"): int(n) for note, n in rows}
