@@ -72,7 +72,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
                 raise web.HTTPFound("/console/")
 
             app = web.Application(client_max_size=1024 * 1024)
-            app.add_routes([*health_routes(services, []), web.get("/", to_console), web.get("/console", to_console)])
+            app.add_routes([*health_routes(services, []), web.get("/", to_console)])
             app.add_subapp("/console", console_app(services))
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()

@@ -232,6 +232,11 @@ async def test_filters_and_paging(staff_client: TestClient, console_services: An
     assert (first.total, first.pages, len(first.rows), len(third.rows)) == (5, 3, 2, 1)
 
 
+async def test_console_without_its_slash_leads_to_the_queue(staff_client: TestClient) -> None:
+    response = await staff_client.get("/console")
+    assert response.status == 200 and response.url.path == "/console/"
+
+
 async def test_queue_lists_unclaimed_first(staff_client: TestClient) -> None:
     csv = await (await staff_client.get("/console/?format=csv")).text()
     refs = [line.split(",")[0] for line in csv.splitlines()[1:]]

@@ -212,8 +212,13 @@ class Handlers:
             "Cache-Control": "no-store"})
 
 
+async def to_queue(_request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(f"{ROOT}/")
+
+
 def route_table(h: Handlers) -> list[web.AbstractRouteDef]:
     return [
+        web.get("", to_queue),
         web.get("/signin", h.signin_form), web.post("/signin", h.signin), web.post("/signout", h.signout),
         web.get("/", h.queue), web.get("/cases", h.cases), web.get("/cases/{ref}", h.case),
         web.post("/cases/{ref}/{action}", h.case_action), web.get("/customers/{who}", h.customer),
