@@ -99,6 +99,15 @@ async def events_of_case(db_url: str, ref: str) -> list[Any]:
         await db.aclose()
 
 
+async def wait_for_closing_message(fake: Any, channel: str, thread_ts: str, ref: str) -> None:
+    """Until the customer's thread on the fake Slack gets a message naming the closed case."""
+    def posted() -> bool:
+        return any(c.args.get("channel") == channel and c.args.get("thread_ts") == thread_ts and ref in str(c.args)
+                   for c in fake.calls_to("chat.postMessage"))
+
+    await fake.wait_until(posted, timeout=30)
+
+
 def staff_loop_landed() -> bool:
     """Whether a close is carried to the customer's thread (the staff loop, bot/staff)."""
     import importlib.util

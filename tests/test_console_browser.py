@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from bot.bench.console_data import HOSTILE_TEXT, demo_channel, demo_thread
-from tests.console_support import STAFF_SETTINGS, events_of_case, link_for, seeded_database, staff_loop_landed
+from tests.console_support import (
+    STAFF_SETTINGS,
+    events_of_case,
+    link_for,
+    seeded_database,
+    staff_loop_landed,
+    wait_for_closing_message,
+)
 from tests.fakes.slack import FakeSlack
 from tests.support import free_port, start_slack_bot, stop_gracefully
 
@@ -103,10 +110,7 @@ async def test_sign_in_queue_search_open_and_close(browser: Any, bot: tuple[str,
     closed = [e for e in await events_of_case(db_url, CLOSE_REF) if e.action == "closed"]
     assert [(e.actor, e.note) for e in closed] == [("slack:U0SAM", "Refunded the second charge")]
     if staff_loop_landed():  # the customer's Slack thread gets the closing message
-        await fake.wait_for("chat.postMessage")
-        posts = [c.args for c in fake.calls_to("chat.postMessage")
-                 if c.args.get("channel") == demo_channel(0) and c.args.get("thread_ts") == demo_thread(0)]
-        assert posts and CLOSE_REF in str(posts[-1])
+        await wait_for_closing_message(fake, demo_channel(0), demo_thread(0), CLOSE_REF)
     assert dialogs == []
 
 

@@ -11,7 +11,14 @@ from pathlib import Path
 import aiohttp
 
 from bot.bench.console_data import demo_channel, demo_thread
-from tests.console_support import STAFF_SETTINGS, events_of_case, link_for, seeded_database, staff_loop_landed
+from tests.console_support import (
+    STAFF_SETTINGS,
+    events_of_case,
+    link_for,
+    seeded_database,
+    staff_loop_landed,
+    wait_for_closing_message,
+)
 from tests.fakes.slack import FakeSlack
 from tests.support import command_line, environment, free_port, start_slack_bot, stop_gracefully, wait_until_healthy
 
@@ -85,10 +92,7 @@ async def test_run_serves_the_console_and_a_close_reaches_the_thread(tmp_path: P
             closed = [e for e in await events_of_case(db_url, CLOSE_REF) if e.action == "closed"]
             assert [(e.actor, e.note) for e in closed] == [("slack:U0SAM", "Refunded the double charge")]
             if staff_loop_landed():  # the staff loop tells the customer in their thread
-                await fake.wait_for("chat.postMessage")
-                posts = [c for c in fake.calls_to("chat.postMessage")
-                         if c.args.get("channel") == demo_channel(0) and c.args.get("thread_ts") == demo_thread(0)]
-                assert posts and CLOSE_REF in str(posts[-1].args), [c.args for c in fake.calls_to("chat.postMessage")]
+                await wait_for_closing_message(fake, demo_channel(0), demo_thread(0), CLOSE_REF)
         finally:
             await stop_gracefully(process)
 
