@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.bench.console_data import DEMO_CASES, HOSTILE_TEXT, seed_demo
+from bot.bench.console_data import DEMO_CASES, seed_demo
 from storage import console as console_store
 from storage.console import StaffIdentity
 from tests.console_support import (
