@@ -128,3 +128,21 @@ async def test_hostile_transcript_shows_as_text(browser: Any, bot: tuple[str, Fa
     await page.goto(f"{base}/console/faqs")
     assert await page.locator("a[href^='javascript:' i]").count() == 0
     assert dialogs == []
+
+
+async def test_every_page_loads_under_the_csp(browser: Any, bot: tuple[str, FakeSlack, str]) -> None:
+    """No page needs anything the CSP forbids (no console error), and the charts draw as images."""
+    base, _fake, db_url = bot
+    page, dialogs = await signed_in_page(browser, base, db_url)
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    for path in ("/console/", "/console/cases?q=refund", f"/console/cases/{HOSTILE_REF}",
+                 "/console/customers/slack:U0ALICE", "/console/faqs", "/console/insights"):
+        response = await page.goto(base + path)
+        assert response is not None and response.status == 200, path
+        await page.wait_for_load_state("networkidle")
+    charts = page.locator(".charts img")
+    assert await charts.count() >= 4
+    for i in range(await charts.count()):
+        assert await charts.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
+    assert errors == [] and dialogs == []
