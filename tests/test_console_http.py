@@ -329,3 +329,15 @@ async def test_insights_read_the_ratings_table_when_there_is_one(staff_client: T
                              "SELECT id, customer_id, 5, 'thumbs', created_at, created_at FROM cases"))
     csv = await (await staff_client.get("/console/insights?format=csv")).text()
     assert "ratings,thumbs up,,5" in csv
+
+
+async def test_a_long_transcript_shows_its_newest_messages(staff_client: TestClient, console_services: Any,
+                                                           monkeypatch: Any) -> None:
+    from bot.console import queries
+
+    monkeypatch.setattr(queries, "TRANSCRIPT_LIMIT", 2)
+    html = await (await staff_client.get("/console/cases/RMA-4HD2M8QW")).text()
+    assert "The newest 2 of 4 messages" in html
+    assert "Warehouse confirmed stock" in html and "I want to return it" not in html
+    csv = await (await staff_client.get("/console/cases/RMA-4HD2M8QW?format=csv")).text()
+    assert "I want to return it" in csv and "Warehouse confirmed stock" in csv

@@ -20,6 +20,7 @@ from storage.models import Case, CaseEvent, Conversation, Message
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # beyond this a list says "10,000+" instead of counting every row
 QUEUE_LIMIT = 100
+TRANSCRIPT_LIMIT = 500
 STATUSES = ("open", "in_progress", "resolved", "closed")
 KINDS = ("billing", "return", "status", "technical", "human")
 PLATFORMS = ("slack", "discord", "shell")
@@ -165,20 +166,27 @@ class CaseView:
     transcript: list[Any]
     conversation: Any
     siblings: list[Any] = field(default_factory=list)  # other cases from the same conversation
+    transcript_total: int = 0  # messages in the conversation (the page shows the newest TRANSCRIPT_LIMIT)
 
 
-async def case_view(session: AsyncSession, ref: str) -> CaseView | None:
+async def case_view(session: AsyncSession, ref: str, *, transcript_limit: int | None = TRANSCRIPT_LIMIT
+                    ) -> CaseView | None:
     case = await case_store.get_case(session, ref)
     if case is None:
         return None
     events = await case_store.case_events(session, case.id)
-    transcript = await inbox.transcript(session, case.conversation_id, include_internal=True)
+    msgs = Message.__table__
+    in_conversation = msgs.c.conversation_id == case.conversation_id
+    transcript_total = int((await session.execute(select(func.count()).where(in_conversation))).scalar_one())
+    newest = (await session.execute(select(Message).where(in_conversation).order_by(msgs.c.id.desc())
+                                    .limit(transcript_limit))).scalars()
+    transcript = sorted(newest, key=lambda m: (m.created_at, m.id))
     conversation = await inbox.get_conversation(session, case.conversation_id)
     siblings = (await session.execute(select(_cases.c.ref, _cases.c.kind, _cases.c.status)
                                       .where(_cases.c.conversation_id == case.conversation_id,
                                              _cases.c.id != case.id).order_by(_cases.c.id).limit(50))).all()
     return CaseView(case=case, events=events, transcript=transcript, conversation=conversation,
-                    siblings=list(siblings))
+                    siblings=list(siblings), transcript_total=transcript_total)
 
 
 @dataclass

@@ -130,11 +130,12 @@ class Handlers:
 
     async def case(self, request: web.Request, *, refused: str = "", status: int = 200) -> web.StreamResponse:
         ref = request.match_info["ref"]
+        csv = self._wants_csv(request)
         async with self.db.session() as s:
-            view = await queries.case_view(s, ref)
+            view = await queries.case_view(s, ref, transcript_limit=None if csv else queries.TRANSCRIPT_LIMIT)
         if view is None:
             return await self.refuse(request, 404, f"No case {ref[:40]} exists.")
-        if self._wants_csv(request):
+        if csv:
             rows: list[tuple[Any, ...]] = [("message", m.created_at, m.role, m.author_id, m.internal, m.text)
                                            for m in view.transcript]
             rows += [("event", e.created_at, e.action, e.actor, True, e.note) for e in view.events]
@@ -143,7 +144,8 @@ class Handlers:
         done = DONE.get(request.query.get("done", ""), "")
         return await page(self.env, "case.html", self._context(
             request, "cases", case=view.case, events=view.events, transcript=view.transcript,
-            conversation=view.conversation, siblings=view.siblings, done=done, refused=refused), status=status)
+            conversation=view.conversation, siblings=view.siblings, transcript_total=view.transcript_total, done=done,
+            refused=refused), status=status)
 
     async def case_action(self, request: web.Request) -> web.StreamResponse:
         ref, action = request.match_info["ref"], request.match_info["action"]
