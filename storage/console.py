@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, column, func, literal_column, select, table, update
+from sqlalchemy import JSON, ForeignKey, Index, String, column, delete, func, literal_column, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -128,6 +128,13 @@ async def load_session(session: AsyncSession, token: str) -> SessionRow | None:
     if expires <= utcnow():
         return None
     return SessionRow(StaffIdentity(row.platform, row.user_id, tuple(row.roles or ())), row.csrf_token, expires)
+
+
+async def purge_expired(session: AsyncSession, *, older_than: timedelta = timedelta(days=1)) -> None:
+    """Forget links and sessions that expired more than `older_than` ago (run at each sign-in)."""
+    cutoff = utcnow() - older_than
+    for model in (ConsoleSession, ConsoleLink):
+        await session.execute(delete(model.__table__).where(model.__table__.c.expires_at < cutoff))
 
 
 async def end_session(session: AsyncSession, token: str) -> None:

@@ -81,9 +81,14 @@ async def test_a_link_works_once(client: TestClient, console_services: Any) -> N
 
 async def test_an_expired_or_made_up_link_is_refused(client: TestClient, console_services: Any) -> None:
     expired = await new_link(console_services, minutes=-1)
+    long_expired = await new_link(console_services, minutes=-3 * 24 * 60)
     assert (await sign_in(client, expired)).status == 403
     assert (await sign_in(client, "made-up-token")).status == 403
     assert (await client.get("/console/cases")).status == 401
+    assert (await sign_in(client, await new_link(console_services))).status == 200
+    async with console_services.db.session() as s:  # a sign-in forgets what expired days ago
+        hashes = set((await s.execute(console_store.select(console_store.ConsoleLink.token_hash))).scalars())
+    assert console_store._hash(expired) in hashes and console_store._hash(long_expired) not in hashes
 
 
 async def test_opening_a_link_does_not_use_it(client: TestClient, console_services: Any) -> None:

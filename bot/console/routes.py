@@ -89,6 +89,7 @@ class Handlers:
             link_id, staff = redeemed
             if not self.is_staff(staff.platform, staff.user_id, staff.roles):
                 return await self.refuse(request, 403, "You are not on the support staff list.")
+            await console_store.purge_expired(s)
             token, _csrf = await console_store.create_session(s, staff, ttl=auth.SESSION_TTL, link_id=link_id)
         _log.info("console: %s signed in", staff.actor)
         response = web.HTTPSeeOther(f"{ROOT}/")
