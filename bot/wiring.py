@@ -20,9 +20,12 @@ from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportWorkflow
 
+from .case_effects import case_service
+from .cases import CaseService
+from .cases import is_staff as staff_policy
 from .commands import case_admin
-from .commands import console as console_commands
 from .commands import cases as case_commands
+from .commands import console as console_commands
 from .commands import faq as faq_commands
 from .commands.registry import BoundCommands, CommandRegistry
 from .service import SupportService
@@ -41,6 +44,7 @@ class Services:
     registry: CommandRegistry
     faq_answers: FaqAnswers
     platforms: dict[str, Platform]  # the running platforms by name; the same dict the core delivers through
+    cases: CaseService  # the case use cases, with the effects of bot/case_effects.py
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
@@ -60,14 +64,7 @@ class Services:
         self.faq_answers.invalidate()
 
     def is_staff(self, platform: str, user_id: str, role_ids: tuple[str, ...] = ()) -> bool:
-        s = self.settings
-        if platform == "shell":
-            return True  # the local terminal is the operator's
-        if platform == "slack":
-            return user_id in s.staff_slack_user_ids
-        if platform == "discord":
-            return user_id in s.staff_discord_user_ids or any(r in s.staff_discord_role_ids for r in role_ids)
-        return False
+        return staff_policy(self.settings, platform, user_id, role_ids)
 
 
 def build_registry() -> CommandRegistry:
@@ -92,10 +89,7 @@ def make_llm_client(settings: Settings) -> LLMClient | None:
 
 async def prepare_database(db: Database) -> None:
     """SQLite is migrated automatically; PostgreSQL is migrated by `supportbot db upgrade`."""
-    if db.is_sqlite:
-        await migrate.upgrade(db)
-    elif not await migrate.is_current(db):
-        raise RuntimeError("the PostgreSQL database is not at the latest schema: run `supportbot db upgrade`")
+    await migrate.prepare(db)
 
 
 @asynccontextmanager
@@ -112,7 +106,8 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         support = SupportService(db, workflow, platforms, concurrency=concurrency)
         _log.info("language engine: %s", client.name if client else "offline")
         yield Services(settings=settings, db=db, runner=runner, workflow=workflow, support=support,
-                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms)
+                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms,
+                       cases=case_service(db, settings))
     finally:
         if client is not None:
             await client.aclose()

@@ -16,9 +16,22 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, ForeignKey, Index, String, column, delete, func, literal_column, select, table, update
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    column,
+    delete,
+    func,
+    literal_column,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -94,7 +107,7 @@ async def redeem_link(session: AsyncSession, token: str) -> tuple[int, StaffIden
     if not token or len(token) > 100:
         return None
     now = utcnow()
-    table = ConsoleLink.__table__
+    table = cast(Table, ConsoleLink.__table__)
     row = (await session.execute(
         update(table).where(table.c.token_hash == _hash(token), table.c.used_at.is_(None), table.c.expires_at > now)
         .values(used_at=now).returning(table.c.id, table.c.platform, table.c.user_id, table.c.roles))).first()
@@ -118,7 +131,7 @@ async def load_session(session: AsyncSession, token: str) -> SessionRow | None:
     """The live session of this cookie token, or None (unknown, ended or expired)."""
     if not token or len(token) > 100:
         return None
-    table = ConsoleSession.__table__
+    table = cast(Table, ConsoleSession.__table__)
     row = (await session.execute(select(table.c.platform, table.c.user_id, table.c.roles, table.c.csrf_token,
                                         table.c.expires_at, table.c.ended_at)
                                  .where(table.c.token_hash == _hash(token)))).first()
@@ -134,11 +147,12 @@ async def purge_expired(session: AsyncSession, *, older_than: timedelta = timede
     """Forget links and sessions that expired more than `older_than` ago (run at each sign-in)."""
     cutoff = utcnow() - older_than
     for model in (ConsoleSession, ConsoleLink):
-        await session.execute(delete(model.__table__).where(model.__table__.c.expires_at < cutoff))
+        rows = cast(Table, model.__table__)
+        await session.execute(delete(rows).where(rows.c.expires_at < cutoff))
 
 
 async def end_session(session: AsyncSession, token: str) -> None:
-    table = ConsoleSession.__table__
+    table = cast(Table, ConsoleSession.__table__)
     await session.execute(update(table).where(table.c.token_hash == _hash(token), table.c.ended_at.is_(None))
                           .values(ended_at=utcnow()))
 
@@ -176,7 +190,7 @@ async def search_cases(session: AsyncSession, q: str, *, limit: int = SEARCH_HIT
     that matches more than `limit` messages keeps the newest `limit` (message ids grow with time), so a
     common word costs the same as a rare one."""
     dialect = session.get_bind().dialect.name
-    cases, messages = Case.__table__, Message.__table__
+    cases, messages = cast(Table, Case.__table__), cast(Table, Message.__table__)
     exact_ref = select(cases.c.id).where(cases.c.ref == q.strip().upper()[:32])
     if dialect == "sqlite":
         match = fts5_query(q)

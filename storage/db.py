@@ -44,7 +44,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
     if _uses_inline(url):
-        kwargs["async_creator"] = inline_sqlite.connector(parsed.database,
+        kwargs["async_creator"] = inline_sqlite.connector(parsed.database or ":memory:",
                                                           busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
         busy_timeout_ms = 0  # the inline connection waits for locks itself, without blocking the loop
     elif is_sqlite(url):  # URI-style options: plain aiosqlite understands them

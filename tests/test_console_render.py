@@ -64,7 +64,7 @@ def case_page(text: str, detail: str, note: str) -> str:
     event = SimpleNamespace(action="note", actor="slack:U2", note=note, created_at=NOW)
     context: dict[str, Any] = {"root": "/console", "nav": "cases", "now": NOW, "staff": StaffIdentity("slack", "U2"),
                                "csrf_token": "t", "case": case, "events": [event], "transcript": [message, internal],
-                               "conversation": None, "siblings": [], "done": "", "refused": ""}
+                               "conversation": None, "siblings": [], "transcript_total": 2, "done": "", "refused": ""}
     return asyncio.run(ENV.get_template("case.html").render_async(**context))
 
 

@@ -86,7 +86,7 @@ def _paths(cases: int, rng: random.Random) -> dict[str, Callable[[], str]]:
 @contextlib.asynccontextmanager
 async def _postgres_database(server_url: str) -> AsyncIterator[str]:
     """A throw-away database on the given server, dropped afterwards."""
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     base = make_url(server_url)
     name = f"sbbench_{uuid.uuid4().hex[:10]}"
@@ -140,7 +140,7 @@ async def measure_pages(url: str, *, cases: int, requests: int, label: str = "",
     from bot.console.app import console_app
     from bot.wiring import open_services
 
-    settings = Settings(_env_file=None, SUPPORTBOT_DATABASE_URL=url, SUPPORTBOT_LLM="offline",  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, SUPPORTBOT_DATABASE_URL=url, SUPPORTBOT_LLM="offline",
                         SUPPORTBOT_STAFF_SLACK_USER_IDS=_STAFF.user_id)
     timings = []
     async with open_services(settings, use_settings_llm=False) as services:

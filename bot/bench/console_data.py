@@ -10,14 +10,16 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 
 from storage.db import Database
 from storage.models import Case, CaseEvent, Conversation, FaqItem, FaqSet, Message
 
-_conv, _msg, _case, _event = Conversation.__table__, Message.__table__, Case.__table__, CaseEvent.__table__
+_conv, _msg = cast(Table, Conversation.__table__), cast(Table, Message.__table__)
+_case, _event = cast(Table, Case.__table__), cast(Table, CaseEvent.__table__)
+_faq_sets, _faq_items = cast(Table, FaqSet.__table__), cast(Table, FaqItem.__table__)
 
 HOSTILE_TEXT = ('<script>alert("xss")</script> <img src=x onerror=alert(1)> '
                 '[click me](javascript:alert(2)) <javascript:alert(3)|open this> '
@@ -134,11 +136,11 @@ async def seed_demo(db: Database, *, now: datetime | None = None) -> list[str]:
             await s.execute(insert(_event), [{"case_id": case_id, "action": a, "actor": actor, "note": note,
                                               "created_at": start + timedelta(minutes=mins)}
                                              for a, actor, note, mins in events])
-        faq_id = (await s.execute(insert(FaqSet.__table__).returning(FaqSet.__table__.c.id), {
+        faq_id = (await s.execute(insert(_faq_sets).returning(_faq_sets.c.id), {
             "requested_by": "slack:U0SAM", "platform": "slack", "channel_id": "C-DEMO", "chain": "grounded",
             "urls": ["https://docs.example.com/returns", "javascript:alert(8)"], "llm_calls": 3,
             "failed_pages": [], "created_at": now - timedelta(days=2)})).scalar_one()
-        await s.execute(insert(FaqItem.__table__), [
+        await s.execute(insert(_faq_items), [
             {"faq_set_id": faq_id, "position": 1, "question": "How long do I have to return a product?",
              "answer": "30 days from delivery, in its original packaging.",
              "sources": [{"title": "Returns", "url": "https://docs.example.com/returns",

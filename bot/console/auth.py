@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from aiolimiter import AsyncLimiter
 
 from storage import console as console_store
@@ -97,7 +98,7 @@ def set_session_cookie(response: web.StreamResponse, token: str, *, secure: bool
 
 
 def session_of(request: web.Request) -> SessionRow:
-    return request[SESSION_KEY]  # type: ignore[no-any-return]
+    return request[SESSION_KEY]
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -105,7 +106,7 @@ PUBLIC_PATHS = ("/console/signin", "/console/static/")
 
 
 def auth_middleware(load: Callable[[str], Awaitable[SessionRow | None]], is_staff: StaffCheck,
-                    refuse: Callable[[web.Request, int, str], Awaitable[web.StreamResponse]]) -> Callable[..., object]:
+                    refuse: Callable[[web.Request, int, str], Awaitable[web.StreamResponse]]) -> Middleware:
     """Every console request but sign-in and static files needs a live session of a current staff member,
     and every POST its session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`)."""
 

@@ -12,9 +12,10 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Date, cast, column, func, inspect, select, table
+from sqlalchemy import Date, Table, column, func, inspect, select, table
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Case, CaseEvent, Message
@@ -24,7 +25,8 @@ from .queries import day_start
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 BOT_ACTORS = ("bot", "system")
-_cases, _events, _messages = Case.__table__, CaseEvent.__table__, Message.__table__
+_cases, _events = cast(Table, Case.__table__), cast(Table, CaseEvent.__table__)
+_messages = cast(Table, Message.__table__)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class Insights:
 def _day(column: Any, dialect: str) -> Any:
     if dialect == "sqlite":
         return func.date(column)
-    return cast(func.timezone("UTC", column), Date)
+    return sql_cast(func.timezone("UTC", column), Date)
 
 
 def _as_date(value: Any) -> date:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases as case_store
@@ -24,7 +24,7 @@ TRANSCRIPT_LIMIT = 500
 STATUSES = ("open", "in_progress", "resolved", "closed")
 KINDS = ("billing", "return", "status", "technical", "human")
 PLATFORMS = ("slack", "discord", "shell")
-_cases = Case.__table__
+_cases = cast(Table, Case.__table__)
 # The cases waiting for staff, in the words of the partial index ix_cases_queue (migration 0004), so that
 # both SQLite and PostgreSQL can prove the index applies.
 QUEUE_WHERE = text("needs_staff = true AND status IN ('open', 'in_progress')")
@@ -175,7 +175,7 @@ async def case_view(session: AsyncSession, ref: str, *, transcript_limit: int | 
     if case is None:
         return None
     events = await case_store.case_events(session, case.id)
-    msgs = Message.__table__
+    msgs = cast(Table, Message.__table__)
     in_conversation = msgs.c.conversation_id == case.conversation_id
     transcript_total = int((await session.execute(select(func.count()).where(in_conversation))).scalar_one())
     newest = (await session.execute(select(Message).where(in_conversation).order_by(msgs.c.id.desc())
@@ -201,10 +201,10 @@ class CustomerView:
 
 async def customer_view(session: AsyncSession, platform: str, customer_id: str, page: int) -> CustomerView:
     cases = await list_cases(session, CaseQuery(customer=f"{platform}:{customer_id}", page=page))
-    conv = Conversation.__table__
+    conv = cast(Table, Conversation.__table__)
     row = (await session.execute(select(func.count(), func.min(conv.c.created_at))
                                  .where(conv.c.platform == platform, conv.c.customer_id == customer_id))).one()
-    msgs = Message.__table__
+    msgs = cast(Table, Message.__table__)
     messages = int((await session.execute(
         select(func.count()).select_from(msgs).join(conv, conv.c.id == msgs.c.conversation_id)
         .where(conv.c.platform == platform, conv.c.customer_id == customer_id,

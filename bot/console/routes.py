@@ -155,8 +155,7 @@ class Handlers:
         form = await request.post()
         field = ACTION_FIELD[action]
         text = str(form.get(field, "")) if field else ""
-        actor = auth.session_of(request).staff.actor
-        outcome = await actions.change(self.db, action, ref, actor, text)
+        outcome = await actions.change(self.services.cases, action, ref, auth.session_of(request).staff, text)
         if not outcome.ok:
             return await self.case(request, refused=outcome.message, status=409)
         raise web.HTTPSeeOther(f"{ROOT}/cases/{ref.strip().upper()}?done={action}")

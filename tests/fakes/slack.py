@@ -2,8 +2,8 @@
 
 It speaks just enough of Slack's wire protocol:
 - the Web API, ``POST /api/{method}`` (form-encoded or JSON, token in ``Authorization``; ``GET`` with
-  query parameters too): auth.test, chat.postMessage, chat.update, chat.postEphemeral, chat.getPermalink, reactions.add /
-  reactions.remove, assistant.threads.setStatus, apps.connections.open (with the app token), and
+  query parameters too): auth.test, chat.postMessage, chat.update, chat.postEphemeral, chat.getPermalink,
+  reactions.add / reactions.remove, assistant.threads.setStatus, apps.connections.open (with the app token), and
   conversations.replies over what the app posted (``fake.posted``): oldest first, ``oldest`` /
   ``inclusive`` / ``limit`` honoured, and each message's ``metadata: {event_type, event_payload}`` (as
   chat.postMessage received it) only with ``include_all_metadata`` — Slack's shape. Any other method
