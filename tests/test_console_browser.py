@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from bot.bench.console_data import HOSTILE_TEXT, demo_channel, demo_thread
-from tests.console_support import (
+from tests.fakes.slack import FakeSlack
+from tests.harness.console import (
     STAFF_SETTINGS,
     events_of_case,
     link_for,
@@ -20,7 +21,6 @@ from tests.console_support import (
     staff_loop_landed,
     wait_for_closing_message,
 )
-from tests.fakes.slack import FakeSlack
 from tests.support import free_port, start_slack_bot, stop_gracefully
 
 CHROMIUM = "/usr/bin/chromium"

@@ -11,7 +11,8 @@ from pathlib import Path
 import aiohttp
 
 from bot.bench.console_data import demo_channel, demo_thread
-from tests.console_support import (
+from tests.fakes.slack import FakeSlack
+from tests.harness.console import (
     STAFF_SETTINGS,
     events_of_case,
     link_for,
@@ -19,7 +20,6 @@ from tests.console_support import (
     staff_loop_landed,
     wait_for_closing_message,
 )
-from tests.fakes.slack import FakeSlack
 from tests.support import command_line, environment, free_port, start_slack_bot, stop_gracefully, wait_until_healthy
 
 CLOSE_REF = "INV_CASE_7K3Q9P2X"  # the first demo case: Slack channel demo_channel(0), thread demo_thread(0)

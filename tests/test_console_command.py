@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.commands.registry import Caller, CommandContext
-from tests.console_support import STAFF_SETTINGS, mounted, sign_in
+from tests.harness.console import STAFF_SETTINGS, mounted, sign_in
 
 
 async def run_console(services: Any, caller: Caller) -> Any:

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.bench.console_data import DEMO_CASES, seed_demo
 from storage import console as console_store
 from storage.console import StaffIdentity
-from tests.console_support import (
+from tests.harness.console import (
     STAFF_SETTINGS,
     events_of,
     hidden,
@@ -301,7 +301,7 @@ async def test_insights_page_and_charts(staff_client: TestClient) -> None:
 
 async def test_nothing_secret_on_any_page(make_settings) -> None:  # type: ignore[no-untyped-def]
     from bot.wiring import open_services
-    from tests.console_support import sign_in
+    from tests.harness.console import sign_in
 
     secrets = {"SLACK_BOT_TOKEN": "xoxb-secret-bot-token", "SLACK_SIGNING_SECRET": "secret-signing-value",
                "DISCORD_BOT_TOKEN": "secret.discord.token", "GEMINI_API_KEY": "secret-gemini-key",
