@@ -6,6 +6,7 @@ narrow `Handlers` of `Services.handlers()`, and added to `Services.platforms`.""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from .commands import faq as faq_commands
 from .commands.registry import BoundCommands, CommandRegistry
 from .service import SupportService
 from .settings import Settings
+from .staff import StaffLoop
 
 _log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class Services:
     faq_answers: FaqAnswers
     platforms: dict[str, Platform]  # the running platforms by name; the same dict the core delivers through
     cases: CaseService  # the case use cases, with the effects of bot/case_effects.py
+    staff: StaffLoop  # the staff loop: cards, takeover, closing messages, timers (delivers through `platforms`)
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
@@ -56,9 +59,7 @@ class Services:
                         commands=BoundCommands(self.registry, self))
 
     async def on_interaction(self, interaction: Interaction) -> InteractionReply:
-        _log.info("%s:%s clicked %s (%s); no action is bound to it", interaction.platform, interaction.user_id,
-                  interaction.action, interaction.value)
-        return InteractionReply(text="This button does nothing (yet).", ok=False)
+        return await self.staff.on_interaction(interaction)
 
     def faqs_changed(self) -> None:
         self.faq_answers.invalidate()
@@ -105,9 +106,13 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         platforms: dict[str, Platform] = {}
         support = SupportService(db, workflow, platforms, concurrency=concurrency)
         _log.info("language engine: %s", client.name if client else "offline")
+        cases = case_service(db, settings)
+        staff = StaffLoop(db, settings, cases=cases, is_staff=functools.partial(staff_policy, settings),
+                          platforms=platforms)
+        support.quiet, support.staff_wrote = staff.quiet, staff.staff_wrote
         yield Services(settings=settings, db=db, runner=runner, workflow=workflow, support=support,
-                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms,
-                       cases=case_service(db, settings))
+                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms, cases=cases,
+                       staff=staff)
     finally:
         if client is not None:
             await client.aclose()
