@@ -272,3 +272,10 @@ async def test_metrics_endpoint_shows_the_staff_outbox(bot: StaffHarness) -> Non
     assert response.status == 200
     assert 'supportbot_staff_outbox{status="pending"} 0.0' in text  # nothing left to deliver
     assert 'supportbot_staff_posts_total{kind="card",result="ok"}' in text
+
+
+async def test_the_card_shows_the_customers_language(bot: StaffHarness) -> None:
+    await bot.say("Quiero hablar con una persona de verdad, por favor", ts=THREAD)
+    card, case = await card_posted(bot)
+    assert case.kind == "human"
+    assert "*Language*\\nes" in card_words(card)

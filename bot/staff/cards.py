@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.platform import Button, Card
 from storage.cases import STAFF_KINDS
+from storage.languages import conversation_language
 from storage.models import Case, CaseEvent, Message
 
 CARD_ACTIONS = ("case_claim", "case_close", "case_note", "case_release")
@@ -46,7 +47,8 @@ def one_line(text: str, limit: int = SUMMARY_CHARS) -> str:
 
 
 async def build_card(session: AsyncSession, case: Case, *, thread_link: str = "") -> Card:
-    """The card of `case` as it is now: status, assignee, the latest close reason, the reason it needs staff."""
+    """The card of `case` as it is now: status, assignee, the latest close reason, the reason it needs staff,
+    the conversation's language."""
     events = list((await session.execute(
         select(CaseEvent.action, CaseEvent.note).where(CaseEvent.case_id == case.id,
                                                        CaseEvent.action.in_(("closed", "flagged")))
@@ -62,6 +64,7 @@ async def build_card(session: AsyncSession, case: Case, *, thread_link: str = ""
     return Card(ref=case.ref, kind=case.kind, status=case.status, customer_id=case.customer_id, summary=summary,
                 created_at=case.created_at, thread_link=thread_link, assignee=case.assignee,
                 closed_reason=(closed or "") if case.status == "closed" else None,
+                language=await conversation_language(session, case.conversation_id),
                 needs_staff_reason=staff_reason(case, flagged), buttons=card_buttons(case))
 
 
