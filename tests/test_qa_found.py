@@ -1,0 +1,39 @@
+"""What trying the product as a customer turned up, through the whole pipeline (the shell adapter, the
+offline engine, the database): each test is a message a customer typed and what the reply must get right."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.wiring import open_services, shell_chat
+
+
+async def ask(make_settings: Any, text: str) -> Any:
+    async with open_services(make_settings()) as services:
+        result = (await shell_chat(services).send(text)).result
+    assert result is not None
+    return result
+
+
+async def test_a_numbered_list_of_requests_opens_one_case_per_request(make_settings: Any) -> None:
+    result = await ask(make_settings, "Hi, I need help with three things: 1) a refund for invoice INV-7890 because I "
+                                      "was charged twice, 2) I want to return my SuperWidget 5000 since it's broken, "
+                                      "and 3) where is my order #A-12345?")
+    details = {c.kind: c.details for c in result.cases}
+    assert result.routes == ["billing", "return", "status"]
+    assert details["billing"]["invoice_number"] == "INV-7890"
+    assert details["return"]["product_name"] == "SuperWidget 5000"
+    assert details["return"]["reason_for_return"] == "broken"  # not "broken, and"
+    assert details["status"]["order_id"] == "A-12345"
+
+
+async def test_no_request_of_a_numbered_list_is_dropped(make_settings: Any) -> None:
+    result = await ask(make_settings, "1) I was charged twice on invoice INV-7890 2) where is my order #A-12345")
+    assert sorted(c.kind for c in result.cases) == ["billing", "status"]
+
+
+async def test_an_order_id_in_portuguese_is_kept_as_written(make_settings: Any) -> None:
+    result = await ask(make_settings, "Onde está a minha encomenda A-9999?")
+    [case] = result.cases
+    assert result.language == "pt" and case.details["order_id"] == "A-9999"
+    assert "A-9999" in result.reply and "THE-9999" not in result.reply
