@@ -3,9 +3,27 @@ offline engine, the database): each test is a message a customer typed and what 
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import main
 from bot.wiring import open_services, shell_chat
+
+
+@pytest.fixture
+def cli(env_clean: Path, db_url: str) -> Iterator[Any]:
+    """`supportbot …` in-process, with one Slack staff member; restores the logging it reconfigures."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    env = {"SUPPORTBOT_DATABASE_URL": db_url, "SUPPORTBOT_LLM": "offline", "SUPPORTBOT_STAFF_SLACK_USER_IDS": "U0SAM"}
+    yield lambda *args: CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    root.handlers[:], root.level = handlers, level
 
 
 async def ask(make_settings: Any, text: str) -> Any:
@@ -37,3 +55,10 @@ async def test_an_order_id_in_portuguese_is_kept_as_written(make_settings: Any) 
     [case] = result.cases
     assert result.language == "pt" and case.details["order_id"] == "A-9999"
     assert "A-9999" in result.reply and "THE-9999" not in result.reply
+
+
+def test_assigning_from_the_terminal_to_a_bare_staff_id_names_their_platform(cli: Any) -> None:
+    asked: Result = cli("ask", "I want a real person", "--json")
+    [case] = json.loads(asked.stdout)["cases"]
+    assigned = cli("cases", "assign", case["ref"], "U0SAM")
+    assert assigned.exit_code == 0 and assigned.stdout.strip() == f"assigned {case['ref']} to slack:U0SAM (in_progress)"
