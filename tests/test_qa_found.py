@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from bot.cli import main
 from bot.wiring import open_services, shell_chat
+from tests.harness.cli import run_cli
 
 
 @pytest.fixture
@@ -62,3 +63,17 @@ def test_assigning_from_the_terminal_to_a_bare_staff_id_names_their_platform(cli
     [case] = json.loads(asked.stdout)["cases"]
     assigned = cli("cases", "assign", case["ref"], "U0SAM")
     assert assigned.exit_code == 0 and assigned.stdout.strip() == f"assigned {case['ref']} to slack:U0SAM (in_progress)"
+
+
+@pytest.mark.slow  # subprocesses
+@pytest.mark.parametrize(("args", "fragment"), [
+    (("cases", "list", "--status", "lost"), "'lost' is not one of"),
+    (("frobnicate",), "No such command 'frobnicate'"),
+    (("ask",), "Missing argument 'TEXT'"),
+    (("console", "link"), "Missing option '--user'"),
+])
+def test_a_usage_error_is_one_line_naming_the_help(tmp_path: Path, args: tuple[str, ...], fragment: str) -> None:
+    proc = run_cli(tmp_path, *args)
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("error: ") and fragment in line and "--help" in line
