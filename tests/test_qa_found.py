@@ -77,3 +77,11 @@ def test_a_usage_error_is_one_line_naming_the_help(tmp_path: Path, args: tuple[s
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()
     assert line.startswith("error: ") and fragment in line and "--help" in line
+
+
+@pytest.mark.parametrize("text", ["ok thanks bye", "thanks a lot, bye!", "cheers", "gracias!", "what can you do?",
+                                  "What can you help me with?"])
+async def test_a_goodbye_or_a_question_about_the_bot_is_not_called_off_topic(make_settings: Any, text: str) -> None:
+    result = await ask(make_settings, text)
+    assert not result.cases and not result.clarify
+    assert "outside what I can help with" not in result.reply and "se sale de lo que puedo" not in result.reply
