@@ -305,7 +305,11 @@ def _output(path: str | None) -> Iterator[IO[str]]:
     target = Path(path)
     partial = target.with_name(target.name + ".part")
     try:
-        with partial.open("w", encoding="utf-8", newline="") as stream:
+        stream = partial.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise Failure(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with stream:
             yield stream
         os.replace(partial, target)
     except BaseException:

@@ -85,3 +85,10 @@ async def test_a_goodbye_or_a_question_about_the_bot_is_not_called_off_topic(mak
     result = await ask(make_settings, text)
     assert not result.cases and not result.clarify
     assert "outside what I can help with" not in result.reply and "se sale de lo que puedo" not in result.reply
+
+
+def test_an_export_to_a_missing_folder_names_the_file_asked_for(cli: Any, tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "cases.csv"
+    result = cli("cases", "export", "--output", str(target))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: cannot write {target}: No such file or directory"
