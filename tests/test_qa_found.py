@@ -92,3 +92,10 @@ def test_an_export_to_a_missing_folder_names_the_file_asked_for(cli: Any, tmp_pa
     result = cli("cases", "export", "--output", str(target))
     assert result.exit_code == 1
     assert result.stderr.strip() == f"error: cannot write {target}: No such file or directory"
+
+
+def test_the_case_table_names_its_columns(cli: Any) -> None:
+    cli("ask", "I want a real person")
+    for args in (("cases", "list"), ("cases", "list", "--queue")):
+        header, row = cli(*args).stdout.splitlines()
+        assert header.split()[:4] == ["REF", "STATUS", "KIND", "CUSTOMER"] and row.startswith("HUM-")
