@@ -90,6 +90,9 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
             pass
     app = web.Application(client_max_size=1024 * 1024)
     app.add_routes(health_routes(services, adapters))
+    from .console.app import console_app  # the staff web console
+
+    app.add_subapp("/console", console_app(services))
     for adapter in adapters:
         app.add_routes(adapter.routes())
     runner = web.AppRunner(app, access_log=None)

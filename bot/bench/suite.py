@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from . import faq, orchestration, rate_budget, slack_ack, throughput
+from . import console, faq, orchestration, rate_budget, slack_ack, throughput
 from .report import BenchReport, Machine, finish
 
-Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget"]
-BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget")
+Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "console"]
+BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "console")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class BenchConfig:
     rate_messages: int = 100
     rate_rpm: int = 60
     rate_period_s: float = 2.0
+    console_cases: int = 100_000
+    console_requests: int = 50
+    postgres_url: str | None = None  # a server for the console benchmark's throw-away PostgreSQL database
 
     @classmethod
     def quick_sizes(cls, **overrides: object) -> BenchConfig:
@@ -40,7 +43,8 @@ class BenchConfig:
         values: dict[str, object] = dict(quick=True, latency_ms=20.0, faq_questions=3, repeats=1,
                                          throughput_messages=20, throughput_concurrency=(1, 4), warmup_messages=4,
                                          growth_messages=20, slack_events=8, slack_bursts=2, slack_background=2,
-                                         rate_messages=6, rate_rpm=4, rate_period_s=0.4)
+                                         rate_messages=6, rate_rpm=4, rate_period_s=0.4,
+                                         console_cases=300, console_requests=5)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -73,5 +77,9 @@ async def run_suite(config: BenchConfig, *, progress: Progress | None = None) ->
         say("request budget …")
         report.rate_budget = await rate_budget.run(messages=config.rate_messages, rpm=config.rate_rpm,
                                                    period_s=config.rate_period_s)
+    if "console" in config.only:
+        say(f"staff console with {config.console_cases:,} cases …")
+        report.console = await console.run(cases=config.console_cases, requests=config.console_requests,
+                                           postgres_url=config.postgres_url, progress=say)
     report.seconds = round(time.perf_counter() - started, 1)
     return finish(report)
