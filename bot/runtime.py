@@ -44,7 +44,7 @@ def discord_adapter(services: Services, **options: Any) -> DiscordAdapter:
     s = services.settings
     adapter = DiscordAdapter(services.handlers(), token=_secret(s.discord_bot_token),
                              channel_ids=s.discord_channel_ids, api_url=s.discord_api_url,
-                             gateway_url=s.discord_gateway_url, **options)
+                             gateway_url=s.discord_gateway_url, staff_role_ids=s.staff_discord_role_ids, **options)
     services.add_platform(adapter)
     return adapter
 
