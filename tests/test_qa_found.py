@@ -99,3 +99,10 @@ def test_the_case_table_names_its_columns(cli: Any) -> None:
     for args in (("cases", "list"), ("cases", "list", "--queue")):
         header, row = cli(*args).stdout.splitlines()
         assert header.split()[:4] == ["REF", "STATUS", "KIND", "CUSTOMER"] and row.startswith("HUM-")
+
+
+def test_a_switch_set_to_something_else_says_on_or_off(env_clean: Path, db_url: str) -> None:
+    result = CliRunner().invoke(main, ["cases", "list"], env={"SUPPORTBOT_DATABASE_URL": db_url,
+                                                              "SUPPORTBOT_TAKEOVER": "maybe"})
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: invalid setting SUPPORTBOT_TAKEOVER: 'maybe' is not a switch: use on or off"
