@@ -172,6 +172,8 @@ def load_settings(**overrides: object) -> Settings:
         loc = str(err["loc"][0]) if err["loc"] else "?"
         var = _ENV_NAMES.get(loc, loc)
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "bool_parsing":  # the switches read on/off
+            msg = f"{err['input']!r} is not a switch: use on or off"
         raise SettingsError(f"invalid setting {var}: {msg}") from None
     if "webhook" in settings.backoffice_modes.values() and not (settings.backoffice_url and settings.backoffice_secret):
         missing = "SUPPORTBOT_BACKOFFICE_URL" if not settings.backoffice_url else "SUPPORTBOT_BACKOFFICE_SECRET"
