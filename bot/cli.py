@@ -16,6 +16,7 @@ from .cli_common import Failure, run_async, settings_from
 from .cli_discord import discord
 from .cli_faq import faq
 from .cli_run import run
+from .cli_worker import worker
 from .settings import SettingsError, load_settings
 
 _log = logging.getLogger(__name__)
@@ -145,5 +146,5 @@ def db_upgrade(ctx: click.Context) -> None:
     click.echo("database is up to date")
 
 
-for _command in (cases, run, discord, faq, bench):
+for _command in (cases, run, worker, discord, faq, bench):
     main.add_command(_command)

@@ -49,6 +49,25 @@ def discord_adapter(services: Services, **options: Any) -> DiscordAdapter:
     return adapter
 
 
+async def outbound_platforms(services: Services) -> list[Platform]:
+    """A worker process's platforms: each configured adapter without its inbound side — Slack's Web API
+    client (no route mounted, no Socket Mode), Discord's REST client (no gateway) — started for delivery."""
+    s = services.settings
+    platforms: list[Platform] = []
+    if s.slack_configured:
+        # HTTP mode with no route mounted receives nothing; the signing secret is never used here.
+        platforms.append(SlackAdapter(services.handlers(), token=_secret(s.slack_bot_token),
+                                      signing_secret=_secret(s.slack_signing_secret) or "outbound-only",
+                                      api_url=s.slack_api_url, mode="http"))
+    if s.discord_configured:
+        adapter = DiscordAdapter(services.handlers(), token=_secret(s.discord_bot_token),
+                                 channel_ids=s.discord_channel_ids, api_url=s.discord_api_url,
+                                 gateway_url=s.discord_gateway_url)
+        await adapter.start_outbound()
+        platforms.append(adapter)
+    return platforms
+
+
 def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.RouteDef]:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 

@@ -100,6 +100,9 @@ class SupportService:
         self.worker_id = worker_id or leases.new_worker_id()
         leases.register_live(self.worker_id)
         self.accepting = True
+        # Receiver of a split deployment (`supportbot run --workers N`): messages are stored, and worker
+        # processes claim them from the inbox (`bot/inbox_worker.py`); nothing is processed here.
+        self.receive_only = False
         self._slots = asyncio.Semaphore(concurrency)
         self._turns = ConversationTurns()
         self._notices = QueueNotices(db, platforms, worker_id=self.worker_id, delay_s=queue_notice_s)
@@ -136,6 +139,9 @@ class SupportService:
                 _log.info("message %s (conversation %s) stored while shutting down; answered after the next "
                           "start", message.id, message.conversation_id)
                 return HandleOutcome(result=None, message_id=message.id, deferred=True)
+            if self.receive_only:  # a worker process answers it; the customer hears if it waits long
+                self._notices.arm(message.id, key)
+                return HandleOutcome(result=None, message_id=message.id, deferred=True)
             return await self._when_slot_free(message.id, key)
 
     async def _when_slot_free(self, message_id: int, key: Key) -> HandleOutcome:
@@ -153,11 +159,13 @@ class SupportService:
             if timer is not None:
                 timer.cancel()
 
-    async def _process_claimed(self, message_id: int) -> HandleOutcome:
-        async with self.db.write() as s:
-            claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
-            # The first reads share the claim's transaction: one transaction fewer per message.
-            loaded = await self._load(s, message_id) if claimed else None
+    async def _process_claimed(self, message_id: int, *, loaded: Loaded | None = None) -> HandleOutcome:
+        """Claim and process one message (`loaded`: claimed and read already, by `claim_waiting`)."""
+        if loaded is None:
+            async with self.db.write() as s:
+                claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
+                # The first reads share the claim's transaction: one transaction fewer per message.
+                loaded = await self._load(s, message_id) if claimed else None
         if loaded is None:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
         failpoint("after_claim")
@@ -185,8 +193,8 @@ class SupportService:
         return HandleOutcome(result=reply.answer, message_id=message_id)
 
     @staticmethod
-    async def _load(session: AsyncSession, message_id: int) -> Loaded:
-        message = await inbox.load_inbound(session, message_id)
+    async def _load(session: AsyncSession, message_id: int, message: inbox.InboundRow | None = None) -> Loaded:
+        message = message or await inbox.load_inbound(session, message_id)
         if message is None:
             raise LookupError(f"message {message_id} not found")
         # A first attempt (the claim counted it) cannot have a stored reply yet; a retry may.
@@ -308,6 +316,8 @@ class SupportService:
 
     async def resume(self, *, platforms: tuple[str, ...] | None = None) -> int:
         """Process every unfinished message (after a crash or a failed delivery). Returns how many."""
+        if self.receive_only:  # the worker processes take what waits in the inbox
+            return 0
         await self.release_dead_claims()
         async with self.db.session() as s:
             rows = await inbox.unfinished_messages(s, platforms=platforms or tuple(self.platforms))
@@ -323,6 +333,20 @@ class SupportService:
             _log.info("resuming %d unfinished messages", len(jobs))
         outcomes = await asyncio.gather(*jobs)
         return sum(1 for o in outcomes if o.result is not None)
+
+    async def claim_waiting(self, *, limit: int) -> list[Loaded]:
+        """A worker process's batch: up to `limit` waiting messages of this service's platforms, claimed in
+        one statement, in conversation order (see `inbox.claim_waiting`), and read in the same transaction."""
+        async with self.db.write() as s:
+            claimed = await inbox.claim_waiting(s, worker=self.worker_id, lease_s=CLAIM_LEASE_S, limit=limit,
+                                                platforms=tuple(self.platforms))
+            rows = await inbox.load_inbound_many(s, [message_id for message_id, _ in claimed])
+            return [await self._load(s, message_id, rows.get(message_id)) for message_id, _ in claimed]
+
+    async def run_claimed(self, loaded: Loaded) -> HandleOutcome:
+        """Process a message this service claimed with `claim_waiting` (counted in flight for `drain`)."""
+        async with self._turns.turn(("conversation", str(loaded.message.conversation_id), "")), self._slots:
+            return await self._process_claimed(loaded.message.id, loaded=loaded)
 
     async def _process(self, message_id: int, key: Key) -> HandleOutcome:
         async with self._turns.turn(key):

@@ -37,7 +37,9 @@ def create_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE
     if is_sqlite(url):
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
     else:
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip per transaction; a connection found dead fails its statement,
+        # is discarded by the pool, and the message is retried from the inbox.
+        kwargs.update(pool_size=20, max_overflow=20)  # kept open: 32 messages at a time share them
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
