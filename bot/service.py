@@ -20,8 +20,9 @@ Every effect is idempotent, so a message processed again after a crash ends with
 one reply: the plan is stored with the cases and pending tasks it led to (in one transaction), cases
 are unique per (message, task), the reply is unique per inbound message, and a reply that an earlier
 attempt may have posted is delivered with `maybe_posted` (the adapter looks for it before posting).
-Storage work is kept to four write transactions per message (store, claim with the reads, cases,
-reply; finish) — SQLite has one writer at a time, so each is time every other message waits.
+Storage work is kept to four short writes per message (store, claim with the reads, cases, reply;
+finish), and concurrent messages' writes share transactions (`storage/group_commit.py`) — SQLite has
+one writer at a time, so each transaction is time every other message waits.
 """
 
 from __future__ import annotations
@@ -121,13 +122,12 @@ class SupportService:
         key = (inbound.platform, inbound.channel_id, inbound.thread_id)
         # The conversation's turn is taken before storing: its messages are answered in the order they arrived.
         async with self._turns.turn(key):
-            async with self.db.write() as s:
-                message = await inbox.store_inbound(
-                    s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
-                    customer_id=inbound.user_id, platform_message_id=inbound.message_id,
-                    author_id=inbound.user_id, text=storable(inbound.text),
-                    meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm})
-                created = message.created
+            message = await self.db.grouped(lambda s: inbox.store_inbound(
+                s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
+                customer_id=inbound.user_id, platform_message_id=inbound.message_id,
+                author_id=inbound.user_id, text=storable(inbound.text),
+                meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm}))
+            created = message.created
             failpoint("after_store")
             if created:
                 telemetry.MESSAGES.labels("received").inc()
@@ -162,10 +162,7 @@ class SupportService:
     async def _process_claimed(self, message_id: int, *, loaded: Loaded | None = None) -> HandleOutcome:
         """Claim and process one message (`loaded`: claimed and read already, by `claim_waiting`)."""
         if loaded is None:
-            async with self.db.write() as s:
-                claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
-                # The first reads share the claim's transaction: one transaction fewer per message.
-                loaded = await self._load(s, message_id) if claimed else None
+            loaded = await self.db.grouped(lambda s: self._claim(s, message_id))
         if loaded is None:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
         failpoint("after_claim")
@@ -184,13 +181,20 @@ class SupportService:
             telemetry.ERRORS.labels(step).inc()
             await self._release(message_id, f"{type(exc).__name__}: {exc}"[:500])
             return HandleOutcome(result=None, message_id=message_id, error=type(exc).__name__)
-        async with self.db.write() as s:  # the reply marked sent and the message finished: one transaction
+        async def finish(s: AsyncSession) -> None:  # the reply marked sent and the message finished together
             if platform_id is not None:
                 await inbox.mark_reply_sent(s, reply.id, platform_message_id=platform_id)
             await inbox.finish_message(s, message_id, status="replied")
+
+        await self.db.grouped(finish)
         failpoint("after_mark_sent")
         telemetry.MESSAGES.labels("replied").inc()
         return HandleOutcome(result=reply.answer, message_id=message_id)
+
+    async def _claim(self, session: AsyncSession, message_id: int) -> Loaded | None:
+        claimed = await inbox.claim_message(session, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
+        # The first reads share the claim's transaction: one transaction fewer per message.
+        return await self._load(session, message_id) if claimed else None
 
     @staticmethod
     async def _load(session: AsyncSession, message_id: int, message: inbox.InboundRow | None = None) -> Loaded:
@@ -231,11 +235,14 @@ class SupportService:
             _log.info("%s case=%s kind=%s %s", log_ctx, c.ref, c.kind, "opened" if c.new else "reused")
 
         answer = await self.workflow.reply(planned, cases)
-        async with self.db.write() as s:
+
+        async def store_reply(s: AsyncSession) -> tuple[int | None, Message | None]:
             if save_plan:  # nothing else came of the plan: it is stored with the reply
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
             reply_id = await inbox.add_reply(s, inbound=message, text=answer.reply, meta=answer.as_json())
-            earlier = await inbox.reply_for(s, message.id) if reply_id is None else None
+            return reply_id, (await inbox.reply_for(s, message.id) if reply_id is None else None)
+
+        reply_id, earlier = await self.db.grouped(store_reply)
         failpoint("after_reply_stored")
         if earlier is not None:  # another attempt stored its reply first: that one is the answer
             return self._stored(earlier)
@@ -255,7 +262,7 @@ class SupportService:
                           open_pending: list[PendingTask], *, save_plan: bool) -> list[CaseSummary]:
         """One transaction: the plan (unless replayed), the cases of the ready tasks, the pending tasks
         this message resolves and the ones it leaves waiting."""
-        async with self.db.write() as s:
+        async def write(s: AsyncSession) -> list[tuple[case_store.CaseRow, bool]]:
             if save_plan:
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
             stored = await case_store.open_cases(
@@ -270,6 +277,9 @@ class SupportService:
                 await pending_store.add_pending(s, conversation_id=message.conversation_id, message_id=message.id,
                                                 task_key=planned.task_key(i), kind=t.kind,
                                                 params=t.params.model_dump(exclude_none=True), missing=t.missing())
+            return stored
+
+        stored = await self.db.grouped(write)
         return [CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=dict(c.details), new=created)
                 for c, created in stored]
 

@@ -13,6 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from .group_commit import GroupCommit
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -56,6 +58,9 @@ class Database:
         # SQLite has one writer at a time; queueing writers here beats its sleeping busy handler.
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
         self.busy_timeout_s = busy_timeout_ms / 1000  # how long a statement waits for another process's lock
+        # Short writes of concurrent messages share transactions (one writer on SQLite; a few connections
+        # on PostgreSQL, so its round trips overlap).
+        self.grouped = GroupCommit(self.write, flushers=1 if self._write_lock is not None else 4)
 
     @property
     def is_sqlite(self) -> bool:

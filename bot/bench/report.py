@@ -15,6 +15,7 @@ import psutil
 from .faq import FaqBenchResult
 from .orchestration import OrchestrationResult
 from .rate_budget import RateBudgetResult
+from .scale_out import ScaleOutResult
 from .slack_ack import SlackAckResult
 from .throughput import ThroughputResult
 
@@ -53,6 +54,7 @@ class BenchReport:
     throughput: ThroughputResult | None = None
     slack_ack: SlackAckResult | None = None
     rate_budget: RateBudgetResult | None = None
+    scale_out: ScaleOutResult | None = None
     targets: list[Target] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -124,6 +126,10 @@ def targets(report: BenchReport) -> list[Target]:
         rb = report.rate_budget
         out.append(Target(f"requests in any budget window (rpm {rb.rpm})", f"<= {rb.rpm}", str(rb.max_in_any_window),
                           rb.max_in_any_window <= rb.rpm))
+    if report.scale_out is not None and report.scale_out.speedup is not None:
+        so = report.scale_out
+        out.append(Target(f"scale-out on PostgreSQL, {so.runs[-1].processes} worker processes over "
+                          f"{so.runs[0].processes}", ">= 1.6×", f"{so.speedup}×", so.speedup >= 1.6))
     return out
 
 
@@ -189,6 +195,16 @@ def render_text(report: BenchReport) -> str:
                      f"{b.max_in_any_window}; per window {b.per_window}")
         lines.append(f"  {b.elapsed_s} s against the budget's minimum {b.min_elapsed_s:g} s; "
                      f"{b.messages_per_budget_minute} messages per budget minute")
+        lines.append("")
+    if (so := report.scale_out) is not None:
+        lines.append(f"Scale-out: {so.database}, worker processes of {so.concurrency_per_process} messages at a "
+                     "time behind this process as the receiver" + (f" — skipped: {so.skipped}" if so.skipped else ""))
+        for r in so.runs:
+            lines.append(f"  {r.processes} process{'es' if r.processes > 1 else ''}: {r.messages:,} messages in "
+                         f"{r.elapsed_s} s = {r.messages_per_s} messages/s, claim to answer p50 {r.p50_ms} ms, "
+                         f"p99 {r.p99_ms} ms (per process {r.per_process})")
+        if so.speedup is not None:
+            lines.append(f"  speed-up {so.speedup}×")
         lines.append("")
     if report.targets:
         lines.append("Targets:")

@@ -29,10 +29,11 @@ async def _child(url: str, concurrency: int) -> None:
         worker = asyncio.create_task(work_inbox(services.support, stop, concurrency=concurrency, poll_s=0.01,
                                                 latencies=latencies))
         print("ready", flush=True)
-        processed = 0
         while True:
             command = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
             if command == "reset":
+                await services.support.drain(timeout_s=30)  # the warm-up's last answers are not counted
+                await asyncio.sleep(0)
                 latencies.clear()
                 print("ok", flush=True)
                 continue

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from . import faq, orchestration, rate_budget, slack_ack, throughput
+from . import faq, orchestration, rate_budget, scale_out, slack_ack, throughput
 from .report import BenchReport, Machine, finish
 
-Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget"]
-BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget")
+Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out"]
+BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class BenchConfig:
     rate_messages: int = 100
     rate_rpm: int = 60
     rate_period_s: float = 2.0
+    scale_messages: int = 2000
+    scale_processes: tuple[int, ...] = (1, 2)
 
     @classmethod
     def quick_sizes(cls, **overrides: object) -> BenchConfig:
@@ -40,7 +42,8 @@ class BenchConfig:
         values: dict[str, object] = dict(quick=True, latency_ms=20.0, faq_questions=3, repeats=1,
                                          throughput_messages=20, throughput_concurrency=(1, 4), warmup_messages=4,
                                          growth_messages=20, slack_events=8, slack_bursts=2, slack_background=2,
-                                         rate_messages=6, rate_rpm=4, rate_period_s=0.4)
+                                         rate_messages=6, rate_rpm=4, rate_period_s=0.4,
+                                         scale_messages=40)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -73,5 +76,9 @@ async def run_suite(config: BenchConfig, *, progress: Progress | None = None) ->
         say("request budget …")
         report.rate_budget = await rate_budget.run(messages=config.rate_messages, rpm=config.rate_rpm,
                                                    period_s=config.rate_period_s)
+    if "scale_out" in config.only:
+        say("scale-out on PostgreSQL …")
+        report.scale_out = await scale_out.run(messages=config.scale_messages, processes=config.scale_processes,
+                                               warmup=10 if config.quick else 100)
     report.seconds = round(time.perf_counter() - started, 1)
     return finish(report)
