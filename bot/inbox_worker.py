@@ -31,6 +31,9 @@ from .wiring import Services
 _log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+# Workers of `run --workers N` run at a lower CPU priority than their receiver: when the machine is
+# busy, acknowledging Slack's events (within 3 s, or it retries) comes before answering them.
+WORKER_NICE = 10
 SHUTDOWN_GRACE_S = 20.0
 RESTART_DELAY_S = 1.0
 
@@ -126,8 +129,8 @@ class WorkerProcesses:
         self._stopping = False
 
     async def _spawn(self, index: int) -> asyncio.subprocess.Process:
-        child = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "worker", *self.args,
-                                                     env={**os.environ, "SUPPORTBOT_WORKER_INDEX": str(index)})
+        child = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "worker", "--nice", str(WORKER_NICE),
+                                                     *self.args)
         _log.info("worker process %d started (pid %d)", index, child.pid)
         return child
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters.platform import Handlers, Interaction, InteractionReply, Platform
 from adapters.shell import ShellChat
@@ -20,6 +20,7 @@ from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportWorkflow
 
+from .acks_first import AcksFirst
 from .commands import case_admin
 from .commands import cases as case_commands
 from .commands import faq as faq_commands
@@ -40,6 +41,7 @@ class Services:
     registry: CommandRegistry
     faq_answers: FaqAnswers
     platforms: dict[str, Platform]  # the running platforms by name; the same dict the core delivers through
+    acks: AcksFirst = field(default_factory=AcksFirst)  # the HTTP server's acknowledgements before background work
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform

@@ -21,6 +21,7 @@ import asyncio
 import logging
 from typing import Any, Literal
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -85,6 +86,7 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._started = False
         self._delivery = Delivery(PLATFORM)
+        self._http: aiohttp.ClientSession | None = None
 
     # --- the Platform protocol -----------------------------------------------------------------
     @property
@@ -99,7 +101,20 @@ class SlackAdapter:
     def routes(self) -> list[web.RouteDef]:
         return [web.post(EVENTS_PATH, self.handle_http)] if self.mode == "http" else []
 
+    def _open_http(self) -> None:
+        """One pool of keep-alive connections for every Web API call: without a session slack_sdk opens
+        a new one, and a new connection, per call (:eyes:, thread status, each reply)."""
+        if self._http is None and self.client.session is None:
+            self._http = self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout))
+
+    async def start_outbound(self) -> None:
+        """Only the Web API client, nothing received: a worker process delivering replies while another
+        process (the receiver) holds the HTTP endpoint or Socket Mode."""
+        self._open_http()
+
     async def start(self) -> None:
+        self._open_http()
         try:
             auth = await self.client.auth_test()
             _log.info("Slack: connected to team %s as %s (%s mode)", auth.get("team_id"), auth.get("user_id"),
@@ -137,6 +152,9 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close_async()  # no new events; work in flight finishes below
         await self.tasks.close(grace_s=STOP_GRACE_S)
+        if self._http is not None:
+            await self._http.close()
+            self.client.session = self._http = None
 
     async def idle(self, *, timeout: float | None = None) -> bool:
         """Wait until no background work is left. False on timeout."""

@@ -177,8 +177,8 @@ def render_text(report: BenchReport) -> str:
                          f"{t.rss.start_mb} → {t.rss.end_mb} MB ({t.rss.growth_mb:+} MB)")
         lines.append("")
     if (s := report.slack_ack) is not None:
-        lines.append(f"Slack acknowledgements: {s.bursts} bursts of {s.events} signed events at once to /slack/events "
-                     f"(HTTP mode) while "
+        lines.append(f"Slack acknowledgements ({s.deployment}): {s.bursts} bursts of {s.events} signed events at "
+                     "once to /slack/events (HTTP mode) while "
                      f"{s.background_concurrency} other conversations keep the pipeline busy "
                      f"({s.background_messages_per_s} messages/s meanwhile)")
         lines.append(f"  sender in {s.sender}: p50 {s.p50_ms} ms, p99 {s.p99_ms} ms, max {s.max_ms} ms "

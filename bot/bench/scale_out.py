@@ -24,6 +24,7 @@ from storage.db import Database
 
 from .measure import ms, percentile
 from .sandbox import customer_message
+from .scale_worker import NICE_ENV
 from .throughput import MESSAGES
 
 POSTGRES_URL = os.environ.get("SUPPORTBOT_BENCH_POSTGRES_URL", "postgresql+asyncpg://127.0.0.1:5432/test")
@@ -61,15 +62,19 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
-class _Worker:
-    def __init__(self, url: str, concurrency: int) -> None:
-        self.url, self.concurrency = url, concurrency
+class WorkerProcess:
+    """A benchmark's worker process (`scale_worker`), driven over its stdin/stdout."""
+
+    def __init__(self, url: str, concurrency: int, *, slack_api_url: str | None = None, nice: int = 0) -> None:
+        self.url, self.concurrency, self.slack_api_url, self.nice = url, concurrency, slack_api_url, nice
         self.child: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
+        extra = [self.slack_api_url] if self.slack_api_url else []
         self.child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.bench.scale_worker", self.url, str(self.concurrency),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            sys.executable, "-m", "bot.bench.scale_worker", self.url, str(self.concurrency), *extra,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, NICE_ENV: str(self.nice)})
         if await self._read() != "ready":
             raise RuntimeError("a scale-out worker did not start")
 
@@ -115,7 +120,7 @@ async def _one_run(processes: int, *, messages: int, concurrency: int, warmup: i
     await _admin(f'CREATE DATABASE "{name}"')
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     db = Database(url)
-    workers = [_Worker(url, concurrency) for _ in range(processes)]
+    workers = [WorkerProcess(url, concurrency) for _ in range(processes)]
     try:
         await migrate.upgrade(db)
         await asyncio.gather(*(w.start() for w in workers))

@@ -30,6 +30,7 @@ class BenchConfig:
     slack_events: int = 100
     slack_bursts: int = 3
     slack_background: int = 32
+    slack_workers: int = 1  # 0: acknowledgements and the pipeline in one process
     rate_messages: int = 100
     rate_rpm: int = 60
     rate_period_s: float = 2.0
@@ -71,7 +72,8 @@ async def run_suite(config: BenchConfig, *, progress: Progress | None = None) ->
     if "slack_ack" in config.only:
         say("Slack acknowledgements …")
         report.slack_ack = await slack_ack.run(events=config.slack_events, bursts=config.slack_bursts,
-                                               background_concurrency=config.slack_background)
+                                               background_concurrency=config.slack_background,
+                                               workers=config.slack_workers)
     if "rate_budget" in config.only:
         say("request budget …")
         report.rate_budget = await rate_budget.run(messages=config.rate_messages, rpm=config.rate_rpm,
