@@ -75,7 +75,7 @@ async def outbound_platforms(services: Services) -> list[Platform]:
 def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.RouteDef]:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    from storage import inbox
+    from storage import inbox, outbox
     from workflows import telemetry
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -89,6 +89,8 @@ def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.
         try:
             async with services.db.session() as s:
                 telemetry.PENDING.set(await inbox.count_unfinished(s))
+                for status, count in (await outbox.count_by_status(s)).items():
+                    telemetry.STAFF_OUTBOX.labels(status).set(count)
         except Exception:  # the scrape still answers when the database is down
             _log.warning("could not count pending messages for /metrics")
         body = generate_latest(telemetry.REGISTRY)
@@ -148,6 +150,8 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
 
     resumer = asyncio.create_task(resume_forever(), name="resume-inbox")
     renewer = asyncio.create_task(renew_claims_forever(), name="renew-claims")
+    # Cards, closing messages and reminders go out through the platforms running here (services.platforms).
+    staff_loop = asyncio.create_task(services.staff.run(stop), name="staff-loop")
     try:
         await stop.wait()
     finally:
@@ -168,6 +172,9 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
             await asyncio.gather(resumer, return_exceptions=True)
         renewer.cancel()  # claims left now are released, or expire, for the next start
         await asyncio.gather(renewer, return_exceptions=True)
+        await asyncio.wait({staff_loop}, timeout=5)  # it stops between rounds; an unfinished post is retried
+        staff_loop.cancel()
+        await asyncio.gather(staff_loop, return_exceptions=True)
         await runner.cleanup()
         for sig in handled:
             loop.remove_signal_handler(sig)

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,6 +65,7 @@ class HandleOutcome:
     message_id: int | None = None
     error: str | None = None
     deferred: bool = False  # stored but not processed (shutting down): answered after the next start
+    held: bool = False  # stored, not answered: a staff member has taken the conversation over
 
 
 class DeliveryUnavailable(Exception):
@@ -79,6 +80,7 @@ class Loaded:
     existing: Message | None  # its stored reply (only a retry can have one)
     history: list[str]  # earlier customer texts of the thread
     open_pending: list[PendingTask]  # tasks of earlier messages waiting for this customer
+    held: bool = False  # its thread is taken over by staff: finished in the claim's transaction, not answered
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,9 @@ class SupportService:
         self._slots = asyncio.Semaphore(concurrency)
         self._turns = ConversationTurns()
         self._notices = QueueNotices(db, platforms, worker_id=self.worker_id, delay_s=queue_notice_s)
+        # The staff loop's takeover: is the bot quiet in a conversation; a staff member wrote in one.
+        self.quiet: Callable[[AsyncSession, int], Awaitable[bool]] | None = None
+        self.staff_wrote: Callable[[int, str], Awaitable[None]] | None = None
 
     @property
     def queue_notice_s(self) -> float | None:
@@ -165,6 +170,9 @@ class SupportService:
             loaded = await self.db.grouped(lambda s: self._claim(s, message_id))
         if loaded is None:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
+        if loaded.held:
+            _log.info("message %s: its conversation is taken over by staff; stored, not answered", message_id)
+            return HandleOutcome(result=None, message_id=message_id, held=True)
         failpoint("after_claim")
         step = "pipeline"
         try:
@@ -194,7 +202,18 @@ class SupportService:
     async def _claim(self, session: AsyncSession, message_id: int) -> Loaded | None:
         claimed = await inbox.claim_message(session, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
         # The first reads share the claim's transaction: one transaction fewer per message.
-        return await self._load(session, message_id) if claimed else None
+        return await self._claimed(session, message_id) if claimed else None
+
+    async def _claimed(self, session: AsyncSession, message_id: int,
+                       row: inbox.InboundRow | None = None) -> Loaded:
+        """A message just claimed, read in the claim's transaction; finished at once if its thread is
+        taken over by staff (then `held`: stored, in the transcript, not answered)."""
+        loaded = await self._load(session, message_id, row)
+        if loaded.message.has_history and self.quiet is not None:
+            if await self.quiet(session, loaded.message.conversation_id):
+                await inbox.finish_message(session, message_id, status="taken_over")
+                return replace(loaded, held=True)
+        return loaded
 
     @staticmethod
     async def _load(session: AsyncSession, message_id: int, message: inbox.InboundRow | None = None) -> Loaded:
@@ -313,10 +332,13 @@ class SupportService:
         Returns whether it was stored now (False: seen before, or the database failed — logged)."""
         try:
             async with self.db.write() as s:
-                created = (await inbox.store_inbound(
+                stored = await inbox.store_inbound(
                     s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
                     customer_id=inbound.user_id, platform_message_id=inbound.message_id,
-                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")).created
+                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")
+            created = stored.created
+            if created and self.staff_wrote is not None:
+                await self.staff_wrote(stored.conversation_id, f"{inbound.platform}:{inbound.user_id}")
         except Exception:  # a transcript line, not a customer request: nothing waits on it
             _log.exception("could not record staff message %s", inbound.message_id)
             return False
@@ -351,7 +373,7 @@ class SupportService:
             claimed = await inbox.claim_waiting(s, worker=self.worker_id, lease_s=CLAIM_LEASE_S, limit=limit,
                                                 platforms=tuple(self.platforms))
             rows = await inbox.load_inbound_many(s, [message_id for message_id, _ in claimed])
-            return [await self._load(s, message_id, rows.get(message_id)) for message_id, _ in claimed]
+            return [await self._claimed(s, message_id, rows.get(message_id)) for message_id, _ in claimed]
 
     async def run_claimed(self, loaded: Loaded) -> HandleOutcome:
         """Process a message this service claimed with `claim_waiting` (counted in flight for `drain`)."""

@@ -23,7 +23,7 @@ from storage import cases as case_store
 from storage.cases import CaseFilter
 from storage.db import Database
 from storage.migrate import upgrade
-from tests.test_case_lifecycle import seed_in
+from tests.harness.cases import seed_in
 
 UNICODE = "Café ☕ 東京"
 ACTOR = f"cli:{getpass.getuser()}"
@@ -119,8 +119,8 @@ def test_list_filters(cli: Any) -> None:
         return {c["ref"] for c in json.loads(result.stdout)}
 
     assert listed() == set(refs)
-    assert listed("--user", "u1") == {r for r, s in zip(refs, specs) if s["customer"] == "u1"}
-    assert listed("--kind", "billing") == {r for r, s in zip(refs, specs) if s["kind"] == "billing"}
+    assert listed("--user", "u1") == {r for r, s in zip(refs, specs, strict=True) if s["customer"] == "u1"}
+    assert listed("--kind", "billing") == {r for r, s in zip(refs, specs, strict=True) if s["kind"] == "billing"}
     assert listed("--status", "closed") == {refs[1]} and listed("--status", "in_progress") == {refs[2]}
     assert listed("--assignee", "slack:S1") == {refs[2]}
     assert listed("--since", "2026-03-10") == set(refs[9:])

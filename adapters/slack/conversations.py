@@ -83,5 +83,5 @@ class Conversations:
                 _log.info("feedback for %s took over %.0fs; answering without it", inbound.message_id,
                           FEEDBACK_BUDGET_S)
         outcome = await hand_over(self.handlers, inbound)
-        if outcome is not None and outcome.duplicate and reacted:
+        if outcome is not None and (outcome.duplicate or outcome.held) and reacted:
             await self.feedback.answered(channel=channel, ts=ts)

@@ -115,7 +115,7 @@ async def _replies_posted(slack: _SlackProcess, count: int, *, timeout_s: float 
 
 async def run(*, events: int = 100, bursts: int = 3, background_concurrency: int = 32,
               warm_s: float = 0.5, workers: int = 1) -> SlackAckResult:
-    from bot.runtime import slack_adapter  # noqa: PLC0415 — the benchmark drives the real adapter
+    from bot.runtime import slack_adapter  # the benchmark drives the real adapter
 
     concurrency = background_concurrency + events
     async with _SlackProcess(events) as slack, bench_services(
