@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from adapters.platform import Platform
 
@@ -47,11 +46,13 @@ async def work_inbox(service: SupportService, stop: asyncio.Event, *, concurrenc
     processed = 0
     loop = asyncio.get_running_loop()
 
-    def finished(task: asyncio.Task[object], claimed_at: float) -> None:
-        in_flight.discard(task)
-        wake.set()
-        if latencies is not None:
-            latencies.append(loop.time() - claimed_at)
+    def finished_after(claimed_at: float) -> Callable[[asyncio.Task[object]], None]:
+        def finished(task: asyncio.Task[object]) -> None:
+            in_flight.discard(task)
+            wake.set()
+            if latencies is not None:
+                latencies.append(loop.time() - claimed_at)
+        return finished
 
     while not stop.is_set():
         wake.clear()
@@ -66,7 +67,7 @@ async def work_inbox(service: SupportService, stop: asyncio.Event, *, concurrenc
             task: asyncio.Task[object] = asyncio.create_task(service.run_claimed(loaded),
                                                              name=f"message-{loaded.message.id}")
             in_flight.add(task)
-            task.add_done_callback(lambda t, at=claimed_at: finished(t, at))
+            task.add_done_callback(finished_after(claimed_at))
         processed += len(batch)
         if batch and len(batch) == free:
             continue  # more may be waiting: claim again once a slot frees (below) — or at once if one did

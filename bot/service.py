@@ -209,10 +209,10 @@ class SupportService:
         """A message just claimed, read in the claim's transaction; finished at once if its thread is
         taken over by staff (then `held`: stored, in the transcript, not answered)."""
         loaded = await self._load(session, message_id, row)
-        if loaded.message.has_history and self.quiet is not None:
-            if await self.quiet(session, loaded.message.conversation_id):
-                await inbox.finish_message(session, message_id, status="taken_over")
-                return replace(loaded, held=True)
+        quiet = self.quiet
+        if loaded.message.has_history and quiet is not None and await quiet(session, loaded.message.conversation_id):
+            await inbox.finish_message(session, message_id, status="taken_over")
+            return replace(loaded, held=True)
         return loaded
 
     @staticmethod

@@ -131,7 +131,9 @@ async def load_inbound(session: AsyncSession, message_id: int) -> InboundRow | N
 
 async def load_inbound_many(session: AsyncSession, message_ids: list[int]) -> dict[int, InboundRow]:
     """`load_inbound` for a batch of messages, in one query."""
-    rows = await session.execute(_LOAD_INBOUND_MANY, {"b_ids": message_ids}) if message_ids else []
+    if not message_ids:
+        return {}
+    rows = await session.execute(_LOAD_INBOUND_MANY, {"b_ids": message_ids})
     return {row.id: _inbound_row(row) for row in rows}
 
 

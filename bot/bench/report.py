@@ -127,10 +127,10 @@ def targets(report: BenchReport) -> list[Target]:
         rb = report.rate_budget
         out.append(Target(f"requests in any budget window (rpm {rb.rpm})", f"<= {rb.rpm}", str(rb.max_in_any_window),
                           rb.max_in_any_window <= rb.rpm))
-    if report.scale_out is not None and report.scale_out.speedup is not None:
+    if report.scale_out is not None and (speedup := report.scale_out.speedup) is not None:
         so = report.scale_out
         out.append(Target(f"scale-out on PostgreSQL, {so.runs[-1].processes} worker processes over "
-                          f"{so.runs[0].processes}", ">= 1.6×", f"{so.speedup}×", so.speedup >= 1.6))
+                          f"{so.runs[0].processes}", ">= 1.6×", f"{speedup}×", speedup >= 1.6))
     return out
 
 
@@ -200,10 +200,10 @@ def render_text(report: BenchReport) -> str:
     if (so := report.scale_out) is not None:
         lines.append(f"Scale-out: {so.database}, worker processes of {so.concurrency_per_process} messages at a "
                      "time behind this process as the receiver" + (f" — skipped: {so.skipped}" if so.skipped else ""))
-        for r in so.runs:
-            lines.append(f"  {r.processes} process{'es' if r.processes > 1 else ''}: {r.messages:,} messages in "
-                         f"{r.elapsed_s} s = {r.messages_per_s} messages/s, claim to answer p50 {r.p50_ms} ms, "
-                         f"p99 {r.p99_ms} ms (per process {r.per_process})")
+        for sr in so.runs:
+            lines.append(f"  {sr.processes} process{'es' if sr.processes > 1 else ''}: {sr.messages:,} messages in "
+                         f"{sr.elapsed_s} s = {sr.messages_per_s} messages/s, claim to answer p50 {sr.p50_ms} ms, "
+                         f"p99 {sr.p99_ms} ms (per process {sr.per_process})")
         if so.speedup is not None:
             lines.append(f"  speed-up {so.speedup}×")
         lines.append("")

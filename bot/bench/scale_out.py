@@ -51,7 +51,7 @@ class ScaleOutResult:
 
 
 async def _admin(sql: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     url = make_url(POSTGRES_URL)
     conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,

@@ -23,12 +23,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.wiring import Services
+from bot.inbox_worker import WORKER_NICE
 
 from .measure import ms, percentile
 from .sandbox import bench_services
-from bot.inbox_worker import WORKER_NICE
-
 from .scale_out import WorkerProcess
 from .scale_worker import SLACK_BOT_TOKEN as BOT_TOKEN
 from .scale_worker import Load
