@@ -35,9 +35,10 @@ MAX_BATCH = 64
 
 
 class GroupCommit:
-    def __init__(self, transaction: Transaction, *, flushers: int = 1) -> None:
+    def __init__(self, transaction: Transaction, *, flushers: int = 1, max_batch: int = MAX_BATCH) -> None:
         self._transaction = transaction
         self._flushers = flushers
+        self.max_batch = max_batch  # 1: every write its own transaction (the benchmark's comparison)
         self._queue: list[tuple[Work, asyncio.Future[Any]]] = []
         self._running: set[asyncio.Task[None]] = set()
 
@@ -53,7 +54,7 @@ class GroupCommit:
 
     async def _flush(self) -> None:
         while self._queue:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
             try:
                 results = await self._run(batch)
             except Exception as exc:

@@ -92,6 +92,8 @@ class SlackAdapter:
         self._started = False
         self._delivery = Delivery(PLATFORM)
         self._http: aiohttp.ClientSession | None = None
+        self._requests = 0  # Web API requests in flight on it
+        self._closing: aiohttp.ClientSession | None = None  # detached at stop, closed when its requests end
 
     # --- the Platform protocol -----------------------------------------------------------------
     @property
@@ -110,8 +112,21 @@ class SlackAdapter:
         """One pool of keep-alive connections for every Web API call: without a session slack_sdk opens
         a new one, and a new connection, per call (:eyes:, thread status, each reply)."""
         if self._http is None and self.client.session is None:
+            trace = aiohttp.TraceConfig()
+            trace.on_request_start.append(self._request_started)
+            trace.on_request_end.append(self._request_ended)
+            trace.on_request_exception.append(self._request_ended)
             self._http = self.client.session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.client.timeout))
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout), trace_configs=[trace])
+
+    async def _request_started(self, *_: Any) -> None:
+        self._requests += 1
+
+    async def _request_ended(self, *_: Any) -> None:
+        self._requests -= 1
+        if not self._requests and self._closing is not None:
+            closing, self._closing = self._closing, None
+            await closing.close()
 
     async def start_outbound(self) -> None:
         """Only the Web API client, nothing received: a worker process delivering replies while another
@@ -158,8 +173,12 @@ class SlackAdapter:
             await self._socket.close_async()  # no new events; work in flight finishes below
         await self.tasks.close(grace_s=STOP_GRACE_S)
         if self._http is not None:
-            await self._http.close()
-            self.client.session = self._http = None
+            # The core may still deliver (draining) and the staff loop finish a round: later calls open their
+            # own session (slack_sdk's default); this one closes once its requests in flight have ended.
+            self._closing, self._http, self.client.session = self._http, None, None
+            if not self._requests:
+                closing, self._closing = self._closing, None
+                await closing.close()
 
     async def idle(self, *, timeout: float | None = None) -> bool:
         """Wait until no background work is left. False on timeout."""

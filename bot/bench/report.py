@@ -172,6 +172,9 @@ def render_text(report: BenchReport) -> str:
             lines.append(f"  concurrency {level.concurrency:>3}: {level.messages:,} messages in {level.elapsed_s} s = "
                          f"{level.messages_per_s} messages/s, p50 {level.p50_ms} ms, p99 {level.p99_ms} ms, "
                          f"max {level.max_ms} ms" + (f", {level.failed} failed" if level.failed else ""))
+        if (u := t.ungrouped) is not None:
+            lines.append(f"  without group commit, concurrency {u.concurrency}: {u.messages_per_s} messages/s, "
+                         f"p50 {u.p50_ms} ms, p99 {u.p99_ms} ms")
         lines.append(f"  peak RSS {t.peak_rss_mb} MB")
         if t.rss is not None:
             lines.append(f"  RSS over {t.rss.messages:,} more messages (after {t.rss.warmup_messages:,}): "
