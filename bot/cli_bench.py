@@ -22,9 +22,15 @@ from .bench.suite import BENCHMARKS, BenchConfig, run_suite
               help="Throughput: messages per concurrency level [default: 2000].")
 @click.option("--growth-messages", type=click.IntRange(min=0), default=None,
               help="Messages for the RSS-growth run; 0 skips it [default: 10000].")
+@click.option("--console-cases", type=click.IntRange(min=10), default=None,
+              help="Console: cases in the generated history (10 messages each) [default: 100000].")
+@click.option("--postgres-url", default=None,
+              help="Console: also measure on PostgreSQL, in a throw-away database made on this server "
+                   "(e.g. postgresql+asyncpg://127.0.0.1:5432/test).")
 def bench(as_json: bool, latency_ms: float | None, quick: bool, only: tuple[str, ...], messages: int | None,
-          growth_messages: int | None) -> None:
-    """Measure FAQ chains, the orchestrated message, throughput, Slack acks and the request budget."""
+          growth_messages: int | None, console_cases: int | None, postgres_url: str | None) -> None:
+    """Measure FAQ chains, the orchestrated message, throughput, Slack acks, the request budget and the
+    staff console's pages."""
     from .cli_common import run_async
 
     overrides: dict[str, object] = {}
@@ -36,6 +42,10 @@ def bench(as_json: bool, latency_ms: float | None, quick: bool, only: tuple[str,
         overrides["throughput_messages"] = messages
     if growth_messages is not None:
         overrides["growth_messages"] = growth_messages
+    if console_cases is not None:
+        overrides["console_cases"] = console_cases
+    if postgres_url:
+        overrides["postgres_url"] = postgres_url
     config = BenchConfig.quick_sizes(**overrides) if quick else BenchConfig(**overrides)  # type: ignore[arg-type]
 
     def progress(message: str) -> None:

@@ -5,7 +5,6 @@ plan, then synthesize."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 
@@ -85,16 +84,11 @@ async def plan_message(text: str, runner: StepRunner, *, history: Sequence[str] 
                          inputs={"text": text, "history": list(history),
                                  "pending": [t.model_dump() for t in pending]})
 
-    def offline_plan_answer() -> PlanAnswer:
+    def offline() -> PlanAnswer:
         p = offline_plan(text, pending=list(pending), history=list(history), language=language)
         return PlanAnswer(routes=p.routes or ["general"],
                           tasks=[TaskAnswer(kind=t.kind, **t.params.model_dump()) for t in p.tasks],
                           confidence=p.confidence, clarify=p.clarify, off_topic=p.off_topic)
-
-    async def offline() -> PlanAnswer:
-        # Off the event loop: the sentence encoder's run (most of the offline plan's CPU) releases the GIL,
-        # so it uses another core while the loop keeps acknowledging events and storing messages.
-        return await asyncio.to_thread(offline_plan_answer)
 
     return await runner.run(request, offline, tally=tally)
 

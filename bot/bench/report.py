@@ -12,6 +12,7 @@ from typing import Any
 
 import psutil
 
+from .console import ConsoleBenchResult
 from .faq import FaqBenchResult
 from .orchestration import OrchestrationResult
 from .rate_budget import RateBudgetResult
@@ -55,6 +56,7 @@ class BenchReport:
     slack_ack: SlackAckResult | None = None
     rate_budget: RateBudgetResult | None = None
     scale_out: ScaleOutResult | None = None
+    console: ConsoleBenchResult | None = None
     targets: list[Target] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -131,6 +133,12 @@ def targets(report: BenchReport) -> list[Target]:
         so = report.scale_out
         out.append(Target(f"scale-out on PostgreSQL, {so.runs[-1].processes} worker processes over "
                           f"{so.runs[0].processes}", ">= 1.6×", f"{speedup}×", speedup >= 1.6))
+    if report.console is not None:
+        for backend in report.console.backends:
+            worst = max(backend.pages, key=lambda p: p.p95_ms)
+            out.append(Target(f"console pages on {backend.database}, {backend.cases:,} cases: slowest p95 "
+                              f"({worst.page})", f"< {report.console.target_p95_ms:g} ms", f"{worst.p95_ms} ms",
+                              worst.p95_ms < report.console.target_p95_ms))
     return out
 
 
@@ -209,6 +217,13 @@ def render_text(report: BenchReport) -> str:
                          f"p99 {sr.p99_ms} ms (per process {sr.per_process})")
         if so.speedup is not None:
             lines.append(f"  speed-up {so.speedup}×")
+        lines.append("")
+    if (c := report.console) is not None:
+        for backend in c.backends:
+            lines.append(f"Staff console on {backend.database}: {backend.cases:,} cases, {backend.messages:,} messages "
+                         f"(loaded in {backend.load_s} s, console indexes built in {backend.index_s} s)")
+            lines.extend(f"  {p.page:<22} p50 {p.p50_ms:7.1f} ms  p95 {p.p95_ms:7.1f} ms  max {p.max_ms:7.1f} ms "
+                         f"({p.requests} requests)" for p in backend.pages)
         lines.append("")
     if report.targets:
         lines.append("Targets:")

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from . import faq, orchestration, rate_budget, scale_out, slack_ack, throughput
+from . import console, faq, orchestration, rate_budget, scale_out, slack_ack, throughput
 from .report import BenchReport, Machine, finish
 
-Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out"]
-BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out")
+Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out", "console"]
+BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out",
+                                     "console")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class BenchConfig:
     rate_period_s: float = 2.0
     scale_messages: int = 2000
     scale_processes: tuple[int, ...] = (1, 2)
+    console_cases: int = 100_000
+    console_requests: int = 50
+    postgres_url: str | None = None  # a server for the console benchmark's throw-away PostgreSQL database
 
     @classmethod
     def quick_sizes(cls, **overrides: object) -> BenchConfig:
@@ -44,7 +48,7 @@ class BenchConfig:
                                          throughput_messages=20, throughput_concurrency=(1, 4), warmup_messages=4,
                                          growth_messages=20, slack_events=8, slack_bursts=2, slack_background=2,
                                          rate_messages=6, rate_rpm=4, rate_period_s=0.4,
-                                         scale_messages=40)
+                                         scale_messages=40, console_cases=300, console_requests=5)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -82,5 +86,9 @@ async def run_suite(config: BenchConfig, *, progress: Progress | None = None) ->
         say("scale-out on PostgreSQL …")
         report.scale_out = await scale_out.run(messages=config.scale_messages, processes=config.scale_processes,
                                                warmup=10 if config.quick else 100)
+    if "console" in config.only:
+        say(f"staff console with {config.console_cases:,} cases …")
+        report.console = await console.run(cases=config.console_cases, requests=config.console_requests,
+                                           postgres_url=config.postgres_url, progress=say)
     report.seconds = round(time.perf_counter() - started, 1)
     return finish(report)
