@@ -116,8 +116,11 @@ class SlackAdapter:
             trace.on_request_start.append(self._request_started)
             trace.on_request_end.append(self._request_ended)
             trace.on_request_exception.append(self._request_ended)
+            # No cap on connections (aiohttp's default is 100): calls held by a slow Slack must not queue
+            # the others behind them, as they did not with a session per call.
             self._http = self.client.session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.client.timeout), trace_configs=[trace])
+                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=self.client.timeout),
+                trace_configs=[trace])
 
     async def _request_started(self, *_: Any) -> None:
         self._requests += 1
