@@ -30,6 +30,7 @@ COMMANDS = {
     "faq": "bot.cli_faq:faq",
     "route": "bot.cli_route:route",
     "run": "bot.cli_run:run",
+    "worker": "bot.cli_worker:worker",
 }
 
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from adapters.discord import DiscordAdapter
 from adapters.platform import Platform
 from adapters.slack import SlackAdapter
+from adapters.tasks import TaskGroup
 
 from .leases import CLAIM_LEASE_S
 from .wiring import Services
@@ -35,7 +36,8 @@ def slack_adapter(services: Services, *, mode: Literal["socket", "http"] = "sock
     """The Slack adapter from the settings, registered as the core's `slack` platform."""
     s = services.settings
     adapter = SlackAdapter(services.handlers(), token=_secret(s.slack_bot_token), app_token=_secret(s.slack_app_token),
-                           signing_secret=_secret(s.slack_signing_secret), api_url=s.slack_api_url, mode=mode)
+                           signing_secret=_secret(s.slack_signing_secret), api_url=s.slack_api_url, mode=mode,
+                           tasks=TaskGroup("Slack", before=services.acks.wait))
     services.add_platform(adapter)
     return adapter
 
@@ -57,6 +59,27 @@ def start_line(services: Services, adapters: Sequence[Platform], *, host: str, p
     if (notice := services.backoffices.notice) is not None:
         line += f" — {notice}"
     return line
+
+
+async def outbound_platforms(services: Services) -> list[Platform]:
+    """A worker process's platforms: each configured adapter without its inbound side — Slack's Web API
+    client (no route mounted, no Socket Mode), Discord's REST client (no gateway) — started for delivery."""
+    s = services.settings
+    platforms: list[Platform] = []
+    if s.slack_configured:
+        # HTTP mode with no route mounted receives nothing; the signing secret is never used here.
+        slack = SlackAdapter(services.handlers(), token=_secret(s.slack_bot_token),
+                             signing_secret=_secret(s.slack_signing_secret) or "outbound-only",
+                             api_url=s.slack_api_url, mode="http")
+        await slack.start_outbound()
+        platforms.append(slack)
+    if s.discord_configured:
+        adapter = DiscordAdapter(services.handlers(), token=_secret(s.discord_bot_token),
+                                 channel_ids=s.discord_channel_ids, api_url=s.discord_api_url,
+                                 gateway_url=s.discord_gateway_url)
+        await adapter.start_outbound()
+        platforms.append(adapter)
+    return platforms
 
 
 def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.RouteDef]:
@@ -99,7 +122,7 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
             handled.append(sig)
         except (NotImplementedError, RuntimeError):  # not the main thread (tests)
             pass
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[services.acks.middleware])
     app.add_routes(health_routes(services, adapters))
     from .console.app import console_app  # the staff web console
 

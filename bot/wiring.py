@@ -10,7 +10,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters.platform import Handlers, Interaction, InteractionReply, Platform
 from adapters.shell import ShellChat
@@ -23,6 +23,7 @@ from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportWorkflow
 
+from .acks_first import AcksFirst
 from .case_effects import case_service
 from .cases import CaseService
 from .cases import is_staff as staff_policy
@@ -52,6 +53,7 @@ class Services:
     backoffices: BackOffices
     cases: CaseService  # the case use cases, with the effects of bot/case_effects.py
     staff: StaffLoop  # the staff loop: cards, takeover, closing messages, timers (delivers through `platforms`)
+    acks: AcksFirst = field(default_factory=AcksFirst)  # the HTTP server's acknowledgements before background work
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
