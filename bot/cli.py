@@ -10,9 +10,11 @@ from typing import Any
 
 import click
 
+from .cli_backup import db_backup
 from .cli_bench import bench
 from .cli_cases import cases
 from .cli_common import Failure, run_async, settings_from
+from .cli_customers import customers
 from .cli_discord import discord
 from .cli_faq import faq
 from .cli_run import run
@@ -148,5 +150,8 @@ def db_upgrade(ctx: click.Context) -> None:
     click.echo("database is up to date")
 
 
-for _command in (cases, run, discord, faq, bench):
+db.add_command(db_backup)
+
+
+for _command in (cases, run, discord, faq, bench, customers):
     main.add_command(_command)

@@ -118,6 +118,12 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
 
     resumer = asyncio.create_task(resume_forever(), name="resume-inbox")
     renewer = asyncio.create_task(renew_claims_forever(), name="renew-claims")
+    retention = None
+    if services.settings.retention_days:
+        from .customers import retention_forever
+
+        retention = asyncio.create_task(retention_forever(services.db, days=services.settings.retention_days,
+                                                          stop=stop), name="retention")
     try:
         await stop.wait()
     finally:
@@ -138,6 +144,9 @@ async def serve(services: Services, adapters: list[Adapter], *, host: str, port:
             await asyncio.gather(resumer, return_exceptions=True)
         renewer.cancel()  # claims left now are released, or expire, for the next start
         await asyncio.gather(renewer, return_exceptions=True)
+        if retention is not None:
+            retention.cancel()
+            await asyncio.gather(retention, return_exceptions=True)
         await runner.cleanup()
         for sig in handled:
             loop.remove_signal_handler(sig)

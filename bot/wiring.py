@@ -16,6 +16,7 @@ from workflows.pipeline import SupportPipeline
 
 from .commands import case_admin
 from .commands import cases as case_commands
+from .commands import customers as customer_commands
 from .commands import faq as faq_commands
 from .commands.registry import CommandRegistry
 from .service import SupportService
@@ -49,6 +50,7 @@ def build_registry() -> CommandRegistry:
     case_commands.register(registry)
     case_admin.register(registry)
     faq_commands.register(registry)
+    customer_commands.register(registry)
     return registry
 
 
