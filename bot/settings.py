@@ -95,6 +95,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not a numeric Discord id")
         return value
 
+    @field_validator("faq_allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        from workflows.faq.netguard import parse_allowed_host  # local: only when the setting is used
+
+        for item in value:
+            parse_allowed_host(item)
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _async_url(cls, value: str) -> str:

@@ -61,6 +61,19 @@ def make_web_client(token: str, *, base_url: str | None = None) -> AsyncWebClien
                                           AsyncServerErrorRetryHandler(max_retry_count=2)])
 
 
+class _TokenFromEnvironment(logging.Filter):
+    """Drops bolt's "As you gave `client` as well, `token` will be unused": bolt reads SLACK_BOT_TOKEN from
+    the environment on its own whenever a client is given, so it said this on every start; the client
+    carries that very token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOGGER = logging.getLogger("slack_bolt.AsyncApp")
+_BOLT_LOGGER.addFilter(_TokenFromEnvironment())
+
+
 def _secret(value: Any) -> str:
     return value.get_secret_value() if value is not None else ""
 
@@ -84,7 +97,7 @@ class SlackAdapter:
         self.client = make_web_client(token, base_url=settings.slack_api_url)
         # Signatures exist only in HTTP mode; Socket Mode requests come over the authenticated websocket.
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret,
-                            request_verification_enabled=mode == "http", name="supportbot")
+                            request_verification_enabled=mode == "http", name="supportbot", logger=_BOLT_LOGGER)
         self.feedback = Feedback(self.client)
         Conversations(self).register(self.app)
         SlashCommands(self).register(self.app)

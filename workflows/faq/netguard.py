@@ -79,23 +79,56 @@ def refused_category(address: str | IPAddress) -> str | None:
     return None
 
 
+def parse_allowed_host(entry: str) -> tuple[str, int | None]:
+    """An allow-list entry as (host, port or None for any port): `docs.internal`, `127.0.0.1:8799`,
+    `::1`, `[::1]:8080`. ValueError says why an entry is not one."""
+    entry = entry.strip()
+    if "://" in entry or "/" in entry:
+        raise ValueError(f"{entry!r} is a URL; give a host name or host:port (e.g. 127.0.0.1:8799)")
+    host, port = entry, None
+    if entry.startswith("[") and "]:" in entry:
+        host, _, port_text = entry[1:].partition("]:")
+        port = _port(entry, port_text)
+    elif entry.count(":") == 1:
+        host, _, port_text = entry.partition(":")
+        port = _port(entry, port_text)
+    host = normalise_host(host)
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"{entry!r} is not a host name or host:port")
+    return host, port
+
+
+def _port(entry: str, text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"{entry!r} has no valid port after ':' (1-65535)")
+    return int(text)
+
+
 class HostPolicy:
-    """The allow-list plus the address rules; shared by the resolver and the literal-IP check."""
+    """The allow-list plus the address rules; shared by the resolver and the literal-IP check. An entry
+    with a port allows that host on that port only."""
 
     def __init__(self, allowed_hosts: Iterable[str] = ()) -> None:
-        self.allowed_hosts = frozenset(normalise_host(h) for h in allowed_hosts if h.strip())
+        self.allowed: dict[str, frozenset[int] | None] = {}
+        for host, port in (parse_allowed_host(h) for h in allowed_hosts if h.strip()):
+            ports = self.allowed.get(host, frozenset())
+            self.allowed[host] = None if port is None or ports is None else ports | {port}
 
-    def is_allowed_host(self, host: str) -> bool:
-        return normalise_host(host) in self.allowed_hosts
+    def is_allowed_host(self, host: str, port: int | None = None) -> bool:
+        host = normalise_host(host)
+        if host not in self.allowed:
+            return False
+        ports = self.allowed[host]
+        return ports is None or port in ports
 
-    def check_literal_host(self, host: str) -> None:
+    def check_literal_host(self, host: str, port: int | None = None) -> None:
         """Raise RefusedAddress when `host` is an IP literal the policy refuses; names pass through."""
         try:
             ip = ipaddress.ip_address(normalise_host(host).split("%")[0])
         except ValueError:
             return  # a name: the resolver checks what it resolves to
         category = refused_category(ip)
-        if category and not self.is_allowed_host(host):
+        if category and not self.is_allowed_host(host, port):
             raise RefusedAddress(host, category)
 
 
@@ -109,7 +142,7 @@ class GuardedResolver(AbstractResolver):
     async def resolve(self, host: str, port: int = 0,
                       family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        if self.policy.is_allowed_host(host):
+        if self.policy.is_allowed_host(host, port):
             return results
         kept: list[ResolveResult] = []
         refused: list[str] = []
