@@ -23,8 +23,10 @@ from .models import Case, CaseEvent, Conversation, Message, PendingTask, utcnow
 ERASED = "[erased]"
 # Keys whose string values are references or labels, not free text: kept by `scrub`.
 KEPT_KEYS = frozenset({"ref", "kind", "status", "route", "routes", "notice", "about", "missing", "rma_number"})
-# The ratings table (the staff loop's) is optional: read when present, by whichever of these it has.
-RATINGS_TABLE = "ratings"
+# The staff loop's tables are read when present (reflected, so this module does not depend on them):
+# ratings of the customer's cases, and queued staff posts whose payload may quote the customer.
+RATINGS_TABLE = "case_ratings"
+OUTBOX_TABLE = "staff_outbox"
 _RATING_FREE_TEXT = ("comment", "text", "note", "feedback", "user_name")
 _BATCH = 500
 
@@ -69,24 +71,24 @@ def _messages_of(platform: str, customer_id: str) -> Any:
     return or_(in_theirs, theirs)
 
 
-async def _ratings_table(session: AsyncSession) -> Table | None:
+async def _optional_table(session: AsyncSession, name: str) -> Table | None:
     def reflect(sync_session: Any) -> Table | None:
         connection = sync_session.connection()
-        if not inspect(connection).has_table(RATINGS_TABLE):
+        if not inspect(connection).has_table(name):
             return None
-        return Table(RATINGS_TABLE, MetaData(), autoload_with=connection)
+        return Table(name, MetaData(), autoload_with=connection)
 
     return await session.run_sync(reflect)
 
 
-def _ratings_where(table: Table, platform: str, customer_id: str, case_ids: Sequence[int]) -> Any:
+def _rows_of(table: Table, platform: str, customer_id: str, case_ids: Sequence[int]) -> Any:
+    """The rows of an optional table about this customer: by case, or by customer and platform."""
     columns = table.c
     clauses = []
     if "case_id" in columns and case_ids:
         clauses.append(columns.case_id.in_(list(case_ids)))
-    if "customer_id" in columns:
-        mine = columns.customer_id == customer_id
-        clauses.append(mine & (columns.platform == platform) if "platform" in columns else mine)
+    if "customer_id" in columns and "platform" in columns:
+        clauses.append((columns.customer_id == customer_id) & (columns.platform == platform))
     return or_(*clauses) if clauses else None
 
 
@@ -106,8 +108,8 @@ async def load_customer(session: AsyncSession, *, platform: str, customer_id: st
         select(PendingTask).where(PendingTask.conversation_id.in_([c.id for c in conversations]))
         .order_by(PendingTask.id))).scalars()) if conversations else []
     ratings: list[dict[str, Any]] = []
-    table = await _ratings_table(session)
-    where = _ratings_where(table, platform, customer_id, list(events)) if table is not None else None
+    table = await _optional_table(session, RATINGS_TABLE)
+    where = _rows_of(table, platform, customer_id, list(events)) if table is not None else None
     if table is not None and where is not None:
         ratings = [dict(row._mapping) for row in (await session.execute(select(table).where(where)))]
     return CustomerData(conversations=conversations, messages=messages, cases=cases, events=events,
@@ -164,17 +166,41 @@ async def erase_customer(session: AsyncSession, *, platform: str, customer_id: s
         select(Conversation.id).where(_of_customer(platform, customer_id)))))).scalars())
     for task in pending_rows:
         task.params = scrub(task.params or {})
-    ratings = 0
-    table = await _ratings_table(session)
-    where = _ratings_where(table, platform, customer_id, case_ids) if table is not None else None
-    if table is not None and where is not None:
-        values = {name: None for name in _RATING_FREE_TEXT
-                  if name in table.c and isinstance(table.c[name].type, (String, Text))}
-        if values:
-            ratings = int((await session.execute(update(table).where(where).values(**values))).rowcount or 0)
+    ratings = await _erase_ratings(session, platform, customer_id, case_ids)
+    await _scrub_outbox(session, platform, customer_id, case_ids)
     await session.flush()
     await _record_erased(session, case_ids, actor=actor, note="customer data erased")
     return Erased(messages=messages, cases=len(cases), notes=notes, pending=len(pending_rows), ratings=ratings)
+
+
+async def _erase_ratings(session: AsyncSession, platform: str, customer_id: str, case_ids: Sequence[int]) -> int:
+    """Free text of the customer's ratings removed (scores stay). Returns how many ratings there are."""
+    table = await _optional_table(session, RATINGS_TABLE)
+    where = _rows_of(table, platform, customer_id, case_ids) if table is not None else None
+    if table is None or where is None:
+        return 0
+    values = {name: None for name in _RATING_FREE_TEXT
+              if name in table.c and isinstance(table.c[name].type, (String, Text))}
+    if values:
+        await session.execute(update(table).where(where).values(**values))
+    return int((await session.execute(select(func.count()).select_from(table).where(where))).scalar_one())
+
+
+async def _scrub_outbox(session: AsyncSession, platform: str, customer_id: str, case_ids: Sequence[int]) -> None:
+    """Queued or sent staff posts about the customer keep their shape, not their text."""
+    table = await _optional_table(session, OUTBOX_TABLE)
+    if table is None or "payload" not in table.c:
+        return
+    message_ids = select(Message.id).where(_messages_of(platform, customer_id))
+    clauses = [table.c.case_id.in_(list(case_ids))] if case_ids and "case_id" in table.c else []
+    if "message_id" in table.c:
+        clauses.append(table.c.message_id.in_(message_ids))
+    if not clauses:
+        return
+    rows = (await session.execute(select(table.c.id, table.c.payload).where(or_(*clauses)))).all()
+    for row in rows:
+        await session.execute(update(table).where(table.c.id == row.id)
+                              .values(payload=scrub(row.payload or {}, keep=KEPT_KEYS | {"channel_id"})))
 
 
 async def expired_conversations(session: AsyncSession, *, closed_before: datetime, limit: int = _BATCH) -> list[int]:
