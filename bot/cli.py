@@ -17,6 +17,7 @@ from .cli_common import Failure, run_async, settings_from
 from .cli_customers import customers
 from .cli_discord import discord
 from .cli_faq import faq
+from .cli_inbox import inbox
 from .cli_run import run
 from .settings import SettingsError, load_settings
 
@@ -153,5 +154,5 @@ def db_upgrade(ctx: click.Context) -> None:
 db.add_command(db_backup)
 
 
-for _command in (cases, run, discord, faq, bench, customers):
+for _command in (cases, run, discord, faq, bench, customers, inbox):
     main.add_command(_command)

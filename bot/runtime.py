@@ -45,7 +45,7 @@ def load_adapter(name: str, services: Services, **options: object) -> Adapter:
 def health_routes(services: Services, adapters: list[Adapter]) -> list[web.RouteDef]:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    from storage import inbox
+    from storage import dead_letters, inbox
     from workflows import telemetry
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -59,6 +59,7 @@ def health_routes(services: Services, adapters: list[Adapter]) -> list[web.Route
         try:
             async with services.db.session() as s:
                 telemetry.PENDING.set(await inbox.count_unfinished(s))
+                telemetry.DEAD_LETTERS.set(await dead_letters.count_dead_letters(s))
         except Exception:  # the scrape still answers when the database is down
             _log.warning("could not count pending messages for /metrics")
         body = generate_latest(telemetry.REGISTRY)

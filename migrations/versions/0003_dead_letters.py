@@ -1,0 +1,25 @@
+"""dead letters: when a failed message may be tried again
+
+Revision ID: 0003
+Revises: 0001
+Create Date: 2026-11-30 06:00:00
+"""
+from __future__ import annotations
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0003'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column('messages', sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('messages') as batch:  # SQLite drops a column by rebuilding the table
+        batch.drop_column('next_attempt_at')
