@@ -22,9 +22,12 @@ from .bench.suite import BENCHMARKS, BenchConfig, run_suite
               help="Throughput: messages per concurrency level [default: 2000].")
 @click.option("--growth-messages", type=click.IntRange(min=0), default=None,
               help="Messages for the RSS-growth run; 0 skips it [default: 10000].")
+@click.option("--minutes", type=click.FloatRange(min=0.05), default=None,
+              help="Soak: minutes of traffic [default: 10; 0.25 with --quick].")
 def bench(as_json: bool, latency_ms: float | None, quick: bool, only: tuple[str, ...], messages: int | None,
-          growth_messages: int | None) -> None:
-    """Measure FAQ chains, the orchestrated message, throughput, Slack acks and the request budget."""
+          growth_messages: int | None, minutes: float | None) -> None:
+    """Measure FAQ chains, the orchestrated message, throughput, Slack acks and the request budget; with
+    `--only soak`, a soak run with faults and a restart."""
     from .cli_common import run_async
 
     overrides: dict[str, object] = {}
@@ -36,6 +39,8 @@ def bench(as_json: bool, latency_ms: float | None, quick: bool, only: tuple[str,
         overrides["throughput_messages"] = messages
     if growth_messages is not None:
         overrides["growth_messages"] = growth_messages
+    if minutes is not None:
+        overrides["soak_minutes"] = minutes
     config = BenchConfig.quick_sizes(**overrides) if quick else BenchConfig(**overrides)  # type: ignore[arg-type]
 
     def progress(message: str) -> None:

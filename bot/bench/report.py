@@ -16,6 +16,7 @@ from .faq import FaqBenchResult
 from .orchestration import OrchestrationResult
 from .rate_budget import RateBudgetResult
 from .slack_ack import SlackAckResult
+from .soak import SoakResult
 from .throughput import ThroughputResult
 
 
@@ -53,6 +54,7 @@ class BenchReport:
     throughput: ThroughputResult | None = None
     slack_ack: SlackAckResult | None = None
     rate_budget: RateBudgetResult | None = None
+    soak: SoakResult | None = None
     targets: list[Target] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -124,6 +126,9 @@ def targets(report: BenchReport) -> list[Target]:
         rb = report.rate_budget
         out.append(Target(f"requests in any budget window (rpm {rb.rpm})", f"<= {rb.rpm}", str(rb.max_in_any_window),
                           rb.max_in_any_window <= rb.rpm))
+    if report.soak is not None:
+        out.append(Target("soak: messages lost", "== 0", str(report.soak.lost), report.soak.lost == 0))
+        out.append(Target("soak: messages duplicated", "== 0", str(report.soak.duplicated), report.soak.duplicated == 0))
     return out
 
 
@@ -189,6 +194,20 @@ def render_text(report: BenchReport) -> str:
                      f"{b.max_in_any_window}; per window {b.per_window}")
         lines.append(f"  {b.elapsed_s} s against the budget's minimum {b.min_elapsed_s:g} s; "
                      f"{b.messages_per_budget_minute} messages per budget minute")
+        lines.append("")
+    if (k := report.soak) is not None:
+        lines.append(f"Soak: {k.minutes:g} min at {k.rate_per_s:g} messages/s into `supportbot run --slack` (HTTP "
+                     f"mode, SQLite), {k.kills} SIGKILL and restart; faults injected: "
+                     + ", ".join(f"{name} {count}" for name, count in sorted(k.faults_injected.items())))
+        lines.append(f"  {k.messages_sent} messages sent, {k.acknowledged} acknowledged ({k.redeliveries} "
+                     f"redeliveries, {k.never_acknowledged} never acknowledged), {k.answered} answered; "
+                     f"lost {k.lost}, duplicated {k.duplicated}; {k.queue_notices} queue notices")
+        lines.append(f"  answer time p50 {k.answer_p50_s} s, p99 {k.answer_p99_s} s; drained in {k.drain_s} s")
+        lines.extend(f"  {name:<14} t={sample.at_s:>6} s  RSS {sample.rss_mb} MB  open fds {sample.open_fds}"
+                     for name, sample in k.samples.items())
+        if k.lost_examples:
+            lines.append(f"  lost (channel:ts): {', '.join(k.lost_examples)}")
+        lines.append(f"  bot log: {k.log_file}")
         lines.append("")
     if report.targets:
         lines.append("Targets:")

@@ -9,17 +9,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from . import faq, orchestration, rate_budget, slack_ack, throughput
+from . import faq, orchestration, rate_budget, slack_ack, soak, throughput
 from .report import BenchReport, Machine, finish
 
-Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget"]
-BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget")
+Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "soak"]
+BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "soak")
+# The soak takes ten minutes: run with `--only soak`, not by default.
+DEFAULT_BENCHMARKS: tuple[Benchmark, ...] = tuple(b for b in BENCHMARKS if b != "soak")
 
 
 @dataclass(frozen=True)
 class BenchConfig:
     latency_ms: float = 200.0
-    only: tuple[Benchmark, ...] = BENCHMARKS
+    only: tuple[Benchmark, ...] = DEFAULT_BENCHMARKS
     quick: bool = False
     faq_questions: int = 10
     repeats: int = 3
@@ -33,6 +35,8 @@ class BenchConfig:
     rate_messages: int = 100
     rate_rpm: int = 60
     rate_period_s: float = 2.0
+    soak_minutes: float = 10.0
+    soak_rate_per_s: float = 4.0
 
     @classmethod
     def quick_sizes(cls, **overrides: object) -> BenchConfig:
@@ -40,7 +44,8 @@ class BenchConfig:
         values: dict[str, object] = dict(quick=True, latency_ms=20.0, faq_questions=3, repeats=1,
                                          throughput_messages=20, throughput_concurrency=(1, 4), warmup_messages=4,
                                          growth_messages=20, slack_events=8, slack_bursts=2, slack_background=2,
-                                         rate_messages=6, rate_rpm=4, rate_period_s=0.4)
+                                         rate_messages=6, rate_rpm=4, rate_period_s=0.4,
+                                         soak_minutes=0.25)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -73,5 +78,8 @@ async def run_suite(config: BenchConfig, *, progress: Progress | None = None) ->
         say("request budget …")
         report.rate_budget = await rate_budget.run(messages=config.rate_messages, rpm=config.rate_rpm,
                                                    period_s=config.rate_period_s)
+    if "soak" in config.only:
+        say(f"soak: {config.soak_minutes:g} minutes of traffic with faults and one SIGKILL …")
+        report.soak = await soak.run(minutes=config.soak_minutes, rate_per_s=config.soak_rate_per_s)
     report.seconds = round(time.perf_counter() - started, 1)
     return finish(report)
