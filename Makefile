@@ -23,6 +23,7 @@ run: $(VENV)/.installed-run
 
 # The suite runs on SQLite, then its database tests again on PostgreSQL (skipped when none answers).
 test: $(VENV)/.installed-test
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 	SUPPORTBOT_TEST_DB=postgres $(BIN)/python -m pytest -q -rs
 

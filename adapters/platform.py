@@ -1,16 +1,19 @@
 """The platform contract: what the bot core hands an adapter, and what every adapter offers back.
 
 Imports point one way: `bot` (the application) wires `adapters`, `workflows` and `storage`; an adapter
-imports only this module (and its own SDK), never `bot`. The core talks to a running platform only
-through `Platform`; the adapter reaches the core only through the `Handlers` it was given.
+imports only this module, the shared machinery next to it (`adapters.tasks`, `adapters.delivery`,
+`adapters.progress`, `adapters.recent`) and its own SDK — never `bot`. The core talks to a running
+platform only through `Platform`; the adapter reaches the core only through the `Handlers` it was given.
 
-    customer/staff ──▶ adapter ──Handlers──▶ core (store, plan, work, reply, cases, staff loop)
+    customer/staff ──▶ adapter ──Handlers (on_message, commands.run, on_interaction …)──▶ core
     core ──Platform (deliver, post_card, update_card, notify, permalink)──▶ adapter ──▶ platform
+
+Everything here is plain data or a Protocol: no I/O, no SDK, nothing of the core.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -19,6 +22,21 @@ from aiohttp import web
 
 
 # --- messages ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Inbound:
+    """A customer's (or staff member's) message as every adapter hands it to the core."""
+
+    platform: str  # slack | discord | shell
+    channel_id: str
+    thread_id: str  # the conversation's thread (Slack thread_ts, Discord thread id, shell thread)
+    user_id: str
+    text: str
+    message_id: str  # unique per platform: the deduplication key
+    user_name: str = ""
+    is_dm: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)  # platform leftovers
+
+
 @dataclass(frozen=True)
 class Button:
     """A button under a message or card. `action` routes the click; `value` carries its subject
@@ -44,6 +62,16 @@ class Outbound:
     # An earlier attempt may have posted it before a crash: the adapter looks for it before posting again.
     maybe_posted: bool = False
     buttons: tuple[Button, ...] = ()  # feedback (rating) or clarifying choices
+
+
+class Handled(Protocol):
+    """What `Handlers.on_message` tells the adapter about one message (the core's outcome)."""
+
+    @property
+    def duplicate(self) -> bool: ...  # seen before: no second answer
+
+    @property
+    def error(self) -> str | None: ...  # failed for now: it stays stored and is retried
 
 
 # --- staff cards -------------------------------------------------------------------------------
@@ -88,6 +116,95 @@ class InteractionReply:
     ok: bool = True
 
 
+# --- slash commands, as adapters bind and render them ------------------------------------------
+@dataclass(frozen=True)
+class Caller:
+    platform: str
+    user_id: str
+    is_staff: bool
+    display_name: str = ""
+
+    @property
+    def actor(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a long command (/faq): shown by the adapter, throttled (`adapters.progress`)."""
+
+    stage: str
+    done: int
+    total: int
+    message: str = ""
+
+
+ProgressFn = Callable[[Progress], Awaitable[None]]
+
+
+@dataclass
+class ResultItem:
+    """One entry of a result: an FAQ item, a case in a list, a case's detail."""
+
+    title: str
+    body: str = ""
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    url: str = ""
+    footer: str = ""
+
+
+@dataclass
+class CommandResult:
+    text: str  # a complete plain-markdown rendering, used where richer formatting is not available
+    title: str = ""
+    items: list[ResultItem] = field(default_factory=list)
+    ephemeral: bool = False
+    ok: bool = True
+    data: Any = None  # JSON-ready form (for --json and tests)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a command (a Discord app-command option; words of the text elsewhere)."""
+
+    name: str
+    description: str
+    kind: Literal["string", "integer", "user"] = "string"
+    required: bool = False
+    positional: bool = True  # positional options come first, in order; others are key=value
+    rest: bool = False  # takes the rest of the text (a note, a reason, a list of URLs)
+
+
+class CommandSpec(Protocol):
+    """What an adapter knows of a command: enough to bind it and to acknowledge it correctly."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def options(self) -> tuple[Option, ...]: ...
+
+    @property
+    def staff_only(self) -> bool: ...
+
+    @property
+    def long_running(self) -> bool: ...  # acknowledged at once, progress shown, result by follow-up
+
+
+class Commands(Protocol):
+    """The command dispatcher the core hands every adapter (permissions are checked there, once)."""
+
+    def get(self, name: str) -> CommandSpec | None: ...
+
+    def all(self) -> Sequence[CommandSpec]: ...
+
+    async def run(self, name: str, text: str, caller: Caller, *, channel_id: str = "",
+                  progress: ProgressFn | None = None) -> CommandResult: ...
+
+
 # --- the two directions ------------------------------------------------------------------------
 class Platform(Protocol):
     """One chat platform as the core sees it. Every method is safe to retry with the same ids."""
@@ -125,8 +242,22 @@ class Platform(Protocol):
 class Handlers:
     """What the core gives an adapter: narrow callables, no service objects to reach through."""
 
-    on_message: Callable[[Any], Awaitable[Any]]  # a customer's Inbound → stored, answered in the thread
-    on_staff_message: Callable[[Any], Awaitable[Any]]  # staff wrote in a support thread: transcript + takeover
+    on_message: Callable[[Inbound], Coroutine[Any, Any, Handled]]  # a customer's message → answered in its thread
+    on_staff_message: Callable[[Inbound], Coroutine[Any, Any, bool]]  # staff wrote in a support thread: transcript
     on_interaction: Callable[[Interaction], Awaitable[InteractionReply]]
     is_staff: Callable[[str, str, tuple[str, ...]], bool]  # (platform, user_id, role_ids)
-    extras: dict[str, Any] = field(default_factory=dict)  # command registry, task group … (see bot.wiring)
+    commands: Commands
+
+
+def card_text(card: Card) -> str:
+    """A plain-text rendering of a card, for platforms (and tests) without a richer one."""
+    lines = [f"{card.ref} · {card.kind} · {card.status}", card.summary]
+    if card.needs_staff_reason:
+        lines.append(f"Needs staff: {card.needs_staff_reason}")
+    if card.assignee:
+        lines.append(f"Assigned to {card.assignee}")
+    if card.closed_reason:
+        lines.append(f"Closed: {card.closed_reason}")
+    if card.thread_link:
+        lines.append(card.thread_link)
+    return "\n".join(line for line in lines if line)

@@ -63,13 +63,11 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.pass_context
 def chat(ctx: click.Context, user: str) -> None:
     """Interactive shell chat: each line is a customer message; /commands run as staff."""
-    from .wiring import open_services
+    from .wiring import open_services, shell_chat
 
     async def _chat() -> None:
-        from adapters.shell import ShellChat  # noqa: PLC0415 — the CLI starts adapters by name
-
         async with open_services(settings_from(ctx)) as services:
-            await ShellChat(services, user_id=user).run()
+            await shell_chat(services, user_id=user).run()
 
     run_async(_chat())
 
@@ -82,13 +80,12 @@ def chat(ctx: click.Context, user: str) -> None:
 @click.pass_context
 def ask(ctx: click.Context, text: str, user: str, thread: str | None, as_json: bool) -> None:
     """Send one customer message through the whole pipeline and print the reply."""
-    from .wiring import open_services
+    from .wiring import open_services, shell_chat
 
     async def _ask() -> dict[str, Any]:
-        from adapters.shell import ShellChat
-
         async with open_services(settings_from(ctx)) as services:
-            outcome = await ShellChat(services, user_id=user, thread_id=thread).send(text)
+            chat = shell_chat(services, user_id=user, thread_id=thread)
+            outcome = await services.support.handle(chat.inbound(text))
             if outcome.result is None:
                 raise RuntimeError("the message could not be processed; it is saved and will be retried")
             return outcome.result.as_json()

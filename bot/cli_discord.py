@@ -3,8 +3,6 @@ the bot never resyncs on start (a global sync is slow to spread; a guild sync is
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
 from .cli_common import run_async, settings_from
@@ -21,13 +19,15 @@ def discord() -> None:
 @click.pass_context
 def sync(ctx: click.Context, guild_id: int | None) -> None:
     """Register every slash command with Discord."""
+    from adapters.discord.sync import sync_commands
+
     from .wiring import build_registry
 
     settings = settings_from(ctx)
-    if not settings.discord_configured:
+    if not settings.discord_configured or settings.discord_bot_token is None:
         raise click.UsageError("discord sync needs DISCORD_BOT_TOKEN")
-    # Loaded by name: imports point one way (adapters → bot).
-    sync_commands = importlib.import_module("adapters.discord.sync").sync_commands
-    names = run_async(sync_commands(settings, build_registry(), guild_id=guild_id))
+    names = run_async(sync_commands(build_registry(), token=settings.discord_bot_token.get_secret_value(),
+                                    api_url=settings.discord_api_url, gateway_url=settings.discord_gateway_url,
+                                    guild_id=guild_id))
     where = f"guild {guild_id}" if guild_id is not None else "all guilds (global; may take up to an hour to appear)"
     click.echo(f"synced {len(names)} commands to {where}: " + " ".join(f"/{n}" for n in names))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from .cli_common import Failure, run_async, settings_from
+
+if TYPE_CHECKING:
+    from adapters.platform import Platform
 
 
 @click.command()
@@ -21,8 +25,8 @@ from .cli_common import Failure, run_async, settings_from
 def run(ctx: click.Context, slack: bool, discord: bool, shell: bool, slack_mode: str | None, host: str,
         port: int) -> None:
     """Start the bot."""
-    from .runtime import load_adapter, serve
-    from .wiring import open_services
+    from .runtime import discord_adapter, serve, slack_adapter
+    from .wiring import open_services, shell_chat
 
     settings = settings_from(ctx)
     if not (slack or discord or shell):
@@ -47,16 +51,15 @@ def run(ctx: click.Context, slack: bool, discord: bool, shell: bool, slack_mode:
     async def _run() -> None:
         async with open_services(settings) as services:
             if shell and not (slack or discord):
-                from adapters.shell import ShellChat
-
+                chat = shell_chat(services)
                 await services.support.resume(platforms=("shell",))
-                await ShellChat(services).run()
+                await chat.run()
                 return
-            adapters = []
+            adapters: list[Platform] = []
             if slack:
-                adapters.append(load_adapter("slack", services, mode=mode))
+                adapters.append(slack_adapter(services, mode="http" if mode == "http" else "socket"))
             if discord:
-                adapters.append(load_adapter("discord", services))
+                adapters.append(discord_adapter(services))
             await serve(services, adapters, host=host, port=port)
 
     run_async(_run())

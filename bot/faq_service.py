@@ -9,16 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from storage import faqs as faq_store
 from storage.db import Database
 from workflows.faq import CachedPage, FaqResult, PageFetcher, ProgressCallback, build_faq
-from workflows.faq.answers import FaqAnswers
 from workflows.faq.schemas import Chain
 
-if TYPE_CHECKING:
-    from .wiring import Services
+from .commands.registry import AppServices
 
 _log = logging.getLogger(__name__)
 
@@ -59,7 +56,7 @@ class BuiltFaq:
     set_id: int | None  # None when storing failed (the FAQ is still shown)
 
 
-async def build_and_store(services: Services, request: FaqRequest, *,
+async def build_and_store(services: AppServices, request: FaqRequest, *,
                           on_progress: ProgressCallback | None = None) -> BuiltFaq:
     """Build the FAQ (raises `FaqError` with one safe line) and store it as a FAQ set."""
     async with PageFetcher(allowed_hosts=services.settings.faq_allowed_hosts) as fetcher:
@@ -73,7 +70,7 @@ async def build_and_store(services: Services, request: FaqRequest, *,
     return BuiltFaq(result=result, set_id=set_id)
 
 
-async def store_result(services: Services, request: FaqRequest, result: FaqResult) -> int | None:
+async def store_result(services: AppServices, request: FaqRequest, result: FaqResult) -> int | None:
     items = [faq_store.NewFaqItem(question=i.question, answer=i.answer,
                                   sources=[s.model_dump() for s in i.sources]) for i in result.items]
     try:
@@ -86,7 +83,5 @@ async def store_result(services: Services, request: FaqRequest, result: FaqResul
     except Exception:  # the staff member still gets the FAQ they waited for
         _log.exception("faq by %s could not be stored", request.requested_by)
         return None
-    answerer = services.pipeline.general_answerer
-    if isinstance(answerer, FaqAnswers):
-        answerer.invalidate()
+    services.faqs_changed()
     return set_id

@@ -1,48 +1,55 @@
-"""Long-running mode (`supportbot run`): starts the chat adapters and the HTTP server (/healthz,
-/metrics, Slack's HTTP endpoint), resumes unfinished messages, and shuts down gracefully.
-
-Adapters are loaded by import path so that imports keep pointing one way (adapters → bot)."""
+"""Long-running mode (`supportbot run`): builds the chat adapters (each with the narrow `Handlers` of
+the core, its tokens and URLs, and its own task group) and registers them as the core's platforms,
+starts them and the HTTP server (/healthz, /metrics, Slack's HTTP endpoint), resumes unfinished
+messages, and shuts down gracefully."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from aiohttp import web
 
-from .service import CLAIM_LEASE_S
+from adapters.discord import DiscordAdapter
+from adapters.platform import Platform
+from adapters.slack import SlackAdapter
+
+from .leases import CLAIM_LEASE_S
 from .wiring import Services
 
 _log = logging.getLogger(__name__)
 
-ADAPTERS = {"slack": "adapters.slack:SlackAdapter", "discord": "adapters.discord:DiscordAdapter"}
 RESUME_INTERVAL_S = 30.0
 SHUTDOWN_GRACE_S = 20.0
 
 
-class Adapter(Protocol):
-    name: str
-
-    @property
-    def connected(self) -> bool: ...
-
-    def routes(self) -> list[web.RouteDef]: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
+def _secret(value: Any) -> str:
+    return value.get_secret_value() if value is not None else ""
 
 
-def load_adapter(name: str, services: Services, **options: object) -> Adapter:
-    module_name, _, attr = ADAPTERS[name].partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    return cls(services, **options)  # type: ignore[no-any-return]
+def slack_adapter(services: Services, *, mode: Literal["socket", "http"] = "socket") -> SlackAdapter:
+    """The Slack adapter from the settings, registered as the core's `slack` platform."""
+    s = services.settings
+    adapter = SlackAdapter(services.handlers(), token=_secret(s.slack_bot_token), app_token=_secret(s.slack_app_token),
+                           signing_secret=_secret(s.slack_signing_secret), api_url=s.slack_api_url, mode=mode)
+    services.add_platform(adapter)
+    return adapter
 
 
-def health_routes(services: Services, adapters: list[Adapter]) -> list[web.RouteDef]:
+def discord_adapter(services: Services, **options: Any) -> DiscordAdapter:
+    """The Discord adapter from the settings, registered as the core's `discord` platform."""
+    s = services.settings
+    adapter = DiscordAdapter(services.handlers(), token=_secret(s.discord_bot_token),
+                             channel_ids=s.discord_channel_ids, api_url=s.discord_api_url,
+                             gateway_url=s.discord_gateway_url, **options)
+    services.add_platform(adapter)
+    return adapter
+
+
+def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.RouteDef]:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     from storage import dead_letters, inbox
@@ -68,7 +75,7 @@ def health_routes(services: Services, adapters: list[Adapter]) -> list[web.Route
     return [web.get("/healthz", healthz), web.get("/metrics", metrics)]
 
 
-async def serve(services: Services, adapters: list[Adapter], *, host: str, port: int,
+async def serve(services: Services, adapters: Sequence[Platform], *, host: str, port: int,
                 stop: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or `stop` is set); then stop taking work and drain within a bound."""
     stop = stop or asyncio.Event()

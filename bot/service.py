@@ -1,82 +1,65 @@
-"""The support service: stores each inbound message (the durable inbox), processes it through the
-pipeline, delivers the one reply, and records that it was delivered.
+"""One customer message, from the adapter to the reply in its thread — the one path, top-down:
+
+    handle: store (the durable inbox) → wait for the conversation's turn and a free slot
+    _process_claimed: claim (+ read history and pending tasks) → _answer → deliver → finish
+    _answer: plan → decide each task's case → workers → store cases and pending tasks → synthesize →
+             store the reply
+
+The language work (plan, workers, synthesis) is `workflows.pipeline.SupportWorkflow`, which has no
+database; storing, claiming and delivering happen here. Delivery goes to the `Platform` of the
+message's platform, from the dict of running platforms the service was handed.
 
 Messages of one conversation are processed in order; different conversations in parallel under a
-global limit. When every slot is busy a message waits, stored, in the inbox (never dropped); if it
-waits longer than `queue_notice_s` the customer gets one short "you're in the queue" notice in the
-thread. A message that fails stays in the inbox and is retried by `resume()` — at start-up and
-periodically — so nothing is lost; a redelivered event finds its stored message and is not answered
-twice. At shutdown (`accepting = False`) new and waiting messages are stored and left for the next
-start; `drain()` waits, bounded, for the ones in flight.
+global limit. A message waiting for a slot is stored (never dropped) and gets one queue notice
+(`bot/queue_notice.py`). A message that fails stays in the inbox and is retried by `resume()` — at
+start-up and periodically — so nothing is lost; a redelivered event finds its stored message and is
+not answered twice. At shutdown (`accepting = False`) new and waiting messages are stored and left for
+the next start; `drain()` waits, bounded, for the ones in flight.
 
-Several processes may share one database: a message is claimed by a one-row update with a lease
-(`inbox.claim_message`), and so is its queue notice. A process that dies (SIGKILL, OOM) leaves its
-claims; `resume()` gives back those of dead processes of this host at once, others when the lease ends.
-A reply that an earlier attempt may already have posted is delivered with `maybe_posted`, and the
-adapter looks for it on the platform before posting (crash between posting and marking it sent).
+Every effect is idempotent, so a message processed again after a crash ends with the same cases and
+one reply: the plan is stored with the cases and pending tasks it led to (in one transaction), cases
+are unique per (message, task), the reply is unique per inbound message, and a reply that an earlier
+attempt may have posted is delivered with `maybe_posted` (the adapter looks for it before posting).
+Storage work is kept to four write transactions per message (store, claim with the reads, cases,
+reply; finish) — SQLite has one writer at a time, so each is time every other message waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
-from collections import OrderedDict, defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.platform import Inbound, Outbound, Platform
+from storage import cases as case_store
 from storage import inbox
+from storage import pending as pending_store
 from storage.db import Database
+from storage.models import Message, PendingTask
 from workflows import telemetry
 from workflows.faults import failpoint
-from workflows.pipeline import PipelineResult, SupportPipeline
+from workflows.pipeline import Answer, Planned, SupportWorkflow
 from workflows.text import storable
+from workflows.types import CaseSummary, Task
+from workflows.workers.base import CaseDraft, WorkContext
 
-from .messages import Deliver, Inbound, Outbound
+from . import leases
+from .leases import CLAIM_LEASE_S
+from .queue_notice import QUEUE_NOTICE_S, QueueNotices
+from .turns import ConversationTurns
 
 _log = logging.getLogger(__name__)
 
-CLAIM_LEASE_S = 120.0
 MAX_ATTEMPTS = 8
-QUEUE_NOTICE_S = 5.0  # a message waiting this long for a free slot gets one "you're in the queue" notice
-QUEUE_NOTICE = ("Thanks for your message — it's in the queue and I'll answer here as soon as it's your turn.")
-_NOTICED_MAX = 10_000
-SORRY = ("Sorry — I hit a problem while working on your message. It is saved, and I'll answer here as "
-         "soon as I can.")
-
-
-_HOST = socket.gethostname()[:40]  # worker ids fit Message.claimed_by (64 characters)
-_LIVE_WORKERS: set[str] = set()  # worker ids of the services of this process
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def dead_local_worker(worker: str, *, me: str) -> bool:
-    """True if `worker` (host:pid[:token]) was a process on this host that is gone: its pid is not
-    running, or it is our own pid but no service of this process (we are its restart, e.g. pid 1 in a
-    container)."""
-    host, sep, rest = worker.partition(":")
-    pid_text = rest.partition(":")[0]
-    if not sep or host != _HOST or not pid_text.isdigit() or worker == me or worker in _LIVE_WORKERS:
-        return False
-    pid = int(pid_text)
-    return pid == os.getpid() or not _pid_alive(pid)
+Key = tuple[str, str, str]  # platform, channel, thread: one conversation
 
 
 @dataclass
 class HandleOutcome:
-    result: PipelineResult | None
+    result: Answer | None
     duplicate: bool = False
     message_id: int | None = None
     error: str | None = None
@@ -84,49 +67,57 @@ class HandleOutcome:
 
 
 class DeliveryUnavailable(Exception):
-    """No deliverer is registered for a platform (its adapter is not running in this process)."""
+    """No platform of that name is running in this process."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A claimed message, read in the claim's transaction."""
+
+    message: inbox.InboundRow
+    existing: Message | None  # its stored reply (only a retry can have one)
+    history: list[str]  # earlier customer texts of the thread
+    open_pending: list[PendingTask]  # tasks of earlier messages waiting for this customer
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    """The reply as stored, and what delivering it needs to know (kept here, not on the answer)."""
+
+    id: int
+    answer: Answer
+    sent: bool  # marked sent by an earlier attempt
+    maybe_posted: bool  # an earlier attempt may have posted it before a crash
 
 
 class SupportService:
-    def __init__(self, db: Database, pipeline: SupportPipeline, *, concurrency: int = 32,
-                 worker_id: str | None = None, queue_notice_s: float | None = QUEUE_NOTICE_S) -> None:
+    def __init__(self, db: Database, workflow: SupportWorkflow, platforms: Mapping[str, Platform], *,
+                 concurrency: int = 32, worker_id: str | None = None,
+                 queue_notice_s: float | None = QUEUE_NOTICE_S) -> None:
         self.db = db
-        self.pipeline = pipeline
-        # host:pid:token — the token tells this process from an earlier one with the same pid (a container's pid 1)
-        self.worker_id = worker_id or f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        _LIVE_WORKERS.add(self.worker_id)
-        self._deliverers: dict[str, Deliver] = {}
-        self._slots = asyncio.Semaphore(concurrency)
-        self._conversation_locks: defaultdict[tuple[str, str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._lock_users: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+        self.workflow = workflow
+        self.platforms = platforms  # the running platforms by name (filled by the bot as it starts them)
+        self.worker_id = worker_id or leases.new_worker_id()
+        leases.register_live(self.worker_id)
         self.accepting = True
-        self.queue_notice_s = queue_notice_s
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._noticed: OrderedDict[int, None] = OrderedDict()  # message ids told "you're in the queue"
-        self._notices: dict[int, asyncio.Task[None]] = {}  # queue notices being posted, by message id
+        self._slots = asyncio.Semaphore(concurrency)
+        self._turns = ConversationTurns()
+        self._notices = QueueNotices(db, platforms, worker_id=self.worker_id, delay_s=queue_notice_s)
 
-    async def drain(self, *, timeout_s: float) -> bool:
-        """Wait (bounded) for messages in flight; what is left stays in the inbox for the next start.
+    @property
+    def queue_notice_s(self) -> float | None:
+        return self._notices.delay_s
 
-        Returns False when the bound ran out first."""
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._idle.wait()
-        except TimeoutError:
-            _log.warning("messages still in flight after %gs: %d; left in the inbox for the next start",
-                         timeout_s, sum(self._lock_users.values()))
-            return False
-        return True
+    @queue_notice_s.setter
+    def queue_notice_s(self, value: float | None) -> None:
+        self._notices.delay_s = value
 
-    def register_deliverer(self, platform: str, deliver: Deliver) -> None:
-        self._deliverers[platform] = deliver
-
+    # --- one message ---------------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> HandleOutcome:
         """Store, process and answer one inbound message, at most once."""
         key = (inbound.platform, inbound.channel_id, inbound.thread_id)
         # The conversation's turn is taken before storing: its messages are answered in the order they arrived.
-        async with self._conversation_turn(key):
+        async with self._turns.turn(key):
             async with self.db.write() as s:
                 message = await inbox.store_inbound(
                     s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
@@ -147,6 +138,157 @@ class SupportService:
                 return HandleOutcome(result=None, message_id=message.id, deferred=True)
             return await self._when_slot_free(message.id, key)
 
+    async def _when_slot_free(self, message_id: int, key: Key) -> HandleOutcome:
+        """Wait for one of the global slots (stored meanwhile, never dropped), then process."""
+        timer = self._notices.arm(message_id, key) if self._slots.locked() else None
+        try:
+            async with self._slots:
+                if timer is not None:
+                    timer.cancel()
+                if not self.accepting:  # shutting down: it waits, stored, for the next start
+                    return HandleOutcome(result=None, message_id=message_id, deferred=True)
+                await self._notices.before_answer(message_id)
+                return await self._process_claimed(message_id)
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    async def _process_claimed(self, message_id: int) -> HandleOutcome:
+        async with self.db.write() as s:
+            claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
+            # The first reads share the claim's transaction: one transaction fewer per message.
+            loaded = await self._load(s, message_id) if claimed else None
+        if loaded is None:
+            return HandleOutcome(result=None, duplicate=True, message_id=message_id)
+        failpoint("after_claim")
+        step = "pipeline"
+        try:
+            reply = self._stored(loaded.existing) if loaded.existing is not None else await self._answer(loaded)
+            step = "deliver"
+            platform_id = None if reply.sent else await self._deliver(loaded.message, reply)
+            failpoint("after_post")
+        except asyncio.CancelledError:  # shutdown ran out of time: give the message back for the next start
+            await asyncio.shield(self._release(message_id, "interrupted by shutdown"))
+            raise
+        except Exception as exc:  # kept in the inbox and retried; the customer never sees exception text
+            _log.exception("message %s failed at %s; left in the inbox for a retry", message_id, step)
+            telemetry.MESSAGES.labels("failed").inc()
+            telemetry.ERRORS.labels(step).inc()
+            await self._release(message_id, f"{type(exc).__name__}: {exc}"[:500])
+            return HandleOutcome(result=None, message_id=message_id, error=type(exc).__name__)
+        async with self.db.write() as s:  # the reply marked sent and the message finished: one transaction
+            if platform_id is not None:
+                await inbox.mark_reply_sent(s, reply.id, platform_message_id=platform_id)
+            await inbox.finish_message(s, message_id, status="replied")
+        failpoint("after_mark_sent")
+        telemetry.MESSAGES.labels("replied").inc()
+        return HandleOutcome(result=reply.answer, message_id=message_id)
+
+    @staticmethod
+    async def _load(session: AsyncSession, message_id: int) -> Loaded:
+        message = await inbox.load_inbound(session, message_id)
+        if message is None:
+            raise LookupError(f"message {message_id} not found")
+        # A first attempt (the claim counted it) cannot have a stored reply yet; a retry may.
+        existing = await inbox.reply_for(session, message.id) if message.attempts != 1 else None
+        # History and pending tasks come from earlier customer messages of the thread: none without them.
+        history = (await inbox.earlier_customer_texts(session, conversation_id=message.conversation_id,
+                                                      before_id=message.id) if message.has_history else [])
+        open_pending = (await pending_store.open_pending(session, message.conversation_id,
+                                                         before_message_id=message.id) if history else [])
+        return Loaded(message=message, existing=existing, history=history, open_pending=open_pending)
+
+    async def _answer(self, loaded: Loaded) -> StoredReply:
+        """Plan, work, store the cases, write the reply and store it."""
+        message = loaded.message
+        log_ctx = f"conversation={message.conversation_id} message={message.id}"
+        planned = await self.workflow.plan(
+            message.text, history=loaded.history, stored_plan=message.meta.get("plan"),
+            pending=[Task.model_validate({"kind": p.kind, "params": p.params}) for p in loaded.open_pending])
+        # Each task's case reference is decided before its worker runs, and handed to it.
+        ready = planned.ready
+        keys = [planned.task_key(i) for i, _ in ready]
+        orders = [(task, self._work_context(message, key, task)) for key, (_, task) in zip(keys, ready, strict=True)]
+        drafts = await self.workflow.work(orders)
+        save_plan = not planned.replayed
+        cases: list[CaseSummary] = []
+        if orders or planned.waiting or loaded.open_pending:  # the plan is stored with what it led to
+            cases = await self._store_work(message, planned, keys, orders, drafts, loaded.open_pending,
+                                           save_plan=save_plan)
+            save_plan = False
+        failpoint("after_cases")
+        for c in cases:
+            if c.new:
+                telemetry.CASES.labels(c.kind).inc()
+            _log.info("%s case=%s kind=%s %s", log_ctx, c.ref, c.kind, "opened" if c.new else "reused")
+
+        answer = await self.workflow.reply(planned, cases)
+        async with self.db.write() as s:
+            if save_plan:  # nothing else came of the plan: it is stored with the reply
+                await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
+            reply_id = await inbox.add_reply(s, inbound=message, text=answer.reply, meta=answer.as_json())
+            earlier = await inbox.reply_for(s, message.id) if reply_id is None else None
+        failpoint("after_reply_stored")
+        if earlier is not None:  # another attempt stored its reply first: that one is the answer
+            return self._stored(earlier)
+        assert reply_id is not None
+        _log.info("%s route=%s cases=%s pending=%d llm_calls=%d", log_ctx, answer.route,
+                  ",".join(c.ref for c in cases) or "-", len(answer.pending), answer.llm_calls)
+        return StoredReply(id=reply_id, answer=answer, sent=False, maybe_posted=message.attempts > 1)
+
+    @staticmethod
+    def _work_context(message: inbox.InboundRow, task_key: str, task: Task) -> WorkContext:
+        return WorkContext(case_ref=case_store.new_ref(task.kind), idempotency_key=f"{message.id}:{task_key}",
+                           platform=message.platform, customer_id=message.customer_id,
+                           conversation_id=message.conversation_id, message_id=message.id)
+
+    async def _store_work(self, message: inbox.InboundRow, planned: Planned, keys: list[str],
+                          orders: list[tuple[Task, WorkContext]], drafts: list[CaseDraft],
+                          open_pending: list[PendingTask], *, save_plan: bool) -> list[CaseSummary]:
+        """One transaction: the plan (unless replayed), the cases of the ready tasks, the pending tasks
+        this message resolves and the ones it leaves waiting."""
+        async with self.db.write() as s:
+            if save_plan:
+                await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
+            stored = await case_store.open_cases(
+                s, [case_store.CaseSpec(kind=d.kind, task_key=key, details=d.details, subject_key=d.subject_key,
+                                        needs_staff=d.needs_staff, ref=ctx.case_ref)
+                    for key, (_, ctx), d in zip(keys, orders, drafts, strict=True)],
+                platform=message.platform, customer_id=message.customer_id,
+                conversation_id=message.conversation_id, message_id=message.id,
+                first_attempt=message.attempts == 1)
+            await pending_store.resolve_pending(s, [p.id for p in open_pending], by_message_id=message.id)
+            for i, t in planned.waiting:
+                await pending_store.add_pending(s, conversation_id=message.conversation_id, message_id=message.id,
+                                                task_key=planned.task_key(i), kind=t.kind,
+                                                params=t.params.model_dump(exclude_none=True), missing=t.missing())
+        return [CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=dict(c.details), new=created)
+                for c, created in stored]
+
+    @staticmethod
+    def _stored(reply: Message) -> StoredReply:
+        """A reply an earlier attempt stored: the answer is already decided."""
+        return StoredReply(id=reply.id, answer=Answer.from_json(reply.text, reply.meta or {}),
+                           sent=reply.status == "sent", maybe_posted=True)
+
+    async def _deliver(self, message: inbox.InboundRow, reply: StoredReply) -> str:
+        """Post the reply on the message's platform; returns the platform's id for it."""
+        platform = self.platforms.get(message.platform)
+        if platform is None:
+            raise DeliveryUnavailable(f"no adapter for {message.platform} is running")
+        return await platform.deliver(Outbound(
+            platform=message.platform, channel_id=message.channel_id, thread_id=message.thread_id,
+            text=reply.answer.reply, reply_id=reply.id, in_reply_to=message.platform_message_id or "",
+            customer_id=message.customer_id, maybe_posted=reply.maybe_posted))
+
+    async def _release(self, message_id: int, error: str) -> None:
+        try:
+            async with self.db.write() as s:
+                await inbox.release_message(s, message_id, error=error)
+        except Exception:  # the claim's lease runs out instead
+            _log.warning("message %s could not be released; retried when its claim expires", message_id)
+
+    # --- staff messages, retries, leases, shutdown ----------------------------------------------
     async def record_staff_message(self, inbound: Inbound) -> bool:
         """A staff member wrote in a support thread: keep it in the transcript, do not answer it.
 
@@ -164,30 +306,11 @@ class SupportService:
                   inbound.thread_id, "" if created else " (seen before)")
         return created
 
-    async def release_dead_claims(self) -> int:
-        """Give back messages claimed by processes of this host that died (killed, crashed) instead of
-        waiting out their lease: a restart answers them at once. Claims of other hosts wait for their lease."""
-        async with self.db.session() as s:
-            claims = await inbox.claims_with_prefix(s, f"{_HOST}:")
-        dead = [(mid, worker) for mid, worker in claims if dead_local_worker(worker, me=self.worker_id)]
-        released = 0
-        for message_id, worker in dead:
-            async with self.db.write() as s:
-                released += await inbox.release_message(s, message_id, error="worker died", worker=worker)
-        if released:
-            _log.info("released %d messages claimed by workers of this host that are gone", released)
-        return released
-
-    async def renew_claims(self) -> int:
-        """Extend the leases of the messages this service is working on; returns how many."""
-        async with self.db.write() as s:
-            return await inbox.extend_claims(s, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
-
     async def resume(self, *, platforms: tuple[str, ...] | None = None) -> int:
         """Process every unfinished message (after a crash or a failed delivery). Returns how many."""
         await self.release_dead_claims()
         async with self.db.session() as s:
-            rows = await inbox.unfinished_messages(s, platforms=platforms or tuple(self._deliverers))
+            rows = await inbox.unfinished_messages(s, platforms=platforms or tuple(self.platforms))
             conversations = {r.conversation_id: await inbox.get_conversation(s, r.conversation_id) for r in rows}
         jobs = []
         for row in rows:
@@ -201,131 +324,31 @@ class SupportService:
         outcomes = await asyncio.gather(*jobs)
         return sum(1 for o in outcomes if o.result is not None)
 
-    async def _process(self, message_id: int, key: tuple[str, str, str]) -> HandleOutcome:
-        async with self._conversation_turn(key):
+    async def _process(self, message_id: int, key: Key) -> HandleOutcome:
+        async with self._turns.turn(key):
             return await self._when_slot_free(message_id, key)
 
-    @asynccontextmanager
-    async def _conversation_turn(self, key: tuple[str, str, str]) -> AsyncIterator[None]:
-        """One message of a conversation at a time, first come first served (asyncio.Lock is FIFO)."""
-        self._lock_users[key] += 1
-        self._idle.clear()
-        try:
-            async with self._conversation_locks[key]:
-                yield
-        finally:
-            self._lock_users[key] -= 1
-            if not self._lock_users[key]:
-                del self._lock_users[key]
-                self._conversation_locks.pop(key, None)
-            if not self._lock_users:  # nothing running or waiting for its turn
-                self._idle.set()
-
-    async def _when_slot_free(self, message_id: int, key: tuple[str, str, str]) -> HandleOutcome:
-        """Wait for one of the global slots (stored meanwhile, never dropped), then process."""
-        timer = None
-        if self.queue_notice_s is not None and key[0] in self._deliverers and self._slots.locked():
-            timer = asyncio.get_running_loop().call_later(self.queue_notice_s, self._queue_notice, message_id, key)
-        try:
-            async with self._slots:
-                if timer is not None:
-                    timer.cancel()
-                if not self.accepting:  # shutting down: it waits, stored, for the next start
-                    return HandleOutcome(result=None, message_id=message_id, deferred=True)
-                if (notice := self._notices.get(message_id)) is not None:  # it goes out before the answer
-                    await asyncio.wait({notice}, timeout=10)
-                return await self._process_claimed(message_id)
-        finally:
-            if timer is not None:
-                timer.cancel()
-
-    def _queue_notice(self, message_id: int, key: tuple[str, str, str]) -> None:
-        """The message has waited `queue_notice_s` for a slot: tell the customer once (per message)."""
-        if message_id in self._noticed:
-            return
-        self._noticed[message_id] = None
-        if len(self._noticed) > _NOTICED_MAX:
-            self._noticed.popitem(last=False)
-        task = asyncio.get_running_loop().create_task(self._post_queue_notice(message_id, key),
-                                                      name=f"queue-notice-{message_id}")
-        self._notices[message_id] = task
-        task.add_done_callback(lambda _t: self._notices.pop(message_id, None))
-
-    async def _post_queue_notice(self, message_id: int, key: tuple[str, str, str]) -> None:
-        platform, channel_id, thread_id = key
-        deliver = self._deliverers.get(platform)
-        if deliver is None:
-            return
-        try:  # one notice per message across processes, none once some process is answering it
+    async def release_dead_claims(self) -> int:
+        """Give back messages claimed by processes of this host that died (killed, crashed) instead of
+        waiting out their lease: a restart answers them at once. Claims of other hosts wait for their lease."""
+        async with self.db.session() as s:
+            claims = await inbox.claims_with_prefix(s, f"{leases.HOST}:")
+        dead = [(mid, worker) for mid, worker in claims if leases.dead_local_worker(worker, me=self.worker_id)]
+        released = 0
+        for message_id, worker in dead:
             async with self.db.write() as s:
-                if not await inbox.claim_queue_notice(s, message_id, worker=self.worker_id):
-                    return
-        except Exception:
-            _log.warning("message %s: could not record its queue notice; posting it", message_id)
-        # A negative reply id never collides with a stored reply's id (adapters key retries on it).
-        out = Outbound(platform=platform, channel_id=channel_id, thread_id=thread_id, text=QUEUE_NOTICE,
-                       reply_id=-message_id)
-        try:
-            posted = await deliver(out)
-        except Exception as exc:  # only a courtesy: the answer itself still comes
-            _log.warning("message %s: queue notice not posted (%s)", message_id, type(exc).__name__)
-            return
-        try:
-            async with self.db.write() as s:
-                await inbox.record_notice(s, message_id, text=QUEUE_NOTICE, platform_message_id=posted)
-        except Exception:
-            _log.warning("message %s: queue notice posted but not kept in the transcript", message_id)
-        telemetry.QUEUE_NOTICES.inc()
-        _log.info("message %s waited over %.0fs for a free slot; queue notice posted in %s thread %s",
-                  message_id, self.queue_notice_s, channel_id, thread_id)
+                released += await inbox.release_message(s, message_id, error="worker died", worker=worker)
+        if released:
+            _log.info("released %d messages claimed by workers of this host that are gone", released)
+        return released
 
-    async def _process_claimed(self, message_id: int) -> HandleOutcome:
+    async def renew_claims(self) -> int:
+        """Extend the leases of the messages this service is working on; returns how many."""
         async with self.db.write() as s:
-            claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
-            # The pipeline's first reads share the claim's transaction: one transaction fewer per message.
-            loaded = await self.pipeline.load(s, message_id) if claimed else None
-        if not claimed:
-            return HandleOutcome(result=None, duplicate=True, message_id=message_id)
-        failpoint("after_claim")
-        step = "pipeline"
-        try:
-            result = await self.pipeline.process(message_id, loaded=loaded)
-            step = "deliver"
-            platform_id = None if result.reply_sent else await self._deliver(result)
-            failpoint("after_post")
-        except asyncio.CancelledError:  # shutdown ran out of time: give the message back for the next start
-            await asyncio.shield(self._release(message_id, "interrupted by shutdown"))
-            raise
-        except Exception as exc:  # kept in the inbox and retried; the customer never sees exception text
-            _log.exception("message %s failed at %s; left in the inbox for a retry", message_id, step)
-            telemetry.MESSAGES.labels("failed").inc()
-            telemetry.ERRORS.labels(step).inc()
-            await self._release(message_id, f"{type(exc).__name__}: {exc}"[:500])
-            return HandleOutcome(result=None, message_id=message_id, error=type(exc).__name__)
-        async with self.db.write() as s:  # the reply marked sent and the message finished: one transaction
-            if platform_id is not None:
-                await inbox.mark_reply_sent(s, result.reply_message_id, platform_message_id=platform_id)
-            await inbox.finish_message(s, message_id, status="replied")
-        failpoint("after_mark_sent")
-        result.reply_sent = True
-        telemetry.MESSAGES.labels("replied").inc()
-        return HandleOutcome(result=result, message_id=message_id)
+            return await inbox.extend_claims(s, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
 
-    async def _release(self, message_id: int, error: str) -> None:
-        try:
-            async with self.db.write() as s:
-                await inbox.release_message(s, message_id, error=error)
-        except Exception:  # the claim's lease runs out instead
-            _log.warning("message %s could not be released; retried when its claim expires", message_id)
+    async def drain(self, *, timeout_s: float) -> bool:
+        """Wait (bounded) for messages in flight; what is left stays in the inbox for the next start.
 
-    async def _deliver(self, result: PipelineResult) -> str:
-        """Post the reply; returns the platform's id for it (recorded by the caller)."""
-        target = result.target
-        assert target is not None  # the pipeline read it with the message
-        deliver = self._deliverers.get(target.platform)
-        if deliver is None:
-            raise DeliveryUnavailable(f"no adapter for {target.platform} is running")
-        out = Outbound(platform=target.platform, channel_id=target.channel_id, thread_id=target.thread_id,
-                       text=result.reply, reply_id=result.reply_message_id, in_reply_to=target.in_reply_to,
-                       customer_id=target.customer_id, maybe_posted=result.maybe_posted)
-        return await deliver(out)
+        Returns False when the bound ran out first."""
+        return await self._turns.drain(timeout_s=timeout_s)

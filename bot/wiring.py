@@ -1,4 +1,8 @@
-"""Builds and owns everything the bot runs on: database, model client, pipeline, service, commands."""
+"""Builds and owns everything the bot runs on: database, model client, language workflow, the message
+path (SupportService), commands, and the dict of running platforms the core delivers through.
+
+Adapters are built by the bot (`shell_chat` here; Slack and Discord in `bot/runtime.py`) with the
+narrow `Handlers` of `Services.handlers()`, and added to `Services.platforms`."""
 
 from __future__ import annotations
 
@@ -7,18 +11,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from adapters.platform import Handlers, Interaction, InteractionReply, Platform
+from adapters.shell import ShellChat
 from storage import migrate
 from storage.db import Database
 from workflows.faq.answers import FaqAnswers
 from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
-from workflows.pipeline import SupportPipeline
+from workflows.pipeline import SupportWorkflow
 
 from .commands import case_admin
 from .commands import cases as case_commands
 from .commands import customers as customer_commands
 from .commands import faq as faq_commands
-from .commands.registry import CommandRegistry
+from .commands.registry import BoundCommands, CommandRegistry
 from .service import SupportService
 from .settings import Settings
 
@@ -30,9 +36,28 @@ class Services:
     settings: Settings
     db: Database
     runner: StepRunner
-    pipeline: SupportPipeline
+    workflow: SupportWorkflow
     support: SupportService
     registry: CommandRegistry
+    faq_answers: FaqAnswers
+    platforms: dict[str, Platform]  # the running platforms by name; the same dict the core delivers through
+
+    def add_platform(self, platform: Platform) -> None:
+        self.platforms[platform.name] = platform
+
+    def handlers(self) -> Handlers:
+        """What an adapter is handed: narrow callables, no services to reach through."""
+        return Handlers(on_message=self.support.handle, on_staff_message=self.support.record_staff_message,
+                        on_interaction=self.on_interaction, is_staff=self.is_staff,
+                        commands=BoundCommands(self.registry, self))
+
+    async def on_interaction(self, interaction: Interaction) -> InteractionReply:
+        _log.info("%s:%s clicked %s (%s); no action is bound to it", interaction.platform, interaction.user_id,
+                  interaction.action, interaction.value)
+        return InteractionReply(text="This button does nothing (yet).", ok=False)
+
+    def faqs_changed(self) -> None:
+        self.faq_answers.invalidate()
 
     def is_staff(self, platform: str, user_id: str, role_ids: tuple[str, ...] = ()) -> bool:
         s = self.settings
@@ -81,12 +106,21 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
     try:
         await prepare_database(db)
         runner = StepRunner(client)
-        pipeline = SupportPipeline(db, runner, general_answerer=FaqAnswers(db))
-        support = SupportService(db, pipeline, concurrency=concurrency)
+        faq_answers = FaqAnswers(db)
+        workflow = SupportWorkflow(runner, general_answerer=faq_answers)
+        platforms: dict[str, Platform] = {}
+        support = SupportService(db, workflow, platforms, concurrency=concurrency)
         _log.info("language engine: %s", client.name if client else "offline")
-        yield Services(settings=settings, db=db, runner=runner, pipeline=pipeline, support=support,
-                       registry=build_registry())
+        yield Services(settings=settings, db=db, runner=runner, workflow=workflow, support=support,
+                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms)
     finally:
         if client is not None:
             await client.aclose()
         await db.aclose()
+
+
+def shell_chat(services: Services, *, user_id: str = "local", thread_id: str | None = None) -> ShellChat:
+    """The terminal as a platform (`supportbot chat`, `ask`; the pipeline tests' backend)."""
+    chat = ShellChat(services.handlers(), user_id=user_id, thread_id=thread_id)
+    services.add_platform(chat)
+    return chat

@@ -91,6 +91,7 @@ class CaseSpec:
     details: dict[str, Any]
     subject_key: str | None = None
     needs_staff: bool = False
+    ref: str | None = None  # decided beforehand (sent to a back office); a new one when None
 
 
 _cases = Case.__table__
@@ -155,7 +156,7 @@ async def open_cases(session: AsyncSession, specs: Sequence[CaseSpec], *, platfo
         if found is not None:
             results.append((found, False))
             continue
-        ref = new_ref(spec.kind)
+        ref = spec.ref or new_ref(spec.kind)
         values: dict[str, Any] = {
             "ref": ref, "kind": spec.kind, "status": "open", "platform": platform, "customer_id": customer_id,
             "conversation_id": conversation_id, "message_id": message_id, "task_key": spec.task_key,

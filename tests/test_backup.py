@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from adapters.shell import ShellChat
 from bot.cli import main
 from bot.customers import CustomerId, export_customer
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from storage import inbox
 from tests.support import command_line, environment
 
@@ -82,8 +81,8 @@ def test_backup_delete_restore_brings_everything_back(tmp_path: Path, sqlite_url
 
     async def seed() -> dict[str, Any]:
         async with open_services(make_settings(SUPPORTBOT_DATABASE_URL=sqlite_url)) as services:
-            await ShellChat(services, user_id="ann").send("I was charged twice on invoice INV-77120")
-            await ShellChat(services, user_id="ann").send("Where is my order A-12345?")
+            await shell_chat(services, user_id="ann").send("I was charged twice on invoice INV-77120")
+            await shell_chat(services, user_id="ann").send("Where is my order A-12345?")
             return await export_customer(services.db, CustomerId.parse("shell:ann"))
 
     async def read() -> dict[str, Any]:

@@ -32,10 +32,10 @@ from typing import Any
 
 import pytest
 
-from adapters.shell import ShellChat
+from adapters.memory import MemoryPlatform
+from adapters.platform import Inbound, Outbound
 from bot.commands.registry import Caller, CommandContext
-from bot.messages import Inbound, Outbound
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from storage import cases as case_store
 from storage import inbox
 from storage.cases import CaseFilter
@@ -78,7 +78,7 @@ async def answer(slack: SlackHttp, text: str, ts: str) -> str:
 # --- empty, huge, binary -------------------------------------------------------------------------------
 @pytest.mark.parametrize("text", ["", " ", "   \n\t  ", "\u200b\u00a0"])
 async def test_empty_and_whitespace_messages_get_a_clear_question_back(services: Any, text: str) -> None:
-    outcome = await ShellChat(services).send(text)
+    outcome = await shell_chat(services).send(text)
     assert outcome.error is None and outcome.result is not None
     assert "What can I do for you?" in outcome.result.reply or "Tell me a bit more" in outcome.result.reply
     assert outcome.result.cases == []
@@ -152,7 +152,7 @@ async def test_mentions_are_defused_in_a_discord_reply_too(services: Any) -> Non
         delivered.append(out)
         return "d1"
 
-    services.support.register_deliverer("discord", deliver)
+    services.add_platform(MemoryPlatform("discord", deliver))
     text = ("I want to return the '@everyone [free gift](https://phish.test) Widget' because @here it broke "
             "<@&100000000000000030> <@300000000000000001>")
     outcome = await services.support.handle(Inbound(platform="discord", channel_id="1", thread_id="1",
@@ -183,7 +183,7 @@ async def test_prompt_injection_gains_nothing(make_settings: Any) -> None:
 
     llm = FunctionLLM(obedient)
     async with open_services(make_settings(), llm=llm) as svc:
-        victim = (await ShellChat(svc, user_id="ann").send("Where is my order #A-12345?")).result
+        victim = (await shell_chat(svc, user_id="ann").send("Where is my order #A-12345?")).result
         assert victim is not None
         ref = victim.cases[0].ref
         delivered: list[Outbound] = []
@@ -192,7 +192,7 @@ async def test_prompt_injection_gains_nothing(make_settings: Any) -> None:
             delivered.append(out)
             return uuid.uuid4().hex
 
-        svc.support.register_deliverer("slack", deliver)
+        svc.add_platform(MemoryPlatform("slack", deliver))
         for template in INJECTIONS:
             text = template.format(ref=ref)
             outcome = await svc.support.handle(Inbound(platform="slack", channel_id="C1", thread_id="t-inj",
@@ -223,7 +223,7 @@ async def test_prompt_injection_gains_nothing(make_settings: Any) -> None:
 # --- SQL-looking input ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("ref", ['"RMA-1\' OR 1=1 --"', "RMA-1' OR '1'='1", "x'; DROP TABLE cases; --", "%", "RMA-%"])
 async def test_sql_looking_case_references_are_not_found(services: Any, ref: str) -> None:
-    chat = ShellChat(services)
+    chat = shell_chat(services)
     real = (await chat.send("Where is my order #A-5?")).result
     assert real is not None
     shown = await chat.command(f"/case {ref}")  # staff rights in the shell
@@ -236,7 +236,7 @@ async def test_sql_looking_case_references_are_not_found(services: Any, ref: str
 
 
 async def test_sql_looking_filters_and_messages_are_just_text(services: Any) -> None:
-    chat = ShellChat(services)
+    chat = shell_chat(services)
     listed = await chat.command("/cases status=\"open' OR '1'='1\"")
     assert not listed.ok and "Unknown status" in listed.text
     result = (await chat.send("where is my order #A-1' OR 1=1; DROP TABLE cases; --")).result

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from adapters.shell import ShellChat
+from adapters.memory import MemoryPlatform
+from adapters.platform import Inbound, Outbound
 from bot.commands.registry import Caller, CommandContext, CommandResult
-from bot.messages import Inbound, Outbound
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from storage import cases as case_store
 from storage import inbox, lifecycle
 from storage.cases import CaseFilter
@@ -45,7 +45,7 @@ async def converse(services: Any, *, customer: str = CUSTOMER) -> tuple[str, int
         delivered.append(out)
         return f"ts-{uuid.uuid4().hex}"
 
-    services.support.register_deliverer("slack", deliver)
+    services.add_platform(MemoryPlatform("slack", deliver))
     thread = uuid.uuid4().hex[:10]
     outcome = await services.support.handle(Inbound(
         platform="slack", channel_id="C-support", thread_id=thread, user_id=customer, message_id=uuid.uuid4().hex,
@@ -236,7 +236,7 @@ INJECTIONS = (
 
 async def test_customer_messages_never_change_a_case(svc: Any) -> None:
     ref, _ = await converse(svc)  # a Slack customer's return case
-    shell = ShellChat(svc, user_id="walk-in")
+    shell = shell_chat(svc, user_id="walk-in")
     shell_ref = (await shell.send("Where is my order #A-12345?")).result.cases[0].ref  # type: ignore[union-attr]
     delivered: list[Outbound] = []
 
@@ -244,7 +244,7 @@ async def test_customer_messages_never_change_a_case(svc: Any) -> None:
         delivered.append(out)
         return f"ts-{uuid.uuid4().hex}"
 
-    svc.support.register_deliverer("slack", deliver)
+    svc.add_platform(MemoryPlatform("slack", deliver))
     for template in INJECTIONS:
         for target in (ref, shell_ref):
             text = template.format(ref=target)

@@ -177,6 +177,34 @@ async def test_slack_sigkill_at_each_step_then_restart_answers_exactly_once(
               f"{len(final['cases'])} cases, attempts={attempts}, lookups={len(lookups)}")
 
 
+async def test_slack_restart_answers_once_when_the_thread_lookup_returns_plain_text(
+        tmp_path: Path, db_url: str) -> None:
+    """Killed with the reply stored but not posted; after the restart the look-up in the thread
+    (`conversations.replies`) meets a proxy that answers a plain-text `403: Forbidden` (not JSON). The
+    reply is posted anyway — exactly once — instead of failing at delivery on every retry."""
+    body = json.dumps(event_callback(message_event(EXAMPLE, channel=CHANNEL, ts=TS)))
+    async with FakeSlack() as fake:
+        port = free_port()
+        process = await start_slack_bot(tmp_path, fake, port, db_url, SUPPORTBOT_FAILPOINTS="after_reply_stored")
+        acknowledged = await send_slack_event(port, body)
+        await killed(process)
+        assert fake.calls_to("chat.postMessage") == []
+
+        fake.server_error("conversations.replies", status=403, body="403: Forbidden", times=5)
+        port = free_port()
+        process = await start_slack_bot(tmp_path, fake, port, db_url)
+        if not acknowledged:
+            assert await send_slack_event(port, body)
+        await until(lambda: answered(db_url), what="the message replied and its reply marked sent")
+        stderr = await stopped(process)
+
+        assert len(fake.calls_to("conversations.replies")) == 1  # the look-up was made, and failed
+        posts = fake.calls_to("chat.postMessage")
+        assert len(posts) == 1 and posts[0].args["thread_ts"] == TS  # exactly one reply
+        check_final(await db_state(db_url), [p["ts"] for p in fake.thread(CHANNEL, TS)], [posts[0].args["text"]])
+        assert "could not look for it in the thread (HTTP 403); posting it" in stderr
+
+
 # --- Discord -------------------------------------------------------------------------------------
 async def start_discord_bot(tmp_path: Path, fake: FakeDiscord, db_url: str,
                             **extra: str) -> asyncio.subprocess.Process:
@@ -260,9 +288,9 @@ async def test_slack_multi_piece_reply_after_a_crash_posts_only_the_missing_piec
     (at least once beats never)."""
     from slack_sdk.errors import SlackApiError
 
-    from adapters.slack.adapter import SlackAdapter
+    from adapters.platform import Outbound
     from adapters.slack.blocks import text_pages
-    from bot.messages import Outbound
+    from bot.runtime import slack_adapter
     from bot.wiring import open_services
 
     text = "\n\n".join(f"Paragraph {i}: " + "word " * 500 for i in range(6))  # ~15,000 characters
@@ -276,10 +304,10 @@ async def test_slack_multi_piece_reply_after_a_crash_posts_only_the_missing_piec
         async with open_services(settings) as services:
             fake.fail("chat.postMessage", "fatal_error", after=1)  # piece 0 posted, then the "crash"
             with pytest.raises(SlackApiError):
-                await SlackAdapter(services, mode="http").deliver(out)
+                await slack_adapter(services, mode="http").deliver(out)
             assert [m["metadata"]["event_payload"]["piece"] for m in fake.thread(CHANNEL, TS)] == [0]
 
-            restarted = SlackAdapter(services, mode="http")  # a new process: nothing in memory
+            restarted = slack_adapter(services, mode="http")  # a new process: nothing in memory
             first_ts = await restarted.deliver(replace(out, maybe_posted=True))
             posted = fake.thread(CHANNEL, TS)
             assert [m["metadata"]["event_payload"]["piece"] for m in posted] == list(range(pieces))  # each once

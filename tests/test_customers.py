@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from adapters.shell import ShellChat
 from bot.cli import main
 from bot.customers import CustomerId, apply_retention
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from storage import lifecycle
 from storage.customers import ERASED
 from storage.models import CaseEvent, Message
@@ -31,10 +30,10 @@ ACTOR = f"cli:{getpass.getuser()}"
 async def _seed(make_settings: Any) -> list[str]:
     """Alice and Bob each talk to the bot (cases are opened); a staff note and a close on Alice's case."""
     async with open_services(make_settings()) as services:
-        alice = ShellChat(services, user_id="alice")
+        alice = shell_chat(services, user_id="alice")
         await alice.send(f"I was charged twice on invoice INV-20931, my name is {ALICE_SECRET}")
         await alice.send(f"Also I want to return my blender, it broke. {ALICE_SECRET} again")
-        bob = ShellChat(services, user_id="bob")
+        bob = shell_chat(services, user_id="bob")
         await bob.send(f"Where is my order A-55120? {BOB_TEXT}")
         export = (await _export(services.db, "shell:alice"))
         refs = [c["ref"] for c in export["cases"]]
@@ -122,9 +121,9 @@ def test_erase_removes_texts_keeps_refs_and_leaves_nothing_in_the_file(cli: Any,
 
 
 async def test_customer_erase_command_asks_for_confirmation_first(services: Any, db_url: str) -> None:
-    alice = ShellChat(services, user_id="alice")
+    alice = shell_chat(services, user_id="alice")
     await alice.send(f"I want to return my kettle, it leaks. {ALICE_SECRET}")
-    staff = ShellChat(services, user_id="staff1")
+    staff = shell_chat(services, user_id="staff1")
 
     first = await staff.command("/customer-erase shell:alice")
     assert first.ephemeral and "cannot be undone" in first.text and first.data["messages"] == 2
@@ -156,7 +155,7 @@ async def test_customer_erase_is_for_staff_only(services: Any) -> None:
 
 async def _seed_retention(services: Any) -> None:
     """Three customers with a billing case each: closed 40 days ago, closed just now, still open."""
-    chats = {name: ShellChat(services, user_id=name) for name in ("old", "recent", "open")}
+    chats = {name: shell_chat(services, user_id=name) for name in ("old", "recent", "open")}
     for name, chat in chats.items():
         await chat.send(f"I was charged twice on invoice INV-20931. {name}-words")
     cases = {name: (await _export(services.db, f"shell:{name}"))["cases"] for name in chats}

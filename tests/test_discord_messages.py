@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from adapters.discord import DiscordAdapter
+from adapters.platform import Outbound
 from bot.commands.registry import Command
-from bot.messages import Outbound
+from bot.runtime import discord_adapter
 from bot.wiring import Services, open_services
 from storage import cases as case_store
 from storage import inbox
@@ -80,7 +81,7 @@ async def discord_bot(settings: Any, fake: FakeDiscord, *,
     async with open_services(settings) as services:
         for command in commands:  # before start: the command tree is built at login
             services.registry.add(command)
-        adapter = DiscordAdapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
+        adapter = discord_adapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
         await adapter.start()
         try:
             yield DiscordHarness(services, adapter, fake)
@@ -250,7 +251,7 @@ async def test_an_answer_over_2000_characters_is_split(bot: DiscordHarness) -> N
 async def test_a_refused_token_stops_start_with_a_clear_error(make_settings: Any, fake: FakeDiscord) -> None:
     settings = discord_settings(make_settings, fake, DISCORD_BOT_TOKEN="wrong-token")
     async with open_services(settings) as services:
-        adapter = DiscordAdapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
+        adapter = discord_adapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
         with pytest.raises(RuntimeError, match="Discord refused DISCORD_BOT_TOKEN"):
             await adapter.start()
         assert not adapter.connected and adapter.client.is_closed()
@@ -260,7 +261,7 @@ async def test_a_refused_token_stops_start_with_a_clear_error(make_settings: Any
 async def test_message_content_intent_not_enabled_is_explained(make_settings: Any) -> None:
     async with FakeDiscord(refuse_privileged_intents=True) as fake, \
             open_services(discord_settings(make_settings, fake)) as services:
-        adapter = DiscordAdapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
+        adapter = discord_adapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
         with pytest.raises(RuntimeError, match="Message Content intent"):
             await adapter.start()
         assert not adapter.connected and adapter.client.is_closed()

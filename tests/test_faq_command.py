@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from adapters.shell import ShellChat
 from bot.commands.faq import parse_faq_args
 from bot.commands.registry import Caller, CommandContext, CommandError, Progress
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from storage import faqs as faq_store
 from storage.models import Page
 
@@ -28,7 +27,7 @@ async def stored_sets(services: Any) -> list[tuple[Any, list[Any]]]:
 async def test_faq_builds_posts_and_stores(faq_services: Any, site: str) -> None:
     urls = [site + RETURNS, site + BILLING]
     events: list[Progress] = []
-    result = await ShellChat(faq_services).command(f"/faq {urls[0]} {urls[1]} questions=4", progress=events.append)
+    result = await shell_chat(faq_services).command(f"/faq {urls[0]} {urls[1]} questions=4", progress=events.append)
     assert result.ok and not result.ephemeral, result.text
     data = result.data
     assert set(data) == {"items", "failed_pages", "llm_calls"} and data["failed_pages"] == []
@@ -60,7 +59,7 @@ async def test_faq_builds_posts_and_stores(faq_services: Any, site: str) -> None
 
 async def test_faq_on_the_shared_documentation_pages(faq_services: Any, site: str, shared_data: Any) -> None:
     urls = [site + KILLBILL, site + SIMPLE_RETURNS]
-    result = await ShellChat(faq_services).command(f"/faq {urls[0]} {urls[1]} questions=6 chain=three-step")
+    result = await shell_chat(faq_services).command(f"/faq {urls[0]} {urls[1]} questions=6 chain=three-step")
     assert result.ok, result.text
     assert len(result.data["items"]) == 6
     cited = {s["url"] for item in result.data["items"] for s in item["sources"]}
@@ -93,7 +92,7 @@ async def test_slack_staff_caller_gets_the_faq(make_settings: Any, site: str) ->
 
 
 async def test_caps_on_questions_and_links(faq_services: Any, site: str) -> None:
-    chat = ShellChat(faq_services)
+    chat = shell_chat(faq_services)
     result = await chat.command(f"/faq {site}{RETURNS} {site}{BILLING} questions=1000")
     assert result.ok
     assert "questions=1000 is more than the maximum: building 20 questions." in result.text
@@ -110,7 +109,7 @@ async def test_caps_on_questions_and_links(faq_services: Any, site: str) -> None
 
 
 async def test_bad_links_are_named_one_line_each(faq_services: Any, site: str) -> None:
-    chat = ShellChat(faq_services)
+    chat = shell_chat(faq_services)
     result = await chat.command(f"/faq not-a-link gopher://example.org/ {site}/missing.html {site}{RETURNS}")
     assert result.ok and result.data["items"]
     reasons = [f["reason"] for f in result.data["failed_pages"]]
@@ -130,14 +129,14 @@ async def test_bad_links_are_named_one_line_each(faq_services: Any, site: str) -
 
 
 async def test_loopback_without_the_allow_list_is_refused(services: Any, site: str) -> None:
-    result = await ShellChat(services).command(f"/faq {site}{RETURNS}")
+    result = await shell_chat(services).command(f"/faq {site}{RETURNS}")
     assert not result.ok
     assert result.text.splitlines()[1] == (f"• {site}{RETURNS} is refused: it resolves to a loopback address "
                                            "(add the host to SUPPORTBOT_FAQ_ALLOWED_HOSTS to allow it)")
 
 
 async def test_usage_errors(faq_services: Any) -> None:
-    chat = ShellChat(faq_services)
+    chat = shell_chat(faq_services)
     for line, expected in [("/faq", "Give at least one link"), ("/faq https://a.test/ questions=0", "from 1 to 20"),
                            ("/faq https://a.test/ questions=many", "questions= takes a whole number"),
                            ("/faq https://a.test/ chain=fast", "use chain=grounded or chain=three-step")]:

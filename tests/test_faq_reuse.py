@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import event, func, select
 
-from adapters.shell import ShellChat
 from bot.faq_service import FaqRequest, StoredPageCache, build_and_store
+from bot.wiring import shell_chat
 from storage import faqs as faq_store
 from storage.models import Page
 from workflows.faq import CachedPage
@@ -48,7 +48,7 @@ async def test_asking_again_reuses_the_extraction(faq_services: Any, site: str) 
     assert second.result.pages_reused == 2 and second.set_id == 2
     assert second.result.items == first.result.items  # the same extraction, the same (offline) FAQ
     # /faq says so too
-    result = await ShellChat(faq_services).command(f"/faq {urls[0]} {urls[1]} questions=2")
+    result = await shell_chat(faq_services).command(f"/faq {urls[0]} {urls[1]} questions=2")
     assert "2 of 2 pages reused" in result.text
 
 
@@ -100,25 +100,25 @@ async def test_stored_page_cache_round_trip(services: Any) -> None:
 # --- answering general questions from stored FAQs -------------------------------------------------
 
 async def test_a_stored_faq_answers_a_matching_customer_question(faq_services: Any, site: str) -> None:
-    chat = ShellChat(faq_services, user_id="cust-1")
+    chat = shell_chat(faq_services, user_id="cust-1")
     before = (await chat.send("Which payment methods do you accept?")).result
     assert before is not None and "PayPal" not in before.reply  # nothing stored yet
 
     result = await chat.command(f"/faq {site}{RETURNS} {site}{BILLING} questions=8")
     assert "Which payment methods do you accept?" in [i["question"] for i in result.data["items"]]
 
-    outcome = await ShellChat(faq_services, user_id="cust-2").send("Hi! Which payment methods do you accept?")
+    outcome = await shell_chat(faq_services, user_id="cust-2").send("Hi! Which payment methods do you accept?")
     assert outcome.result is not None and outcome.result.route == "general"
     reply = outcome.result.reply
     assert "We accept credit cards, debit cards, PayPal and bank transfers." in reply
     assert f"Source: Invoices and payments <{site}{BILLING}>" in reply
 
-    reworded = (await ShellChat(faq_services).send("what payment methods can I use")).result
+    reworded = (await shell_chat(faq_services).send("what payment methods can I use")).result
     assert reworded is not None and f"<{site}{BILLING}>" in reworded.reply
 
     for unrelated in ("How do I change my password?", "Do you offer gift wrapping?",
                       "Which colours does the jacket come in?"):
-        other = (await ShellChat(faq_services).send(unrelated)).result
+        other = (await shell_chat(faq_services).send(unrelated)).result
         assert other is not None and other.route == "general", unrelated
         assert "Source:" not in other.reply and site not in other.reply, unrelated
 

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from adapters.shell import ShellChat
-from bot.wiring import open_services
+from bot.wiring import open_services, shell_chat
 from tests.fakes.gemini import (
     INVALID_JSON,
     Blocked,
@@ -70,7 +69,7 @@ def assert_correct_reply(result: Any) -> None:
 async def test_a_429_with_retry_info_is_honoured_and_gemini_answers(make_settings: Any, fake: FakeGemini) -> None:
     fake.push(RateLimited(retry_delay_s=0.3))  # the plan call: once rate limited, then answered
     async with open_services(make_settings(), llm=gemini_client(fake)) as services:
-        result = (await ShellChat(services).send(EXAMPLE)).result
+        result = (await shell_chat(services).send(EXAMPLE)).result
     assert_correct_reply(result)
     assert result is not None and result.reply.startswith("All sorted!")  # Gemini's reply, not the fallback
     first, second, synth = fake.generate_requests
@@ -97,7 +96,7 @@ async def test_every_fault_falls_back_and_the_customer_gets_a_correct_reply(
     before = {step: (fallbacks(step, reason), llm_errors(step)) for step in ("plan", "synthesize")}
     caplog.set_level(logging.WARNING)
     async with open_services(make_settings(), llm=gemini_client(fake, **options)) as services:
-        outcome = await ShellChat(services).send(EXAMPLE)
+        outcome = await shell_chat(services).send(EXAMPLE)
     assert outcome.error is None
     assert_correct_reply(outcome.result)
     for step in ("plan", "synthesize"):  # each step fell back once, counted with its reason
@@ -119,19 +118,19 @@ async def test_the_circuit_opens_after_the_threshold_and_closes_when_gemini_reco
         services.runner.breaker = CircuitBreaker(failure_threshold=3, reset_timeout_s=30, clock=lambda: now[0])
 
         for _ in range(2):  # failures 1–2, then 3: the circuit opens before the second synthesis
-            assert_correct_reply((await ShellChat(services).send(EXAMPLE)).result)
+            assert_correct_reply((await shell_chat(services).send(EXAMPLE)).result)
         assert len(fake.generate_requests) == 3
         assert services.runner.breaker.state == "open"
 
         for _ in range(3):  # open: no request reaches Gemini, every customer still gets the right answer
-            assert_correct_reply((await ShellChat(services).send(EXAMPLE)).result)
+            assert_correct_reply((await shell_chat(services).send(EXAMPLE)).result)
         assert len(fake.generate_requests) == 3
         assert fallbacks("synthesize", "circuit_open") + fallbacks("plan", "circuit_open") - open_before == 7
 
         fake.respond = _gemini_respond  # the provider recovers; the cool-down passes (no real waiting)
         now[0] += 31
         assert services.runner.breaker.state == "half-open"
-        result = (await ShellChat(services).send(EXAMPLE)).result
+        result = (await shell_chat(services).send(EXAMPLE)).result
         assert_correct_reply(result)
         assert result is not None and result.reply.startswith("All sorted!") and result.llm_calls == 2
         assert services.runner.breaker.state == "closed"
@@ -147,11 +146,11 @@ async def test_a_failed_trial_call_keeps_the_circuit_open(make_settings: Any, fa
     async with open_services(make_settings(), llm=gemini_client(fake, max_attempts=1)) as services:
         breaker = services.runner.breaker = CircuitBreaker(failure_threshold=2, reset_timeout_s=10,
                                                            clock=lambda: now[0])
-        assert_correct_reply((await ShellChat(services).send(EXAMPLE)).result)
+        assert_correct_reply((await shell_chat(services).send(EXAMPLE)).result)
         assert breaker.state == "open" and len(fake.generate_requests) == 2
         now[0] += 11  # half-open: one trial, it fails, open again for another cool-down
-        assert_correct_reply((await ShellChat(services).send(EXAMPLE)).result)
+        assert_correct_reply((await shell_chat(services).send(EXAMPLE)).result)
         assert len(fake.generate_requests) == 3 and breaker.state == "open"
         now[0] += 5
-        assert_correct_reply((await ShellChat(services).send(EXAMPLE)).result)
+        assert_correct_reply((await shell_chat(services).send(EXAMPLE)).result)
         assert len(fake.generate_requests) == 3

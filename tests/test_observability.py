@@ -19,13 +19,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.shell import ShellChat
+from adapters.memory import MemoryPlatform
 from adapters.slack import SlackAdapter
-from bot.runtime import serve
-from bot.wiring import Services, open_services
+from bot.runtime import serve, slack_adapter
+from bot.wiring import Services, open_services, shell_chat
 from storage.db import Database
 from tests.fakes.gemini import Fail, FakeGemini
 from tests.fakes.slack import (
@@ -43,22 +42,11 @@ from workflows.llm.scripted import FunctionLLM
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-class StubAdapter:
+class StubAdapter(MemoryPlatform):
     """A second adapter whose connection the test switches off."""
 
-    name = "discord"
-
     def __init__(self) -> None:
-        self.connected = True
-
-    def routes(self) -> list[web.RouteDef]:
-        return []
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
+        super().__init__("discord")
 
 
 @dataclass
@@ -99,7 +87,7 @@ async def running_bot(make_settings: Any, fake: FakeSlack) -> AsyncIterator[Runn
     port = free_port()
     stop = asyncio.Event()
     async with open_services(settings, llm=FunctionLLM(_model)) as services:
-        slack = SlackAdapter(services, mode="http")
+        slack = slack_adapter(services, mode="http")
         other = StubAdapter()
         server = asyncio.create_task(serve(services, [slack, other], host="127.0.0.1", port=port, stop=stop))
         base = f"http://127.0.0.1:{port}"
@@ -180,9 +168,9 @@ async def test_metrics_move_with_the_messages_processed(make_settings: Any) -> N
 async def test_log_lines_of_a_processed_message_carry_conversation_message_and_case_ids(
         services: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    result = (await ShellChat(services).send("where is my order #A-77? and invoice #INV-5 is wrong")).result
+    result = (await shell_chat(services).send("where is my order #A-77? and invoice #INV-5 is wrong")).result
     assert result is not None and len(result.cases) == 2
-    lines = [r.getMessage() for r in caplog.records if r.name.startswith("workflows.pipeline")]
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("bot.service")]
     assert lines
     ids = re.compile(r"conversation=\d+ message=\d+")
     assert all(ids.search(line) for line in lines), lines

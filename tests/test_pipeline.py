@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from adapters.shell import ShellChat
-from bot.wiring import open_services
+from adapters.memory import MemoryPlatform
+from bot.wiring import open_services, shell_chat
 from storage import cases as case_store
 from storage import inbox
 from storage.cases import CaseFilter
@@ -44,7 +44,7 @@ def _check_example(result: Any) -> None:
 
 
 async def test_three_requests_offline(services: Any) -> None:
-    chat = ShellChat(services)
+    chat = shell_chat(services)
     outcome = await chat.send(EXAMPLE)
     result = outcome.result
     assert result is not None
@@ -82,7 +82,7 @@ async def test_three_requests_with_gemini_takes_two_sequential_calls(make_settin
                                  SUPPORTBOT_GEMINI_BASE_URL=fake.base_url)
         async with open_services(settings) as services:
             assert services.runner.uses_model
-            result = (await ShellChat(services).send(EXAMPLE)).result
+            result = (await shell_chat(services).send(EXAMPLE)).result
         assert result is not None
         _check_example(result)
         assert result.llm_calls == 2
@@ -99,7 +99,7 @@ async def test_a_reply_that_drops_a_reference_is_replaced_by_the_template(make_s
     plan = PlanAnswer(routes=["status"], tasks=[{"kind": "status", "order_id": "B-777"}])
     llm = ScriptedLLM({"plan": plan, "synthesize": {"reply": "Your order is on its way!"}})
     async with open_services(make_settings(), llm=llm) as services:
-        result = (await ShellChat(services).send("where is order B-777")).result
+        result = (await shell_chat(services).send("where is order B-777")).result
     assert result is not None and len(result.cases) == 1
     assert result.cases[0].ref in result.reply
     assert "Your order is on its way!" not in result.reply
@@ -109,21 +109,21 @@ async def test_a_reply_that_drops_a_reference_is_replaced_by_the_template(make_s
 async def test_model_failure_falls_back_to_the_offline_engine(make_settings: Any) -> None:
     llm = ScriptedLLM({"plan": LLMUnavailable("503"), "synthesize": LLMUnavailable("503")})
     async with open_services(make_settings(), llm=llm) as services:
-        result = (await ShellChat(services).send(EXAMPLE)).result
+        result = (await shell_chat(services).send(EXAMPLE)).result
     assert result is not None
     _check_example(result)
 
 
 async def test_same_order_reports_the_same_status(services: Any) -> None:
-    first = (await ShellChat(services, user_id="ann").send("Where is my order #Q-4242?")).result
-    second = (await ShellChat(services, user_id="bob").send("any update on order Q-4242 please")).result
+    first = (await shell_chat(services, user_id="ann").send("Where is my order #Q-4242?")).result
+    second = (await shell_chat(services, user_id="bob").send("any update on order Q-4242 please")).result
     assert first is not None and second is not None
     a, b = first.cases[0].details, second.cases[0].details
     assert first.cases[0].kind == "status" and a == b
 
 
 async def test_missing_reason_is_asked_then_completed_in_the_thread(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-headphones")
+    chat = shell_chat(services, thread_id="t-headphones")
     first = (await chat.send("I want to return my headphones")).result
     assert first is not None
     assert first.cases == []
@@ -142,7 +142,7 @@ async def test_missing_reason_is_asked_then_completed_in_the_thread(services: An
 
 
 async def test_rma_is_issued_once_per_return_request(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-rma")
+    chat = shell_chat(services, thread_id="t-rma")
     first = (await chat.send("I'd like to return the 'Blue Kettle' because it leaks")).result
     again = (await chat.send("I'd like to return the 'Blue Kettle' because it leaks, as I said")).result
     assert first is not None and again is not None
@@ -151,7 +151,7 @@ async def test_rma_is_issued_once_per_return_request(services: Any) -> None:
 
 
 async def test_redelivered_message_gets_no_second_reply_or_case(services: Any) -> None:
-    chat = ShellChat(services)
+    chat = shell_chat(services)
     first = await chat.send(EXAMPLE, message_id="evt-1")
     second = await chat.send(EXAMPLE, message_id="evt-1")
     assert first.result is not None and second.duplicate and second.result is None
@@ -170,8 +170,8 @@ async def test_failed_delivery_is_retried_once_and_cases_are_not_doubled(service
         posted.append(out.text)
         return f"p-{out.reply_id}"
 
-    services.support.register_deliverer("shell", flaky_deliver)
-    from bot.messages import Inbound
+    services.add_platform(MemoryPlatform("shell", flaky_deliver))
+    from adapters.platform import Inbound
 
     inbound = Inbound(platform="shell", channel_id="local", thread_id="t-flaky", user_id="u", text=EXAMPLE,
                       message_id="m-flaky")
@@ -189,7 +189,7 @@ async def test_failed_delivery_is_retried_once_and_cases_are_not_doubled(service
 
 @pytest.mark.parametrize("text", ["", "   \n\t ", "\x00\x01\x02", "🙂🙂🙂", "\ud800 lone surrogate"])
 async def test_empty_or_odd_messages_get_a_clear_answer(services: Any, text: str) -> None:
-    result = (await ShellChat(services).send(text)).result
+    result = (await shell_chat(services).send(text)).result
     assert result is not None and result.reply.strip()
     assert "\x00" not in result.reply
     assert result.cases == []
@@ -198,37 +198,37 @@ async def test_empty_or_odd_messages_get_a_clear_answer(services: Any, text: str
 async def test_huge_message_is_cut_and_the_customer_told(services: Any) -> None:
     text = "Where is my order #Z-9? " + "blah " * 20_000
     assert len(text) > 100_000
-    result = (await ShellChat(services).send(text)).result
+    result = (await shell_chat(services).send(text)).result
     assert result is not None
     assert result.truncated and "only read the first part" in result.reply
     assert [c.kind for c in result.cases] == ["status"]
 
 
 async def test_mentions_in_customer_text_are_never_echoed_live(services: Any) -> None:
-    result = (await ShellChat(services).send("return my <!channel> @everyone speaker because it hisses")).result
+    result = (await shell_chat(services).send("return my <!channel> @everyone speaker because it hisses")).result
     assert result is not None
     assert "<!channel>" not in result.reply and "@everyone" not in result.reply
 
 
 async def test_technical_general_and_human_routes(services: Any) -> None:
-    chat = ShellChat(services)
+    chat = shell_chat(services)
     tech = (await chat.send("The app crashes with error 0x80070005 every time I open settings")).result
     assert tech is not None and tech.route == "technical"
     assert [c.kind for c in tech.cases] == ["technical"] and tech.cases[0].ref.startswith("TEC-")
     assert "error message" in tech.reply
-    human = (await ShellChat(services).send("I want to talk to a real person please")).result
+    human = (await shell_chat(services).send("I want to talk to a real person please")).result
     assert human is not None and human.route == "human"
     assert human.cases[0].kind == "human"
     async with services.db.session() as s:
         stored = await case_store.get_case(s, human.cases[0].ref)
     assert stored is not None and stored.needs_staff
-    general = (await ShellChat(services).send("How do I subscribe to your newsletter?")).result
+    general = (await shell_chat(services).send("How do I subscribe to your newsletter?")).result
     assert general is not None and general.route == "general" and general.cases == []
     assert "invoices" in general.reply
 
 
 async def test_transcript_keeps_both_sides(services: Any) -> None:
-    chat = ShellChat(services, thread_id="t-transcript")
+    chat = shell_chat(services, thread_id="t-transcript")
     result = (await chat.send("Where is my order #T-1?")).result
     assert result is not None
     async with services.db.session() as s:

@@ -16,8 +16,9 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from bot.messages import Inbound, Outbound
-from bot.service import QUEUE_NOTICE
+from adapters.memory import MemoryPlatform
+from adapters.platform import Inbound, Outbound
+from bot.queue_notice import QUEUE_NOTICE
 from bot.wiring import open_services
 from storage import inbox
 from workflows import telemetry
@@ -76,7 +77,7 @@ async def test_one_conversation_in_order_different_ones_in_parallel_under_the_li
 
     recorder = Recorder()
     async with open_services(make_settings(), llm=FunctionLLM(respond), concurrency=3) as services:
-        services.support.register_deliverer("shell", recorder.deliver)
+        services.add_platform(MemoryPlatform("shell", recorder.deliver))
         # five conversations, three messages each, all arriving at once (interleaved)
         outcomes = await asyncio.gather(*(services.support.handle(inbound(c, m)) for m in range(3) for c in range(5)))
     assert all(o.result is not None for o in outcomes)
@@ -110,7 +111,7 @@ async def test_saturated_messages_wait_in_the_inbox_and_get_one_queue_notice(mak
     async with open_services(make_settings(), llm=FunctionLLM(respond), concurrency=1) as services:
         support = services.support
         support.queue_notice_s = 0.05  # the default is 5 s; the timer is the service's own, the test waits on events
-        support.register_deliverer("shell", recorder.deliver)
+        services.add_platform(MemoryPlatform("shell", recorder.deliver))
         first = asyncio.create_task(support.handle(inbound(1, 0)))
         await entered.wait()
         waiting = [asyncio.create_task(support.handle(inbound(c, 0))) for c in (2, 3, 4)]
@@ -148,7 +149,7 @@ async def test_saturated_messages_wait_in_the_inbox_and_get_one_queue_notice(mak
 async def test_a_short_wait_gets_no_notice(make_settings: Any) -> None:
     recorder = Recorder()
     async with open_services(make_settings(), concurrency=1) as services:  # default threshold: 5 s
-        services.support.register_deliverer("shell", recorder.deliver)
+        services.add_platform(MemoryPlatform("shell", recorder.deliver))
         outcomes = await asyncio.gather(*(services.support.handle(inbound(c, 0, text="where is order A-1?"))
                                           for c in range(4)))
     assert all(o.result is not None for o in outcomes)
@@ -170,7 +171,7 @@ async def test_shutdown_leaves_waiting_messages_pending_and_a_restart_answers_ea
     recorder = Recorder()
     async with open_services(settings, llm=FunctionLLM(respond), concurrency=1) as services:
         support = services.support
-        support.register_deliverer("shell", recorder.deliver)
+        services.add_platform(MemoryPlatform("shell", recorder.deliver))
         in_flight = asyncio.create_task(support.handle(inbound(1, 0)))
         await entered.wait()
         queued = [asyncio.create_task(support.handle(inbound(c, 0))) for c in (2, 3)]
@@ -188,7 +189,7 @@ async def test_shutdown_leaves_waiting_messages_pending_and_a_restart_answers_ea
     assert [r.thread_id for r in recorder.replies()] == ["t1"]
 
     async with open_services(settings) as services:  # the next start
-        services.support.register_deliverer("shell", recorder.deliver)
+        services.add_platform(MemoryPlatform("shell", recorder.deliver))
         assert await services.support.resume() == 3
         assert await services.support.resume() == 0
         async with services.db.session() as s:
@@ -218,9 +219,8 @@ async def test_a_long_running_message_keeps_its_claim(make_settings: Any) -> Non
 
     recorder = Recorder()
     async with open_services(make_settings(), llm=FunctionLLM(respond)) as services:
-        services.support.register_deliverer("shell", recorder.deliver)
-        other = SupportService(services.db, services.support.pipeline, worker_id="other-host:1:x")
-        other.register_deliverer("shell", recorder.deliver)
+        services.add_platform(MemoryPlatform("shell", recorder.deliver))
+        other = SupportService(services.db, services.workflow, services.platforms, worker_id="other-host:1:x")
         working = asyncio.create_task(services.support.handle(inbound(1, 0)))
         await asyncio.wait_for(planning.wait(), 10)
 

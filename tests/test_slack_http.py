@@ -18,10 +18,11 @@ import pytest
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
+from adapters.platform import Outbound
 from adapters.slack import SlackAdapter
 from adapters.slack.conversations import FEEDBACK_BUDGET_S
 from adapters.slack.mrkdwn import MAX_TEXT_CHARS
-from bot.messages import Outbound
+from bot.runtime import slack_adapter
 from bot.wiring import Services, open_services
 from storage import cases as case_store
 from storage import inbox
@@ -102,7 +103,7 @@ def slack_settings(make_settings: Any, fake: FakeSlack) -> Any:
 @asynccontextmanager
 async def slack_http(settings: Any, fake: FakeSlack, *, llm: LLMClient | None = None) -> AsyncIterator[SlackHttp]:
     async with open_services(settings, llm=llm) as services:
-        adapter = SlackAdapter(services, mode="http")
+        adapter = slack_adapter(services, mode="http")
         app = web.Application()
         app.add_routes(adapter.routes())
         runner = web.AppRunner(app, access_log=None)

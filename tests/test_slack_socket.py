@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from adapters.slack import SlackAdapter
+from bot.runtime import slack_adapter
 from bot.wiring import Services, open_services
 from storage import cases as case_store
 from storage.cases import CaseFilter
@@ -51,7 +52,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
 @asynccontextmanager
 async def slack_socket(settings: Any, fake: FakeSlack) -> AsyncIterator[SlackSocket]:
     async with open_services(settings) as services:
-        adapter = SlackAdapter(services, mode="socket")
+        adapter = slack_adapter(services, mode="socket")
         await adapter.start()
         try:
             await fake.wait_connected()
@@ -132,7 +133,7 @@ async def test_a_refused_app_token_stops_start_with_a_clear_error(make_settings:
     settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-wrong",
                              SUPPORTBOT_SLACK_API_URL=fake.base_url)
     async with open_services(settings) as services:
-        adapter = SlackAdapter(services, mode="socket")
+        adapter = slack_adapter(services, mode="socket")
         with pytest.raises(RuntimeError, match="SLACK_APP_TOKEN.*invalid_auth"):
             await adapter.start()
         assert not adapter.connected

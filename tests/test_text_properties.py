@@ -17,7 +17,7 @@ from adapters.discord import embeds as discord_embeds
 from adapters.slack import blocks as slack_blocks
 from adapters.slack import events as slack_events
 from adapters.slack import mrkdwn
-from bot.commands.registry import CommandResult, ResultItem
+from adapters.platform import CommandResult, ResultItem
 from workflows.offline import entities
 from workflows.text import clean_text, defuse
 

@@ -1,4 +1,4 @@
-"""Discord: a discord.py client on the gateway, bound to the support service and the command registry."""
+"""Discord: a discord.py client on the gateway, bound to the core's Handlers."""
 
 from .adapter import DiscordAdapter
 

@@ -1,9 +1,10 @@
-"""The Discord adapter: a discord.py client on the gateway, bound to the support service (customer
-messages → one reply in their thread) and the command registry (app commands).
+"""The Discord adapter: a discord.py client on the gateway, bound to the core's `Handlers` (customer
+messages → one reply in their thread; app commands → the command dispatcher).
 
 `start()` logs in, runs the gateway in a background task and returns once READY (or raises one clear
 error: a refused token, the Message Content intent not enabled, no connection). `deliver()` posts a
-reply from the `Outbound` alone (so `resume()` can use it after a restart), split at 2,000 characters,
+reply from the `Outbound` alone (so `resume()` can use it after a restart) through the shared resume
+loop (`adapters.delivery`), split at 2,000 characters,
 each piece with a nonce derived from the reply id and `enforce_nonce`, so a retried post is not
 duplicated by Discord — within the few minutes Discord remembers a nonce. A reply that may have been
 posted before a crash (`Outbound.maybe_posted`) is first looked for in the channel's history after the
@@ -15,36 +16,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager, suppress
-from typing import Any
+from collections.abc import Sequence
+from contextlib import suppress
 
 import aiohttp
 import discord
 from aiohttp import web
 
-from bot.messages import Outbound
-from bot.wiring import Services
-
-from . import endpoints
+from ..delivery import Delivery
+from ..platform import Card, Handlers, Outbound, card_text
+from ..tasks import TaskGroup
 from .client import SupportClient
 from .commands import NO_MENTIONS, AppCommands
 from .conversations import PLATFORM, Conversations
 from .embeds import split_text
+from .endpoints import Endpoints
+from .endpoints import apply as apply_endpoints
+from .endpoints import restore as restore_endpoints
 
 _log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 30.0
 STOP_GRACE_S = 15.0
 HISTORY_LIMIT = 50  # messages read after the customer's when looking for a reply posted before a crash
-
-
-def token_of(services: Services) -> str:
-    token = services.settings.discord_bot_token
-    value = token.get_secret_value().strip() if token is not None else ""
-    if not value:
-        raise ValueError("the Discord adapter needs DISCORD_BOT_TOKEN")
-    return value
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -62,24 +56,27 @@ def describe_failure(exc: BaseException) -> str:
 class DiscordAdapter:
     name = PLATFORM
 
-    def __init__(self, services: Services, *, guild_ready_timeout: float = 2.0,
-                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-        self._token = token_of(services)
-        self.services = services
+    def __init__(self, handlers: Handlers, *, token: str, channel_ids: Sequence[str | int] = (),
+                 api_url: str | None = None, gateway_url: str | None = None, guild_ready_timeout: float = 2.0,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S, tasks: TaskGroup | None = None) -> None:
+        self._token = token.strip()
+        if not self._token:
+            raise ValueError("the Discord adapter needs DISCORD_BOT_TOKEN")
+        self.api_url, self.gateway_url = api_url, gateway_url
         self.connect_timeout_s = connect_timeout_s
-        self.conversations = Conversations(self)
-        self.commands = AppCommands(self)
-        self.client = SupportClient(registry=services.registry, invoke=self.commands.invoke,
+        self.tasks = tasks or TaskGroup("Discord")
+        self.conversations = Conversations(handlers, self.tasks, channel_ids=channel_ids)
+        self.commands = AppCommands(handlers.commands, handlers.is_staff, self.tasks)
+        self.client = SupportClient(commands=handlers.commands, invoke=self.commands.invoke,
                                     on_message=self.conversations.on_message, on_command_error=self.commands.on_error,
                                     guild_ready_timeout=guild_ready_timeout)
+        self.conversations.client = self.client
         self._gateway: asyncio.Task[None] | None = None
-        self._previous_endpoints: endpoints.Endpoints | None = None
+        self._previous_endpoints: Endpoints | None = None
         self._started = False
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._posted: dict[int, list[str]] = {}  # reply id → ids of pieces already posted (a retry skips them)
-        services.support.register_deliverer(PLATFORM, self.deliver)
+        self._delivery = Delivery(PLATFORM)
 
-    # --- the Adapter protocol ------------------------------------------------------------------
+    # --- the Platform protocol -----------------------------------------------------------------
     @property
     def connected(self) -> bool:
         return self._started and self.client.is_ready() and not self.client.is_closed()
@@ -88,9 +85,7 @@ class DiscordAdapter:
         return []  # everything comes over the gateway
 
     async def start(self) -> None:
-        settings = self.services.settings
-        self._previous_endpoints = endpoints.apply(api_url=settings.discord_api_url,
-                                                   gateway_url=settings.discord_gateway_url)
+        self._previous_endpoints = apply_endpoints(api_url=self.api_url, gateway_url=self.gateway_url)
         try:
             await self._connect()
         except BaseException:
@@ -127,11 +122,7 @@ class DiscordAdapter:
 
     async def stop(self) -> None:
         """Finish the work in flight (bounded; it needs the HTTP session), then close the connection."""
-        if not await self.idle(timeout=STOP_GRACE_S):
-            _log.warning("Discord: %d tasks still running at shutdown; cancelled (the inbox keeps their messages)",
-                         len(self._tasks))
-            for task in list(self._tasks):
-                task.cancel()
+        await self.tasks.close(grace_s=STOP_GRACE_S)
         self._started = False
         await self._close_client()
 
@@ -142,46 +133,12 @@ class DiscordAdapter:
                 await asyncio.wait_for(self._gateway, timeout=5)
             self._gateway = None
         if self._previous_endpoints is not None:
-            endpoints.restore(self._previous_endpoints)
+            restore_endpoints(self._previous_endpoints)
             self._previous_endpoints = None
 
-    # --- background work -----------------------------------------------------------------------
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        """Run work off the gateway's listener; kept so it is neither lost nor orphaned."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    @contextmanager
-    def tracked(self) -> Iterator[None]:
-        """Count the current task (an app command discord.py started) as work in flight."""
-        task = asyncio.current_task()
-        if task is None or task in self._tasks:
-            yield
-            return
-        self._tasks.add(task)
-        try:
-            yield
-        finally:
-            self._tasks.discard(task)
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("Discord task %s failed", task.get_name(), exc_info=task.exception())
-
     async def idle(self, *, timeout: float | None = None) -> bool:
-        """Wait until no background work is left (tasks may start more). False on timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        current = asyncio.current_task()
-        while pending := {t for t in self._tasks if t is not current}:
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                return False
-            await asyncio.wait(pending, timeout=remaining)
-        return True
+        """Wait until no background work is left. False on timeout."""
+        return await self.tasks.idle(timeout=timeout)
 
     # --- replies ---------------------------------------------------------------------------------
     async def deliver(self, out: Outbound) -> str:
@@ -191,48 +148,60 @@ class DiscordAdapter:
         later message in the thread) it replies to the message it answers."""
         channel = self.client.get_partial_messageable(int(out.channel_id))
         pieces = split_text(out.text)
-        posted = self._posted.setdefault(out.reply_id, [])
-        found = await self._already_posted(channel, out, pieces) if out.maybe_posted and not posted else {}
-        for index in range(len(posted), len(pieces)):
-            if index in found:
-                posted.append(found[index])
-                continue
+
+        async def post(index: int, piece: str) -> str:
             reference = None
             if index == 0 and out.in_reply_to.isdigit() and out.in_reply_to != out.channel_id:
                 reference = discord.MessageReference(message_id=int(out.in_reply_to), channel_id=int(out.channel_id),
                                                      fail_if_not_exists=False)
-            message = await channel.send(pieces[index], nonce=f"sb{out.reply_id}-{index}", reference=reference,
+            message = await channel.send(piece, nonce=f"sb{out.reply_id}-{index}",
+                                         reference=reference,  # type: ignore[arg-type]  # None: no reference
                                          allowed_mentions=NO_MENTIONS)
-            posted.append(str(message.id))
-        del self._posted[out.reply_id]
-        _log.info("reply %s posted in %s (%d message%s)", out.reply_id, out.channel_id, len(posted),
-                  "" if len(posted) == 1 else "s")
-        if found:
-            _log.info("reply %s: %d of %d pieces were already in the channel (posted before a restart); not posted "
-                      "again", out.reply_id, len(found), len(pieces))
-        return posted[0]
+            return str(message.id)
+
+        return await self._delivery.deliver(out, pieces, post=post,
+                                            look_up=lambda: self._already_posted(channel, out, pieces))
 
     async def _already_posted(self, channel: discord.PartialMessageable, out: Outbound,
                               pieces: list[str]) -> dict[int, str]:
         """Pieces of this reply the bot already posted after the customer's message (piece index →
         message id), from one bounded page of history. Fetched messages carry no nonce, so a piece is
-        matched by author and exact content. On any error, {}: the nonce still guards a re-post made
-        within Discord's few minutes."""
+        matched by author and exact content. Errors are the delivery loop's (it posts anyway): the nonce
+        still guards a re-post made within Discord's few minutes."""
         me = self.client.user
         if me is None or not out.in_reply_to.isdigit():
             return {}
         found: dict[int, str] = {}
-        try:
-            async for message in channel.history(limit=HISTORY_LIMIT, after=discord.Object(int(out.in_reply_to)),
-                                                 oldest_first=True):
-                if message.author.id != me.id:
-                    continue
-                index = next((i for i, piece in enumerate(pieces)
-                              if i not in found and message.content.strip() == piece.strip()), None)
-                if index is not None:
-                    found[index] = str(message.id)
-        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
-            _log.warning("reply %s: could not read the channel's history (%s); relying on the nonce", out.reply_id,
-                         getattr(exc, "status", type(exc).__name__))
-            return {}
+        async for message in channel.history(limit=HISTORY_LIMIT, after=discord.Object(int(out.in_reply_to)),
+                                             oldest_first=True):
+            if message.author.id != me.id:
+                continue
+            index = next((i for i, piece in enumerate(pieces)
+                          if i not in found and message.content.strip() == piece.strip()), None)
+            if index is not None:
+                found[index] = str(message.id)
         return found
+
+    # --- staff channel (text cards; embeds and persistent views come with the staff loop) ---------
+    async def post_card(self, card: Card, *, channel_id: str, key: int) -> str:
+        channel = self.client.get_partial_messageable(int(channel_id))
+        message = await channel.send(card_text(card)[:2000], nonce=f"sbcard{key}", allowed_mentions=NO_MENTIONS)
+        return str(message.id)
+
+    async def update_card(self, card: Card, *, channel_id: str, message_id: str) -> None:
+        channel = self.client.get_partial_messageable(int(channel_id))
+        await channel.get_partial_message(int(message_id)).edit(content=card_text(card)[:2000],
+                                                                allowed_mentions=NO_MENTIONS)
+
+    async def notify(self, text: str, *, channel_id: str, thread_id: str = "", key: int = 0) -> str:
+        channel = self.client.get_partial_messageable(int(thread_id or channel_id))
+        # Notices may mention the staff role: roles are allowed, users and @everyone are not.
+        message = await channel.send(text[:2000], nonce=f"sbnote{key or 0}",
+                                     allowed_mentions=discord.AllowedMentions(everyone=False, users=False, roles=True))
+        return str(message.id)
+
+    async def permalink(self, channel_id: str, thread_id: str) -> str:
+        """The jump URL of the thread (a thread's id is its starter message's; a DM has no guild)."""
+        channel = self.client.get_channel(int(thread_id or channel_id))
+        guild = getattr(channel, "guild", None)
+        return f"https://discord.com/channels/{guild.id if guild else '@me'}/{thread_id or channel_id}"

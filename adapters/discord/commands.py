@@ -1,8 +1,9 @@
-"""App commands: every command of the registry becomes a slash command with typed options (so
-commands registered later are served too), bound to one generic handler.
+"""App commands: every command of the core's dispatcher becomes a slash command with typed options,
+bound to one generic handler, built with discord.py's public API (`app_commands.Command`, the
+`describe` and `rename` decorators, `CommandTree.add_command`).
 
-The registry decides and checks permissions; this module only translates. An invocation is turned
-back into the registry's args text (positional values in order, then `name=value`, then free text as
+The dispatcher decides and checks permissions; this module only translates. An invocation is turned
+back into the command's args text (positional values in order, then `name=value`, then free text as
 typed; a user option becomes the bare user id). Private results and refusals are ephemeral. A
 long-running command (/faq) is deferred at once ("supportbot is thinking…"), edits that deferred
 response with its progress (throttled) and delivers its result by follow-up. A quick command that is
@@ -18,34 +19,38 @@ import inspect
 import logging
 import re
 import shlex
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
 
-from bot.commands.registry import Caller, Command, CommandContext, CommandRegistry, CommandResult, Progress
-
+from ..platform import Caller, CommandResult, Commands, CommandSpec
+from ..progress import ThrottledProgress
+from ..tasks import TaskGroup
 from .conversations import PLATFORM, role_ids
 from .embeds import Page, cut, render_result
-
-if TYPE_CHECKING:
-    from .adapter import DiscordAdapter
 
 _log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 ACK_BUDGET_S = 2.0  # Discord wants the first response within 3 s
-PROGRESS_INTERVAL_S = 1.0
 MAX_DESCRIPTION = 100
 _OPTION_TYPES: dict[str, type] = {"string": str, "integer": int, "user": discord.User}
 _NAME = re.compile(r"[^-_a-z0-9]+")
 
-Invoke = Callable[[discord.Interaction, Command, dict[str, Any]], Awaitable[None]]
+Invoke = Callable[[discord.Interaction, CommandSpec, dict[str, Any]], Awaitable[None]]
+IsStaff = Callable[[str, str, tuple[str, ...]], bool]
+
+
+class CommandList(Protocol):
+    """What building the command tree needs of the commands (syncing needs no dispatcher)."""
+
+    def all(self) -> Sequence[CommandSpec]: ...
 
 
 def app_name(name: str) -> str:
-    """A registry name as Discord accepts it: lowercase, hyphens allowed, at most 32 characters."""
+    """A command name as Discord accepts it: lowercase, hyphens allowed, at most 32 characters."""
     return (_NAME.sub("-", name.lower()).strip("-") or "command")[:32]
 
 
@@ -55,8 +60,8 @@ def option_value(value: Any) -> str:
     return str(value)
 
 
-def args_text(command: Command, values: dict[str, Any]) -> str:
-    """The options of one invocation as the registry's args text."""
+def args_text(command: CommandSpec, values: dict[str, Any]) -> str:
+    """The options of one invocation as the command's args text."""
     given = {o.name: option_value(values[o.name]) for o in command.options if values.get(o.name) is not None}
     words = [shlex.quote(given[o.name]) for o in command.options if o.positional and not o.rest and o.name in given]
     words += [f"{o.name}={shlex.quote(given[o.name])}" for o in command.options
@@ -65,11 +70,12 @@ def args_text(command: Command, values: dict[str, Any]) -> str:
     return " ".join(w for w in words if w)
 
 
-def app_command(command: Command, invoke: Invoke) -> app_commands.Command[Any, ..., None]:
-    """A discord.py command whose parameters are the registry command's options.
+def app_command(command: CommandSpec, invoke: Invoke) -> app_commands.Command[Any, ..., None]:
+    """A discord.py command whose parameters are the command's options.
 
     discord.py reads option types from the callback's signature, so the generic callback gets one
-    built from `Command.options` (python names o0, o1 … renamed to the option names)."""
+    (Python's standard `__signature__`) built from the options: python names o0, o1 …, described and
+    renamed to the option names with discord.py's own `describe` and `rename` decorators."""
     keys = {f"o{i}": option for i, option in enumerate(command.options)}
 
     async def callback(interaction: discord.Interaction, **values: Any) -> None:
@@ -78,23 +84,24 @@ def app_command(command: Command, invoke: Invoke) -> app_commands.Command[Any, .
     parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                     annotation=discord.Interaction)]
     # Discord refuses a command whose required options do not come first; the args text keeps the
-    # registry's order either way.
+    # command's order either way.
     for key, option in sorted(keys.items(), key=lambda kv: not kv[1].required):
         parameters.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=_OPTION_TYPES[option.kind],
                                             default=inspect.Parameter.empty if option.required else None))
-    hooks: Any = callback  # the attributes discord.py's decorators would set
-    hooks.__signature__ = inspect.Signature(parameters)
-    hooks.__discord_app_commands_param_description__ = {
-        k: cut(o.description, MAX_DESCRIPTION) or o.name for k, o in keys.items()}
-    hooks.__discord_app_commands_param_rename__ = {k: app_name(o.name) for k, o in keys.items()}
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    if keys:
+        described = app_commands.describe(**{k: cut(o.description, MAX_DESCRIPTION) or o.name
+                                             for k, o in keys.items()})
+        renamed = app_commands.rename(**{k: app_name(o.name) for k, o in keys.items()})
+        callback = renamed(described(callback))
     description = cut(command.description, MAX_DESCRIPTION) or f"/{command.name}"
     return app_commands.Command(name=app_name(command.name), description=description, callback=callback)
 
 
-def bind(tree: app_commands.CommandTree[Any], registry: CommandRegistry, invoke: Invoke) -> list[str]:
-    """Add every registry command to the tree; returns their Discord names."""
+def bind(tree: app_commands.CommandTree[Any], commands: CommandList, invoke: Invoke) -> list[str]:
+    """Add every command to the tree; returns their Discord names."""
     names = []
-    for command in registry.all():
+    for command in commands.all():
         try:
             tree.add_command(app_command(command, invoke), override=True)
         except (TypeError, ValueError, app_commands.AppCommandError) as exc:  # one bad spec must not cost the rest
@@ -104,52 +111,30 @@ def bind(tree: app_commands.CommandTree[Any], registry: CommandRegistry, invoke:
     return names
 
 
-class ProgressEditor:
-    """Shows a long command's Progress by editing the deferred response (at most once a second)."""
+class ProgressEditor(ThrottledProgress):
+    """Shows a long command's progress by editing the deferred response (throttled)."""
 
     def __init__(self, interaction: discord.Interaction, command: str) -> None:
+        super().__init__(command, self._put)
         self.interaction = interaction
-        self.command = command
         self.edits = 0
-        self._last = 0.0
-        self._lock = asyncio.Lock()
-        self._broken = False
 
-    async def _show(self, text: str, *, force: bool) -> None:
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            if self._broken or (not force and loop.time() - self._last < PROGRESS_INTERVAL_S):
-                return
-            try:
-                await self.interaction.edit_original_response(content=cut(text, 2000), allowed_mentions=NO_MENTIONS)
-                self.edits += 1
-                self._last = loop.time()
-            except discord.HTTPException as exc:  # progress is a courtesy; the result still goes out
-                self._broken = True
-                _log.warning("progress for /%s failed: %s", self.command, exc)
-
-    async def report(self, progress: Progress) -> None:
-        count = f" {progress.done}/{progress.total}" if progress.total else ""
-        note = f" — {cut(progress.message, 300)}" if progress.message else ""
-        done = bool(progress.total) and progress.done >= progress.total
-        await self._show(f"⏳ /{self.command}: {progress.stage}{count}{note}", force=done or not self.edits)
-
-    async def finish(self, result: CommandResult) -> None:
-        mark = "✅" if result.ok else "⚠️"
-        summary = "done — the result is below" if result.ok and not result.ephemeral else "finished"
-        await self._show(f"{mark} /{self.command}: {summary}", force=True)
+    async def _put(self, text: str) -> None:
+        await self.interaction.edit_original_response(content=cut(text, 2000), allowed_mentions=NO_MENTIONS)
+        self.edits += 1
 
 
 class AppCommands:
-    def __init__(self, adapter: DiscordAdapter) -> None:
-        self.adapter = adapter
+    def __init__(self, commands: Commands, is_staff: IsStaff, tasks: TaskGroup) -> None:
+        self.commands = commands
+        self.is_staff = is_staff
+        self.tasks = tasks
 
-    async def invoke(self, interaction: discord.Interaction, command: Command, values: dict[str, Any]) -> None:
+    async def invoke(self, interaction: discord.Interaction, command: CommandSpec, values: dict[str, Any]) -> None:
         """The one callback of every app command."""
-        with self.adapter.tracked():
-            services = self.adapter.services
+        with self.tasks.tracked():
             user = interaction.user
-            caller = Caller(PLATFORM, str(user.id), services.is_staff(PLATFORM, str(user.id), role_ids(user)),
+            caller = Caller(PLATFORM, str(user.id), self.is_staff(PLATFORM, str(user.id), role_ids(user)),
                             display_name=user.display_name)
             text = args_text(command, values)
             channel = str(interaction.channel_id or "")
@@ -157,12 +142,11 @@ class AppCommands:
             if command.long_running and (caller.is_staff or not command.staff_only):
                 await interaction.response.defer(thinking=True)
                 progress = ProgressEditor(interaction, command.name)
-                ctx = CommandContext(caller=caller, services=services, channel_id=channel, progress=progress.report)
-                result = await services.registry.dispatch(command.name, text, ctx)
+                result = await self.commands.run(command.name, text, caller, channel_id=channel,
+                                                 progress=progress.report)
                 await progress.finish(result)
             else:
-                ctx = CommandContext(caller=caller, services=services, channel_id=channel)
-                work = asyncio.ensure_future(services.registry.dispatch(command.name, text, ctx))
+                work = asyncio.ensure_future(self.commands.run(command.name, text, caller, channel_id=channel))
                 done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_S)
                 if not done:  # slow today: acknowledge now, privately, and answer by follow-up
                     await interaction.response.defer(ephemeral=True, thinking=True)
@@ -187,7 +171,7 @@ class AppCommands:
             await interaction.followup.send(wait=True, **kwargs)
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Anything the registry did not turn into a result: logged, and a short private apology."""
+        """Anything the dispatcher did not turn into a result: logged, and a short private apology."""
         name = interaction.command.name if interaction.command else "?"
         _log.error("/%s by %s failed", name, interaction.user.id, exc_info=error)
         sorry = CommandResult(text=f"Sorry, /{name} failed unexpectedly. The error was logged.", ephemeral=True,

@@ -1,5 +1,5 @@
-"""Customer messages: MESSAGE_CREATE → the support service, in a background task so the gateway keeps
-reading.
+"""Customer messages: MESSAGE_CREATE → the core's `on_message`, in a background task so the gateway
+keeps reading.
 
 Where a conversation lives (a thread created from a message has the message's id):
 - a new message in a support channel: a public thread is created from it, named after the request;
@@ -18,26 +18,23 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import discord
 
-from bot.messages import Inbound
-
+from ..delivery import hand_over
+from ..platform import Handlers, Inbound
+from ..recent import Recent
+from ..tasks import TaskGroup
 from .embeds import cut
-
-if TYPE_CHECKING:
-    from .adapter import DiscordAdapter
 
 _log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 THREAD_NAME_MAX = 100
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
-_RECENT_MAX = 4096
 _ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 _SPACES = re.compile(r"\s+")
 _MARKUP = re.compile(r"[*_~`>|#]+")
@@ -58,12 +55,15 @@ def role_ids(user: discord.abc.User) -> tuple[str, ...]:
 
 
 class Conversations:
-    def __init__(self, adapter: DiscordAdapter) -> None:
-        self.adapter = adapter
-        self.channel_ids = frozenset(int(c) for c in adapter.services.settings.discord_channel_ids)
+    def __init__(self, handlers: Handlers, tasks: TaskGroup, *, channel_ids: Sequence[str | int] = (),
+                 client: discord.Client | None = None) -> None:
+        self.handlers = handlers
+        self.tasks = tasks
+        self.client: discord.Client = client  # type: ignore[assignment]  # set by the adapter once built
+        self.channel_ids = frozenset(int(c) for c in channel_ids)
         # message id → (its inbound, written by staff), for messages this process has seen
-        self._recent: OrderedDict[int, tuple[Inbound, bool]] = OrderedDict()
-        self._threads: OrderedDict[int, None] = OrderedDict()  # support threads this process created
+        self._recent: Recent[int, tuple[Inbound, bool]] = Recent()
+        self._threads: Recent[int, None] = Recent()  # support threads this process created
 
     # --- deciding -------------------------------------------------------------------------------
     async def where(self, message: discord.Message) -> Where | None:
@@ -71,7 +71,7 @@ class Conversations:
 
         Decided from ids where possible, so a channel or thread missing from the cache (an old
         thread, a guild not yet available) is still served."""
-        me = self.adapter.client.user
+        me = self.client.user
         if message.author.bot or message.webhook_id or (me is not None and message.author.id == me.id):
             return None
         if message.type not in _ANSWERED_TYPES or not self.text_of(message):
@@ -86,7 +86,7 @@ class Conversations:
             return "thread"
         if isinstance(channel, discord.PartialMessageable):  # not in the cache: ask Discord what it is
             try:
-                channel = await self.adapter.client.fetch_channel(channel.id)  # type: ignore[assignment]
+                channel = await self.client.fetch_channel(channel.id)  # type: ignore[assignment]
             except discord.HTTPException as exc:
                 _log.info("message %s: channel %s unknown (%s); ignored", message.id, channel.id, exc)
                 return None
@@ -97,7 +97,7 @@ class Conversations:
     def text_of(self, message: discord.Message) -> str:
         """The customer's words, without the bot's own mention."""
         text = message.content or ""
-        me = self.adapter.client.user
+        me = self.client.user
         if me is not None:
             text = text.replace(f"<@{me.id}>", "").replace(f"<@!{me.id}>", "")
         return text.strip()
@@ -113,30 +113,25 @@ class Conversations:
 
     def _seen(self, message_id: int) -> tuple[Inbound, bool] | None:
         """What this process made of the message before, or None the first time."""
-        known = self._recent.get(message_id)
-        if known is not None:
-            self._recent.move_to_end(message_id)
-        return known
+        return self._recent.get(message_id)
 
     def _remember(self, message_id: int, inbound: Inbound, *, staff: bool = False) -> None:
-        self._recent[message_id] = (inbound, staff)
-        if len(self._recent) > _RECENT_MAX:
-            self._recent.popitem(last=False)
+        self._recent.put(message_id, (inbound, staff))
 
     # --- the gateway listener ----------------------------------------------------------------------
     async def on_message(self, message: discord.Message) -> None:
-        with self.adapter.tracked():  # a shutdown (and a test) waits for the decision too
+        with self.tasks.tracked():  # a shutdown (and a test) waits for the decision too
             where = await self.where(message)
             if where is None:
                 return
-            self.adapter.spawn(self.answer(message, where), name=f"discord-message-{message.id}")
+            self.tasks.spawn(self.answer(message, where), name=f"discord-message-{message.id}")
 
     async def answer(self, message: discord.Message, where: Where) -> None:
         seen = self._seen(message.id)
         if seen is not None:  # delivered again while this process knows it: the inbox says "duplicate"
             inbound, staff = seen
             if staff:
-                await self.adapter.services.support.record_staff_message(inbound)
+                await self.handlers.on_staff_message(inbound)
             else:
                 await self._handle(inbound, None)
             return
@@ -147,10 +142,10 @@ class Conversations:
             return
         if where == "thread":
             inbound = self.inbound(message, conversation=str(message.channel.id))
-            staff = self.adapter.services.is_staff(PLATFORM, inbound.user_id, role_ids(message.author))
+            staff = self.handlers.is_staff(PLATFORM, inbound.user_id, role_ids(message.author))
             self._remember(message.id, inbound, staff=staff)
             if staff:
-                await self.adapter.services.support.record_staff_message(inbound)
+                await self.handlers.on_staff_message(inbound)
             else:
                 await self._handle(inbound, message.channel)
             return
@@ -167,7 +162,7 @@ class Conversations:
     async def _open_thread(self, message: discord.Message) -> discord.abc.Messageable | None:
         """A public thread from the message (its id is the message's), or None when Discord refuses."""
         name = thread_name(message.clean_content)
-        client = self.adapter.client
+        client = self.client
         guild_id = message.guild.id if message.guild else getattr(message.channel, "guild_id", None)
         try:
             if message.guild is not None:
@@ -190,22 +185,11 @@ class Conversations:
 
     def _remember_thread(self, thread_id: int) -> None:
         # Discord announces a new thread with THREAD_CREATE, but the answer must not depend on it
-        self._threads[thread_id] = None
-        if len(self._threads) > _RECENT_MAX:
-            self._threads.popitem(last=False)
+        self._threads.put(thread_id, None)
 
     async def _handle(self, inbound: Inbound, typing_in: discord.abc.Messageable | None) -> None:
-        try:
-            async with typing(typing_in):
-                outcome = await self.adapter.services.support.handle(inbound)
-        except Exception:  # storing failed (database down): say so loudly; Discord will not send it again
-            _log.exception("message %s could not be stored or processed", inbound.message_id)
-            return
-        if outcome.duplicate:
-            _log.info("message %s was answered before; no second reply", inbound.message_id)
-        elif outcome.error:
-            _log.warning("message %s failed (%s); it stays in the inbox and is retried", inbound.message_id,
-                         outcome.error)
+        async with typing(typing_in):
+            await hand_over(self.handlers, inbound)
 
 
 @asynccontextmanager

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.commands.registry import CommandResult, ResultItem
+from ..platform import CommandResult, ResultItem
 
 _log = logging.getLogger(__name__)
 

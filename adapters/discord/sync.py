@@ -7,28 +7,28 @@ import logging
 
 import discord
 
-from bot.commands.registry import CommandRegistry
-from bot.settings import Settings
-
-from . import endpoints
 from .adapter import describe_failure
 from .client import SupportClient
+from .commands import CommandList
+from .endpoints import apply as apply_endpoints
+from .endpoints import restore as restore_endpoints
 
 _log = logging.getLogger(__name__)
 
 
-async def sync_commands(settings: Settings, registry: CommandRegistry, *, guild_id: int | None = None) -> list[str]:
-    """PUT every registry command to Discord (to one guild, or globally); returns the synced names.
+async def sync_commands(commands: CommandList, *, token: str, api_url: str | None = None,
+                        gateway_url: str | None = None, guild_id: int | None = None) -> list[str]:
+    """PUT every command to Discord (to one guild, or globally); returns the synced names.
 
     Only the REST API is used: a login (no gateway connection) and one bulk overwrite."""
-    token = settings.discord_bot_token.get_secret_value().strip() if settings.discord_bot_token else ""
+    token = token.strip()
     if not token:
         raise RuntimeError("discord sync needs DISCORD_BOT_TOKEN")
-    previous = endpoints.apply(api_url=settings.discord_api_url, gateway_url=settings.discord_gateway_url)
-    client = SupportClient(registry=registry)
+    previous = apply_endpoints(api_url=api_url, gateway_url=gateway_url)
+    client = SupportClient(commands=commands)
     try:
         try:
-            await client.login(token)  # setup_hook builds the tree from the registry
+            await client.login(token)  # setup_hook builds the tree from the commands
         except discord.LoginFailure as exc:
             raise RuntimeError(describe_failure(exc)) from None
         guild = discord.Object(id=guild_id) if guild_id is not None else None
@@ -44,4 +44,4 @@ async def sync_commands(settings: Settings, registry: CommandRegistry, *, guild_
         return [command.name for command in synced]
     finally:
         await client.close()
-        endpoints.restore(previous)
+        restore_endpoints(previous)

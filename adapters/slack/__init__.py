@@ -1,4 +1,4 @@
-"""Slack: slack-bolt in Socket Mode or HTTP mode, bound to the support service and the command registry."""
+"""Slack: slack-bolt in Socket Mode or HTTP mode, bound to the core's Handlers."""
 
 from .adapter import SlackAdapter
 

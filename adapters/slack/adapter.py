@@ -1,4 +1,4 @@
-"""The Slack adapter: a slack-bolt `AsyncApp` bound to the support service and the command registry.
+"""The Slack adapter: a slack-bolt `AsyncApp` bound to the core's `Handlers` (messages, commands).
 
 Two ways in, one app:
 - Socket Mode (`mode="socket"`, needs SLACK_APP_TOKEN): bolt's `AsyncSocketModeHandler` keeps a
@@ -7,9 +7,10 @@ Two ways in, one app:
   bot's HTTP server; bolt verifies the signature and answers `url_verification`.
 
 One way out: `deliver()` posts the reply into the customer's thread (split at paragraph boundaries
-when long). Every piece carries message metadata (`supportbot_reply`, reply id, piece index); a reply
-that may already have been posted before a crash (`Outbound.maybe_posted`) is first looked up in the
-thread (`conversations.replies`, one bounded page) and the pieces found there are not posted again.
+when long) through the shared resume loop (`adapters.delivery`). Every piece carries message metadata
+(`supportbot_reply`, reply id, piece index); a reply that may already have been posted before a crash
+(`Outbound.maybe_posted`) is first looked up in the thread (`conversations.replies`, one bounded page)
+and the pieces found there are not posted again.
 The Web API client retries rate limits (honouring Retry-After), 500/503 and dropped
 connections with slack_sdk's retry handlers.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
 from typing import Any, Literal
 
 from aiohttp import web
@@ -33,10 +33,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import Outbound
-from bot.wiring import Services
-
-from .blocks import text_pages
+from ..delivery import Delivery, error_reason
+from ..platform import Card, Handlers, Outbound, card_text
+from ..tasks import TaskGroup
+from .blocks import Page, text_pages
 from .commands import SlashCommands
 from .conversations import Conversations
 from .events import PLATFORM, split_message_key
@@ -74,40 +74,32 @@ _BOLT_LOGGER = logging.getLogger("slack_bolt.AsyncApp")
 _BOLT_LOGGER.addFilter(_TokenFromEnvironment())
 
 
-def _secret(value: Any) -> str:
-    return value.get_secret_value() if value is not None else ""
-
-
 class SlackAdapter:
     name = PLATFORM
 
-    def __init__(self, services: Services, *, mode: Mode = "socket") -> None:
-        settings = services.settings
-        token, app_token = _secret(settings.slack_bot_token), _secret(settings.slack_app_token)
-        signing_secret = _secret(settings.slack_signing_secret)
+    def __init__(self, handlers: Handlers, *, token: str, app_token: str = "", signing_secret: str = "",
+                 api_url: str | None = None, mode: Mode = "socket", tasks: TaskGroup | None = None) -> None:
         if not token:
             raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN")
         if mode == "socket" and not app_token:
             raise ValueError("Slack Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token)")
         if mode == "http" and not signing_secret:
             raise ValueError("Slack HTTP mode needs SLACK_SIGNING_SECRET")
-        self.services = services
         self.mode: Mode = mode
         self._app_token = app_token
-        self.client = make_web_client(token, base_url=settings.slack_api_url)
+        self.tasks = tasks or TaskGroup("Slack")
+        self.client = make_web_client(token, base_url=api_url)
         # Signatures exist only in HTTP mode; Socket Mode requests come over the authenticated websocket.
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret,
                             request_verification_enabled=mode == "http", name="supportbot", logger=_BOLT_LOGGER)
         self.feedback = Feedback(self.client)
-        Conversations(self).register(self.app)
-        SlashCommands(self).register(self.app)
+        Conversations(handlers, self.tasks, self.feedback).register(self.app)
+        SlashCommands(handlers.commands, handlers.is_staff, self.tasks, self.client).register(self.app)
         self._socket: AsyncSocketModeHandler | None = None
         self._started = False
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._posted: dict[int, list[str]] = {}  # reply id → ts of pieces already posted (a retry skips them)
-        services.support.register_deliverer(PLATFORM, self.deliver)
+        self._delivery = Delivery(PLATFORM)
 
-    # --- the Adapter protocol ------------------------------------------------------------------
+    # --- the Platform protocol -----------------------------------------------------------------
     @property
     def connected(self) -> bool:
         if not self._started:
@@ -126,7 +118,7 @@ class SlackAdapter:
             _log.info("Slack: connected to team %s as %s (%s mode)", auth.get("team_id"), auth.get("user_id"),
                       self.mode)
         except SlackApiError as exc:
-            raise RuntimeError(f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}): "
+            raise RuntimeError(f"Slack refused SLACK_BOT_TOKEN ({error_reason(exc)}): "
                                "check the bot token") from None
         except Exception as exc:  # Slack unreachable for now: HTTP mode still serves once it is back
             if self.mode == "socket":
@@ -143,7 +135,7 @@ class SlackAdapter:
             opened = await self.client.apps_connections_open(app_token=self._app_token)
         except SlackApiError as exc:
             await handler.close_async()
-            raise RuntimeError(f"Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): it must be an "
+            raise RuntimeError(f"Slack refused SLACK_APP_TOKEN ({error_reason(exc)}): it must be an "
                                "xapp- token with the connections:write scope") from None
         handler.client.wss_uri = str(opened["url"])
         try:
@@ -157,11 +149,11 @@ class SlackAdapter:
         self._started = False
         if self._socket is not None:
             await self._socket.close_async()  # no new events; work in flight finishes below
-        if not await self.idle(timeout=STOP_GRACE_S):
-            _log.warning("Slack: %d tasks still running at shutdown; cancelled (the inbox keeps their messages)",
-                         len(self._tasks))
-            for task in list(self._tasks):
-                task.cancel()
+        await self.tasks.close(grace_s=STOP_GRACE_S)
+
+    async def idle(self, *, timeout: float | None = None) -> bool:
+        """Wait until no background work is left. False on timeout."""
+        return await self.tasks.idle(timeout=timeout)
 
     # --- HTTP mode -------------------------------------------------------------------------------
     async def handle_http(self, request: web.Request) -> web.Response:
@@ -169,69 +161,32 @@ class SlackAdapter:
         bolt_request = await to_bolt_request(request)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
-    # --- background work -----------------------------------------------------------------------
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        """Run work after the acknowledgement; the task is kept so it is neither lost nor orphaned."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("Slack task %s failed", task.get_name(), exc_info=task.exception())
-
-    async def idle(self, *, timeout: float | None = None) -> bool:
-        """Wait until no background work is left (tasks may start more). False on timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while self._tasks:
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
-                return False
-            await asyncio.wait(set(self._tasks), timeout=remaining)
-        return True
-
     # --- replies ---------------------------------------------------------------------------------
     async def deliver(self, out: Outbound) -> str:
         """Post the reply in the customer's thread; returns the ts of its first message."""
         pages = text_pages(out.text)
-        posted = self._posted.setdefault(out.reply_id, [])
-        found = await self._already_posted(out) if out.maybe_posted and not posted else {}
-        for index in range(len(posted), len(pages)):
-            ts = found.get(index)
-            if ts is None:
-                response = await self.client.chat_postMessage(
-                    channel=out.channel_id, thread_ts=out.thread_id, text=pages[index].text, unfurl_links=False,
-                    unfurl_media=False, metadata={"event_type": REPLY_EVENT, "event_payload": {
-                        "reply_id": out.reply_id, "piece": index, "pieces": len(pages)}})
-                ts = str(response["ts"])
-            posted.append(ts)
-        del self._posted[out.reply_id]
-        if found:
-            _log.info("reply %s: %d of %d pieces were already in the thread (posted before a restart); not posted "
-                      "again", out.reply_id, len(found), len(pages))
-        _log.info("reply %s posted in %s thread %s (%d message%s)", out.reply_id, out.channel_id, out.thread_id,
-                  len(posted), "" if len(posted) == 1 else "s")
+
+        async def post(index: int, page: Page) -> str:
+            response = await self.client.chat_postMessage(
+                channel=out.channel_id, thread_ts=out.thread_id, text=page.text, unfurl_links=False,
+                unfurl_media=False, metadata={"event_type": REPLY_EVENT, "event_payload": {
+                    "reply_id": out.reply_id, "piece": index, "pieces": len(pages)}})
+            return str(response["ts"])
+
+        first = await self._delivery.deliver(out, pages, post=post, look_up=lambda: self._already_posted(out))
         if out.in_reply_to:
             channel, ts = split_message_key(out.in_reply_to)
             await self.feedback.answered(channel=channel, ts=ts)
-        return posted[0]
+        return first
 
     async def _already_posted(self, out: Outbound) -> dict[int, str]:
         """Pieces of this reply already in the thread: piece index → ts. One page of the thread from the
-        customer's message on (our reply comes after it); on any error, {} (posting again beats never)."""
+        customer's message on (our reply comes after it). Errors are the delivery loop's to handle."""
         args: dict[str, Any] = {"channel": out.channel_id, "ts": out.thread_id, "include_all_metadata": True,
                                 "limit": LOOKUP_LIMIT}
         if out.in_reply_to:
             args.update(oldest=split_message_key(out.in_reply_to)[1], inclusive=True)
-        try:
-            response = await self.client.conversations_replies(**args)
-        except Exception as exc:  # a missing history scope, Slack unreachable: post rather than never answer
-            reason = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
-            _log.warning("reply %s: could not look for it in the thread (%s); posting it", out.reply_id, reason)
-            return {}
+        response = await self.client.conversations_replies(**args)
         found: dict[int, str] = {}
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
@@ -240,3 +195,22 @@ class SlackAdapter:
                     and str(payload.get("reply_id")) == str(out.reply_id)):
                 found.setdefault(int(payload.get("piece") or 0), str(message["ts"]))
         return found
+
+    # --- staff channel (text cards; Block Kit cards come with the staff loop) -------------------
+    async def post_card(self, card: Card, *, channel_id: str, key: int) -> str:
+        response = await self.client.chat_postMessage(channel=channel_id, text=card_text(card), unfurl_links=False,
+                                                      metadata={"event_type": "supportbot_card",
+                                                                "event_payload": {"key": key, "ref": card.ref}})
+        return str(response["ts"])
+
+    async def update_card(self, card: Card, *, channel_id: str, message_id: str) -> None:
+        await self.client.chat_update(channel=channel_id, ts=message_id, text=card_text(card))
+
+    async def notify(self, text: str, *, channel_id: str, thread_id: str = "", key: int = 0) -> str:
+        response = await self.client.chat_postMessage(channel=channel_id, thread_ts=thread_id or None, text=text,
+                                                      unfurl_links=False)
+        return str(response["ts"])
+
+    async def permalink(self, channel_id: str, thread_id: str) -> str:
+        response = await self.client.chat_getPermalink(channel=channel_id, message_ts=thread_id)
+        return str(response.get("permalink") or "")

@@ -21,8 +21,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.commands.registry import CommandResult, ResultItem
-
+from ..platform import CommandResult, ResultItem
 from .mrkdwn import MAX_TEXT_CHARS, cut, escape, split_text, to_mrkdwn
 
 _log = logging.getLogger(__name__)

@@ -1,7 +1,8 @@
-"""Slash commands: every command of the registry, bound by one bolt listener (so commands registered
+"""Slash commands: every command of the core's dispatcher, bound by one bolt listener (so commands registered
 later are served too). Each is acknowledged at once; the work runs in a background task.
 
-Private results and refusals go back through the command's `response_url` (bolt's `respond`,
+The commands come from the core's `Commands` dispatcher (`Handlers.commands`), which checks
+permissions. Private results and refusals go back through the command's `response_url` (bolt's `respond`,
 `response_type="ephemeral"`), or `chat.postEphemeral` when there is none. Public results are posted
 in the channel. A long-running command (/faq) acknowledges with a private "working on it", shows its
 progress by updating one message (`chat.update`, throttled), and posts its result in the channel.
@@ -9,81 +10,59 @@ progress by updating one message (`chat.update`, throttled), and posts its resul
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.registry import Caller, CommandContext, CommandResult, Progress
-
+from ..delivery import error_reason
+from ..platform import Caller, CommandResult, Commands
+from ..progress import ThrottledProgress
+from ..tasks import TaskGroup
 from .blocks import Page, render_result
 from .events import PLATFORM
-from .mrkdwn import cut, escape, from_slack
-
-if TYPE_CHECKING:
-    from .adapter import SlackAdapter
+from .mrkdwn import escape, from_slack
 
 _log = logging.getLogger(__name__)
 
-PROGRESS_INTERVAL_S = 1.0  # chat.update is rate-limited (tier 3): at most one progress edit a second
 _ANY_COMMAND = re.compile(r"^/[\w-]+$")
+IsStaff = Callable[[str, str, tuple[str, ...]], bool]
 
 
-class ProgressMessage:
-    """One public message in the channel that follows a long command's Progress events."""
+class ProgressMessage(ThrottledProgress):
+    """One public message in the channel that follows a long command's progress (posted, then edited
+    with `chat.update`, which is rate-limited: the throttle keeps it to one edit a second)."""
 
     def __init__(self, client: AsyncWebClient, *, channel: str, command: str) -> None:
+        super().__init__(command, self._put)
         self.client = client
         self.channel = channel
-        self.command = command
         self.ts: str | None = None
         self.updates = 0
-        self._last = 0.0
-        self._lock = asyncio.Lock()
-        self._broken = False
 
-    def _text(self, progress: Progress) -> str:
-        count = f" {progress.done}/{progress.total}" if progress.total else ""
-        note = f" — {cut(progress.message, 300)}" if progress.message else ""
-        return escape(f"⏳ /{self.command}: {progress.stage}{count}{note}")
-
-    async def _show(self, text: str, *, force: bool) -> None:
-        async with self._lock:
-            if self._broken:
-                return
-            loop = asyncio.get_running_loop()
-            try:
-                if self.ts is None:
-                    response = await self.client.chat_postMessage(channel=self.channel, text=text)
-                    self.ts = str(response["ts"])
-                elif force or loop.time() - self._last >= PROGRESS_INTERVAL_S:
-                    await self.client.chat_update(channel=self.channel, ts=self.ts, text=text)
-                    self.updates += 1
-                else:
-                    return
-                self._last = loop.time()
-            except Exception as exc:  # progress is a courtesy; the result still goes out
-                self._broken = True
-                _log.warning("progress message for /%s in %s failed: %s", self.command, self.channel, exc)
-
-    async def report(self, progress: Progress) -> None:
-        await self._show(self._text(progress), force=bool(progress.total) and progress.done >= progress.total)
+    async def _put(self, text: str) -> None:
+        if self.ts is None:
+            response = await self.client.chat_postMessage(channel=self.channel, text=escape(text))
+            self.ts = str(response["ts"])
+        else:
+            await self.client.chat_update(channel=self.channel, ts=self.ts, text=escape(text))
+            self.updates += 1
 
     async def finish(self, result: CommandResult) -> None:
-        if self.ts is None:
-            return
-        mark = "✅" if result.ok else "⚠️"
-        summary = "done — the result is below" if result.ok and not result.ephemeral else "finished"
-        await self._show(escape(f"{mark} /{self.command}: {summary}"), force=True)
+        if self.ts is not None:  # nothing shown yet: the result speaks for itself
+            await super().finish(result)
 
 
 class SlashCommands:
-    def __init__(self, adapter: SlackAdapter) -> None:
-        self.adapter = adapter
+    def __init__(self, commands: Commands, is_staff: IsStaff, tasks: TaskGroup, client: AsyncWebClient) -> None:
+        self.commands = commands
+        self.is_staff = is_staff
+        self.tasks = tasks
+        self.client = client
 
     def register(self, app: AsyncApp) -> None:
         app.command(_ANY_COMMAND)(self.on_command)
@@ -92,26 +71,25 @@ class SlashCommands:
         """Bolt listener: acknowledge within Slack's 3 seconds, then work in the background."""
         name = str(command.get("command", "")).lstrip("/").lower()
         user_id = str(command.get("user_id", ""))
-        spec = self.adapter.services.registry.get(name)
-        is_staff = self.adapter.services.is_staff(PLATFORM, user_id)
+        spec = self.commands.get(name)
+        is_staff = self.is_staff(PLATFORM, user_id, ())
         if spec is not None and spec.long_running and (is_staff or not spec.staff_only):
             await ack(text=f"⏳ Working on /{name} — progress shows in this channel.", response_type="ephemeral")
         else:
             await ack()
-        self.adapter.spawn(self.run(name, command, respond, is_staff=is_staff), name=f"slack-command-{name}")
+        self.tasks.spawn(self.run(name, command, respond, is_staff=is_staff), name=f"slack-command-{name}")
 
     async def run(self, name: str, command: dict[str, Any], respond: AsyncRespond, *, is_staff: bool) -> None:
         channel = str(command.get("channel_id", ""))
         caller = Caller(PLATFORM, str(command.get("user_id", "")), is_staff=is_staff,
                         display_name=str(command.get("user_name", "")))
-        spec = self.adapter.services.registry.get(name)
-        progress = ProgressMessage(self.adapter.client, channel=channel, command=name) \
+        spec = self.commands.get(name)
+        progress = ProgressMessage(self.client, channel=channel, command=name) \
             if spec is not None and spec.long_running else None
-        ctx = CommandContext(caller=caller, services=self.adapter.services, channel_id=channel,
-                             progress=progress.report if progress else None)
         try:
             text = from_slack(str(command.get("text", "")), link_labels=False)
-            result = await self.adapter.services.registry.dispatch(name, text, ctx)
+            result = await self.commands.run(name, text, caller, channel_id=channel,
+                                             progress=progress.report if progress else None)
             if progress is not None:
                 await progress.finish(result)
             await self.send(result, command, respond)
@@ -139,18 +117,18 @@ class SlashCommands:
                 _log.warning("response_url answered %s; falling back to chat.postEphemeral", response.status_code)
             except Exception as exc:
                 _log.warning("response_url failed (%s); falling back to chat.postEphemeral", exc)
-        await self.adapter.client.chat_postEphemeral(channel=str(command.get("channel_id", "")),
+        await self.client.chat_postEphemeral(channel=str(command.get("channel_id", "")),
                                                      user=str(command.get("user_id", "")), text=page.text,
                                                      blocks=page.blocks or None)
 
     async def _public(self, page: Page, command: dict[str, Any], respond: AsyncRespond) -> None:
         try:
-            await self.adapter.client.chat_postMessage(channel=str(command.get("channel_id", "")), text=page.text,
+            await self.client.chat_postMessage(channel=str(command.get("channel_id", "")), text=page.text,
                                                        blocks=page.blocks or None, unfurl_links=False)
             return
         except SlackApiError as exc:  # e.g. not_in_channel: the response_url can still post there
             if not respond.response_url:
                 raise
             _log.info("posting in %s failed (%s); answering through the response_url", command.get("channel_id"),
-                      exc.response.get("error") if exc.response is not None else exc)
+                      error_reason(exc))
         await respond(text=page.text, blocks=page.blocks or None, response_type="in_channel", replace_original=False)

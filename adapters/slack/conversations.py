@@ -1,5 +1,5 @@
 """Customer messages: `message` events (channels, private channels, DMs, group DMs) and `app_mention`
-→ the support service, in a background task so the event is acknowledged at once.
+→ the core's `on_message`, in a background task so the event is acknowledged at once.
 
 A message the bot is mentioned in arrives twice (`message` and `app_mention`, two event ids); Slack
 redelivers events it thinks were missed (`X-Slack-Retry-Num`, Socket Mode `retry_attempt`). All of
@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.messages import Inbound
-
+from ..delivery import hand_over
+from ..platform import Handlers, Inbound
+from ..recent import Recent
+from ..tasks import TaskGroup
 from .events import PLATFORM, MessageEvent, in_existing_thread, is_new_text, split_message_key, to_inbound
-from .feedback import SetStatus
-
-if TYPE_CHECKING:
-    from .adapter import SlackAdapter
+from .feedback import Feedback, SetStatus
 
 _log = logging.getLogger(__name__)
 
-_RECENT_MAX = 4096
 # The signals are worth a second, not the answer's time: a rate-limited or slow call is abandoned.
 FEEDBACK_BUDGET_S = 2.0
 
@@ -43,22 +40,15 @@ def retry_number(request: AsyncBoltRequest) -> int:
 
 
 class Conversations:
-    def __init__(self, adapter: SlackAdapter) -> None:
-        self.adapter = adapter
-        self._recent: OrderedDict[str, None] = OrderedDict()
+    def __init__(self, handlers: Handlers, tasks: TaskGroup, feedback: Feedback) -> None:
+        self.handlers = handlers
+        self.tasks = tasks
+        self.feedback = feedback
+        self._recent: Recent[str, None] = Recent()
 
     def register(self, app: AsyncApp) -> None:
         app.event("message")(self.on_event)
         app.event("app_mention")(self.on_event)
-
-    def _first_sight(self, key: str) -> bool:
-        if key in self._recent:
-            self._recent.move_to_end(key)
-            return False
-        self._recent[key] = None
-        if len(self._recent) > _RECENT_MAX:
-            self._recent.popitem(last=False)
-        return True
 
     async def on_event(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext,
                        request: AsyncBoltRequest, set_status: SetStatus | None = None) -> None:
@@ -71,15 +61,14 @@ class Conversations:
             return
         inbound = to_inbound(message, bot_user_id=context.bot_user_id, event_id=event_id)
         retry = retry_number(request)
-        first = self._first_sight(inbound.message_id)
-        services = self.adapter.services
-        if in_existing_thread(message) and services.is_staff(PLATFORM, inbound.user_id):
-            self.adapter.spawn(services.support.record_staff_message(inbound), name=f"slack-staff-{inbound.message_id}")
+        first = self._recent.first_sight(inbound.message_id, None)
+        if in_existing_thread(message) and self.handlers.is_staff(PLATFORM, inbound.user_id, ()):
+            self.tasks.spawn(self.handlers.on_staff_message(inbound), name=f"slack-staff-{inbound.message_id}")
             return
         # Feedback only on the first sight of a first delivery: a retry was most likely handled already.
         signal = first and retry == 0
-        self.adapter.spawn(self._answer(inbound, set_status if signal else None, feedback=signal),
-                           name=f"slack-message-{inbound.message_id}")
+        self.tasks.spawn(self._answer(inbound, set_status if signal else None, feedback=signal),
+                         name=f"slack-message-{inbound.message_id}")
         if retry:
             _log.info("event %s for message %s is Slack's retry #%d", event_id, inbound.message_id, retry)
 
@@ -89,19 +78,10 @@ class Conversations:
         if feedback:
             try:
                 reacted = await asyncio.wait_for(
-                    self.adapter.feedback.received(channel=channel, ts=ts, set_status=set_status), FEEDBACK_BUDGET_S)
+                    self.feedback.received(channel=channel, ts=ts, set_status=set_status), FEEDBACK_BUDGET_S)
             except TimeoutError:
                 _log.info("feedback for %s took over %.0fs; answering without it", inbound.message_id,
                           FEEDBACK_BUDGET_S)
-        try:
-            outcome = await self.adapter.services.support.handle(inbound)
-        except Exception:  # storing failed (database down): Slack has its ack, so say so loudly
-            _log.exception("message %s could not be stored or processed", inbound.message_id)
-            return
-        if outcome.duplicate:
-            _log.info("message %s was answered before; no second reply", inbound.message_id)
-            if reacted:
-                await self.adapter.feedback.answered(channel=channel, ts=ts)
-        elif outcome.error:
-            _log.warning("message %s failed (%s); it stays in the inbox and is retried", inbound.message_id,
-                         outcome.error)
+        outcome = await hand_over(self.handlers, inbound)
+        if outcome is not None and outcome.duplicate and reacted:
+            await self.feedback.answered(channel=channel, ts=ts)

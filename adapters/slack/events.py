@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from bot.messages import Inbound
-
+from ..platform import Inbound
 from .mrkdwn import from_slack
 
 PLATFORM = "slack"

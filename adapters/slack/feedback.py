@@ -13,6 +13,8 @@ from typing import Any, Literal
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ..delivery import error_reason
+
 _log = logging.getLogger(__name__)
 
 REACTION = "eyes"
@@ -38,7 +40,7 @@ class Feedback:
             await call()
             return True
         except SlackApiError as exc:
-            error = str(exc.response.get("error", "")) if exc.response is not None else ""
+            error = error_reason(exc)
             if error in _PERMANENT:
                 self.disabled.add(signal)
                 _log.warning("Slack refused %s (%s); not trying it again in this process", what, error)

@@ -21,6 +21,7 @@ from workflows.pipeline import run_worker
 from workflows.router import route
 from workflows.synthesizer import ReplyContext, synthesize
 from workflows.types import CaseSummary
+from workflows.workers.base import WorkContext
 
 from .sandbox import bench_services, customer_message
 from .simulated import EXAMPLE, SimulatedLLM, call_depth
@@ -78,8 +79,9 @@ async def sequential_baseline(text: str, runner: StepRunner, *, tally: Tally) ->
             task.params.concern = outcome.value.concern
     cases = []
     for task in tasks:  # one after another
-        draft = await run_worker(task, conversation_id=0)
-        ref = new_ref(draft.kind)
+        ref = new_ref(task.kind)
+        draft = await run_worker(task, WorkContext(case_ref=ref, idempotency_key=f"0:{len(cases)}", platform="bench",
+                                                   customer_id="bench", conversation_id=0, message_id=0))
         details = {k: (ref if v == "{ref}" else v) for k, v in draft.details.items()}
         cases.append(CaseSummary(ref=ref, kind=draft.kind, details=details))
     return await synthesize(ReplyContext(text=text, routes=routes, cases=cases), runner, tally=tally)

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.messages import Inbound, Outbound
+from adapters.memory import MemoryPlatform
+from adapters.platform import Inbound, Outbound
 from bot.settings import Settings
 from bot.wiring import Services, open_services
 from workflows.llm.base import LLMClient
@@ -48,7 +49,7 @@ async def bench_services(*, llm: LLMClient | None = None, concurrency: int = 32,
     with tempfile.TemporaryDirectory(prefix="supportbot-bench-") as folder:
         settings = bench_settings(Path(folder) / "bench.db", **overrides)
         async with open_services(settings, llm=llm, use_settings_llm=False, concurrency=concurrency) as services:
-            services.support.register_deliverer(PLATFORM, deliver)
+            services.add_platform(MemoryPlatform(PLATFORM, deliver))
             yield services
 
 

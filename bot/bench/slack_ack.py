@@ -124,12 +124,12 @@ class _SlackProcess:
 
 async def run(*, events: int = 100, bursts: int = 3, background_concurrency: int = 32,
               warm_s: float = 0.5) -> SlackAckResult:
-    from adapters.slack import SlackAdapter  # noqa: PLC0415 — the benchmark drives the real adapter
+    from bot.runtime import slack_adapter  # noqa: PLC0415 — the benchmark drives the real adapter
 
     async with _SlackProcess(events) as slack, bench_services(
             SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=slack.api_url,
             concurrency=background_concurrency + events) as services:
-        adapter = SlackAdapter(services, mode="http")
+        adapter = slack_adapter(services, mode="http")
         app = web.Application()
         app.add_routes(adapter.routes())
         runner = web.AppRunner(app, access_log=None)

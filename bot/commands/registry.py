@@ -11,85 +11,49 @@ import logging
 import re
 import shlex
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:
-    from ..wiring import Services
+from adapters.platform import Caller, CommandResult, Option, Progress, ProgressFn, ResultItem
+
+if TYPE_CHECKING:  # types only: the CLI imports this module and stays light
+    from storage.db import Database
+    from workflows.llm.runner import StepRunner
+
+    from ..settings import Settings
+
+__all__ = ["AppServices", "Args", "BoundCommands", "Caller", "Command", "CommandContext", "CommandError",
+           "CommandRegistry", "CommandResult", "Option", "Progress", "ProgressFn", "ResultItem", "parse_args"]
 
 _log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 
 
+class AppServices(Protocol):
+    """What commands use of the application (bot.wiring.Services): settings, storage, the model runner."""
+
+    settings: Settings
+    db: Database
+    runner: StepRunner
+
+    def faqs_changed(self) -> None: ...  # a new FAQ set was stored: the general answerer reloads
+
+
 class CommandError(Exception):
     """A clear, user-facing refusal or usage error (shown privately)."""
-
-
-@dataclass(frozen=True)
-class Caller:
-    platform: str
-    user_id: str
-    is_staff: bool
-    display_name: str = ""
-
-    @property
-    def actor(self) -> str:
-        return f"{self.platform}:{self.user_id}"
-
-
-@dataclass(frozen=True)
-class Progress:
-    stage: str
-    done: int
-    total: int
-    message: str = ""
-
-
-ProgressFn = Callable[[Progress], Awaitable[None]]
 
 
 @dataclass
 class CommandContext:
     caller: Caller
-    services: Services
+    services: AppServices
     channel_id: str = ""
     progress: ProgressFn | None = None
 
     async def report(self, progress: Progress) -> None:
         if self.progress is not None:
             await self.progress(progress)
-
-
-@dataclass
-class ResultItem:
-    """One entry of a result: an FAQ item, a case in a list, a case's detail."""
-
-    title: str
-    body: str = ""
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    url: str = ""
-    footer: str = ""
-
-
-@dataclass
-class CommandResult:
-    text: str  # a complete plain-markdown rendering, used where richer formatting is not available
-    title: str = ""
-    items: list[ResultItem] = field(default_factory=list)
-    ephemeral: bool = False
-    ok: bool = True
-    data: Any = None  # JSON-ready form (for --json and tests)
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str
-    description: str
-    kind: Literal["string", "integer", "user"] = "string"
-    required: bool = False
-    positional: bool = True  # positional options come first, in order; others are key=value
-    rest: bool = False  # takes the rest of the text (a note, a reason, a list of URLs)
 
 
 @dataclass(frozen=True)
@@ -177,3 +141,22 @@ class CommandRegistry:
             _log.exception("/%s by %s failed", command.name, ctx.caller.actor)
             return CommandResult(text=f"Sorry, /{command.name} failed unexpectedly. The error was logged.",
                                  ephemeral=True, ok=False)
+
+
+class BoundCommands:
+    """The registry bound to the application: the `adapters.platform.Commands` an adapter is handed."""
+
+    def __init__(self, registry: CommandRegistry, services: AppServices) -> None:
+        self.registry = registry
+        self.services = services
+
+    def get(self, name: str) -> Command | None:
+        return self.registry.get(name)
+
+    def all(self) -> list[Command]:
+        return self.registry.all()
+
+    async def run(self, name: str, text: str, caller: Caller, *, channel_id: str = "",
+                  progress: ProgressFn | None = None) -> CommandResult:
+        ctx = CommandContext(caller=caller, services=self.services, channel_id=channel_id, progress=progress)
+        return await self.registry.dispatch(name, text, ctx)

@@ -2,7 +2,7 @@
 
 It speaks just enough of Slack's wire protocol:
 - the Web API, ``POST /api/{method}`` (form-encoded or JSON, token in ``Authorization``; ``GET`` with
-  query parameters too): auth.test, chat.postMessage, chat.update, chat.postEphemeral, reactions.add /
+  query parameters too): auth.test, chat.postMessage, chat.update, chat.postEphemeral, chat.getPermalink, reactions.add /
   reactions.remove, assistant.threads.setStatus, apps.connections.open (with the app token), and
   conversations.replies over what the app posted (``fake.posted``): oldest first, ``oldest`` /
   ``inclusive`` / ``limit`` honoured, and each message's ``metadata: {event_type, event_payload}`` (as
@@ -68,6 +68,7 @@ class _Behaviour:
     error: str = ""
     retry_after: int = 0
     status: int = 200
+    body: str = "upstream error"
 
 
 @dataclass
@@ -115,9 +116,10 @@ class FakeSlack(LocalServer):
     def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
         self._behaviours[method].extend(_Behaviour("ratelimit", retry_after=retry_after) for _ in range(times))
 
-    def server_error(self, method: str, *, status: int = 500, times: int = 1) -> None:
-        """The next `times` calls of `method` get an HTTP `status` (5xx) with a plain-text body."""
-        self._behaviours[method].extend(_Behaviour("server_error", status=status) for _ in range(times))
+    def server_error(self, method: str, *, status: int = 500, times: int = 1, body: str = "upstream error") -> None:
+        """The next `times` calls of `method` get an HTTP `status` (5xx, or a proxy's 403) with a plain-text
+        body (not JSON, as a proxy in front of Slack answers)."""
+        self._behaviours[method].extend(_Behaviour("server_error", status=status, body=body) for _ in range(times))
 
     def hold(self, method: str) -> None:
         """Calls of `method` are recorded on arrival but answered only after `release(method)`."""
@@ -182,7 +184,7 @@ class FakeSlack(LocalServer):
             if behaviour.kind == "pass":
                 return self._json(self._answer(method, args))
             if behaviour.kind == "server_error":
-                return web.Response(status=behaviour.status, text="upstream error")
+                return web.Response(status=behaviour.status, text=behaviour.body)
             if behaviour.kind == "ratelimit":
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                          headers={"Retry-After": str(behaviour.retry_after)})
@@ -218,6 +220,10 @@ class FakeSlack(LocalServer):
                 return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
             case "chat.postEphemeral":
                 return {"ok": True, "message_ts": self.next_ts()}
+            case "chat.getPermalink":
+                ts = str(args.get("message_ts", ""))
+                return {"ok": True, "channel": args.get("channel"),
+                        "permalink": f"https://fake.slack.test/archives/{args.get('channel')}/p{ts.replace('.', '')}"}
             case "reactions.add" | "reactions.remove" | "assistant.threads.setStatus":
                 return {"ok": True}
             case "apps.connections.open":

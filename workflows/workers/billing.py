@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 from ..types import Task
-from .base import CaseDraft, task_subject
+from .base import CaseDraft, WorkContext, task_subject
 
 # Concerns that need a refund decision take longer than an explanation of the charges.
 _SLOW = re.compile(r"twice|double|duplicate|refund|fraud|unauthori[sz]ed|not recogni[sz]e", re.I)
 
 
-async def handle(task: Task) -> CaseDraft:
+async def handle(task: Task, ctx: WorkContext) -> CaseDraft:
     invoice = (task.params.invoice_number or "").strip().upper()
     concern = (task.params.concern or "").strip() or "question about the invoice"
     eta = "5 business days" if _SLOW.search(concern) else "2 business days"

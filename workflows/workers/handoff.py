@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..types import Task
-from .base import CaseDraft
+from .base import CaseDraft, WorkContext
 
 
-async def handle(task: Task, *, conversation_id: int) -> CaseDraft:
-    return CaseDraft(kind="human", subject_key=f"conversation:{conversation_id}", needs_staff=True,
+async def handle(task: Task, ctx: WorkContext) -> CaseDraft:
+    return CaseDraft(kind="human", subject_key=f"conversation:{ctx.conversation_id}", needs_staff=True,
                      details={"request": (task.params.issue or "customer asked for a person")[:500]})

@@ -5,12 +5,12 @@ product)."""
 from __future__ import annotations
 
 from ..types import Task
-from .base import CaseDraft, task_subject
+from .base import CaseDraft, WorkContext, task_subject
 
 RMA_PLACEHOLDER = "{ref}"
 
 
-async def handle(task: Task) -> CaseDraft:
+async def handle(task: Task, ctx: WorkContext) -> CaseDraft:
     product = (task.params.product_name or "").strip().strip("'\"")
     reason = (task.params.reason_for_return or "").strip()
     return CaseDraft(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from ..types import Task
-from .base import CaseDraft, task_subject
+from .base import CaseDraft, WorkContext, task_subject
 
 _CARRIERS = ("UPS", "FedEx", "DHL Express", "USPS")
 
@@ -42,5 +42,5 @@ def lookup(order_id: str) -> dict[str, str]:
             "tracking_number": tracking, "expected_delivery": eta}
 
 
-async def handle(task: Task) -> CaseDraft:
+async def handle(task: Task, ctx: WorkContext) -> CaseDraft:
     return CaseDraft(kind="status", subject_key=task_subject(task), details=lookup(task.params.order_id or ""))
