@@ -25,6 +25,7 @@ from .commands import cases as case_commands
 from .commands import customers as customer_commands
 from .commands import faq as faq_commands
 from .commands.registry import BoundCommands, CommandRegistry
+from .dead_letters import RetryPolicy
 from .service import SupportService
 from .settings import Settings
 
@@ -109,7 +110,8 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         faq_answers = FaqAnswers(db)
         workflow = SupportWorkflow(runner, general_answerer=faq_answers)
         platforms: dict[str, Platform] = {}
-        support = SupportService(db, workflow, platforms, concurrency=concurrency)
+        support = SupportService(db, workflow, platforms, concurrency=concurrency,
+                                 retry=RetryPolicy(max_attempts=settings.max_attempts))
         _log.info("language engine: %s", client.name if client else "offline")
         yield Services(settings=settings, db=db, runner=runner, workflow=workflow, support=support,
                        registry=build_registry(), faq_answers=faq_answers, platforms=platforms)

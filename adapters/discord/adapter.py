@@ -24,7 +24,7 @@ import discord
 from aiohttp import web
 
 from ..delivery import Delivery
-from ..platform import Card, Handlers, Outbound, card_text
+from ..platform import Card, Handlers, Outbound, PermanentDeliveryError, card_text
 from ..tasks import TaskGroup
 from .client import SupportClient
 from .commands import NO_MENTIONS, AppCommands
@@ -35,6 +35,11 @@ from .endpoints import apply as apply_endpoints
 from .endpoints import restore as restore_endpoints
 
 _log = logging.getLogger(__name__)
+
+# JSON error codes no retry fixes: the bot cannot see or write in the channel, or the channel is gone.
+# A delivery failing with one is given up at once.
+PERMANENT_CODES = {50001: "Missing Access", 50013: "Missing Permissions", 10003: "Unknown Channel",
+                   50007: "Cannot send messages to this user"}
 
 CONNECT_TIMEOUT_S = 30.0
 STOP_GRACE_S = 15.0
@@ -154,9 +159,14 @@ class DiscordAdapter:
             if index == 0 and out.in_reply_to.isdigit() and out.in_reply_to != out.channel_id:
                 reference = discord.MessageReference(message_id=int(out.in_reply_to), channel_id=int(out.channel_id),
                                                      fail_if_not_exists=False)
-            message = await channel.send(piece, nonce=f"sb{out.reply_id}-{index}",
-                                         reference=reference,  # type: ignore[arg-type]  # None: no reference
-                                         allowed_mentions=NO_MENTIONS)
+            try:
+                message = await channel.send(piece, nonce=f"sb{out.reply_id}-{index}",
+                                             reference=reference,  # type: ignore[arg-type]  # None: no reference
+                                             allowed_mentions=NO_MENTIONS)
+            except (discord.Forbidden, discord.NotFound) as exc:
+                if exc.code in PERMANENT_CODES:
+                    raise PermanentDeliveryError(PLATFORM, f"{exc.status} {PERMANENT_CODES[exc.code]}") from exc
+                raise
             return str(message.id)
 
         return await self._delivery.deliver(out, pieces, post=post,

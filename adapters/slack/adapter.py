@@ -34,7 +34,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..delivery import Delivery, error_reason
-from ..platform import Card, Handlers, Outbound, card_text
+from ..platform import Card, Handlers, Outbound, PermanentDeliveryError, card_text
 from ..tasks import TaskGroup
 from .blocks import Page, text_pages
 from .commands import SlashCommands
@@ -59,6 +59,12 @@ def make_web_client(token: str, *, base_url: str | None = None) -> AsyncWebClien
                           retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
                                           AsyncRateLimitErrorRetryHandler(max_retry_count=3),
                                           AsyncServerErrorRetryHandler(max_retry_count=2)])
+
+
+# Web API errors that no retry fixes: the bot is not in the channel (or it is gone or archived), or its
+# token is no longer valid. A delivery failing with one is given up at once.
+PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
+                              "account_inactive", "token_revoked", "not_authed"})
 
 
 class _TokenFromEnvironment(logging.Filter):
@@ -167,10 +173,15 @@ class SlackAdapter:
         pages = text_pages(out.text)
 
         async def post(index: int, page: Page) -> str:
-            response = await self.client.chat_postMessage(
-                channel=out.channel_id, thread_ts=out.thread_id, text=page.text, unfurl_links=False,
-                unfurl_media=False, metadata={"event_type": REPLY_EVENT, "event_payload": {
-                    "reply_id": out.reply_id, "piece": index, "pieces": len(pages)}})
+            try:
+                response = await self.client.chat_postMessage(
+                    channel=out.channel_id, thread_ts=out.thread_id, text=page.text, unfurl_links=False,
+                    unfurl_media=False, metadata={"event_type": REPLY_EVENT, "event_payload": {
+                        "reply_id": out.reply_id, "piece": index, "pieces": len(pages)}})
+            except SlackApiError as exc:
+                if (reason := error_reason(exc)) in PERMANENT_ERRORS:
+                    raise PermanentDeliveryError(PLATFORM, reason) from exc
+                raise
             return str(response["ts"])
 
         first = await self._delivery.deliver(out, pages, post=post, look_up=lambda: self._already_posted(out))

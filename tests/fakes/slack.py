@@ -80,6 +80,8 @@ class FakeSlack(LocalServer):
     responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response URLs
     acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode acknowledgements
     posted: list[dict[str, Any]] = field(default_factory=list)  # messages chat.postMessage created, in order
+    # Channels the bot is not in: chat.postMessage there answers `not_in_channel`, every time.
+    gone_channels: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._behaviours: defaultdict[str, deque[_Behaviour]] = defaultdict(deque)
@@ -178,6 +180,8 @@ class FakeSlack(LocalServer):
         expected = (self.app_token,) if method == "apps.connections.open" else (self.bot_token, *self.more_bot_tokens)
         if token not in expected:
             return self._json({"ok": False, "error": "invalid_auth"})
+        if method == "chat.postMessage" and args.get("channel") in self.gone_channels:
+            return self._json({"ok": False, "error": "not_in_channel"})
         queued = self._behaviours.get(method)
         if queued:
             behaviour = queued.popleft()
