@@ -272,3 +272,23 @@ async def test_a_channel_the_bot_cannot_post_to_is_given_up_while_others_are_ans
     rows = json.loads(failed.stdout)
     assert [(r["channel_id"], r["attempts"]) for r in rows] == [("CGONE", 1), ("CGONE", 1)]
     assert all("not_in_channel" in r["error"] for r in rows)
+
+
+async def test_discord_missing_access_and_unknown_channel_stop_at_once(make_settings: Any) -> None:
+    from tests.fakes.discord import FakeDiscord
+    from tests.test_discord_messages import discord_bot, discord_settings
+
+    async with FakeDiscord() as fake, discord_bot(discord_settings(make_settings, fake), fake) as bot:
+        fake.fail("message", 403, code=50001, message="Missing Access")
+        first = await bot.send("where is my order #A-501?")
+        fake.fail("message", 404, code=10003, message="Unknown Channel")
+        second = await bot.send("where is my order #A-502?")
+        for _ in range(3):
+            await bot.services.support.resume()
+        assert len(fake.posts_in(first["id"])) == 1 and len(fake.posts_in(second["id"])) == 1  # one try each
+        third = await bot.send("where is my order #A-503?")  # the channel works again for others
+        assert len(fake.posts_in(third["id"])) == 1
+        async with bot.services.db.session() as s:
+            letters = await dead_letters.dead_letters(s)
+    assert [("Missing Access" in d.error, "Unknown Channel" in d.error) for d in letters] == [(True, False),
+                                                                                                (False, True)]
