@@ -64,11 +64,13 @@ class Call:
 
 @dataclass
 class _Behaviour:
-    kind: str  # "error" | "ratelimit" | "server_error" | "pass" (answered normally)
+    kind: str  # "error" | "ratelimit" | "server_error" | "raw" | "reset" | "slow" | "pass" (answered normally)
     error: str = ""
     retry_after: int = 0
     status: int = 200
     body: str = "upstream error"
+    content_type: str = "text/plain"
+    delay_s: float = 0.0
 
 
 @dataclass
@@ -117,6 +119,20 @@ class FakeSlack(LocalServer):
 
     def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
         self._behaviours[method].extend(_Behaviour("ratelimit", retry_after=retry_after) for _ in range(times))
+
+    def raw(self, method: str, body: str, *, status: int = 200, content_type: str = "text/plain",
+            times: int = 1) -> None:
+        """The next `times` calls get `body` verbatim: a proxy's text or HTML, an empty or cut-off body."""
+        self._behaviours[method].extend(
+            _Behaviour("raw", status=status, body=body, content_type=content_type) for _ in range(times))
+
+    def reset(self, method: str, *, times: int = 1) -> None:
+        """The next `times` calls have their connection closed without an answer."""
+        self._behaviours[method].extend(_Behaviour("reset") for _ in range(times))
+
+    def slow(self, method: str, delay_s: float, *, times: int = 1) -> None:
+        """The next `times` calls are answered normally after `delay_s`."""
+        self._behaviours[method].extend(_Behaviour("slow", delay_s=delay_s) for _ in range(times))
 
     def server_error(self, method: str, *, status: int = 500, times: int = 1, body: str = "upstream error") -> None:
         """The next `times` calls of `method` get an HTTP `status` (5xx, or a proxy's 403) with a plain-text
@@ -187,6 +203,16 @@ class FakeSlack(LocalServer):
             behaviour = queued.popleft()
             if behaviour.kind == "pass":
                 return self._json(self._answer(method, args))
+            if behaviour.kind == "slow":
+                await asyncio.sleep(behaviour.delay_s)
+                return self._json(self._answer(method, args))
+            if behaviour.kind == "raw":
+                return web.Response(status=behaviour.status, body=behaviour.body.encode(),
+                                    headers={"Content-Type": behaviour.content_type})
+            if behaviour.kind == "reset":
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=500)  # never reaches the client
             if behaviour.kind == "server_error":
                 return web.Response(status=behaviour.status, text=behaviour.body)
             if behaviour.kind == "ratelimit":
