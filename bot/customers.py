@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage import customers as customer_store
-from storage import maintenance
+from storage import jobs, maintenance
 from storage.db import Database
 
 _log = logging.getLogger(__name__)
 
 PLATFORMS = ("slack", "discord", "shell")
-RETENTION_INTERVAL_S = 24 * 3600.0
+RETENTION_INTERVAL_S = 24 * 3600.0  # once a day
+RETENTION_CHECK_S = 900.0  # how often a running bot looks whether the day's run is due
 RETENTION_ACTOR = "retention"
+RETENTION_JOB = "retention"
 
 
 @dataclass(frozen=True)
@@ -111,15 +114,27 @@ async def apply_retention(db: Database, *, days: int, now: datetime | None = Non
     return total
 
 
-async def retention_forever(db: Database, *, days: int, stop: asyncio.Event,
-                            interval_s: float = RETENTION_INTERVAL_S) -> None:
-    """Run `apply_retention` now and then every `interval_s` until `stop` is set."""
+async def retention_if_due(db: Database, *, days: int, now: datetime) -> int | None:
+    """The daily retention run, if it is due (its schedule is in the database, so one process runs it
+    once a day however many run or restart). Returns how many messages it erased; None: not due."""
+    async with db.write() as s:
+        if not await jobs.take_if_due(s, RETENTION_JOB, now=now, every=timedelta(seconds=RETENTION_INTERVAL_S)):
+            return None
+    erased = await apply_retention(db, days=days, now=now)
+    async with db.write() as s:
+        await jobs.record_result(s, RETENTION_JOB, f"erased {erased} message(s)")
+    return erased
+
+
+async def retention_forever(db: Database, *, days: int, stop: asyncio.Event, check_every_s: float = RETENTION_CHECK_S,
+                            clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    """Check every `check_every_s` whether the daily retention run is due, until `stop` is set."""
     while not stop.is_set():
         try:
-            await apply_retention(db, days=days)
+            await retention_if_due(db, days=days, now=clock())
         except Exception:
-            _log.exception("retention run failed; will try again in %.0f s", interval_s)
+            _log.exception("retention run failed; will try again in %.0f s", check_every_s)
         try:
-            await asyncio.wait_for(stop.wait(), interval_s)
+            await asyncio.wait_for(stop.wait(), check_every_s)
         except TimeoutError:
             pass

@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import storage.jobs  # noqa: F401 — its table in the metadata
 from storage.models import Base, UTCDateTime
 
 config = context.config

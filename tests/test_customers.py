@@ -209,3 +209,22 @@ async def test_the_running_bot_applies_retention(make_settings: Any) -> None:
         stop.set()
         await running
         assert any("recent-words" in m["text"] for m in (await _export(services.db, "shell:recent"))["messages"])
+
+
+async def test_the_retention_run_is_scheduled_in_the_database_once_a_day(make_settings: Any, db_url: str) -> None:
+    from bot.customers import retention_if_due
+    from storage.db import Database
+
+    async with open_services(make_settings()) as services:
+        await _seed_retention(services)
+        other = Database(db_url)  # a second bot process on the same database
+        try:
+            now = datetime.now(UTC)
+            first = await asyncio.gather(retention_if_due(services.db, days=30, now=now),
+                                         retention_if_due(other, days=30, now=now))
+            assert sorted(first, key=lambda r: r is None) == [2, None]  # one process ran it, once
+            for later in (timedelta(hours=1), timedelta(hours=23)):
+                assert await retention_if_due(other, days=30, now=now + later) is None  # not due again yet
+            assert await retention_if_due(other, days=30, now=now + timedelta(hours=25)) == 0  # the next day's run
+        finally:
+            await other.aclose()
