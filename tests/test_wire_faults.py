@@ -127,3 +127,20 @@ async def test_gemini_calls_fall_back_to_the_offline_engine(make_settings: Any, 
         assert len(fake.generate_requests) >= 2  # the plan and the reply were asked of the model
     assert outcome.error is None
     assert_correct_reply(outcome.result)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_slack_authorization_call(slack_settings: Any, fake_slack: FakeSlack, fault: str) -> None:
+    """bolt's `auth.test` (made when the first event arrives): a broken answer makes bolt refuse the event;
+    it is answered 503, not 200, so Slack's redelivery — the caller here — gets it answered, once."""
+    async with slack_http(slack_settings, fake_slack) as slack:
+        _inject_slack(fake_slack, "auth.test", fault)
+        event = message_event("where is my order #A-702?", ts="1700000702.000100")
+        first = await slack.event(event, event_id="EvAuth")
+        if first.status != 200:  # bolt could not get past the failure: an answer Slack redelivers on
+            assert first.status in (500, 503)  # 500: slack_sdk itself raised on a 200 text body
+            assert (await slack.event(event, event_id="EvAuth", retry=1)).status == 200
+        await fake_slack.wait_for("chat.postMessage", timeout=20)
+        await slack.adapter.idle(timeout=20)
+        assert await _settled(slack.services) == (0, 0)
+    assert len(fake_slack.thread("CSUPPORT", "1700000702.000100")) == 1

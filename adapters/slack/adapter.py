@@ -67,6 +67,11 @@ PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archive
                               "account_inactive", "token_revoked", "not_authed"})
 
 
+# What bolt answers when it cannot authorize a request (its auth.test failed): shown to a staff member
+# who ran a command; an event answered with it is turned into a 503 (see handle_http).
+AUTHORIZE_FAILED = "Sorry, supportbot cannot reach Slack just now. Please try again in a minute."
+
+
 class _TokenFromEnvironment(logging.Filter):
     """Drops bolt's "As you gave `client` as well, `token` will be unused": bolt reads SLACK_BOT_TOKEN from
     the environment on its own whenever a client is given, so it said this on every start; the client
@@ -97,7 +102,8 @@ class SlackAdapter:
         self.client = make_web_client(token, base_url=api_url)
         # Signatures exist only in HTTP mode; Socket Mode requests come over the authenticated websocket.
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret,
-                            request_verification_enabled=mode == "http", name="supportbot", logger=_BOLT_LOGGER)
+                            request_verification_enabled=mode == "http", name="supportbot", logger=_BOLT_LOGGER,
+                            user_facing_authorize_error_message=AUTHORIZE_FAILED)
         self.feedback = Feedback(self.client)
         Conversations(handlers, self.tasks, self.feedback).register(self.app)
         SlashCommands(handlers.commands, handlers.is_staff, self.tasks, self.client).register(self.app)
@@ -165,7 +171,15 @@ class SlackAdapter:
     async def handle_http(self, request: web.Request) -> web.Response:
         """Events, slash commands and interactivity: bolt verifies, acknowledges and dispatches."""
         bolt_request = await to_bolt_request(request)
-        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+        response = await self.app.async_dispatch(bolt_request)
+        if (response.status == 200 and response.body == AUTHORIZE_FAILED
+                and isinstance(bolt_request.body, dict) and bolt_request.body.get("type") == "event_callback"):
+            # bolt answers an event it could not authorize (its auth.test failed) with 200, and Slack would
+            # never send it again: the customer's message would be lost. 503 makes Slack deliver it again.
+            _log.warning("Slack event %s not handled: auth.test failed; Slack will deliver it again",
+                         bolt_request.body.get("event_id"))
+            return web.Response(status=503, text="authorization unavailable; retry")
+        return await to_aiohttp_response(response)
 
     # --- replies ---------------------------------------------------------------------------------
     async def deliver(self, out: Outbound) -> str:
