@@ -144,3 +144,21 @@ async def test_slack_authorization_call(slack_settings: Any, fake_slack: FakeSla
         await slack.adapter.idle(timeout=20)
         assert await _settled(slack.services) == (0, 0)
     assert len(fake_slack.thread("CSUPPORT", "1700000702.000100")) == 1
+
+
+async def test_a_slack_message_is_stored_before_its_feedback_goes_out(slack_settings: Any,
+                                                                      fake_slack: FakeSlack) -> None:
+    """Slack has its 200 as soon as the event is read: the message is in the inbox while the :eyes: is
+    still on its way (a crash then loses nothing), and the reply still comes after the reaction."""
+    async with slack_http(slack_settings, fake_slack) as slack:
+        fake_slack.hold("reactions.add")
+        await slack.event(message_event("where is my order #A-703?", ts="1700000703.000100"))
+        await fake_slack.wait_for("reactions.add", timeout=10)
+        async with slack.services.db.session() as s:
+            assert await inbox.count_unfinished(s) == 1  # stored, though the reaction is not answered yet
+        assert fake_slack.calls_to("chat.postMessage") == []  # the reply waits for it
+        fake_slack.release("reactions.add")
+        [post] = await fake_slack.wait_for("chat.postMessage", timeout=10)
+        [reaction] = fake_slack.calls_to("reactions.add")
+        await slack.adapter.idle(timeout=10)
+    assert reaction.at <= post.at

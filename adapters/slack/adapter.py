@@ -198,6 +198,9 @@ class SlackAdapter:
                 raise
             return str(response["ts"])
 
+        if out.in_reply_to:  # the "on it" signals of this message go out first
+            channel, ts = split_message_key(out.in_reply_to)
+            await self.feedback.settle(channel=channel, ts=ts)
         first = await self._delivery.deliver(out, pages, post=post, look_up=lambda: self._already_posted(out))
         if out.in_reply_to:
             channel, ts = split_message_key(out.in_reply_to)
