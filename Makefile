@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint clean
+.PHONY: run test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,23 @@ run: $(VENV)/.installed-run
 	$(BIN)/supportbot db upgrade
 	$(BIN)/supportbot run
 
-# The suite runs on SQLite, then its database tests again on PostgreSQL (skipped when none answers).
+# Import contracts, lint and types first, then the suite on SQLite, then its database tests again on PostgreSQL (skipped
+# when none answers).
 test: $(VENV)/.installed-test
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 	SUPPORTBOT_TEST_DB=postgres $(BIN)/python -m pytest -q -rs
+
+# The in-process tests only: no subprocesses, second processes or crash restarts (marked `slow`).
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(VENV)/.installed-test
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-run
 	$(BIN)/supportbot bench

@@ -86,6 +86,8 @@ async def hand_over(handlers: Handlers, inbound: Inbound) -> Handled | None:
         return None
     if outcome.duplicate:
         _log.info("message %s was answered before; no second reply", inbound.message_id)
+    elif outcome.held:
+        _log.info("message %s is for the staff member who took the thread over; not answered", inbound.message_id)
     elif outcome.error:
         _log.warning("message %s failed (%s); it stays in the inbox and is retried", inbound.message_id,
                      outcome.error)

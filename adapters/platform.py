@@ -71,6 +71,9 @@ class Handled(Protocol):
     def duplicate(self) -> bool: ...  # seen before: no second answer
 
     @property
+    def held(self) -> bool: ...  # stored, not answered: staff took the thread over
+
+    @property
     def error(self) -> str | None: ...  # failed for now: it stays stored and is retried
 
 

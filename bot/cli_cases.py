@@ -11,20 +11,20 @@ written as they arrive, so an export of many thousands of cases stays small in m
 from __future__ import annotations
 
 import csv
-import getpass
 import io
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .cli_common import Failure, run_async, settings_from
+from .cases import KINDS, STATUSES
+from .cli_common import Failure, cli_actor, open_database, run_async
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,9 +32,9 @@ if TYPE_CHECKING:
     from storage.cases import CaseActivity, CaseFilter
     from storage.models import Case
 
-STATUSES = ["open", "in_progress", "resolved", "closed"]
-KINDS = ["billing", "return", "status", "technical", "human"]
-# The workers' fields (see SPEC.md), each its own column; anything else goes to other_details as JSON.
+    from .cases import Actor, CaseInfo, ChangeResult
+
+# The workers' fields, each its own column; anything else goes to other_details as JSON.
 DETAIL_COLUMNS = ("invoice_number", "concern", "action_taken", "resolution_eta", "product_name", "reason_for_return",
                   "rma_number", "shipping_instructions", "order_id", "current_status", "carrier", "tracking_number",
                   "expected_delivery", "issue", "needed_from_customer", "request")
@@ -43,20 +43,31 @@ EXPORT_COLUMNS = ("ref", "kind", "status", "platform", "customer_id", "assignee"
                   "conversation_id", "channel_id", "thread_id", *DETAIL_COLUMNS, "other_details")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 LIST_SEPARATOR = "; "
+T = TypeVar("T")
 
 
-def cli_actor() -> str:
+def _run_case(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a use case; its refusals are one line (exit 1)."""
+    from .cases import CaseError
+
     try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (some containers): still attributable to the terminal
-        return "cli:operator"
+        return run_async(coro)
+    except CaseError as exc:
+        raise Failure(str(exc)) from None
+
+
+def operator() -> Actor:
+    """The person at the terminal: staff, recorded as `cli:<os user>`."""
+    from .cases import Actor
+
+    return Actor("cli", cli_actor().partition(":")[2], is_staff=True)
 
 
 def _since(value: str | None) -> datetime | None:
-    from .commands.cases import parse_date
-
     if not value:
         return None
+    from .commands.cases import parse_date
+
     try:
         return parse_date(value)
     except ValueError:
@@ -83,82 +94,101 @@ def _filter(user: str | None, status: str | None, kind: str | None, assignee: st
     return CaseFilter(customer_id=user, status=status, kind=kind, assignee=assignee, since=_since(since))
 
 
-async def _with_session(ctx: click.Context, work: Callable[[AsyncSession], Awaitable[Any]], *,
-                        write: bool = False) -> Any:
-    from .wiring import open_services
-
-    async with open_services(settings_from(ctx), use_settings_llm=False) as services:
-        async with (services.db.write() if write else services.db.session()) as s:
-            return await work(s)
-
-
 @click.group()
 def cases() -> None:
     """Review and manage the stored cases."""
 
 
+def _row(c: CaseInfo, extra: str = "") -> str:
+    return (f"{c.ref:<18} {c.status:<12} {c.kind:<10} {c.platform}:{c.customer_id:<14} "
+            f"{c.created_at.isoformat()[:16].replace('T', ' ')}  {(c.assignee or '-'):<16} {c.subject[:40]}{extra}")
+
+
 @cases.command("list")
 @filter_options
+@click.option("--queue", is_flag=True, help="The cases waiting for staff: unclaimed first, then oldest, with "
+                                            "their age (SLA: SUPPORTBOT_SLA_FIRST_RESPONSE_MIN).")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def list_cases(ctx: click.Context, user: str | None, status: str | None, kind: str | None, assignee: str | None,
-               since: str | None, limit: int, as_json: bool) -> None:
-    """Case history, newest first."""
-    from storage import cases as case_store
+               since: str | None, queue: bool, limit: int, as_json: bool) -> None:
+    """Case history, newest first (or, with --queue, the cases waiting for staff)."""
+    from . import cases as case_use
+    from .cli_common import settings_from
 
-    from .commands.cases import case_json
+    if queue:
+        if any((user, status, kind, assignee, since)):
+            raise click.UsageError("--queue takes no filter options")
+        sla = settings_from(ctx).sla_first_response_min
+
+        async def _queue() -> case_use.CaseQueue:
+            async with open_database(ctx) as db:
+                return await case_use.queue(db, viewer=operator(), sla_minutes=sla, limit=limit)
+
+        found = _run_case(_queue())
+        if as_json:
+            click.echo(json.dumps([e.as_json() for e in found.entries], ensure_ascii=False, indent=2))
+            return
+        if not found.entries:
+            click.echo("No case is waiting for staff.")
+        for e in found.entries:
+            minutes = int(e.age.total_seconds() // 60)
+            late = "  PAST SLA" if e.overdue else ""
+            click.echo(_row(e.case, f"  waiting {minutes // 60}h{minutes % 60:02d}m{late}"))
+        if found.total > len(found.entries):
+            click.echo(f"({len(found.entries)} of {found.total}; raise --limit for more)")
+        return
 
     flt = _filter(user, status, kind, assignee, since)
 
-    async def work(s: AsyncSession) -> list[dict[str, Any]]:
-        return [case_json(c) for c in await case_store.list_cases(s, flt, limit=limit)]
+    async def _list() -> list[CaseInfo]:
+        async with open_database(ctx) as db:
+            return (await case_use.list_cases(db, flt, viewer=operator(), limit=limit, count=False)).cases
 
-    rows = run_async(_with_session(ctx, work))
+    rows = _run_case(_list())
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json.dumps([c.as_json() for c in rows], ensure_ascii=False, indent=2))
         return
     if not rows:
         click.echo("No cases match.")
     for c in rows:
-        subject = (c["details"].get("invoice_number") or c["details"].get("product_name")
-                   or c["details"].get("order_id") or c["details"].get("issue") or "")
-        click.echo(f"{c['ref']:<18} {c['status']:<12} {c['kind']:<10} {c['platform']}:{c['customer_id']:<14} "
-                   f"{c['created_at'][:16].replace('T', ' ')}  {(c['assignee'] or '-'):<16} {str(subject)[:40]}")
+        click.echo(_row(c))
 
 
 @cases.command("show")
 @click.argument("ref")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="Page of the transcript.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def show_case(ctx: click.Context, ref: str, as_json: bool) -> None:
-    """One case: fields, event history and the conversation transcript (internal notes included)."""
-    from .commands.cases import load_case_view, render_case
-    from .commands.registry import Caller, CommandContext, CommandError
-    from .wiring import open_services
+def show_case(ctx: click.Context, ref: str, page: int, as_json: bool) -> None:
+    """One case: fields, event history and its transcript, a page at a time (internal notes included)."""
+    from . import cases as case_use
 
     async def _show() -> dict[str, Any]:
-        async with open_services(settings_from(ctx), use_settings_llm=False) as services:
-            operator = cli_actor().partition(":")[2]
-            cctx = CommandContext(caller=Caller("cli", operator, is_staff=True), services=services)
-            try:
-                return await load_case_view(cctx, ref)
-            except CommandError as exc:
-                raise Failure(str(exc)) from None
+        async with open_database(ctx) as db:
+            return (await case_use.view(db, ref, viewer=operator(), page=page)).as_json()
 
-    view = run_async(_show())
-    click.echo(json.dumps(view, ensure_ascii=False, indent=2) if as_json else render_case(view).text)
+    view = _run_case(_show())
+    if as_json:
+        click.echo(json.dumps(view, ensure_ascii=False, indent=2))
+        return
+    from .commands.cases import render_case
+
+    click.echo(render_case(view).text)
 
 
 # --- lifecycle -----------------------------------------------------------------------------------
 
-def _change(ctx: click.Context, work: Callable[[AsyncSession], Awaitable[Case]]) -> Case:
-    from storage.lifecycle import CaseError
+def _change(ctx: click.Context, action: str, ref: str, text: str | None = None) -> ChangeResult:
+    from .case_effects import case_service
+    from .cli_common import settings_from
 
-    try:
-        return run_async(_with_session(ctx, work, write=True))  # type: ignore[no-any-return]
-    except CaseError as exc:
-        raise Failure(str(exc)) from None
+    async def _run() -> ChangeResult:
+        async with open_database(ctx) as db:
+            return await case_service(db, settings_from(ctx)).change(action, ref, operator(), text)
+
+    return _run_case(_run())
 
 
 @cases.command("close")
@@ -167,10 +197,7 @@ def _change(ctx: click.Context, work: Callable[[AsyncSession], Awaitable[Case]])
 @click.pass_context
 def close_case(ctx: click.Context, ref: str, reason: str | None) -> None:
     """Close a case."""
-    from storage import lifecycle
-
-    case = _change(ctx, lambda s: lifecycle.close_case(s, ref=ref, actor=cli_actor(), reason=reason))
-    click.echo(f"closed {case.ref}")
+    click.echo(f"closed {_change(ctx, 'close', ref, reason).case.ref}")
 
 
 @cases.command("reopen")
@@ -179,9 +206,7 @@ def close_case(ctx: click.Context, ref: str, reason: str | None) -> None:
 @click.pass_context
 def reopen_case(ctx: click.Context, ref: str, note: str | None) -> None:
     """Reopen a resolved or closed case."""
-    from storage import lifecycle
-
-    case = _change(ctx, lambda s: lifecycle.reopen_case(s, ref=ref, actor=cli_actor(), note=note))
+    case = _change(ctx, "reopen", ref, note).case
     click.echo(f"reopened {case.ref} ({case.status})")
 
 
@@ -191,10 +216,7 @@ def reopen_case(ctx: click.Context, ref: str, note: str | None) -> None:
 @click.pass_context
 def resolve_case(ctx: click.Context, ref: str, note: str | None) -> None:
     """Mark an open or in-progress case resolved."""
-    from storage import lifecycle
-
-    case = _change(ctx, lambda s: lifecycle.resolve_case(s, ref=ref, actor=cli_actor(), note=note))
-    click.echo(f"resolved {case.ref}")
+    click.echo(f"resolved {_change(ctx, 'resolve', ref, note).case.ref}")
 
 
 @cases.command("note")
@@ -203,17 +225,7 @@ def resolve_case(ctx: click.Context, ref: str, note: str | None) -> None:
 @click.pass_context
 def note_case(ctx: click.Context, ref: str, text: str) -> None:
     """Add an internal note (staff only, never shown to the customer)."""
-    from storage import cases as case_store
-    from storage import lifecycle
-
-    async def work(s: AsyncSession) -> Case:
-        await lifecycle.add_case_note(s, ref=ref, actor=cli_actor(), text=text)
-        case = await case_store.get_case(s, ref)
-        assert case is not None
-        return case
-
-    case = _change(ctx, work)
-    click.echo(f"noted {case.ref}")
+    click.echo(f"noted {_change(ctx, 'note', ref, text).case.ref}")
 
 
 @cases.command("assign")
@@ -222,10 +234,17 @@ def note_case(ctx: click.Context, ref: str, text: str) -> None:
 @click.pass_context
 def assign_case(ctx: click.Context, ref: str, staff_id: str) -> None:
     """Assign a case to a staff member (e.g. slack:U0123ABCD, as chat assignments record it)."""
-    from storage import lifecycle
-
-    case = _change(ctx, lambda s: lifecycle.assign_case(s, ref=ref, assignee=staff_id, actor=cli_actor()))
+    case = _change(ctx, "assign", ref, staff_id).case
     click.echo(f"assigned {case.ref} to {case.assignee} ({case.status})")
+
+
+@cases.command("release")
+@click.argument("ref")
+@click.option("--note", default=None, help="Why it is handed back.")
+@click.pass_context
+def release_case(ctx: click.Context, ref: str, note: str | None) -> None:
+    """Hand a claimed case back to the bot (no assignee; the bot answers in its thread again)."""
+    click.echo(f"released {_change(ctx, 'release', ref, note).case.ref}")
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -330,6 +349,10 @@ def export_cases(ctx: click.Context, user: str | None, status: str | None, kind:
         with _output(output) as stream:
             return await write_export(s, stream, fmt=fmt, flt=flt, limit=limit)
 
-    count = run_async(_with_session(ctx, work))
+    async def _export() -> int:
+        async with open_database(ctx) as db, db.session() as s:
+            return await work(s)
+
+    count = run_async(_export())
     if output is not None:
         click.echo(f"exported {count} case(s) to {output}", err=True)

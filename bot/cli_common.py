@@ -1,14 +1,45 @@
-"""What every `supportbot` subcommand shares: the one-line failure, running a coroutine, the settings."""
+"""What every `supportbot` subcommand shares: lazy loading, the one-line failure, running a coroutine,
+the settings, the database and who the terminal's user is."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any
+import getpass
+import importlib
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from storage.db import Database
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use, as click's documentation shows in
+    "Lazily Loading Subcommands"."""
+
+    def __init__(self, *args: Any, lazy_subcommands: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = lazy_subcommands if lazy_subcommands is not None else {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_subcommands:
+            return self._load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self, cmd_name: str) -> click.Command:
+        module_name, _, attribute = self.lazy_subcommands[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module_name}:{attribute} is not a click command")
+        return command
 
 
 class Failure(click.ClickException):
@@ -28,3 +59,25 @@ def settings_from(ctx: click.Context) -> Settings:
     if "settings" not in ctx.obj:
         ctx.obj["settings"] = load_settings()
     return ctx.obj["settings"]
+
+
+def cli_actor() -> str:
+    """Who the terminal's changes are recorded as: `cli:<os user>`."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name (some containers): still attributable to the terminal
+        return "cli:operator"
+
+
+@asynccontextmanager
+async def open_database(ctx: click.Context) -> AsyncIterator[Database]:
+    """The settings' database, migrated as `open_services` does, without building the rest of the bot."""
+    from storage import migrate
+    from storage.db import Database
+
+    db = Database(settings_from(ctx).database_url)
+    try:
+        await migrate.prepare(db)
+        yield db
+    finally:
+        await db.aclose()

@@ -1,8 +1,9 @@
 """`supportbot faq URL [URL ...]`: build an FAQ from pages, print it, and store it like a /faq result.
 
 A progress bar (rich) is drawn on stderr when it is a terminal and `--json` is not given; `--json`
-prints exactly SPEC's object on stdout. Pages that fail are named (stderr, or `failed_pages` in JSON);
-when none can be used, or the request itself is refused, the command exits 1 with one line.
+prints exactly the object of docs/spec-notes.md on stdout. Pages that fail are named (stderr, or
+`failed_pages` in JSON); when none can be used, or the request itself is refused, the command exits 1
+with one line.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli_cases import cli_actor
-from .cli_common import Failure, run_async, settings_from
+from .cli_common import Failure, cli_actor, run_async, settings_from
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,7 +54,8 @@ def render_text(result: FaqResult) -> str:
         for source in item.sources:
             lines += [f"   Source: {source.title} <{source.url}>", f"     “{source.quote}”"]
         lines.append("")
-    lines.append(f"{len(result.items)} questions · {result.chain} chain, {'parallel' if result.parallel else 'sequential'}"
+    how = "parallel" if result.parallel else "sequential"
+    lines.append(f"{len(result.items)} questions · {result.chain} chain, {how}"
                  f" · {result.llm_calls} model calls · {result.pages_reused} pages reused · {result.seconds:.2f} s")
     return "\n".join(lines)
 

@@ -72,7 +72,7 @@ def retry(ctx: click.Context, message_id: int | None, retry_all: bool) -> None:
 
     async def work(db: Any) -> list[int]:
         async with db.write() as s:
-            return await dead_letters.retry(s, None if retry_all else [message_id])
+            return await dead_letters.retry(s, None if retry_all or message_id is None else [message_id])
 
     ids = run_async(_with_db(ctx, work))
     if message_id is not None and not ids:

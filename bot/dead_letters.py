@@ -14,16 +14,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from adapters.platform import PermanentDeliveryError
-from storage import cases as case_store
 from storage import dead_letters
-from storage.cases import OPEN_STATUSES
 from storage.db import Database
-from storage.models import Case, CaseEvent, Conversation, Message, utcnow
+from storage.models import utcnow
 from workflows import telemetry
+
+from .staff import needs_staff
 
 _log = logging.getLogger(__name__)
 
@@ -48,7 +45,8 @@ async def after_failure(db: Database, message_id: int, *, attempts: int, error: 
                                                                     max_s=policy.max_s)
     async with db.write() as s:
         recorded = await dead_letters.record_failure(s, message_id, error=error, give_up=give_up, retry_at=retry_at)
-        ref = await bring_to_staff(s, message_id, reason=_reason(attempts, error, permanent)) if (
+        # Its conversation goes to staff in the same transaction: the staff loop gives the case a card.
+        ref = await needs_staff(s, message_id=message_id, reason=_reason(attempts, error, permanent)) if (
             give_up and recorded) else None
     if not recorded:
         _log.warning("message %s: no longer in processing; its failure (%s) was not recorded", message_id, error)
@@ -71,28 +69,3 @@ def _reason(attempts: int, error: str, permanent: bool) -> str:
 
 def is_permanent(exc: BaseException) -> bool:
     return isinstance(exc, PermanentDeliveryError)
-
-
-async def bring_to_staff(session: AsyncSession, message_id: int, *, reason: str) -> str:
-    """The conversation of a given-up message needs a person: flag its open hand-off case with the
-    error, or open one (kind `human`, needs staff). Returns the case's reference."""
-    message = await session.get(Message, message_id)
-    if message is None:
-        raise LookupError(f"message {message_id} not found")
-    subject = f"conversation:{message.conversation_id}"
-    case = (await session.execute(
-        select(Case).where(Case.conversation_id == message.conversation_id, Case.kind == "human",
-                           Case.subject_key == subject, Case.status.in_(OPEN_STATUSES))
-        .order_by(Case.id).limit(1))).scalar_one_or_none()
-    if case is not None:
-        case.needs_staff = True
-        session.add(CaseEvent(case_id=case.id, action="flagged", actor="bot", note=reason[:500]))
-        await session.flush()
-        return case.ref
-    conversation = await session.get(Conversation, message.conversation_id)
-    customer = conversation.customer_id if conversation is not None else message.author_id
-    case, _created = await case_store.open_case(
-        session, kind="human", platform=message.platform, customer_id=customer,
-        conversation_id=message.conversation_id, message_id=message.id, task_key=f"staff:{message.id}",
-        details={"reason": reason[:500]}, subject_key=subject, needs_staff=True, actor="bot")
-    return case.ref

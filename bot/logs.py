@@ -4,15 +4,26 @@ ends up in an exception message or a library's debug line never reaches the log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .settings import Settings
 
 
 class RedactSecrets(logging.Filter):
-    def __init__(self, secrets: Iterable[str]) -> None:
+    """`secrets`: the values, or a function giving them, called at the first record (a command that logs
+    nothing then never loads what computing them needs)."""
+
+    def __init__(self, secrets: Iterable[str] | Callable[[], Iterable[str]]) -> None:
         super().__init__()
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        self._source = secrets
+        self._known: list[str] | None = None
+
+    @property
+    def _secrets(self) -> list[str]:
+        if self._known is None:
+            values = self._source() if callable(self._source) else self._source
+            self._known = sorted({s for s in values if s and len(s) >= 6}, key=len, reverse=True)
+        return self._known
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
@@ -46,7 +57,7 @@ def setup_logging(settings: Settings | None, *, level: int = logging.INFO) -> No
     root = logging.getLogger()
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secret_values(settings) if settings else ()))
+    handler.addFilter(RedactSecrets((lambda: secret_values(settings)) if settings else ()))
     root.handlers[:] = [handler]
     root.setLevel(level)
     for noisy in ("aiosqlite", "sqlalchemy.engine", "httpx", "discord.gateway", "alembic"):

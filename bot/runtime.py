@@ -52,7 +52,7 @@ def discord_adapter(services: Services, **options: Any) -> DiscordAdapter:
 def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.RouteDef]:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    from storage import dead_letters, inbox
+    from storage import dead_letters, inbox, outbox
     from workflows import telemetry
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -67,6 +67,8 @@ def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.
             async with services.db.session() as s:
                 telemetry.PENDING.set(await inbox.count_unfinished(s))
                 telemetry.DEAD_LETTERS.set(await dead_letters.count_dead_letters(s))
+                for status, count in (await outbox.count_by_status(s)).items():
+                    telemetry.STAFF_OUTBOX.labels(status).set(count)
         except Exception:  # the scrape still answers when the database is down
             _log.warning("could not count pending messages for /metrics")
         body = generate_latest(telemetry.REGISTRY)
@@ -126,6 +128,8 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
 
     resumer = asyncio.create_task(resume_forever(), name="resume-inbox")
     renewer = asyncio.create_task(renew_claims_forever(), name="renew-claims")
+    # Cards, closing messages and reminders go out through the platforms running here (services.platforms).
+    staff_loop = asyncio.create_task(services.staff.run(stop), name="staff-loop")
     retention = None
     if services.settings.retention_days:
         from .customers import retention_forever
@@ -152,6 +156,9 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
             await asyncio.gather(resumer, return_exceptions=True)
         renewer.cancel()  # claims left now are released, or expire, for the next start
         await asyncio.gather(renewer, return_exceptions=True)
+        await asyncio.wait({staff_loop}, timeout=5)  # it stops between rounds; an unfinished post is retried
+        staff_loop.cancel()
+        await asyncio.gather(staff_loop, return_exceptions=True)
         if retention is not None:
             retention.cancel()
             await asyncio.gather(retention, return_exceptions=True)

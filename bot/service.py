@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +64,7 @@ class HandleOutcome:
     message_id: int | None = None
     error: str | None = None
     deferred: bool = False  # stored but not processed (shutting down): answered after the next start
+    held: bool = False  # stored, not answered: a staff member has taken the conversation over
 
 
 class DeliveryUnavailable(Exception):
@@ -93,9 +94,9 @@ class StoredReply:
 class SupportService:
     def __init__(self, db: Database, workflow: SupportWorkflow, platforms: Mapping[str, Platform], *,
                  concurrency: int = 32, worker_id: str | None = None,
-                 queue_notice_s: float | None = QUEUE_NOTICE_S, retry: RetryPolicy = RetryPolicy()) -> None:
+                 queue_notice_s: float | None = QUEUE_NOTICE_S, retry: RetryPolicy | None = None) -> None:
         self.db = db
-        self.retry = retry
+        self.retry = retry or RetryPolicy()
         self.workflow = workflow
         self.platforms = platforms  # the running platforms by name (filled by the bot as it starts them)
         self.worker_id = worker_id or leases.new_worker_id()
@@ -104,6 +105,9 @@ class SupportService:
         self._slots = asyncio.Semaphore(concurrency)
         self._turns = ConversationTurns()
         self._notices = QueueNotices(db, platforms, worker_id=self.worker_id, delay_s=queue_notice_s)
+        # The staff loop's takeover: is the bot quiet in a conversation; a staff member wrote in one.
+        self.quiet: Callable[[AsyncSession, int], Awaitable[bool]] | None = None
+        self.staff_wrote: Callable[[int, str], Awaitable[None]] | None = None
 
     @property
     def queue_notice_s(self) -> float | None:
@@ -155,12 +159,21 @@ class SupportService:
                 timer.cancel()
 
     async def _process_claimed(self, message_id: int) -> HandleOutcome:
+        held = False
         async with self.db.write() as s:
             claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
             # The first reads share the claim's transaction: one transaction fewer per message.
             loaded = await self._load(s, message_id) if claimed else None
+            # A thread staff took over (it has earlier messages): stored, in the transcript, not answered.
+            if loaded is not None and loaded.message.has_history and self.quiet is not None:
+                held = await self.quiet(s, loaded.message.conversation_id)
+                if held:
+                    await inbox.finish_message(s, message_id, status="taken_over")
         if loaded is None:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
+        if held:
+            _log.info("message %s: its conversation is taken over by staff; stored, not answered", message_id)
+            return HandleOutcome(result=None, message_id=message_id, held=True)
         attempts = loaded.message.attempts
         if attempts > self.retry.max_attempts:  # its workers kept dying on it (killed, out of memory)
             await after_failure(self.db, message_id, attempts=attempts - 1, permanent=False, policy=self.retry,
@@ -309,10 +322,13 @@ class SupportService:
         Returns whether it was stored now (False: seen before, or the database failed — logged)."""
         try:
             async with self.db.write() as s:
-                created = (await inbox.store_inbound(
+                stored = await inbox.store_inbound(
                     s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
                     customer_id=inbound.user_id, platform_message_id=inbound.message_id,
-                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")).created
+                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")
+            created = stored.created
+            if created and self.staff_wrote is not None:
+                await self.staff_wrote(stored.conversation_id, f"{inbound.platform}:{inbound.user_id}")
         except Exception:  # a transcript line, not a customer request: nothing waits on it
             _log.exception("could not record staff message %s", inbound.message_id)
             return False

@@ -5,6 +5,7 @@ Only this module reads the environment. A bad value raises `SettingsError` namin
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -98,7 +99,7 @@ class Settings(BaseSettings):
     @field_validator("faq_allowed_hosts")
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
-        from workflows.faq.netguard import parse_allowed_host  # local: only when the setting is used
+        from workflows.hosts import parse_allowed_host
 
         for item in value:
             parse_allowed_host(item)
@@ -107,13 +108,12 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_url(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url  # local: keep settings import light
-
-        try:
-            url = make_url(value)
-        except Exception as exc:
-            raise ValueError("is not a database URL (e.g. sqlite+aiosqlite:///supportbot.db)") from exc
-        if url.drivername not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
+        # The scheme as SQLAlchemy's URL parser reads it, without importing SQLAlchemy (a command such as
+        # `supportbot route` never needs it); the engine parses the rest when it is created.
+        scheme = re.match(r"([\w+]+)://", value)
+        if scheme is None:
+            raise ValueError("is not a database URL (e.g. sqlite+aiosqlite:///supportbot.db)")
+        if scheme.group(1) not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
             raise ValueError("must use an async driver: sqlite+aiosqlite://… or postgresql+asyncpg://…")
         return value
 

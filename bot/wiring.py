@@ -6,6 +6,7 @@ narrow `Handlers` of `Services.handlers()`, and added to `Services.platforms`.""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,9 @@ from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportWorkflow
 
+from .case_effects import case_service
+from .cases import CaseService
+from .cases import is_staff as staff_policy
 from .commands import case_admin
 from .commands import cases as case_commands
 from .commands import customers as customer_commands
@@ -28,6 +32,7 @@ from .commands.registry import BoundCommands, CommandRegistry
 from .dead_letters import RetryPolicy
 from .service import SupportService
 from .settings import Settings
+from .staff import StaffLoop
 
 _log = logging.getLogger(__name__)
 
@@ -42,6 +47,8 @@ class Services:
     registry: CommandRegistry
     faq_answers: FaqAnswers
     platforms: dict[str, Platform]  # the running platforms by name; the same dict the core delivers through
+    cases: CaseService  # the case use cases, with the effects of bot/case_effects.py
+    staff: StaffLoop  # the staff loop: cards, takeover, closing messages, timers (delivers through `platforms`)
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
@@ -53,22 +60,13 @@ class Services:
                         commands=BoundCommands(self.registry, self))
 
     async def on_interaction(self, interaction: Interaction) -> InteractionReply:
-        _log.info("%s:%s clicked %s (%s); no action is bound to it", interaction.platform, interaction.user_id,
-                  interaction.action, interaction.value)
-        return InteractionReply(text="This button does nothing (yet).", ok=False)
+        return await self.staff.on_interaction(interaction)
 
     def faqs_changed(self) -> None:
         self.faq_answers.invalidate()
 
     def is_staff(self, platform: str, user_id: str, role_ids: tuple[str, ...] = ()) -> bool:
-        s = self.settings
-        if platform == "shell":
-            return True  # the local terminal is the operator's
-        if platform == "slack":
-            return user_id in s.staff_slack_user_ids
-        if platform == "discord":
-            return user_id in s.staff_discord_user_ids or any(r in s.staff_discord_role_ids for r in role_ids)
-        return False
+        return staff_policy(self.settings, platform, user_id, role_ids)
 
 
 def build_registry() -> CommandRegistry:
@@ -93,10 +91,7 @@ def make_llm_client(settings: Settings) -> LLMClient | None:
 
 async def prepare_database(db: Database) -> None:
     """SQLite is migrated automatically; PostgreSQL is migrated by `supportbot db upgrade`."""
-    if db.is_sqlite:
-        await migrate.upgrade(db)
-    elif not await migrate.is_current(db):
-        raise RuntimeError("the PostgreSQL database is not at the latest schema: run `supportbot db upgrade`")
+    await migrate.prepare(db)
 
 
 @asynccontextmanager
@@ -113,8 +108,13 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         support = SupportService(db, workflow, platforms, concurrency=concurrency,
                                  retry=RetryPolicy(max_attempts=settings.max_attempts))
         _log.info("language engine: %s", client.name if client else "offline")
+        cases = case_service(db, settings)
+        staff = StaffLoop(db, settings, cases=cases, is_staff=functools.partial(staff_policy, settings),
+                          platforms=platforms)
+        support.quiet, support.staff_wrote = staff.quiet, staff.staff_wrote
         yield Services(settings=settings, db=db, runner=runner, workflow=workflow, support=support,
-                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms)
+                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms, cases=cases,
+                       staff=staff)
     finally:
         if client is not None:
             await client.aclose()

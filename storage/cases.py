@@ -7,19 +7,21 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import Case, CaseEvent, Conversation, utcnow
+from .models import Case, CaseEvent, Conversation, Message, PendingTask
 from .statements import PerDialect
 
 REF_PREFIXES = {"billing": "INV_CASE_", "return": "RMA-", "status": "STS-", "technical": "TEC-", "human": "HUM-"}
 # Crockford base32 without I, L, O, U: unambiguous when read aloud or retyped by a customer.
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _REF_LENGTH = 8
+# The one definition of a case's statuses (the lifecycle module holds the transitions between them).
+STATUSES = ("open", "in_progress", "resolved", "closed")
 OPEN_STATUSES = ("open", "in_progress")
 
 
@@ -38,53 +40,9 @@ class CaseFilter:
     assignee: str | None = None
 
 
-async def open_case(session: AsyncSession, *, kind: str, platform: str, customer_id: str, conversation_id: int,
-                    message_id: int, task_key: str, details: dict[str, Any], subject_key: str | None = None,
-                    needs_staff: bool = False, actor: str = "bot") -> tuple[Case, bool]:
-    """Open the case of one task, once. Returns (case, created).
-
-    Idempotent per (message, task): reprocessing a message returns the case it already opened. A task
-    about a subject that already has an open case of this customer (the same order, product or invoice)
-    returns that case, so an RMA number is issued once per return request.
-    """
-    existing = (await session.execute(
-        select(Case).where(Case.message_id == message_id, Case.task_key == task_key))).scalar_one_or_none()
-    if existing is not None:
-        return existing, False
-    if subject_key is not None:
-        same_subject = (await session.execute(
-            select(Case).where(Case.platform == platform, Case.customer_id == customer_id, Case.kind == kind,
-                               Case.subject_key == subject_key, Case.status.in_(OPEN_STATUSES))
-            .order_by(Case.id).limit(1))).scalar_one_or_none()
-        if same_subject is not None:
-            return same_subject, False
-    for _ in range(5):  # a reference collision is astronomically rare; retry with a fresh one
-        ref = new_ref(kind)
-        # A worker may quote its own reference (the RMA number is the return's reference).
-        filled = {k: (ref if v == "{ref}" else v) for k, v in details.items()}
-        case = Case(ref=ref, kind=kind, status="open", platform=platform, customer_id=customer_id,
-                    conversation_id=conversation_id, message_id=message_id, task_key=task_key,
-                    subject_key=subject_key, details=filled, needs_staff=needs_staff)
-        try:
-            async with session.begin_nested():
-                session.add(case)
-                await session.flush()
-                session.add(CaseEvent(case_id=case.id, action="created", actor=actor,
-                                      note="flagged for staff" if needs_staff else None))
-                await session.flush()
-        except IntegrityError:
-            again = (await session.execute(
-                select(Case).where(Case.message_id == message_id, Case.task_key == task_key))).scalar_one_or_none()
-            if again is not None:
-                return again, False
-            continue
-        return case, True
-    raise RuntimeError("could not allocate a unique case reference")
-
-
 @dataclass(frozen=True)
 class CaseSpec:
-    """One task's case for `open_cases`: the arguments of `open_case` that differ per task."""
+    """One task's case for `open_cases`."""
 
     kind: str
     task_key: str
@@ -94,7 +52,7 @@ class CaseSpec:
     ref: str | None = None  # decided beforehand (sent to a back office); a new one when None
 
 
-_cases = Case.__table__
+_cases = cast(Table, Case.__table__)
 _CASE_COLUMNS = (_cases.c.id, _cases.c.ref, _cases.c.kind, _cases.c.status, _cases.c.task_key, _cases.c.subject_key,
                  _cases.c.details)
 _CASES_OF_TASKS = select(*_CASE_COLUMNS).where(_cases.c.message_id == bindparam("b_message"),
@@ -107,7 +65,7 @@ _OPEN_BY_SUBJECT = (select(*_CASE_COLUMNS)
                     .order_by(_cases.c.id))
 _NEW_CASES = PerDialect(lambda insert: insert(_cases).on_conflict_do_nothing()
                         .returning(_cases.c.id, _cases.c.task_key))
-_NEW_EVENTS = insert(CaseEvent.__table__)
+_NEW_EVENTS = insert(cast(Table, CaseEvent.__table__))
 
 
 @dataclass(frozen=True)
@@ -132,11 +90,15 @@ class CaseRow:
 async def open_cases(session: AsyncSession, specs: Sequence[CaseSpec], *, platform: str, customer_id: str,
                      conversation_id: int, message_id: int, actor: str = "bot",
                      first_attempt: bool = False) -> list[tuple[CaseRow, bool]]:
-    """`open_case` for every task of one message, in order, with the same results — in two queries
-    and one insert of all new cases (plus one of their events) instead of six ORM statements per
-    case. A conflict on insert (a reference collision, a concurrent writer) falls back to `open_case`
-    for the tasks not inserted. `first_attempt`: the message was never processed before, so none of its
-    tasks has a case yet (that query is skipped)."""
+    """Open the cases of one message's tasks, once: the one way a case is opened. Returns (case,
+    created) per task, in order.
+
+    Idempotent per (message, task): reprocessing a message returns the cases it already opened. A task
+    about a subject that already has an open case of this customer (the same order, product or invoice)
+    returns that case, so an RMA number is issued once per return request. Two queries and one insert of
+    all new cases (plus one of their events); a conflict on insert (a reference collision, a concurrent
+    writer) falls back to one task at a time. `first_attempt`: the message was never processed before, so
+    none of its tasks has a case yet (that query is skipped)."""
     if not specs:
         return []
     existing = {} if first_attempt else {row.task_key: CaseRow.of(row) for row in (await session.execute(
@@ -161,10 +123,10 @@ async def open_cases(session: AsyncSession, specs: Sequence[CaseSpec], *, platfo
             "ref": ref, "kind": spec.kind, "status": "open", "platform": platform, "customer_id": customer_id,
             "conversation_id": conversation_id, "message_id": message_id, "task_key": spec.task_key,
             "subject_key": spec.subject_key, "needs_staff": spec.needs_staff, "assignee": None,
-            "details": {k: (ref if v == "{ref}" else v) for k, v in spec.details.items()}}
+            "details": _filled(spec.details, ref)}
         case = CaseRow(id=0, ref=ref, kind=spec.kind, status="open", task_key=spec.task_key,
                        subject_key=spec.subject_key, details=values["details"])
-        if spec.subject_key is not None:  # a later task about the same subject reuses it, as open_case would
+        if spec.subject_key is not None:  # a later task about the same subject reuses it
             open_by_subject[(spec.kind, spec.subject_key)] = case
         new[spec.task_key] = values
         results.append((case, True))
@@ -176,7 +138,7 @@ async def open_cases(session: AsyncSession, specs: Sequence[CaseSpec], *, platfo
             {"case_id": ids[key], "action": "created", "actor": actor,
              "note": "flagged for staff" if values["needs_staff"] else None}
             for key, values in new.items() if key in ids])
-    if len(ids) < len(new):  # one at a time, as open_case does (it finds the ones inserted above)
+    if len(ids) < len(new):  # one at a time (it finds the ones inserted above)
         return [await _open_one(session, spec, inserted=spec.task_key in ids, platform=platform,
                                 customer_id=customer_id, conversation_id=conversation_id, message_id=message_id,
                                 actor=actor) for spec in specs]
@@ -187,11 +149,45 @@ async def open_cases(session: AsyncSession, specs: Sequence[CaseSpec], *, platfo
 
 async def _open_one(session: AsyncSession, spec: CaseSpec, *, inserted: bool, platform: str, customer_id: str,
                     conversation_id: int, message_id: int, actor: str) -> tuple[CaseRow, bool]:
-    case, created = await open_case(session, kind=spec.kind, platform=platform, customer_id=customer_id,
-                                    conversation_id=conversation_id, message_id=message_id, task_key=spec.task_key,
-                                    details=spec.details, subject_key=spec.subject_key,
-                                    needs_staff=spec.needs_staff, actor=actor)
-    return CaseRow.of(case), created or inserted
+    """One task's case, the slow and careful way (ORM, a savepoint per attempt): the fallback of
+    `open_cases` after a conflict. `inserted`: `open_cases` already inserted this task's case."""
+    existing = (await session.execute(
+        select(Case).where(Case.message_id == message_id, Case.task_key == spec.task_key))).scalar_one_or_none()
+    if existing is not None:
+        return CaseRow.of(existing), inserted
+    if spec.subject_key is not None:
+        same_subject = (await session.execute(
+            select(Case).where(Case.platform == platform, Case.customer_id == customer_id, Case.kind == spec.kind,
+                               Case.subject_key == spec.subject_key, Case.status.in_(OPEN_STATUSES))
+            .order_by(Case.id).limit(1))).scalar_one_or_none()
+        if same_subject is not None:
+            return CaseRow.of(same_subject), False
+    for _ in range(5):  # a reference collision is astronomically rare; retry with a fresh one
+        ref = new_ref(spec.kind)
+        case = Case(ref=ref, kind=spec.kind, status="open", platform=platform, customer_id=customer_id,
+                    conversation_id=conversation_id, message_id=message_id, task_key=spec.task_key,
+                    subject_key=spec.subject_key, details=_filled(spec.details, ref), needs_staff=spec.needs_staff)
+        try:
+            async with session.begin_nested():
+                session.add(case)
+                await session.flush()
+                session.add(CaseEvent(case_id=case.id, action="created", actor=actor,
+                                      note="flagged for staff" if spec.needs_staff else None))
+                await session.flush()
+        except IntegrityError:
+            again = (await session.execute(
+                select(Case).where(Case.message_id == message_id, Case.task_key == spec.task_key))
+            ).scalar_one_or_none()
+            if again is not None:
+                return CaseRow.of(again), False
+            continue
+        return CaseRow.of(case), True
+    raise RuntimeError("could not allocate a unique case reference")
+
+
+def _filled(details: dict[str, Any], ref: str) -> dict[str, Any]:
+    """A worker may quote its own reference (the RMA number is the return's reference): "{ref}"."""
+    return {k: (ref if v == "{ref}" else v) for k, v in details.items()}
 
 
 async def get_case(session: AsyncSession, ref: str) -> Case | None:
@@ -230,25 +226,11 @@ async def count_cases(session: AsyncSession, flt: CaseFilter = CaseFilter()) -> 
     return int((await session.execute(_filtered(select(func.count()).select_from(Case), flt))).scalar_one())
 
 
-async def cases_of_message(session: AsyncSession, message_id: int) -> list[Case]:
-    return list((await session.execute(select(Case).where(Case.message_id == message_id).order_by(Case.id))).scalars())
-
-
-async def case_events(session: AsyncSession, case_id: int) -> list[CaseEvent]:
-    query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+async def case_events(session: AsyncSession, case_id: int, *, newest: int | None = None) -> list[CaseEvent]:
+    """A case's history, oldest first; `newest=n`: only the last n events, newest first."""
+    query = select(CaseEvent).where(CaseEvent.case_id == case_id)
+    query = query.order_by(CaseEvent.id) if newest is None else query.order_by(CaseEvent.id.desc()).limit(newest)
     return list((await session.execute(query)).scalars())
-
-
-async def add_event(session: AsyncSession, case: Case, *, action: str, actor: str, note: str | None = None) -> CaseEvent:
-    event = CaseEvent(case_id=case.id, action=action, actor=actor, note=note)
-    session.add(event)
-    case.updated_at = utcnow()
-    await session.flush()
-    return event
-
-
-async def cases_by_refs(session: AsyncSession, refs: Sequence[str]) -> list[Case]:
-    return list((await session.execute(select(Case).where(Case.ref.in_(list(refs))))).scalars())
 
 
 async def iter_cases(session: AsyncSession, flt: CaseFilter = CaseFilter(), *, batch_size: int = 500,
@@ -303,11 +285,57 @@ async def case_activity(session: AsyncSession, cases: Sequence[Case]) -> dict[in
         .where(Conversation.id.in_(sorted({c.conversation_id for c in cases}))))).all()}
     out: dict[int, CaseActivity] = {}
     for c in cases:
-        ev, closed, thread = last.get(c.id), closes.get(c.id), threads.get(c.conversation_id)
-        is_closed = c.status == "closed" and closed is not None  # a reopened case has no current close
+        ev, thread = last.get(c.id), threads.get(c.conversation_id)
+        closed = closes.get(c.id) if c.status == "closed" else None  # a reopened case has no current close
         out[c.id] = CaseActivity(
             events=int(counts.get(c.id, 0)), last_action=ev.action if ev else None,
-            last_at=ev.created_at if ev else None, closed_at=closed.created_at if is_closed else None,
-            close_reason=closed.note if is_closed else None,
+            last_at=ev.created_at if ev else None, closed_at=closed.created_at if closed else None,
+            close_reason=closed.note if closed else None,
             channel_id=thread.channel_id if thread else "", thread_id=thread.thread_id if thread else "")
     return out
+
+
+# --- a case's own transcript --------------------------------------------------------------------
+
+async def case_messages(session: AsyncSession, case: Case, *, include_internal: bool, limit: int,
+                        offset: int = 0) -> tuple[list[Message], int]:
+    """The messages of one case, oldest first, one page, and how many there are in all.
+
+    A case's messages start at the customer message that opened it (or, for a task that waited for the
+    customer's answer, at the message that asked for it) and end at its latest close, if it is closed;
+    the thread's earlier and later messages belong to other cases."""
+    first = (await session.execute(select(func.min(PendingTask.message_id)).where(
+        PendingTask.conversation_id == case.conversation_id, PendingTask.resolved_by_message_id == case.message_id,
+        PendingTask.kind == case.kind))).scalar()
+    query = select(Message).where(Message.conversation_id == case.conversation_id,
+                                  Message.id >= min(case.message_id, first or case.message_id))
+    if case.status == "closed":
+        closed_at = (await session.execute(select(func.max(CaseEvent.created_at)).where(
+            CaseEvent.case_id == case.id, CaseEvent.action == "closed"))).scalar()
+        if closed_at is not None:
+            query = query.where(Message.created_at <= closed_at)
+    if not include_internal:
+        query = query.where(Message.internal.is_(False))
+    total = int((await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one())
+    rows = await session.execute(query.order_by(Message.created_at, Message.id).limit(limit).offset(offset))
+    return list(rows.scalars()), total
+
+
+# --- the staff queue -----------------------------------------------------------------------------
+
+STAFF_KINDS = ("human", "technical")  # a hand-off, or a problem the bot cannot fix, always needs a person
+
+
+def _needs_staff(query: Any) -> Any:
+    return query.where(Case.status.in_(OPEN_STATUSES),
+                       or_(Case.needs_staff.is_(True), Case.kind.in_(STAFF_KINDS)))
+
+
+async def staff_queue(session: AsyncSession, *, limit: int | None = 50, offset: int = 0) -> tuple[list[Case], int]:
+    """Open cases that need staff: unclaimed first, then oldest first. Returns (page, total)."""
+    query = (_needs_staff(select(Case))
+             .order_by(Case.assignee.is_not(None), Case.created_at, Case.id).offset(offset))
+    if limit is not None:
+        query = query.limit(limit)
+    total = int((await session.execute(_needs_staff(select(func.count()).select_from(Case)))).scalar_one())
+    return list((await session.execute(query)).scalars()), total

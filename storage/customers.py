@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import MetaData, String, Table, Text, bindparam, exists, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Case, CaseEvent, Conversation, Message, PendingTask, utcnow
+from .statements import affected
 
 ERASED = "[erased]"
 # Keys whose string values are references or labels, not free text: kept by `scrub`.
@@ -84,7 +85,7 @@ async def _optional_table(session: AsyncSession, name: str) -> Table | None:
 def _rows_of(table: Table, platform: str, customer_id: str, case_ids: Sequence[int]) -> Any:
     """The rows of an optional table about this customer: by case, or by customer and platform."""
     columns = table.c
-    clauses = []
+    clauses: list[Any] = []
     if "case_id" in columns and case_ids:
         clauses.append(columns.case_id.in_(list(case_ids)))
     if "customer_id" in columns and "platform" in columns:
@@ -130,7 +131,8 @@ class Erased:
 async def _erase_messages(session: AsyncSession, where: Any) -> int:
     """Replace the text and scrub the metadata of every message matching `where` (not yet erased)."""
     rows = (await session.execute(select(Message.id, Message.meta).where(where, Message.text != ERASED))).all()
-    statement = (update(Message.__table__).where(Message.__table__.c.id == bindparam("b_id"))
+    messages = cast(Table, Message.__table__)
+    statement = (update(messages).where(messages.c.id == bindparam("b_id"))
                  .values(text=ERASED, meta=bindparam("b_meta"), updated_at=bindparam("b_now")))
     now = utcnow()
     for start in range(0, len(rows), _BATCH):
@@ -141,7 +143,7 @@ async def _erase_messages(session: AsyncSession, where: Any) -> int:
 
 async def _record_erased(session: AsyncSession, case_ids: Sequence[int], *, actor: str, note: str) -> None:
     if case_ids:
-        await session.execute(CaseEvent.__table__.insert(), [
+        await session.execute(cast(Table, CaseEvent.__table__).insert(), [
             {"case_id": cid, "action": "erased", "actor": actor[:160], "note": note, "created_at": utcnow()}
             for cid in case_ids])
 
@@ -157,11 +159,11 @@ async def erase_customer(session: AsyncSession, *, platform: str, customer_id: s
     case_ids = [c.id for c in cases]
     notes = 0
     if case_ids:
-        notes = int((await session.execute(
+        notes = affected(await session.execute(
             update(CaseEvent).where(CaseEvent.case_id.in_(case_ids), CaseEvent.note.is_not(None),
                                     CaseEvent.note != ERASED,
                                     CaseEvent.action.not_in(("assigned", "erased")))
-            .values(note=ERASED).execution_options(synchronize_session=False))).rowcount or 0)
+            .values(note=ERASED).execution_options(synchronize_session=False)))
     pending_rows = list((await session.execute(select(PendingTask).where(PendingTask.conversation_id.in_(
         select(Conversation.id).where(_of_customer(platform, customer_id)))))).scalars())
     for task in pending_rows:

@@ -47,7 +47,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
     if _uses_inline(url):
-        kwargs["async_creator"] = inline_sqlite.connector(parsed.database,
+        kwargs["async_creator"] = inline_sqlite.connector(parsed.database or ":memory:",
                                                           busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
         busy_timeout_ms = 0  # the inline connection waits for locks itself, without blocking the loop
     elif is_sqlite(url):  # URI-style options: plain aiosqlite understands them
@@ -69,8 +69,8 @@ SETTING = "SUPPORTBOT_DATABASE_URL"
 
 
 def _cause(exc: BaseException) -> BaseException:
-    while getattr(exc, "orig", None) is not None:  # SQLAlchemy's wrapper → the driver's error
-        exc = exc.orig  # type: ignore[assignment]
+    while (orig := getattr(exc, "orig", None)) is not None:  # SQLAlchemy's wrapper → the driver's error
+        exc = orig
     return exc
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Conversation, Message, utcnow
+from .statements import affected
 
 GIVEN_UP = "failed"
 
@@ -33,7 +34,7 @@ async def record_failure(session: AsyncSession, message_id: int, *, error: str, 
         update(Message).where(Message.id == message_id, Message.status == "processing")
         .values(**values, error=error[:2000], claimed_by=None, claimed_until=None, updated_at=utcnow())
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 @dataclass(frozen=True)

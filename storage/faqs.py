@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import FaqItem, FaqSet, Page, utcnow
+from .statements import dialect_of, insert_of
 
 MAX_URL_CHARS = 2048  # the pages.url column; a longer link is simply not cached
 
@@ -37,8 +37,7 @@ async def save_page(session: AsyncSession, *, url: str, title: str, text: str, c
         return
     values = {"url": url, "title": _text(title), "text": _text(text), "content_hash": content_hash,
               "fetched_at": utcnow()}
-    dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_of(dialect_of(session))
     statement = insert(Page).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[Page.url],

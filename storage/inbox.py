@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import Table, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Conversation, Message, utcnow
-from .statements import PerDialect
+from .statements import PerDialect, affected
 
 # The message hot path uses Core statements on the tables, built once (see statements.py): no ORM
 # objects are loaded or flushed for a message that is stored, claimed, answered and finished.
-_conversations = Conversation.__table__
-_messages = Message.__table__
+_conversations = cast(Table, Conversation.__table__)
+_messages = cast(Table, Message.__table__)
 _earlier = _messages.alias("earlier")
 
 _NEW_CONVERSATION = PerDialect(
@@ -142,7 +142,7 @@ async def claim_message(session: AsyncSession, message_id: int, *, worker: str, 
     now = utcnow()
     result = await session.execute(_CLAIM, {"b_id": message_id, "b_now": now, "b_worker": worker,
                                             "b_until": now + timedelta(seconds=lease_s)})
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 async def extend_claims(session: AsyncSession, *, worker: str, lease_s: float) -> int:
@@ -151,7 +151,7 @@ async def extend_claims(session: AsyncSession, *, worker: str, lease_s: float) -
         update(Message).where(Message.claimed_by == worker, Message.status == "processing")
         .values(claimed_until=utcnow() + timedelta(seconds=lease_s))
         .execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+    return affected(result)
 
 
 async def finish_message(session: AsyncSession, message_id: int, *, status: str, error: str | None = None) -> None:
@@ -168,7 +168,7 @@ async def release_message(session: AsyncSession, message_id: int, *, error: str 
     result = await session.execute(
         query.values(status="received", error=error, claimed_by=None, claimed_until=None, updated_at=utcnow())
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 async def claim_queue_notice(session: AsyncSession, message_id: int, *, worker: str) -> bool:
@@ -178,7 +178,7 @@ async def claim_queue_notice(session: AsyncSession, message_id: int, *, worker: 
     result = await session.execute(
         update(Message).where(Message.id == message_id, Message.status == "received", Message.claimed_by.is_(None))
         .values(claimed_by=f"notice:{worker}"[:64]).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 async def record_notice(session: AsyncSession, message_id: int, *, text: str, platform_message_id: str) -> None:
@@ -196,7 +196,7 @@ async def claims_with_prefix(session: AsyncSession, prefix: str) -> list[tuple[i
     """(message id, worker) of messages in processing claimed by workers whose id starts with `prefix`."""
     query = select(Message.id, Message.claimed_by).where(Message.status == "processing",
                                                          Message.claimed_by.startswith(prefix, autoescape=True))
-    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+    return [(row[0], row[1] or "") for row in (await session.execute(query)).all()]
 
 
 async def unfinished_messages(session: AsyncSession, *, limit: int = 500,

@@ -53,7 +53,7 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:  # no error code on this Python: go by the message
         return "database is locked" in str(exc)
-    return code & 0xFF == SQLITE_BUSY and code != SQLITE_BUSY_SNAPSHOT
+    return bool(code & 0xFF == SQLITE_BUSY and code != SQLITE_BUSY_SNAPSHOT)
 
 
 class InlineCursor:
@@ -158,7 +158,8 @@ class InlineConnection:
         return _CursorFactory(self)
 
     async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
-        return await (await self.cursor()).execute(sql, parameters)
+        cursor: InlineCursor = await self.cursor()
+        return await cursor.execute(sql, parameters)
 
     async def commit(self) -> None:
         await _when_not_busy(self._conn.commit, self.busy_timeout_s)
@@ -186,7 +187,7 @@ class _Immediate:
         future, function = item
         try:
             result = function()
-        except BaseException as exc:  # noqa: BLE001 — handed to the waiter, as aiosqlite does
+        except BaseException as exc:
             if future is not None:
                 future.set_exception(exc)
             return
@@ -200,7 +201,8 @@ def connector(database: str, *, busy_timeout_s: float) -> Callable[[], Awaitable
     async def connect() -> InlineConnection:
         # timeout=0: waits for other processes' locks happen in _when_not_busy, off the loop's clock.
         # isolation_level="" and check_same_thread=False are what aiosqlite under SQLAlchemy uses.
-        raw = sqlite3.connect(database, timeout=0, isolation_level="", check_same_thread=False)
+        raw = sqlite3.connect(database, timeout=0, isolation_level="",  # type: ignore[call-overload]  # "": BEGIN
+                              check_same_thread=False)
         return InlineConnection(raw, busy_timeout_s=busy_timeout_s)
 
     return connect

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base
-from .statements import PerDialect
+from .statements import PerDialect, affected
 
 
 class ScheduledJob(Base):
@@ -38,7 +38,7 @@ async def take_if_due(session: AsyncSession, name: str, *, now: datetime, every:
     result = await session.execute(
         update(ScheduledJob).where(ScheduledJob.name == name, ScheduledJob.due_at <= now)
         .values(due_at=now + every, last_run_at=now).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 async def record_result(session: AsyncSession, name: str, result: str) -> None:

@@ -1,14 +1,18 @@
-"""The case lifecycle: assign, resolve, close, reopen and note, each recorded as a case event.
+"""The case lifecycle: assign, claim, release, resolve, close, reopen and note, each recorded as a case
+event.
 
 Statuses and the transitions allowed between them::
 
     open         ──assign──▶ in_progress      open / in_progress ──resolve──▶ resolved
     in_progress  ──assign──▶ in_progress      open / in_progress / resolved ──close──▶ closed
+    open         ──claim───▶ in_progress      (claim: assign to oneself, only when nobody has it)
+    in_progress  ──release─▶ open             (the assignee is removed: the bot answers again)
     resolved / closed ──reopen──▶ open, or in_progress when the case has an assignee
 
 A note may be added in any status (an audit remark on a closed case is still useful). Everything else
 is refused: closing a closed case, resolving a closed one, assigning a resolved or closed case (reopen
-it first), reopening a case that is still open, assigning a case to the person who already has it.
+it first), reopening a case that is still open, assigning a case to the person who already has it,
+claiming a case someone else has, releasing a case nobody has.
 
 Every change adds one `CaseEvent` (actor, time, note) in the same transaction as the change; the case
 row keeps only the current status and assignee, so its whole past is the event history.
@@ -33,12 +37,13 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .cases import get_case
+from .cases import STATUSES, get_case
 from .models import Case, CaseEvent, utcnow
+from .statements import affected
 
 _log = logging.getLogger(__name__)
 
-STATUSES = ("open", "in_progress", "resolved", "closed")
+__all__ = ["STATUSES", "CaseError", "CaseNotFound", "TransitionRefused"]
 MAX_NOTE_CHARS = 4000
 # Where each action may start from.
 ASSIGNABLE = ("open", "in_progress")
@@ -88,7 +93,7 @@ async def _change(session: AsyncSession, case: Case, *, allowed_from: tuple[str,
         query = query.where(extra_where)
     result = await session.execute(query.values(**values, updated_at=utcnow())
                                    .execution_options(synchronize_session=False))
-    if result.rowcount == 1:
+    if affected(result) == 1:
         return None
     return await _current_status(session, case.id)
 
@@ -148,6 +153,34 @@ async def assign_case(session: AsyncSession, *, ref: str, assignee: str, actor: 
         raise TransitionRefused(f"case {case.ref} is {_status_words(found)}; reopen it before assigning it",
                                 ref=case.ref, status=found)
     return await _record(session, case, action="assigned", actor=actor, note=assignee)
+
+
+async def claim_case(session: AsyncSession, *, ref: str, actor: str) -> Case:
+    """`actor` takes a case nobody has (an open one moves to in_progress); a claimed case is refused."""
+    case = await _require(session, ref)
+    found = await _change(session, case, allowed_from=ASSIGNABLE, values={"status": "in_progress", "assignee": actor},
+                          extra_where=Case.assignee.is_(None))
+    if found in ASSIGNABLE:
+        holder = (await session.execute(select(Case.assignee).where(Case.id == case.id))).scalar_one()
+        mine = holder == actor
+        raise TransitionRefused(f"case {case.ref} is already {'yours' if mine else f'claimed by {holder}'}",
+                                ref=case.ref, status=found)
+    if found is not None:
+        raise TransitionRefused(f"case {case.ref} is {_status_words(found)}; reopen it before claiming it",
+                                ref=case.ref, status=found)
+    return await _record(session, case, action="assigned", actor=actor, note=actor)
+
+
+async def release_case(session: AsyncSession, *, ref: str, actor: str, note: str | None = None) -> Case:
+    """Hand a claimed case back to the bot: no assignee, status open."""
+    case = await _require(session, ref)
+    found = await _change(session, case, allowed_from=("in_progress",), values={"status": "open", "assignee": None},
+                          extra_where=Case.assignee.is_not(None))
+    if found is not None:
+        state = "not claimed by anyone" if found in ASSIGNABLE else _status_words(found)
+        raise TransitionRefused(f"case {case.ref} is {state}; there is nothing to release", ref=case.ref,
+                                status=found)
+    return await _record(session, case, action="released", actor=actor, note=_clean(note))
 
 
 async def add_case_note(session: AsyncSession, *, ref: str, actor: str, text: str) -> CaseEvent:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import PendingTask
 from .statements import PerDialect
 
-_pending = PendingTask.__table__
+_pending = cast(Table, PendingTask.__table__)
 # uq_pending_task (message, task) makes a second insert of the same task a no-op.
 _NEW_PENDING = PerDialect(lambda insert: insert(_pending).on_conflict_do_nothing().returning(_pending.c.id))
 

@@ -8,15 +8,31 @@ it): it replaces select + savepoint + insert + IntegrityError with one statement
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult, Result
+
 InsertFactory = Callable[..., Any]  # sqlite.insert or postgresql.insert
-_INSERTS: dict[str, InsertFactory] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_DIALECTS = ("sqlite", "postgresql")
+
+
+def insert_of(dialect: str) -> InsertFactory:
+    """The dialect's `insert`, imported when first needed (a process on SQLite never loads PostgreSQL's)."""
+    if dialect not in _DIALECTS:
+        raise KeyError(dialect)
+    insert: InsertFactory = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
+    return insert
+
+
+def affected(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (`execute` returns a CursorResult for those)."""
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 def dialect_of(session: AsyncSession) -> str:
@@ -34,5 +50,5 @@ class PerDialect:
         name = dialect_of(session)
         statement = self._built.get(name)
         if statement is None:
-            statement = self._built[name] = self._build(_INSERTS[name])
+            statement = self._built[name] = self._build(insert_of(name))
         return statement

@@ -19,7 +19,7 @@ from bot.wiring import open_services, shell_chat
 from storage import cases as case_store
 from storage import inbox, lifecycle
 from storage.cases import CaseFilter
-from tests.test_case_lifecycle import events_of, seed_case, seed_in, status_of
+from tests.harness.cases import events_of, seed_case, seed_in, status_of
 
 STAFF, OTHER_STAFF, CUSTOMER, STRANGER = "S1", "S2", "C1", "C2"
 

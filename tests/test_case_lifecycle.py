@@ -4,56 +4,14 @@ refusals, and one recorded close when two staff members close a case at the same
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from storage import cases as case_store
-from storage import inbox, lifecycle
-from storage.db import Database
-from storage.models import Case, CaseEvent
-
-
-async def seed_case(db: Database, *, customer: str = "u1", platform: str = "shell", kind: str = "return",
-                    details: dict[str, Any] | None = None, thread: str | None = None,
-                    created_at: datetime | None = None, text: str = "I need help") -> Case:
-    """One case as the pipeline stores it: a conversation, the customer's message, the case."""
-    async with db.write() as s:
-        return await seed_in(s, customer=customer, platform=platform, kind=kind, details=details, thread=thread,
-                             created_at=created_at, text=text)
-
-
-async def seed_in(s: Any, *, customer: str = "u1", platform: str = "shell", kind: str = "return",
-                  details: dict[str, Any] | None = None, thread: str | None = None,
-                  created_at: datetime | None = None, text: str = "I need help") -> Case:
-    message = await inbox.store_inbound(s, platform=platform, channel_id="C-support",
-                                       thread_id=thread or uuid.uuid4().hex, customer_id=customer,
-                                       platform_message_id=uuid.uuid4().hex, author_id=customer, text=text)
-    case, created = await case_store.open_case(
-        s, kind=kind, platform=platform, customer_id=customer, conversation_id=message.conversation_id,
-        message_id=message.id, task_key=f"0:{kind}", details=details or {"product_name": "Widget"})
-    assert created
-    if created_at is not None:
-        case.created_at = created_at
-        await s.flush()
-    return case
-
-
-async def events_of(db: Database, ref: str) -> list[CaseEvent]:
-    async with db.session() as s:
-        case = await case_store.get_case(s, ref)
-        assert case is not None
-        return await case_store.case_events(s, case.id)
-
-
-async def status_of(db: Database, ref: str) -> str:
-    async with db.session() as s:
-        case = await case_store.get_case(s, ref)
-        assert case is not None
-        return case.status
-
+from storage import lifecycle
+from tests.harness.cases import events_of, seed_case, status_of
 
 ACTIONS = {
     "assign": lambda s, ref: lifecycle.assign_case(s, ref=ref, assignee="slack:S2", actor="slack:S1"),

@@ -10,19 +10,10 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-           "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-           "with my system. Finally, can you give me an update on my order #A-12345?")
+from tests.harness import EXAMPLE
+from tests.harness.cli import run_cli
 
-
-def run_cli(tmp_path: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_", "GEMINI_", "GOOGLE_"))}
-    environment.update({"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-                        "SUPPORTBOT_LLM": "offline", **env})
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=environment, input=stdin,
-                          capture_output=True, text=True, timeout=60)
-
+pytestmark = pytest.mark.slow  # subprocesses
 
 def test_ask_json_then_cases_list(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, "ask", EXAMPLE, "--json")
@@ -83,3 +74,29 @@ def test_chat_reads_lines_until_eof(tmp_path: Path) -> None:
 def test_run_without_credentials_and_without_a_terminal_says_nothing_is_configured(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, "run", stdin="/quit\n")  # a pipe is no terminal: tests/test_startup.py has one
     assert proc.returncode == 1 and "nothing is configured" in proc.stderr
+
+
+# Modules a command must not load: the platform SDKs, the model SDK, the FAQ pipeline, the bench suite.
+HEAVY = ("slack_bolt", "slack_sdk", "discord", "google.genai", "trafilatura", "bot.bench", "workflows.faq", "alembic")
+
+
+def _loaded_after(tmp_path: Path, *args: str) -> set[str]:
+    script = ("import sys; from bot.cli import main\n"
+              f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
+              "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "GEMINI_", "GOOGLE_"))}
+    environment.update({"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+                        "SUPPORTBOT_LLM": "offline"})
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True,
+                          text=True, timeout=60)
+    return set(proc.stderr.split())
+
+
+def test_commands_load_only_what_they_use(tmp_path: Path) -> None:
+    routed = _loaded_after(tmp_path, "route", "where is my order?")
+    assert "workflows.router" in routed
+    assert not {m for m in routed if m.startswith((*HEAVY, "sqlalchemy"))}
+    assert run_cli(tmp_path, "cases", "list").returncode == 0  # migrates the new database (Alembic, once)
+    listed = _loaded_after(tmp_path, "cases", "list")
+    assert "bot.cases" in listed and "sqlalchemy" in listed
+    assert not {m for m in listed if m.startswith(HEAVY)}

@@ -1,4 +1,4 @@
-"""Exactly once across crashes (issue 5, part 1): a real `supportbot run` subprocess with a fail point
+"""Exactly once across crashes (docs/spec-notes.md, part 1): a real `supportbot run` subprocess with a fail point
 armed (`SUPPORTBOT_FAILPOINTS`, workflows/faults.py) kills itself with SIGKILL at one step of the
 message path; a restart without fail points must finish the message so that the customer sees exactly
 one reply (counted at the fake platform, not in our database), each case exists once, the message is
@@ -46,10 +46,10 @@ from tests.fakes.slack import (
     message_event,
     signed_headers,
 )
+from tests.harness import EXAMPLE
 from tests.support import command_line, environment, free_port, start_slack_bot
-from tests.test_pipeline import EXAMPLE
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")]
 
 FAILPOINTS = ["after_store", "after_claim", "after_cases", "after_reply_stored", "after_post", "after_mark_sent"]
 CHANNEL, TS = "CSUPPORT", "1700000500.000100"

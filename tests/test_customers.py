@@ -14,13 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from bot.cli import main
 from bot.customers import CustomerId, apply_retention
 from bot.wiring import open_services, shell_chat
 from storage import lifecycle
 from storage.customers import ERASED
 from storage.models import CaseEvent, Message
-from tests.test_case_cli import cli  # noqa: F401 — the in-process `supportbot` fixture
 
 ALICE_SECRET = "Zebulon-Quixote-7731"  # a marker that must leave the database file
 BOB_TEXT = "Bob-Keeps-His-Words-4410"

@@ -12,7 +12,6 @@ from typing import Any
 from storage import dead_letters, inbox, migrate
 from storage.db import Database
 from storage.models import utcnow
-from tests.test_case_cli import cli  # noqa: F401 — the in-process `supportbot` fixture
 
 
 async def _failed_once(db: Database, mid: str, *, give_up: bool, retry_in_s: float = 60.0) -> int:
@@ -276,7 +275,7 @@ async def test_a_channel_the_bot_cannot_post_to_is_given_up_while_others_are_ans
 
 async def test_discord_missing_access_and_unknown_channel_stop_at_once(make_settings: Any) -> None:
     from tests.fakes.discord import FakeDiscord
-    from tests.test_discord_messages import discord_bot, discord_settings
+    from tests.harness.discord import discord_bot, discord_settings
 
     async with FakeDiscord() as fake, discord_bot(discord_settings(make_settings, fake), fake) as bot:
         fake.fail("message", 403, code=50001, message="Missing Access")

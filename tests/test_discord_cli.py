@@ -22,8 +22,10 @@ from tests.fakes.discord import (
     interaction_payload,
     message_payload,
 )
+from tests.harness import EXAMPLE
 from tests.support import command_line, environment, free_port, stop_gracefully, stored_cases
-from tests.test_discord_messages import EXAMPLE
+
+pytestmark = pytest.mark.slow  # subprocesses
 
 
 @pytest.fixture

@@ -29,12 +29,8 @@ from tests.fakes.discord import (
     FakeDiscord,
     interaction_payload,
 )
-from tests.test_discord_messages import (
-    EXAMPLE,
-    DiscordHarness,
-    discord_bot,
-    discord_settings,
-)
+from tests.harness import EXAMPLE
+from tests.harness.discord import DiscordHarness, discord_bot, discord_settings
 
 OTHER = "300000000000000077"
 

@@ -73,7 +73,7 @@ def test_case_list_is_one_message_of_embeds() -> None:
     [page] = render_result(CommandResult(text="3 cases", title="Your cases (3 found)", items=items))
     check_limits([page])
     assert page.content == "**Your cases (3 found)**"
-    assert [e.title for e in page.embeds][0] == "RMA-00000000 · return · open"
+    assert page.embeds[0].title == "RMA-00000000 · return · open"
     assert page.embeds[0].fields[0].name == "Opened"
 
 

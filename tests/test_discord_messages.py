@@ -6,21 +6,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from adapters.discord import DiscordAdapter
 from adapters.platform import Outbound
-from bot.commands.registry import Command
 from bot.runtime import discord_adapter
-from bot.wiring import Services, open_services
-from storage import cases as case_store
+from bot.wiring import open_services
 from storage import inbox
-from storage.cases import CaseFilter
 from storage.models import Message
 from tests.fakes.discord import (
     BOT_ID,
@@ -31,62 +25,10 @@ from tests.fakes.discord import (
     STAFF_ROLE,
     SUPPORT_CHANNEL,
     FakeDiscord,
-    message_payload,
     thread_payload,
 )
-
-EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-           "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-           "with my system. Finally, can you give me an update on my order #A-12345?")
-READY_TIMEOUT = 0.05
-
-
-@dataclass
-class DiscordHarness:
-    services: Services
-    adapter: DiscordAdapter
-    fake: FakeDiscord
-
-    async def send(self, content: str, **kwargs: Any) -> dict[str, Any]:
-        """Dispatch a MESSAGE_CREATE and wait until the adapter has finished with it."""
-        payload = message_payload(content, **kwargs)
-        await self.resend(payload)
-        return payload
-
-    async def resend(self, payload: dict[str, Any]) -> None:
-        await self.fake.dispatch("MESSAGE_CREATE", payload)
-        await self.settled()
-
-    async def settled(self) -> None:
-        # The listener runs in a task of its own: wait for the client to have read the event (a
-        # round trip on the socket), then for the adapter's work to end.
-        await self.fake.round_trip()
-        assert await self.adapter.idle(timeout=15)
-
-    async def cases(self) -> list[Any]:
-        async with self.services.db.session() as s:
-            return await case_store.list_cases(s, CaseFilter(), limit=None)
-
-
-def discord_settings(make_settings: Any, fake: FakeDiscord, **overrides: str) -> Any:
-    values = {"DISCORD_BOT_TOKEN": BOT_TOKEN, "SUPPORTBOT_DISCORD_API_URL": fake.api_url,
-              "SUPPORTBOT_DISCORD_GATEWAY_URL": fake.gateway_url, "SUPPORTBOT_DISCORD_CHANNEL_IDS": SUPPORT_CHANNEL,
-              "SUPPORTBOT_STAFF_DISCORD_ROLE_IDS": STAFF_ROLE, **overrides}
-    return make_settings(**values)
-
-
-@asynccontextmanager
-async def discord_bot(settings: Any, fake: FakeDiscord, *,
-                      commands: tuple[Command, ...] = ()) -> AsyncIterator[DiscordHarness]:
-    async with open_services(settings) as services:
-        for command in commands:  # before start: the command tree is built at login
-            services.registry.add(command)
-        adapter = discord_adapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
-        await adapter.start()
-        try:
-            yield DiscordHarness(services, adapter, fake)
-        finally:
-            await adapter.stop()
+from tests.harness import EXAMPLE
+from tests.harness.discord import READY_TIMEOUT, DiscordHarness, discord_bot, discord_settings
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from aiohttp import web
 
 from tests.fakes import discord as fake_discord
 from tests.fakes.discord import Call, FakeDiscord
-from tests.test_discord_messages import EXAMPLE, discord_bot, discord_settings
+from tests.harness import EXAMPLE
+from tests.harness.discord import discord_bot, discord_settings
 
 
 class SparseDiscord(FakeDiscord):

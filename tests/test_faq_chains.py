@@ -208,7 +208,7 @@ async def test_all_pages_failing_is_a_clear_error(site: str, fetcher: PageFetche
 
 
 async def test_refused_page_is_reported_not_fetched(fetcher: PageFetcher) -> None:
-    with pytest.raises(FaqError, match="169.254.169.254/ is refused: it resolves to a link-local address"):
+    with pytest.raises(FaqError, match=r"169\.254\.169\.254/ is refused: it resolves to a link-local address"):
         await build_faq(["http://169.254.169.254/"], runner=StepRunner(None), fetcher=fetcher)
 
 

@@ -8,7 +8,6 @@ import asyncio
 import io
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -23,14 +22,17 @@ from bot import cli_faq
 from bot.cli import main
 from storage import faqs as faq_store
 from storage.db import Database
-from tests.fakes.gemini import Fail, FakeGemini
+from tests.fakes.gemini import FakeGemini
 from tests.fakes.site import serve_site
-from tests.test_faq_fetch import LOCAL
+from tests.harness import LOCAL
+from tests.harness.gemini import gemini_responder
 from workflows.faq import MAX_URLS, PageFetcher, ProgressEvent
 from workflows.faq.offline import OfflineFaq
 from workflows.faq.pages import Page
 from workflows.faq.pipeline import CHAINS, load_page
 from workflows.faq.schemas import MAX_QUESTIONS
+
+pytestmark = pytest.mark.slow  # subprocesses
 
 KILLBILL, SIMPLE_RETURNS = "/shared/killbill/latest/faq.html", "/shared/auroraextensions-simplereturns/index.html"
 L = 0.2  # the fake Gemini's latency per call
@@ -87,29 +89,6 @@ async def test_offline_faq_json_is_grounded_and_stored(tmp_path: Path, db_url: s
     [(faq_set, items)] = await stored_sets(db_url)
     assert faq_set.platform == "cli" and faq_set.requested_by.startswith("cli:") and faq_set.urls == docs
     assert [i.question for i in items] == [i["question"] for i in data["items"]]
-
-
-def gemini_responder(offline: OfflineFaq) -> Any:
-    """Answers the FAQ steps as a model would (from the pages' own sentences), plus one made-up citation
-    per answer, which grounding must drop."""
-
-    def respond(model: str, body: dict[str, Any]) -> Any:
-        prompt = body["contents"][-1]["parts"][-1]["text"]  # the pages (when not cached) come first
-        if m := re.search(r"Write exactly (\d+) distinct questions", prompt):
-            return offline.questions(int(m.group(1))).model_dump()
-        question = prompt.split("\n", 1)[0].removeprefix("Question: ")
-        fabricated = {"url": "https://evil.example/faq", "quote": "Everything is free forever."}
-        if "Then cite your sources" in prompt:  # grounded: answer and citations in one call
-            answer = offline.answer(question).model_dump()
-            return {**answer, "citations": [*answer["citations"], fabricated]}
-        if "Find where the pages above support" in prompt:  # three-step, step 3
-            answer = prompt.split("\nAnswer: ", 1)[1].split("\n", 1)[0]
-            return {"citations": [*offline.sources(answer).model_dump()["citations"], fabricated]}
-        if prompt.startswith("Question: "):  # three-step, step 2
-            return offline.draft(question).model_dump()
-        return Fail(400, "unexpected request")
-
-    return respond
 
 
 @pytest.mark.parametrize(("chain", "sequential", "calls"), [("grounded", False, 7), ("three-step", True, 13)])

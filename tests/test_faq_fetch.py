@@ -10,6 +10,7 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from tests.fakes.site import serve_site
+from tests.harness import LOCAL
 from workflows.faq.fetch import FetchError, PageFetcher
 from workflows.faq.netguard import (
     GuardedResolver,
@@ -17,8 +18,6 @@ from workflows.faq.netguard import (
     RefusedAddress,
     refused_category,
 )
-
-LOCAL = ["127.0.0.1"]
 
 
 async def fetch_error(url: str, **options: object) -> FetchError:
@@ -67,7 +66,7 @@ async def test_resolver_keeps_only_public_addresses() -> None:
     resolver = GuardedResolver(HostPolicy(), inner)
     kept = await resolver.resolve("mixed.example", 80)
     assert [r["host"] for r in kept] == ["93.184.216.34"]
-    with pytest.raises(RefusedAddress, match="internal.example resolves to a private address"):
+    with pytest.raises(RefusedAddress, match=r"internal\.example resolves to a private address"):
         await resolver.resolve("internal.example", 80)
     allowed = GuardedResolver(HostPolicy(["Internal.Example."]), inner)
     assert [r["host"] for r in await allowed.resolve("internal.example", 80)] == ["10.1.2.3", "::1"]

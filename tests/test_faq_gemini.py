@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.gemini import FakeGemini
-from tests.test_faq_cli import gemini_responder
+from tests.harness.gemini import gemini_responder
 from workflows.faq import FaqResult, PageFetcher, build_faq
 from workflows.faq.offline import OfflineFaq
 from workflows.faq.pages import Page

@@ -1,4 +1,4 @@
-"""Model faults through the whole pipeline (issue 5, part 3): the real GeminiClient (google-genai) against
+"""Model faults through the whole pipeline (docs/spec-notes.md, part 3): the real GeminiClient (google-genai) against
 the fake Gemini server, driven through the support service like any customer message.
 
 Each fault — 429 with a RetryInfo delay, 500s, a hung request (timeout), text that is not JSON, a
@@ -25,7 +25,8 @@ from tests.fakes.gemini import (
     Hang,
     RateLimited,
 )
-from tests.test_pipeline import EXAMPLE, _gemini_respond
+from tests.harness import EXAMPLE
+from tests.harness.gemini import gemini_respond
 from workflows import telemetry
 from workflows.llm.gemini import GeminiClient
 from workflows.llm.runner import CircuitBreaker
@@ -34,7 +35,8 @@ API_KEY = "test-key-faults"
 
 
 def fallbacks(step: str, reason: str) -> float:
-    return telemetry.REGISTRY.get_sample_value("supportbot_llm_fallbacks_total", {"step": step, "reason": reason}) or 0.0
+    labels = {"step": step, "reason": reason}
+    return telemetry.REGISTRY.get_sample_value("supportbot_llm_fallbacks_total", labels) or 0.0
 
 
 def llm_errors(step: str) -> float:
@@ -43,7 +45,7 @@ def llm_errors(step: str) -> float:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeGemini]:
-    async with FakeGemini(respond=_gemini_respond) as server:
+    async with FakeGemini(respond=gemini_respond) as server:
         yield server
 
 
@@ -127,7 +129,7 @@ async def test_the_circuit_opens_after_the_threshold_and_closes_when_gemini_reco
         assert len(fake.generate_requests) == 3
         assert fallbacks("synthesize", "circuit_open") + fallbacks("plan", "circuit_open") - open_before == 7
 
-        fake.respond = _gemini_respond  # the provider recovers; the cool-down passes (no real waiting)
+        fake.respond = gemini_respond  # the provider recovers; the cool-down passes (no real waiting)
         now[0] += 31
         assert services.runner.breaker.state == "half-open"
         result = (await shell_chat(services).send(EXAMPLE)).result

@@ -1,4 +1,4 @@
-"""Two processes, one PostgreSQL database (issue 5, part 6): two real `supportbot run --slack
+"""Two processes, one PostgreSQL database (docs/spec-notes.md, part 6): two real `supportbot run --slack
 --slack-mode http` processes share the database and the fake Slack. 200 customer messages are waiting
 in the inbox (stored, never processed — as after an outage); both processes resume them at start.
 
@@ -30,7 +30,7 @@ from storage.models import Case, Message
 from tests.fakes.slack import BOT_TOKEN, Call, FakeSlack
 from tests.support import free_port, start_slack_bot
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")]
 
 MESSAGES = 200
 SLOTS = 32  # SupportService's default concurrency, as `supportbot run` wires it

@@ -1,4 +1,4 @@
-"""Observability (issue 5, part 8): /healthz and /metrics over HTTP from the real `serve()` with the
+"""Observability (docs/spec-notes.md, part 8): /healthz and /metrics over HTTP from the real `serve()` with the
 real Slack adapter (HTTP mode) against the fake Slack; conversation and case ids in the log lines of a
 processed message; and no secret in the logs of `supportbot --debug run` with real-looking tokens, a
 Gemini error that echoes the key and a delivery error whose exception text carries the bot token.
@@ -196,6 +196,7 @@ def _bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
                                     "GEMINI_API_KEY": GEMINI_KEY, "DISCORD_BOT_TOKEN": DISCORD_TOKEN, **extra})
 
 
+@pytest.mark.slow
 async def test_no_secret_reaches_the_logs_at_debug_level_even_on_error_paths(tmp_path: Path) -> None:
     async with FakeSlack(bot_token=SLACK_TOKEN) as fake, FakeGemini() as gemini:
         # The provider echoes the key in its error, the platform echoes the token in its error: both are
@@ -236,6 +237,7 @@ async def gemini_requests(gemini: FakeGemini, count: int) -> None:
             await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_the_database_password_is_masked_too(tmp_path: Path) -> None:
     import subprocess
 

@@ -1,6 +1,6 @@
-"""`open_cases` (all tasks of one message at once) gives what `open_case` per task gives: the same
-case again for the same task, an open case of the same subject reused, a subject shared by two tasks
-of one message opened once, and a history event for every new case."""
+"""`open_cases` (all tasks of one message at once): the same case again for the same task, an open case
+of the same subject reused, a subject shared by two tasks of one message opened once, and a history
+event for every new case."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ async def test_new_cases_are_opened_with_their_events(db_url: str) -> None:
         await db.aclose()
 
 
-async def test_same_task_and_same_subject_reuse_cases_like_open_case(db_url: str) -> None:
+async def test_same_task_and_same_subject_reuse_cases(db_url: str) -> None:
     db, conv, first, second = await _setup(db_url)
     try:
         async with db.write() as s:
@@ -61,10 +61,10 @@ async def test_same_task_and_same_subject_reuse_cases_like_open_case(db_url: str
                 platform="shell", customer_id="u1", conversation_id=conv, message_id=second)
         assert (opened[0][0].ref, opened[0][1]) == (order.ref, False)
         assert opened[1][1] is True and (opened[2][0].ref, opened[2][1]) == (opened[1][0].ref, False)
-        async with db.write() as s:  # and the one-at-a-time path agrees
-            single, created = await case_store.open_case(
-                s, kind="return", platform="shell", customer_id="u1", conversation_id=conv, message_id=second,
-                task_key="9:return", details={}, subject_key="product:z")
+        async with db.write() as s:  # and a single task agrees
+            [(single, created)] = await case_store.open_cases(
+                s, [CaseSpec(kind="return", task_key="9:return", details={}, subject_key="product:z")],
+                platform="shell", customer_id="u1", conversation_id=conv, message_id=second)
         assert (single.ref, created) == (opened[1][0].ref, False)
     finally:
         await db.aclose()

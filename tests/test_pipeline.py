@@ -4,7 +4,6 @@ and the real google-genai client against the fake Gemini server."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -14,14 +13,10 @@ from bot.wiring import open_services, shell_chat
 from storage import cases as case_store
 from storage import inbox
 from storage.cases import CaseFilter
+from tests.harness import EXAMPLE
+from tests.harness.gemini import gemini_respond
 from workflows.llm.base import LLMUnavailable
 from workflows.llm.scripted import ScriptedLLM
-from workflows.orchestrator import PLAN_SYSTEM
-from workflows.synthesizer import SYNTH_SYSTEM
-
-EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-           "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-           "with my system. Finally, can you give me an update on my order #A-12345?")
 
 
 async def _all_cases(services: Any) -> list[Any]:
@@ -59,25 +54,10 @@ async def test_three_requests_offline(services: Any) -> None:
     assert payload["route"] == "billing" and payload["pending"] == []
 
 
-def _gemini_respond(model: str, body: dict[str, Any]) -> Any:
-    system = "\n".join(p.get("text", "") for p in (body.get("systemInstruction") or {}).get("parts", []))
-    prompt = "\n".join(p.get("text", "") for c in body.get("contents", []) for p in c.get("parts", []))
-    if system.startswith(PLAN_SYSTEM[:40]):
-        return {"routes": ["billing", "return", "status"], "tasks": [
-            {"kind": "billing", "invoice_number": "INV-7890", "concern": "invoice seems higher than expected"},
-            {"kind": "return", "product_name": "SuperWidget 5000", "reason_for_return": "not compatible with my system"},
-            {"kind": "status", "order_id": "A-12345"}]}
-    if system.startswith(SYNTH_SYSTEM[:40]):
-        facts = json.loads(prompt.split("Facts (JSON):\n", 1)[1])
-        refs = ", ".join(f"`{c['reference']}`" for c in facts["cases"])
-        return {"reply": f"All sorted! Your cases: {refs}."}
-    raise AssertionError(f"unexpected request: {system[:60]}")
-
-
 async def test_three_requests_with_gemini_takes_two_sequential_calls(make_settings: Any) -> None:
     from tests.fakes.gemini import FakeGemini
 
-    async with FakeGemini(respond=_gemini_respond, latency_s=0.05) as fake:
+    async with FakeGemini(respond=gemini_respond, latency_s=0.05) as fake:
         settings = make_settings(SUPPORTBOT_LLM="gemini", GEMINI_API_KEY="test-key",
                                  SUPPORTBOT_GEMINI_BASE_URL=fake.base_url)
         async with open_services(settings) as services:

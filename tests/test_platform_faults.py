@@ -1,4 +1,4 @@
-"""Platform faults (issue 5, part 4): the real slack_sdk / slack-bolt and discord.py against fakes that
+"""Platform faults (docs/spec-notes.md, part 4): the real slack_sdk / slack-bolt and discord.py against fakes that
 fail the way the platforms do.
 
 Slack: the Web API client carries slack_sdk's retry handlers (connection errors, 429 honouring
@@ -35,9 +35,8 @@ from tests.fakes.slack import (
     event_callback,
     message_event,
 )
-from tests.test_discord_messages import discord_bot, discord_settings
-from tests.test_slack_http import slack_http
-from tests.test_slack_socket import slack_socket
+from tests.harness.discord import discord_bot, discord_settings
+from tests.harness.slack import slack_http, slack_socket
 
 
 @pytest.fixture
@@ -149,7 +148,7 @@ async def test_discord_503_leaves_the_message_pending_and_resume_posts_it_once(m
         assert await unfinished(bot.services) == 1
         assert await bot.services.support.resume() == 1
         assert await bot.services.support.resume() == 0
-        failed, posted = discord_fake.posts_in(message["id"])
+        _failed, posted = discord_fake.posts_in(message["id"])
         [case] = await bot.cases()
         assert case.ref in posted.json["content"] and await unfinished(bot.services) == 0
 

@@ -1,4 +1,4 @@
-"""Ordering and backpressure in the support service (issue 5, part 2), through the real service and
+"""Ordering and backpressure in the support service (docs/spec-notes.md, part 2), through the real service and
 pipeline with a fake model that is slow (ordering) or blocks on an asyncio.Event (backpressure).
 
 - Messages of one conversation are answered in the order they arrived, one at a time; different

@@ -1,4 +1,4 @@
-"""Graceful shutdown under load (issue 5, part 5): a real `supportbot run --slack --slack-mode http`
+"""Graceful shutdown under load (docs/spec-notes.md, part 5): a real `supportbot run --slack --slack-mode http`
 subprocess against the fake Slack, SIGTERM while replies are in flight.
 
 The fake holds every chat.postMessage, so the bot's 32 slots are all busy delivering and the rest of
@@ -30,6 +30,8 @@ from tests.fakes.slack import (
     signed_headers,
 )
 from tests.support import free_port, start_slack_bot
+
+pytestmark = pytest.mark.slow  # subprocesses
 
 WARNINGS = "default::ResourceWarning"  # unclosed sockets or sessions would show in stderr
 SLOTS = 32  # SupportService's default concurrency, as `supportbot run` wires it
@@ -102,7 +104,8 @@ async def test_sigterm_under_load_finishes_in_flight_keeps_the_rest_and_a_restar
         assert (pending, sent) == (WAITING + LATE, SLOTS)
 
         port = free_port()
-        process = await start_slack_bot(tmp_path, fake, port, db_url, PYTHONWARNINGS=WARNINGS)  # the next start resumes what was left
+        # The next start resumes what was left.
+        process = await start_slack_bot(tmp_path, fake, port, db_url, PYTHONWARNINGS=WARNINGS)
         await fake.wait_for("chat.postMessage", SLOTS + WAITING + LATE, timeout=30)
         await stop(process)
 

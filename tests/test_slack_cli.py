@@ -26,6 +26,8 @@ from tests.fakes.slack import (
 )
 from tests.support import command_line, environment, free_port, stop_gracefully, stored_cases, wait_until_healthy
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
            "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
            "with my system. Finally, can you give me an update on my order #A-12345?")

@@ -21,14 +21,8 @@ from bot.commands.registry import (
     ResultItem,
 )
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, message_event
-from tests.test_slack_http import (
-    ACK_LIMIT_S,
-    CHANNEL,
-    EXAMPLE,
-    STAFF,
-    SlackHttp,
-    slack_http,
-)
+from tests.harness import EXAMPLE
+from tests.harness.slack import ACK_LIMIT_S, CHANNEL, STAFF, SlackHttp, slack_http
 
 
 @pytest.fixture

@@ -183,8 +183,9 @@ def test_manifest_declares_every_registry_command_scope_and_event() -> None:
     # escaped text carries user ids (<@U…|name>) instead of display names, which /case-assign needs
     assert all(c["should_escape"] is True for c in manifest["features"]["slash_commands"])
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"chat:write", "channels:history", "groups:history", "im:history", "mpim:history", "app_mentions:read",
-            "reactions:write", "commands", "users:read"} <= scopes
+    assert scopes == {"chat:write", "channels:history", "groups:history", "im:history", "mpim:history",
+                      "app_mentions:read", "reactions:write", "commands"}  # only the scopes the bot uses
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True  # case-card buttons and modals
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     assert events == {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim"}
     assert manifest["settings"]["socket_mode_enabled"] is True

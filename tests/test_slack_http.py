@@ -8,25 +8,16 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
 from adapters.platform import Outbound
-from adapters.slack import SlackAdapter
 from adapters.slack.conversations import FEEDBACK_BUDGET_S
 from adapters.slack.mrkdwn import MAX_TEXT_CHARS
-from bot.runtime import slack_adapter
-from bot.wiring import Services, open_services
-from storage import cases as case_store
 from storage import inbox
-from storage.cases import CaseFilter
 from tests.fakes.slack import (
     BOT_ID,
     BOT_TOKEN,
@@ -34,58 +25,14 @@ from tests.fakes.slack import (
     SIGNING_SECRET,
     FakeSlack,
     event_callback,
-    form_body,
     message_event,
     signed_headers,
-    slash_command,
 )
-from workflows.llm.base import LLMClient, LLMRequest
+from tests.harness import EXAMPLE
+from tests.harness.slack import ACK_LIMIT_S, CHANNEL, CUSTOMER, STAFF, SlackHttp, slack_http
+from workflows.llm.base import LLMRequest
 from workflows.llm.scripted import FunctionLLM
 from workflows.orchestrator import PlanAnswer
-
-EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-           "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-           "with my system. Finally, can you give me an update on my order #A-12345?")
-CHANNEL, CUSTOMER, STAFF = "CSUPPORT", "UCUST", "USTAFF"
-ACK_LIMIT_S = 3.0
-
-
-@dataclass
-class Posted:
-    status: int
-    body: str
-    elapsed_s: float
-
-
-@dataclass
-class SlackHttp:
-    services: Services
-    adapter: SlackAdapter
-    fake: FakeSlack
-    url: str
-    http: aiohttp.ClientSession
-
-    async def post(self, body: str, headers: dict[str, str]) -> Posted:
-        started = time.perf_counter()
-        async with self.http.post(self.url, data=body.encode(), headers=headers) as response:
-            text = await response.text()
-        return Posted(response.status, text, time.perf_counter() - started)
-
-    async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None) -> Posted:
-        body = json.dumps(event_callback(event, event_id=event_id))
-        headers = signed_headers(body)
-        if retry is not None:
-            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
-        return await self.post(body, headers)
-
-    async def command(self, command: str, text: str = "", *, user: str = CUSTOMER) -> Posted:
-        body = form_body(slash_command(command, text, user=user, channel=CHANNEL,
-                                       response_url=self.fake.response_url()))
-        return await self.post(body, signed_headers(body, content_type="application/x-www-form-urlencoded"))
-
-    async def cases(self) -> list[Any]:
-        async with self.services.db.session() as s:
-            return await case_store.list_cases(s, CaseFilter(), limit=None)
 
 
 @pytest.fixture
@@ -98,26 +45,6 @@ async def fake() -> AsyncIterator[FakeSlack]:
 def slack_settings(make_settings: Any, fake: FakeSlack) -> Any:
     return make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
                          SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF)
-
-
-@asynccontextmanager
-async def slack_http(settings: Any, fake: FakeSlack, *, llm: LLMClient | None = None) -> AsyncIterator[SlackHttp]:
-    async with open_services(settings, llm=llm) as services:
-        adapter = slack_adapter(services, mode="http")
-        app = web.Application()
-        app.add_routes(adapter.routes())
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        await adapter.start()
-        try:
-            async with aiohttp.ClientSession() as http:
-                yield SlackHttp(services, adapter, fake, f"http://127.0.0.1:{port}/slack/events", http)
-        finally:
-            await adapter.stop()
-            await runner.cleanup()
 
 
 @pytest.fixture

@@ -6,17 +6,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from adapters.slack import SlackAdapter
 from bot.runtime import slack_adapter
-from bot.wiring import Services, open_services
-from storage import cases as case_store
-from storage.cases import CaseFilter
+from bot.wiring import open_services
 from tests.fakes.slack import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -25,40 +20,14 @@ from tests.fakes.slack import (
     message_event,
     slash_command,
 )
-
-EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-           "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-           "with my system. Finally, can you give me an update on my order #A-12345?")
-CHANNEL = "CSUPPORT"
-
-
-@dataclass
-class SlackSocket:
-    services: Services
-    adapter: SlackAdapter
-    fake: FakeSlack
-
-    async def cases(self) -> list[Any]:
-        async with self.services.db.session() as s:
-            return await case_store.list_cases(s, CaseFilter(), limit=None)
+from tests.harness import EXAMPLE
+from tests.harness.slack import CHANNEL, SlackSocket, slack_socket
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as server:
         yield server
-
-
-@asynccontextmanager
-async def slack_socket(settings: Any, fake: FakeSlack) -> AsyncIterator[SlackSocket]:
-    async with open_services(settings) as services:
-        adapter = slack_adapter(services, mode="socket")
-        await adapter.start()
-        try:
-            await fake.wait_connected()
-            yield SlackSocket(services, adapter, fake)
-        finally:
-            await adapter.stop()
 
 
 @pytest.fixture
@@ -134,7 +103,7 @@ async def test_a_refused_app_token_stops_start_with_a_clear_error(make_settings:
                              SUPPORTBOT_SLACK_API_URL=fake.base_url)
     async with open_services(settings) as services:
         adapter = slack_adapter(services, mode="socket")
-        with pytest.raises(RuntimeError, match="SLACK_APP_TOKEN.*invalid_auth"):
+        with pytest.raises(RuntimeError, match=r"SLACK_APP_TOKEN.*invalid_auth"):
             await adapter.start()
         assert not adapter.connected
     assert json.dumps([c.method for c in fake.calls]) == json.dumps(["auth.test", "apps.connections.open"])

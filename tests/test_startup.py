@@ -12,10 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.site import serve_site
 from tests.fakes.slack import FakeSlack
 from tests.support import command_line, environment, free_port, start_slack_bot
-from tests.test_faq_cli import KILLBILL, run_faq
-from tests.fakes.site import serve_site
+
+KILLBILL = "/shared/killbill/latest/faq.html"
+
+
+async def run_faq(tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str]:
+    """`supportbot faq …` as a subprocess (this event loop keeps serving the pages meanwhile)."""
+    process = await asyncio.create_subprocess_exec(
+        *command_line(), "faq", *args, cwd=tmp_path, env=environment(tmp_path, **env),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 90)
+    return int(process.returncode or 0), out.decode(), err.decode()
 
 
 def supportbot(tmp_path: Path, *args: str, stdin: int | None = subprocess.DEVNULL,
@@ -73,14 +83,13 @@ def test_faq_allowed_hosts_refuses_a_url_and_says_why(tmp_path: Path) -> None:
 async def test_faq_allowed_hosts_accepts_host_and_port(tmp_path: Path, shared_data: Path) -> None:
     async with serve_site() as base:
         port = base.rsplit(":", 1)[1].split("/")[0]
-        db_url = f"sqlite+aiosqlite:///{tmp_path / 'faq.db'}"
-        code, out, err, _ = await run_faq(tmp_path, db_url, base + KILLBILL, "--questions", "2",
-                                          SUPPORTBOT_FAQ_ALLOWED_HOSTS=f"127.0.0.1:{port}")
+        code, out, err = await run_faq(tmp_path, base + KILLBILL, "--questions", "2",
+                                       SUPPORTBOT_FAQ_ALLOWED_HOSTS=f"127.0.0.1:{port}")
         assert code == 0, err
         assert out.strip()
         # The port is part of the permission: the same host on another port stays refused.
-        code, _, err, _ = await run_faq(tmp_path, db_url, base + KILLBILL, "--questions", "2",
-                                        SUPPORTBOT_FAQ_ALLOWED_HOSTS=f"127.0.0.1:{int(port) + 1}")
+        code, _, err = await run_faq(tmp_path, base + KILLBILL, "--questions", "2",
+                                     SUPPORTBOT_FAQ_ALLOWED_HOSTS=f"127.0.0.1:{int(port) + 1}")
         assert code == 1 and "SUPPORTBOT_FAQ_ALLOWED_HOSTS" in err
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from storage import cases as case_store
 from storage import inbox, migrate
+from storage.cases import CaseSpec
 from storage.db import Database
 
 
@@ -81,9 +82,10 @@ async def test_case_is_opened_once_per_task_with_unique_refs(db_url: str) -> Non
 
         async def open_one(key: str):  # type: ignore[no-untyped-def]
             async with db.write() as s:
-                return await case_store.open_case(
-                    s, kind="return", platform="shell", customer_id="u1", conversation_id=message.conversation_id,
-                    message_id=message.id, task_key=key, details={"rma_number": "{ref}"})
+                [opened] = await case_store.open_cases(
+                    s, [CaseSpec(kind="return", task_key=key, details={"rma_number": "{ref}"})], platform="shell",
+                    customer_id="u1", conversation_id=message.conversation_id, message_id=message.id)
+                return opened
 
         results = await asyncio.gather(open_one("0:return"), open_one("0:return"), open_one("1:return"))
         refs = {case.ref for case, _ in results}

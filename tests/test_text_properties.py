@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from adapters.discord import embeds as discord_embeds
+from adapters.platform import CommandResult, ResultItem
 from adapters.slack import blocks as slack_blocks
 from adapters.slack import events as slack_events
 from adapters.slack import mrkdwn
-from adapters.platform import CommandResult, ResultItem
 from workflows.offline import entities
 from workflows.text import clean_text, defuse
 
@@ -34,7 +34,8 @@ TOKENS = [
     "@everyone", "@here", "@channel", "@everyone_", "@hereby", "@EVERYONE",
     "[", "]", "(", ")", "<", ">", "|", "!", "&", "&amp;", "&lt;", "&gt;", "&#60;",
     "http://evil.example/x", "https://a.example/b?c=d&e=f", "mailto:x@evil.example", "<http://evil.example|safe>",
-    "[click](http://evil.example)", "](http://evil.example)", "[" + "a" * 301, "[https://bank.example](https://evil.example)", "[x](<https://evil.example>)",
+    "[click](http://evil.example)", "](http://evil.example)", "[" + "a" * 301,
+    "[https://bank.example](https://evil.example)", "[x](<https://evil.example>)",
     "**", "*", "_", "~~", "`", "```", "# ", "- ", "> ", "\n", "\n\n", " ", "  ", "\t", ".", ". ",
     "INV-7890", "order #A-12345", "invoice 5551234", "return my blue kettle", "because it leaks", "charged twice",
     "\u200b", "é", "東京", "🙂", "\x00", "\x1b", "\ufeff",
@@ -189,7 +190,7 @@ def test_discord_command_results_fit_every_embed_limit(result: CommandResult) ->
         assert len(page.embeds) <= discord_embeds.MAX_EMBEDS
         assert sum(len(e) for e in page.embeds) <= discord_embeds.MAX_EMBED_TOTAL
         for embed in page.embeds:
-            assert 0 < len(embed)
+            assert len(embed) > 0
             assert len(embed.title or "") <= discord_embeds.MAX_TITLE
             assert len(embed.description or "") <= discord_embeds.MAX_DESCRIPTION
             assert len(embed.fields) <= discord_embeds.MAX_FIELDS

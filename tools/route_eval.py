@@ -66,7 +66,7 @@ def report(result: dict[str, object], path: Path) -> str:
         lines.append(f"{route:<10}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['f1']:>8.3f}{s['support']:>6}")
     lines.append(f"macro-F1 {result['macro_f1']:.4f}   accuracy {result['accuracy']:.4f}   "
                  f"{result['messages_per_second']:.0f} messages/s")
-    predicted_routes = list(SCORED) + ["technical"]
+    predicted_routes = [*SCORED, "technical"]
     lines.append("confusion matrix (rows gold, columns predicted):")
     lines.append(" " * 10 + "".join(f"{p[:8]:>9}" for p in predicted_routes))
     for gold in SCORED:

@@ -66,7 +66,8 @@ def _case_line(case: CaseSummary) -> str:
             tracking = (f", {d['carrier']} tracking {d['tracking_number']}" if d.get("tracking_number") else "")
             when = d.get("expected_delivery", "")
             when_text = f"; {when}" if when and when != "already delivered" else ""
-            return f"**Order {d.get('order_id', '')}**: {d.get('current_status', 'being checked')}{tracking}{when_text} (ref {ref})."
+            status = d.get("current_status", "being checked")
+            return f"**Order {d.get('order_id', '')}**: {status}{tracking}{when_text} (ref {ref})."
         case "technical":
             return (f"**Technical issue**: I opened case {ref} for our technicians. To speed things up, reply here "
                     "with the product or app and its version, what happened, any error message word for word, "

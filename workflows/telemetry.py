@@ -24,3 +24,20 @@ QUEUE_NOTICES = Counter("supportbot_queue_notices_total", "\"You're in the queue
                         registry=REGISTRY)
 CASES = Counter("supportbot_cases_total", "Cases opened by kind", ["kind"], registry=REGISTRY)
 TOKENS = Counter("supportbot_llm_tokens_total", "Model tokens by direction", ["direction"], registry=REGISTRY)
+# The staff loop.
+_WAIT_BUCKETS_S = (30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400, 259200, 604800)
+STAFF_FIRST_RESPONSE_SECONDS = Histogram("supportbot_staff_first_response_seconds",
+                                         "From a case needing staff to its first claim or assignment",
+                                         registry=REGISTRY, buckets=_WAIT_BUCKETS_S)
+CASE_CLOSE_SECONDS = Histogram("supportbot_case_close_seconds", "From a case opened to its close",
+                               registry=REGISTRY, buckets=_WAIT_BUCKETS_S)
+TAKEOVERS = Counter("supportbot_takeovers_total", "Threads taken over by staff (the bot stays quiet)", ["how"],
+                    registry=REGISTRY)
+RATINGS = Counter("supportbot_ratings_total", "Customer ratings of closed cases by score (1-5; 👍 = 5, 👎 = 1)",
+                  ["score"], registry=REGISTRY)
+STAFF_POSTS = Counter("supportbot_staff_posts_total", "Staff-loop posts (cards, updates, messages) by result",
+                      ["kind", "result"], registry=REGISTRY)
+STAFF_OUTBOX = Gauge("supportbot_staff_outbox", "Staff-loop posts not yet delivered (pending, sending) or given up "
+                     "(failed)", ["status"], registry=REGISTRY)
+STAFF_TIMERS = Counter("supportbot_staff_timers_total", "Staff-loop timers fired by kind", ["kind"],
+                       registry=REGISTRY)

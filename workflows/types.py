@@ -13,9 +13,9 @@ Route = Literal["billing", "return", "status", "technical", "general", "human"]
 ROUTES: tuple[Route, ...] = ("billing", "return", "status", "technical", "general", "human")
 # Routes whose requests the orchestrator turns into back-office tasks.
 ACTION_ROUTES: tuple[Route, ...] = ("billing", "return", "status")
+_ROUTE_NAMED: dict[str, Route] = {r: r for r in ROUTES}
 
 TaskKind = Literal["billing", "return", "status", "technical", "human"]
-CASE_KINDS: tuple[TaskKind, ...] = ("billing", "return", "status", "technical", "human")
 
 # Parameters each task kind needs before its worker can act.
 REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
@@ -32,8 +32,7 @@ def coerce_route(value: str | None) -> Route:
     label = (value or "").strip().lower()
     aliases = {"returns": "return", "refund": "return", "order_status": "status", "tech": "technical",
                "agent": "human", "handoff": "human", "invoice": "billing"}
-    label = aliases.get(label, label)
-    return label if label in ROUTES else "general"  # type: ignore[return-value]
+    return _ROUTE_NAMED.get(aliases.get(label, label), "general")
 
 
 def coerce_routes(value: object) -> object:
@@ -70,7 +69,7 @@ class Task(BaseModel):
 class Plan(BaseModel):
     """What the orchestrator decided for one customer message."""
 
-    routes: list[Route] = Field(default_factory=lambda: ["general"])
+    routes: list[Route] = Field(default_factory=lambda: list[Route](["general"]))
     tasks: list[Task] = Field(default_factory=list)
 
     @property

@@ -34,13 +34,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..delivery import Delivery, error_reason
-from ..platform import Card, Handlers, Outbound, PermanentDeliveryError, card_text
+from ..platform import Card, Handlers, Outbound, PermanentDeliveryError
 from ..tasks import TaskGroup
 from .blocks import Page, text_pages
 from .commands import SlashCommands
 from .conversations import Conversations
 from .events import PLATFORM, split_message_key
 from .feedback import Feedback
+from .interactions import Interactions
+from .staff_channel import StaffChannel, with_buttons
 
 _log = logging.getLogger(__name__)
 
@@ -107,6 +109,9 @@ class SlackAdapter:
         self.feedback = Feedback(self.client)
         Conversations(handlers, self.tasks, self.feedback).register(self.app)
         SlashCommands(handlers.commands, handlers.is_staff, self.tasks, self.client).register(self.app)
+        Interactions(self.client, on_interaction=handlers.on_interaction, is_staff=handlers.is_staff,
+                     spawn=self.tasks.spawn).register(self.app)
+        self.staff_channel = StaffChannel(self.client)
         self._socket: AsyncSocketModeHandler | None = None
         self._started = False
         self._delivery = Delivery(PLATFORM)
@@ -187,10 +192,13 @@ class SlackAdapter:
         pages = text_pages(out.text)
 
         async def post(index: int, page: Page) -> str:
+            last = index == len(pages) - 1  # feedback buttons go under the last piece
+            blocks = with_buttons(page.text, out.buttons, block_id=f"buttons:{out.reply_id}") if (
+                out.buttons and last) else None
             try:
                 response = await self.client.chat_postMessage(
                     channel=out.channel_id, thread_ts=out.thread_id, text=page.text, unfurl_links=False,
-                    unfurl_media=False, metadata={"event_type": REPLY_EVENT, "event_payload": {
+                    unfurl_media=False, blocks=blocks, metadata={"event_type": REPLY_EVENT, "event_payload": {
                         "reply_id": out.reply_id, "piece": index, "pieces": len(pages)}})
             except SlackApiError as exc:
                 if (reason := error_reason(exc)) in PERMANENT_ERRORS:
@@ -224,21 +232,15 @@ class SlackAdapter:
                 found.setdefault(int(payload.get("piece") or 0), str(message["ts"]))
         return found
 
-    # --- staff channel (text cards; Block Kit cards come with the staff loop) -------------------
+    # --- the staff channel (Block Kit cards, buttons and notices: staff_channel.py) -------------
     async def post_card(self, card: Card, *, channel_id: str, key: int) -> str:
-        response = await self.client.chat_postMessage(channel=channel_id, text=card_text(card), unfurl_links=False,
-                                                      metadata={"event_type": "supportbot_card",
-                                                                "event_payload": {"key": key, "ref": card.ref}})
-        return str(response["ts"])
+        return await self.staff_channel.post_card(card, channel_id=channel_id, key=key)
 
     async def update_card(self, card: Card, *, channel_id: str, message_id: str) -> None:
-        await self.client.chat_update(channel=channel_id, ts=message_id, text=card_text(card))
+        await self.staff_channel.update_card(card, channel_id=channel_id, message_id=message_id)
 
     async def notify(self, text: str, *, channel_id: str, thread_id: str = "", key: int = 0) -> str:
-        response = await self.client.chat_postMessage(channel=channel_id, thread_ts=thread_id or None, text=text,
-                                                      unfurl_links=False)
-        return str(response["ts"])
+        return await self.staff_channel.notify(text, channel_id=channel_id, thread_id=thread_id, key=key)
 
     async def permalink(self, channel_id: str, thread_id: str) -> str:
-        response = await self.client.chat_getPermalink(channel=channel_id, message_ts=thread_id)
-        return str(response.get("permalink") or "")
+        return await self.staff_channel.permalink(channel_id, thread_id)

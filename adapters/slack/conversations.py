@@ -78,5 +78,5 @@ class Conversations:
         signals = (self.feedback.begin(channel=channel, ts=ts, set_status=set_status, budget_s=FEEDBACK_BUDGET_S)
                    if feedback else None)
         outcome = await hand_over(self.handlers, inbound)
-        if outcome is not None and outcome.duplicate and signals is not None and await signals:
+        if outcome is not None and (outcome.duplicate or outcome.held) and signals is not None and await signals:
             await self.feedback.answered(channel=channel, ts=ts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,7 +27,7 @@ from workflows.workers.base import WorkContext
 from .sandbox import bench_services, customer_message
 from .simulated import EXAMPLE, SimulatedLLM, call_depth
 
-REFERENCE = {"llm_calls": 3, "wall_over_latency": 3.1}  # the reference design, as measured in the issue
+REFERENCE = {"llm_calls": 3, "wall_over_latency": 3.1}  # the reference design (docs/spec-notes.md)
 
 
 class ConcernAnswer(BaseModel):
@@ -74,10 +75,10 @@ async def sequential_baseline(text: str, runner: StepRunner, *, tally: Tally) ->
         if task.kind == "billing":
             request = LLMRequest(step="concern", schema=ConcernAnswer, system="State the billing concern.",
                                  prompt=text, inputs={"text": text})
-            outcome = await runner.run(request, lambda: ConcernAnswer(concern=task.params.concern or ""),
+            outcome = await runner.run(request, partial(ConcernAnswer, concern=task.params.concern or ""),
                                        tally=tally)
             task.params.concern = outcome.value.concern
-    cases = []
+    cases: list[CaseSummary] = []
     for task in tasks:  # one after another
         ref = new_ref(task.kind)
         draft = await run_worker(task, WorkContext(case_ref=ref, idempotency_key=f"0:{len(cases)}", platform="bench",

@@ -1,5 +1,5 @@
-"""The benchmark report: the machine, each benchmark's figures with their parameters, the issue's
-targets (met or not), as JSON (`to_json`) or as text for a terminal (`render_text`)."""
+"""The benchmark report: the machine, each benchmark's figures with their parameters, the
+targets of docs/spec-notes.md (met or not), as JSON (`to_json`) or as text for a terminal (`render_text`)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def finish(report: BenchReport) -> BenchReport:
 
 
 def targets(report: BenchReport) -> list[Target]:
-    """The issue's targets, judged on this report's figures (ratios of latency only when it is > 0)."""
+    """The targets (docs/spec-notes.md), judged on this report's figures (ratios of latency only when it is > 0)."""
     out: list[Target] = []
     if report.faq is not None:
         n = report.faq.questions
@@ -109,11 +109,12 @@ def targets(report: BenchReport) -> list[Target]:
             out.append(Target("orchestrated message, in call latencies", "<= 2.1", f"{ours.wall_over_latency:.3f}",
                               ours.wall_over_latency <= 2.1))
     if report.throughput is not None:
-        for run in report.throughput.runs:
-            if run.concurrency == 32:
-                out.append(Target("throughput at concurrency 32", ">= 300 messages/s", f"{run.messages_per_s}",
-                                  run.messages_per_s >= 300))
-                out.append(Target("p99 latency at concurrency 32", "< 100 ms", f"{run.p99_ms} ms", run.p99_ms < 100))
+        for level in report.throughput.runs:
+            if level.concurrency == 32:
+                out.append(Target("throughput at concurrency 32", ">= 300 messages/s", f"{level.messages_per_s}",
+                                  level.messages_per_s >= 300))
+                out.append(Target("p99 latency at concurrency 32", "< 100 ms", f"{level.p99_ms} ms",
+                                  level.p99_ms < 100))
         if report.throughput.rss is not None:
             rss = report.throughput.rss
             out.append(Target(f"RSS growth over {rss.messages:,} messages", "< 10 MB", f"{rss.growth_mb} MB",
@@ -128,7 +129,8 @@ def targets(report: BenchReport) -> list[Target]:
                           rb.max_in_any_window <= rb.rpm))
     if report.soak is not None:
         out.append(Target("soak: messages lost", "== 0", str(report.soak.lost), report.soak.lost == 0))
-        out.append(Target("soak: messages duplicated", "== 0", str(report.soak.duplicated), report.soak.duplicated == 0))
+        duplicated = report.soak.duplicated
+        out.append(Target("soak: messages duplicated", "== 0", str(duplicated), duplicated == 0))
     return out
 
 
@@ -155,21 +157,21 @@ def render_text(report: BenchReport) -> str:
     if (o := report.orchestration) is not None:
         lines.append(f"Orchestrated three-request message: L={o.latency_ms:g} ms, median of {o.repeats}, "
                      f"{o.cases} cases")
-        for label, r in (("ours, to reply posted", o.ours), ("sequential baseline", o.sequential_baseline)):
-            in_l = f"{r.wall_over_latency:.3f} L" if r.wall_over_latency is not None else "-"
-            handled = f"; {r.handled_ms} ms with the bookkeeping after posting" if r.handled_ms is not None else ""
-            lines.append(f"  {label:<22} {r.wall_ms:8.1f} ms  {in_l:>8}  {r.llm_calls} calls, "
-                         f"{r.critical_path_calls} on the critical path{handled}")
+        for label, way in (("ours, to reply posted", o.ours), ("sequential baseline", o.sequential_baseline)):
+            in_l = f"{way.wall_over_latency:.3f} L" if way.wall_over_latency is not None else "-"
+            handled = f"; {way.handled_ms} ms with the bookkeeping after posting" if way.handled_ms is not None else ""
+            lines.append(f"  {label:<22} {way.wall_ms:8.1f} ms  {in_l:>8}  {way.llm_calls} calls, "
+                         f"{way.critical_path_calls} on the critical path{handled}")
         lines.append(f"  speed-up {o.speedup}×   (reference: {o.reference['llm_calls']:g} calls in sequence, "
                      f"{o.reference['wall_over_latency']} L)")
         lines.append("")
     if (t := report.throughput) is not None:
         lines.append(f"Throughput: {t.engine} engine, {t.database}, {t.message_mix} message kinds, "
                      "one conversation per message")
-        for r in t.runs:
-            lines.append(f"  concurrency {r.concurrency:>3}: {r.messages:,} messages in {r.elapsed_s} s = "
-                         f"{r.messages_per_s} messages/s, p50 {r.p50_ms} ms, p99 {r.p99_ms} ms, max {r.max_ms} ms"
-                         + (f", {r.failed} failed" if r.failed else ""))
+        for level in t.runs:
+            lines.append(f"  concurrency {level.concurrency:>3}: {level.messages:,} messages in {level.elapsed_s} s = "
+                         f"{level.messages_per_s} messages/s, p50 {level.p50_ms} ms, p99 {level.p99_ms} ms, "
+                         f"max {level.max_ms} ms" + (f", {level.failed} failed" if level.failed else ""))
         lines.append(f"  peak RSS {t.peak_rss_mb} MB")
         if t.rss is not None:
             lines.append(f"  RSS over {t.rss.messages:,} more messages (after {t.rss.warmup_messages:,}): "

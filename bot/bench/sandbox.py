@@ -31,7 +31,7 @@ def bench_settings(db_file: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
                                  "SUPPORTBOT_LLM": "offline"}
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @asynccontextmanager

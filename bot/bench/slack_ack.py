@@ -124,7 +124,7 @@ class _SlackProcess:
 
 async def run(*, events: int = 100, bursts: int = 3, background_concurrency: int = 32,
               warm_s: float = 0.5) -> SlackAckResult:
-    from bot.runtime import slack_adapter  # noqa: PLC0415 — the benchmark drives the real adapter
+    from bot.runtime import slack_adapter  # the benchmark drives the real adapter
 
     async with _SlackProcess(events) as slack, bench_services(
             SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=slack.api_url,

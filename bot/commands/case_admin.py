@@ -1,21 +1,17 @@
 """Staff commands that move a case through its lifecycle: /case-close, /case-reopen, /case-resolve,
-/case-note and /case-assign. The transitions and their rules live in `storage.lifecycle`; this module
-turns its refusals into private, logged command errors. Confirmations are private too: staff may run
-these in a customer's channel, and a close reason or note is not for the customer's eyes."""
+/case-note, /case-assign and /case-release. The rules live in `bot.cases` (and the transitions in
+`storage.lifecycle`); this module turns refusals into private, logged command errors. Confirmations are
+private too: staff may run these in a customer's channel, and a close reason or note is not for the
+customer's eyes."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from storage import cases as case_store
-from storage import lifecycle
-from storage.models import Case
 from workflows.text import storable
 
-from .cases import case_json
+from .. import cases as case_use
+from ..cases import ChangeResult
 from .registry import (
     Args,
     Command,
@@ -42,13 +38,12 @@ def _ref_and_text(args: Args, usage: str, *, text_required: bool = False) -> tup
     return ref, rest
 
 
-async def _apply(ctx: CommandContext, change: Callable[[AsyncSession], Awaitable[Case]]) -> Case:
+async def _apply(ctx: CommandContext, action: str, ref: str, text: str | None) -> ChangeResult:
     try:
-        async with ctx.services.db.write() as s:
-            return await change(s)
-    except lifecycle.CaseNotFound as exc:
+        return await ctx.services.cases.change(action, ref, ctx.caller, text)
+    except case_use.CaseNotFound as exc:
         raise CommandError(f"No case {exc.ref.strip()[:40]} exists.") from None
-    except lifecycle.CaseError as exc:
+    except case_use.CaseError as exc:
         raise CommandError(_sentence(str(exc))) from None
 
 
@@ -56,50 +51,37 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _done(text: str, case: Case) -> CommandResult:
-    return CommandResult(text=text, title=f"Case {case.ref}", ephemeral=True, data={"case": case_json(case)})
+def _done(text: str, done: ChangeResult) -> CommandResult:
+    return CommandResult(text=text, title=f"Case {done.case.ref}", ephemeral=True,
+                         data={"case": done.case.as_json()})
+
+
+def _status(done: ChangeResult) -> str:
+    return done.case.status.replace("_", " ")
 
 
 async def close_command(ctx: CommandContext, args: Args) -> CommandResult:
     ref, reason = _ref_and_text(args, "/case-close REF [reason]")
-    case = await _apply(ctx, lambda s: lifecycle.close_case(s, ref=ref, actor=ctx.caller.actor, reason=reason))
-    return _done(f"Closed case {case.ref}" + (f": {reason}" if reason else "."), case)
+    done = await _apply(ctx, "close", ref, reason)
+    return _done(f"Closed case {done.case.ref}" + (f": {reason}" if reason else "."), done)
 
 
 async def reopen_command(ctx: CommandContext, args: Args) -> CommandResult:
     ref, note = _ref_and_text(args, "/case-reopen REF [note]")
-    case = await _apply(ctx, lambda s: lifecycle.reopen_case(s, ref=ref, actor=ctx.caller.actor, note=note))
-    return _done(f"Reopened case {case.ref}; it is {case.status.replace('_', ' ')}.", case)
+    done = await _apply(ctx, "reopen", ref, note)
+    return _done(f"Reopened case {done.case.ref}; it is {_status(done)}.", done)
 
 
 async def resolve_command(ctx: CommandContext, args: Args) -> CommandResult:
     ref, note = _ref_and_text(args, "/case-resolve REF [note]")
-    case = await _apply(ctx, lambda s: lifecycle.resolve_case(s, ref=ref, actor=ctx.caller.actor, note=note))
-    return _done(f"Marked case {case.ref} resolved.", case)
+    done = await _apply(ctx, "resolve", ref, note)
+    return _done(f"Marked case {done.case.ref} resolved.", done)
 
 
 async def note_command(ctx: CommandContext, args: Args) -> CommandResult:
     ref, text = _ref_and_text(args, "/case-note REF text", text_required=True)
-
-    async def add(s: AsyncSession) -> Case:
-        await lifecycle.add_case_note(s, ref=ref, actor=ctx.caller.actor, text=text)
-        case = await case_store.get_case(s, ref)
-        assert case is not None
-        return case
-
-    case = await _apply(ctx, add)
-    return _done(f"Added an internal note to case {case.ref} (staff only).", case)
-
-
-def _may_be_staff(ctx: CommandContext, user_id: str) -> bool:
-    """False only when the settings say for certain that this user is not staff (a Discord member may
-    be staff through a role we cannot see from an id alone)."""
-    settings, platform = ctx.services.settings, ctx.caller.platform
-    if platform == "slack":
-        return user_id in settings.staff_slack_user_ids
-    if platform == "discord":
-        return user_id in settings.staff_discord_user_ids or bool(settings.staff_discord_role_ids)
-    return True
+    done = await _apply(ctx, "note", ref, text)
+    return _done(f"Added an internal note to case {done.case.ref} (staff only).", done)
 
 
 async def assign_command(ctx: CommandContext, args: Args) -> CommandResult:
@@ -107,12 +89,15 @@ async def assign_command(ctx: CommandContext, args: Args) -> CommandResult:
     user_id = normalize_user(target.split()[0]) if target else ctx.caller.user_id  # no one named: take it
     if not user_id or len(user_id) > 100:
         raise CommandError("Usage: /case-assign REF @staff")
-    if not _may_be_staff(ctx, user_id):
-        _log.warning("refused assigning %s to %s by %s: not staff", ref[:40], user_id[:40], ctx.caller.actor)
-        raise CommandError(f"{user_id} is not on the support staff list, so cases cannot be assigned to them.")
-    assignee = f"{ctx.caller.platform}:{user_id}"
-    case = await _apply(ctx, lambda s: lifecycle.assign_case(s, ref=ref, assignee=assignee, actor=ctx.caller.actor))
-    return _done(f"Assigned case {case.ref} to {assignee}; it is {case.status.replace('_', ' ')}.", case)
+    # A bare id is on the caller's platform (a mention never carries a colon).
+    done = await _apply(ctx, "assign", ref, f"{ctx.caller.platform}:{user_id}")
+    return _done(f"Assigned case {done.case.ref} to {done.case.assignee}; it is {_status(done)}.", done)
+
+
+async def release_command(ctx: CommandContext, args: Args) -> CommandResult:
+    ref, note = _ref_and_text(args, "/case-release REF [note]")
+    done = await _apply(ctx, "release", ref, note)
+    return _done(f"Released case {done.case.ref}: the bot answers in its thread again.", done)
 
 
 def register(registry: CommandRegistry) -> None:
@@ -127,3 +112,5 @@ def register(registry: CommandRegistry) -> None:
                                                      required=True, rest=True))))
     registry.add(Command("case-assign", "Assign a case to a staff member (staff)", "/case-assign REF @staff",
                          assign_command, options=(REF_OPTION, Option("staff", "Who takes the case", kind="user"))))
+    registry.add(Command("case-release", "Hand a claimed case back to the bot (staff)", "/case-release REF",
+                         release_command, options=(REF_OPTION, Option("note", "Why it is released", rest=True))))

@@ -1,5 +1,6 @@
 """/case and /cases: read the case history. Staff see every case; a customer sees only their own,
-without internal notes (note events and internal transcript messages are staff-only)."""
+without internal notes (note events and internal transcript messages are staff-only). `/cases queue`:
+the cases waiting for staff. The rules live in `bot.cases`; this module parses and renders."""
 
 from __future__ import annotations
 
@@ -7,14 +8,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from storage import cases as case_store
-from storage import inbox
-from storage.cases import CaseFilter
-from storage.models import Case, CaseEvent, Message
-
+from .. import cases as case_use
+from ..cases import KINDS, STATUSES, CaseFilter, CaseInfo, CaseQueue
 from .registry import (
     Args,
-    Caller,
     Command,
     CommandContext,
     CommandError,
@@ -28,8 +25,6 @@ from .registry import (
 _log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
-STATUSES = ("open", "in_progress", "resolved", "closed")
-KINDS = ("billing", "return", "status", "technical", "human")
 
 
 def parse_date(value: str) -> datetime:
@@ -38,54 +33,21 @@ def parse_date(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def case_json(case: Case) -> dict[str, Any]:
-    return {"ref": case.ref, "kind": case.kind, "status": case.status, "platform": case.platform,
-            "customer_id": case.customer_id, "conversation_id": case.conversation_id, "assignee": case.assignee,
-            "needs_staff": case.needs_staff, "details": case.details,
-            "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat()}
-
-
-def event_json(event: CaseEvent) -> dict[str, Any]:
-    return {"action": event.action, "actor": event.actor, "note": event.note, "at": event.created_at.isoformat()}
-
-
-def message_json(message: Message) -> dict[str, Any]:
-    return {"role": message.role, "author": message.author_id, "text": message.text, "internal": message.internal,
-            "at": message.created_at.isoformat()}
-
-
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _summary_line(case: Case) -> str:
-    d = case.details or {}
-    subject = d.get("invoice_number") or d.get("product_name") or d.get("order_id") or d.get("issue") or ""
-    return f"{case.kind}{' · ' + str(subject)[:60] if subject else ''}"
+def _summary_line(case: CaseInfo) -> str:
+    subject = case.subject
+    return f"{case.kind}{' · ' + subject[:60] if subject else ''}"
 
 
-def can_view(caller: Caller, case: Case) -> bool:
-    return caller.is_staff or (case.platform == caller.platform and case.customer_id == caller.user_id)
-
-
-async def load_case_view(ctx: CommandContext, ref: str) -> dict[str, Any]:
-    """A case with its events and transcript, as the caller may see it (internal notes only for staff)."""
-    async with ctx.services.db.session() as s:
-        case = await case_store.get_case(s, ref)
-        if case is None or not can_view(ctx.caller, case):
-            if case is not None:
-                _log.warning("refused case=%s to %s: not their case", case.ref, ctx.caller.actor)
-            # The same answer whether it does not exist or is someone else's: nothing leaks.
-            raise CommandError(f"No case {ref[:40]} found among the cases you can see.")
-        events = await case_store.case_events(s, case.id)
-        messages = await inbox.transcript(s, case.conversation_id, include_internal=ctx.caller.is_staff)
-    if not ctx.caller.is_staff:
-        events = [e for e in events if e.action != "note"]
-    return {"case": case_json(case), "events": [event_json(e) for e in events],
-            "transcript": [message_json(m) for m in messages]}
-
-
-TRANSCRIPT_LINES = 20
+async def load_case_view(ctx: CommandContext, ref: str, *, page: int = 1) -> dict[str, Any]:
+    """A case with its events and one page of its transcript, as the caller may see it."""
+    try:
+        return (await ctx.services.cases.view(ref, viewer=ctx.caller, page=page)).as_json()
+    except case_use.CaseError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _transcript_line(m: dict[str, Any]) -> str:
@@ -95,16 +57,21 @@ def _transcript_line(m: dict[str, Any]) -> str:
 
 def render_case(view: dict[str, Any]) -> CommandResult:
     case = view["case"]
-    fields = [("Status", case["status"]), ("Kind", case["kind"]), ("Customer", f"{case['platform']}:{case['customer_id']}"),
+    fields = [("Status", case["status"]), ("Kind", case["kind"]),
+              ("Customer", f"{case['platform']}:{case['customer_id']}"),
               ("Opened", case["created_at"][:16].replace("T", " "))]
     if case.get("assignee"):
         fields.append(("Assignee", case["assignee"]))
-    fields.extend((k.replace("_", " ").capitalize(), str(v)) for k, v in case["details"].items() if v not in ("", None, []))
+    fields.extend((k.replace("_", " ").capitalize(), str(v)) for k, v in case["details"].items()
+                  if v not in ("", None, []))
     history = "\n".join(f"• {e['at'][:16].replace('T', ' ')} {e['action']} by {e['actor']}"
                         + (f": {e['note']}" if e.get("note") else "") for e in view["events"])
-    transcript = "\n".join(_transcript_line(m) for m in view["transcript"][-TRANSCRIPT_LINES:])
-    if len(view["transcript"]) > TRANSCRIPT_LINES:
-        transcript = f"(last {TRANSCRIPT_LINES} of {len(view['transcript'])} messages)\n" + transcript
+    transcript = "\n".join(_transcript_line(m) for m in view["transcript"])
+    paging = view.get("transcript_page") or {}
+    if paging.get("pages", 1) > 1:
+        first = (paging["page"] - 1) * paging["page_size"]
+        transcript = (f"(messages {first + 1}–{first + len(view['transcript'])} of {paging['total']}, "
+                      f"page {paging['page']} of {paging['pages']})\n" + transcript)
     items = [ResultItem(title=f"Case {case['ref']}", fields=fields),
              ResultItem(title="History", body=history or "—"),
              ResultItem(title="Transcript", body=transcript or "—")]
@@ -138,16 +105,10 @@ def parse_filter(ctx: CommandContext, args: Args) -> CaseFilter:
     # A mention (`@U123`, `<@123>`) or, as Discord's user option delivers it, a bare id.
     user = args.get("user") or (words[0] if words else None)
     user = normalize_user(user) if user else None
-    if not ctx.caller.is_staff:
-        if user and user != ctx.caller.user_id:
-            _log.warning("refused /cases of %s to %s: not their cases", user[:40], ctx.caller.actor)
-            raise CommandError("You can only list your own cases.")
-        return CaseFilter(platform=ctx.caller.platform, customer_id=ctx.caller.user_id, status=status, kind=kind,
-                          since=since)
     return CaseFilter(customer_id=user, status=status, kind=kind, since=since)
 
 
-def render_case_list(cases: list[Case], *, total: int, page: int) -> CommandResult:
+def render_case_list(cases: list[CaseInfo], *, total: int, page: int) -> CommandResult:
     pages = max(1, -(-total // PAGE_SIZE))
     title = f"Cases — {total} found" + (f" (page {page} of {pages})" if pages > 1 else "")
     items = [ResultItem(title=f"{c.ref} · {c.status}", body=_summary_line(c),
@@ -160,33 +121,66 @@ def render_case_list(cases: list[Case], *, total: int, page: int) -> CommandResu
     elif page > pages:
         lines.append(f"There are only {pages} page(s).")
     return CommandResult(text="\n".join(lines), title=title, items=items, ephemeral=True,
-                         data={"total": total, "page": page, "pages": pages, "cases": [case_json(c) for c in cases]})
+                         data={"total": total, "page": page, "pages": pages, "cases": [c.as_json() for c in cases]})
+
+
+def _page(args: Args) -> int:
+    try:
+        return max(1, int(args.get("page", "1") or 1))
+    except ValueError:
+        raise CommandError("page= takes a number, for example page=2") from None
+
+
+def _age(minutes: int) -> str:
+    return f"{minutes // 1440}d {minutes % 1440 // 60}h" if minutes >= 1440 else f"{minutes // 60}h {minutes % 60}m"
+
+
+def render_queue(found: CaseQueue, *, page: int) -> CommandResult:
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    title = f"Queue — {found.total} case(s) need staff" + (f" (page {page} of {pages})" if pages > 1 else "")
+    rows = [e.as_json() for e in found.entries]
+    lines = [f"**{title}**"]
+    items = []
+    for entry, row in zip(found.entries, rows, strict=True):
+        c = entry.case
+        state = f"claimed by {c.assignee}" if c.assignee else "unclaimed" + (" · past SLA" if entry.overdue else "")
+        lines.append(f"• `{c.ref}` {state} — {_summary_line(c)} — waiting {_age(row['age_min'])}")
+        items.append(ResultItem(title=f"{c.ref} · {state}", body=_summary_line(c),
+                                footer=f"{c.customer} · waiting {_age(row['age_min'])}"))
+    if not found.entries:
+        lines.append("No case is waiting for staff.")
+    if page < pages:
+        lines.append(f"More: add page={page + 1}")
+    return CommandResult(text="\n".join(lines), title=title, items=items, ephemeral=True,
+                         data={"total": found.total, "page": page, "pages": pages, "cases": rows})
 
 
 async def case_command(ctx: CommandContext, args: Args) -> CommandResult:
     if not args.positional:
-        raise CommandError("Usage: /case REF — for example /case RMA-7K3Q9P2X")
-    return render_case(await load_case_view(ctx, args.positional[0]))
+        raise CommandError("Usage: /case REF [page=N] — for example /case RMA-7K3Q9P2X")
+    return render_case(await load_case_view(ctx, args.positional[0], page=_page(args)))
 
 
 async def cases_command(ctx: CommandContext, args: Args) -> CommandResult:
-    flt = parse_filter(ctx, args)
+    page = _page(args)
     try:
-        page = max(1, int(args.get("page", "1") or 1))
-    except ValueError:
-        raise CommandError("page= takes a number, for example page=2") from None
-    async with ctx.services.db.session() as s:
-        total = await case_store.count_cases(s, flt)
-        rows = await case_store.list_cases(s, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return render_case_list(rows, total=total, page=page)
+        if [w.lower() for w in args.positional] == ["queue"]:
+            found = await ctx.services.cases.queue(viewer=ctx.caller, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+            return render_queue(found, page=page)
+        listed = await ctx.services.cases.list_cases(parse_filter(ctx, args), viewer=ctx.caller, limit=PAGE_SIZE,
+                                                     offset=(page - 1) * PAGE_SIZE)
+    except case_use.CaseError as exc:
+        raise CommandError(str(exc)) from None
+    return render_case_list(listed.cases, total=listed.total, page=page)
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("case", "Show a case with its history and transcript", "/case REF", case_command,
-                         options=(Option("ref", "Case reference, e.g. RMA-7K3Q9P2X", required=True),),
+    registry.add(Command("case", "Show a case with its history and transcript", "/case REF [page=N]", case_command,
+                         options=(Option("ref", "Case reference, e.g. RMA-7K3Q9P2X", required=True),
+                                  Option("page", "Transcript page", kind="integer", positional=False)),
                          staff_only=False))
     registry.add(Command("cases", "List cases (yours, or any for staff)",
-                         "/cases [@user] [status=…] [kind=…] [since=YYYY-MM-DD] [page=N]",
+                         "/cases [@user] [status=…] [kind=…] [since=YYYY-MM-DD] [page=N] · /cases queue",
                          cases_command, staff_only=False,
                          options=(Option("user", "Whose cases (staff only)", kind="user"),
                                   Option("status", "open, in_progress, resolved or closed", positional=False),

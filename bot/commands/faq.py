@@ -79,7 +79,7 @@ def parse_faq_args(text: str) -> FaqArgs:
     chain = chain.strip().lower().replace("_", "-")
     if chain not in CHAINS:
         raise CommandError(f"Unknown chain {one_line(chain, 20)!r}: use chain=grounded or chain=three-step.")
-    return FaqArgs(urls=urls, questions=n, chain=chain, notes=notes)  # type: ignore[arg-type]
+    return FaqArgs(urls=urls, questions=n, chain=chain, notes=notes)
 
 
 def _plural(n: int, word: str) -> str:

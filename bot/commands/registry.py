@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # types only: the CLI imports this module and stays light
     from storage.db import Database
     from workflows.llm.runner import StepRunner
 
+    from ..cases import CaseService
     from ..settings import Settings
 
 __all__ = ["AppServices", "Args", "BoundCommands", "Caller", "Command", "CommandContext", "CommandError",
@@ -31,11 +32,13 @@ _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 
 
 class AppServices(Protocol):
-    """What commands use of the application (bot.wiring.Services): settings, storage, the model runner."""
+    """What commands use of the application (bot.wiring.Services): settings, storage, the model runner,
+    the case use cases."""
 
     settings: Settings
     db: Database
     runner: StepRunner
+    cases: CaseService
 
     def faqs_changed(self) -> None: ...  # a new FAQ set was stored: the general answerer reloads
 

@@ -162,9 +162,10 @@ class FakeDiscord(LocalServer):
 
     async def _api(self, request: web.Request) -> web.Response:
         tail = request.match_info["tail"].rstrip("/")
-        for method, pattern, name in _ROUTES:
+        for method, pattern, route_name in _ROUTES:
             m = re.fullmatch(pattern, tail)
             if m and method == request.method:
+                name = route_name
                 break
         else:
             return self._json({"message": "404: Not Found", "code": 0}, status=404)

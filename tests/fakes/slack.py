@@ -2,8 +2,9 @@
 
 It speaks just enough of Slack's wire protocol:
 - the Web API, ``POST /api/{method}`` (form-encoded or JSON, token in ``Authorization``; ``GET`` with
-  query parameters too): auth.test, chat.postMessage, chat.update, chat.postEphemeral, chat.getPermalink, reactions.add /
-  reactions.remove, assistant.threads.setStatus, apps.connections.open (with the app token), and
+  query parameters too): auth.test, chat.postMessage, chat.update, chat.postEphemeral, chat.getPermalink,
+  reactions.add / reactions.remove, assistant.threads.setStatus, apps.connections.open (with the app token),
+  views.open, conversations.history (top-level messages, newest first) and
   conversations.replies over what the app posted (``fake.posted``): oldest first, ``oldest`` /
   ``inclusive`` / ``limit`` honoured, and each message's ``metadata: {event_type, event_payload}`` (as
   chat.postMessage received it) only with ``include_all_metadata`` — Slack's shape. Any other method
@@ -26,7 +27,9 @@ returns as soon as that many calls arrived (an event set by the server, no polli
         assert post.args["thread_ts"] == "1700000000.000100"
 
 Helpers build what Slack sends to an app: ``message_event``, ``event_callback``, ``slash_command``,
-and ``signed_headers`` (Slack's v0 signature, computed with slack_sdk's own ``SignatureVerifier``).
+``block_actions`` / ``view_submission`` (sent as ``interactive_body`` over HTTP, or as a Socket Mode
+envelope of type ``interactive``), and ``signed_headers`` (Slack's v0 signature, computed with slack_sdk's
+own ``SignatureVerifier``).
 """
 
 from __future__ import annotations
@@ -185,8 +188,8 @@ class FakeSlack(LocalServer):
         else:
             args = dict(await request.post())
         args.update({k: v for k, v in request.query.items() if k not in args})
-        for key in ("blocks", "loading_messages"):  # form-encoded lists arrive as JSON text
-            if isinstance(args.get(key), str) and args[key].startswith("["):
+        for key in ("blocks", "loading_messages", "view", "metadata"):  # form-encoded JSON arrives as text
+            if isinstance(args.get(key), str) and args[key][:1] in ("[", "{"):
                 args[key] = json.loads(args[key])
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         self.calls.append(Call(method, args, token, time.monotonic()))
@@ -239,15 +242,27 @@ class FakeSlack(LocalServer):
                            "text": args.get("text", "")}
                 if args.get("thread_ts"):
                     message["thread_ts"] = args["thread_ts"]
-                metadata = args.get("metadata")
-                if isinstance(metadata, str):  # form-encoded: JSON text
-                    metadata = json.loads(metadata)
-                self.posted.append({**message, "channel": args.get("channel"), "metadata": metadata})
+                if args.get("blocks"):
+                    message["blocks"] = args["blocks"]
+                self.posted.append({**message, "channel": args.get("channel"), "metadata": args.get("metadata")})
                 return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
             case "conversations.replies":
                 return self._replies(args)
+            case "conversations.history":
+                return self._history(args)
             case "chat.update":
+                for m in self.posted:
+                    if m["channel"] == args.get("channel") and m["ts"] == args.get("ts"):
+                        m.update({k: args[k] for k in ("text", "blocks") if k in args})
+                        break
+                else:
+                    return {"ok": False, "error": "message_not_found"}
                 return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
+            case "views.open":
+                if not args.get("trigger_id"):
+                    return {"ok": False, "error": "invalid_trigger_id"}
+                view = args.get("view") or {}
+                return {"ok": True, "view": {**view, "id": f"V{next(self._ts)}"}}
             case "chat.postEphemeral":
                 return {"ok": True, "message_ts": self.next_ts()}
             case "chat.getPermalink":
@@ -282,6 +297,21 @@ class FakeSlack(LocalServer):
             messages.append(shown)
         return {"ok": True, "messages": messages, "has_more": len(found) > limit,
                 "response_metadata": {"next_cursor": ""}}
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages of a channel (not thread replies), newest first, as conversations.history."""
+        if not args.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        limit = int(args.get("limit") or 100)
+        top = [m for m in reversed(self.posted) if m["channel"] == args["channel"] and not m.get("thread_ts")]
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        messages = [{k: v for k, v in m.items() if k != "channel" and (k != "metadata" or with_metadata)}
+                    for m in top[:limit]]
+        return {"ok": True, "messages": messages, "has_more": len(top) > limit}
+
+    def in_channel(self, channel: str) -> list[dict[str, Any]]:
+        """Top-level messages the app posted in a channel (cards in the staff channel), oldest first."""
+        return [m for m in self.posted if m["channel"] == channel and not m.get("thread_ts")]
 
     async def _response(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -380,3 +410,32 @@ def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | 
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     assert signature is not None
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature, "Content-Type": content_type}
+
+
+def block_actions(action_id: str, value: str, *, user: str = "UCUST", channel: str = "CSTAFF",
+                  message_ts: str = "1800000001.000100", response_url: str = "",
+                  trigger_id: str | None = None) -> dict[str, Any]:
+    """A button click as Slack sends it (`type: block_actions`)."""
+    return {"type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A1", "team": {"id": TEAM_ID}, "token": "legacy",
+            "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**10}.1.abc", "response_url": response_url,
+            "channel": {"id": channel}, "message": {"ts": message_ts, "type": "message", "text": ""},
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+            "actions": [{"type": "button", "action_id": action_id, "block_id": f"b:{value}", "value": value,
+                         "action_ts": f"{time.time():.6f}"}]}
+
+
+def view_submission(callback_id: str, values: dict[str, dict[str, str]], *, user: str = "USTAFF",
+                    private_metadata: str = "") -> dict[str, Any]:
+    """A modal submitted (`type: view_submission`); `values` is {block_id: {action_id: text}}."""
+    state = {block: {action: {"type": "plain_text_input", "value": text} for action, text in actions.items()}
+             for block, actions in values.items()}
+    return {"type": "view_submission", "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A1", "team": {"id": TEAM_ID}, "token": "legacy", "trigger_id": "1.2.abc",
+            "view": {"id": "V1", "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
+                     "state": {"values": state}, "hash": "h1"}}
+
+
+def interactive_body(payload: dict[str, Any]) -> str:
+    """The form body of an interactivity request (HTTP mode): `payload=<JSON>`."""
+    return form_body({"payload": json.dumps(payload)})

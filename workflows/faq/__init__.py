@@ -7,4 +7,5 @@ from .progress import ProgressCallback, ProgressEvent
 from .schemas import FailedPage, FaqItem, FaqResult, FaqSource
 
 __all__ = ["MAX_URLS", "CachedPage", "FailedPage", "FaqError", "FaqItem", "FaqResult", "FaqSource", "FetchError",
-           "FetchedPage", "MemoryPageCache", "PageCache", "PageFetcher", "ProgressCallback", "ProgressEvent", "build_faq"]
+           "FetchedPage", "MemoryPageCache", "PageCache", "PageFetcher", "ProgressCallback", "ProgressEvent",
+           "build_faq"]

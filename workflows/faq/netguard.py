@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from ..hosts import normalise_host, parse_allowed_host
+
 _log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -41,11 +43,6 @@ class RefusedAddress(OSError):
 
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
-
-
-def normalise_host(host: str) -> str:
-    """Lower-case, without IPv6 brackets or a trailing dot, so allow-list entries compare equal."""
-    return host.strip().strip("[]").rstrip(".").lower()
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -77,31 +74,6 @@ def refused_category(address: str | IPAddress) -> str | None:
     if not ip.is_global:  # shared address space (100.64/10), documentation ranges and the like
         return "non-public"
     return None
-
-
-def parse_allowed_host(entry: str) -> tuple[str, int | None]:
-    """An allow-list entry as (host, port or None for any port): `docs.internal`, `127.0.0.1:8799`,
-    `::1`, `[::1]:8080`. ValueError says why an entry is not one."""
-    entry = entry.strip()
-    if "://" in entry or "/" in entry:
-        raise ValueError(f"{entry!r} is a URL; give a host name or host:port (e.g. 127.0.0.1:8799)")
-    host, port = entry, None
-    if entry.startswith("[") and "]:" in entry:
-        host, _, port_text = entry[1:].partition("]:")
-        port = _port(entry, port_text)
-    elif entry.count(":") == 1:
-        host, _, port_text = entry.partition(":")
-        port = _port(entry, port_text)
-    host = normalise_host(host)
-    if not host or any(c.isspace() for c in host):
-        raise ValueError(f"{entry!r} is not a host name or host:port")
-    return host, port
-
-
-def _port(entry: str, text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(f"{entry!r} has no valid port after ':' (1-65535)")
-    return int(text)
 
 
 class HostPolicy:

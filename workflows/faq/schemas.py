@@ -7,7 +7,7 @@ Model steps (one schema each)::
     draft      → DraftAnswer        (three-step, step 2: the answer alone)
     sources    → SourceList         (three-step, step 3: citations for a given answer)
 
-`FaqResult.to_json_dict()` is the object `supportbot faq --json` prints (SPEC.md).
+`FaqResult.to_json_dict()` is the object `supportbot faq --json` prints (docs/spec-notes.md).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from google import genai
@@ -209,7 +209,7 @@ class GeminiClient:
             parts.insert(0, types.Part(text=request.context))
         config = types.GenerateContentConfig(
             response_mime_type="application/json",
-            response_json_schema=_json_schema(request.schema),
+            response_json_schema=_json_schema(cast("type[BaseModel]", request.schema)),
             # With cached_content the system instruction lives in the cache; sending it too is a 400.
             system_instruction=None if cache else (request.system or None),
             cached_content=cache.name if cache else None,

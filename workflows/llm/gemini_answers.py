@@ -61,11 +61,11 @@ def is_transient(exc: BaseException) -> bool:
 
 def retry_delay(exc: genai_errors.APIError) -> float | None:
     """The server's retry hint: google.rpc.RetryInfo `retryDelay` ("1.5s"), else a Retry-After header."""
-    body = exc.details if isinstance(exc.details, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else body
+    body: dict[str, Any] = exc.details if isinstance(exc.details, dict) else {}
+    error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else body
     for detail in error.get("details") or []:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
-            if m := _DURATION.match(str(detail.get("retryDelay", ""))):
+        if (isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo")
+                and (m := _DURATION.match(str(detail.get("retryDelay", ""))))):
                 return float(m[1])
     headers = getattr(exc.response, "headers", None)
     try:

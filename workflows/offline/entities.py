@@ -20,7 +20,8 @@ _ORDER_AFTER_WORD = re.compile(
     r"\b(?:order|purchase|package|parcel|shipment|tracking|delivery)s?" + _NUMBER_WORDS + _ID, _FLAGS)
 _HASH_ID = re.compile(r"(?<![\w#])#\s?([A-Za-z]{0,5}[-_]?\d[\w-]{0,30})")
 # Letters-dash-digits, or five digits or more (not a year, not an amount of money).
-_LOOSE_ID = re.compile(r"(?<![\w#$€£.,-])#?([A-Za-z]{1,5}[-_]\d{2,}[\w-]{0,30}|[A-Za-z]{1,5}\d{3,}[\w-]{0,30}|\d{5,}[\w-]{0,30})"
+_LOOSE_ID = re.compile(r"(?<![\w#$€£.,-])#?([A-Za-z]{1,5}[-_]\d{2,}[\w-]{0,30}|[A-Za-z]{1,5}\d{3,}[\w-]{0,30}"
+                       r"|\d{5,}[\w-]{0,30})"
                        r"\b(?![.,]\d|\s*(?:dollars|usd|eur|euros?|gbp|pounds|%))", re.IGNORECASE)
 
 
@@ -131,7 +132,8 @@ _REASON_CUE = re.compile(
 _RETURN_VERB = re.compile(r"\b(?:return|send\w*\s+(?:\w+\s+)?back|exchang|refund|money\s+back)", _FLAGS)
 _SUBJECT = re.compile(r"^(?:(?:it|they|this|that|these|those|he|she)(?:['’]s|['’]re|\s+(?:is|are|was|were))?"
                       r"|(?:the|this|my)\s+\w+\s+(?:is|are|was|were))\s+", _FLAGS)
-_FILLER = re.compile(r"^(?:(?:well|um+|uh+|oh|so|hi|hello|hey|yes|yeah|yep|sure|ok(?:ay)?|sorry|basically|also|and|plus|"
+_FILLER = re.compile(r"^(?:(?:well|um+|uh+|oh|so|hi|hello|hey|yes|yeah|yep|sure|ok(?:ay)?|sorry|basically|also|"
+                     r"and|plus|"
                      r"finally|lastly|additionally)\b[\s,.!-]*)+",
                      _FLAGS)
 _ANSWER_LEAD = re.compile(r"^(?:(?:it['’]?s\s+|that['’]?s\s+)?because(?:\s+of)?|the\s+reason\s+is(?:\s+that)?|"
@@ -168,7 +170,8 @@ def reason_from_answer(text: str) -> str | None:
 
 
 _CONCERN_TEMPLATES = [
-    re.compile(r"\b(?:charged|billed)\s+(?:me\s+)?(?:twice|two\s+times|three\s+times|double|more\s+than\s+once)", _FLAGS),
+    re.compile(r"\b(?:charged|billed)\s+(?:me\s+)?"
+               r"(?:twice|two\s+times|three\s+times|double|more\s+than\s+once)", _FLAGS),
     re.compile(r"\b(?:double|duplicate)[-\s](?:charged|billed|charges?|payments?|billing)", _FLAGS),
     re.compile(r"\bover[-\s]?(?:charged|billed)\b(?:\s+(?:by|for)\s+[^.!?;,\n]{1,40})?", _FLAGS),
     re.compile(r"\b(?:(?:invoice|bill|amount|total|charge|price|fee)\s+)?(?:seems?|looks?|is|was|appears?)\s+(?:(?:a\s+lot|much|way|a\s+bit|quite|far|slightly)\s+)?"
@@ -208,6 +211,7 @@ def find_technical_issue(text: str) -> str | None:
     for m in _SENTENCE.finditer(text):
         if _TECH_CUE.search(m.group(0)):
             sentence = _FILLER.sub("", _tidy(m.group(0)))
-            sentence = re.sub(r"^(?:(?:please|pls)\s+help(?:\s+me)?[,:]?\s*|i\s+think\s+|my\s+)", "", sentence, flags=_FLAGS)
+            sentence = re.sub(r"^(?:(?:please|pls)\s+help(?:\s+me)?[,:]?\s*|i\s+think\s+|my\s+)", "", sentence,
+                              flags=_FLAGS)
             return _tidy(sentence) or None
     return None

@@ -45,7 +45,8 @@ _LEXICON: dict[str, str] = {
     "ERROR": "error",
     "PROBLEM": "problem issue trouble difficulty",
     "DEVICE": ("app application website site device software program laptop computer tablet printer router "
-               "modem console speaker headphone earbud earphone charger tv television camera screen touchscreen firmware "
+               "modem console speaker headphone earbud earphone charger tv television camera screen touchscreen "
+               "firmware "
                "keyboard battery monitor display wifi bluetooth"),
     "LOCATE": "locate",
     "EXPECT": "expect estimate",
@@ -109,7 +110,8 @@ def _deletes(word: str, depth: int) -> set[str]:
 
 def _distance(a: str, b: str) -> int:
     """Optimal-string-alignment edit distance (a swap of neighbours counts once)."""
-    prev2, prev = [], list(range(len(b) + 1))
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         row = [i]
         for j, cb in enumerate(b, 1):

@@ -10,7 +10,7 @@ the question the bot asked.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from ..types import Plan, Route, Task, TaskParams
 from .entities import (
@@ -61,12 +61,13 @@ def _segment_tasks(seg: Segment, history: Sequence[str]) -> list[Task]:
         if not orders:
             refs = [r for r in find_references(text) if r not in find_invoice_numbers(text)]
             if refs:
-                orders = refs[:1]
+                orders = [refs[0]]
             elif history and _SAME_AS_BEFORE.search(text):
                 orders = [_id_from_history(history, find_order_ids)]
         return [Task(kind="status", params=TaskParams(order_id=o)) for o in orders or [None]]
     if seg.route == "technical":
-        return [Task(kind="technical", params=TaskParams(issue=find_technical_issue(text) or " ".join(text.split())[:200]))]
+        issue = find_technical_issue(text) or " ".join(text.split())[:200]
+        return [Task(kind="technical", params=TaskParams(issue=issue))]
     if seg.route == "human":
         return [Task(kind="human")]
     return []
@@ -140,7 +141,7 @@ def _fill_leftover_ids(tasks: list[Task], text: str) -> list[int]:
     return filled
 
 
-def _is_reply(seg: Segment, open_kinds: set[str]) -> bool:
+def _is_reply(seg: Segment, open_kinds: Collection[str]) -> bool:
     """A segment that is no request of its own: nothing in it named a route, or it names a malfunction
     while a return waits for its reason ("they stopped charging")."""
     if seg.score == 0.0:
@@ -173,7 +174,7 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
         if seg.score or seg.route != "general":  # a cue-less remark is no request of its own
             routes.append(seg.route)
     leftover = _fill_leftover_ids(waiting, text)
-    routes = [waiting[i].kind for i in leftover] + routes
+    routes = [*(waiting[i].kind for i in leftover), *routes]
     changed += leftover
     filled = [waiting[i] for i in dict.fromkeys(changed)]
     untouched = [t for i, t in enumerate(waiting) if i not in changed]

@@ -61,7 +61,8 @@ _NOT_ME = r"(?!(?:me|my|you|the|your|us|our|it|them|this|that|a|an)\b)"
 _OBJ = r"(?:ORDER|(?:my|our|your) DELIVERY)"
 
 
-def _rule(route: Route, weight: float, anchors: str, pattern: str) -> tuple[Route, float, frozenset[str], re.Pattern[str]]:
+def _rule(route: Route, weight: float, anchors: str, pattern: str
+          ) -> tuple[Route, float, frozenset[str], re.Pattern[str]]:
     return route, weight, frozenset(anchors.split()), re.compile(pattern % {"g1": _G % 1, "g2": _G % 2,
                                                                          "g3": _G % 3, "g4": _G % 4,
                                                                          "g6": _G % 6, "obj": _OBJ})
@@ -75,7 +76,8 @@ _RULES = [
     _rule("billing", 2, "PAY", r"\bPAY\b(?! OPTION)"),
     _rule("billing", 2, "CARD", r"\bCARD\b"),
     _rule("billing", 3, "PAY CARD", r"\b(?:PAY|CARD) %(g4)s(?:PROBLEM|ERROR|declined|failed|fails|rejected|not)\b"
-                                    r"|\b(?:PROBLEM|ERROR|declined|fail\w*|not|unable to|trouble) %(g4)s(?:PAY|CARD)\b"),
+                                    r"|\b(?:PROBLEM|ERROR|declined|fail\w*|not|unable to|trouble) "
+                                    r"%(g4)s(?:PAY|CARD)\b"),
     _rule("billing", 1, "twice double duplicate much higher amount",
           r"\b(?:twice|double|duplicate|too much|higher than|wrong amount)\b"),
     # return: give a product back, get money back for it
@@ -90,12 +92,14 @@ _RULES = [
     _rule("status", 2, "STATUS", r"\bSTATUS %(g3)s(?:ORDER|DELIVERY)\b|\b(?:ORDER|DELIVERY) %(g3)sSTATUS\b"),
     _rule("status", 4, "where were", r"\b(?:where %(g2)s|were )(?:is|are|s|was) %(g3)s(?:ORDER|DELIVERY)\b"
                                 r"|\bwhere (?:my|our|the) (?:\S+ )?(?:ORDER|DELIVERY) (?:is|are|went)\b"),
-    _rule("status", 2, "ARRIVE", r"\bARRIVE\b(?! (?:\S+ )?(?:broken|damaged|defective|faulty|cracked|wrong|open|dead)\b)"),
+    _rule("status", 2, "ARRIVE", r"\bARRIVE\b"
+                                 r"(?! (?:\S+ )?(?:broken|damaged|defective|faulty|cracked|wrong|open|dead)\b)"),
     _rule("status", 2, "ARRIVE", r"\b(?:when|long|soon|yet|still|EXPECT|date|time|day|days|not|never|late)\b "
                                  r"%(g6)sARRIVE\b|\bARRIVE (?:yet|on time|soon|today|tomorrow|by|date|time)\b"),
     _rule("status", 4, "long soon", r"\bhow (?:long|soon) %(g6)s(?:DELIVERY|ORDER|ARRIVE|EXPECT|RECEIVE)\b"),
     _rule("status", 4, "DELIVERY", r"\bDELIVERY (?:times?|periods?|dates?|timeframes?|windows?|EXPECT|speed)\b"
-                                   r"|\b(?:times?|dates?|periods?|timeframes?) (?:of|for) (?:my |the |our )?DELIVERY\b"),
+                                   r"|\b(?:times?|dates?|periods?|timeframes?) (?:of|for) "
+                                   r"(?:my |the |our )?DELIVERY\b"),
     _rule("status", 3, "EXPECT", r"\bEXPECT %(g2)s(?:ORDER|DELIVERY)\b|\b%(obj)s %(g3)sEXPECT\b"),
     _rule("status", 3, "not never", r"\b(?:not|never) (?:yet )?(?:RECEIVE|got|gotten|get|seen) %(g2)s%(obj)s"
                                     r"|\b%(obj)s %(g3)s(?:not|never) (?:\S+ )?(?:ARRIVE|DELIVERY|come|came|show)"),
@@ -106,8 +110,8 @@ _RULES = [
     _rule("status", 3, "late delayed lost missing stuck overdue",
           r"\b%(obj)s %(g2)s(?:late|delayed|lost|missing|stuck|overdue)\b"
           r"|\b(?:late|delayed|lost|missing|stuck|overdue) %(obj)s"),
-    _rule("status", 4, "update updates progress news", r"\b(?:update|updates|progress|news) (?:on|about|for|regarding|of) "
-                                                       r"%(g2)s%(obj)s"),
+    _rule("status", 4, "update updates progress news",
+          r"\b(?:update|updates|progress|news) (?:on|about|for|regarding|of) %(g2)s%(obj)s"),
     _rule("status", 3, "when has have did DELIVERY", r"\b(?:when|has|have|did) (?:will |is |does |are )?%(g3)s"
                                                      r"(?:DELIVERY|ARRIVE)\b(?! (?:to|OPTION)\b)"),
     _rule("status", 1, "ORDER", r"\bORDER (?:number |no |id |num )?(?:[a-z]{1,4} )?\d{3,}"),
@@ -154,13 +158,14 @@ _RULES = [
     _rule("technical", 1.5, "ERROR", r"\bERROR\b"),
     _rule("technical", 3, "DEVICE", r"\bDEVICE %(g3)s(?:PROBLEM|ERROR|slow|lag\w*|broken|dead|blank|black|frozen)\b"
                                     r"|\b(?:PROBLEM|ERROR) (?:with|on|in) %(g2)sDEVICE\b"),
-    _rule("technical", 4, "DEVICE", r"\b(?:blank|black|blue|frozen) DEVICE\b|\bDEVICE (?:is |are |was |went |seems |keeps )?"
+    _rule("technical", 4, "DEVICE", r"\b(?:blank|black|blue|frozen) DEVICE\b"
+                                    r"|\bDEVICE (?:is |are |was |went |seems |keeps )?"
                                     r"(?:down|offline|unreachable|dead|lagging|not responding)\b"),
     _rule("technical", 5, "LOGIN", r"\bLOGIN %(g4)sERROR\b|\bERROR %(g4)sLOGIN\b"),
 ]
 
 _RULES_BY_ANCHOR: dict[str, list[int]] = {}
-for _i, (_, _, _anchors, _) in enumerate(_RULES):
+for _i, (_route, _weight, _anchors, _pattern) in enumerate(_RULES):
     for _anchor in _anchors:
         _RULES_BY_ANCHOR.setdefault(_anchor, []).append(_i)
 
