@@ -16,9 +16,11 @@ from sqlalchemy import update
 
 from bot.customers import CustomerId, apply_retention
 from bot.wiring import open_services, shell_chat
+from storage import cases as case_store
 from storage import lifecycle
 from storage.customers import ERASED
 from storage.models import CaseEvent, Message
+from storage.staff_models import CaseRating
 
 ALICE_SECRET = "Zebulon-Quixote-7731"  # a marker that must leave the database file
 BOB_TEXT = "Bob-Keeps-His-Words-4410"
@@ -38,6 +40,9 @@ async def _seed(make_settings: Any) -> list[str]:
         async with services.db.write() as s:
             await lifecycle.add_case_note(s, ref=refs[0], actor="shell:staff", text=f"called {ALICE_SECRET}")
             await lifecycle.close_case(s, ref=refs[0], actor="shell:staff", reason=f"refunded {ALICE_SECRET}")
+            case = await case_store.get_case(s, refs[0])
+            assert case is not None
+            s.add(CaseRating(case_id=case.id, customer_id="alice", score=5, scale="thumbs"))  # the staff loop's
         return refs
 
 
@@ -64,7 +69,7 @@ def test_export_holds_every_message_case_and_event_of_that_customer(cli: Any, ma
     assert [c["ref"] for c in data["cases"]] == refs and len(refs) >= 2
     first = data["cases"][0]
     assert [e["action"] for e in first["events"]] == ["created", "note", "closed"]
-    assert data["ratings"] == []
+    assert [(r["score"], r["scale"]) for r in data["ratings"]] == [(5, "thumbs")]
     bob = json.loads(cli("customers", "export", "shell:bob").stdout)
     assert bob["cases"] and not set(c["ref"] for c in bob["cases"]) & set(refs)
 
@@ -110,6 +115,7 @@ def test_erase_removes_texts_keeps_refs_and_leaves_nothing_in_the_file(cli: Any,
                                                              next(c for c in before["cases"]
                                                                   if c["ref"] == case["ref"])["events"]]
     assert [c["ref"] for c in after["cases"]] == refs
+    assert [r["score"] for r in after["ratings"]] == [5]  # a score is no free text: statistics keep it
 
     assert ALICE_SECRET.encode() not in _file_bytes(db_url)  # the database file and its -wal
     assert BOB_TEXT.encode() in _file_bytes(db_url)
