@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.platform import Inbound, Outbound, Platform
 from storage import cases as case_store
 from storage import inbox
+from storage import languages as language_store
 from storage import pending as pending_store
 from storage.db import Database
 from storage.models import Message, PendingTask
@@ -47,6 +48,7 @@ from workflows.types import CaseSummary, Task
 from workflows.workers.base import CaseDraft, WorkContext
 
 from . import leases
+from .clarify import clarify_buttons
 from .dead_letters import RetryPolicy, after_failure, describe, is_permanent
 from .leases import CLAIM_LEASE_S
 from .queue_notice import QUEUE_NOTICE_S, QueueNotices
@@ -79,6 +81,7 @@ class Loaded:
     existing: Message | None  # its stored reply (only a retry can have one)
     history: list[str]  # earlier customer texts of the thread
     open_pending: list[PendingTask]  # tasks of earlier messages waiting for this customer
+    language: str | None = None  # the conversation's language so far
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,9 @@ class SupportService:
                                                       before_id=message.id) if message.has_history else [])
         open_pending = (await pending_store.open_pending(session, message.conversation_id,
                                                          before_message_id=message.id) if history else [])
-        return Loaded(message=message, existing=existing, history=history, open_pending=open_pending)
+        language = await language_store.conversation_language(session, message.conversation_id) if history else None
+        return Loaded(message=message, existing=existing, history=history, open_pending=open_pending,
+                      language=language)
 
     async def _answer(self, loaded: Loaded) -> StoredReply:
         """Plan, work, store the cases, write the reply and store it."""
@@ -231,7 +236,9 @@ class SupportService:
         log_ctx = f"conversation={message.conversation_id} message={message.id}"
         planned = await self.workflow.plan(
             message.text, history=loaded.history, stored_plan=message.meta.get("plan"),
-            pending=[Task.model_validate({"kind": p.kind, "params": p.params}) for p in loaded.open_pending])
+            pending=[Task.model_validate({"kind": p.kind, "params": p.params, "asked": p.params.get("asked", 1)})
+                     for p in loaded.open_pending],
+            thread_language=loaded.language)
         # Each task's case reference is decided before its worker runs, and handed to it.
         ready = planned.ready
         keys = [planned.task_key(i) for i, _ in ready]
@@ -253,6 +260,8 @@ class SupportService:
         async with self.db.write() as s:
             if save_plan:  # nothing else came of the plan: it is stored with the reply
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
+            if planned.detected:  # the conversation keeps the customer's language (the staff card shows it)
+                await language_store.set_conversation_language(s, message.conversation_id, planned.detected)
             reply_id = await inbox.add_reply(s, inbound=message, text=answer.reply, meta=answer.as_json())
             earlier = await inbox.reply_for(s, message.id) if reply_id is None else None
         failpoint("after_reply_stored")
@@ -288,7 +297,8 @@ class SupportService:
             for i, t in planned.waiting:
                 await pending_store.add_pending(s, conversation_id=message.conversation_id, message_id=message.id,
                                                 task_key=planned.task_key(i), kind=t.kind,
-                                                params=t.params.model_dump(exclude_none=True), missing=t.missing())
+                                                params={**t.params.model_dump(exclude_none=True), "asked": t.asked},
+                                                missing=t.missing())
         return [CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=dict(c.details), new=created)
                 for c, created in stored]
 
@@ -303,10 +313,12 @@ class SupportService:
         platform = self.platforms.get(message.platform)
         if platform is None:
             raise DeliveryUnavailable(f"no adapter for {message.platform} is running")
+        buttons = (clarify_buttons(language=reply.answer.language, customer_id=message.customer_id,
+                                   thread_id=message.thread_id) if reply.answer.clarify else ())
         return await platform.deliver(Outbound(
             platform=message.platform, channel_id=message.channel_id, thread_id=message.thread_id,
             text=reply.answer.reply, reply_id=reply.id, in_reply_to=message.platform_message_id or "",
-            customer_id=message.customer_id, maybe_posted=reply.maybe_posted))
+            customer_id=message.customer_id, maybe_posted=reply.maybe_posted, buttons=buttons))
 
     async def _release(self, message_id: int, error: str) -> None:
         try:

@@ -16,6 +16,7 @@ from adapters.platform import Handlers, Interaction, InteractionReply, Platform
 from adapters.shell import ShellChat
 from storage import migrate
 from storage.db import Database
+from workflows.clarify import CLARIFY_ACTION
 from workflows.faq.answers import FaqAnswers
 from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
@@ -24,6 +25,7 @@ from workflows.pipeline import SupportWorkflow
 from .case_effects import case_service
 from .cases import CaseService
 from .cases import is_staff as staff_policy
+from .clarify import answer_from_click
 from .commands import case_admin
 from .commands import cases as case_commands
 from .commands import customers as customer_commands
@@ -60,6 +62,12 @@ class Services:
                         commands=BoundCommands(self.registry, self))
 
     async def on_interaction(self, interaction: Interaction) -> InteractionReply:
+        if interaction.action == CLARIFY_ACTION:  # the customer picked what their unclear message is about
+            answer = answer_from_click(interaction)
+            if answer is None:
+                return InteractionReply(text="Only the customer who asked can answer this.", ok=False)
+            await self.support.handle(answer)
+            return InteractionReply()
         return await self.staff.on_interaction(interaction)
 
     def faqs_changed(self) -> None:

@@ -48,6 +48,7 @@ class Conversation(Base):
     customer_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)  # the customer's, as last detected
 
 
 class Message(Base):

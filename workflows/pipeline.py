@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .llm.runner import StepRunner, Tally
+from .offline.language import detect_language
 from .orchestrator import plan as make_plan
 from .synthesizer import ReplyContext, synthesize
 from .text import clean_text, defuse
+from .tone import Tone, tone_of
 from .types import CaseSummary, GeneralAnswer, PendingSummary, Plan, Route, Task
 from .workers import billing, handoff, returns, status, technical
 from .workers.base import CaseDraft, WorkContext
@@ -37,19 +39,25 @@ class Answer:
     pending: list[PendingSummary] = field(default_factory=list)
     llm_calls: int = 0
     truncated: bool = False
+    clarify: bool = False  # the reply asks which choice an unclear message is about (buttons on platforms)
+    confidence: float = 1.0  # how sure the routing was
+    language: str = "en"  # the customer's (ISO 639-1), as detected for the conversation
 
     def as_json(self) -> dict[str, Any]:
         return {"reply": self.reply, "route": self.route, "routes": self.routes,
                 "cases": [c.model_dump(exclude={"new"}) for c in self.cases],
                 "pending": [{"kind": p.kind, "missing": p.missing} for p in self.pending],
-                "llm_calls": self.llm_calls}
+                "llm_calls": self.llm_calls, "confidence": self.confidence, "clarify": self.clarify,
+                "language": self.language}
 
     @classmethod
     def from_json(cls, reply: str, meta: dict[str, Any]) -> Answer:
         """An answer stored with its reply (`as_json()` as the reply's meta)."""
         return cls(reply=reply, route=meta.get("route", "general"), routes=meta.get("routes", ["general"]),
                    cases=[CaseSummary(**c) for c in meta.get("cases", [])],
-                   pending=[PendingSummary(**p) for p in meta.get("pending", [])], llm_calls=0)
+                   pending=[PendingSummary(**p) for p in meta.get("pending", [])], llm_calls=0,
+                   clarify=bool(meta.get("clarify")), confidence=float(meta.get("confidence", 1.0)),
+                   language=str(meta.get("language", "en")))
 
 
 @dataclass
@@ -61,6 +69,10 @@ class Planned:
     plan: Plan
     replayed: bool  # the plan of an earlier attempt (already stored)
     tally: Tally
+    language: str = "en"  # the customer's: detected in this message, else the thread's
+    detected: str | None = None  # detected in this message (None: too short to tell); the core stores it
+    tone: Tone = ""
+    turn: int = 0  # earlier customer messages in the thread
 
     def task_key(self, index: int) -> str:
         """The task's key within its message (cases and pending tasks are unique per message and key)."""
@@ -76,8 +88,8 @@ class Planned:
 
     @property
     def pending(self) -> list[PendingSummary]:
-        return [PendingSummary(kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True))
-                for _, t in self.waiting]
+        return [PendingSummary(kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True),
+                               asked=max(1, t.asked)) for _, t in self.waiting]
 
 
 async def run_worker(task: Task, ctx: WorkContext) -> CaseDraft:
@@ -101,17 +113,27 @@ class SupportWorkflow:
         self.general_answerer = general_answerer
 
     async def plan(self, text: str, *, history: Sequence[str] = (), pending: Sequence[Task] = (),
-                   stored_plan: dict[str, Any] | None = None) -> Planned:
+                   stored_plan: dict[str, Any] | None = None, thread_language: str | None = None) -> Planned:
         """Route and decompose the message (a stored plan is replayed: a retry does what the first try
-        decided). Tasks still waiting for this customer are offered to the planner to complete."""
+        decided). Tasks still waiting for this customer are offered to the planner to complete. The
+        message's language is detected; `thread_language` (the conversation's) holds when it is too
+        short to tell."""
         clean, truncated = clean_text(text)
         tally = Tally()
+        detected = detect_language(clean) if clean else None
+        language = detected or thread_language or "en"
+        tone = tone_of(clean, history)
+
+        def planned(plan: Plan, replayed: bool) -> Planned:
+            return Planned(clean, truncated, plan, replayed, tally, language=language, detected=detected, tone=tone,
+                           turn=len(history))
+
         if stored_plan:
-            return Planned(clean, truncated, Plan.model_validate(stored_plan), True, tally)
+            return planned(Plan.model_validate(stored_plan), True)
         if not clean:
-            return Planned(clean, truncated, Plan(routes=["general"], tasks=list(pending)), False, tally)
-        plan = await make_plan(clean, self.runner, history=history, pending=pending, tally=tally)
-        return Planned(clean, truncated, plan, False, tally)
+            return planned(Plan(routes=["general"], tasks=list(pending)), False)
+        return planned(await make_plan(clean, self.runner, history=history, pending=pending, tally=tally,
+                                       language=language), False)
 
     @staticmethod
     async def work(orders: Sequence[tuple[Task, WorkContext]]) -> list[CaseDraft]:
@@ -126,7 +148,11 @@ class SupportWorkflow:
             general = await self.general_answerer(planned.text)
         pending = planned.pending
         ctx = ReplyContext(text=planned.text, routes=plan.routes, cases=list(cases), pending=pending,
-                           truncated=planned.truncated, general_answer=general)
+                           truncated=planned.truncated, general_answer=general, clarify=plan.clarify,
+                           off_topic=plan.off_topic,
+                           language=planned.language, tone=planned.tone, turn=planned.turn)
         text = defuse(await synthesize(ctx, self.runner, tally=planned.tally))
         return Answer(reply=text, route=plan.route, routes=plan.routes, cases=list(cases), pending=pending,
-                      llm_calls=planned.tally.llm_calls, truncated=planned.truncated)
+                      llm_calls=planned.tally.llm_calls, truncated=planned.truncated,
+                      clarify=plan.clarify and not cases and not pending, confidence=plan.confidence,
+                      language=planned.language)

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from .llm.base import LLMRequest
 from .llm.runner import StepRunner, Tally
-from .offline.routing import classify
+from .offline.decision import classify
 from .types import Route, RouteList
 
 ROUTER_SYSTEM = """You route customer-support messages. Routes:

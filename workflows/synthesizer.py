@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from .clarify import CHOICES
 from .llm.base import LLMRequest
 from .llm.runner import StepRunner, Tally
+from .phrasebook import LANGUAGES, choice_label, phrases, return_steps, value, variant
 from .text import defuse
 from .types import CaseSummary, GeneralAnswer, PendingSummary, Route
 
@@ -25,16 +27,15 @@ Be short, warm and concrete, like a helpful person in chat: no "Dear customer", 
 no more than a short paragraph plus one bullet per case. Use markdown: **bold** and bullets.
 Quote every case reference exactly as given, in backticks, once. Say what was done and what happens
 next for each case; ask for every missing piece of information listed under "missing".
-Never promise what the facts do not say. Return JSON {"reply": "..."}."""
+Never promise what the facts do not say.
+If "clarify" is true, the request was unclear: open nothing, say so in one short sentence and ask which
+of the listed choices the message is about, listing them numbered. A question about the world (weather,
+trivia, small talk) gets one short friendly sentence and what the bot can help with — never a case.
+If "customer_tone" is angry or repeated, acknowledge it in a few words first; don't open every reply alike.
+Write in the language named by "language" (an ISO code; English when absent), but copy case references,
+order and invoice numbers unchanged. Return JSON {"reply": "..."}."""
 
-_FIELD_QUESTIONS = {
-    "invoice_number": "the invoice number (e.g. INV-1234)",
-    "product_name": "which product you would like to return",
-    "reason_for_return": "the reason for the return",
-    "order_id": "your order number (e.g. A-12345)",
-}
-CAPABILITIES = ("questions about invoices and charges, returns and refunds, where your order is, and technical "
-                "problems — or I can connect you with a person")
+CAPABILITIES = phrases("en")["capabilities"]
 
 
 @dataclass
@@ -45,67 +46,87 @@ class ReplyContext:
     pending: list[PendingSummary] = field(default_factory=list)
     truncated: bool = False
     general_answer: GeneralAnswer | None = None
+    clarify: bool = False  # routing was unsure: ask which choice the message is about
+    off_topic: bool = False  # a question about the world: a short friendly answer and what the bot can do
+    language: str = "en"  # the customer's (ISO 639-1); the template answers in it when it has its sentences
+    tone: str = ""  # "angry" or "repeated": acknowledged first
+    turn: int = 0  # earlier customer messages in the thread: varies the opening
+
+
+def clarify_question(language: str | None = None) -> str:
+    book = phrases(language)
+    options = "\n".join(f"{i}. {choice_label(c.route, language)}" for i, c in enumerate(CHOICES, 1))
+    return f"{book['clarify']}\n{options}\n{book['clarify_tail']}"
 
 
 class ReplyAnswer(BaseModel):
     reply: str = Field(min_length=1, max_length=6000)
 
 
-def _case_line(case: CaseSummary) -> str:
-    d = {k: defuse(str(v)) for k, v in case.details.items() if not isinstance(v, list)}
+def _case_line(case: CaseSummary, book: dict[str, str], language: str) -> str:
+    d = {k: defuse(value(str(v), language)) for k, v in case.details.items() if not isinstance(v, list)}
     ref = f"`{case.ref}`"
     match case.kind:
         case "billing":
             concern = f" ({d['concern']})" if d.get("concern") else ""
-            return (f"**Invoice {d.get('invoice_number', '')}**{concern}: I opened a billing investigation, case "
-                    f"{ref}. Expect an answer within {d.get('resolution_eta', 'a few business days')}.")
+            return book["billing"].format(invoice=d.get("invoice_number", ""), concern=concern, ref=ref,
+                                          eta=d.get("resolution_eta", "a few business days"))
         case "return":
-            return (f"**Return of {d.get('product_name', 'your item')}**: approved, RMA number {ref}. "
-                    f"{d.get('shipping_instructions', '')}")
+            steps = return_steps(d.get("shipping_instructions", ""), language)
+            return book["return"].format(product=d.get("product_name", "your item"), ref=ref,
+                                         instructions=steps).rstrip()
         case "status":
             tracking = (f", {d['carrier']} tracking {d['tracking_number']}" if d.get("tracking_number") else "")
-            when = d.get("expected_delivery", "")
-            when_text = f"; {when}" if when and when != "already delivered" else ""
-            status = d.get("current_status", "being checked")
-            return f"**Order {d.get('order_id', '')}**: {status}{tracking}{when_text} (ref {ref})."
-        case "technical":
-            return (f"**Technical issue**: I opened case {ref} for our technicians. To speed things up, reply here "
-                    "with the product or app and its version, what happened, any error message word for word, "
-                    "and the steps that make it happen.")
-        case "human":
-            return f"**A person will take over**: I flagged this conversation for our support team, case {ref}."
+            when = case.details.get("expected_delivery", "")
+            when_text = f"; {d['expected_delivery']}" if when and when != "already delivered" else ""
+            return book["status"].format(order=d.get("order_id", ""), status=d.get("current_status", "being checked"),
+                                         tracking=tracking, when=when_text, ref=ref)
+        case "technical" | "human":
+            return book[case.kind].format(ref=ref)
     return f"Case {ref} is open."
 
 
-def _pending_question(p: PendingSummary) -> str:
+def _pending_question(p: PendingSummary, book: dict[str, str]) -> str:
     about = ""
     if p.kind == "return" and p.params.get("product_name"):
-        about = f" of the {defuse(str(p.params['product_name']))}"
-    wanted = " and ".join(_FIELD_QUESTIONS.get(m, m.replace("_", " ")) for m in p.missing)
-    label = {"return": "return", "billing": "billing question", "status": "order"}.get(p.kind, p.kind)
-    return f"To go ahead with your {label}{about}, could you tell me {wanted}?"
+        about = book["of_product"].format(product=defuse(str(p.params["product_name"])))
+    wanted = book["and"].join(book.get(m, m.replace("_", " ")) for m in p.missing)
+    question = book["ask"].format(label=book.get(f"label_{p.kind}", p.kind), about=about, wanted=wanted)
+    if p.asked >= 2:  # asked before and still missing: offer a way out (a third time, a person takes over)
+        question += " " + book.get(f"way_out_{p.kind}", book["way_out"])
+    return question
 
 
 def template_reply(ctx: ReplyContext) -> str:
+    book = phrases(ctx.language)
+    capabilities = book["capabilities"]
     lines: list[str] = []
+    if ctx.language not in LANGUAGES:
+        lines.append(book["english_only"])
     if ctx.truncated:
         lines.append("_Your message was very long, so I only read the first part of it._")
     if not ctx.text.strip():
-        lines.append(f"Hi! Your message looks empty. I can help with {CAPABILITIES}. What can I do for you?")
+        lines.append(book["empty"].format(capabilities=capabilities))
         return "\n".join(lines)
+    if ctx.tone:
+        lines.append(book[ctx.tone])
     if ctx.cases:
-        lines.append("Thanks for reaching out! Here's what I've done:" if len(ctx.cases) > 1
-                     else "Thanks for reaching out!")
-        lines.extend(f"• {_case_line(c)}" for c in ctx.cases)
+        if not ctx.tone:
+            lines.append(variant(book["thanks_many"] if len(ctx.cases) > 1 else book["thanks"], ctx.turn))
+        lines.extend(f"• {_case_line(c, book, ctx.language)}"
+                     + ("" if c.new else " " + book["reused"].format(status=c.status.replace("_", " ")))
+                     for c in ctx.cases)
     for p in ctx.pending:
-        lines.append(_pending_question(p))
+        lines.append(_pending_question(p, book))
+    if ctx.clarify and not ctx.cases and not ctx.pending:
+        lines.append(clarify_question(ctx.language))
+        return "\n".join(lines)
     if ctx.general_answer is not None and not ctx.cases:
         ga = ctx.general_answer
         source = f"\nSource: {ga.source_title} <{ga.source_url}>" if ga.source_url else ""
         lines.append(f"{defuse(ga.answer)}{source}")
-    if not lines or (not ctx.cases and not ctx.pending and ctx.general_answer is None):
-        lines.append(f"Thanks for your message! I can help with {CAPABILITIES}. "
-                     "Tell me a bit more — an invoice number, an order number or the product — and I'll get on it.")
+    if not ctx.cases and not ctx.pending and ctx.general_answer is None:
+        lines.append(book["world" if ctx.off_topic else "general"].format(capabilities=capabilities))
     return "\n".join(lines)
 
 
@@ -128,6 +149,15 @@ def _facts(ctx: ReplyContext) -> str:
         "missing": [{"task": p.kind, "missing": p.missing, **p.params} for p in ctx.pending],
         "message_was_truncated": ctx.truncated,
     }
+    if ctx.off_topic:
+        facts["off_topic"] = True
+    if ctx.clarify:
+        facts["clarify"] = True
+        facts["choices"] = [choice_label(c.route, ctx.language) for c in CHOICES]
+    if ctx.language != "en":
+        facts["language"] = ctx.language
+    if ctx.tone:
+        facts["customer_tone"] = ctx.tone
     if ctx.general_answer:
         facts["faq_answer"] = ctx.general_answer.model_dump()
     return json.dumps(facts, ensure_ascii=False, default=str)

@@ -60,6 +60,7 @@ class TaskParams(BaseModel):
 class Task(BaseModel):
     kind: TaskKind
     params: TaskParams = Field(default_factory=TaskParams)
+    asked: int = 0  # how many replies have asked the customer for what it misses
 
     def missing(self) -> list[str]:
         values = self.params.model_dump()
@@ -71,6 +72,9 @@ class Plan(BaseModel):
 
     routes: list[Route] = Field(default_factory=lambda: list[Route](["general"]))
     tasks: list[Task] = Field(default_factory=list)
+    confidence: float = 1.0  # how sure the routing was (0..1)
+    clarify: bool = False  # too unsure to act: nothing is opened, the reply asks what the message is about
+    off_topic: bool = False  # a question about the world (weather, trivia, small talk): a short friendly answer
 
     @property
     def route(self) -> Route:
@@ -91,6 +95,7 @@ class PendingSummary(BaseModel):
     kind: str
     missing: list[str]
     params: dict[str, object] = Field(default_factory=dict)
+    asked: int = 1  # the reply that carries it asks for the n-th time
 
 
 class GeneralAnswer(BaseModel):

@@ -29,7 +29,7 @@ PLATFORM = "slack"
 SUBMIT_BUDGET_S = 2.0  # a submit answered within this shows refusals in the modal; later ones by message
 OnInteraction = Callable[[Interaction], Awaitable[InteractionReply]]
 IsStaff = Callable[[str, str, tuple[str, ...]], bool]
-_BUTTONS = re.compile(r"^(case_claim|case_release|rate)$")
+_BUTTONS = re.compile(r"^(case_claim|case_release|rate|clarify)$")
 _MODAL_BUTTONS = re.compile(r"^(case_close|case_note)$")
 _MODALS = re.compile(r"^(case_close|case_note)$")
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 
+from ..clarify import parse_choice
 from ..types import Plan, Route, Task, TaskParams
+from .decision import Decided, decide
 from .entities import (
     find_billing_concern,
     find_invoice_numbers,
@@ -23,14 +25,22 @@ from .entities import (
     find_technical_issue,
     reason_from_answer,
 )
-from .routing import Segment, segments
+from .language import GLOSSED, gloss
+from .routing import Segment
 
 MAX_TASKS = 12  # the orchestrator's schema takes at most this many
 _SAME_AS_BEFORE = re.compile(r"\b(?:same|previous|earlier|last)\s+(?:order|invoice|purchase|one|bill)\b"
                              r"|\bas\s+before\b|\b(?:i|we)\s+(?:mentioned|gave|sent)\b", re.IGNORECASE)
 _PLEASANTRY = re.compile(r"^\W*(?:thanks?(?:\s+you)?|thx|ok(?:ay)?|yes|yeah|no|nope|hi|hello|hey|bye|cool|great|"
                          r"sure|fine|good|perfect|got\s+it|please)?\W*$", re.IGNORECASE)
+_GREETING = re.compile(r"^\W*(?:hi|hello|hey|good\s+(?:morning|afternoon|evening|night)|thanks?|thank\s+you|bye|"
+                       r"goodbye|see\s+you)\b", re.IGNORECASE)
 _ANSWER_HEAD = re.compile(r"[,;:.!?\n]|\s(?=(?:because|since|as|cause|it|they)\s)", re.IGNORECASE)
+# A reply this long is a story, not a product name given on its own; and these open a sentence, never name one.
+_SHORT_ANSWER = 25
+_DISCOURSE = re.compile(r"^\W*(?:on\s+top\s+of\s+(?:that|this|it)|in\s+addition|by\s+the\s+way|first\s+of\s+all|"
+                        r"to\s+be\s+honest|as\s+well|what['’]?s\s+more|anyway|besides|moreover|however|also|"
+                        r"furthermore|honestly|actually|again|still|and|but|so|then)\b", re.IGNORECASE)
 _LEAD = re.compile(r"[,;.!?\n]|\s(?:and|but|also)\s", re.IGNORECASE)  # where a message's first phrase ends
 _BARE_NAME = re.compile(r"^\W*(?:it['’]?s\s+|it\s+is\s+|the\s+one\s+is\s+)?(?:the\s+|my\s+|a\s+|an\s+)?"
                         r"([\w'’+-]+(?:\s+[\w'’+-]+){0,3})\W*$", re.IGNORECASE)
@@ -98,9 +108,9 @@ def _answer_values(seg: Segment, wanted: set[str]) -> dict[str, list[str]]:
     if refs or _PLEASANTRY.match(text):
         return values
     product, rest = find_product_name(text), text
-    if product is None and "product_name" in wanted:
+    if product is None and "product_name" in wanted and len(text.split()) <= _SHORT_ANSWER:
         head, *tail = _ANSWER_HEAD.split(text, maxsplit=1)  # "the blue kettle, it leaks"
-        if (m := _BARE_NAME.match(head)) and not _PLEASANTRY.match(head):
+        if (m := _BARE_NAME.match(head)) and not _PLEASANTRY.match(head) and not _DISCOURSE.match(head):
             product, rest = m.group(1), " ".join(tail)
     values["product_name"] = [product] if product else []
     reason = reason_from_answer(rest) if rest is not text or product is None else None
@@ -141,35 +151,107 @@ def _fill_leftover_ids(tasks: list[Task], text: str) -> list[int]:
     return filled
 
 
-def _is_reply(seg: Segment, open_kinds: Collection[str]) -> bool:
+_MEMORY = 5  # earlier customer messages of the thread searched for what a bare follow-up leaves out
+
+
+def _thread_requests(history: Sequence[str], glossed: bool) -> list[Task]:
+    """The requests the thread's last messages completed, newest last: the planner replayed over them,
+    each message answering what the one before left open ("I want to return my shoes" → "they're too
+    small")."""
+    start = max(0, len(history) - _MEMORY)
+    done: list[Task] = []
+    waiting: list[Task] = []
+    for i in range(start, len(history)):
+        replayed = _plan(history[i], pending=waiting, history=history[:i], glossed=glossed, recall=False)
+        done += [t for t in replayed.tasks if not t.missing()]
+        waiting = [t for t in replayed.tasks if t.missing()]
+    return done
+
+
+def _from_thread(task: Task, history: Sequence[str], glossed: bool) -> Task:
+    """A follow-up that names nothing of its own ("any update on my refund?", "I never got it") is about
+    what the thread already said: the newest earlier request of the same kind lends its values."""
+    if not history or task.kind not in ("billing", "return", "status") or any(
+            getattr(task.params, name) for name in ("invoice_number", "product_name", "reason_for_return", "order_id")):
+        return task
+    for earlier in reversed(_thread_requests(history, glossed)):
+        if earlier.kind == task.kind:
+            values = earlier.params.model_dump(exclude_none=True)
+            return Task(kind=task.kind, params=task.params.model_copy(
+                update={k: v for k, v in values.items() if k != "concern" or not task.params.concern}))
+    return task
+
+
+def _absorbed(task: Task, waiting: list[Task]) -> bool:
+    """A new request that only repeats an open one ("I don't have an invoice, it was on my card" while the
+    invoice number is asked) is that request: the same field is never stored or asked twice."""
+    return any(old.kind == task.kind and old.missing() and set(task.missing()) >= set(old.missing())
+               for old in waiting)
+
+
+def _is_reply(d: Decided, open_kinds: Collection[str]) -> bool:
     """A segment that is no request of its own: nothing in it named a route, or it names a malfunction
     while a return waits for its reason ("they stopped charging")."""
-    if seg.score == 0.0:
+    if d.rule_score == 0.0 or d.segment.route == "general":  # no cue, or none the meaning bore out
         return True
-    return seg.route == "technical" and "return" in open_kinds
+    return "technical" in (d.segment.route, d.rule_route) and "return" in open_kinds
 
 
-def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()) -> Plan:
+def _chosen(route: Route, history: Sequence[str]) -> list[Decided] | None:
+    """The message the clarifying question was about, routed as the customer chose."""
+    if not history:
+        return None
+    text = history[-1]
+    return [Decided(Segment(route, text, 0, len(text), 1.0), 1.0, rule_score=1.0, rule_route=route)]
+
+
+def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = (), language: str | None = None) -> Plan:
     """Routes and tasks for one customer message; `pending` are the thread's tasks still missing
-    parameters, `history` its earlier customer messages."""
+    parameters, `history` its earlier customer messages, `language` the customer's (Spanish, French,
+    German and Portuguese are read through a word gloss). When the routing is unsure and nothing else
+    comes of the message, the plan asks to clarify instead of opening anything."""
+    choice = parse_choice(text)
+    glossed = language in GLOSSED
+    if glossed:
+        text, history = gloss(text, language), [gloss(h, language) for h in history]
+    return _plan(text, pending=pending, history=history, glossed=glossed, recall=True, choice=choice)
+
+
+def _plan(text: str, *, pending: Sequence[Task], history: Sequence[str], glossed: bool, recall: bool,
+          choice: Route | None = None) -> Plan:
+    """`recall`: a bare follow-up may take its values from the thread (off while replaying the thread)."""
+    decided = (_chosen(choice, history) if choice is not None else None) or decide(text, glossed=glossed)
     waiting = list(pending)
     changed: list[int] = []
     new_tasks: list[Task] = []
     routes: list[Route] = []
-    for seg in segments(text):
+    hints: list[Route] = []
+    confidence = 1.0
+    for d in decided:
+        seg = d.segment
         open_kinds = {t.kind for t in waiting if t.missing()}
-        if open_kinds and _is_reply(seg, open_kinds) and (answered := _fill_from_answer(waiting, seg)):
+        if open_kinds and _is_reply(d, open_kinds) and (answered := _fill_from_answer(waiting, seg)):
             changed += answered
             routes += [waiting[i].kind for i in answered]
             continue
+        if seg.route == "general" and d.unsure:
+            hints.append(d.unsure)
+            confidence = min(confidence, d.confidence)
+            continue
+        if seg.route != "general":
+            confidence = min(confidence, d.confidence)
         for task in _segment_tasks(seg, history):
+            task = _from_thread(task, history, glossed) if recall else task
+            if _absorbed(task, waiting):
+                continue
             for i, old in enumerate(waiting):
                 if (merged := _merge(old, task)) is not None:
                     waiting[i] = merged
                     changed.append(i)
                     break
             else:
-                if task not in new_tasks and task not in waiting:  # a restated open request is no new one
+                if not any(t.kind == task.kind and t.params == task.params  # a restated open request is no new one
+                           for t in new_tasks + waiting):
                     new_tasks.append(task)
         if seg.score or seg.route != "general":  # a cue-less remark is no request of its own
             routes.append(seg.route)
@@ -178,5 +260,9 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
     changed += leftover
     filled = [waiting[i] for i in dict.fromkeys(changed)]
     untouched = [t for i, t in enumerate(waiting) if i not in changed]
+    clarify = bool(hints) and not new_tasks and not changed
+    off_topic = (not routes and not hints and not waiting and all(d.rule_score == 0.0 for d in decided)
+                 and not _PLEASANTRY.match(text) and not _GREETING.match(text))
     return Plan(routes=list(dict.fromkeys(routes)) or ["general"],
-                tasks=(filled + new_tasks + untouched)[:MAX_TASKS])
+                tasks=(filled + new_tasks + untouched)[:MAX_TASKS], confidence=round(confidence, 3), clarify=clarify,
+                off_topic=off_topic)

