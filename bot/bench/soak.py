@@ -94,6 +94,8 @@ class SoakResult:
 class SoakSlack(LocalServer):
     """The Web API the bot calls, with faults: stores what is posted and answers thread look-ups."""
 
+    shutdown_timeout = 5.0  # the bot is stopped first; nothing worth waiting for is left
+
     def __init__(self, faults: Faults, rng: random.Random) -> None:
         super().__init__()
         self.faults, self.rng = faults, rng
@@ -143,6 +145,8 @@ class SoakSlack(LocalServer):
 
 class SoakGemini(FakeGeminiApi):
     """Gemini's generateContent with faults: some calls fail with 500, some outlast the bot's timeout."""
+
+    shutdown_timeout = 5.0
 
     def __init__(self, faults: Faults, rng: random.Random, *, hold_s: float) -> None:
         super().__init__(gemini_answer)
