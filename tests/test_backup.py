@@ -42,6 +42,7 @@ async def _write_pairs(services: Any, stop: asyncio.Event, written: list[int]) -
         await asyncio.sleep(0.002)
 
 
+@pytest.mark.slow  # the real `supportbot` in a subprocess
 async def test_backup_of_a_live_database_is_consistent(tmp_path: Path, sqlite_url: str, make_settings: Any) -> None:
     target = tmp_path / "copy.db"
     async with open_services(make_settings(SUPPORTBOT_DATABASE_URL=sqlite_url)) as services:

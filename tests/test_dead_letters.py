@@ -9,6 +9,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from storage import dead_letters, inbox, migrate
 from storage.db import Database
 from storage.models import utcnow
@@ -232,6 +234,7 @@ async def test_a_message_whose_worker_keeps_dying_is_given_up(services: Any) -> 
 
 # --- the real bot: a channel it was removed from ------------------------------------------------------
 
+@pytest.mark.slow  # the real `supportbot` in a subprocess
 async def test_a_channel_the_bot_cannot_post_to_is_given_up_while_others_are_answered(tmp_path: Any) -> None:
     import signal
     import subprocess

@@ -16,6 +16,7 @@ from tests.fakes.site import serve_site
 from tests.fakes.slack import FakeSlack
 from tests.support import command_line, environment, free_port, start_slack_bot
 
+pytestmark = pytest.mark.slow  # the real `supportbot` in subprocesses
 KILLBILL = "/shared/killbill/latest/faq.html"
 
 
