@@ -24,6 +24,7 @@ COMMANDS = {
     "bench": "bot.cli_bench:bench",
     "cases": "bot.cli_cases:cases",
     "chat": "bot.cli_chat:chat",
+    "console": "bot.cli_console:console",
     "customers": "bot.cli_customers:customers",
     "db": "bot.cli_db:db",
     "discord": "bot.cli_discord:discord",

@@ -44,7 +44,7 @@ def discord_adapter(services: Services, **options: Any) -> DiscordAdapter:
     s = services.settings
     adapter = DiscordAdapter(services.handlers(), token=_secret(s.discord_bot_token),
                              channel_ids=s.discord_channel_ids, api_url=s.discord_api_url,
-                             gateway_url=s.discord_gateway_url, **options)
+                             gateway_url=s.discord_gateway_url, staff_role_ids=s.staff_discord_role_ids, **options)
     services.add_platform(adapter)
     return adapter
 
@@ -91,6 +91,9 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
             pass
     app = web.Application(client_max_size=1024 * 1024)
     app.add_routes(health_routes(services, adapters))
+    from .console.app import console_app  # the staff web console
+
+    app.add_subapp("/console", console_app(services))
     for adapter in adapters:
         app.add_routes(adapter.routes())
     runner = web.AppRunner(app, access_log=None)

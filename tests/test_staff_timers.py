@@ -138,15 +138,19 @@ async def test_sigkill_after_posting_a_card_then_restart_keeps_one_card(tmp_path
 
         process = await start_slack_bot(tmp_path, fake, free_port(), db_url, **staff_env)
         await fake.wait_for("conversations.history")  # the restart looks for the card before posting it
-        await stop_gracefully(process)  # the loop finishes its round: the card found is recorded
+        db = Database(db_url)
+        try:  # the card found is recorded (a stop before that would only mean one more look-up next start)
+            async with asyncio.timeout(30):
+                while True:
+                    async with db.session() as s:
+                        if (await s.execute(select(func.count()).select_from(CaseCard))).scalar_one() == 1:
+                            break
+                    await asyncio.sleep(0.05)
+        finally:
+            await db.aclose()
+        await stop_gracefully(process)
     assert len(fake.in_channel(STAFF_CHANNEL)) == 1  # looked up, not posted again
     assert len([c for c in fake.calls_to("chat.postMessage") if c.args["channel"] == STAFF_CHANNEL]) == 1
-    db = Database(db_url)
-    try:
-        async with db.session() as s:
-            assert (await s.execute(select(func.count()).select_from(CaseCard))).scalar_one() == 1
-    finally:
-        await db.aclose()
 
 
 async def test_a_given_up_message_brings_its_conversation_to_staff(timed: tuple[StaffHarness, Clock]) -> None:

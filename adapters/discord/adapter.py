@@ -22,9 +22,10 @@ from contextlib import suppress
 import aiohttp
 import discord
 from aiohttp import web
+from discord.utils import MISSING
 
 from ..delivery import Delivery
-from ..platform import Card, Handlers, Outbound, PermanentDeliveryError, card_text
+from ..platform import Card, Handlers, Outbound, PermanentDeliveryError
 from ..tasks import TaskGroup
 from .client import SupportClient
 from .commands import NO_MENTIONS, AppCommands
@@ -33,6 +34,8 @@ from .embeds import split_text
 from .endpoints import Endpoints
 from .endpoints import apply as apply_endpoints
 from .endpoints import restore as restore_endpoints
+from .staff_channel import StaffChannel
+from .views import StaffViews
 
 _log = logging.getLogger(__name__)
 
@@ -63,7 +66,8 @@ class DiscordAdapter:
 
     def __init__(self, handlers: Handlers, *, token: str, channel_ids: Sequence[str | int] = (),
                  api_url: str | None = None, gateway_url: str | None = None, guild_ready_timeout: float = 2.0,
-                 connect_timeout_s: float = CONNECT_TIMEOUT_S, tasks: TaskGroup | None = None) -> None:
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S, tasks: TaskGroup | None = None,
+                 staff_role_ids: Sequence[str | int] = ()) -> None:
         self._token = token.strip()
         if not self._token:
             raise ValueError("the Discord adapter needs DISCORD_BOT_TOKEN")
@@ -80,6 +84,11 @@ class DiscordAdapter:
         self._previous_endpoints: Endpoints | None = None
         self._started = False
         self._delivery = Delivery(PLATFORM)
+        # buttons (cards, feedback) route by their custom id, registered before the gateway: every card ever posted
+        self.views = StaffViews(on_interaction=handlers.on_interaction, is_staff=handlers.is_staff,
+                                tracked=self.tasks.tracked)
+        self.views.install(self.client)
+        self.staff = StaffChannel(self.client, self.views, staff_role_ids=[str(r) for r in staff_role_ids])
 
     # --- the Platform protocol -----------------------------------------------------------------
     @property
@@ -159,10 +168,11 @@ class DiscordAdapter:
             if index == 0 and out.in_reply_to.isdigit() and out.in_reply_to != out.channel_id:
                 reference = discord.MessageReference(message_id=int(out.in_reply_to), channel_id=int(out.channel_id),
                                                      fail_if_not_exists=False)
+            view = self.views.view(out.buttons) if index == len(pieces) - 1 else None  # feedback under the last
             try:
                 message = await channel.send(piece, nonce=f"sb{out.reply_id}-{index}",
                                              reference=reference,  # type: ignore[arg-type]  # None: no reference
-                                             allowed_mentions=NO_MENTIONS)
+                                             allowed_mentions=NO_MENTIONS, view=view if view is not None else MISSING)
             except (discord.Forbidden, discord.NotFound) as exc:
                 if exc.code in PERMANENT_CODES:
                     raise PermanentDeliveryError(PLATFORM, f"{exc.status} {PERMANENT_CODES[exc.code]}") from exc
@@ -192,26 +202,15 @@ class DiscordAdapter:
                 found[index] = str(message.id)
         return found
 
-    # --- staff channel (text cards; embeds and persistent views come with the staff loop) ---------
+    # --- the staff channel: cards, reminders, links (staff_channel.py) ------------------------------
     async def post_card(self, card: Card, *, channel_id: str, key: int) -> str:
-        channel = self.client.get_partial_messageable(int(channel_id))
-        message = await channel.send(card_text(card)[:2000], nonce=f"sbcard{key}", allowed_mentions=NO_MENTIONS)
-        return str(message.id)
+        return await self.staff.post_card(card, channel_id=channel_id, key=key)
 
     async def update_card(self, card: Card, *, channel_id: str, message_id: str) -> None:
-        channel = self.client.get_partial_messageable(int(channel_id))
-        await channel.get_partial_message(int(message_id)).edit(content=card_text(card)[:2000],
-                                                                allowed_mentions=NO_MENTIONS)
+        await self.staff.update_card(card, channel_id=channel_id, message_id=message_id)
 
     async def notify(self, text: str, *, channel_id: str, thread_id: str = "", key: int = 0) -> str:
-        channel = self.client.get_partial_messageable(int(thread_id or channel_id))
-        # Notices may mention the staff role: roles are allowed, users and @everyone are not.
-        message = await channel.send(text[:2000], nonce=f"sbnote{key or 0}",
-                                     allowed_mentions=discord.AllowedMentions(everyone=False, users=False, roles=True))
-        return str(message.id)
+        return await self.staff.notify(text, channel_id=channel_id, thread_id=thread_id, key=key)
 
     async def permalink(self, channel_id: str, thread_id: str) -> str:
-        """The jump URL of the thread (a thread's id is its starter message's; a DM has no guild)."""
-        channel = self.client.get_channel(int(thread_id or channel_id))
-        guild = getattr(channel, "guild", None)
-        return f"https://discord.com/channels/{guild.id if guild else '@me'}/{thread_id or channel_id}"
+        return await self.staff.permalink(channel_id, thread_id)

@@ -12,6 +12,7 @@ from typing import Any
 
 import psutil
 
+from .console import ConsoleBenchResult
 from .faq import FaqBenchResult
 from .orchestration import OrchestrationResult
 from .rate_budget import RateBudgetResult
@@ -54,6 +55,7 @@ class BenchReport:
     throughput: ThroughputResult | None = None
     slack_ack: SlackAckResult | None = None
     rate_budget: RateBudgetResult | None = None
+    console: ConsoleBenchResult | None = None
     soak: SoakResult | None = None
     targets: list[Target] = field(default_factory=list)
     seconds: float = 0.0
@@ -127,6 +129,12 @@ def targets(report: BenchReport) -> list[Target]:
         rb = report.rate_budget
         out.append(Target(f"requests in any budget window (rpm {rb.rpm})", f"<= {rb.rpm}", str(rb.max_in_any_window),
                           rb.max_in_any_window <= rb.rpm))
+    if report.console is not None:
+        for backend in report.console.backends:
+            worst = max(backend.pages, key=lambda p: p.p95_ms)
+            out.append(Target(f"console pages on {backend.database}, {backend.cases:,} cases: slowest p95 "
+                              f"({worst.page})", f"< {report.console.target_p95_ms:g} ms", f"{worst.p95_ms} ms",
+                              worst.p95_ms < report.console.target_p95_ms))
     if report.soak is not None:
         out.append(Target("soak: messages lost", "== 0", str(report.soak.lost), report.soak.lost == 0))
         duplicated = report.soak.duplicated
@@ -196,6 +204,13 @@ def render_text(report: BenchReport) -> str:
                      f"{b.max_in_any_window}; per window {b.per_window}")
         lines.append(f"  {b.elapsed_s} s against the budget's minimum {b.min_elapsed_s:g} s; "
                      f"{b.messages_per_budget_minute} messages per budget minute")
+        lines.append("")
+    if (c := report.console) is not None:
+        for backend in c.backends:
+            lines.append(f"Staff console on {backend.database}: {backend.cases:,} cases, {backend.messages:,} messages "
+                         f"(loaded in {backend.load_s} s, console indexes built in {backend.index_s} s)")
+            lines.extend(f"  {p.page:<22} p50 {p.p50_ms:7.1f} ms  p95 {p.p95_ms:7.1f} ms  max {p.max_ms:7.1f} ms "
+                         f"({p.requests} requests)" for p in backend.pages)
         lines.append("")
     if (k := report.soak) is not None:
         lines.append(f"Soak: {k.minutes:g} min at {k.rate_per_s:g} messages/s into `supportbot run --slack` (HTTP "

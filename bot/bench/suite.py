@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from . import faq, orchestration, rate_budget, slack_ack, soak, throughput
+from . import console, faq, orchestration, rate_budget, slack_ack, soak, throughput
 from .report import BenchReport, Machine, finish
 
-Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "soak"]
-BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "soak")
+Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "console", "soak"]
+BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "console",
+                                     "soak")
 # The soak takes ten minutes: run with `--only soak`, not by default.
 DEFAULT_BENCHMARKS: tuple[Benchmark, ...] = tuple(b for b in BENCHMARKS if b != "soak")
 
@@ -35,6 +36,9 @@ class BenchConfig:
     rate_messages: int = 100
     rate_rpm: int = 60
     rate_period_s: float = 2.0
+    console_cases: int = 100_000
+    console_requests: int = 50
+    postgres_url: str | None = None  # a server for the console benchmark's throw-away PostgreSQL database
     soak_minutes: float = 10.0
     soak_rate_per_s: float = 4.0
 
@@ -45,7 +49,7 @@ class BenchConfig:
                                          throughput_messages=20, throughput_concurrency=(1, 4), warmup_messages=4,
                                          growth_messages=20, slack_events=8, slack_bursts=2, slack_background=2,
                                          rate_messages=6, rate_rpm=4, rate_period_s=0.4,
-                                         soak_minutes=0.25)
+                                         console_cases=300, console_requests=5, soak_minutes=0.25)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -78,6 +82,10 @@ async def run_suite(config: BenchConfig, *, progress: Progress | None = None) ->
         say("request budget …")
         report.rate_budget = await rate_budget.run(messages=config.rate_messages, rpm=config.rate_rpm,
                                                    period_s=config.rate_period_s)
+    if "console" in config.only:
+        say(f"staff console with {config.console_cases:,} cases …")
+        report.console = await console.run(cases=config.console_cases, requests=config.console_requests,
+                                           postgres_url=config.postgres_url, progress=say)
     if "soak" in config.only:
         say(f"soak: {config.soak_minutes:g} minutes of traffic with faults and one SIGKILL …")
         report.soak = await soak.run(minutes=config.soak_minutes, rate_per_s=config.soak_rate_per_s)

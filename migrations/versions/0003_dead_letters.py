@@ -1,7 +1,7 @@
 """dead letters (when a failed message may be tried again) and periodic jobs scheduled in the database
 
 Revision ID: 0003
-Revises: 0005
+Revises: 0004
 Create Date: 2026-11-30 06:00:00
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0003'
-down_revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

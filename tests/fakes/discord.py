@@ -33,6 +33,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,8 @@ BOT_TOKEN = "fake.discord.bot-token"
 APP_ID, BOT_ID, GUILD_ID = "900000000000000001", "900000000000000002", "100000000000000001"
 SUPPORT_CHANNEL, OTHER_CHANNEL, DM_CHANNEL = "100000000000000010", "100000000000000020", "100000000000000040"
 STAFF_ROLE, CUSTOMER, STAFF_USER = "100000000000000030", "300000000000000001", "300000000000000002"
+STAFF_CHANNEL, STAFF_FORUM = "100000000000000050", "100000000000000060"
+MISSING_PERMISSIONS = 50013
 JSON = "application/json"
 TIMESTAMP = "2025-01-01T12:00:00.000000+00:00"
 EPHEMERAL = 1 << 6
@@ -56,6 +59,9 @@ _ROUTES = [  # (HTTP method, path pattern, route name)
     ("GET", r"gateway(/bot)?", "gateway"),
     ("POST", r"channels/(?P<channel>\d+)/messages/(?P<message>\d+)/threads", "thread"),
     ("POST", r"channels/(?P<channel>\d+)/messages", "message"),
+    ("PATCH", r"channels/(?P<channel>\d+)/messages/(?P<message>\d+)", "message_edit"),
+    ("POST", r"channels/(?P<channel>\d+)/threads", "forum_post"),
+    ("PATCH", r"channels/(?P<channel>\d+)", "channel_edit"),
     ("GET", r"channels/(?P<channel>\d+)/messages", "history"),
     ("POST", r"channels/(?P<channel>\d+)/typing", "typing"),
     ("GET", r"channels/(?P<channel>\d+)", "channel"),
@@ -87,6 +93,9 @@ class FakeDiscord(LocalServer):
     calls: list[Call] = field(default_factory=list)
     identify: dict[str, Any] | None = None  # the client's IDENTIFY payload
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)  # thread id → channel object
+    # the staff forum's tags ({"id", "name", …}); the bot may add tags unless `tags_editable` is False
+    forum_tags: list[dict[str, Any]] = field(default_factory=list)
+    tags_editable: bool = True
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
@@ -153,6 +162,11 @@ class FakeDiscord(LocalServer):
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: len(self.calls_to(route)) >= count)
         return self.calls_to(route)[:count]
+
+    async def until(self, condition: Callable[[], bool], *, timeout: float = 10.0) -> None:
+        """Return once `condition()` holds; it is checked after every REST call and gateway frame."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(condition)
 
     # --- REST ------------------------------------------------------------------------------------
     @staticmethod
@@ -237,8 +251,39 @@ class FakeDiscord(LocalServer):
             case "typing":
                 return web.Response(status=204)
             case "channel":
+                if p["channel"] == STAFF_FORUM:
+                    return self._json(forum_payload(self.forum_tags))
                 channel = self.threads.get(p["channel"]) or channel_payload(p["channel"])
                 return self._json(channel)
+            case "message_edit":
+                stored = self.message(p["channel"], p["message"])
+                if stored is None:
+                    return self._json({"code": 10008, "message": "Unknown Message"}, status=404)
+                stored.update({k: body[k] for k in ("content", "embeds", "components") if k in body},
+                              edited_timestamp=TIMESTAMP)
+                return self._json(stored)
+            case "forum_post":  # a forum post: a thread whose starter message has the thread's id
+                thread_id = self.snowflake()
+                thread = {**thread_payload(thread_id, parent=p["channel"], name=str(body.get("name", ""))),
+                          "applied_tags": [str(t) for t in body.get("applied_tags") or []]}
+                self.threads[thread_id] = thread
+                message = {**self.message_object(thread_id, body.get("message") or {}), "id": thread_id}
+                self.messages.setdefault(thread_id, []).append(message)
+                await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+                return self._json({**thread, "message": message})
+            case "channel_edit":
+                if p["channel"] in self.threads:
+                    thread = self.threads[p["channel"]]
+                    if "applied_tags" in body:
+                        thread["applied_tags"] = [str(t) for t in body["applied_tags"]]
+                    if "archived" in body:
+                        thread["thread_metadata"]["archived"] = bool(body["archived"])
+                    return self._json(thread)
+                if p["channel"] != STAFF_FORUM or not self.tags_editable:
+                    return self._json({"code": MISSING_PERMISSIONS, "message": "Missing Permissions"}, status=403)
+                self.forum_tags = [{"moderated": False, "emoji_id": None, "emoji_name": None, **tag,
+                                    "id": str(tag.get("id") or self.snowflake())} for tag in body["available_tags"]]
+                return self._json(forum_payload(self.forum_tags))
             case "callback":
                 kind = int(body.get("type", 0))
                 data = body.get("data") or {}
@@ -262,12 +307,16 @@ class FakeDiscord(LocalServer):
                    "content": body.get("content") or "", "embeds": body.get("embeds") or [], "timestamp": TIMESTAMP,
                    "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
                    "mention_roles": [], "attachments": [], "pinned": False, "flags": int(body.get("flags") or 0),
-                   "components": []}
+                   "components": body.get("components") or []}
         if body.get("nonce"):
             message["nonce"] = body["nonce"]
         if webhook:
             message.update(webhook_id=APP_ID, application_id=APP_ID)
         return message
+
+    def message(self, channel: str, message_id: str) -> dict[str, Any] | None:
+        """A message the bot posted, as it stands now (edits applied)."""
+        return next((m for m in self.messages.get(channel, []) if m["id"] == message_id), None)
 
     # --- the gateway -----------------------------------------------------------------------------
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
@@ -307,7 +356,7 @@ class FakeDiscord(LocalServer):
                                        "session_id": "fake-session", "resume_gateway_url": self.gateway_url,
                                        "application": {"id": APP_ID, "flags": 0}, "private_channels": [],
                                        "relationships": []})
-        await self._send(ws, "GUILD_CREATE", guild_payload(list(self.threads.values())))
+        await self._send(ws, "GUILD_CREATE", guild_payload(list(self.threads.values()), forum_tags=self.forum_tags))
         self.ready.set()
         await self._notify()
 
@@ -363,11 +412,19 @@ def thread_payload(thread_id: str, *, parent: str = SUPPORT_CHANNEL, name: str =
                                 "locked": False, "create_timestamp": TIMESTAMP}}
 
 
-def guild_payload(threads: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def forum_payload(tags: list[dict[str, Any]], channel_id: str = STAFF_FORUM) -> dict[str, Any]:
+    return {**channel_payload(channel_id, "staff-cases", 3), "type": 15, "available_tags": tags, "flags": 0,
+            "default_reaction_emoji": None, "default_sort_order": None, "default_forum_layout": 0,
+            "default_thread_rate_limit_per_user": 0}
+
+
+def guild_payload(threads: list[dict[str, Any]] | None = None, *,
+                  forum_tags: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"id": GUILD_ID, "name": "Fake Shop", "owner_id": CUSTOMER, "unavailable": False, "large": False,
             "member_count": 3, "joined_at": TIMESTAMP, "features": [], "emojis": [], "stickers": [],
             "roles": [_role(GUILD_ID, "@everyone", 0), _role(STAFF_ROLE, "staff", 1)],
-            "channels": [channel_payload(SUPPORT_CHANNEL), channel_payload(OTHER_CHANNEL, "general", 1)],
+            "channels": [channel_payload(SUPPORT_CHANNEL), channel_payload(OTHER_CHANNEL, "general", 1),
+                         channel_payload(STAFF_CHANNEL, "staff", 2), forum_payload(forum_tags or [])],
             "threads": threads or [], "voice_states": [], "presences": [], "stage_instances": [],
             "guild_scheduled_events": [], "soundboard_sounds": [],
             "members": [{"user": BOT_USER, "roles": [], "joined_at": TIMESTAMP, "deaf": False, "mute": False,
@@ -421,3 +478,41 @@ def interaction_payload(name: str, options: list[dict[str, Any]] | None = None, 
             "app_permissions": "0", "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
             "authorizing_integration_owners": {"0": GUILD_ID}, "context": 0, "attachment_size_limit": 8388608,
             "data": data}
+
+
+def _interaction(kind: int, data: dict[str, Any], *, user: str, roles: tuple[str, ...], channel: str,
+                 name: str) -> dict[str, Any]:
+    number = next(_interaction_ids)
+    return {"id": str(700_000_000_000_000_000 + number), "application_id": APP_ID, "type": kind,
+            "token": f"interaction-token-{number}", "version": 1, "guild_id": GUILD_ID, "channel_id": channel,
+            "channel": channel_payload(channel), "app_permissions": "0", "locale": "en-US",
+            "guild_locale": "en-US", "entitlements": [], "authorizing_integration_owners": {"0": GUILD_ID},
+            "context": 0, "attachment_size_limit": 8388608, "data": data,
+            "member": {**member_payload(roles), "user": user_payload(user, name=name), "permissions": "0"}}
+
+
+def custom_ids(message: dict[str, Any]) -> list[str]:
+    """The custom ids of a message's buttons, in order."""
+    return [c["custom_id"] for row in message.get("components") or [] for c in row.get("components", [])
+            if "custom_id" in c]
+
+
+def click_payload(message: dict[str, Any], custom_id: str, *, user: str = STAFF_USER, roles: tuple[str, ...] = (),
+                  name: str = "staff") -> dict[str, Any]:
+    """An INTERACTION_CREATE for a click (type 3, MESSAGE_COMPONENT) on a button of a message the bot
+    posted; the message travels with its components, as Discord sends it."""
+    assert custom_id in custom_ids(message), (custom_id, custom_ids(message))
+    return {**_interaction(3, {"custom_id": custom_id, "component_type": 2}, user=user, roles=roles,
+                           channel=message["channel_id"], name=name), "message": message}
+
+
+def modal_submit_payload(custom_id: str, values: dict[str, str], *, user: str = STAFF_USER,
+                         roles: tuple[str, ...] = (), channel: str = STAFF_CHANNEL,
+                         message: dict[str, Any] | None = None, name: str = "staff") -> dict[str, Any]:
+    """An INTERACTION_CREATE for a modal submit (type 5): each text input inside a Label (type 18), as
+    Discord sends it now."""
+    components = [{"type": 18, "id": i + 1, "component": {"type": 4, "id": i + 100, "custom_id": key, "value": value}}
+                  for i, (key, value) in enumerate(values.items())]
+    payload = _interaction(5, {"custom_id": custom_id, "components": components}, user=user, roles=roles,
+                           channel=channel, name=name)
+    return {**payload, "message": message} if message is not None else payload

@@ -15,6 +15,7 @@ from bot.wiring import Services, open_services
 from storage import cases as case_store
 from storage.cases import CaseFilter
 from tests.fakes.discord import BOT_TOKEN, STAFF_ROLE, SUPPORT_CHANNEL, FakeDiscord, message_payload
+from tests.harness.staff import staff_loop
 
 READY_TIMEOUT = 0.05  # the fake announces no guild: do not wait for one
 
@@ -65,3 +66,10 @@ async def discord_bot(settings: Any, fake: FakeDiscord, *,
             yield DiscordHarness(services, adapter, fake)
         finally:
             await adapter.stop()
+
+
+@asynccontextmanager
+async def discord_staff_bot(settings: Any, fake: FakeDiscord) -> AsyncIterator[DiscordHarness]:
+    """The bot as `supportbot run --discord` wires it: the adapter and the staff loop."""
+    async with discord_bot(settings, fake) as harness, staff_loop(harness.services):
+        yield harness

@@ -91,17 +91,23 @@ def staff_settings(make_settings: Any, fake: FakeSlack, **overrides: str) -> Any
 
 
 @asynccontextmanager
+async def staff_loop(services: Services) -> AsyncIterator[None]:
+    """The staff loop running as in `supportbot run` (polling often, for quick tests) while entered."""
+    services.staff.poll_s = 0.05
+    stop = asyncio.Event()
+    loop = asyncio.create_task(services.staff.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await loop
+
+
+@asynccontextmanager
 async def running(settings: Any, fake: FakeSlack) -> AsyncIterator[StaffHarness]:
     """The bot as `supportbot run --slack --slack-mode http` wires it: adapter, HTTP route, staff loop."""
-    async with slack_http(settings, fake) as h:
-        h.services.staff.poll_s = 0.05
-        stop = asyncio.Event()
-        loop = asyncio.create_task(h.services.staff.run(stop))
-        try:
-            yield StaffHarness(h.services, h.adapter, fake, h.url, h.http)
-        finally:
-            stop.set()
-            await loop
+    async with slack_http(settings, fake) as h, staff_loop(h.services):
+        yield StaffHarness(h.services, h.adapter, fake, h.url, h.http)
 
 
 async def cli(tmp_path: Path, settings: Any, *args: str) -> str:
