@@ -2,9 +2,9 @@
 unreadable in the file.
 
 Erasure on SQLite: the erasing transaction runs with `PRAGMA secure_delete=ON` (SQLite overwrites the
-old content of rewritten cells and freed pages with zeros), then `reclaim` checkpoints the write-ahead
-log, VACUUMs (the file is rebuilt from live rows only) and truncates the log, so neither the database
-file nor its `-wal` file keeps the old text. On PostgreSQL `reclaim` runs VACUUM on the tables erasure
+old content of rewritten cells and freed pages with zeros), then `reclaim` merges full-text indexes,
+checkpoints the write-ahead log, VACUUMs (the file is rebuilt from live rows only) and truncates the
+log, so neither the database file nor its `-wal` file keeps the old text or its indexed words. On PostgreSQL `reclaim` runs VACUUM on the tables erasure
 touches; dead row versions stay in the data files until reused, and in WAL segments, replicas and
 backups until those expire (see docs/operations.md).
 """
@@ -57,6 +57,11 @@ async def erasing(db: Database) -> AsyncIterator[AsyncSession]:
 def _vacuum_sqlite(path: Path, timeout_s: float) -> None:
     connection = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
     try:
+        # Full-text indexes (the console's FTS5 tables) keep a deleted row's terms in older segments until
+        # they are merged: 'optimize' merges them all, so the erased words leave the index too.
+        for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                           "sql LIKE 'CREATE VIRTUAL TABLE%USING fts5%'").fetchall():
+            connection.execute(f'INSERT INTO "{table}"("{table}") VALUES (\'optimize\')')
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.execute("VACUUM")
         busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

@@ -118,6 +118,7 @@ def test_erase_removes_texts_keeps_refs_and_leaves_nothing_in_the_file(cli: Any,
     assert [r["score"] for r in after["ratings"]] == [5]  # a score is no free text: statistics keep it
 
     assert ALICE_SECRET.encode() not in _file_bytes(db_url)  # the database file and its -wal
+    assert b"zebulon" not in _file_bytes(db_url).lower()  # nor a word of it in a full-text index
     assert BOB_TEXT.encode() in _file_bytes(db_url)
     bob = json.loads(cli("customers", "export", "shell:bob").stdout)
     assert any(BOB_TEXT in m["text"] for m in bob["messages"])
