@@ -4,9 +4,11 @@ unreadable in the file.
 Erasure on SQLite: the erasing transaction runs with `PRAGMA secure_delete=ON` (SQLite overwrites the
 old content of rewritten cells and freed pages with zeros), then `reclaim` merges full-text indexes,
 checkpoints the write-ahead log, VACUUMs (the file is rebuilt from live rows only) and truncates the
-log, so neither the database file nor its `-wal` file keeps the old text or its indexed words. On PostgreSQL `reclaim` runs VACUUM on the tables erasure
-touches; dead row versions stay in the data files until reused, and in WAL segments, replicas and
-backups until those expire (see docs/operations.md).
+log, so neither the database file nor its `-wal` file keeps the old text or its indexed words.
+
+On PostgreSQL `reclaim` runs VACUUM on the tables erasure touches; dead row versions stay in the data
+files until reused, and in WAL segments, replicas and backups until those expire (see
+docs/operations.md).
 """
 
 from __future__ import annotations
