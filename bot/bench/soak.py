@@ -207,6 +207,17 @@ class Traffic:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def warm_up(self, slack: SoakSlack, *, timeout_s: float = 120.0) -> None:
+        """One message answered before the clock starts (not counted)."""
+        async with aiohttp.ClientSession() as http:
+            self._http = http
+            await self._deliver(json.dumps(_event_body(0, "CWARM", "1600000000.000001", None, "Hi, any news?")),
+                                Sent(channel="CWARM", thread="1600000000.000001", ts="1600000000.000001",
+                                     sent_at=time.monotonic()))
+        async with asyncio.timeout(timeout_s):
+            while not any(p["channel"] == "CWARM" for p in slack.posted):
+                await asyncio.sleep(0.1)
+
     async def _message(self) -> None:
         n = next(self._ts)
         ts = f"1700000000.{n:06d}"
@@ -218,13 +229,10 @@ class Traffic:
             channel, thread, text = self.rng.choice(CHANNELS), ts, self.rng.choice(TEXTS)
         record = Sent(channel=channel, thread=thread, ts=ts, sent_at=time.monotonic())
         self.sent.append(record)
-        event = {"type": "message", "channel_type": "channel", "user": f"UCUST{n % 97}", "channel": channel,
-                 "text": text.format(n=10000 + n), "ts": ts, "event_ts": ts, "team": "TSOAK"}
-        if thread != ts:
-            event["thread_ts"] = thread
-        body = json.dumps({"token": "legacy", "team_id": "TSOAK", "api_app_id": "ASOAK", "type": "event_callback",
-                           "event": event, "event_id": f"EvSOAK{n:07d}", "event_time": int(time.time()),
-                           "authorizations": [{"team_id": "TSOAK", "user_id": "UBOT", "is_bot": True}]})
+        body = json.dumps(_event_body(n, channel, ts, thread if thread != ts else None, text.format(n=10000 + n)))
+        await self._deliver(body, record)
+
+    async def _deliver(self, body: str, record: Sent) -> None:
         # Slack retries an unacknowledged event three times; here after 1, 2 and 4 s (Slack: ~1 min, 5 min).
         for attempt in range(4):
             record.deliveries += 1
@@ -241,6 +249,14 @@ class Traffic:
             except (aiohttp.ClientError, TimeoutError):
                 pass
             await asyncio.sleep(2 ** attempt)
+
+
+def _event_body(n: int, channel: str, ts: str, thread: str | None, text: str) -> dict[str, Any]:
+    event = {"type": "message", "channel_type": "channel", "user": f"UCUST{n % 97}", "channel": channel, "text": text,
+             "ts": ts, "event_ts": ts, "team": "TSOAK", **({"thread_ts": thread} if thread else {})}
+    return {"token": "legacy", "team_id": "TSOAK", "api_app_id": "ASOAK", "type": "event_callback", "event": event,
+            "event_id": f"EvSOAK{n:07d}", "event_time": int(time.time()),
+            "authorizations": [{"team_id": "TSOAK", "user_id": "UBOT", "is_bot": True}]}
 
 
 class Bot:
@@ -339,8 +355,9 @@ async def run(*, minutes: float = 10.0, rate_per_s: float = 4.0, kill_at: float 
         bot = Bot(folder, env, _free_port())
         started = time.monotonic()
         await bot.start()
-        samples = {"ready": bot.sample(started)}
         traffic = Traffic(f"http://127.0.0.1:{bot.port}/slack/events", rng, rate_per_s=rate_per_s)
+        await traffic.warm_up(slack)  # a running bot is warm: its first answer loads what it loads lazily
+        samples = {"ready": bot.sample(started)}
         stop = asyncio.Event()
         sending = asyncio.create_task(traffic.run(stop))
         try:
