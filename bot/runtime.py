@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -49,6 +50,15 @@ def discord_adapter(services: Services, **options: Any) -> DiscordAdapter:
     return adapter
 
 
+def start_line(services: Services, adapters: Sequence[Platform], *, host: str, port: int) -> str:
+    """What `supportbot run` prints once it is up: adapters, address, back office (labelled when simulated)."""
+    line = (f"supportbot running: {', '.join(a.name for a in adapters) or 'no adapter'}; "
+            f"http://{host}:{port} (/healthz, /metrics); back office: {services.backoffices.describe()}")
+    if (notice := services.backoffices.notice) is not None:
+        line += f" — {notice}"
+    return line
+
+
 def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.RouteDef]:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -60,7 +70,8 @@ def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.
         connected = {a.name: a.connected for a in adapters}
         healthy = database and all(connected.values())
         return web.json_response({"status": "ok" if healthy else "degraded", "database": database,
-                                  "adapters": connected}, status=200 if healthy else 503)
+                                  "adapters": connected, "backoffice": services.backoffices.describe()},
+                                 status=200 if healthy else 503)
 
     async def metrics(_request: web.Request) -> web.Response:
         try:
@@ -109,6 +120,7 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
         for sig in handled:
             loop.remove_signal_handler(sig)
         raise
+    print(start_line(services, adapters, host=host, port=port), file=sys.stderr, flush=True)
 
     async def resume_forever() -> None:
         while services.support.accepting:

@@ -27,6 +27,7 @@ reply; finish) — SQLite has one writer at a time, so each is time every other 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -34,8 +35,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.platform import Inbound, Outbound, Platform
+from storage import case_answers, inbox
 from storage import cases as case_store
-from storage import inbox
 from storage import languages as language_store
 from storage import pending as pending_store
 from storage.db import Database
@@ -45,7 +46,7 @@ from workflows.faults import failpoint
 from workflows.pipeline import Answer, Planned, SupportWorkflow
 from workflows.text import storable
 from workflows.types import CaseSummary, Task
-from workflows.workers.base import CaseDraft, WorkContext
+from workflows.workers.base import CaseDraft, WorkContext, task_subject
 
 from . import leases
 from .clarify import clarify_buttons
@@ -92,6 +93,13 @@ class StoredReply:
     answer: Answer
     sent: bool  # marked sent by an earlier attempt
     maybe_posted: bool  # an earlier attempt may have posted it before a crash
+
+
+def decide_refs(refs: dict[str, str], keys: list[str], ready: list[tuple[int, Task]],
+                reuse: dict[tuple[str, str], str]) -> None:
+    """Each ready task's case reference (kept in the plan): an open case about the same subject, else new."""
+    for key, (_, task) in zip(keys, ready, strict=True):
+        refs.setdefault(key, reuse.get((task.kind, task_subject(task) or "")) or case_store.new_ref(task.kind))
 
 
 class SupportService:
@@ -239,12 +247,26 @@ class SupportService:
             pending=[Task.model_validate({"kind": p.kind, "params": p.params, "asked": p.params.get("asked", 1)})
                      for p in loaded.open_pending],
             thread_language=loaded.language)
-        # Each task's case reference is decided before its worker runs, and handed to it.
+        # Each task's case reference is decided before its back office runs, and handed to it.
         ready = planned.ready
         keys = [planned.task_key(i) for i, _ in ready]
-        orders = [(task, self._work_context(message, key, task)) for key, (_, task) in zip(keys, ready, strict=True)]
-        drafts = await self.workflow.work(orders)
+        refs = planned.plan.case_refs
         save_plan = not planned.replayed
+        if save_plan and any(self.workflow.backoffices.calls_out(t.kind) for _, t in ready):
+            # Your systems get the reference of the case the task will be stored as (an open case about the
+            # same subject, else a new one), and a retry must send the same: kept with the plan before the call.
+            async with self.db.write() as s:
+                reuse = await case_answers.open_refs_by_subject(
+                    s, platform=message.platform, customer_id=message.customer_id,
+                    subjects=[k for _, t in ready if (k := task_subject(t)) is not None])
+                decide_refs(refs, keys, ready, reuse)
+                await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
+            save_plan = False
+        decide_refs(refs, keys, ready, {})
+        orders = [(task, self._work_context(message, key, refs[key]))
+                  for key, (_, task) in zip(keys, ready, strict=True)]
+        drafts = await self.workflow.work(orders)
+        failpoint("after_backoffice")
         cases: list[CaseSummary] = []
         if orders or planned.waiting or loaded.open_pending:  # the plan is stored with what it led to
             cases = await self._store_work(message, planned, keys, orders, drafts, loaded.open_pending,
@@ -273,10 +295,13 @@ class SupportService:
         return StoredReply(id=reply_id, answer=answer, sent=False, maybe_posted=message.attempts > 1)
 
     @staticmethod
-    def _work_context(message: inbox.InboundRow, task_key: str, task: Task) -> WorkContext:
-        return WorkContext(case_ref=case_store.new_ref(task.kind), idempotency_key=f"{message.id}:{task_key}",
-                           platform=message.platform, customer_id=message.customer_id,
-                           conversation_id=message.conversation_id, message_id=message.id)
+    def _work_context(message: inbox.InboundRow, task_key: str, case_ref: str) -> WorkContext:
+        """The idempotency key depends only on the message and the task: every attempt (after a crash too)
+        sends the same one, and two bots on separate databases do not collide."""
+        key = hashlib.sha256(f"{message.platform}\0{message.id}\0{message.platform_message_id}\0{task_key}".encode())
+        return WorkContext(case_ref=case_ref, idempotency_key=key.hexdigest()[:40], platform=message.platform,
+                           customer_id=message.customer_id, conversation_id=message.conversation_id,
+                           message_id=message.id)
 
     async def _store_work(self, message: inbox.InboundRow, planned: Planned, keys: list[str],
                           orders: list[tuple[Task, WorkContext]], drafts: list[CaseDraft],
@@ -294,13 +319,22 @@ class SupportService:
                 conversation_id=message.conversation_id, message_id=message.id,
                 first_attempt=message.attempts == 1)
             await pending_store.resolve_pending(s, [p.id for p in open_pending], by_message_id=message.id)
+            if planned.detected:  # with the cases, so that their staff cards show it
+                await language_store.set_conversation_language(s, message.conversation_id, planned.detected)
             for i, t in planned.waiting:
                 await pending_store.add_pending(s, conversation_id=message.conversation_id, message_id=message.id,
                                                 task_key=planned.task_key(i), kind=t.kind,
                                                 params={**t.params.model_dump(exclude_none=True), "asked": t.asked},
                                                 missing=t.missing())
-        return [CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=dict(c.details), new=created)
-                for c, created in stored]
+            cases = []
+            for (c, created), d in zip(stored, drafts, strict=True):
+                details = dict(c.details)
+                if not created and self.workflow.backoffices.calls_out(d.kind):  # the latest answer counts
+                    await case_answers.refresh_details(s, c.id, d.details, needs_staff=d.needs_staff)
+                    details = dict(d.details)
+                cases.append(CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=details, new=created,
+                                         needs_staff=d.needs_staff))
+        return cases
 
     @staticmethod
     def _stored(reply: Message) -> StoredReply:

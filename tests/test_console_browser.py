@@ -23,6 +23,8 @@ from tests.harness.console import (
 )
 from tests.support import free_port, start_slack_bot, stop_gracefully
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 CHROMIUM = "/usr/bin/chromium"
 CLOSE_REF = "INV_CASE_7K3Q9P2X"
 HOSTILE_REF = "TEC-9XW3RTB1"

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.bench.console_data import demo_channel, demo_thread
 from tests.fakes.slack import FakeSlack
@@ -21,6 +22,8 @@ from tests.harness.console import (
     wait_for_closing_message,
 )
 from tests.support import command_line, environment, free_port, start_slack_bot, stop_gracefully, wait_until_healthy
+
+pytestmark = pytest.mark.slow  # subprocesses
 
 CLOSE_REF = "INV_CASE_7K3Q9P2X"  # the first demo case: Slack channel demo_channel(0), thread demo_thread(0)
 

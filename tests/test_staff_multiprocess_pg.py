@@ -21,7 +21,7 @@ from storage.db import Database
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.support import free_port, start_slack_bot, stop_gracefully
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")]
 
 CASES = 30
 SECOND_TOKEN = "xoxb-test-second-staff-process"

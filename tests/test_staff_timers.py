@@ -120,6 +120,7 @@ async def test_one_card_per_case_across_a_restart(make_settings: Any, fake: Fake
             assert await staff_store.count_cards(s, case.id) == 1
 
 
+@pytest.mark.slow
 async def test_sigkill_after_posting_a_card_then_restart_keeps_one_card(tmp_path: Path, db_url: str) -> None:
     """`supportbot run` dies (SIGKILL) after Slack accepted a card, before it was recorded; the restart
     gives the dead process's outbox row back at once and finds the card in the channel by its metadata."""

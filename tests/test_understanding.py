@@ -100,6 +100,7 @@ async def test_the_clarifying_choices_are_buttons_and_a_click_answers_in_the_thr
     assert [c.kind for c in cases] == ["human"]
 
 
+@pytest.mark.slow
 @needs_encoder
 def test_the_index_rebuilds_the_same_from_the_same_inputs(tmp_path: Path) -> None:
     import subprocess
