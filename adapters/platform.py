@@ -208,6 +208,17 @@ class Commands(Protocol):
                   progress: ProgressFn | None = None) -> CommandResult: ...
 
 
+class PermanentDeliveryError(Exception):
+    """The platform refused a delivery for good — the bot is not (or no longer) in the channel, the
+    channel is gone or archived, the token is no longer valid — so retrying cannot help. Adapters raise
+    it (from the SDK's error) and the core gives the message up at once instead of retrying."""
+
+    def __init__(self, platform: str, reason: str) -> None:
+        super().__init__(f"{platform} refused the post: {reason}")
+        self.platform = platform
+        self.reason = reason
+
+
 # --- the two directions ------------------------------------------------------------------------
 class Platform(Protocol):
     """One chat platform as the core sees it. Every method is safe to retry with the same ids."""
@@ -224,7 +235,8 @@ class Platform(Protocol):
     async def stop(self) -> None: ...
 
     async def deliver(self, out: Outbound) -> str:
-        """Post into the thread, resuming after a crash (`maybe_posted`); returns the platform id."""
+        """Post into the thread, resuming after a crash (`maybe_posted`); returns the platform id.
+        Raises PermanentDeliveryError when the platform will never accept it."""
         ...
 
     async def post_card(self, card: Card, *, channel_id: str, key: int) -> str:

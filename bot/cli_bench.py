@@ -27,10 +27,13 @@ from .bench.suite import BENCHMARKS, BenchConfig, run_suite
 @click.option("--postgres-url", default=None,
               help="Console: also measure on PostgreSQL, in a throw-away database made on this server "
                    "(e.g. postgresql+asyncpg://127.0.0.1:5432/test).")
+@click.option("--minutes", type=click.FloatRange(min=0.05), default=None,
+              help="Soak: minutes of traffic [default: 10; 0.25 with --quick].")
 def bench(as_json: bool, latency_ms: float | None, quick: bool, only: tuple[str, ...], messages: int | None,
-          growth_messages: int | None, console_cases: int | None, postgres_url: str | None) -> None:
+          growth_messages: int | None, console_cases: int | None, postgres_url: str | None,
+          minutes: float | None) -> None:
     """Measure FAQ chains, the orchestrated message, throughput, Slack acks, the request budget and the
-    staff console's pages."""
+    staff console's pages; with `--only soak`, a soak run with faults and a restart."""
     from .cli_common import run_async
 
     overrides: dict[str, object] = {}
@@ -46,6 +49,8 @@ def bench(as_json: bool, latency_ms: float | None, quick: bool, only: tuple[str,
         overrides["console_cases"] = console_cases
     if postgres_url:
         overrides["postgres_url"] = postgres_url
+    if minutes is not None:
+        overrides["soak_minutes"] = minutes
     config = BenchConfig.quick_sizes(**overrides) if quick else BenchConfig(**overrides)  # type: ignore[arg-type]
 
     def progress(message: str) -> None:

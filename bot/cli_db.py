@@ -7,7 +7,9 @@ import click
 from .cli_common import LazyGroup, run_async, settings_from
 
 # `db` subcommands kept in other modules: name → "module:attribute", loaded when used (one line each).
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "backup": "bot.cli_backup:db_backup",
+}
 
 
 @click.group(cls=LazyGroup, lazy_subcommands=SUBCOMMANDS)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from .cli_common import run_async, settings_from
+from .cli_common import Failure, run_async, settings_from
 
 if TYPE_CHECKING:
     from adapters.platform import Platform
@@ -36,15 +37,21 @@ def run(ctx: click.Context, slack: bool, discord: bool, shell: bool, slack_mode:
     if not (slack or discord or shell):
         slack, discord = settings.slack_configured, settings.discord_configured
         shell = not (slack or discord)
+        if shell and not sys.stdin.isatty():  # e.g. `docker run` without -it: a chat nobody can type into
+            raise Failure("nothing is configured: set SLACK_BOT_TOKEN (with SLACK_APP_TOKEN or SLACK_SIGNING_SECRET) "
+                          "or DISCORD_BOT_TOKEN, or run `supportbot chat` in a terminal")
     if slack and not settings.slack_configured:
-        raise click.UsageError("--slack needs SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET)")
+        raise Failure("--slack needs SLACK_BOT_TOKEN (and SLACK_APP_TOKEN or SLACK_SIGNING_SECRET)")
     if discord and not settings.discord_configured:
-        raise click.UsageError("--discord needs DISCORD_BOT_TOKEN")
+        raise Failure("--discord needs DISCORD_BOT_TOKEN")
     mode = slack_mode or ("socket" if settings.slack_app_token else "http")
+    if slack and slack_mode is None and not (settings.slack_app_token or settings.slack_signing_secret):
+        raise Failure("Slack needs SLACK_APP_TOKEN (Socket Mode, an xapp- app-level token) or "
+                      "SLACK_SIGNING_SECRET (HTTP mode, Slack posting events to this server)")
     if slack and mode == "socket" and not settings.slack_app_token:
-        raise click.UsageError("--slack-mode socket needs SLACK_APP_TOKEN (an xapp- app-level token)")
+        raise Failure("--slack-mode socket needs SLACK_APP_TOKEN (an xapp- app-level token)")
     if slack and mode == "http" and not settings.slack_signing_secret:
-        raise click.UsageError("--slack-mode http needs SLACK_SIGNING_SECRET")
+        raise Failure("--slack-mode http needs SLACK_SIGNING_SECRET")
 
     async def _run() -> None:
         async with open_services(settings) as services:

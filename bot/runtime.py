@@ -85,7 +85,7 @@ async def outbound_platforms(services: Services) -> list[Platform]:
 def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.RouteDef]:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    from storage import inbox, outbox
+    from storage import dead_letters, inbox, outbox
     from workflows import telemetry
 
     async def healthz(_request: web.Request) -> web.Response:
@@ -100,6 +100,7 @@ def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.
         try:
             async with services.db.session() as s:
                 telemetry.PENDING.set(await inbox.count_unfinished(s))
+                telemetry.DEAD_LETTERS.set(await dead_letters.count_dead_letters(s))
                 for status, count in (await outbox.count_by_status(s)).items():
                     telemetry.STAFF_OUTBOX.labels(status).set(count)
         except Exception:  # the scrape still answers when the database is down
@@ -167,6 +168,12 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
     renewer = asyncio.create_task(renew_claims_forever(), name="renew-claims")
     # Cards, closing messages and reminders go out through the platforms running here (services.platforms).
     staff_loop = asyncio.create_task(services.staff.run(stop), name="staff-loop")
+    retention = None
+    if services.settings.retention_days:
+        from .customers import retention_forever
+
+        retention = asyncio.create_task(retention_forever(services.db, days=services.settings.retention_days,
+                                                          stop=stop), name="retention")
     try:
         await stop.wait()
     finally:
@@ -190,6 +197,9 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
         await asyncio.wait({staff_loop}, timeout=5)  # it stops between rounds; an unfinished post is retried
         staff_loop.cancel()
         await asyncio.gather(staff_loop, return_exceptions=True)
+        if retention is not None:
+            retention.cancel()
+            await asyncio.gather(retention, return_exceptions=True)
         await runner.cleanup()
         for sig in handled:
             loop.remove_signal_handler(sig)

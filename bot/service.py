@@ -51,13 +51,13 @@ from workflows.workers.base import CaseDraft, WorkContext, task_subject
 
 from . import leases
 from .clarify import clarify_buttons
+from .dead_letters import RetryPolicy, after_failure, describe, is_permanent
 from .leases import CLAIM_LEASE_S
 from .queue_notice import QUEUE_NOTICE_S, QueueNotices
 from .turns import ConversationTurns
 
 _log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 Key = tuple[str, str, str]  # platform, channel, thread: one conversation
 
 
@@ -107,8 +107,9 @@ def decide_refs(refs: dict[str, str], keys: list[str], ready: list[tuple[int, Ta
 class SupportService:
     def __init__(self, db: Database, workflow: SupportWorkflow, platforms: Mapping[str, Platform], *,
                  concurrency: int = 32, worker_id: str | None = None,
-                 queue_notice_s: float | None = QUEUE_NOTICE_S) -> None:
+                 queue_notice_s: float | None = QUEUE_NOTICE_S, retry: RetryPolicy | None = None) -> None:
         self.db = db
+        self.retry = retry or RetryPolicy()
         self.workflow = workflow
         self.platforms = platforms  # the running platforms by name (filled by the bot as it starts them)
         self.worker_id = worker_id or leases.new_worker_id()
@@ -184,6 +185,11 @@ class SupportService:
         if loaded.held:
             _log.info("message %s: its conversation is taken over by staff; stored, not answered", message_id)
             return HandleOutcome(result=None, message_id=message_id, held=True)
+        attempts = loaded.message.attempts
+        if attempts > self.retry.max_attempts:  # its workers kept dying on it (killed, out of memory)
+            await after_failure(self.db, message_id, attempts=attempts - 1, permanent=False, policy=self.retry,
+                                error="no attempt finished: its worker stopped each time (killed or crashed)")
+            return HandleOutcome(result=None, message_id=message_id, error="GivenUp")
         failpoint("after_claim")
         step = "pipeline"
         try:
@@ -194,11 +200,19 @@ class SupportService:
         except asyncio.CancelledError:  # shutdown ran out of time: give the message back for the next start
             await asyncio.shield(self._release(message_id, "interrupted by shutdown"))
             raise
-        except Exception as exc:  # kept in the inbox and retried; the customer never sees exception text
-            _log.exception("message %s failed at %s; left in the inbox for a retry", message_id, step)
+        except Exception as exc:  # retried later or given up; the customer never sees exception text
+            permanent = is_permanent(exc)
+            if permanent:
+                _log.warning("message %s failed at %s: %s", message_id, step, exc)
+            else:
+                _log.exception("message %s failed at %s (attempt %d)", message_id, step, attempts)
             telemetry.MESSAGES.labels("failed").inc()
             telemetry.ERRORS.labels(step).inc()
-            await self._release(message_id, f"{type(exc).__name__}: {exc}"[:500])
+            try:
+                await after_failure(self.db, message_id, attempts=attempts, error=describe(exc), permanent=permanent,
+                                    policy=self.retry)
+            except Exception:  # the claim's lease runs out instead, and the message is tried again
+                _log.exception("message %s: its failure could not be recorded", message_id)
             return HandleOutcome(result=None, message_id=message_id, error=type(exc).__name__)
         async def finish(s: AsyncSession) -> None:  # the reply marked sent and the message finished together
             if platform_id is not None:
@@ -400,9 +414,7 @@ class SupportService:
             rows = await inbox.unfinished_messages(s, platforms=platforms or tuple(self.platforms))
             conversations = {r.conversation_id: await inbox.get_conversation(s, r.conversation_id) for r in rows}
         jobs = []
-        for row in rows:
-            if row.attempts >= MAX_ATTEMPTS:
-                continue
+        for row in rows:  # given-up messages and those waiting out their backoff are not among them
             conv = conversations[row.conversation_id]
             assert conv is not None
             jobs.append(self._process(row.id, (conv.platform, conv.channel_id, conv.thread_id)))

@@ -94,6 +94,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not a numeric Discord id")
         return value
 
+    @field_validator("faq_allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        from workflows.hosts import parse_allowed_host
+
+        for item in value:
+            parse_allowed_host(item)
+        return value
+
     @field_validator("backoffice", "backoffice_billing", "backoffice_return", "backoffice_status")
     @classmethod
     def _backoffice_mode(cls, value: str | None, info: ValidationInfo) -> str | None:

@@ -31,8 +31,10 @@ from .clarify import answer_from_click
 from .commands import case_admin
 from .commands import cases as case_commands
 from .commands import console as console_commands
+from .commands import customers as customer_commands
 from .commands import faq as faq_commands
 from .commands.registry import BoundCommands, CommandRegistry
+from .dead_letters import RetryPolicy
 from .service import SupportService
 from .settings import Settings
 from .staff import StaffLoop
@@ -86,6 +88,7 @@ def build_registry() -> CommandRegistry:
     case_admin.register(registry)
     faq_commands.register(registry)
     console_commands.register(registry)
+    customer_commands.register(registry)
     return registry
 
 
@@ -124,7 +127,8 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         faq_answers = FaqAnswers(db)
         workflow = SupportWorkflow(runner, general_answerer=faq_answers, backoffices=backoffices)
         platforms: dict[str, Platform] = {}
-        support = SupportService(db, workflow, platforms, concurrency=concurrency)
+        support = SupportService(db, workflow, platforms, concurrency=concurrency,
+                                 retry=RetryPolicy(max_attempts=settings.max_attempts))
         _log.info("language engine: %s; back office: %s", client.name if client else "offline",
                   backoffices.describe())
         cases = case_service(db, settings)

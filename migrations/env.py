@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import storage.jobs  # its table joins Base.metadata
 import storage.staff_models  # noqa: F401  (its tables join Base.metadata)
 from storage.models import Base, UTCDateTime
 

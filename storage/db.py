@@ -5,13 +5,16 @@ another process's lock happens in that thread, never on the event loop."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from .group_commit import GroupCommit
 
@@ -48,6 +51,49 @@ def create_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE
     return engine
 
 
+class DatabaseUnavailable(Exception):
+    """No connection could be made; the message names SUPPORTBOT_DATABASE_URL, where it points (password
+    hidden) and why."""
+
+
+SETTING = "SUPPORTBOT_DATABASE_URL"
+
+
+def _cause(exc: BaseException) -> BaseException:
+    while (orig := getattr(exc, "orig", None)) is not None:  # SQLAlchemy's wrapper → the driver's error
+        exc = orig
+    return exc
+
+
+def explain_connection_error(url: str, exc: BaseException) -> str:
+    parsed = make_url(url)
+    cause = _cause(exc)
+    if is_sqlite(url):
+        path = Path(parsed.database or "")
+        if not path.parent.is_dir():
+            why = f"the folder {path.parent} does not exist"
+        elif not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            why = "permission denied"
+        else:
+            why = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        return f"cannot open the SQLite database {path} ({SETTING}): {why}"
+    name = type(cause).__name__
+    if isinstance(cause, ConnectionRefusedError) or "Connect call failed" in str(cause):
+        why = "connection refused"
+    elif isinstance(cause, socket.gaierror):
+        why = "host name not found"
+    elif isinstance(cause, TimeoutError):
+        why = "timed out"
+    elif name == "InvalidPasswordError":
+        why = "password authentication failed"
+    elif name == "InvalidCatalogNameError":
+        why = f"database {parsed.database!r} does not exist"
+    else:
+        why = (str(cause).splitlines() or [name])[0]
+    place = parsed.set(drivername=parsed.get_backend_name()).render_as_string(hide_password=True)
+    return f"cannot connect to the database at {SETTING}={place} ({why})"
+
+
 class Database:
     """Owns the engine; `async with db.session() as s` gives a session that commits on success."""
 
@@ -80,6 +126,19 @@ class Database:
             return
         async with self._write_lock, self.session() as session:
             yield session
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection; failing to make one raises DatabaseUnavailable saying where and why."""
+        conn = self.engine.connect()
+        try:
+            await conn.start()
+        except Exception as exc:
+            raise DatabaseUnavailable(explain_connection_error(self.url, exc)) from exc
+        try:
+            yield conn
+        finally:
+            await conn.close()
 
     async def ping(self) -> bool:
         from sqlalchemy import text

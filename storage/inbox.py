@@ -243,11 +243,13 @@ async def claims_with_prefix(session: AsyncSession, prefix: str) -> list[tuple[i
 
 async def unfinished_messages(session: AsyncSession, *, limit: int = 500,
                               platforms: tuple[str, ...] | None = None) -> list[Message]:
-    """Customer messages not yet answered: never claimed, or claimed by a worker whose lease expired."""
+    """Customer messages not yet answered: never claimed, or claimed by a worker whose lease expired —
+    except those waiting out the backoff after a failed attempt (given-up ones are `failed`, not here)."""
     now = utcnow()
     query = (select(Message).where(Message.role == "customer",
                                    or_(Message.status == "received",
-                                       (Message.status == "processing") & (Message.claimed_until < now)))
+                                       (Message.status == "processing") & (Message.claimed_until < now)),
+                                   or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
              .order_by(Message.id).limit(limit))
     if platforms:
         query = query.where(Message.platform.in_(platforms))

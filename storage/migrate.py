@@ -46,7 +46,7 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
-    async with db.engine.begin() as conn:
+    async with db.connection() as conn, conn.begin():
         await conn.run_sync(_upgrade)
     _log.info("database at revision %s", revision)
 
@@ -61,7 +61,7 @@ async def is_current(db: Database) -> bool:
     def _current(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
-    async with db.engine.connect() as conn:
+    async with db.connection() as conn:
         return await conn.run_sync(_current) == head
 
 

@@ -71,13 +71,15 @@ class Message(Base):
     author_id: Mapped[str] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=False)  # staff-only notes, never shown to customers
-    # customer: received → processing → replied | failed | ignored;  bot: pending → sent
+    # customer: received → processing → replied | ignored, or failed (given up: a dead letter);  bot: pending → sent
     status: Mapped[str] = mapped_column(String(16), default="received")
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(Text)
+    # After a failed attempt: not retried before this time (exponential backoff); None: at once.
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -198,6 +198,29 @@ def env_clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]
     yield tmp_path
 
 
+@pytest.fixture
+def cli(env_clean: Path, db_url: str) -> Iterator[object]:
+    """Runs `supportbot …` in-process on the test's database (`cli("cases", "list")` → click's Result;
+    `cli.db_url`); restores the logging it reconfigures."""
+    import logging
+
+    from click.testing import CliRunner, Result
+
+    from bot.cli import main
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    runner = CliRunner()
+    env = {"SUPPORTBOT_DATABASE_URL": db_url, "SUPPORTBOT_LLM": "offline"}
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
+    invoke.db_url = db_url  # type: ignore[attr-defined]
+    yield invoke
+    root.handlers[:], root.level = handlers, level
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On the PostgreSQL pass, run only the tests that use a database (the rest ran on the first pass)."""
     if TEST_DB != "postgres":

@@ -8,16 +8,12 @@ import csv
 import getpass
 import io
 import json
-import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from bot.cli import main
 from bot.cli_cases import DETAIL_COLUMNS, EXPORT_COLUMNS
 from storage import cases as case_store
 from storage.cases import CaseFilter
@@ -27,22 +23,6 @@ from tests.harness.cases import seed_in
 
 UNICODE = "Café ☕ 東京"
 ACTOR = f"cli:{getpass.getuser()}"
-
-
-@pytest.fixture
-def cli(env_clean: Path, db_url: str) -> Iterator[Any]:
-    """Runs `supportbot …` in-process on a temporary database; restores the logging it reconfigures."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    runner = CliRunner()
-    env = {"SUPPORTBOT_DATABASE_URL": db_url, "SUPPORTBOT_LLM": "offline"}
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
-
-    invoke.db_url = db_url  # type: ignore[attr-defined]
-    yield invoke
-    root.handlers[:], root.level = handlers, level
 
 
 def seed(db_url: str, specs: list[dict[str, Any]]) -> list[str]:

@@ -71,10 +71,9 @@ def test_chat_reads_lines_until_eof(tmp_path: Path) -> None:
     assert "STS-" in proc.stdout and "Cases — 1 found" in proc.stdout
 
 
-def test_run_without_credentials_opens_the_shell(tmp_path: Path) -> None:
-    proc = run_cli(tmp_path, "run", stdin="/quit\n")
-    assert proc.returncode == 0, proc.stderr
-    assert "supportbot chat" in proc.stdout
+def test_run_without_credentials_and_without_a_terminal_says_nothing_is_configured(tmp_path: Path) -> None:
+    proc = run_cli(tmp_path, "run", stdin="/quit\n")  # a pipe is no terminal: tests/test_startup.py has one
+    assert proc.returncode == 1 and "nothing is configured" in proc.stderr
 
 
 # Modules a command must not load: the platform SDKs, the model SDK, the FAQ pipeline, the bench suite.

@@ -141,7 +141,7 @@ async def test_metrics_move_with_the_messages_processed(make_settings: Any) -> N
             await bot.event(text, ts=f"1700002000.00010{i}")
         await fake.wait_for("chat.postMessage", 3)
         await bot.slack.idle(timeout=10)
-        fake.fail("chat.postMessage", "channel_not_found")  # the next delivery fails: counted, left pending
+        fake.fail("chat.postMessage", "channel_not_found")  # the next delivery fails for good: given up, counted
         await bot.event("where is my order #A-4?", ts="1700002000.000200")
         await fake.wait_for("chat.postMessage", 4)
         await bot.slack.idle(timeout=10)
@@ -153,7 +153,9 @@ async def test_metrics_move_with_the_messages_processed(make_settings: Any) -> N
     assert delta("supportbot_messages_total", outcome="received") == 4
     assert delta("supportbot_messages_total", outcome="replied") == 3
     assert delta("supportbot_messages_total", outcome="failed") == 1
-    assert value(after, "supportbot_messages_pending") == 1
+    assert value(after, "supportbot_messages_pending") == 0
+    assert delta("supportbot_messages_total", outcome="given_up") == 1
+    assert value(after, "supportbot_messages_failed") == 1  # a dead letter, kept
     assert delta("supportbot_errors_total", step="deliver") == 1
     assert delta("supportbot_errors_total", step="plan") == 4
     assert delta("supportbot_llm_calls_total", step="plan", result="error") == 4

@@ -152,6 +152,9 @@ async def test_failed_delivery_is_retried_once_and_cases_are_not_doubled(service
 
     services.add_platform(MemoryPlatform("shell", flaky_deliver))
     from adapters.platform import Inbound
+    from bot.dead_letters import RetryPolicy
+
+    services.support.retry = RetryPolicy(base_s=0.0)  # the next round may retry at once
 
     inbound = Inbound(platform="shell", channel_id="local", thread_id="t-flaky", user_id="u", text=EXAMPLE,
                       message_id="m-flaky")

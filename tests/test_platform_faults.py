@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 
+from bot.dead_letters import RetryPolicy
 from storage import inbox
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import (
@@ -90,6 +91,8 @@ async def test_slack_errors_beyond_the_retries_leave_the_message_pending_until_r
                              SUPPORTBOT_SLACK_API_URL=slack_fake.base_url)
     slack_fake.server_error("chat.postMessage", status=503, times=3)  # the first try and both retries
     async with slack_http(settings, slack_fake) as slack:
+        # No backoff here: the next round may retry at once (tests/test_dead_letters.py covers the wait).
+        slack.services.support.retry = RetryPolicy(base_s=0.0)
         await slack.event(message_event("where is my order #A-200?", ts="1700000101.000100"))
         await slack_fake.wait_for("chat.postMessage", 3)
         await slack.adapter.idle(timeout=10)
@@ -138,6 +141,7 @@ async def test_discord_500_on_send_is_retried_by_discord_py_and_posted_once(make
 async def test_discord_503_leaves_the_message_pending_and_resume_posts_it_once(make_settings: Any,
                                                                               discord_fake: FakeDiscord) -> None:
     async with discord_bot(discord_settings(make_settings, discord_fake), discord_fake) as bot:
+        bot.services.support.retry = RetryPolicy(base_s=0.0)  # the next round may retry at once
         discord_fake.fail("message", 503, message="503: Service Unavailable")  # raised at once, not retried
         message = await bot.send("where is my order #A-500?")
         assert len(discord_fake.posts_in(message["id"])) == 1

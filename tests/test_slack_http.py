@@ -283,7 +283,7 @@ async def test_deliver_splits_a_huge_reply_and_a_retry_posts_only_what_is_missin
     assert " ".join(p.args["text"] for p in posts).split() == text.split()  # nothing lost or repeated
 
     slack.fake.calls.clear()
-    slack.fake.fail("chat.postMessage", "channel_not_found", after=3)  # the 4th piece fails
+    slack.fake.fail("chat.postMessage", "internal_error", after=3)  # the 4th piece fails (a transient error)
     again = Outbound(platform="slack", channel_id=CHANNEL, thread_id="1.0", text=text, reply_id=1000)
     with pytest.raises(SlackApiError):
         await slack.adapter.deliver(again)

@@ -210,4 +210,4 @@ async def synthesize(ctx: ReplyContext, runner: StepRunner, *, tally: Tally | No
                          prompt=f"Facts (JSON):\n{_facts(ctx)}", inputs={"refs": _refs(ctx)})
     outcome = await runner.run(request, lambda: ReplyAnswer(reply=template_reply(ctx)), tally=tally,
                                accept=lambda answer: reply_is_usable(answer.reply, ctx))
-    return outcome.value.reply.strip()
+    return defuse(outcome.value.reply.strip())  # a model can be talked into echoing a mention or a masked link

@@ -11,6 +11,8 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 MESSAGES = Counter("supportbot_messages_total", "Customer messages by outcome", ["outcome"], registry=REGISTRY)
 PENDING = Gauge("supportbot_messages_pending", "Messages stored but not yet answered", registry=REGISTRY)
+DEAD_LETTERS = Gauge("supportbot_messages_failed", "Messages given up after their attempts (dead letters)",
+                     registry=REGISTRY)
 LLM_CALLS = Counter("supportbot_llm_calls_total", "Model calls by step and result", ["step", "result"],
                     registry=REGISTRY)
 FALLBACKS = Counter("supportbot_llm_fallbacks_total", "Steps answered by the offline engine after a model failure",

@@ -12,8 +12,8 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Slack special mentions (<!channel>, <!here>, <!subteam^…>) and Discord mass mentions / user or role pings.
 _SLACK_SPECIAL = re.compile(r"<!([a-z^][^>]{0,60})>", re.I)
 _SLACK_USER = re.compile(r"<@([UW][A-Z0-9]{2,})>")
-_DISCORD_PING = re.compile(r"<@[!&]?(\d{5,25})>")
-_MASS = re.compile(r"@(everyone|here|channel)\b", re.I)
+_DISCORD_PING = re.compile(r"<@[!&]?(\d+)>")
+_MASS = re.compile(r"@(everyone|here|channel)", re.I)  # Discord pings "@everyone…" whatever follows
 # Markdown links: Slack (after mrkdwn conversion) and Discord render `[label](url)` as a masked link.
 _MD_LINK = re.compile(r"\[([^\]\n]{0,300})\]\(\s*<?((?:https?|mailto):[^)\s>]+)>?\s*\)", re.I)
 
@@ -39,10 +39,18 @@ def defuse(text: str) -> str:
     where it goes (the bot's own replies use none)."""
     text = _MD_LINK.sub(lambda m: m.group(2) if m.group(1).strip() in ("", m.group(2)) else
                         f"{m.group(1)} ({m.group(2)})", text)
-    text = _SLACK_SPECIAL.sub(lambda m: f"!{m.group(1).split('|')[0]}", text)
+    # What that left of a link — one nested in another's label, an overlong label — stays text:
+    # without "](" no markdown flavour makes a masked link.
+    text = text.replace("](", "] (")
+    text = _SLACK_SPECIAL.sub(_special_words, text)
     text = _SLACK_USER.sub(lambda m: f"@{m.group(1)}", text)
     text = _DISCORD_PING.sub(lambda m: f"@{m.group(1)}", text)
     return _MASS.sub(lambda m: "@\u200b" + m.group(1), text)
+
+
+def _special_words(m: re.Match[str]) -> str:
+    name, _, label = m.group(1).partition("|")
+    return f"!{name}" + (f" {label}" if label else "")
 
 
 def one_line(text: str, limit: int = 200) -> str:

@@ -25,7 +25,7 @@ from aiohttp import web
 from discord.utils import MISSING
 
 from ..delivery import Delivery
-from ..platform import Card, Handlers, Outbound
+from ..platform import Card, Handlers, Outbound, PermanentDeliveryError
 from ..tasks import TaskGroup
 from .client import SupportClient
 from .commands import NO_MENTIONS, AppCommands
@@ -38,6 +38,11 @@ from .staff_channel import StaffChannel
 from .views import StaffViews
 
 _log = logging.getLogger(__name__)
+
+# JSON error codes no retry fixes: the bot cannot see or write in the channel, or the channel is gone.
+# A delivery failing with one is given up at once.
+PERMANENT_CODES = {50001: "Missing Access", 50013: "Missing Permissions", 10003: "Unknown Channel",
+                   50007: "Cannot send messages to this user"}
 
 CONNECT_TIMEOUT_S = 30.0
 STOP_GRACE_S = 15.0
@@ -174,9 +179,14 @@ class DiscordAdapter:
                 reference = discord.MessageReference(message_id=int(out.in_reply_to), channel_id=int(out.channel_id),
                                                      fail_if_not_exists=False)
             view = self.views.view(out.buttons) if index == len(pieces) - 1 else None  # feedback under the last
-            message = await channel.send(piece, nonce=f"sb{out.reply_id}-{index}",
-                                         reference=reference,  # type: ignore[arg-type]  # None: no reference
-                                         allowed_mentions=NO_MENTIONS, view=view if view is not None else MISSING)
+            try:
+                message = await channel.send(piece, nonce=f"sb{out.reply_id}-{index}",
+                                             reference=reference,  # type: ignore[arg-type]  # None: no reference
+                                             allowed_mentions=NO_MENTIONS, view=view if view is not None else MISSING)
+            except (discord.Forbidden, discord.NotFound) as exc:
+                if exc.code in PERMANENT_CODES:
+                    raise PermanentDeliveryError(PLATFORM, f"{exc.status} {PERMANENT_CODES[exc.code]}") from exc
+                raise
             return str(message.id)
 
         return await self._delivery.deliver(out, pieces, post=post,

@@ -42,7 +42,8 @@ def cut(text: str, limit: int) -> str:
 
 
 def split_text(text: str, limit: int = MAX_CONTENT) -> list[str]:
-    """Pieces of at most `limit` characters, cut at a paragraph, line, sentence or word when possible."""
+    """Pieces of at most `limit` characters, cut at a paragraph, line, sentence or word when possible.
+    Never an empty piece (Discord refuses an empty message): an empty text gives one "…"."""
     text = text.strip()
     pieces: list[str] = []
     while len(text) > limit:
@@ -58,7 +59,7 @@ def split_text(text: str, limit: int = MAX_CONTENT) -> list[str]:
         pieces.append(text[:at].rstrip())
         text = text[at:].lstrip()
     if text or not pieces:
-        pieces.append(text)
+        pieces.append(text or "…")
     return pieces
 
 

@@ -35,7 +35,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..delivery import Delivery, error_reason
-from ..platform import Card, Handlers, Outbound
+from ..platform import Card, Handlers, Outbound, PermanentDeliveryError
 from ..tasks import TaskGroup
 from .blocks import Page, text_pages
 from .commands import SlashCommands
@@ -64,6 +64,30 @@ def make_web_client(token: str, *, base_url: str | None = None) -> AsyncWebClien
                                           AsyncServerErrorRetryHandler(max_retry_count=2)])
 
 
+# Web API errors that no retry fixes: the bot is not in the channel (or it is gone or archived), or its
+# token is no longer valid. A delivery failing with one is given up at once.
+PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
+                              "account_inactive", "token_revoked", "not_authed"})
+
+
+# What bolt answers when it cannot authorize a request (its auth.test failed): shown to a staff member
+# who ran a command; an event answered with it is turned into a 503 (see handle_http).
+AUTHORIZE_FAILED = "Sorry, supportbot cannot reach Slack just now. Please try again in a minute."
+
+
+class _TokenFromEnvironment(logging.Filter):
+    """Drops bolt's "As you gave `client` as well, `token` will be unused": bolt reads SLACK_BOT_TOKEN from
+    the environment on its own whenever a client is given, so it said this on every start; the client
+    carries that very token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOGGER = logging.getLogger("slack_bolt.AsyncApp")
+_BOLT_LOGGER.addFilter(_TokenFromEnvironment())
+
+
 class SlackAdapter:
     name = PLATFORM
 
@@ -81,7 +105,8 @@ class SlackAdapter:
         self.client = make_web_client(token, base_url=api_url)
         # Signatures exist only in HTTP mode; Socket Mode requests come over the authenticated websocket.
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret,
-                            request_verification_enabled=mode == "http", name="supportbot")
+                            request_verification_enabled=mode == "http", name="supportbot", logger=_BOLT_LOGGER,
+                            user_facing_authorize_error_message=AUTHORIZE_FAILED)
         self.feedback = Feedback(self.client)
         Conversations(handlers, self.tasks, self.feedback).register(self.app)
         SlashCommands(handlers.commands, handlers.is_staff, self.tasks, self.client).register(self.app)
@@ -191,7 +216,15 @@ class SlackAdapter:
     async def handle_http(self, request: web.Request) -> web.Response:
         """Events, slash commands and interactivity: bolt verifies, acknowledges and dispatches."""
         bolt_request = await to_bolt_request(request)
-        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+        response = await self.app.async_dispatch(bolt_request)
+        if (response.status == 200 and response.body == AUTHORIZE_FAILED
+                and isinstance(bolt_request.body, dict) and bolt_request.body.get("type") == "event_callback"):
+            # bolt answers an event it could not authorize (its auth.test failed) with 200, and Slack would
+            # never send it again: the customer's message would be lost. 503 makes Slack deliver it again.
+            _log.warning("Slack event %s not handled: auth.test failed; Slack will deliver it again",
+                         bolt_request.body.get("event_id"))
+            return web.Response(status=503, text="authorization unavailable; retry")
+        return await to_aiohttp_response(response)
 
     # --- replies ---------------------------------------------------------------------------------
     async def deliver(self, out: Outbound) -> str:
@@ -202,12 +235,20 @@ class SlackAdapter:
             last = index == len(pages) - 1  # feedback buttons go under the last piece
             blocks = with_buttons(page.text, out.buttons, block_id=f"buttons:{out.reply_id}") if (
                 out.buttons and last) else None
-            response = await self.client.chat_postMessage(
-                channel=out.channel_id, thread_ts=out.thread_id, text=page.text, unfurl_links=False,
-                unfurl_media=False, blocks=blocks, metadata={"event_type": REPLY_EVENT, "event_payload": {
-                    "reply_id": out.reply_id, "piece": index, "pieces": len(pages)}})
+            try:
+                response = await self.client.chat_postMessage(
+                    channel=out.channel_id, thread_ts=out.thread_id, text=page.text, unfurl_links=False,
+                    unfurl_media=False, blocks=blocks, metadata={"event_type": REPLY_EVENT, "event_payload": {
+                        "reply_id": out.reply_id, "piece": index, "pieces": len(pages)}})
+            except SlackApiError as exc:
+                if (reason := error_reason(exc)) in PERMANENT_ERRORS:
+                    raise PermanentDeliveryError(PLATFORM, reason) from exc
+                raise
             return str(response["ts"])
 
+        if out.in_reply_to:  # the "on it" signals of this message go out first
+            channel, ts = split_message_key(out.in_reply_to)
+            await self.feedback.settle(channel=channel, ts=ts)
         first = await self._delivery.deliver(out, pages, post=post, look_up=lambda: self._already_posted(out))
         if out.in_reply_to:
             channel, ts = split_message_key(out.in_reply_to)

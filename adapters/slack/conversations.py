@@ -10,7 +10,6 @@ message is answered once — across restarts too. The in-process memory below on
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -74,14 +73,10 @@ class Conversations:
 
     async def _answer(self, inbound: Inbound, set_status: SetStatus | None, *, feedback: bool) -> None:
         channel, ts = split_message_key(inbound.message_id)
-        reacted = False
-        if feedback:
-            try:
-                reacted = await asyncio.wait_for(
-                    self.feedback.received(channel=channel, ts=ts, set_status=set_status), FEEDBACK_BUDGET_S)
-            except TimeoutError:
-                _log.info("feedback for %s took over %.0fs; answering without it", inbound.message_id,
-                          FEEDBACK_BUDGET_S)
+        # The signals go out alongside storing, not before it: Slack has its acknowledgement, so the
+        # message must be in the inbox at once. The reply waits for them (SlackAdapter.deliver).
+        signals = (self.feedback.begin(channel=channel, ts=ts, set_status=set_status, budget_s=FEEDBACK_BUDGET_S)
+                   if feedback else None)
         outcome = await hand_over(self.handlers, inbound)
-        if outcome is not None and (outcome.duplicate or outcome.held) and reacted:
+        if outcome is not None and (outcome.duplicate or outcome.held) and signals is not None and await signals:
             await self.feedback.answered(channel=channel, ts=ts)

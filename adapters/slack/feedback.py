@@ -32,6 +32,30 @@ class Feedback:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self.disabled: set[Signal] = set()
+        self._receiving: dict[tuple[str, str], asyncio.Task[bool]] = {}  # (channel, ts) → `received` under way
+
+    def begin(self, *, channel: str, ts: str, set_status: SetStatus | None, budget_s: float) -> asyncio.Task[bool]:
+        """`received` in the background, abandoned after `budget_s`: the message is stored meanwhile (a
+        crash then loses nothing Slack was told is handled), and `settle` lets the answer wait for it."""
+        async def signal() -> bool:
+            try:
+                return await asyncio.wait_for(self.received(channel=channel, ts=ts, set_status=set_status), budget_s)
+            except TimeoutError:
+                _log.info("feedback for %s/%s took over %.0fs; answering without it", channel, ts, budget_s)
+                return False
+
+        key = (channel, ts)
+        task = asyncio.get_running_loop().create_task(signal(), name=f"slack-feedback-{channel}-{ts}")
+        self._receiving[key] = task
+        task.add_done_callback(lambda done: self._receiving.pop(key, None) if self._receiving.get(key) is done
+                               else None)
+        return task
+
+    async def settle(self, *, channel: str, ts: str) -> None:
+        """Wait for the "on it" signals of this message, if still being sent: they go out before the answer."""
+        task = self._receiving.get((channel, ts))
+        if task is not None:
+            await asyncio.wait({task})
 
     async def _try(self, signal: Signal, call: Callable[[], Awaitable[Any]], what: str) -> bool:
         if signal in self.disabled:

@@ -90,11 +90,22 @@ def to_mrkdwn(markdown: str) -> str:
 
 
 # --- splitting -----------------------------------------------------------------------------------
+def _unbroken(text: str, cut: int) -> int:
+    """`cut` moved back to the start of an entity (`&amp;`) or a `<link|label>` it would split."""
+    amp = text.rfind("&", max(0, cut - 4), cut)
+    if amp > 0 and ";" not in text[amp:cut]:
+        cut = amp
+    opening = text.rfind("<", 0, cut)
+    if opening > 0 and text.rfind(">", opening, cut) == -1 and text.find(">", cut) != -1:
+        cut = opening
+    return cut
+
+
 def _hard_split(text: str, limit: int) -> list[str]:
     pieces: list[str] = []
     while len(text) > limit:
         cut = text.rfind(" ", limit // 2, limit)
-        cut = cut if cut > 0 else limit
+        cut = cut if cut > 0 else _unbroken(text, limit)
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     return pieces + ([text] if text else [])

@@ -18,6 +18,7 @@ from .orchestration import OrchestrationResult
 from .rate_budget import RateBudgetResult
 from .scale_out import ScaleOutResult
 from .slack_ack import SlackAckResult
+from .soak import SoakResult
 from .throughput import ThroughputResult
 
 
@@ -57,6 +58,7 @@ class BenchReport:
     rate_budget: RateBudgetResult | None = None
     scale_out: ScaleOutResult | None = None
     console: ConsoleBenchResult | None = None
+    soak: SoakResult | None = None
     targets: list[Target] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -139,6 +141,10 @@ def targets(report: BenchReport) -> list[Target]:
             out.append(Target(f"console pages on {backend.database}, {backend.cases:,} cases: slowest p95 "
                               f"({worst.page})", f"< {report.console.target_p95_ms:g} ms", f"{worst.p95_ms} ms",
                               worst.p95_ms < report.console.target_p95_ms))
+    if report.soak is not None:
+        out.append(Target("soak: messages lost", "== 0", str(report.soak.lost), report.soak.lost == 0))
+        duplicated = report.soak.duplicated
+        out.append(Target("soak: messages duplicated", "== 0", str(duplicated), duplicated == 0))
     return out
 
 
@@ -224,6 +230,20 @@ def render_text(report: BenchReport) -> str:
                          f"(loaded in {backend.load_s} s, console indexes built in {backend.index_s} s)")
             lines.extend(f"  {p.page:<22} p50 {p.p50_ms:7.1f} ms  p95 {p.p95_ms:7.1f} ms  max {p.max_ms:7.1f} ms "
                          f"({p.requests} requests)" for p in backend.pages)
+        lines.append("")
+    if (k := report.soak) is not None:
+        lines.append(f"Soak: {k.minutes:g} min at {k.rate_per_s:g} messages/s into `supportbot run --slack` (HTTP "
+                     f"mode, SQLite), {k.kills} SIGKILL and restart; faults injected: "
+                     + ", ".join(f"{name} {count}" for name, count in sorted(k.faults_injected.items())))
+        lines.append(f"  {k.messages_sent} messages sent, {k.acknowledged} acknowledged ({k.redeliveries} "
+                     f"redeliveries, {k.never_acknowledged} never acknowledged), {k.answered} answered; "
+                     f"lost {k.lost}, duplicated {k.duplicated}; {k.queue_notices} queue notices")
+        lines.append(f"  answer time p50 {k.answer_p50_s} s, p99 {k.answer_p99_s} s; drained in {k.drain_s} s")
+        lines.extend(f"  {name:<14} t={sample.at_s:>6} s  RSS {sample.rss_mb} MB  open fds {sample.open_fds}"
+                     for name, sample in k.samples.items())
+        if k.lost_examples:
+            lines.append(f"  lost (channel:ts): {', '.join(k.lost_examples)}")
+        lines.append(f"  bot log: {k.log_file}")
         lines.append("")
     if report.targets:
         lines.append("Targets:")

@@ -9,18 +9,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from . import console, faq, orchestration, rate_budget, scale_out, slack_ack, throughput
+from . import console, faq, orchestration, rate_budget, scale_out, slack_ack, soak, throughput
 from .report import BenchReport, Machine, finish
 
-Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out", "console"]
+Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out", "console", "soak"]
 BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out",
-                                     "console")
+                                     "console", "soak")
+# The soak takes ten minutes: run with `--only soak`, not by default.
+DEFAULT_BENCHMARKS: tuple[Benchmark, ...] = tuple(b for b in BENCHMARKS if b != "soak")
 
 
 @dataclass(frozen=True)
 class BenchConfig:
     latency_ms: float = 200.0
-    only: tuple[Benchmark, ...] = BENCHMARKS
+    only: tuple[Benchmark, ...] = DEFAULT_BENCHMARKS
     quick: bool = False
     faq_questions: int = 10
     repeats: int = 3
@@ -40,6 +42,8 @@ class BenchConfig:
     console_cases: int = 100_000
     console_requests: int = 50
     postgres_url: str | None = None  # a server for the console benchmark's throw-away PostgreSQL database
+    soak_minutes: float = 10.0
+    soak_rate_per_s: float = 4.0
 
     @classmethod
     def quick_sizes(cls, **overrides: object) -> BenchConfig:
@@ -48,7 +52,7 @@ class BenchConfig:
                                          throughput_messages=20, throughput_concurrency=(1, 4), warmup_messages=4,
                                          growth_messages=20, slack_events=8, slack_bursts=2, slack_background=2,
                                          rate_messages=6, rate_rpm=4, rate_period_s=0.4,
-                                         scale_messages=40, console_cases=300, console_requests=5)
+                                         scale_messages=40, console_cases=300, console_requests=5, soak_minutes=0.25)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -90,5 +94,8 @@ async def run_suite(config: BenchConfig, *, progress: Progress | None = None) ->
         say(f"staff console with {config.console_cases:,} cases …")
         report.console = await console.run(cases=config.console_cases, requests=config.console_requests,
                                            postgres_url=config.postgres_url, progress=say)
+    if "soak" in config.only:
+        say(f"soak: {config.soak_minutes:g} minutes of traffic with faults and one SIGKILL …")
+        report.soak = await soak.run(minutes=config.soak_minutes, rate_per_s=config.soak_rate_per_s)
     report.seconds = round(time.perf_counter() - started, 1)
     return finish(report)

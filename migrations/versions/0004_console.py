@@ -1,7 +1,7 @@
 """staff console: sign-in links, sessions, full-text search, listing indexes
 
 Revision ID: 0004
-Revises: 0005
+Revises: 0003
 Create Date: 2026-11-30 05:40:00
 
 Full-text search: on SQLite, FTS5 tables with external content (`case_fts` over cases.ref/details,
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
-down_revision = '0005'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -107,6 +107,7 @@ class FakeDiscord(LocalServer):
         self.nonce_window_s = NONCE_WINDOW_S
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel → messages posted there, oldest first
         self._failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self._raw: dict[str, list[tuple[int, str, str]]] = {}  # route → (status, body, content type); 0: reset
         self._sent = 0  # the last sequence number dispatched
         self._heard = 0  # the highest sequence number a client heartbeat acknowledged
         self.ready = asyncio.Event()  # set once READY and GUILD_CREATE were sent
@@ -131,6 +132,14 @@ class FakeDiscord(LocalServer):
 
     def snowflake(self) -> str:
         return str(1_300_000_000_000_000_000 + next(self._ids))
+
+    def raw(self, route: str, body: str, *, status: int = 200, content_type: str = "text/plain") -> None:
+        """The next call of `route` gets `body` verbatim (a proxy's text or HTML, an empty or cut-off body)."""
+        self._raw.setdefault(route, []).append((status, body, content_type))
+
+    def reset(self, route: str) -> None:
+        """The next call of `route` has its connection closed without an answer."""
+        self._raw.setdefault(route, []).append((0, "", ""))
 
     def fail(self, route: str, status: int, *, code: int = 0, message: str = "failed", times: int = 1) -> None:
         """The next `times` calls of `route` answer `status` with Discord's error body."""
@@ -182,6 +191,12 @@ class FakeDiscord(LocalServer):
         try:
             if name not in ("callback", "followup", "edit") and token != self.bot_token:
                 return self._json({"message": "401: Unauthorized", "code": 0}, status=401)
+            if raw := self._raw.get(name):
+                status, text, content_type = raw.pop(0)
+                if not status:
+                    assert request.transport is not None
+                    request.transport.close()
+                return web.Response(status=status or 500, body=text.encode(), headers={"Content-Type": content_type})
             failures = self._failures.get(name)
             if failures:
                 status, error = failures.pop(0)

@@ -32,6 +32,8 @@ schema; `body_text(body)` gives a responder the prompt text. For example::
 
     Reply(data)          a normal answer; ``data`` serialized as the text part (None → ask the responder)
     RawText(text)        the text part verbatim (``INVALID_JSON`` is a truncated object)
+    RawBody(body)        the whole HTTP body verbatim (not JSON, HTML, empty, cut off), any status
+    Reset()              the connection closed without an answer
     RateLimited(delay)   HTTP 429 RESOURCE_EXHAUSTED with a google.rpc.RetryInfo ``retryDelay``
     Fail(status)         an HTTP error with Google's error body (500, 503, 400, …)
     Hang(seconds, then)  waits (released early when the server stops), then does ``then``: for timeouts
@@ -88,6 +90,20 @@ class Hang:
 
 
 @dataclass(frozen=True)
+class RawBody:
+    """The HTTP body verbatim: a proxy's text or HTML page, an empty or cut-off body."""
+
+    body: str
+    status: int = 200
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class Reset:
+    """The connection is closed without an answer."""
+
+
+@dataclass(frozen=True)
 class Blocked:
     reason: str = "SAFETY"
 
@@ -97,8 +113,8 @@ class SafetyStop:
     pass
 
 
-Behaviour: TypeAlias = "Reply | RawText | RateLimited | Fail | Hang | Blocked | SafetyStop"
-_BEHAVIOURS = (Reply, RawText, RateLimited, Fail, Hang, Blocked, SafetyStop)
+Behaviour: TypeAlias = "Reply | RawText | RawBody | Reset | RateLimited | Fail | Hang | Blocked | SafetyStop"
+_BEHAVIOURS = (Reply, RawText, RawBody, Reset, RateLimited, Fail, Hang, Blocked, SafetyStop)
 INVALID_JSON = RawText('{"route": "billing", ')
 
 Responder = Callable[[str, dict[str, Any]], "Any | Awaitable[Any]"]
@@ -221,7 +237,12 @@ class FakeGemini:
         now = asyncio.get_running_loop().time()
         if request.method == "POST" and (m := _GENERATE.match(path)):
             self.requests.append(RecordedRequest("generate", "POST", path, m["model"], body, now))
-            return await self._generate(m["model"], body)
+            try:
+                return await self._generate(m["model"], body)
+            except ConnectionResetError:  # the Reset behaviour: close the connection without an answer
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=500)
         if request.method == "POST" and _CACHES.match(path):
             model = str(body.get("model") or "").removeprefix("models/") or None
             self.requests.append(RecordedRequest("cache_create", "POST", path, model, body, now))
@@ -253,6 +274,11 @@ class FakeGemini:
             except TimeoutError:
                 pass
             return await self._perform(behaviour.then, model, body)
+        if isinstance(behaviour, RawBody):
+            return web.Response(status=behaviour.status, body=behaviour.body.encode(),
+                                headers={"Content-Type": behaviour.content_type})
+        if isinstance(behaviour, Reset):
+            raise ConnectionResetError  # handled in _dispatch: the transport is closed
         if isinstance(behaviour, RateLimited):
             details = []
             if behaviour.retry_delay_s is not None:

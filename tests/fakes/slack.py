@@ -67,11 +67,13 @@ class Call:
 
 @dataclass
 class _Behaviour:
-    kind: str  # "error" | "ratelimit" | "server_error" | "pass" (answered normally)
+    kind: str  # "error" | "ratelimit" | "server_error" | "raw" | "reset" | "slow" | "pass" (answered normally)
     error: str = ""
     retry_after: int = 0
     status: int = 200
     body: str = "upstream error"
+    content_type: str = "text/plain"
+    delay_s: float = 0.0
 
 
 @dataclass
@@ -83,6 +85,8 @@ class FakeSlack(LocalServer):
     responses: list[dict[str, Any]] = field(default_factory=list)  # bodies posted to response URLs
     acks: list[dict[str, Any]] = field(default_factory=list)  # Socket Mode acknowledgements
     posted: list[dict[str, Any]] = field(default_factory=list)  # messages chat.postMessage created, in order
+    # Channels the bot is not in: chat.postMessage there answers `not_in_channel`, every time.
+    gone_channels: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._behaviours: defaultdict[str, deque[_Behaviour]] = defaultdict(deque)
@@ -118,6 +122,20 @@ class FakeSlack(LocalServer):
 
     def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
         self._behaviours[method].extend(_Behaviour("ratelimit", retry_after=retry_after) for _ in range(times))
+
+    def raw(self, method: str, body: str, *, status: int = 200, content_type: str = "text/plain",
+            times: int = 1) -> None:
+        """The next `times` calls get `body` verbatim: a proxy's text or HTML, an empty or cut-off body."""
+        self._behaviours[method].extend(
+            _Behaviour("raw", status=status, body=body, content_type=content_type) for _ in range(times))
+
+    def reset(self, method: str, *, times: int = 1) -> None:
+        """The next `times` calls have their connection closed without an answer."""
+        self._behaviours[method].extend(_Behaviour("reset") for _ in range(times))
+
+    def slow(self, method: str, delay_s: float, *, times: int = 1) -> None:
+        """The next `times` calls are answered normally after `delay_s`."""
+        self._behaviours[method].extend(_Behaviour("slow", delay_s=delay_s) for _ in range(times))
 
     def server_error(self, method: str, *, status: int = 500, times: int = 1, body: str = "upstream error") -> None:
         """The next `times` calls of `method` get an HTTP `status` (5xx, or a proxy's 403) with a plain-text
@@ -181,11 +199,23 @@ class FakeSlack(LocalServer):
         expected = (self.app_token,) if method == "apps.connections.open" else (self.bot_token, *self.more_bot_tokens)
         if token not in expected:
             return self._json({"ok": False, "error": "invalid_auth"})
+        if method == "chat.postMessage" and args.get("channel") in self.gone_channels:
+            return self._json({"ok": False, "error": "not_in_channel"})
         queued = self._behaviours.get(method)
         if queued:
             behaviour = queued.popleft()
             if behaviour.kind == "pass":
                 return self._json(self._answer(method, args))
+            if behaviour.kind == "slow":
+                await asyncio.sleep(behaviour.delay_s)
+                return self._json(self._answer(method, args))
+            if behaviour.kind == "raw":
+                return web.Response(status=behaviour.status, body=behaviour.body.encode(),
+                                    headers={"Content-Type": behaviour.content_type})
+            if behaviour.kind == "reset":
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=500)  # never reaches the client
             if behaviour.kind == "server_error":
                 return web.Response(status=behaviour.status, text=behaviour.body)
             if behaviour.kind == "ratelimit":

@@ -173,7 +173,7 @@ class PageFetcher:
         if not parsed.host:
             raise FetchError(original, "is not a valid link (no host name)", "bad_url")
         try:
-            self.policy.check_literal_host(parsed.host)
+            self.policy.check_literal_host(parsed.host, parsed.port)
         except RefusedAddress as exc:
             raise self._refused(original, url, exc) from None
         return parsed.with_fragment(None)

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from ..hosts import normalise_host, parse_allowed_host
+
 _log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -41,11 +43,6 @@ class RefusedAddress(OSError):
 
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
-
-
-def normalise_host(host: str) -> str:
-    """Lower-case, without IPv6 brackets or a trailing dot, so allow-list entries compare equal."""
-    return host.strip().strip("[]").rstrip(".").lower()
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -80,22 +77,30 @@ def refused_category(address: str | IPAddress) -> str | None:
 
 
 class HostPolicy:
-    """The allow-list plus the address rules; shared by the resolver and the literal-IP check."""
+    """The allow-list plus the address rules; shared by the resolver and the literal-IP check. An entry
+    with a port allows that host on that port only."""
 
     def __init__(self, allowed_hosts: Iterable[str] = ()) -> None:
-        self.allowed_hosts = frozenset(normalise_host(h) for h in allowed_hosts if h.strip())
+        self.allowed: dict[str, frozenset[int] | None] = {}
+        for host, port in (parse_allowed_host(h) for h in allowed_hosts if h.strip()):
+            ports = self.allowed.get(host, frozenset())
+            self.allowed[host] = None if port is None or ports is None else ports | {port}
 
-    def is_allowed_host(self, host: str) -> bool:
-        return normalise_host(host) in self.allowed_hosts
+    def is_allowed_host(self, host: str, port: int | None = None) -> bool:
+        host = normalise_host(host)
+        if host not in self.allowed:
+            return False
+        ports = self.allowed[host]
+        return ports is None or port in ports
 
-    def check_literal_host(self, host: str) -> None:
+    def check_literal_host(self, host: str, port: int | None = None) -> None:
         """Raise RefusedAddress when `host` is an IP literal the policy refuses; names pass through."""
         try:
             ip = ipaddress.ip_address(normalise_host(host).split("%")[0])
         except ValueError:
             return  # a name: the resolver checks what it resolves to
         category = refused_category(ip)
-        if category and not self.is_allowed_host(host):
+        if category and not self.is_allowed_host(host, port):
             raise RefusedAddress(host, category)
 
 
@@ -109,7 +114,7 @@ class GuardedResolver(AbstractResolver):
     async def resolve(self, host: str, port: int = 0,
                       family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        if self.policy.is_allowed_host(host):
+        if self.policy.is_allowed_host(host, port):
             return results
         kept: list[ResolveResult] = []
         refused: list[str] = []

@@ -1,6 +1,6 @@
 """the customer's language on each conversation
 
-Revision ID: 0005
+Revision ID: 0003
 Revises: 0002
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
