@@ -137,8 +137,9 @@ class SupportService:
     async def handle(self, inbound: Inbound) -> HandleOutcome:
         """Store, process and answer one inbound message, at most once."""
         key = (inbound.platform, inbound.channel_id, inbound.thread_id)
-        # The conversation's turn is taken before storing: its messages are answered in the order they arrived.
-        async with self._turns.turn(key):
+        # A place in the conversation's line is taken on arrival (its messages are answered in the order they
+        # arrived), and the message is stored before waiting for the turn: acknowledged means stored.
+        async with self._turns.in_line(key) as my_turn:
             message = await self.db.grouped(lambda s: inbox.store_inbound(
                 s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
                 customer_id=inbound.user_id, platform_message_id=inbound.message_id,
@@ -159,6 +160,7 @@ class SupportService:
             if self.receive_only:  # a worker process answers it; the customer hears if it waits long
                 self._notices.arm(message.id, key)
                 return HandleOutcome(result=None, message_id=message.id, deferred=True)
+            await my_turn()
             return await self._when_slot_free(message.id, key)
 
     async def _when_slot_free(self, message_id: int, key: Key) -> HandleOutcome:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 
 _log = logging.getLogger(__name__)
@@ -37,6 +37,36 @@ class ConversationTurns:
                 del self._users[key]
                 self._locks.pop(key, None)
             if not self._users:  # nothing running or waiting for its turn
+                self._idle.set()
+
+    @asynccontextmanager
+    async def in_line(self, key: Hashable) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+        """Take a place in the conversation's line now (first come, first served) and wait for the turn
+        later: the caller stores its message meanwhile, so a message acknowledged to the platform is in
+        the database even while it waits behind an earlier one (a kill then loses nothing). Yields the
+        wait; the turn, once had, is held until the block ends."""
+        self._users[key] += 1
+        self._idle.clear()
+        lock = self._locks[key]
+        # Tasks start in the order they are created: places in line follow the order of arrival.
+        acquiring = asyncio.ensure_future(lock.acquire())
+
+        async def wait() -> None:
+            await acquiring
+
+        try:
+            yield wait
+        finally:
+            if not acquiring.done():
+                acquiring.cancel()
+            await asyncio.wait({acquiring})
+            if not acquiring.cancelled() and acquiring.exception() is None:
+                lock.release()
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                self._locks.pop(key, None)
+            if not self._users:
                 self._idle.set()
 
     async def drain(self, *, timeout_s: float) -> bool:
