@@ -44,6 +44,15 @@ def test_the_encoder_is_verified_and_versioned() -> None:
     assert float(vectors[0] @ vectors[1]) > 0.5 > float(vectors[0] @ vectors[2]) + 0.2
 
 
+@needs_encoder
+def test_the_quick_loading_encoder_reads_as_the_default_one() -> None:
+    texts = ["where is my order A-77777", "I was charged twice this month", "what is the weather like"]
+    quick = semantic.Encoder(semantic.encoder_path(), semantic.TOKENIZER_PATH, quick_start=True).encode(texts)
+    default = semantic.encoder().encode(texts)
+    assert abs(quick - default).max() < 1e-3
+    assert [g.route for g in semantic.index().guess(quick)] == [g.route for g in semantic.index().guess(default)]
+
+
 def test_a_choice_is_read_from_a_number_a_label_or_a_button_value() -> None:
     assert parse_choice("3") == "status"
     assert parse_choice(" Order status! ") == "status"
