@@ -257,6 +257,8 @@ def card_text(card: Card) -> str:
     lines = [f"{card.ref} · {card.kind} · {card.status}", card.summary]
     if card.needs_staff_reason:
         lines.append(f"Needs staff: {card.needs_staff_reason}")
+    if card.language:
+        lines.append(f"Language: {card.language}")
     if card.assignee:
         lines.append(f"Assigned to {card.assignee}")
     if card.closed_reason:

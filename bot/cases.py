@@ -348,6 +348,10 @@ def _assignee(actor: Viewer, target: str, settings: Settings | None) -> str:
     platform, sep, user_id = target.partition(":")
     if not sep:
         platform, user_id = actor.platform, target
+        if platform in OPERATOR_PLATFORMS and settings is not None:  # the terminal names a staff id: theirs
+            platform = next((name for name, ids in (("slack", settings.staff_slack_user_ids),
+                                                    ("discord", settings.staff_discord_user_ids))
+                             if user_id in ids), platform)
     if settings is not None and actor.platform not in OPERATOR_PLATFORMS and not may_be_staff(
             settings, platform, user_id):
         _log.warning("refused assigning to %s by %s: not staff", target[:40], actor.actor)

@@ -104,6 +104,12 @@ def _row(c: CaseInfo, extra: str = "") -> str:
             f"{c.created_at.isoformat()[:16].replace('T', ' ')}  {(c.assignee or '-'):<16} {c.subject[:40]}{extra}")
 
 
+def _header(extra: str = "") -> str:
+    """The column names above `_row`s (customer ids are padded to 14 after a platform of about 5)."""
+    return (f"{'REF':<18} {'STATUS':<12} {'KIND':<10} {'CUSTOMER':<20} {'OPENED (UTC)':<17} {'ASSIGNEE':<16} "
+            f"SUBJECT{extra}")
+
+
 @cases.command("list")
 @filter_options
 @click.option("--queue", is_flag=True, help="The cases waiting for staff: unclaimed first, then oldest, with "
@@ -132,6 +138,8 @@ def list_cases(ctx: click.Context, user: str | None, status: str | None, kind: s
             return
         if not found.entries:
             click.echo("No case is waiting for staff.")
+        else:
+            click.echo(_header("  WAITING"))
         for e in found.entries:
             minutes = int(e.age.total_seconds() // 60)
             late = "  PAST SLA" if e.overdue else ""
@@ -150,8 +158,7 @@ def list_cases(ctx: click.Context, user: str | None, status: str | None, kind: s
     if as_json:
         click.echo(json.dumps([c.as_json() for c in rows], ensure_ascii=False, indent=2))
         return
-    if not rows:
-        click.echo("No cases match.")
+    click.echo(_header() if rows else "No cases match.")
     for c in rows:
         click.echo(_row(c))
 
@@ -305,7 +312,11 @@ def _output(path: str | None) -> Iterator[IO[str]]:
     target = Path(path)
     partial = target.with_name(target.name + ".part")
     try:
-        with partial.open("w", encoding="utf-8", newline="") as stream:
+        stream = partial.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise Failure(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with stream:
             yield stream
         os.replace(partial, target)
     except BaseException:

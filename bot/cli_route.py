@@ -16,7 +16,9 @@ from .cli_common import run_async, settings_from
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (always JSON when reading stdin).")
 @click.pass_context
 def route(ctx: click.Context, text: str | None, as_json: bool) -> None:
-    """Router only. With no TEXT, routes one message per line of stdin (JSON lines)."""
+    """Show how a message would be routed, without opening cases.
+
+    With no TEXT, routes one message per line of stdin (JSON lines)."""
     from workflows.llm.runner import StepRunner
     from workflows.offline import semantic
     from workflows.router import route as route_text

@@ -280,6 +280,8 @@ class SupportService:
                 conversation_id=message.conversation_id, message_id=message.id,
                 first_attempt=message.attempts == 1)
             await pending_store.resolve_pending(s, [p.id for p in open_pending], by_message_id=message.id)
+            if planned.detected:  # with the cases, so that their staff cards show it
+                await language_store.set_conversation_language(s, message.conversation_id, planned.detected)
             for i, t in planned.waiting:
                 await pending_store.add_pending(s, conversation_id=message.conversation_id, message_id=message.id,
                                                 task_key=planned.task_key(i), kind=t.kind,

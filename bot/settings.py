@@ -157,6 +157,8 @@ def load_settings(**overrides: object) -> Settings:
         loc = str(err["loc"][0]) if err["loc"] else "?"
         var = _ENV_NAMES.get(loc, loc)
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "bool_parsing":  # the switches read on/off
+            msg = f"{err['input']!r} is not a switch: use on or off"
         raise SettingsError(f"invalid setting {var}: {msg}") from None
     if settings.llm == "gemini" and not settings.uses_gemini:
         raise SettingsError("invalid setting SUPPORTBOT_LLM: 'gemini' needs GEMINI_API_KEY or GOOGLE_API_KEY")

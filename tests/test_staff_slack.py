@@ -272,3 +272,13 @@ async def test_metrics_endpoint_shows_the_staff_outbox(bot: StaffHarness) -> Non
     assert response.status == 200
     assert 'supportbot_staff_outbox{status="pending"} 0.0' in text  # nothing left to deliver
     assert 'supportbot_staff_posts_total{kind="card",result="ok"}' in text
+
+
+async def test_the_card_shows_the_customers_language_and_the_customer_is_told_in_it(bot: StaffHarness) -> None:
+    await bot.say("Quiero hablar con una persona de verdad, por favor", ts=THREAD)
+    card, case = await card_posted(bot)
+    assert case.kind == "human"
+    assert "*Language*\\nes" in card_words(card)
+    await bot.click("case_claim", case.ref, user=STAFF, message_ts=card["ts"])
+    await bot.fake.wait_until(lambda: any("se ocupa ahora de tu solicitud" in m["text"]
+                                          for m in bot.fake.thread(CHANNEL, THREAD)))

@@ -38,6 +38,7 @@ class Answer:
     cases: list[CaseSummary] = field(default_factory=list)
     pending: list[PendingSummary] = field(default_factory=list)
     llm_calls: int = 0
+    fallbacks: int = 0  # steps the offline engine answered after a model failure (the console's insights)
     truncated: bool = False
     clarify: bool = False  # the reply asks which choice an unclear message is about (buttons on platforms)
     confidence: float = 1.0  # how sure the routing was
@@ -47,8 +48,8 @@ class Answer:
         return {"reply": self.reply, "route": self.route, "routes": self.routes,
                 "cases": [c.model_dump(exclude={"new"}) for c in self.cases],
                 "pending": [{"kind": p.kind, "missing": p.missing} for p in self.pending],
-                "llm_calls": self.llm_calls, "confidence": self.confidence, "clarify": self.clarify,
-                "language": self.language}
+                "llm_calls": self.llm_calls, "fallbacks": self.fallbacks, "confidence": self.confidence,
+                "clarify": self.clarify, "language": self.language}
 
     @classmethod
     def from_json(cls, reply: str, meta: dict[str, Any]) -> Answer:
@@ -56,6 +57,7 @@ class Answer:
         return cls(reply=reply, route=meta.get("route", "general"), routes=meta.get("routes", ["general"]),
                    cases=[CaseSummary(**c) for c in meta.get("cases", [])],
                    pending=[PendingSummary(**p) for p in meta.get("pending", [])], llm_calls=0,
+                   fallbacks=int(meta.get("fallbacks", 0)),
                    clarify=bool(meta.get("clarify")), confidence=float(meta.get("confidence", 1.0)),
                    language=str(meta.get("language", "en")))
 
@@ -153,6 +155,7 @@ class SupportWorkflow:
                            language=planned.language, tone=planned.tone, turn=planned.turn)
         text = defuse(await synthesize(ctx, self.runner, tally=planned.tally))
         return Answer(reply=text, route=plan.route, routes=plan.routes, cases=list(cases), pending=pending,
-                      llm_calls=planned.tally.llm_calls, truncated=planned.truncated,
+                      llm_calls=planned.tally.llm_calls, fallbacks=planned.tally.fallbacks,
+                      truncated=planned.truncated,
                       clarify=plan.clarify and not cases and not pending, confidence=plan.confidence,
                       language=planned.language)

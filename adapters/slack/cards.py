@@ -63,6 +63,8 @@ def card_blocks(card: Card) -> list[Block]:
         status += f": {escape(cut(card.closed_reason, 300))}"
     fields = [f"*Customer*\n{_who(card.customer_id)}", f"*Status*\n{status}",
               f"*Needs staff*\n{escape(cut(card.needs_staff_reason, 200)) or '—'}", f"*Opened*\n{when}"]
+    if card.language:
+        fields.append(f"*Language*\n{escape(cut(card.language, 20))}")
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": cut(f"Case {card.ref} · {card.kind}", 150)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},

@@ -161,7 +161,17 @@ async def compute(session: AsyncSession, rng: DateRange) -> Insights:
         staff = len(flagged | set(first_human))
         result.handled = {"bot alone": len(opened) - staff, "staff": staff}
     result.ratings = await _ratings(session, lo, hi)
+    result.fallbacks_by_day = await _fallbacks(session, dialect, lo, hi)
     return result
+
+
+async def _fallbacks(session: AsyncSession, dialect: str, lo: datetime, hi: datetime) -> dict[date, int]:
+    """Model fallbacks per day: each bot reply's meta counts the steps the offline engine answered."""
+    day, count = _day(_messages.c.created_at, dialect), Message.meta["fallbacks"].as_integer()
+    rows = await session.execute(select(day, func.sum(count)).where(
+        _messages.c.role == "bot", _messages.c.created_at >= lo, _messages.c.created_at < hi, count > 0)
+        .group_by(day))
+    return {_as_date(d): int(n) for d, n in rows if n}
 
 
 # The customers' ratings, kept by the staff loop (its own table; read here without importing its model).

@@ -9,7 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.platform import Button, Card
 from storage.cases import STAFF_KINDS
+from storage.languages import conversation_language
 from storage.models import Case, CaseEvent, Message
+from workflows.phrasebook import phrases
+
+from .words import words
 
 CARD_ACTIONS = ("case_claim", "case_close", "case_note", "case_release")
 RATE = "rate"
@@ -46,7 +50,8 @@ def one_line(text: str, limit: int = SUMMARY_CHARS) -> str:
 
 
 async def build_card(session: AsyncSession, case: Case, *, thread_link: str = "") -> Card:
-    """The card of `case` as it is now: status, assignee, the latest close reason, the reason it needs staff."""
+    """The card of `case` as it is now: status, assignee, the latest close reason, the reason it needs staff,
+    the conversation's language."""
     events = list((await session.execute(
         select(CaseEvent.action, CaseEvent.note).where(CaseEvent.case_id == case.id,
                                                        CaseEvent.action.in_(("closed", "flagged")))
@@ -62,6 +67,7 @@ async def build_card(session: AsyncSession, case: Case, *, thread_link: str = ""
     return Card(ref=case.ref, kind=case.kind, status=case.status, customer_id=case.customer_id, summary=summary,
                 created_at=case.created_at, thread_link=thread_link, assignee=case.assignee,
                 closed_reason=(closed or "") if case.status == "closed" else None,
+                language=await conversation_language(session, case.conversation_id),
                 needs_staff_reason=staff_reason(case, flagged), buttons=card_buttons(case))
 
 
@@ -73,14 +79,13 @@ def rating_buttons(ref: str, scale: str) -> tuple[Button, ...]:
     return tuple(Button(RATE, label, f"{ref}:{score}") for label, score in THUMBS)
 
 
-def closing_text(ref: str) -> str:
-    return (f"Your case {ref} is now closed. If there is anything else, just write here. "
-            "How did we do?")
+def closing_text(ref: str, language: str | None = None) -> str:
+    return words(language)["closing"].format(ref=ref)
 
 
-def takeover_text(ref: str, staff_name: str) -> str:
-    who = f"{staff_name} from our support team is" if staff_name else "A member of our support team is"
-    return f"{who} looking after your request now (case {ref}). They will answer you here."
+def takeover_text(ref: str, staff_name: str, language: str | None = None) -> str:
+    book = words(language)
+    return book["takeover_named" if staff_name else "takeover"].format(ref=ref, name=staff_name)
 
 
 def sla_text(ref: str, minutes: float, mention: str) -> str:
@@ -88,12 +93,17 @@ def sla_text(ref: str, minutes: float, mention: str) -> str:
     return f"{lead}⏰ Case {ref} has waited over {minutes:g} min for a first response and nobody has claimed it."
 
 
-def pending_remind_text(kind: str, missing: list[str]) -> str:
-    need = ", ".join(m.replace("_", " ") for m in missing) or "a few details"
-    return (f"Just checking in on your {kind} request: I still need {need} to go ahead. "
-            "Reply here whenever you're ready.")
+def _kind(kind: str, language: str | None) -> str:
+    return kind if language in (None, "en") else phrases(language).get(f"label_{kind}", kind)
 
 
-def pending_close_text(kind: str) -> str:
-    return (f"I haven't heard back, so I've closed your {kind} request for now. "
-            "Write here any time and we'll pick it up again.")
+def pending_remind_text(kind: str, missing: list[str], language: str | None = None) -> str:
+    book, fields = words(language), phrases(language)
+    english = language in (None, "en")
+    need = (", " if english else fields["and"]).join(
+        m.replace("_", " ") if english else fields.get(m, m.replace("_", " ")) for m in missing) or book["few"]
+    return book["remind"].format(kind=_kind(kind, language), need=need)
+
+
+def pending_close_text(kind: str, language: str | None = None) -> str:
+    return words(language)["expired"].format(kind=_kind(kind, language))

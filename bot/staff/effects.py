@@ -101,7 +101,7 @@ async def apply_event(session: AsyncSession, event: staff_store.EventRow, policy
     if action == "closed":
         telemetry.CASE_CLOSE_SECONDS.observe(max(0.0, (event.created_at - case.created_at).total_seconds()))
         await customer_message(session, case, conversation, key=f"closing:{event.id}",
-                               text=closing_text(case.ref),
+                               text=closing_text(case.ref, conversation.language),
                                buttons=[{"action": b.action, "label": b.label, "value": b.value}
                                         for b in rating_buttons(case.ref, policy.rating_scale)],
                                meta={"closing": case.ref})
@@ -122,4 +122,4 @@ async def _assigned(session: AsyncSession, case: Case, conversation: Conversatio
                   conversation.id)
         staff = policy.names.get(case.assignee, "")
         await customer_message(session, case, conversation, key=f"takeover:{conversation.id}:{episode}",
-                               text=takeover_text(case.ref, staff), meta={"takeover": case.ref})
+                               text=takeover_text(case.ref, staff, conversation.language), meta={"takeover": case.ref})

@@ -96,10 +96,11 @@ async def _pending(session: AsyncSession, kind: str, task_id: int) -> None:
                                 reason=f"{task.kind} request waiting for the customer past its reminder")
         case = (await session.execute(select(Case).where(Case.ref == ref))).scalar_one()
         await customer_message(session, case, conversation, key=f"remind:{task.id}",
-                               text=pending_remind_text(task.kind, list(task.missing or [])))
+                               text=pending_remind_text(task.kind, list(task.missing or []),
+                                                              conversation.language))
         return
     await session.execute(update(PendingTask).where(PendingTask.id == task.id, PendingTask.status == "open")
                           .values(status="expired").execution_options(synchronize_session=False))
     await customer_message(session, None, conversation, key=f"pending_close:{task.id}",
-                           text=pending_close_text(task.kind))
+                           text=pending_close_text(task.kind, conversation.language))
     _log.info("pending %s task %s closed after waiting for the customer", task.kind, task.id)

@@ -140,8 +140,11 @@ _ANSWER_LEAD = re.compile(r"^(?:(?:it['’]?s\s+|that['’]?s\s+)?because(?:\s+o
                           r"reason\s*:)\s*", _FLAGS)
 
 
+_TRAILING_JOIN = re.compile(r"(?:[\s,]+(?:and|but|or|then|also))+$", re.IGNORECASE)  # "broken, and" (next request cut)
+
+
 def _tidy(phrase: str, limit: int = 200) -> str:
-    phrase = " ".join(phrase.split()).strip(" ,.;:!?-\"'")
+    phrase = _TRAILING_JOIN.sub("", " ".join(phrase.split())).strip(" ,.;:!?-\"'")
     return phrase[:limit].rstrip()
 
 

@@ -209,6 +209,10 @@ def _phrase_pattern(language: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in phrases) + r")(?!\w)", re.IGNORECASE)
 
 
+_WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['’][^\W\d_]+)?")
+_ID_TAIL = re.compile(r"[-_/#]?\d")
+
+
 def gloss(text: str, language: str | None) -> str:
     """The message with its request words in English; unchanged for English and unglossed languages."""
     if language not in GLOSSED:
@@ -218,4 +222,10 @@ def gloss(text: str, language: str | None) -> str:
         text = _DE_VERB_LAST.sub(lambda m: f"{_DE_VERBS[m.group(3).lower()]} the {m.group(2)}", text)
     text = _phrase_pattern(language).sub(lambda m: phrases[m.group(0).lower()], text)
     text = re.sub(r"[¿¡]", "", text)
-    return re.sub(r"[^\W\d_]+(?:['’][^\W\d_]+)?", lambda m: words.get(m.group(0).lower(), m.group(0)), text)
+
+    def word(m: re.Match[str]) -> str:  # the letters of an id ("A-9999", "pedido A12") stay as written
+        if _ID_TAIL.match(text, m.end()):
+            return m.group(0)
+        return words.get(m.group(0).lower(), m.group(0))
+
+    return _WORD.sub(word, text)

@@ -173,7 +173,8 @@ def _fuzzy(word: str) -> str:
 
 # --- tokens -----------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?|\d+|[.!?;]+(?!\d)|\n+|,")
+# A list marker ("1)", "(2)", "b)") separates requests like a full stop does.
+_TOKEN = re.compile(r"(?<![\w#(-])\(?(?:\d{1,2}|[a-z])\)(?!\w)|[^\W\d_]+(?:['’][^\W\d_]+)?|\d+|[.!?;]+(?!\d)|\n+|,")
 BOUNDARY = "|"
 _NEGATED = {"won": "will", "can": "can", "ain": "is", "shan": "shall"}
 _FUZZY_BUDGET = 2000  # unknown words per message worth a typo lookup: bounds the cost of huge inputs
@@ -199,7 +200,7 @@ def tokenize(text: str) -> list[Token]:
 
     for m in _TOKEN.finditer(text):
         raw, start, end = m.group().lower(), m.start(), m.end()
-        if raw[0] in ".!?;\n":
+        if raw[0] in ".!?;\n" or raw.endswith(")"):
             out.append(Token(BOUNDARY, start, end))
             continue
         if raw == ",":

@@ -31,8 +31,14 @@ from .routing import Segment
 MAX_TASKS = 12  # the orchestrator's schema takes at most this many
 _SAME_AS_BEFORE = re.compile(r"\b(?:same|previous|earlier|last)\s+(?:order|invoice|purchase|one|bill)\b"
                              r"|\bas\s+before\b|\b(?:i|we)\s+(?:mentioned|gave|sent)\b", re.IGNORECASE)
-_PLEASANTRY = re.compile(r"^\W*(?:thanks?(?:\s+you)?|thx|ok(?:ay)?|yes|yeah|no|nope|hi|hello|hey|bye|cool|great|"
-                         r"sure|fine|good|perfect|got\s+it|please)?\W*$", re.IGNORECASE)
+# One or more pleasantries and nothing else ("ok thanks bye", "gracias!").
+_PLEASANTRY = re.compile(r"^\W*(?:(?:thanks?(?:\s+(?:you|a\s+lot|so\s+much|very\s+much))*|thx|ty|cheers|ok(?:ay)?|"
+                         r"yes|yeah|no|nope|hi|hello|hey|bye|goodbye|see\s+you|cool|great|sure|fine|good|perfect|"
+                         r"got\s+it|please|gracias|merci|danke|obrigad[oa]|adi[oó]s|ciao|tsch[uü]ss)\W*)*$",
+                         re.IGNORECASE)
+# A question about the bot itself: the answer is what it can do, never "that's outside what I can help with".
+_ABOUT_BOT = re.compile(r"^\W*(?:(?:what|how)\s+(?:else\s+)?(?:can|could|do)\s+you\s+(?:do|help)|help|"
+                        r"what\s+are\s+you|who\s+are\s+you)\b", re.IGNORECASE)
 _GREETING = re.compile(r"^\W*(?:hi|hello|hey|good\s+(?:morning|afternoon|evening|night)|thanks?|thank\s+you|bye|"
                        r"goodbye|see\s+you)\b", re.IGNORECASE)
 _ANSWER_HEAD = re.compile(r"[,;:.!?\n]|\s(?=(?:because|since|as|cause|it|they)\s)", re.IGNORECASE)
@@ -262,7 +268,7 @@ def _plan(text: str, *, pending: Sequence[Task], history: Sequence[str], glossed
     untouched = [t for i, t in enumerate(waiting) if i not in changed]
     clarify = bool(hints) and not new_tasks and not changed
     off_topic = (not routes and not hints and not waiting and all(d.rule_score == 0.0 for d in decided)
-                 and not _PLEASANTRY.match(text) and not _GREETING.match(text))
+                 and not _PLEASANTRY.match(text) and not _GREETING.match(text) and not _ABOUT_BOT.match(text))
     return Plan(routes=list(dict.fromkeys(routes)) or ["general"],
                 tasks=(filled + new_tasks + untouched)[:MAX_TASKS], confidence=round(confidence, 3), clarify=clarify,
                 off_topic=off_topic)
