@@ -209,7 +209,7 @@ def _phrase_pattern(language: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in phrases) + r")(?!\w)", re.IGNORECASE)
 
 
-_WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['’][^\W\d_]+)?")
+_GLOSS_WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['’][^\W\d_]+)?")  # not _WORD: detection counts 2+ letters
 _ID_TAIL = re.compile(r"[-_/#]?\d")
 
 
@@ -228,4 +228,4 @@ def gloss(text: str, language: str | None) -> str:
             return m.group(0)
         return words.get(m.group(0).lower(), m.group(0))
 
-    return _WORD.sub(word, text)
+    return _GLOSS_WORD.sub(word, text)
