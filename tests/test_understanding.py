@@ -109,6 +109,35 @@ async def test_the_clarifying_choices_are_buttons_and_a_click_answers_in_the_thr
     assert [c.kind for c in cases] == ["human"]
 
 
+def test_the_shipped_index_loads_uncompressed_and_whole() -> None:
+    import zipfile
+
+    with zipfile.ZipFile(semantic.INDEX_PATH) as archive:  # stored: nothing to inflate on the first route
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
+    index = semantic.Index(semantic.INDEX_PATH)
+    assert index.vectors.shape == (index.meta["examples"], 384) and len(index.labels) == index.meta["examples"]
+    assert abs(float((index.vectors[0] ** 2).sum()) - 1.0) < 1e-2  # unit vectors
+    assert index.meta["encoder"]["sha256"] == semantic.ENCODER_SHA256
+
+
+@pytest.mark.slow
+@needs_encoder
+def test_the_shipped_index_is_what_the_tool_builds(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / "nlu" / "build_index.py"
+    if not (tool.parents[3] / "shared" / "data" / "bitext" / "bitext-dev.csv").is_file():  # build_index's default
+        pytest.skip("the Bitext file the index is built from is not here")
+    rebuilt = tmp_path / "rebuilt.npz"
+    subprocess.run([sys.executable, str(tool), "--output", str(rebuilt)], check=True, capture_output=True)
+    with np.load(rebuilt) as new, np.load(semantic.INDEX_PATH) as shipped:
+        assert np.array_equal(new["vectors"], shipped["vectors"]) and np.array_equal(new["labels"], shipped["labels"])
+        assert str(new["meta"]) == str(shipped["meta"])
+
+
 @pytest.mark.slow
 @needs_encoder
 def test_the_index_rebuilds_the_same_from_the_same_inputs(tmp_path: Path) -> None:
