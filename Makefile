@@ -44,3 +44,17 @@ bench: $(VENV)/.installed-run
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+# `make` alone, or `make help`: what each target does.
+.DEFAULT_GOAL := help
+.PHONY: help
+help:
+	@echo "make run    create .venv, install, migrate the database and start the bot"
+	@echo "            (a chat in the terminal when no Slack or Discord credentials are set)"
+	@echo "make test   create .venv with the test extras and run the whole test suite"
+	@echo "            (SQLite, then the database tests again on PostgreSQL when one answers)"
+	@echo "make test-fast  the in-process tests only (no subprocesses or crash restarts)"
+	@echo "make lint   import contracts, ruff and mypy (make test runs them first)"
+	@echo "make bench  the benchmarks (supportbot bench; docs/performance.md)"
+	@echo "make clean  remove .venv and build leftovers"
+	@echo "Then: .venv/bin/supportbot --help (or: source .venv/bin/activate; supportbot --help)"

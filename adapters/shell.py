@@ -24,8 +24,9 @@ class ShellChat(MemoryPlatform):
     """The terminal as a platform: replies are recorded (`delivered`) and, in the chat, printed."""
 
     def __init__(self, handlers: Handlers, *, user_id: str = "local", thread_id: str | None = None,
-                 out: Callable[[str], None] | None = None) -> None:
+                 out: Callable[[str], None] | None = None, notice: str | None = None) -> None:
         super().__init__(PLATFORM)
+        self.notice = notice  # shown under the banner (the demo label when the back office is simulated)
         self.handlers = handlers
         self.user_id = user_id
         self.thread_id = thread_id or uuid.uuid4().hex[:12]
@@ -59,6 +60,8 @@ class ShellChat(MemoryPlatform):
     async def run(self, *, stdin: Callable[[str], str] = input, out: Callable[[str], None] = print) -> None:
         out(BANNER)
         self._out = out
+        if self.notice is not None:
+            out(self.notice)
         interactive = sys.stdin.isatty()
         while True:
             try:

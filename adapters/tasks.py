@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,8 +15,9 @@ _log = logging.getLogger(__name__)
 
 
 class TaskGroup:
-    def __init__(self, name: str = "adapter") -> None:
+    def __init__(self, name: str = "adapter", *, before: Callable[[], Awaitable[None]] | None = None) -> None:
         self.name = name
+        self._before = before  # awaited before each task's work (e.g. until the acknowledgements are out)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def __len__(self) -> int:
@@ -24,10 +25,19 @@ class TaskGroup:
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
         """Run work after the acknowledgement; the task is kept until it ends."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
+        task = asyncio.get_running_loop().create_task(self._after_before(coro) if self._before else coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task
+
+    async def _after_before(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        assert self._before is not None
+        try:
+            await self._before()
+        except BaseException:
+            coro.close()
+            raise
+        return await coro
 
     @contextmanager
     def tracked(self) -> Iterator[None]:

@@ -30,6 +30,7 @@ COMMANDS = {
     "faq": "bot.cli_faq:faq",
     "route": "bot.cli_route:route",
     "run": "bot.cli_run:run",
+    "worker": "bot.cli_worker:worker",
 }
 
 
@@ -64,6 +65,7 @@ class SupportbotGroup(LazyGroup):
 
 @click.group(cls=SupportbotGroup, lazy_subcommands=COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="supportbot", prog_name="supportbot", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:

@@ -20,9 +20,14 @@ if TYPE_CHECKING:
               help="Socket Mode (default when SLACK_APP_TOKEN is set) or HTTP mode.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP server address.")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="HTTP server port.")
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 64),
+              help="Worker processes answering the inbox; this process then only receives and stores "
+                   "(0: it answers too). For PostgreSQL; see docs/performance.md.")
+@click.option("--receive-only", is_flag=True,
+              help="Only receive and store: `supportbot worker` processes elsewhere (other containers) answer.")
 @click.pass_context
 def run(ctx: click.Context, slack: bool, discord: bool, shell: bool, slack_mode: str | None, host: str,
-        port: int) -> None:
+        port: int, workers: int, receive_only: bool) -> None:
     """Start the bot."""
     from .runtime import discord_adapter, serve, slack_adapter
     from .wiring import open_services, shell_chat
@@ -53,6 +58,17 @@ def run(ctx: click.Context, slack: bool, discord: bool, shell: bool, slack_mode:
                 adapters.append(slack_adapter(services, mode="http" if mode == "http" else "socket"))
             if discord:
                 adapters.append(discord_adapter(services))
-            await serve(services, adapters, host=host, port=port)
+            services.support.receive_only = receive_only or workers > 0
+            if not workers:
+                await serve(services, adapters, host=host, port=port)
+                return
+            from .inbox_worker import WorkerProcesses
+
+            children = WorkerProcesses(workers, args=[f"--{a.name}" for a in adapters])
+            await children.start()
+            try:
+                await serve(services, adapters, host=host, port=port)
+            finally:
+                await children.stop()
 
     run_async(_run())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from adapters.discord import DiscordAdapter
 from adapters.platform import Platform
 from adapters.slack import SlackAdapter
+from adapters.tasks import TaskGroup
 
 from .leases import CLAIM_LEASE_S
 from .wiring import Services
@@ -34,7 +36,8 @@ def slack_adapter(services: Services, *, mode: Literal["socket", "http"] = "sock
     """The Slack adapter from the settings, registered as the core's `slack` platform."""
     s = services.settings
     adapter = SlackAdapter(services.handlers(), token=_secret(s.slack_bot_token), app_token=_secret(s.slack_app_token),
-                           signing_secret=_secret(s.slack_signing_secret), api_url=s.slack_api_url, mode=mode)
+                           signing_secret=_secret(s.slack_signing_secret), api_url=s.slack_api_url, mode=mode,
+                           tasks=TaskGroup("Slack", before=services.acks.wait))
     services.add_platform(adapter)
     return adapter
 
@@ -49,6 +52,36 @@ def discord_adapter(services: Services, **options: Any) -> DiscordAdapter:
     return adapter
 
 
+def start_line(services: Services, adapters: Sequence[Platform], *, host: str, port: int) -> str:
+    """What `supportbot run` prints once it is up: adapters, address, back office (labelled when simulated)."""
+    line = (f"supportbot running: {', '.join(a.name for a in adapters) or 'no adapter'}; "
+            f"http://{host}:{port} (/healthz, /metrics); back office: {services.backoffices.describe()}")
+    if (notice := services.backoffices.notice) is not None:
+        line += f" — {notice}"
+    return line
+
+
+async def outbound_platforms(services: Services) -> list[Platform]:
+    """A worker process's platforms: each configured adapter without its inbound side — Slack's Web API
+    client (no route mounted, no Socket Mode), Discord's REST client (no gateway) — started for delivery."""
+    s = services.settings
+    platforms: list[Platform] = []
+    if s.slack_configured:
+        # HTTP mode with no route mounted receives nothing; the signing secret is never used here.
+        slack = SlackAdapter(services.handlers(), token=_secret(s.slack_bot_token),
+                             signing_secret=_secret(s.slack_signing_secret) or "outbound-only",
+                             api_url=s.slack_api_url, mode="http")
+        await slack.start_outbound()
+        platforms.append(slack)
+    if s.discord_configured:
+        adapter = DiscordAdapter(services.handlers(), token=_secret(s.discord_bot_token),
+                                 channel_ids=s.discord_channel_ids, api_url=s.discord_api_url,
+                                 gateway_url=s.discord_gateway_url)
+        await adapter.start_outbound()
+        platforms.append(adapter)
+    return platforms
+
+
 def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.RouteDef]:
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -60,7 +93,8 @@ def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.
         connected = {a.name: a.connected for a in adapters}
         healthy = database and all(connected.values())
         return web.json_response({"status": "ok" if healthy else "degraded", "database": database,
-                                  "adapters": connected}, status=200 if healthy else 503)
+                                  "adapters": connected, "backoffice": services.backoffices.describe()},
+                                 status=200 if healthy else 503)
 
     async def metrics(_request: web.Request) -> web.Response:
         try:
@@ -88,7 +122,7 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
             handled.append(sig)
         except (NotImplementedError, RuntimeError):  # not the main thread (tests)
             pass
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[services.acks.middleware])
     app.add_routes(health_routes(services, adapters))
     from .console.app import console_app  # the staff web console
 
@@ -108,6 +142,7 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
         for sig in handled:
             loop.remove_signal_handler(sig)
         raise
+    print(start_line(services, adapters, host=host, port=port), file=sys.stderr, flush=True)
 
     async def resume_forever() -> None:
         while services.support.accepting:

@@ -20,22 +20,24 @@ Every effect is idempotent, so a message processed again after a crash ends with
 one reply: the plan is stored with the cases and pending tasks it led to (in one transaction), cases
 are unique per (message, task), the reply is unique per inbound message, and a reply that an earlier
 attempt may have posted is delivered with `maybe_posted` (the adapter looks for it before posting).
-Storage work is kept to four write transactions per message (store, claim with the reads, cases,
-reply; finish) — SQLite has one writer at a time, so each is time every other message waits.
+Storage work is kept to four short writes per message (store, claim with the reads, cases, reply;
+finish), and concurrent messages' writes share transactions (`storage/group_commit.py`) — SQLite has
+one writer at a time, so each transaction is time every other message waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.platform import Inbound, Outbound, Platform
+from storage import case_answers, inbox
 from storage import cases as case_store
-from storage import inbox
 from storage import languages as language_store
 from storage import pending as pending_store
 from storage.db import Database
@@ -45,7 +47,7 @@ from workflows.faults import failpoint
 from workflows.pipeline import Answer, Planned, SupportWorkflow
 from workflows.text import storable
 from workflows.types import CaseSummary, Task
-from workflows.workers.base import CaseDraft, WorkContext
+from workflows.workers.base import CaseDraft, WorkContext, task_subject
 
 from . import leases
 from .clarify import clarify_buttons
@@ -82,6 +84,7 @@ class Loaded:
     history: list[str]  # earlier customer texts of the thread
     open_pending: list[PendingTask]  # tasks of earlier messages waiting for this customer
     language: str | None = None  # the conversation's language so far
+    held: bool = False  # its thread is taken over by staff: finished in the claim's transaction, not answered
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,13 @@ class StoredReply:
     maybe_posted: bool  # an earlier attempt may have posted it before a crash
 
 
+def decide_refs(refs: dict[str, str], keys: list[str], ready: list[tuple[int, Task]],
+                reuse: dict[tuple[str, str], str]) -> None:
+    """Each ready task's case reference (kept in the plan): an open case about the same subject, else new."""
+    for key, (_, task) in zip(keys, ready, strict=True):
+        refs.setdefault(key, reuse.get((task.kind, task_subject(task) or "")) or case_store.new_ref(task.kind))
+
+
 class SupportService:
     def __init__(self, db: Database, workflow: SupportWorkflow, platforms: Mapping[str, Platform], *,
                  concurrency: int = 32, worker_id: str | None = None,
@@ -104,6 +114,9 @@ class SupportService:
         self.worker_id = worker_id or leases.new_worker_id()
         leases.register_live(self.worker_id)
         self.accepting = True
+        # Receiver of a split deployment (`supportbot run --workers N`): messages are stored, and worker
+        # processes claim them from the inbox (`bot/inbox_worker.py`); nothing is processed here.
+        self.receive_only = False
         self._slots = asyncio.Semaphore(concurrency)
         self._turns = ConversationTurns()
         self._notices = QueueNotices(db, platforms, worker_id=self.worker_id, delay_s=queue_notice_s)
@@ -125,13 +138,12 @@ class SupportService:
         key = (inbound.platform, inbound.channel_id, inbound.thread_id)
         # The conversation's turn is taken before storing: its messages are answered in the order they arrived.
         async with self._turns.turn(key):
-            async with self.db.write() as s:
-                message = await inbox.store_inbound(
-                    s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
-                    customer_id=inbound.user_id, platform_message_id=inbound.message_id,
-                    author_id=inbound.user_id, text=storable(inbound.text),
-                    meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm})
-                created = message.created
+            message = await self.db.grouped(lambda s: inbox.store_inbound(
+                s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
+                customer_id=inbound.user_id, platform_message_id=inbound.message_id,
+                author_id=inbound.user_id, text=storable(inbound.text),
+                meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm}))
+            created = message.created
             failpoint("after_store")
             if created:
                 telemetry.MESSAGES.labels("received").inc()
@@ -142,6 +154,9 @@ class SupportService:
             if not self.accepting:
                 _log.info("message %s (conversation %s) stored while shutting down; answered after the next "
                           "start", message.id, message.conversation_id)
+                return HandleOutcome(result=None, message_id=message.id, deferred=True)
+            if self.receive_only:  # a worker process answers it; the customer hears if it waits long
+                self._notices.arm(message.id, key)
                 return HandleOutcome(result=None, message_id=message.id, deferred=True)
             return await self._when_slot_free(message.id, key)
 
@@ -160,20 +175,13 @@ class SupportService:
             if timer is not None:
                 timer.cancel()
 
-    async def _process_claimed(self, message_id: int) -> HandleOutcome:
-        held = False
-        async with self.db.write() as s:
-            claimed = await inbox.claim_message(s, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
-            # The first reads share the claim's transaction: one transaction fewer per message.
-            loaded = await self._load(s, message_id) if claimed else None
-            # A thread staff took over (it has earlier messages): stored, in the transcript, not answered.
-            if loaded is not None and loaded.message.has_history and self.quiet is not None:
-                held = await self.quiet(s, loaded.message.conversation_id)
-                if held:
-                    await inbox.finish_message(s, message_id, status="taken_over")
+    async def _process_claimed(self, message_id: int, *, loaded: Loaded | None = None) -> HandleOutcome:
+        """Claim and process one message (`loaded`: claimed and read already, by `claim_waiting`)."""
+        if loaded is None:
+            loaded = await self.db.grouped(lambda s: self._claim(s, message_id))
         if loaded is None:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
-        if held:
+        if loaded.held:
             _log.info("message %s: its conversation is taken over by staff; stored, not answered", message_id)
             return HandleOutcome(result=None, message_id=message_id, held=True)
         failpoint("after_claim")
@@ -192,17 +200,35 @@ class SupportService:
             telemetry.ERRORS.labels(step).inc()
             await self._release(message_id, f"{type(exc).__name__}: {exc}"[:500])
             return HandleOutcome(result=None, message_id=message_id, error=type(exc).__name__)
-        async with self.db.write() as s:  # the reply marked sent and the message finished: one transaction
+        async def finish(s: AsyncSession) -> None:  # the reply marked sent and the message finished together
             if platform_id is not None:
                 await inbox.mark_reply_sent(s, reply.id, platform_message_id=platform_id)
             await inbox.finish_message(s, message_id, status="replied")
+
+        await self.db.grouped(finish)
         failpoint("after_mark_sent")
         telemetry.MESSAGES.labels("replied").inc()
         return HandleOutcome(result=reply.answer, message_id=message_id)
 
+    async def _claim(self, session: AsyncSession, message_id: int) -> Loaded | None:
+        claimed = await inbox.claim_message(session, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
+        # The first reads share the claim's transaction: one transaction fewer per message.
+        return await self._claimed(session, message_id) if claimed else None
+
+    async def _claimed(self, session: AsyncSession, message_id: int,
+                       row: inbox.InboundRow | None = None) -> Loaded:
+        """A message just claimed, read in the claim's transaction; finished at once if its thread is
+        taken over by staff (then `held`: stored, in the transcript, not answered)."""
+        loaded = await self._load(session, message_id, row)
+        quiet = self.quiet
+        if loaded.message.has_history and quiet is not None and await quiet(session, loaded.message.conversation_id):
+            await inbox.finish_message(session, message_id, status="taken_over")
+            return replace(loaded, held=True)
+        return loaded
+
     @staticmethod
-    async def _load(session: AsyncSession, message_id: int) -> Loaded:
-        message = await inbox.load_inbound(session, message_id)
+    async def _load(session: AsyncSession, message_id: int, message: inbox.InboundRow | None = None) -> Loaded:
+        message = message or await inbox.load_inbound(session, message_id)
         if message is None:
             raise LookupError(f"message {message_id} not found")
         # A first attempt (the claim counted it) cannot have a stored reply yet; a retry may.
@@ -225,12 +251,26 @@ class SupportService:
             pending=[Task.model_validate({"kind": p.kind, "params": p.params, "asked": p.params.get("asked", 1)})
                      for p in loaded.open_pending],
             thread_language=loaded.language)
-        # Each task's case reference is decided before its worker runs, and handed to it.
+        # Each task's case reference is decided before its back office runs, and handed to it.
         ready = planned.ready
         keys = [planned.task_key(i) for i, _ in ready]
-        orders = [(task, self._work_context(message, key, task)) for key, (_, task) in zip(keys, ready, strict=True)]
-        drafts = await self.workflow.work(orders)
+        refs = planned.plan.case_refs
         save_plan = not planned.replayed
+        if save_plan and any(self.workflow.backoffices.calls_out(t.kind) for _, t in ready):
+            # Your systems get the reference of the case the task will be stored as (an open case about the
+            # same subject, else a new one), and a retry must send the same: kept with the plan before the call.
+            async with self.db.write() as s:
+                reuse = await case_answers.open_refs_by_subject(
+                    s, platform=message.platform, customer_id=message.customer_id,
+                    subjects=[k for _, t in ready if (k := task_subject(t)) is not None])
+                decide_refs(refs, keys, ready, reuse)
+                await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
+            save_plan = False
+        decide_refs(refs, keys, ready, {})
+        orders = [(task, self._work_context(message, key, refs[key]))
+                  for key, (_, task) in zip(keys, ready, strict=True)]
+        drafts = await self.workflow.work(orders)
+        failpoint("after_backoffice")
         cases: list[CaseSummary] = []
         if orders or planned.waiting or loaded.open_pending:  # the plan is stored with what it led to
             cases = await self._store_work(message, planned, keys, orders, drafts, loaded.open_pending,
@@ -243,13 +283,16 @@ class SupportService:
             _log.info("%s case=%s kind=%s %s", log_ctx, c.ref, c.kind, "opened" if c.new else "reused")
 
         answer = await self.workflow.reply(planned, cases)
-        async with self.db.write() as s:
+
+        async def store_reply(s: AsyncSession) -> tuple[int | None, Message | None]:
             if save_plan:  # nothing else came of the plan: it is stored with the reply
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
             if planned.detected:  # the conversation keeps the customer's language (the staff card shows it)
                 await language_store.set_conversation_language(s, message.conversation_id, planned.detected)
             reply_id = await inbox.add_reply(s, inbound=message, text=answer.reply, meta=answer.as_json())
-            earlier = await inbox.reply_for(s, message.id) if reply_id is None else None
+            return reply_id, (await inbox.reply_for(s, message.id) if reply_id is None else None)
+
+        reply_id, earlier = await self.db.grouped(store_reply)
         failpoint("after_reply_stored")
         if earlier is not None:  # another attempt stored its reply first: that one is the answer
             return self._stored(earlier)
@@ -259,17 +302,20 @@ class SupportService:
         return StoredReply(id=reply_id, answer=answer, sent=False, maybe_posted=message.attempts > 1)
 
     @staticmethod
-    def _work_context(message: inbox.InboundRow, task_key: str, task: Task) -> WorkContext:
-        return WorkContext(case_ref=case_store.new_ref(task.kind), idempotency_key=f"{message.id}:{task_key}",
-                           platform=message.platform, customer_id=message.customer_id,
-                           conversation_id=message.conversation_id, message_id=message.id)
+    def _work_context(message: inbox.InboundRow, task_key: str, case_ref: str) -> WorkContext:
+        """The idempotency key depends only on the message and the task: every attempt (after a crash too)
+        sends the same one, and two bots on separate databases do not collide."""
+        key = hashlib.sha256(f"{message.platform}\0{message.id}\0{message.platform_message_id}\0{task_key}".encode())
+        return WorkContext(case_ref=case_ref, idempotency_key=key.hexdigest()[:40], platform=message.platform,
+                           customer_id=message.customer_id, conversation_id=message.conversation_id,
+                           message_id=message.id)
 
     async def _store_work(self, message: inbox.InboundRow, planned: Planned, keys: list[str],
                           orders: list[tuple[Task, WorkContext]], drafts: list[CaseDraft],
                           open_pending: list[PendingTask], *, save_plan: bool) -> list[CaseSummary]:
         """One transaction: the plan (unless replayed), the cases of the ready tasks, the pending tasks
         this message resolves and the ones it leaves waiting."""
-        async with self.db.write() as s:
+        async def write(s: AsyncSession) -> list[CaseSummary]:
             if save_plan:
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
             stored = await case_store.open_cases(
@@ -287,8 +333,17 @@ class SupportService:
                                                 task_key=planned.task_key(i), kind=t.kind,
                                                 params={**t.params.model_dump(exclude_none=True), "asked": t.asked},
                                                 missing=t.missing())
-        return [CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=dict(c.details), new=created)
-                for c, created in stored]
+            cases = []
+            for (c, created), d in zip(stored, drafts, strict=True):
+                details = dict(c.details)
+                if not created and self.workflow.backoffices.calls_out(d.kind):  # the latest answer counts
+                    await case_answers.refresh_details(s, c.id, d.details, needs_staff=d.needs_staff)
+                    details = dict(d.details)
+                cases.append(CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=details, new=created,
+                                         needs_staff=d.needs_staff))
+            return cases
+
+        return await self.db.grouped(write)
 
     @staticmethod
     def _stored(reply: Message) -> StoredReply:
@@ -338,6 +393,8 @@ class SupportService:
 
     async def resume(self, *, platforms: tuple[str, ...] | None = None) -> int:
         """Process every unfinished message (after a crash or a failed delivery). Returns how many."""
+        if self.receive_only:  # the worker processes take what waits in the inbox
+            return 0
         await self.release_dead_claims()
         async with self.db.session() as s:
             rows = await inbox.unfinished_messages(s, platforms=platforms or tuple(self.platforms))
@@ -353,6 +410,20 @@ class SupportService:
             _log.info("resuming %d unfinished messages", len(jobs))
         outcomes = await asyncio.gather(*jobs)
         return sum(1 for o in outcomes if o.result is not None)
+
+    async def claim_waiting(self, *, limit: int) -> list[Loaded]:
+        """A worker process's batch: up to `limit` waiting messages of this service's platforms, claimed in
+        one statement, in conversation order (see `inbox.claim_waiting`), and read in the same transaction."""
+        async with self.db.write() as s:
+            claimed = await inbox.claim_waiting(s, worker=self.worker_id, lease_s=CLAIM_LEASE_S, limit=limit,
+                                                platforms=tuple(self.platforms))
+            rows = await inbox.load_inbound_many(s, [message_id for message_id, _ in claimed])
+            return [await self._claimed(s, message_id, rows.get(message_id)) for message_id, _ in claimed]
+
+    async def run_claimed(self, loaded: Loaded) -> HandleOutcome:
+        """Process a message this service claimed with `claim_waiting` (counted in flight for `drain`)."""
+        async with self._turns.turn(("conversation", str(loaded.message.conversation_id), "")), self._slots:
+            return await self._process_claimed(loaded.message.id, loaded=loaded)
 
     async def _process(self, message_id: int, key: Key) -> HandleOutcome:
         async with self._turns.turn(key):

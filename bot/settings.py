@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///supportbot.db"
@@ -69,13 +69,11 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(None, ge=1, le=100_000, validation_alias="SUPPORTBOT_RETENTION_DAYS")
 
     # Back offices: where tasks go.
-    backoffice: Literal["simulated", "webhook", "staff"] = Field("simulated", validation_alias="SUPPORTBOT_BACKOFFICE")
-    backoffice_billing: Literal["simulated", "webhook", "staff"] | None = Field(
-        None, validation_alias="SUPPORTBOT_BACKOFFICE_BILLING")
-    backoffice_return: Literal["simulated", "webhook", "staff"] | None = Field(
-        None, validation_alias="SUPPORTBOT_BACKOFFICE_RETURN")
-    backoffice_status: Literal["simulated", "webhook", "staff"] | None = Field(
-        None, validation_alias="SUPPORTBOT_BACKOFFICE_STATUS")
+    # `simulated`, `webhook`, `staff`, or the name of an installed connector (entry point group supportbot.backoffice).
+    backoffice: str = Field("simulated", validation_alias="SUPPORTBOT_BACKOFFICE")
+    backoffice_billing: str | None = Field(None, validation_alias="SUPPORTBOT_BACKOFFICE_BILLING")
+    backoffice_return: str | None = Field(None, validation_alias="SUPPORTBOT_BACKOFFICE_RETURN")
+    backoffice_status: str | None = Field(None, validation_alias="SUPPORTBOT_BACKOFFICE_STATUS")
     backoffice_url: str | None = Field(None, validation_alias="SUPPORTBOT_BACKOFFICE_URL")
     backoffice_secret: SecretStr | None = Field(None, validation_alias="SUPPORTBOT_BACKOFFICE_SECRET")
     backoffice_timeout_s: float = Field(10.0, gt=0, le=600, validation_alias="SUPPORTBOT_BACKOFFICE_TIMEOUT_S")
@@ -95,6 +93,16 @@ class Settings(BaseSettings):
             if not item.isdigit():
                 raise ValueError(f"{item!r} is not a numeric Discord id")
         return value
+
+    @field_validator("backoffice", "backoffice_billing", "backoffice_return", "backoffice_status")
+    @classmethod
+    def _backoffice_mode(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = (value or "").strip()
+        if not value:  # unset: the per-kind variables fall back to SUPPORTBOT_BACKOFFICE
+            return "simulated" if info.field_name == "backoffice" else None
+        from workflows.backoffice.connectors import check_mode  # local: entry points are read only when needed
+
+        return check_mode(value)
 
     @field_validator("database_url")
     @classmethod
@@ -133,6 +141,13 @@ class Settings(BaseSettings):
         return self.gemini_api_key is not None and bool(self.gemini_api_key.get_secret_value())
 
     @property
+    def backoffice_modes(self) -> dict[str, str]:
+        """The back office of each task kind: the per-kind variable, else SUPPORTBOT_BACKOFFICE."""
+        mode = self.backoffice or "simulated"
+        return {"billing": self.backoffice_billing or mode, "return": self.backoffice_return or mode,
+                "status": self.backoffice_status or mode}
+
+    @property
     def slack_configured(self) -> bool:
         return self.slack_bot_token is not None
 
@@ -160,6 +175,9 @@ def load_settings(**overrides: object) -> Settings:
         if err["type"] == "bool_parsing":  # the switches read on/off
             msg = f"{err['input']!r} is not a switch: use on or off"
         raise SettingsError(f"invalid setting {var}: {msg}") from None
+    if "webhook" in settings.backoffice_modes.values() and not (settings.backoffice_url and settings.backoffice_secret):
+        missing = "SUPPORTBOT_BACKOFFICE_URL" if not settings.backoffice_url else "SUPPORTBOT_BACKOFFICE_SECRET"
+        raise SettingsError(f"invalid setting {missing}: the webhook back office needs it (see docs/backoffice.md)")
     if settings.llm == "gemini" and not settings.uses_gemini:
         raise SettingsError("invalid setting SUPPORTBOT_LLM: 'gemini' needs GEMINI_API_KEY or GOOGLE_API_KEY")
     return settings

@@ -10,18 +10,20 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters.platform import Handlers, Interaction, InteractionReply, Platform
 from adapters.shell import ShellChat
 from storage import migrate
 from storage.db import Database
+from workflows.backoffice.dispatch import BackOfficeConfig, BackOffices
 from workflows.clarify import CLARIFY_ACTION
 from workflows.faq.answers import FaqAnswers
 from workflows.llm.base import LLMClient
 from workflows.llm.runner import StepRunner
 from workflows.pipeline import SupportWorkflow
 
+from .acks_first import AcksFirst
 from .case_effects import case_service
 from .cases import CaseService
 from .cases import is_staff as staff_policy
@@ -48,8 +50,10 @@ class Services:
     registry: CommandRegistry
     faq_answers: FaqAnswers
     platforms: dict[str, Platform]  # the running platforms by name; the same dict the core delivers through
+    backoffices: BackOffices
     cases: CaseService  # the case use cases, with the effects of bot/case_effects.py
     staff: StaffLoop  # the staff loop: cards, takeover, closing messages, timers (delivers through `platforms`)
+    acks: AcksFirst = field(default_factory=AcksFirst)  # the HTTP server's acknowledgements before background work
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
@@ -85,6 +89,13 @@ def build_registry() -> CommandRegistry:
     return registry
 
 
+def make_backoffices(settings: Settings) -> BackOffices:
+    secret = settings.backoffice_secret.get_secret_value() if settings.backoffice_secret else None
+    return BackOffices(BackOfficeConfig(mode=settings.backoffice, per_kind=settings.backoffice_modes,
+                                        url=settings.backoffice_url, secret=secret,
+                                        timeout_s=settings.backoffice_timeout_s))
+
+
 def make_llm_client(settings: Settings) -> LLMClient | None:
     if not settings.uses_gemini:
         return None
@@ -104,31 +115,34 @@ async def prepare_database(db: Database) -> None:
 @asynccontextmanager
 async def open_services(settings: Settings, *, llm: LLMClient | None = None, use_settings_llm: bool = True,
                         concurrency: int = 32) -> AsyncIterator[Services]:
+    backoffices = make_backoffices(settings)
     db = Database(settings.database_url)
     client = llm if llm is not None else (make_llm_client(settings) if use_settings_llm else None)
     try:
         await prepare_database(db)
         runner = StepRunner(client)
         faq_answers = FaqAnswers(db)
-        workflow = SupportWorkflow(runner, general_answerer=faq_answers)
+        workflow = SupportWorkflow(runner, general_answerer=faq_answers, backoffices=backoffices)
         platforms: dict[str, Platform] = {}
         support = SupportService(db, workflow, platforms, concurrency=concurrency)
-        _log.info("language engine: %s", client.name if client else "offline")
+        _log.info("language engine: %s; back office: %s", client.name if client else "offline",
+                  backoffices.describe())
         cases = case_service(db, settings)
         staff = StaffLoop(db, settings, cases=cases, is_staff=functools.partial(staff_policy, settings),
                           platforms=platforms)
         support.quiet, support.staff_wrote = staff.quiet, staff.staff_wrote
         yield Services(settings=settings, db=db, runner=runner, workflow=workflow, support=support,
-                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms, cases=cases,
-                       staff=staff)
+                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms,
+                       backoffices=backoffices, cases=cases, staff=staff)
     finally:
         if client is not None:
             await client.aclose()
+        await backoffices.aclose()
         await db.aclose()
 
 
 def shell_chat(services: Services, *, user_id: str = "local", thread_id: str | None = None) -> ShellChat:
     """The terminal as a platform (`supportbot chat`, `ask`; the pipeline tests' backend)."""
-    chat = ShellChat(services.handlers(), user_id=user_id, thread_id=thread_id)
+    chat = ShellChat(services.handlers(), user_id=user_id, thread_id=thread_id, notice=services.backoffices.notice)
     services.add_platform(chat)
     return chat

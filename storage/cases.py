@@ -162,8 +162,9 @@ async def _open_one(session: AsyncSession, spec: CaseSpec, *, inserted: bool, pl
             .order_by(Case.id).limit(1))).scalar_one_or_none()
         if same_subject is not None:
             return CaseRow.of(same_subject), False
+    wanted = spec.ref  # decided beforehand (sent to a back office): tried first
     for _ in range(5):  # a reference collision is astronomically rare; retry with a fresh one
-        ref = new_ref(spec.kind)
+        ref, wanted = wanted or new_ref(spec.kind), None
         case = Case(ref=ref, kind=spec.kind, status="open", platform=platform, customer_id=customer_id,
                     conversation_id=conversation_id, message_id=message_id, task_key=spec.task_key,
                     subject_key=spec.subject_key, details=_filled(spec.details, ref), needs_staff=spec.needs_staff)

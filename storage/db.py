@@ -1,6 +1,6 @@
-"""The async engine and session factory. SQLite runs in WAL mode with a busy timeout so the bot,
-the CLI and a second reader can share one file; its calls run on the event loop's thread
-(`inline_sqlite`) instead of a thread per connection."""
+"""The async engine and session factory. SQLite runs on stock aiosqlite (a thread per connection) in
+WAL mode with a busy timeout, so the bot, the CLI and a second reader can share one file; a wait for
+another process's lock happens in that thread, never on the event loop."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from . import inline_sqlite
+from .group_commit import GroupCommit
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -34,23 +34,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _uses_inline(url: str) -> bool:
-    parsed = make_url(url)
-    return is_sqlite(url) and bool(parsed.database) and not parsed.query
-
-
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
-    parsed = make_url(url)
-    busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
-    if _uses_inline(url):
-        kwargs["async_creator"] = inline_sqlite.connector(parsed.database or ":memory:",
-                                                          busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        busy_timeout_ms = 0  # the inline connection waits for locks itself, without blocking the loop
-    elif is_sqlite(url):  # URI-style options: plain aiosqlite understands them
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    if is_sqlite(url):
+        kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
     else:
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip per transaction; a connection found dead fails its statement,
+        # is discarded by the pool, and the message is retried from the inbox.
+        kwargs.update(pool_size=20, max_overflow=20)  # kept open: 32 messages at a time share them
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
@@ -60,16 +51,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 class Database:
     """Owns the engine; `async with db.session() as s` gives a session that commits on success."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo)
+        self.engine = create_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing writers here beats its sleeping busy handler.
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
-        self._inline = self.engine.dialect.name == "sqlite" and _uses_inline(url)
-        # How long a statement waits for another process's SQLite lock (PRAGMA busy_timeout reads 0 on
-        # inline connections: they wait with async sleeps instead, see inline_sqlite).
-        self.busy_timeout_s = SQLITE_BUSY_TIMEOUT_MS / 1000
+        self.busy_timeout_s = busy_timeout_ms / 1000  # how long a statement waits for another process's lock
+        # Short writes of concurrent messages share transactions (one writer on SQLite; a few connections
+        # on PostgreSQL, so its round trips overlap).
+        self.grouped = GroupCommit(self.write, flushers=1 if self._write_lock is not None else 4)
 
     @property
     def is_sqlite(self) -> bool:
@@ -77,10 +68,6 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        if self._inline:
-            # Inline SQLite calls never suspend: let waiting work (an HTTP request to acknowledge) run
-            # between transactions, so no task holds the event loop for a whole message.
-            await asyncio.sleep(0)
         async with self.sessions() as session, session.begin():
             yield session
 

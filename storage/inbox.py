@@ -15,7 +15,7 @@ from sqlalchemy import Table, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Conversation, Message, utcnow
-from .statements import PerDialect, affected
+from .statements import PerDialect, affected, dialect_of
 
 # The message hot path uses Core statements on the tables, built once (see statements.py): no ORM
 # objects are loaded or flushed for a message that is stored, claimed, answered and finished.
@@ -32,14 +32,15 @@ _FIND_CONVERSATION = select(_conversations.c.id).where(
 _NEW_MESSAGE = PerDialect(lambda insert: insert(_messages).on_conflict_do_nothing().returning(_messages.c.id))
 _FIND_MESSAGE = select(_messages.c.id, _messages.c.conversation_id, _messages.c.status).where(
     _messages.c.platform == bindparam("b_platform"), _messages.c.platform_message_id == bindparam("b_pmid"))
-_LOAD_INBOUND = (
+_LOAD_INBOUND_COLUMNS = (
     select(_messages.c.id, _messages.c.conversation_id, _messages.c.platform, _messages.c.platform_message_id,
            _messages.c.text, _messages.c.meta, _messages.c.attempts, _conversations.c.channel_id,
            _conversations.c.thread_id, _conversations.c.customer_id,
            exists().where(_earlier.c.conversation_id == _messages.c.conversation_id,
                           _earlier.c.id < _messages.c.id, _earlier.c.role == "customer").label("has_history"))
-    .join(_conversations, _conversations.c.id == _messages.c.conversation_id)
-    .where(_messages.c.id == bindparam("b_id")))
+    .join(_conversations, _conversations.c.id == _messages.c.conversation_id))
+_LOAD_INBOUND = _LOAD_INBOUND_COLUMNS.where(_messages.c.id == bindparam("b_id"))
+_LOAD_INBOUND_MANY = _LOAD_INBOUND_COLUMNS.where(_messages.c.id.in_(bindparam("b_ids", expanding=True)))
 _EARLIER_TEXTS = (select(_messages.c.text)
                   .where(_messages.c.conversation_id == bindparam("b_conversation"),
                          _messages.c.id < bindparam("b_before"), _messages.c.role == "customer")
@@ -125,8 +126,18 @@ async def store_inbound(session: AsyncSession, *, platform: str, channel_id: str
 async def load_inbound(session: AsyncSession, message_id: int) -> InboundRow | None:
     """The message, its thread and whether earlier customer messages exist, in one query."""
     row = (await session.execute(_LOAD_INBOUND, {"b_id": message_id})).one_or_none()
-    if row is None:
-        return None
+    return None if row is None else _inbound_row(row)
+
+
+async def load_inbound_many(session: AsyncSession, message_ids: list[int]) -> dict[int, InboundRow]:
+    """`load_inbound` for a batch of messages, in one query."""
+    if not message_ids:
+        return {}
+    rows = await session.execute(_LOAD_INBOUND_MANY, {"b_ids": message_ids})
+    return {row.id: _inbound_row(row) for row in rows}
+
+
+def _inbound_row(row: Any) -> InboundRow:
     return InboundRow(id=row.id, conversation_id=row.conversation_id, platform=row.platform,
                       platform_message_id=row.platform_message_id, text=row.text, meta=row.meta or {},
                       attempts=row.attempts, channel_id=row.channel_id, thread_id=row.thread_id,
@@ -143,6 +154,37 @@ async def claim_message(session: AsyncSession, message_id: int, *, worker: str, 
     result = await session.execute(_CLAIM, {"b_id": message_id, "b_now": now, "b_worker": worker,
                                             "b_until": now + timedelta(seconds=lease_s)})
     return affected(result) == 1
+
+
+def _claim_waiting_statement(dialect: str, platforms: tuple[str, ...]) -> Any:
+    """Up to `b_limit` waiting customer messages, oldest first, claimed in one statement — skipping any
+    message with an earlier one of its conversation still waiting or in processing (a conversation's
+    messages are answered in order, whichever process takes them). On PostgreSQL the rows are locked
+    with SKIP LOCKED, so processes claiming at once take different messages without waiting."""
+    m, e = _messages.alias("m"), _messages.alias("e")
+    waiting = or_(m.c.status == "received", (m.c.status == "processing") & (m.c.claimed_until < bindparam("b_now")))
+    earlier = exists().where(e.c.conversation_id == m.c.conversation_id, e.c.role == "customer", e.c.id < m.c.id,
+                             e.c.status.in_(("received", "processing")))
+    pick = (select(m.c.id).where(m.c.role == "customer", m.c.platform.in_(platforms), waiting, ~earlier)
+            .order_by(m.c.id).limit(bindparam("b_limit")))
+    if dialect == "postgresql":
+        pick = pick.with_for_update(skip_locked=True, of=m)
+    return (update(_messages).where(_messages.c.id.in_(pick.scalar_subquery()))
+            .values(status="processing", claimed_by=bindparam("b_worker"), claimed_until=bindparam("b_until"),
+                    attempts=_messages.c.attempts + 1, updated_at=bindparam("b_now"))
+            .returning(_messages.c.id, _messages.c.conversation_id))
+
+
+async def claim_waiting(session: AsyncSession, *, worker: str, lease_s: float, limit: int,
+                        platforms: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Claim a batch of waiting messages for `worker`: (message id, conversation id) of each, oldest first."""
+    if limit <= 0 or not platforms:
+        return []
+    now = utcnow()
+    statement = _claim_waiting_statement(dialect_of(session), platforms)
+    rows = (await session.execute(statement, {"b_now": now, "b_until": now + timedelta(seconds=lease_s),
+                                              "b_worker": worker, "b_limit": limit})).all()
+    return sorted((row.id, row.conversation_id) for row in rows)
 
 
 async def extend_claims(session: AsyncSession, *, worker: str, lease_s: float) -> int:

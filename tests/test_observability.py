@@ -111,7 +111,8 @@ async def test_healthz_is_200_when_all_is_well_and_503_when_the_database_or_an_a
     async with FakeSlack() as fake, running_bot(make_settings, fake) as bot:
         status, body = await bot.get("/healthz")
         assert status == 200
-        assert json.loads(body) == {"status": "ok", "database": True, "adapters": {"slack": True, "discord": True}}
+        assert json.loads(body) == {"status": "ok", "database": True, "adapters": {"slack": True, "discord": True},
+                                    "backoffice": "simulated"}
 
         bot.other.connected = False  # an adapter lost its connection
         status, body = await bot.get("/healthz")

@@ -3,10 +3,10 @@ itself with a real SIGKILL (no cleanup, no `finally`, no flushing) when it reach
 points. The names are read once, at import; when the variable is unset, `failpoint()` is one set
 lookup on an empty frozenset.
 
-Points in the message path, in order (see docs/reliability-faults.md):
-`after_store` (message stored, not yet claimed), `after_claim`, `after_cases` (cases written, reply
-not stored), `after_reply_stored` (reply stored, not posted), `after_post` (posted on the platform, not
-yet marked sent), `after_mark_sent`.
+Points in the message path, in order (see docs/reliability.md):
+`after_store` (message stored, not yet claimed), `after_claim`, `after_backoffice` (back offices
+answered, cases not written), `after_cases` (cases written, reply not stored), `after_reply_stored`
+(reply stored, not posted), `after_post` (posted on the platform, not yet marked sent), `after_mark_sent`.
 """
 
 from __future__ import annotations

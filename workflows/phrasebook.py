@@ -23,6 +23,12 @@ _EN = {
                 "within {eta}."),
     "return": "**Return of {product}**: approved, RMA number {ref}. {instructions}",
     "status": "**Order {order}**: {status}{tracking}{when} (ref {ref}).",
+    # A back office's own answer, and a case no back office could settle (a person follows up; nothing is invented).
+    "billing_action": "**Invoice {invoice}**{concern}: {action}, case {ref}. Expect an answer within {eta}.",
+    "return_rma": "**Return of {product}**: approved, RMA number {rma} (case {ref}). {instructions}",
+    "staff_case": "{subject}:{said} I passed it to our {team}, case {ref}; a person will follow up here.",
+    "subject_billing": "**Invoice {id}**", "subject_return": "**Return of {id}**", "subject_status": "**Order {id}**",
+    "team_billing": "billing team", "team_return": "returns team", "team_status": "order team",
     "technical": ("**Technical issue**: I opened case {ref} for our technicians. To speed things up, reply here "
                   "with the product or app and its version, what happened, any error message word for word, and "
                   "the steps that make it happen."),
@@ -61,6 +67,13 @@ _ES = {
                 "{eta}."),
     "return": "**Devolución de {product}**: aprobada, número RMA {ref}. {instructions}",
     "status": "**Pedido {order}**: {status}{tracking}{when} (ref {ref}).",
+    "billing_action": "**Factura {invoice}**{concern}: {action}, caso {ref}. Recibirás respuesta en {eta}.",
+    "return_rma": "**Devolución de {product}**: aprobada, número RMA {rma} (caso {ref}). {instructions}",
+    "staff_case": "{subject}:{said} Lo pasé a nuestro {team}, caso {ref}; una persona te responderá aquí.",
+    "subject_billing": "**Factura {id}**", "subject_return": "**Devolución de {id}**",
+    "subject_status": "**Pedido {id}**",
+    "team_billing": "equipo de facturación", "team_return": "equipo de devoluciones",
+    "team_status": "equipo de pedidos",
     "technical": ("**Problema técnico**: abrí el caso {ref} para nuestros técnicos. Responde aquí con el producto o la "
                   "aplicación y su versión, qué pasó, el mensaje de error exacto y los pasos para reproducirlo."),
     "human": "**Te atenderá una persona**: avisé a nuestro equipo de soporte, caso {ref}.",
@@ -98,6 +111,13 @@ _FR = {
                 "sous {eta}."),
     "return": "**Retour de {product}** : accepté, numéro RMA {ref}. {instructions}",
     "status": "**Commande {order}** : {status}{tracking}{when} (réf. {ref}).",
+    "billing_action": "**Facture {invoice}**{concern} : {action}, dossier {ref}. Réponse sous {eta}.",
+    "return_rma": "**Retour de {product}** : accepté, numéro RMA {rma} (dossier {ref}). {instructions}",
+    "staff_case": ("{subject} :{said} je l'ai transmis à notre {team}, dossier {ref} ; une personne vous "
+                   "répondra ici."),
+    "subject_billing": "**Facture {id}**", "subject_return": "**Retour de {id}**",
+    "subject_status": "**Commande {id}**",
+    "team_billing": "équipe facturation", "team_return": "équipe des retours", "team_status": "équipe des commandes",
     "technical": ("**Problème technique** : j'ai ouvert le dossier {ref} pour nos techniciens. Répondez ici avec le "
                   "produit ou l'application et sa version, ce qui s'est passé, le message d'erreur exact et les étapes "
                   "pour le reproduire."),
@@ -135,6 +155,12 @@ _DE = {
                 "innerhalb von {eta}."),
     "return": "**Rücksendung von {product}**: genehmigt, RMA-Nummer {ref}. {instructions}",
     "status": "**Bestellung {order}**: {status}{tracking}{when} (Ref. {ref}).",
+    "billing_action": "**Rechnung {invoice}**{concern}: {action}, Fall {ref}. Antwort innerhalb von {eta}.",
+    "return_rma": "**Rücksendung von {product}**: genehmigt, RMA-Nummer {rma} (Fall {ref}). {instructions}",
+    "staff_case": "{subject}:{said} Ich habe es an unser {team} weitergegeben, Fall {ref}; jemand meldet sich hier.",
+    "subject_billing": "**Rechnung {id}**", "subject_return": "**Rücksendung von {id}**",
+    "subject_status": "**Bestellung {id}**",
+    "team_billing": "Buchhaltungsteam", "team_return": "Retourenteam", "team_status": "Bestellteam",
     "technical": ("**Technisches Problem**: Ich habe Fall {ref} für unsere Techniker eröffnet. Antworten Sie hier "
                   "mit Produkt oder App und Version, was passiert ist, der genauen Fehlermeldung und den Schritten "
                   "dorthin."),
@@ -171,6 +197,12 @@ _PT = {
     "billing": "**Fatura {invoice}**{concern}: abri uma análise de cobrança, caso {ref}. Você terá resposta em {eta}.",
     "return": "**Devolução de {product}**: aprovada, número RMA {ref}. {instructions}",
     "status": "**Pedido {order}**: {status}{tracking}{when} (ref. {ref}).",
+    "billing_action": "**Fatura {invoice}**{concern}: {action}, caso {ref}. Você terá resposta em {eta}.",
+    "return_rma": "**Devolução de {product}**: aprovada, número RMA {rma} (caso {ref}). {instructions}",
+    "staff_case": "{subject}:{said} Passei para a nossa {team}, caso {ref}; uma pessoa vai responder aqui.",
+    "subject_billing": "**Fatura {id}**", "subject_return": "**Devolução de {id}**",
+    "subject_status": "**Pedido {id}**",
+    "team_billing": "equipe de cobrança", "team_return": "equipe de devoluções", "team_status": "equipe de pedidos",
     "technical": ("**Problema técnico**: abri o caso {ref} para nossos técnicos. Responda aqui com o produto ou "
                   "aplicativo e sua versão, o que aconteceu, a mensagem de erro exata e os passos para reproduzir."),
     "human": "**Uma pessoa vai assumir**: avisei nossa equipe de suporte, caso {ref}.",

@@ -1,6 +1,6 @@
 """The language workflow for one customer message — no database, no platform:
 
-    plan (route + decompose; or the stored plan of an earlier attempt) → workers in parallel → synthesize
+    plan (route + decompose; or the stored plan of an earlier attempt) → back offices in parallel → synthesize
 
 The core (`bot/service.py`) calls the three steps in order and stores what comes of them between the
 second and the third (the cases the reply quotes). Everything here is a function of its inputs: the
@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .backoffice.dispatch import BackOffices
 from .llm.runner import StepRunner, Tally
 from .offline.language import detect_language
 from .orchestrator import plan as make_plan
@@ -21,7 +22,6 @@ from .synthesizer import ReplyContext, synthesize
 from .text import clean_text, defuse
 from .tone import Tone, tone_of
 from .types import CaseSummary, GeneralAnswer, PendingSummary, Plan, Route, Task
-from .workers import billing, handoff, returns, status, technical
 from .workers.base import CaseDraft, WorkContext
 
 # Answers a general question from stored FAQs (wired by the bot when FAQs exist).
@@ -94,25 +94,20 @@ class Planned:
                                asked=max(1, t.asked)) for _, t in self.waiting]
 
 
+_SIMULATED = BackOffices()
+
+
 async def run_worker(task: Task, ctx: WorkContext) -> CaseDraft:
-    match task.kind:
-        case "billing":
-            return await billing.handle(task, ctx)
-        case "return":
-            return await returns.handle(task, ctx)
-        case "status":
-            return await status.handle(task, ctx)
-        case "technical":
-            return await technical.handle(task, ctx)
-        case "human":
-            return await handoff.handle(task, ctx)
-    raise ValueError(f"no worker for {task.kind}")
+    """One task through the simulated back office (the benchmarks)."""
+    return await _SIMULATED.draft(task, ctx)
 
 
 class SupportWorkflow:
-    def __init__(self, runner: StepRunner, *, general_answerer: GeneralAnswerer | None = None) -> None:
+    def __init__(self, runner: StepRunner, *, general_answerer: GeneralAnswerer | None = None,
+                 backoffices: BackOffices | None = None) -> None:
         self.runner = runner
         self.general_answerer = general_answerer
+        self.backoffices = backoffices or _SIMULATED  # where billing, return and status tasks go
 
     async def plan(self, text: str, *, history: Sequence[str] = (), pending: Sequence[Task] = (),
                    stored_plan: dict[str, Any] | None = None, thread_language: str | None = None) -> Planned:
@@ -137,10 +132,9 @@ class SupportWorkflow:
         return planned(await make_plan(clean, self.runner, history=history, pending=pending, tally=tally,
                                        language=language), False)
 
-    @staticmethod
-    async def work(orders: Sequence[tuple[Task, WorkContext]]) -> list[CaseDraft]:
-        """Every ready task's worker, in parallel."""
-        return list(await asyncio.gather(*(run_worker(task, ctx) for task, ctx in orders)))
+    async def work(self, orders: Sequence[tuple[Task, WorkContext]]) -> list[CaseDraft]:
+        """Every ready task through its back office, in parallel."""
+        return list(await asyncio.gather(*(self.backoffices.draft(task, ctx) for task, ctx in orders)))
 
     async def reply(self, planned: Planned, cases: Sequence[CaseSummary]) -> Answer:
         """The one reply, quoting every case (a general question may be answered from the FAQs)."""

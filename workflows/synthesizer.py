@@ -27,7 +27,9 @@ Be short, warm and concrete, like a helpful person in chat: no "Dear customer", 
 no more than a short paragraph plus one bullet per case. Use markdown: **bold** and bullets.
 Quote every case reference exactly as given, in backticks, once. Say what was done and what happens
 next for each case; ask for every missing piece of information listed under "missing".
-Never promise what the facts do not say.
+Never promise what the facts do not say. A case with "needs_staff": true has no answer yet: say that a
+person from the team will follow up in this thread, and state no status, approval, number or date for it.
+When a case has a "backoffice_message", pass it on.
 If "clarify" is true, the request was unclear: open nothing, say so in one short sentence and ask which
 of the listed choices the message is about, listing them numbered. A question about the world (weather,
 trivia, small talk) gets one short friendly sentence and what the bot can help with — never a case.
@@ -63,24 +65,46 @@ class ReplyAnswer(BaseModel):
     reply: str = Field(min_length=1, max_length=6000)
 
 
+_SUBJECT_FIELDS = {"billing": "invoice_number", "return": "product_name", "status": "order_id"}
+
+
+def _staff_line(case: CaseSummary, d: dict[str, str], ref: str, book: dict[str, str]) -> str:
+    """A case no back office settled: what the back office said (if anything), never an invented status."""
+    said = f" {d['backoffice_message'].rstrip('.')}." if d.get("backoffice_message") else ""
+    subject = book[f"subject_{case.kind}"].format(id=d.get(_SUBJECT_FIELDS[case.kind], ""))
+    return book["staff_case"].format(subject=subject, said=said, team=book[f"team_{case.kind}"], ref=ref)
+
+
 def _case_line(case: CaseSummary, book: dict[str, str], language: str) -> str:
-    d = {k: defuse(value(str(v), language)) for k, v in case.details.items() if not isinstance(v, list)}
+    d = {k: defuse(value(str(v), language)) for k, v in case.details.items() if not isinstance(v, (list, dict))}
     ref = f"`{case.ref}`"
+    if case.needs_staff and case.kind in _SUBJECT_FIELDS:
+        return _staff_line(case, d, ref, book)
+    said = f" {d['backoffice_message']}" if d.get("backoffice_message") else ""
     match case.kind:
         case "billing":
             concern = f" ({d['concern']})" if d.get("concern") else ""
+            eta = d.get("resolution_eta", "a few business days")
+            if d.get("source") not in (None, "simulated") and d.get("action_taken"):  # what the back office did
+                return book["billing_action"].format(invoice=d.get("invoice_number", ""), concern=concern, ref=ref,
+                                                     action=d["action_taken"].rstrip("."), eta=eta) + said
             return book["billing"].format(invoice=d.get("invoice_number", ""), concern=concern, ref=ref,
-                                          eta=d.get("resolution_eta", "a few business days"))
+                                          eta=eta) + said
         case "return":
             steps = return_steps(d.get("shipping_instructions", ""), language)
-            return book["return"].format(product=d.get("product_name", "your item"), ref=ref,
-                                         instructions=steps).rstrip()
+            rma = d.get("rma_number") or case.ref
+            line = (book["return"].format(product=d.get("product_name", "your item"), ref=ref, instructions=steps)
+                    if rma == case.ref else
+                    book["return_rma"].format(product=d.get("product_name", "your item"), rma=rma, ref=ref,
+                                              instructions=steps))
+            return line.rstrip() + said
         case "status":
-            tracking = (f", {d['carrier']} tracking {d['tracking_number']}" if d.get("tracking_number") else "")
+            carrier = f"{d['carrier']} " if d.get("carrier") else ""
+            tracking = f", {carrier}tracking {d['tracking_number']}" if d.get("tracking_number") else ""
             when = case.details.get("expected_delivery", "")
             when_text = f"; {d['expected_delivery']}" if when and when != "already delivered" else ""
             return book["status"].format(order=d.get("order_id", ""), status=d.get("current_status", "being checked"),
-                                         tracking=tracking, when=when_text, ref=ref)
+                                         tracking=tracking, when=when_text, ref=ref) + said
         case "technical" | "human":
             return book[case.kind].format(ref=ref)
     return f"Case {ref} is open."
@@ -134,18 +158,34 @@ def _refs(ctx: ReplyContext) -> list[str]:
     return [c.ref for c in ctx.cases]
 
 
+# Promises a model may add on its own: each must be backed by the facts (a back office's details or
+# message, the customer's own words, an FAQ answer). "approved" needs a return a back office approved.
+_PROMISES = ("prepaid", "shipping label", "return label", "tracking", "refund", "delivered", "in transit", "shipped",
+             "out for delivery")
+
+
+def invents_promises(reply: str, ctx: ReplyContext) -> bool:
+    """True if the reply states an approval, a label, a status or a refund the facts do not contain."""
+    text = reply.lower()
+    facts = _facts(ctx).lower()
+    if any(p in text and p not in facts for p in _PROMISES):
+        return True
+    approved = any(c.kind == "return" and not c.needs_staff and c.details.get("rma_number") for c in ctx.cases)
+    return bool(re.search(r"\bapprov", text)) and not approved and "approv" not in facts
+
+
 def reply_is_usable(reply: str, ctx: ReplyContext) -> bool:
     text = reply.strip()
     if not text or len(text) > MAX_REPLY_CHARS or re.search(r"\bdear (customer|sir|madam)\b", text, re.I):
         return False
-    return all(text.count(ref) >= 1 for ref in _refs(ctx))
+    return all(text.count(ref) >= 1 for ref in _refs(ctx)) and not invents_promises(text, ctx)
 
 
 def _facts(ctx: ReplyContext) -> str:
     facts = {
         "customer_message": ctx.text[:2000],
         "routes": ctx.routes,
-        "cases": [{"reference": c.ref, "kind": c.kind, **c.details} for c in ctx.cases],
+        "cases": [{"reference": c.ref, "kind": c.kind, **c.details, "needs_staff": c.needs_staff} for c in ctx.cases],
         "missing": [{"task": p.kind, "missing": p.missing, **p.params} for p in ctx.pending],
         "message_was_truncated": ctx.truncated,
     }

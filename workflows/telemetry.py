@@ -22,6 +22,11 @@ QUEUE_NOTICES = Counter("supportbot_queue_notices_total", "\"You're in the queue
                         registry=REGISTRY)
 CASES = Counter("supportbot_cases_total", "Cases opened by kind", ["kind"], registry=REGISTRY)
 TOKENS = Counter("supportbot_llm_tokens_total", "Model tokens by direction", ["direction"], registry=REGISTRY)
+BACKOFFICE_TASKS = Counter("supportbot_backoffice_tasks_total", "Tasks carried out by back office, kind and result",
+                           ["source", "kind", "result"], registry=REGISTRY)
+BACKOFFICE_FAILURES = Counter("supportbot_backoffice_failures_total",
+                              "Back-office calls that failed (the task became a case for staff), by kind and reason",
+                              ["kind", "reason"], registry=REGISTRY)
 # The staff loop.
 _WAIT_BUCKETS_S = (30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400, 259200, 604800)
 STAFF_FIRST_RESPONSE_SECONDS = Histogram("supportbot_staff_first_response_seconds",

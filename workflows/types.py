@@ -72,6 +72,7 @@ class Plan(BaseModel):
 
     routes: list[Route] = Field(default_factory=lambda: list[Route](["general"]))
     tasks: list[Task] = Field(default_factory=list)
+    case_refs: dict[str, str] = Field(default_factory=dict)  # task key → its case's reference, decided before the work
     confidence: float = 1.0  # how sure the routing was (0..1)
     clarify: bool = False  # too unsure to act: nothing is opened, the reply asks what the message is about
     off_topic: bool = False  # a question about the world (weather, trivia, small talk): a short friendly answer
@@ -89,6 +90,7 @@ class CaseSummary(BaseModel):
     status: str = "open"
     details: dict[str, object] = Field(default_factory=dict)
     new: bool = True  # False when an open case of the same request was found and reused
+    needs_staff: bool = False  # no back office could settle it: a person follows up
 
 
 class PendingSummary(BaseModel):

@@ -102,6 +102,16 @@ class DiscordAdapter:
             raise
         self._started = True
 
+    async def start_outbound(self) -> None:
+        """Only the REST client, no gateway: a worker process delivering replies while another process
+        (the receiver) holds the gateway connection."""
+        self._previous_endpoints = apply_endpoints(api_url=self.api_url, gateway_url=self.gateway_url)
+        try:
+            await self.client.login(self._token)
+        except discord.LoginFailure as exc:
+            await self._close_client()
+            raise RuntimeError(describe_failure(exc)) from None
+
     async def _connect(self) -> None:
         try:
             await self.client.login(self._token)  # runs setup_hook: the command tree is built here

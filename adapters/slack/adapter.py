@@ -21,6 +21,7 @@ import asyncio
 import logging
 from typing import Any, Literal
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -90,6 +91,9 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._started = False
         self._delivery = Delivery(PLATFORM)
+        self._http: aiohttp.ClientSession | None = None
+        self._requests = 0  # Web API requests in flight on it
+        self._closing: aiohttp.ClientSession | None = None  # detached at stop, closed when its requests end
 
     # --- the Platform protocol -----------------------------------------------------------------
     @property
@@ -104,7 +108,36 @@ class SlackAdapter:
     def routes(self) -> list[web.RouteDef]:
         return [web.post(EVENTS_PATH, self.handle_http)] if self.mode == "http" else []
 
+    def _open_http(self) -> None:
+        """One pool of keep-alive connections for every Web API call: without a session slack_sdk opens
+        a new one, and a new connection, per call (:eyes:, thread status, each reply)."""
+        if self._http is None and self.client.session is None:
+            trace = aiohttp.TraceConfig()
+            trace.on_request_start.append(self._request_started)
+            trace.on_request_end.append(self._request_ended)
+            trace.on_request_exception.append(self._request_ended)
+            # No cap on connections (aiohttp's default is 100): calls held by a slow Slack must not queue
+            # the others behind them, as they did not with a session per call.
+            self._http = self.client.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=self.client.timeout),
+                trace_configs=[trace])
+
+    async def _request_started(self, *_: Any) -> None:
+        self._requests += 1
+
+    async def _request_ended(self, *_: Any) -> None:
+        self._requests -= 1
+        if not self._requests and self._closing is not None:
+            closing, self._closing = self._closing, None
+            await closing.close()
+
+    async def start_outbound(self) -> None:
+        """Only the Web API client, nothing received: a worker process delivering replies while another
+        process (the receiver) holds the HTTP endpoint or Socket Mode."""
+        self._open_http()
+
     async def start(self) -> None:
+        self._open_http()
         try:
             auth = await self.client.auth_test()
             _log.info("Slack: connected to team %s as %s (%s mode)", auth.get("team_id"), auth.get("user_id"),
@@ -142,6 +175,13 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close_async()  # no new events; work in flight finishes below
         await self.tasks.close(grace_s=STOP_GRACE_S)
+        if self._http is not None:
+            # The core may still deliver (draining) and the staff loop finish a round: later calls open their
+            # own session (slack_sdk's default); this one closes once its requests in flight have ended.
+            self._closing, self._http, self.client.session = self._http, None, None
+            if not self._requests:
+                closing, self._closing = self._closing, None
+                await closing.close()
 
     async def idle(self, *, timeout: float | None = None) -> bool:
         """Wait until no background work is left. False on timeout."""

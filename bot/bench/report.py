@@ -16,6 +16,7 @@ from .console import ConsoleBenchResult
 from .faq import FaqBenchResult
 from .orchestration import OrchestrationResult
 from .rate_budget import RateBudgetResult
+from .scale_out import ScaleOutResult
 from .slack_ack import SlackAckResult
 from .throughput import ThroughputResult
 
@@ -54,6 +55,7 @@ class BenchReport:
     throughput: ThroughputResult | None = None
     slack_ack: SlackAckResult | None = None
     rate_budget: RateBudgetResult | None = None
+    scale_out: ScaleOutResult | None = None
     console: ConsoleBenchResult | None = None
     targets: list[Target] = field(default_factory=list)
     seconds: float = 0.0
@@ -127,6 +129,10 @@ def targets(report: BenchReport) -> list[Target]:
         rb = report.rate_budget
         out.append(Target(f"requests in any budget window (rpm {rb.rpm})", f"<= {rb.rpm}", str(rb.max_in_any_window),
                           rb.max_in_any_window <= rb.rpm))
+    if report.scale_out is not None and (speedup := report.scale_out.speedup) is not None:
+        so = report.scale_out
+        out.append(Target(f"scale-out on PostgreSQL, {so.runs[-1].processes} worker processes over "
+                          f"{so.runs[0].processes}", ">= 1.6×", f"{speedup}×", speedup >= 1.6))
     if report.console is not None:
         for backend in report.console.backends:
             worst = max(backend.pages, key=lambda p: p.p95_ms)
@@ -174,14 +180,17 @@ def render_text(report: BenchReport) -> str:
             lines.append(f"  concurrency {level.concurrency:>3}: {level.messages:,} messages in {level.elapsed_s} s = "
                          f"{level.messages_per_s} messages/s, p50 {level.p50_ms} ms, p99 {level.p99_ms} ms, "
                          f"max {level.max_ms} ms" + (f", {level.failed} failed" if level.failed else ""))
+        if (u := t.ungrouped) is not None:
+            lines.append(f"  without group commit, concurrency {u.concurrency}: {u.messages_per_s} messages/s, "
+                         f"p50 {u.p50_ms} ms, p99 {u.p99_ms} ms")
         lines.append(f"  peak RSS {t.peak_rss_mb} MB")
         if t.rss is not None:
             lines.append(f"  RSS over {t.rss.messages:,} more messages (after {t.rss.warmup_messages:,}): "
                          f"{t.rss.start_mb} → {t.rss.end_mb} MB ({t.rss.growth_mb:+} MB)")
         lines.append("")
     if (s := report.slack_ack) is not None:
-        lines.append(f"Slack acknowledgements: {s.bursts} bursts of {s.events} signed events at once to /slack/events "
-                     f"(HTTP mode) while "
+        lines.append(f"Slack acknowledgements ({s.deployment}): {s.bursts} bursts of {s.events} signed events at "
+                     "once to /slack/events (HTTP mode) while "
                      f"{s.background_concurrency} other conversations keep the pipeline busy "
                      f"({s.background_messages_per_s} messages/s meanwhile)")
         lines.append(f"  sender in {s.sender}: p50 {s.p50_ms} ms, p99 {s.p99_ms} ms, max {s.max_ms} ms "
@@ -198,6 +207,16 @@ def render_text(report: BenchReport) -> str:
                      f"{b.max_in_any_window}; per window {b.per_window}")
         lines.append(f"  {b.elapsed_s} s against the budget's minimum {b.min_elapsed_s:g} s; "
                      f"{b.messages_per_budget_minute} messages per budget minute")
+        lines.append("")
+    if (so := report.scale_out) is not None:
+        lines.append(f"Scale-out: {so.database}, worker processes of {so.concurrency_per_process} messages at a "
+                     "time behind this process as the receiver" + (f" — skipped: {so.skipped}" if so.skipped else ""))
+        for sr in so.runs:
+            lines.append(f"  {sr.processes} process{'es' if sr.processes > 1 else ''}: {sr.messages:,} messages in "
+                         f"{sr.elapsed_s} s = {sr.messages_per_s} messages/s, claim to answer p50 {sr.p50_ms} ms, "
+                         f"p99 {sr.p99_ms} ms (per process {sr.per_process})")
+        if so.speedup is not None:
+            lines.append(f"  speed-up {so.speedup}×")
         lines.append("")
     if (c := report.console) is not None:
         for backend in c.backends:

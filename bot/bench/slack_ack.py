@@ -6,12 +6,16 @@ The Slack adapter runs as in production (HTTP mode). Slack — the sender of the
 API the bot calls back (:eyes:, thread status, the reply) — is a child process (`slack_side`), so
 Slack's own work is not counted as the bot's. The same burst from a sender inside the bot's process
 is reported too, for comparison: on a 2-core machine that sender's HTTP-client work is most of it.
+
+Two deployments: `workers=1` (the default) is `supportbot run --workers 1` — this process is the
+receiver (acknowledge, store) and a worker process runs the pipeline, the background load included,
+and posts the replies; `workers=0` is the single process where acknowledgements and the pipeline
+share one event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
 import sys
@@ -19,19 +23,21 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.wiring import Services
+from bot.inbox_worker import WORKER_NICE
 
 from .measure import ms, percentile
-from .sandbox import bench_services, customer_message
+from .sandbox import bench_services
+from .scale_out import WorkerProcess
+from .scale_worker import SLACK_BOT_TOKEN as BOT_TOKEN
+from .scale_worker import Load
 from .slack_side import SECRET_ENV, Sender
-from .throughput import MESSAGES
 
 SIGNING_SECRET = "bench-signing-secret"
-BOT_TOKEN = "xoxb-bench-token"
 
 
 @dataclass
 class SlackAckResult:
+    deployment: str  # "one process" or "receiver + N worker processes"
     events: int  # per burst, all at once
     bursts: int  # percentiles over all bursts' acknowledgements
     background_concurrency: int
@@ -45,30 +51,6 @@ class SlackAckResult:
     in_process_sender_p99_ms: float
     background_messages_per_s: float  # the pipeline's pace meanwhile
     replies_posted: int  # every measured event (bursts + the in-process one) still gets its threaded reply
-
-
-class _Load:
-    """Keeps `concurrency` customers' messages flowing through the pipeline until stopped."""
-
-    def __init__(self, services: Services, concurrency: int) -> None:
-        self.services, self.concurrency = services, concurrency
-        self.done = 0
-        self._stop = asyncio.Event()
-        self._counter = itertools.count()
-        self._tasks: list[asyncio.Task[None]] = []
-
-    async def _sender(self) -> None:
-        while not self._stop.is_set():
-            i = next(self._counter)
-            await self.services.support.handle(customer_message(i, MESSAGES[i % len(MESSAGES)], run="load"))
-            self.done += 1
-
-    def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._sender()) for _ in range(self.concurrency)]
-
-    async def stop(self) -> None:
-        self._stop.set()
-        await asyncio.gather(*self._tasks)
 
 
 class _SlackProcess:
@@ -122,15 +104,30 @@ class _SlackProcess:
         return dict(json.loads(await self._read()))
 
 
+async def _replies_posted(slack: _SlackProcess, count: int, *, timeout_s: float = 120) -> None:
+    """Until Slack has seen `count` replies (posted by the worker process)."""
+    async with asyncio.timeout(timeout_s):
+        while (await slack.calls()).get("chat.postMessage", 0) < count:
+            await asyncio.sleep(0.05)
+
+
 async def run(*, events: int = 100, bursts: int = 3, background_concurrency: int = 32,
-              warm_s: float = 0.5) -> SlackAckResult:
+              warm_s: float = 0.5, workers: int = 1) -> SlackAckResult:
     from bot.runtime import slack_adapter  # the benchmark drives the real adapter
 
+    concurrency = background_concurrency + events
     async with _SlackProcess(events) as slack, bench_services(
             SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=slack.api_url,
-            concurrency=background_concurrency + events) as services:
+            concurrency=concurrency) as services:
         adapter = slack_adapter(services, mode="http")
-        app = web.Application()
+        worker = None
+        if workers:
+            services.support.receive_only = True
+            services.support.queue_notice_s = None
+            worker = WorkerProcess(services.settings.database_url, concurrency, slack_api_url=slack.api_url,
+                                   nice=WORKER_NICE)
+            await worker.start()
+        app = web.Application(middlewares=[services.acks.middleware])
         app.add_routes(adapter.routes())
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -138,28 +135,44 @@ async def run(*, events: int = 100, bursts: int = 3, background_concurrency: int
         await site.start()
         url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
         await adapter.start()
-        load = _Load(services, background_concurrency)
+        load = Load(services, background_concurrency)
         loop = asyncio.get_running_loop()
+        pace = 0.0
+
+        async def answered(count: int) -> None:
+            await adapter.idle(timeout=120)
+            if worker is not None:
+                await _replies_posted(slack, count)
+
         try:
             await slack.connect(url)
             async with Sender(url, SIGNING_SECRET, events) as local:
                 await local.send(900_000)  # warms bolt's and the pipeline's code paths
-                await adapter.idle(timeout=60)
-                load.start()
+                await answered(events)
+                if worker is not None:
+                    await worker.say(f"load {background_concurrency}")
+                else:
+                    load.start()
                 started, before = loop.time(), load.done
                 external: list[tuple[int, float]] = []
                 burst_p99: list[float] = []
-                for _ in range(bursts):
+                for n in range(bursts):
                     await asyncio.sleep(warm_s)  # the pipeline is busy now
                     burst = await slack.send()
                     burst_p99.append(ms(percentile([seconds for _, seconds in burst], 99)))
                     external += burst
-                    await adapter.idle(timeout=120)  # the burst answered: back to the steady load only
+                    await answered(events * (n + 2))  # the burst answered: back to the steady load only
                 await asyncio.sleep(warm_s)
                 in_process = await local.send(500_000)
+                await answered(events * (bursts + 2))
                 pace = (load.done - before) / (loop.time() - started)
         finally:
-            await load.stop()
+            if worker is not None:
+                report = json.loads(await worker.say("stop"))
+                pace = report["load_done"] / report["load_seconds"] if report["load_seconds"] else 0.0
+                await worker.close()
+            else:
+                await load.stop()
             await adapter.idle(timeout=120)
             await adapter.stop()
             await runner.cleanup()
@@ -167,6 +180,7 @@ async def run(*, events: int = 100, bursts: int = 3, background_concurrency: int
     latencies = [seconds for _, seconds in external]
     local_latencies = [seconds for _, seconds in in_process]
     return SlackAckResult(
+        deployment=f"receiver + {workers} worker process{'es' if workers > 1 else ''}" if workers else "one process",
         events=events, bursts=bursts, background_concurrency=background_concurrency,
         sender="a child process (as Slack is)",
         p50_ms=ms(percentile(latencies, 50)), p99_ms=ms(percentile(latencies, 99)), max_ms=ms(max(latencies)),

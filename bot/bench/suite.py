@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from . import console, faq, orchestration, rate_budget, slack_ack, throughput
+from . import console, faq, orchestration, rate_budget, scale_out, slack_ack, throughput
 from .report import BenchReport, Machine, finish
 
-Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "console"]
-BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "console")
+Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out", "console"]
+BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out",
+                                     "console")
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,12 @@ class BenchConfig:
     slack_events: int = 100
     slack_bursts: int = 3
     slack_background: int = 32
+    slack_workers: int = 1  # 0: acknowledgements and the pipeline in one process
     rate_messages: int = 100
     rate_rpm: int = 60
     rate_period_s: float = 2.0
+    scale_messages: int = 2000
+    scale_processes: tuple[int, ...] = (1, 2)
     console_cases: int = 100_000
     console_requests: int = 50
     postgres_url: str | None = None  # a server for the console benchmark's throw-away PostgreSQL database
@@ -44,7 +48,7 @@ class BenchConfig:
                                          throughput_messages=20, throughput_concurrency=(1, 4), warmup_messages=4,
                                          growth_messages=20, slack_events=8, slack_bursts=2, slack_background=2,
                                          rate_messages=6, rate_rpm=4, rate_period_s=0.4,
-                                         console_cases=300, console_requests=5)
+                                         scale_messages=40, console_cases=300, console_requests=5)
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -72,11 +76,16 @@ async def run_suite(config: BenchConfig, *, progress: Progress | None = None) ->
     if "slack_ack" in config.only:
         say("Slack acknowledgements …")
         report.slack_ack = await slack_ack.run(events=config.slack_events, bursts=config.slack_bursts,
-                                               background_concurrency=config.slack_background)
+                                               background_concurrency=config.slack_background,
+                                               workers=config.slack_workers)
     if "rate_budget" in config.only:
         say("request budget …")
         report.rate_budget = await rate_budget.run(messages=config.rate_messages, rpm=config.rate_rpm,
                                                    period_s=config.rate_period_s)
+    if "scale_out" in config.only:
+        say("scale-out on PostgreSQL …")
+        report.scale_out = await scale_out.run(messages=config.scale_messages, processes=config.scale_processes,
+                                               warmup=10 if config.quick else 100)
     if "console" in config.only:
         say(f"staff console with {config.console_cases:,} cases …")
         report.console = await console.run(cases=config.console_cases, requests=config.console_requests,

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from bot.wiring import Services
+from storage.group_commit import MAX_BATCH
 
 from .measure import RssSampler, ms, percentile, settled_rss_mb
 from .sandbox import bench_services, customer_message
@@ -57,6 +58,8 @@ class ThroughputResult:
     runs: list[Run]
     peak_rss_mb: float
     rss: RssGrowth | None
+    # The highest concurrency again with every write in its own transaction (no group commit), for comparison.
+    ungrouped: Run | None = None
 
 
 async def drive(services: Services, *, messages: int, concurrency: int, run: str) -> Run:
@@ -82,20 +85,26 @@ async def drive(services: Services, *, messages: int, concurrency: int, run: str
 
 
 async def run(*, messages: int = 2000, concurrencies: tuple[int, ...] = (1, 32), warmup: int = 200,
-              growth_messages: int = 10_000, growth_concurrency: int = 32) -> ThroughputResult:
+              growth_messages: int = 10_000, growth_concurrency: int = 32, compare: bool = True) -> ThroughputResult:
     runs: list[Run] = []
     growth: RssGrowth | None = None
+    ungrouped: Run | None = None
     async with bench_services(concurrency=max((*concurrencies, growth_concurrency))) as services:
         async with RssSampler() as sampler:
             await drive(services, messages=warmup, concurrency=max(concurrencies), run="warm")
             for concurrency in concurrencies:
                 runs.append(await drive(services, messages=messages, concurrency=concurrency, run=f"c{concurrency}-"))
+            if compare:
+                services.db.grouped.max_batch = 1
+                ungrouped = await drive(services, messages=messages, concurrency=max(concurrencies), run="single-")
+                services.db.grouped.max_batch = MAX_BATCH
             if growth_messages:
                 start = settled_rss_mb()
                 await drive(services, messages=growth_messages, concurrency=growth_concurrency, run="rss-")
                 end = settled_rss_mb()
-                growth = RssGrowth(warmup_messages=warmup + messages * len(concurrencies),
+                growth = RssGrowth(warmup_messages=warmup + messages * (len(concurrencies) + compare),
                                    messages=growth_messages, concurrency=growth_concurrency,
                                    start_mb=round(start, 1), end_mb=round(end, 1), growth_mb=round(end - start, 1))
-    return ThroughputResult(engine="offline", database="SQLite file (WAL), durable inbox on", message_mix=len(MESSAGES),
-                            runs=runs, peak_rss_mb=round(sampler.peak_mb, 1), rss=growth)
+    return ThroughputResult(engine="offline", database="SQLite file (WAL) on stock aiosqlite, durable inbox on, "
+                            "group commit", message_mix=len(MESSAGES), runs=runs, peak_rss_mb=round(sampler.peak_mb, 1),
+                            rss=growth, ungrouped=ungrouped)

@@ -1,5 +1,5 @@
-"""SQLite on the event loop's thread: a write that finds the database locked by another connection
-waits without blocking the loop, and gives up after its busy timeout."""
+"""SQLite on stock aiosqlite: a write that finds the database locked by another connection waits in
+the connection's thread without blocking the event loop, and gives up after its busy timeout."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
-from storage import inline_sqlite, migrate
+from storage import migrate
 from storage.db import Database
+
+_INSERT = text("INSERT INTO conversations (platform, channel_id, thread_id, customer_id, created_at, updated_at) "
+               "VALUES ('shell', 'c', 't', 'u', '2025-01-01', '2025-01-01')")
 
 
 async def _ticks_while(coro: object, interval_s: float = 0.01) -> tuple[object, int]:
@@ -41,9 +45,7 @@ async def test_a_locked_database_is_waited_for_without_blocking_the_loop(tmp_pat
 
     async def write() -> int:
         async with db.write() as s:
-            await s.execute(text("INSERT INTO conversations (platform, channel_id, thread_id, customer_id, "
-                                 "created_at, updated_at) VALUES ('shell', 'c', 't', 'u', '2025-01-01', "
-                                 "'2025-01-01')"))
+            await s.execute(_INSERT)
         async with db.session() as s:
             return int((await s.execute(text("SELECT count(*) FROM conversations"))).scalar_one())
 
@@ -57,29 +59,15 @@ async def test_a_locked_database_is_waited_for_without_blocking_the_loop(tmp_pat
 
 
 async def test_a_lock_held_past_the_busy_timeout_raises(tmp_path: Path) -> None:
-    path = str(tmp_path / "held.db")
+    path = tmp_path / "held.db"
+    db = Database(f"sqlite+aiosqlite:///{path}", busy_timeout_ms=100)
+    await migrate.upgrade(db)
     other = sqlite3.connect(path, isolation_level=None)
-    other.execute("CREATE TABLE t (x)")
     other.execute("BEGIN IMMEDIATE")
-    connection = await inline_sqlite.connector(path, busy_timeout_s=0.1)()
     try:
-        cursor = await connection.cursor()
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            await cursor.execute("INSERT INTO t VALUES (1)")
+        with pytest.raises(OperationalError, match="locked"):
+            async with db.write() as s:
+                await s.execute(_INSERT)
     finally:
-        await connection.close()
         other.close()
-
-
-async def test_reads_and_writes_round_trip(tmp_path: Path) -> None:
-    connection = await inline_sqlite.connector(str(tmp_path / "rt.db"), busy_timeout_s=1)()
-    try:
-        cursor = await connection.cursor()
-        await cursor.execute("CREATE TABLE t (x INTEGER)")
-        await cursor.executemany("INSERT INTO t VALUES (?)", [(1,), (2,), (3,)])
-        await connection.commit()
-        await cursor.execute("SELECT x FROM t ORDER BY x")
-        assert await cursor.fetchall() == [(1,), (2,), (3,)]
-        assert cursor.description is not None
-    finally:
-        await connection.close()
+        await db.aclose()

@@ -1,0 +1,1 @@
+"""Back offices: where billing, return and order-status tasks are carried out (see base.py)."""
