@@ -20,9 +20,12 @@ def route(ctx: click.Context, text: str | None, as_json: bool) -> None:
 
     With no TEXT, routes one message per line of stdin (JSON lines)."""
     from workflows.llm.runner import StepRunner
+    from workflows.offline import semantic
     from workflows.router import route as route_text
 
     settings = settings_from(ctx)
+    if text is not None:
+        semantic.expect_few_messages()  # one message: the encoder's quick load beats its faster run
 
     async def _route() -> None:
         client = None

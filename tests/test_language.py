@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.wiring import shell_chat
 from storage.languages import conversation_language
 from storage.models import Conversation
+from workflows.offline import language
 from workflows.offline.language import detect_language, gloss
 
 
@@ -21,6 +22,21 @@ from workflows.offline.language import detect_language, gloss
 ])
 def test_language_is_detected_only_when_there_is_enough_to_tell(text: str, language: str | None) -> None:
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("donde esta mi pedido 4456", "es"), ("je veux retourner la lampe", "fr"),
+    ("wo ist meine Bestellung 4456", "de"), ("onde esta o meu pedido 4456", "pt"),
+])
+def test_a_message_without_accents_is_still_heard_in_its_language(text: str, language: str) -> None:
+    assert detect_language(text) == language
+
+
+def test_plain_english_is_told_without_loading_the_detector() -> None:
+    language._detector.cache_clear()
+    assert detect_language("I was charged twice for my order") == "en"
+    assert language._detector.cache_info().currsize == 0  # its model was not loaded
+    assert detect_language("where is mi pedido 4456") == "es"  # a Spanish word: the detector decides
 
 
 def test_the_gloss_keeps_identifiers_and_unknown_words() -> None:

@@ -44,6 +44,15 @@ def test_the_encoder_is_verified_and_versioned() -> None:
     assert float(vectors[0] @ vectors[1]) > 0.5 > float(vectors[0] @ vectors[2]) + 0.2
 
 
+@needs_encoder
+def test_the_quick_loading_encoder_reads_as_the_default_one() -> None:
+    texts = ["where is my order A-77777", "I was charged twice this month", "what is the weather like"]
+    quick = semantic.Encoder(semantic.encoder_path(), semantic.TOKENIZER_PATH, quick_start=True).encode(texts)
+    default = semantic.encoder().encode(texts)
+    assert abs(quick - default).max() < 1e-3
+    assert [g.route for g in semantic.index().guess(quick)] == [g.route for g in semantic.index().guess(default)]
+
+
 def test_a_choice_is_read_from_a_number_a_label_or_a_button_value() -> None:
     assert parse_choice("3") == "status"
     assert parse_choice(" Order status! ") == "status"
@@ -98,6 +107,35 @@ async def test_the_clarifying_choices_are_buttons_and_a_click_answers_in_the_thr
     async with services.db.session() as s:
         cases = await case_store.list_cases(s, CaseFilter(), limit=None)
     assert [c.kind for c in cases] == ["human"]
+
+
+def test_the_shipped_index_loads_uncompressed_and_whole() -> None:
+    import zipfile
+
+    with zipfile.ZipFile(semantic.INDEX_PATH) as archive:  # stored: nothing to inflate on the first route
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
+    index = semantic.Index(semantic.INDEX_PATH)
+    assert index.vectors.shape == (index.meta["examples"], 384) and len(index.labels) == index.meta["examples"]
+    assert abs(float((index.vectors[0] ** 2).sum()) - 1.0) < 1e-2  # unit vectors
+    assert index.meta["encoder"]["sha256"] == semantic.ENCODER_SHA256
+
+
+@pytest.mark.slow
+@needs_encoder
+def test_the_shipped_index_is_what_the_tool_builds(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / "nlu" / "build_index.py"
+    if not (tool.parents[3] / "shared" / "data" / "bitext" / "bitext-dev.csv").is_file():  # build_index's default
+        pytest.skip("the Bitext file the index is built from is not here")
+    rebuilt = tmp_path / "rebuilt.npz"
+    subprocess.run([sys.executable, str(tool), "--output", str(rebuilt)], check=True, capture_output=True)
+    with np.load(rebuilt) as new, np.load(semantic.INDEX_PATH) as shipped:
+        assert np.array_equal(new["vectors"], shipped["vectors"]) and np.array_equal(new["labels"], shipped["labels"])
+        assert str(new["meta"]) == str(shipped["meta"])
 
 
 @pytest.mark.slow

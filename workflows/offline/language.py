@@ -38,6 +38,8 @@ def detect_language(text: str) -> str | None:
     """ISO 639-1 code of the message's language, or None when the message is too short to tell."""
     if len(_WORD.findall(text[:_DETECT_CHARS])) < 2:
         return None
+    if _plainly_english(text[:_DETECT_CHARS]):
+        return "en"  # the detector's model takes a third of a second to load: only load it when in doubt
     try:
         found = _detector().detect(" ".join(text[:_DETECT_CHARS].split()), model="lite", k=1)
     except Exception as e:  # a detector failure must never stop a reply
@@ -53,6 +55,36 @@ def detect_language(text: str) -> str | None:
     if language in GLOSSED and score >= WEAK_SCORE and _known_words(text, language) >= 2:
         return language
     return None
+
+
+# English words that tell a message is English when nothing else says otherwise.
+_ENGLISH = frozenset(
+    "i i'm im me my mine you your we our us it its the an this that these those is are was were be been am do does"
+    " did don't not have has had can could would will should what where when why how who which and or but if to"
+    " of for with from on in at by about please thanks thank hi hello order orders package invoice bill charged"
+    " refund return want need get got still yet any help".split())
+# ASCII words that are not English but are common in the languages the detector should hear: those the gloss
+# knows (less the ones English shares: "a", "no", "die", "person" …) and Italian and Dutch support words.
+_ENGLISH_TOO = frozenset("a arrive as cargo con den des die do e ha han hat ma mal me mes ne no o on ou person pour"
+                         " problem question son um will y".split())
+_OTHER_HINTS = frozenset("il lo gli della mio mia miei non sono dove ordine ancora grazie voglio vorrei ciao"
+                         " buongiorno fattura het een niet mijn waar bestelling ik heb wanneer factuur".split())
+
+
+@cache
+def _foreign() -> frozenset[str]:
+    known = {w for table in (*_WORDS.values(), *_PHRASES.values()) for phrase in table for w in phrase.split()}
+    return frozenset(w for w in known if w.isascii()) - _ENGLISH_TOO | _OTHER_HINTS
+_ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def _plainly_english(text: str) -> bool:
+    """ASCII letters only, at least one English word and no word of another language: no need to ask the
+    detector (it has said "en" for such messages, and loading it is the slowest part of a first message)."""
+    if not text.isascii():
+        return False
+    words = set(_ASCII_WORD.findall(text.lower()))
+    return bool(words & _ENGLISH) and not words & _foreign()
 
 
 def _known_words(text: str, language: str) -> int:
@@ -177,7 +209,7 @@ def _phrase_pattern(language: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in phrases) + r")(?!\w)", re.IGNORECASE)
 
 
-_WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['’][^\W\d_]+)?")
+_GLOSS_WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['’][^\W\d_]+)?")  # not _WORD: detection counts 2+ letters
 _ID_TAIL = re.compile(r"[-_/#]?\d")
 
 
@@ -196,4 +228,4 @@ def gloss(text: str, language: str | None) -> str:
             return m.group(0)
         return words.get(m.group(0).lower(), m.group(0))
 
-    return _WORD.sub(word, text)
+    return _GLOSS_WORD.sub(word, text)
