@@ -49,8 +49,14 @@ class Delivery:
         self.platform = platform
         self._posted: dict[int, list[str]] = {}  # reply id → ids of pieces already posted (a retry skips them)
 
-    async def deliver(self, out: Outbound, pieces: Sequence[P], *, post: Callable[[int, P], Awaitable[str]],
-                      look_up: Callable[[], Awaitable[dict[int, str]]]) -> str:
+    async def deliver(
+        self,
+        out: Outbound,
+        pieces: Sequence[P],
+        *,
+        post: Callable[[int, P], Awaitable[str]],
+        look_up: Callable[[], Awaitable[dict[int, str]]],
+    ) -> str:
         """Post the pieces not yet in the thread; returns the id of the first piece."""
         posted = self._posted.setdefault(out.reply_id, [])
         found = await self._look_up(out, look_up) if out.maybe_posted and not posted else {}
@@ -61,18 +67,34 @@ class Delivery:
             posted.append(message_id)
         del self._posted[out.reply_id]
         if found:
-            _log.info("%s reply %s: %d of %d pieces were already in the thread (posted before a restart); not "
-                      "posted again", self.platform, out.reply_id, len(found), len(pieces))
-        _log.info("%s reply %s posted in %s thread %s (%d message%s)", self.platform, out.reply_id, out.channel_id,
-                  out.thread_id, len(posted), "" if len(posted) == 1 else "s")
+            _log.info(
+                "%s reply %s: %d of %d pieces were already in the thread (posted before a restart); not posted again",
+                self.platform,
+                out.reply_id,
+                len(found),
+                len(pieces),
+            )
+        _log.info(
+            "%s reply %s posted in %s thread %s (%d message%s)",
+            self.platform,
+            out.reply_id,
+            out.channel_id,
+            out.thread_id,
+            len(posted),
+            "" if len(posted) == 1 else "s",
+        )
         return posted[0]
 
     async def _look_up(self, out: Outbound, look_up: Callable[[], Awaitable[dict[int, str]]]) -> dict[int, str]:
         try:
             return await look_up()
         except Exception as exc:  # a missing scope, a proxy's text body, the platform unreachable: post
-            _log.warning("%s reply %s: could not look for it in the thread (%s); posting it", self.platform,
-                         out.reply_id, error_reason(exc))
+            _log.warning(
+                "%s reply %s: could not look for it in the thread (%s); posting it",
+                self.platform,
+                out.reply_id,
+                error_reason(exc),
+            )
             return {}
 
 
@@ -89,6 +111,5 @@ async def hand_over(handlers: Handlers, inbound: Inbound) -> Handled | None:
     elif outcome.held:
         _log.info("message %s is for the staff member who took the thread over; not answered", inbound.message_id)
     elif outcome.error:
-        _log.warning("message %s failed (%s); it stays in the inbox and is retried", inbound.message_id,
-                     outcome.error)
+        _log.warning("message %s failed (%s); it stays in the inbox and is retried", inbound.message_id, outcome.error)
     return outcome

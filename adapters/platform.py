@@ -204,8 +204,9 @@ class Commands(Protocol):
 
     def all(self) -> Sequence[CommandSpec]: ...
 
-    async def run(self, name: str, text: str, caller: Caller, *, channel_id: str = "",
-                  progress: ProgressFn | None = None) -> CommandResult: ...
+    async def run(
+        self, name: str, text: str, caller: Caller, *, channel_id: str = "", progress: ProgressFn | None = None
+    ) -> CommandResult: ...
 
 
 class PermanentDeliveryError(Exception):

@@ -34,8 +34,14 @@ def finish_text(command: str, result: CommandResult) -> str:
 
 
 class ThrottledProgress:
-    def __init__(self, command: str, show: Show, *, interval_s: float = PROGRESS_INTERVAL_S,
-                 clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        command: str,
+        show: Show,
+        *,
+        interval_s: float = PROGRESS_INTERVAL_S,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.command = command
         self._show_text = show
         self.interval_s = interval_s

@@ -15,16 +15,25 @@ from .platform import Caller, CommandResult, Handled, Handlers, Inbound, Outboun
 
 PLATFORM = "shell"
 CHANNEL = "local"
-BANNER = ("supportbot chat — type a customer message and press Enter. Slash commands (/case REF, /cases, "
-          "/faq URL …) run as staff. /quit or Ctrl-D ends.")
+BANNER = (
+    "supportbot chat — type a customer message and press Enter. Slash commands (/case REF, /cases, "
+    "/faq URL …) run as staff. /quit or Ctrl-D ends."
+)
 SORRY = "Sorry — I couldn't finish that just now. Your message is saved and will be answered."
 
 
 class ShellChat(MemoryPlatform):
     """The terminal as a platform: replies are recorded (`delivered`) and, in the chat, printed."""
 
-    def __init__(self, handlers: Handlers, *, user_id: str = "local", thread_id: str | None = None,
-                 out: Callable[[str], None] | None = None, notice: str | None = None) -> None:
+    def __init__(
+        self,
+        handlers: Handlers,
+        *,
+        user_id: str = "local",
+        thread_id: str | None = None,
+        out: Callable[[str], None] | None = None,
+        notice: str | None = None,
+    ) -> None:
         super().__init__(PLATFORM)
         self.notice = notice  # shown under the banner (the demo label when the back office is simulated)
         self.handlers = handlers
@@ -40,8 +49,14 @@ class ShellChat(MemoryPlatform):
 
     # --- the terminal ----------------------------------------------------------------------------
     def inbound(self, text: str, *, message_id: str | None = None) -> Inbound:
-        return Inbound(platform=PLATFORM, channel_id=CHANNEL, thread_id=self.thread_id, user_id=self.user_id,
-                       text=text, message_id=message_id or uuid.uuid4().hex)
+        return Inbound(
+            platform=PLATFORM,
+            channel_id=CHANNEL,
+            thread_id=self.thread_id,
+            user_id=self.user_id,
+            text=text,
+            message_id=message_id or uuid.uuid4().hex,
+        )
 
     async def send(self, text: str, *, message_id: str | None = None) -> Handled:
         """One customer message through the whole pipeline."""
@@ -54,8 +69,9 @@ class ShellChat(MemoryPlatform):
             if progress is not None:
                 progress(p)
 
-        return await self.handlers.commands.run(name, rest, Caller(PLATFORM, self.user_id, is_staff=True),
-                                                channel_id=CHANNEL, progress=report)
+        return await self.handlers.commands.run(
+            name, rest, Caller(PLATFORM, self.user_id, is_staff=True), channel_id=CHANNEL, progress=report
+        )
 
     async def run(self, *, stdin: Callable[[str], str] = input, out: Callable[[str], None] = print) -> None:
         out(BANNER)

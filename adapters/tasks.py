@@ -74,8 +74,11 @@ class TaskGroup:
         """Wait up to `grace_s` for the work in flight, then cancel what is left (its messages stay stored)."""
         if await self.idle(timeout=grace_s):
             return
-        _log.warning("%s: %d tasks still running at shutdown; cancelled (the inbox keeps their messages)",
-                     self.name, len(self._tasks))
+        _log.warning(
+            "%s: %d tasks still running at shutdown; cancelled (the inbox keeps their messages)",
+            self.name,
+            len(self._tasks),
+        )
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:

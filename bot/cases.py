@@ -58,10 +58,35 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 __all__ = [
-    "ACTIONS", "KINDS", "STATUSES", "TRANSCRIPT_PAGE", "Action", "Actor", "CaseError", "CaseFilter", "CaseInfo",
-    "CaseList", "CaseNotFound", "CaseNotVisible", "CaseQueue", "CaseService", "CaseView", "ChangeResult", "Effect",
-    "EventInfo", "MessageInfo", "NotAllowed", "QueueEntry", "TransitionRefused", "Viewer", "change", "is_staff",
-    "list_cases", "may_be_staff", "queue", "view",
+    "ACTIONS",
+    "KINDS",
+    "STATUSES",
+    "TRANSCRIPT_PAGE",
+    "Action",
+    "Actor",
+    "CaseError",
+    "CaseFilter",
+    "CaseInfo",
+    "CaseList",
+    "CaseNotFound",
+    "CaseNotVisible",
+    "CaseQueue",
+    "CaseService",
+    "CaseView",
+    "ChangeResult",
+    "Effect",
+    "EventInfo",
+    "MessageInfo",
+    "NotAllowed",
+    "QueueEntry",
+    "TransitionRefused",
+    "Viewer",
+    "change",
+    "is_staff",
+    "list_cases",
+    "may_be_staff",
+    "queue",
+    "view",
 ]
 
 KINDS: tuple[str, ...] = get_args(TaskKind)
@@ -72,6 +97,7 @@ OPERATOR_PLATFORMS = ("cli", "shell")  # the local terminal: its operator is sta
 
 
 # --- who -----------------------------------------------------------------------------------------
+
 
 class Viewer(Protocol):
     """Whoever views or changes a case (the chat commands' `Caller` is one)."""
@@ -104,8 +130,7 @@ def is_staff(settings: Settings, platform: str, user_id: str, role_ids: Sequence
     if platform == "slack":
         return user_id in settings.staff_slack_user_ids
     if platform == "discord":
-        return (user_id in settings.staff_discord_user_ids
-                or any(r in settings.staff_discord_role_ids for r in role_ids))
+        return user_id in settings.staff_discord_user_ids or any(r in settings.staff_discord_role_ids for r in role_ids)
     return False
 
 
@@ -133,6 +158,7 @@ class NotAllowed(CaseError):
 
 # --- results -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CaseInfo:
     ref: str
@@ -149,10 +175,19 @@ class CaseInfo:
 
     @classmethod
     def of(cls, case: Case) -> CaseInfo:
-        return cls(ref=case.ref, kind=case.kind, status=case.status, platform=case.platform,
-                   customer_id=case.customer_id, conversation_id=case.conversation_id, assignee=case.assignee,
-                   needs_staff=case.needs_staff, details=dict(case.details or {}), created_at=case.created_at,
-                   updated_at=case.updated_at)
+        return cls(
+            ref=case.ref,
+            kind=case.kind,
+            status=case.status,
+            platform=case.platform,
+            customer_id=case.customer_id,
+            conversation_id=case.conversation_id,
+            assignee=case.assignee,
+            needs_staff=case.needs_staff,
+            details=dict(case.details or {}),
+            created_at=case.created_at,
+            updated_at=case.updated_at,
+        )
 
     @property
     def customer(self) -> str:
@@ -165,10 +200,19 @@ class CaseInfo:
         return str(d.get("invoice_number") or d.get("product_name") or d.get("order_id") or d.get("issue") or "")
 
     def as_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "kind": self.kind, "status": self.status, "platform": self.platform,
-                "customer_id": self.customer_id, "conversation_id": self.conversation_id, "assignee": self.assignee,
-                "needs_staff": self.needs_staff, "details": self.details,
-                "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat()}
+        return {
+            "ref": self.ref,
+            "kind": self.kind,
+            "status": self.status,
+            "platform": self.platform,
+            "customer_id": self.customer_id,
+            "conversation_id": self.conversation_id,
+            "assignee": self.assignee,
+            "needs_staff": self.needs_staff,
+            "details": self.details,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
 
 
 @dataclass(frozen=True)
@@ -196,12 +240,22 @@ class MessageInfo:
 
     @classmethod
     def of(cls, message: Message) -> MessageInfo:
-        return cls(role=message.role, author=message.author_id, text=message.text, internal=message.internal,
-                   at=message.created_at)
+        return cls(
+            role=message.role,
+            author=message.author_id,
+            text=message.text,
+            internal=message.internal,
+            at=message.created_at,
+        )
 
     def as_json(self) -> dict[str, Any]:
-        return {"role": self.role, "author": self.author, "text": self.text, "internal": self.internal,
-                "at": self.at.isoformat()}
+        return {
+            "role": self.role,
+            "author": self.author,
+            "text": self.text,
+            "internal": self.internal,
+            "at": self.at.isoformat(),
+        }
 
 
 @dataclass(frozen=True)
@@ -220,10 +274,17 @@ class CaseView:
         return max(1, -(-self.transcript_total // self.page_size))
 
     def as_json(self) -> dict[str, Any]:
-        return {"case": self.case.as_json(), "events": [e.as_json() for e in self.events],
-                "transcript": [m.as_json() for m in self.transcript],
-                "transcript_page": {"page": self.page, "pages": self.pages, "page_size": self.page_size,
-                                    "total": self.transcript_total}}
+        return {
+            "case": self.case.as_json(),
+            "events": [e.as_json() for e in self.events],
+            "transcript": [m.as_json() for m in self.transcript],
+            "transcript_page": {
+                "page": self.page,
+                "pages": self.pages,
+                "page_size": self.page_size,
+                "total": self.transcript_total,
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -263,12 +324,19 @@ class ChangeResult:
     @property
     def changed(self) -> dict[str, tuple[Any, Any]]:
         """The fields that changed, as (before, after): status and assignee (a note changes neither)."""
-        return {name: (getattr(self.before, name), getattr(self.case, name)) for name in ("status", "assignee")
-                if getattr(self.before, name) != getattr(self.case, name)}
+        return {
+            name: (getattr(self.before, name), getattr(self.case, name))
+            for name in ("status", "assignee")
+            if getattr(self.before, name) != getattr(self.case, name)
+        }
 
     def as_json(self) -> dict[str, Any]:
-        return {"action": self.action, "case": self.case.as_json(), "event": self.event.as_json(),
-                "changed": {k: list(v) for k, v in self.changed.items()}}
+        return {
+            "action": self.action,
+            "case": self.case.as_json(),
+            "event": self.event.as_json(),
+            "changed": {k: list(v) for k, v in self.changed.items()},
+        }
 
 
 Effect = Callable[["AsyncSession", "Case", "CaseEvent"], Awaitable[None]]
@@ -276,12 +344,12 @@ Effect = Callable[["AsyncSession", "Case", "CaseEvent"], Awaitable[None]]
 
 # --- view and list -------------------------------------------------------------------------------
 
+
 def can_view(viewer: Viewer, case: Case) -> bool:
     return viewer.is_staff or (case.platform == viewer.platform and case.customer_id == viewer.user_id)
 
 
-async def view(db: Database, ref: str, *, viewer: Viewer, page: int = 1,
-               page_size: int = TRANSCRIPT_PAGE) -> CaseView:
+async def view(db: Database, ref: str, *, viewer: Viewer, page: int = 1, page_size: int = TRANSCRIPT_PAGE) -> CaseView:
     """A case with its events and its own transcript (page `page`, oldest first), as `viewer` may see it:
     internal notes and note events only for staff. Raises CaseNotVisible."""
     page, page_size = max(1, page), max(1, page_size)
@@ -292,13 +360,19 @@ async def view(db: Database, ref: str, *, viewer: Viewer, page: int = 1,
                 _log.warning("refused case=%s to %s: not their case", case.ref, viewer.actor)
             raise CaseNotVisible(ref)
         events = await case_store.case_events(s, case.id)
-        messages, total = await case_store.case_messages(s, case, include_internal=viewer.is_staff,
-                                                         limit=page_size, offset=(page - 1) * page_size)
+        messages, total = await case_store.case_messages(
+            s, case, include_internal=viewer.is_staff, limit=page_size, offset=(page - 1) * page_size
+        )
     if not viewer.is_staff:
         events = [e for e in events if e.action != "note"]
-    return CaseView(case=CaseInfo.of(case), events=[EventInfo.of(e) for e in events],
-                    transcript=[MessageInfo.of(m) for m in messages], transcript_total=total, page=page,
-                    page_size=page_size)
+    return CaseView(
+        case=CaseInfo.of(case),
+        events=[EventInfo.of(e) for e in events],
+        transcript=[MessageInfo.of(m) for m in messages],
+        transcript_total=total,
+        page=page,
+        page_size=page_size,
+    )
 
 
 def _visible_filter(flt: CaseFilter, viewer: Viewer) -> CaseFilter:
@@ -310,8 +384,15 @@ def _visible_filter(flt: CaseFilter, viewer: Viewer) -> CaseFilter:
     return replace(flt, platform=viewer.platform, customer_id=viewer.user_id)
 
 
-async def list_cases(db: Database, flt: CaseFilter = CaseFilter(), *, viewer: Viewer, limit: int | None = 50,
-                     offset: int = 0, count: bool = True) -> CaseList:
+async def list_cases(
+    db: Database,
+    flt: CaseFilter = CaseFilter(),
+    *,
+    viewer: Viewer,
+    limit: int | None = 50,
+    offset: int = 0,
+    count: bool = True,
+) -> CaseList:
     """Cases newest first: every case for staff, a customer's own otherwise (asking for another
     customer's is refused). `count=False` skips counting (`total` is then the page's length)."""
     flt = _visible_filter(flt, viewer)
@@ -321,8 +402,15 @@ async def list_cases(db: Database, flt: CaseFilter = CaseFilter(), *, viewer: Vi
     return CaseList(cases=[CaseInfo.of(c) for c in rows], total=total, limit=limit, offset=offset)
 
 
-async def queue(db: Database, *, viewer: Viewer, sla_minutes: float = 30, limit: int | None = 50, offset: int = 0,
-                now: datetime | None = None) -> CaseQueue:
+async def queue(
+    db: Database,
+    *,
+    viewer: Viewer,
+    sla_minutes: float = 30,
+    limit: int | None = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> CaseQueue:
     """The open cases that need staff (hand-offs, technical, flagged): unclaimed first, then oldest first,
     each with its age and whether it is unclaimed past the first-response SLA. Staff only."""
     if not viewer.is_staff:
@@ -332,12 +420,15 @@ async def queue(db: Database, *, viewer: Viewer, sla_minutes: float = 30, limit:
     sla = timedelta(minutes=sla_minutes)
     async with db.session() as s:
         rows, total = await case_store.staff_queue(s, limit=limit, offset=offset)
-    entries = [QueueEntry(case=CaseInfo.of(c), age=now - c.created_at,
-                          overdue=c.assignee is None and now - c.created_at > sla) for c in rows]
+    entries = [
+        QueueEntry(case=CaseInfo.of(c), age=now - c.created_at, overdue=c.assignee is None and now - c.created_at > sla)
+        for c in rows
+    ]
     return CaseQueue(entries=entries, total=total, sla=sla)
 
 
 # --- change --------------------------------------------------------------------------------------
+
 
 def _assignee(actor: Viewer, target: str, settings: Settings | None) -> str:
     """`slack:U123` as given, or a bare id on the actor's platform; checked against the staff policy
@@ -349,18 +440,30 @@ def _assignee(actor: Viewer, target: str, settings: Settings | None) -> str:
     if not sep:
         platform, user_id = actor.platform, target
         if platform in OPERATOR_PLATFORMS and settings is not None:  # the terminal names a staff id: theirs
-            platform = next((name for name, ids in (("slack", settings.staff_slack_user_ids),
-                                                    ("discord", settings.staff_discord_user_ids))
-                             if user_id in ids), platform)
-    if settings is not None and actor.platform not in OPERATOR_PLATFORMS and not may_be_staff(
-            settings, platform, user_id):
+            platform = next(
+                (
+                    name
+                    for name, ids in (
+                        ("slack", settings.staff_slack_user_ids),
+                        ("discord", settings.staff_discord_user_ids),
+                    )
+                    if user_id in ids
+                ),
+                platform,
+            )
+    if (
+        settings is not None
+        and actor.platform not in OPERATOR_PLATFORMS
+        and not may_be_staff(settings, platform, user_id)
+    ):
         _log.warning("refused assigning to %s by %s: not staff", target[:40], actor.actor)
         raise NotAllowed(f"{user_id} is not on the support staff list, so cases cannot be assigned to them.")
     return f"{platform}:{user_id}"
 
 
-async def _apply(s: AsyncSession, action: str, ref: str, actor: Viewer, text: str | None,
-                 settings: Settings | None) -> Case:
+async def _apply(
+    s: AsyncSession, action: str, ref: str, actor: Viewer, text: str | None, settings: Settings | None
+) -> Case:
     who = actor.actor
     if action == "claim":
         return await lifecycle.claim_case(s, ref=ref, actor=who)
@@ -386,8 +489,16 @@ async def _recorded_event(s: AsyncSession, case: Case) -> CaseEvent:
     return (await case_store.case_events(s, case.id, newest=1))[0]
 
 
-async def change(db: Database, action: str, ref: str, actor: Viewer, text: str | None = None, *,
-                 settings: Settings | None = None, effects: Sequence[Effect] = ()) -> ChangeResult:
+async def change(
+    db: Database,
+    action: str,
+    ref: str,
+    actor: Viewer,
+    text: str | None = None,
+    *,
+    settings: Settings | None = None,
+    effects: Sequence[Effect] = (),
+) -> ChangeResult:
     """Apply one staff action to a case and record it as a case event with actor and time; then run
     `effects` — all in one write transaction. `text`: the assignee for `assign` (a bare id is on the
     actor's platform; `settings` enables the staff check), the reason for `close`, the note for `note`,
@@ -426,14 +537,22 @@ class CaseService:
     async def view(self, ref: str, *, viewer: Viewer, page: int = 1, page_size: int = TRANSCRIPT_PAGE) -> CaseView:
         return await view(self.db, ref, viewer=viewer, page=page, page_size=page_size)
 
-    async def list_cases(self, flt: CaseFilter = CaseFilter(), *, viewer: Viewer, limit: int | None = 50,
-                         offset: int = 0) -> CaseList:
+    async def list_cases(
+        self, flt: CaseFilter = CaseFilter(), *, viewer: Viewer, limit: int | None = 50, offset: int = 0
+    ) -> CaseList:
         return await list_cases(self.db, flt, viewer=viewer, limit=limit, offset=offset)
 
-    async def queue(self, *, viewer: Viewer, limit: int | None = 50, offset: int = 0,
-                    now: datetime | None = None) -> CaseQueue:
-        return await queue(self.db, viewer=viewer, sla_minutes=self.settings.sla_first_response_min, limit=limit,
-                           offset=offset, now=now)
+    async def queue(
+        self, *, viewer: Viewer, limit: int | None = 50, offset: int = 0, now: datetime | None = None
+    ) -> CaseQueue:
+        return await queue(
+            self.db,
+            viewer=viewer,
+            sla_minutes=self.settings.sla_first_response_min,
+            limit=limit,
+            offset=offset,
+            now=now,
+        )
 
     async def change(self, action: str, ref: str, actor: Viewer, text: str | None = None) -> ChangeResult:
         return await change(self.db, action, ref, actor, text, settings=self.settings, effects=self.effects)

@@ -9,8 +9,10 @@ from workflows.clarify import CLARIFY_ACTION, clarify_choices
 
 def clarify_buttons(*, language: str, customer_id: str, thread_id: str) -> tuple[Button, ...]:
     """One button per choice; its value carries the choice, who may answer, and the thread."""
-    return tuple(Button(action=CLARIFY_ACTION, label=label, value=f"{route}:{customer_id}:{thread_id}")
-                 for route, label in clarify_choices(language))
+    return tuple(
+        Button(action=CLARIFY_ACTION, label=label, value=f"{route}:{customer_id}:{thread_id}")
+        for route, label in clarify_choices(language)
+    )
 
 
 def answer_from_click(interaction: Interaction) -> Inbound | None:
@@ -19,6 +21,12 @@ def answer_from_click(interaction: Interaction) -> Inbound | None:
     customer_id, _, thread_id = rest.partition(":")
     if interaction.action != CLARIFY_ACTION or not thread_id or interaction.user_id != customer_id:
         return None
-    return Inbound(platform=interaction.platform, channel_id=interaction.channel_id, thread_id=thread_id,
-                   user_id=interaction.user_id, text=route, user_name=interaction.user_name,
-                   message_id=f"clarify:{interaction.message_id}:{route}")  # one answer per button
+    return Inbound(
+        platform=interaction.platform,
+        channel_id=interaction.channel_id,
+        thread_id=thread_id,
+        user_id=interaction.user_id,
+        text=route,
+        user_name=interaction.user_name,
+        message_id=f"clarify:{interaction.message_id}:{route}",
+    )  # one answer per button

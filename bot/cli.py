@@ -65,8 +65,7 @@ class SupportbotGroup(LazyGroup):
             raise Failure(f"{message} (run with --debug for details)") from exc
 
 
-@click.group(cls=SupportbotGroup, lazy_subcommands=COMMANDS,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SupportbotGroup, lazy_subcommands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="supportbot", prog_name="supportbot", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.pass_context

@@ -13,25 +13,57 @@ from .bench.suite import BENCHMARKS, BenchConfig, run_suite
 
 @click.command("bench")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--latency-ms", type=click.FloatRange(min=0), default=None,
-              help="Simulated model latency per call [default: 200; 20 with --quick]. 0 exposes our own overhead.")
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Simulated model latency per call [default: 200; 20 with --quick]. 0 exposes our own overhead.",
+)
 @click.option("--quick", is_flag=True, help="Tiny sizes (a few seconds): checks the machinery, not the figures.")
-@click.option("--only", "only", multiple=True, type=click.Choice(BENCHMARKS),
-              help="Run only these benchmarks (repeatable).")
-@click.option("--messages", type=click.IntRange(min=1), default=None,
-              help="Throughput: messages per concurrency level [default: 2000].")
-@click.option("--growth-messages", type=click.IntRange(min=0), default=None,
-              help="Messages for the RSS-growth run; 0 skips it [default: 10000].")
-@click.option("--console-cases", type=click.IntRange(min=10), default=None,
-              help="Console: cases in the generated history (10 messages each) [default: 100000].")
-@click.option("--postgres-url", default=None,
-              help="Console: also measure on PostgreSQL, in a throw-away database made on this server "
-                   "(e.g. postgresql+asyncpg://127.0.0.1:5432/test).")
-@click.option("--minutes", type=click.FloatRange(min=0.05), default=None,
-              help="Soak: minutes of traffic [default: 10; 0.25 with --quick].")
-def bench(as_json: bool, latency_ms: float | None, quick: bool, only: tuple[str, ...], messages: int | None,
-          growth_messages: int | None, console_cases: int | None, postgres_url: str | None,
-          minutes: float | None) -> None:
+@click.option(
+    "--only", "only", multiple=True, type=click.Choice(BENCHMARKS), help="Run only these benchmarks (repeatable)."
+)
+@click.option(
+    "--messages",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Throughput: messages per concurrency level [default: 2000].",
+)
+@click.option(
+    "--growth-messages",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Messages for the RSS-growth run; 0 skips it [default: 10000].",
+)
+@click.option(
+    "--console-cases",
+    type=click.IntRange(min=10),
+    default=None,
+    help="Console: cases in the generated history (10 messages each) [default: 100000].",
+)
+@click.option(
+    "--postgres-url",
+    default=None,
+    help="Console: also measure on PostgreSQL, in a throw-away database made on this server "
+    "(e.g. postgresql+asyncpg://127.0.0.1:5432/test).",
+)
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0.05),
+    default=None,
+    help="Soak: minutes of traffic [default: 10; 0.25 with --quick].",
+)
+def bench(
+    as_json: bool,
+    latency_ms: float | None,
+    quick: bool,
+    only: tuple[str, ...],
+    messages: int | None,
+    growth_messages: int | None,
+    console_cases: int | None,
+    postgres_url: str | None,
+    minutes: float | None,
+) -> None:
     """Measure FAQ chains, the orchestrated message, throughput, Slack acks, the request budget and the
     staff console's pages; with `--only soak`, a soak run with faults and a restart."""
     from .cli_common import run_async

@@ -35,12 +35,45 @@ if TYPE_CHECKING:
     from .cases import Actor, CaseInfo, ChangeResult
 
 # The workers' fields, each its own column; anything else goes to other_details as JSON.
-DETAIL_COLUMNS = ("invoice_number", "concern", "action_taken", "resolution_eta", "product_name", "reason_for_return",
-                  "rma_number", "shipping_instructions", "order_id", "current_status", "carrier", "tracking_number",
-                  "expected_delivery", "issue", "needed_from_customer", "request")
-EXPORT_COLUMNS = ("ref", "kind", "status", "platform", "customer_id", "assignee", "needs_staff", "created_at",
-                  "updated_at", "closed_at", "close_reason", "last_event", "last_event_at", "events",
-                  "conversation_id", "channel_id", "thread_id", *DETAIL_COLUMNS, "other_details")
+DETAIL_COLUMNS = (
+    "invoice_number",
+    "concern",
+    "action_taken",
+    "resolution_eta",
+    "product_name",
+    "reason_for_return",
+    "rma_number",
+    "shipping_instructions",
+    "order_id",
+    "current_status",
+    "carrier",
+    "tracking_number",
+    "expected_delivery",
+    "issue",
+    "needed_from_customer",
+    "request",
+)
+EXPORT_COLUMNS = (
+    "ref",
+    "kind",
+    "status",
+    "platform",
+    "customer_id",
+    "assignee",
+    "needs_staff",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "close_reason",
+    "last_event",
+    "last_event_at",
+    "events",
+    "conversation_id",
+    "channel_id",
+    "thread_id",
+    *DETAIL_COLUMNS,
+    "other_details",
+)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 LIST_SEPARATOR = "; "
 T = TypeVar("T")
@@ -76,19 +109,22 @@ def _since(value: str | None) -> datetime | None:
 
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--user --status --kind --assignee --since, shared by `list` and `export`."""
-    for decorator in reversed((
-        click.option("--user", default=None, help="Only this customer's cases (their platform user id)."),
-        click.option("--status", type=click.Choice(STATUSES), default=None),
-        click.option("--kind", type=click.Choice(KINDS), default=None),
-        click.option("--assignee", default=None, help="Only cases assigned to this staff member."),
-        click.option("--since", default=None, help="Only cases opened on or after this date (ISO 8601, UTC)."),
-    )):
+    for decorator in reversed(
+        (
+            click.option("--user", default=None, help="Only this customer's cases (their platform user id)."),
+            click.option("--status", type=click.Choice(STATUSES), default=None),
+            click.option("--kind", type=click.Choice(KINDS), default=None),
+            click.option("--assignee", default=None, help="Only cases assigned to this staff member."),
+            click.option("--since", default=None, help="Only cases opened on or after this date (ISO 8601, UTC)."),
+        )
+    ):
         command = decorator(command)
     return command
 
 
-def _filter(user: str | None, status: str | None, kind: str | None, assignee: str | None,
-            since: str | None) -> CaseFilter:
+def _filter(
+    user: str | None, status: str | None, kind: str | None, assignee: str | None, since: str | None
+) -> CaseFilter:
     from storage.cases import CaseFilter
 
     return CaseFilter(customer_id=user, status=status, kind=kind, assignee=assignee, since=_since(since))
@@ -100,25 +136,41 @@ def cases() -> None:
 
 
 def _row(c: CaseInfo, extra: str = "") -> str:
-    return (f"{c.ref:<18} {c.status:<12} {c.kind:<10} {c.platform}:{c.customer_id:<14} "
-            f"{c.created_at.isoformat()[:16].replace('T', ' ')}  {(c.assignee or '-'):<16} {c.subject[:40]}{extra}")
+    return (
+        f"{c.ref:<18} {c.status:<12} {c.kind:<10} {c.platform}:{c.customer_id:<14} "
+        f"{c.created_at.isoformat()[:16].replace('T', ' ')}  {(c.assignee or '-'):<16} {c.subject[:40]}{extra}"
+    )
 
 
 def _header(extra: str = "") -> str:
     """The column names above `_row`s (customer ids are padded to 14 after a platform of about 5)."""
-    return (f"{'REF':<18} {'STATUS':<12} {'KIND':<10} {'CUSTOMER':<20} {'OPENED (UTC)':<17} {'ASSIGNEE':<16} "
-            f"SUBJECT{extra}")
+    return (
+        f"{'REF':<18} {'STATUS':<12} {'KIND':<10} {'CUSTOMER':<20} {'OPENED (UTC)':<17} {'ASSIGNEE':<16} SUBJECT{extra}"
+    )
 
 
 @cases.command("list")
 @filter_options
-@click.option("--queue", is_flag=True, help="The cases waiting for staff: unclaimed first, then oldest, with "
-                                            "their age (SLA: SUPPORTBOT_SLA_FIRST_RESPONSE_MIN).")
+@click.option(
+    "--queue",
+    is_flag=True,
+    help="The cases waiting for staff: unclaimed first, then oldest, with "
+    "their age (SLA: SUPPORTBOT_SLA_FIRST_RESPONSE_MIN).",
+)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def list_cases(ctx: click.Context, user: str | None, status: str | None, kind: str | None, assignee: str | None,
-               since: str | None, queue: bool, limit: int, as_json: bool) -> None:
+def list_cases(
+    ctx: click.Context,
+    user: str | None,
+    status: str | None,
+    kind: str | None,
+    assignee: str | None,
+    since: str | None,
+    queue: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Case history, newest first (or, with --queue, the cases waiting for staff)."""
     from . import cases as case_use
     from .cli_common import settings_from
@@ -186,6 +238,7 @@ def show_case(ctx: click.Context, ref: str, page: int, as_json: bool) -> None:
 
 
 # --- lifecycle -----------------------------------------------------------------------------------
+
 
 def _change(ctx: click.Context, action: str, ref: str, text: str | None = None) -> ChangeResult:
     from .case_effects import case_service
@@ -256,17 +309,28 @@ def release_case(ctx: click.Context, ref: str, note: str | None) -> None:
 
 # --- export --------------------------------------------------------------------------------------
 
+
 def export_row(case: Case, activity: CaseActivity) -> dict[str, Any]:
     """One case as a flat row with native values (JSON); `csv_cell` turns each into text."""
     details = dict(case.details or {})
     row: dict[str, Any] = {
-        "ref": case.ref, "kind": case.kind, "status": case.status, "platform": case.platform,
-        "customer_id": case.customer_id, "assignee": case.assignee, "needs_staff": case.needs_staff,
-        "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
+        "ref": case.ref,
+        "kind": case.kind,
+        "status": case.status,
+        "platform": case.platform,
+        "customer_id": case.customer_id,
+        "assignee": case.assignee,
+        "needs_staff": case.needs_staff,
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
         "closed_at": activity.closed_at.isoformat() if activity.closed_at else None,
-        "close_reason": activity.close_reason, "last_event": activity.last_action,
-        "last_event_at": activity.last_at.isoformat() if activity.last_at else None, "events": activity.events,
-        "conversation_id": case.conversation_id, "channel_id": activity.channel_id, "thread_id": activity.thread_id,
+        "close_reason": activity.close_reason,
+        "last_event": activity.last_action,
+        "last_event_at": activity.last_at.isoformat() if activity.last_at else None,
+        "events": activity.events,
+        "conversation_id": case.conversation_id,
+        "channel_id": activity.channel_id,
+        "thread_id": activity.thread_id,
     }
     for column in DETAIL_COLUMNS:
         row[column] = details.pop(column, None)
@@ -324,8 +388,7 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         raise
 
 
-async def write_export(s: AsyncSession, stream: IO[str], *, fmt: str, flt: CaseFilter,
-                       limit: int | None = None) -> int:
+async def write_export(s: AsyncSession, stream: IO[str], *, fmt: str, flt: CaseFilter, limit: int | None = None) -> int:
     """Write the matching cases to `stream` as CSV or JSON. Returns how many."""
     count = 0
     if fmt == "csv":
@@ -348,11 +411,25 @@ async def write_export(s: AsyncSession, stream: IO[str], *, fmt: str, flt: CaseF
 @filter_options
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many cases (default: all).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
 @click.pass_context
-def export_cases(ctx: click.Context, user: str | None, status: str | None, kind: str | None, assignee: str | None,
-                 since: str | None, limit: int | None, fmt: str, output: str | None) -> None:
+def export_cases(
+    ctx: click.Context,
+    user: str | None,
+    status: str | None,
+    kind: str | None,
+    assignee: str | None,
+    since: str | None,
+    limit: int | None,
+    fmt: str,
+    output: str | None,
+) -> None:
     """Export cases, newest first, one row per case (CSV: UTF-8 with BOM; JSON: a list of objects)."""
     flt = _filter(user, status, kind, assignee, since)
 

@@ -22,12 +22,19 @@ def console() -> None:
 
 
 @console.command("link")
-@click.option("--user", "staff_id", required=True,
-              help="Staff member: slack:U123, discord:123, or an id from the staff lists.")
-@click.option("--minutes", type=click.IntRange(1, 24 * 60), default=10, show_default=True,
-              help="How long the link stays valid.")
-@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
-              help="The server's port, for the URL when SUPPORTBOT_PUBLIC_URL is not set.")
+@click.option(
+    "--user", "staff_id", required=True, help="Staff member: slack:U123, discord:123, or an id from the staff lists."
+)
+@click.option(
+    "--minutes", type=click.IntRange(1, 24 * 60), default=10, show_default=True, help="How long the link stays valid."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="The server's port, for the URL when SUPPORTBOT_PUBLIC_URL is not set.",
+)
 @click.pass_context
 def link(ctx: click.Context, staff_id: str, minutes: int, port: int) -> None:
     """Print a one-time sign-in URL for a staff member."""
@@ -68,6 +75,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     async def _serve() -> None:
         async with open_services(settings, use_settings_llm=False) as services:
+
             async def to_console(_request: web.Request) -> web.StreamResponse:
                 raise web.HTTPFound("/console/")
 

@@ -68,11 +68,15 @@ def erase_customer(ctx: click.Context, customer: str, yes: bool) -> None:
             await prepare_database(db)
             if not yes:
                 messages, cases = await erasure_preview(db, who)
-                raise Failure(f"erasing {who} ({messages} message(s), {cases} case(s)) cannot be undone; "
-                              "run again with --yes to erase")
+                raise Failure(
+                    f"erasing {who} ({messages} message(s), {cases} case(s)) cannot be undone; "
+                    "run again with --yes to erase"
+                )
             erased = await erase_customer(db, who, actor=cli_actor())
-            return (f"erased {who}: {erased.messages} message(s), {erased.cases} case(s), {erased.notes} note(s), "
-                    f"{erased.pending} pending task(s), {erased.ratings} rating(s)")
+            return (
+                f"erased {who}: {erased.messages} message(s), {erased.cases} case(s), {erased.notes} note(s), "
+                f"{erased.pending} pending task(s), {erased.ratings} rating(s)"
+            )
         finally:
             await db.aclose()
 

@@ -14,8 +14,13 @@ def discord() -> None:
 
 
 @discord.command("sync")
-@click.option("--guild", "guild_id", type=click.IntRange(min=1), default=None,
-              help="Register in this guild only (instant); without it, globally (can take up to an hour).")
+@click.option(
+    "--guild",
+    "guild_id",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Register in this guild only (instant); without it, globally (can take up to an hour).",
+)
 @click.pass_context
 def sync(ctx: click.Context, guild_id: int | None) -> None:
     """Register every slash command with Discord."""
@@ -26,8 +31,14 @@ def sync(ctx: click.Context, guild_id: int | None) -> None:
     settings = settings_from(ctx)
     if not settings.discord_configured or settings.discord_bot_token is None:
         raise click.UsageError("discord sync needs DISCORD_BOT_TOKEN")
-    names = run_async(sync_commands(build_registry(), token=settings.discord_bot_token.get_secret_value(),
-                                    api_url=settings.discord_api_url, gateway_url=settings.discord_gateway_url,
-                                    guild_id=guild_id))
+    names = run_async(
+        sync_commands(
+            build_registry(),
+            token=settings.discord_bot_token.get_secret_value(),
+            api_url=settings.discord_api_url,
+            gateway_url=settings.discord_gateway_url,
+            guild_id=guild_id,
+        )
+    )
     where = f"guild {guild_id}" if guild_id is not None else "all guilds (global; may take up to an hour to appear)"
     click.echo(f"synced {len(names)} commands to {where}: " + " ".join(f"/{n}" for n in names))

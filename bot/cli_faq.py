@@ -37,8 +37,14 @@ def progress_bar(enabled: bool, *, console: Console | None = None) -> Iterator[P
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console or Console(stderr=True), transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task("Starting", total=None)
 
         async def on_progress(event: ProgressEvent) -> None:
@@ -55,22 +61,29 @@ def render_text(result: FaqResult) -> str:
             lines += [f"   Source: {source.title} <{source.url}>", f"     “{source.quote}”"]
         lines.append("")
     how = "parallel" if result.parallel else "sequential"
-    lines.append(f"{len(result.items)} questions · {result.chain} chain, {how}"
-                 f" · {result.llm_calls} model calls · {result.pages_reused} pages reused · {result.seconds:.2f} s")
+    lines.append(
+        f"{len(result.items)} questions · {result.chain} chain, {how}"
+        f" · {result.llm_calls} model calls · {result.pages_reused} pages reused · {result.seconds:.2f} s"
+    )
     return "\n".join(lines)
 
 
 @click.command("faq")
 @click.argument("urls", nargs=-1, required=True)
-@click.option("--questions", type=click.IntRange(1, MAX_QUESTIONS), default=5, show_default=True,
-              help="How many questions.")
-@click.option("--chain", type=click.Choice(CHAINS), default="grounded", show_default=True,
-              help="grounded: answer and cite in one call per question; three-step: answer, then find sources.")
+@click.option(
+    "--questions", type=click.IntRange(1, MAX_QUESTIONS), default=5, show_default=True, help="How many questions."
+)
+@click.option(
+    "--chain",
+    type=click.Choice(CHAINS),
+    default="grounded",
+    show_default=True,
+    help="grounded: answer and cite in one call per question; three-step: answer, then find sources.",
+)
 @click.option("--sequential", is_flag=True, help="Run the steps one after another (for comparison).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"items", "failed_pages", "llm_calls"} as JSON.')
 @click.pass_context
-def faq(ctx: click.Context, urls: tuple[str, ...], questions: int, chain: str, sequential: bool,
-        as_json: bool) -> None:
+def faq(ctx: click.Context, urls: tuple[str, ...], questions: int, chain: str, sequential: bool, as_json: bool) -> None:
     """Build an FAQ with cited sources from the pages at URL..., and store it."""
     from workflows.faq import MAX_URLS, FaqError
 
@@ -80,8 +93,14 @@ def faq(ctx: click.Context, urls: tuple[str, ...], questions: int, chain: str, s
     unique = list(dict.fromkeys(urls))
     if len(unique) > MAX_URLS:
         raise click.BadParameter(f"at most {MAX_URLS} links per FAQ ({len(unique)} given)", param_hint="URL")
-    request = FaqRequest(urls=unique, questions=questions, chain=chain, parallel=not sequential,  # type: ignore[arg-type]
-                         requested_by=cli_actor(), platform="cli")
+    request = FaqRequest(
+        urls=unique,
+        questions=questions,
+        chain=chain,  # type: ignore[arg-type]
+        parallel=not sequential,
+        requested_by=cli_actor(),
+        platform="cli",
+    )
 
     async def _faq() -> FaqResult:
         async with open_services(settings_from(ctx)) as services:

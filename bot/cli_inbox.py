@@ -44,19 +44,37 @@ def failed(ctx: click.Context, as_json: bool) -> None:
 
     rows = run_async(_with_db(ctx, work))
     if as_json:
-        click.echo(json.dumps([{"id": r.id, "platform": r.platform, "channel_id": r.channel_id,
-                                "thread_id": r.thread_id, "customer_id": r.customer_id, "attempts": r.attempts,
-                                "error": r.error, "text": r.text, "received_at": r.received_at.isoformat(),
-                                "given_up_at": r.given_up_at.isoformat()} for r in rows],
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "platform": r.platform,
+                        "channel_id": r.channel_id,
+                        "thread_id": r.thread_id,
+                        "customer_id": r.customer_id,
+                        "attempts": r.attempts,
+                        "error": r.error,
+                        "text": r.text,
+                        "received_at": r.received_at.isoformat(),
+                        "given_up_at": r.given_up_at.isoformat(),
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     if not rows:
         click.echo("No failed messages.")
     for r in rows:
         text = " ".join(r.text.split())
-        click.echo(f"{r.id:<8} {r.given_up_at:%Y-%m-%d %H:%M}  {r.platform}:{r.channel_id}/{r.thread_id}  "
-                   f"{r.customer_id}  attempts={r.attempts}  {' '.join(r.error.split())[:100]}  "
-                   f"“{text[:60]}{'…' if len(text) > 60 else ''}”")
+        click.echo(
+            f"{r.id:<8} {r.given_up_at:%Y-%m-%d %H:%M}  {r.platform}:{r.channel_id}/{r.thread_id}  "
+            f"{r.customer_id}  attempts={r.attempts}  {' '.join(r.error.split())[:100]}  "
+            f"“{text[:60]}{'…' if len(text) > 60 else ''}”"
+        )
 
 
 @inbox.command("retry")
@@ -77,5 +95,7 @@ def retry(ctx: click.Context, message_id: int | None, retry_all: bool) -> None:
     ids = run_async(_with_db(ctx, work))
     if message_id is not None and not ids:
         raise Failure(f"message {message_id} is not a failed message (see `supportbot inbox failed`)")
-    click.echo(f"queued {len(ids)} message(s) for another try: a running bot answers them within 30 s, "
-               "otherwise the next start does")
+    click.echo(
+        f"queued {len(ids)} message(s) for another try: a running bot answers them within 30 s, "
+        "otherwise the next start does"
+    )

@@ -11,10 +11,20 @@ from .cli_common import Failure, run_async, settings_from
 @click.command()
 @click.option("--slack", is_flag=True, help="Deliver Slack replies (default: every configured platform).")
 @click.option("--discord", is_flag=True, help="Deliver Discord replies (default: every configured platform).")
-@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1024),
-              help="Messages answered at once by this process.")
-@click.option("--nice", default=0, show_default=True, type=click.IntRange(0, 19),
-              help="Lower this process's CPU priority (run --workers starts its workers at 10: acks first).")
+@click.option(
+    "--concurrency",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Messages answered at once by this process.",
+)
+@click.option(
+    "--nice",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 19),
+    help="Lower this process's CPU priority (run --workers starts its workers at 10: acks first).",
+)
 @click.pass_context
 def worker(ctx: click.Context, slack: bool, discord: bool, concurrency: int, nice: int) -> None:
     """Answer waiting messages from the inbox (a receiver stores them: `supportbot run --workers N`)."""

@@ -40,8 +40,13 @@ class CustomerId:
         """`slack:U0123ABCD`, `discord:123456789` or `shell:local`; ValueError says what is wrong."""
         platform, sep, user_id = (value or "").strip().partition(":")
         platform, user_id = platform.lower(), user_id.strip()
-        if not sep or platform not in PLATFORMS or not user_id or len(user_id) > 128 or any(
-                c.isspace() for c in user_id):
+        if (
+            not sep
+            or platform not in PLATFORMS
+            or not user_id
+            or len(user_id) > 128
+            or any(c.isspace() for c in user_id)
+        ):
             raise ValueError(f"{value.strip()[:60]!r} is not PLATFORM:ID (e.g. slack:U0123ABCD, discord:1234567890)")
         return cls(platform, user_id)
 
@@ -62,19 +67,52 @@ async def export_customer(db: Database, who: CustomerId) -> dict[str, Any]:
     return {
         "customer": {"platform": who.platform, "id": who.user_id},
         "exported_at": datetime.now(UTC).isoformat(),
-        "conversations": [{"id": c.id, "channel_id": c.channel_id, "thread_id": c.thread_id,
-                           "created_at": _at(c.created_at)} for c in data.conversations],
-        "messages": [{"id": m.id, "conversation_id": m.conversation_id, "role": m.role, "author": m.author_id,
-                      "text": m.text, "internal": m.internal, "status": m.status,
-                      "name": (m.meta or {}).get("user_name") or None, "at": _at(m.created_at)}
-                     for m in data.messages],
-        "cases": [{"ref": c.ref, "kind": c.kind, "status": c.status, "conversation_id": c.conversation_id,
-                   "assignee": c.assignee, "needs_staff": c.needs_staff, "details": c.details,
-                   "created_at": _at(c.created_at), "updated_at": _at(c.updated_at),
-                   "events": [{"action": e.action, "actor": e.actor, "note": e.note, "at": _at(e.created_at)}
-                              for e in data.events.get(c.id, [])]} for c in data.cases],
-        "pending_tasks": [{"kind": p.kind, "status": p.status, "params": p.params, "missing": p.missing,
-                           "created_at": _at(p.created_at)} for p in data.pending],
+        "conversations": [
+            {"id": c.id, "channel_id": c.channel_id, "thread_id": c.thread_id, "created_at": _at(c.created_at)}
+            for c in data.conversations
+        ],
+        "messages": [
+            {
+                "id": m.id,
+                "conversation_id": m.conversation_id,
+                "role": m.role,
+                "author": m.author_id,
+                "text": m.text,
+                "internal": m.internal,
+                "status": m.status,
+                "name": (m.meta or {}).get("user_name") or None,
+                "at": _at(m.created_at),
+            }
+            for m in data.messages
+        ],
+        "cases": [
+            {
+                "ref": c.ref,
+                "kind": c.kind,
+                "status": c.status,
+                "conversation_id": c.conversation_id,
+                "assignee": c.assignee,
+                "needs_staff": c.needs_staff,
+                "details": c.details,
+                "created_at": _at(c.created_at),
+                "updated_at": _at(c.updated_at),
+                "events": [
+                    {"action": e.action, "actor": e.actor, "note": e.note, "at": _at(e.created_at)}
+                    for e in data.events.get(c.id, [])
+                ],
+            }
+            for c in data.cases
+        ],
+        "pending_tasks": [
+            {
+                "kind": p.kind,
+                "status": p.status,
+                "params": p.params,
+                "missing": p.missing,
+                "created_at": _at(p.created_at),
+            }
+            for p in data.pending
+        ],
         "ratings": [{k: _plain(v) for k, v in r.items()} for r in data.ratings],
     }
 
@@ -105,7 +143,8 @@ async def apply_retention(db: Database, *, days: int, now: datetime | None = Non
         async with maintenance.erasing(db) as s:
             ids = await customer_store.expired_conversations(s, closed_before=cutoff)
             total += await customer_store.erase_transcripts(
-                s, ids, actor=RETENTION_ACTOR, note=f"transcript erased: closed more than {days} days ago")
+                s, ids, actor=RETENTION_ACTOR, note=f"transcript erased: closed more than {days} days ago"
+            )
         if not ids:
             break
     if total:
@@ -126,8 +165,14 @@ async def retention_if_due(db: Database, *, days: int, now: datetime) -> int | N
     return erased
 
 
-async def retention_forever(db: Database, *, days: int, stop: asyncio.Event, check_every_s: float = RETENTION_CHECK_S,
-                            clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+async def retention_forever(
+    db: Database,
+    *,
+    days: int,
+    stop: asyncio.Event,
+    check_every_s: float = RETENTION_CHECK_S,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
     """Check every `check_every_s` whether the daily retention run is due, until `stop` is set."""
     while not stop.is_set():
         try:

@@ -36,28 +36,43 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
-async def after_failure(db: Database, message_id: int, *, attempts: int, error: str, permanent: bool,
-                        policy: RetryPolicy) -> bool:
+async def after_failure(
+    db: Database, message_id: int, *, attempts: int, error: str, permanent: bool, policy: RetryPolicy
+) -> bool:
     """Record a failed attempt (the `attempts`-th) of a message this worker holds. Returns whether the
     message was given up."""
     give_up = permanent or attempts >= policy.max_attempts
-    retry_at = None if give_up else utcnow() + dead_letters.backoff(attempts, base_s=policy.base_s,
-                                                                    max_s=policy.max_s)
+    retry_at = None if give_up else utcnow() + dead_letters.backoff(attempts, base_s=policy.base_s, max_s=policy.max_s)
     async with db.write() as s:
         recorded = await dead_letters.record_failure(s, message_id, error=error, give_up=give_up, retry_at=retry_at)
         # Its conversation goes to staff in the same transaction: the staff loop gives the case a card.
-        ref = await needs_staff(s, message_id=message_id, reason=_reason(attempts, error, permanent)) if (
-            give_up and recorded) else None
+        ref = (
+            await needs_staff(s, message_id=message_id, reason=_reason(attempts, error, permanent))
+            if (give_up and recorded)
+            else None
+        )
     if not recorded:
         _log.warning("message %s: no longer in processing; its failure (%s) was not recorded", message_id, error)
         return False
     if give_up:
         telemetry.MESSAGES.labels("given_up").inc()
-        _log.error("message %s given up after %d attempt(s)%s: %s; case %s needs staff (supportbot inbox failed)",
-                   message_id, attempts, " (permanent)" if permanent else "", error, ref)
+        _log.error(
+            "message %s given up after %d attempt(s)%s: %s; case %s needs staff (supportbot inbox failed)",
+            message_id,
+            attempts,
+            " (permanent)" if permanent else "",
+            error,
+            ref,
+        )
     else:
-        _log.warning("message %s: attempt %d of %d failed (%s); next try after %s", message_id, attempts,
-                     policy.max_attempts, error, retry_at)
+        _log.warning(
+            "message %s: attempt %d of %d failed (%s); next try after %s",
+            message_id,
+            attempts,
+            policy.max_attempts,
+            error,
+            retry_at,
+        )
     return give_up
 
 

@@ -37,8 +37,14 @@ SHUTDOWN_GRACE_S = 20.0
 RESTART_DELAY_S = 1.0
 
 
-async def work_inbox(service: SupportService, stop: asyncio.Event, *, concurrency: int, poll_s: float = POLL_S,
-                     latencies: list[float] | None = None) -> int:
+async def work_inbox(
+    service: SupportService,
+    stop: asyncio.Event,
+    *,
+    concurrency: int,
+    poll_s: float = POLL_S,
+    latencies: list[float] | None = None,
+) -> int:
     """Claim and answer waiting messages until `stop` is set; returns how many were claimed.
     `latencies` (the benchmark's) receives each message's seconds from its claim to its answer."""
     in_flight: set[asyncio.Task[object]] = set()
@@ -52,6 +58,7 @@ async def work_inbox(service: SupportService, stop: asyncio.Event, *, concurrenc
             wake.set()
             if latencies is not None:
                 latencies.append(loop.time() - claimed_at)
+
         return finished
 
     while not stop.is_set():
@@ -64,16 +71,18 @@ async def work_inbox(service: SupportService, stop: asyncio.Event, *, concurrenc
             batch = []
         claimed_at = loop.time()
         for loaded in batch:
-            task: asyncio.Task[object] = asyncio.create_task(service.run_claimed(loaded),
-                                                             name=f"message-{loaded.message.id}")
+            task: asyncio.Task[object] = asyncio.create_task(
+                service.run_claimed(loaded), name=f"message-{loaded.message.id}"
+            )
             in_flight.add(task)
             task.add_done_callback(finished_after(claimed_at))
         processed += len(batch)
         if batch and len(batch) == free:
             continue  # more may be waiting: claim again once a slot frees (below) — or at once if one did
         waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
-        await asyncio.wait(waiters, timeout=None if free <= 0 and in_flight else poll_s,
-                           return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            waiters, timeout=None if free <= 0 and in_flight else poll_s, return_when=asyncio.FIRST_COMPLETED
+        )
         for waiter in waiters:
             waiter.cancel()
     return processed
@@ -88,8 +97,9 @@ async def renew_claims_forever(service: SupportService) -> None:
             _log.exception("renewing message claims failed; will try again")
 
 
-async def run_worker(services: Services, platforms: Sequence[Platform], *, concurrency: int,
-                     stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    services: Services, platforms: Sequence[Platform], *, concurrency: int, stop: asyncio.Event | None = None
+) -> None:
     """One worker process: answer the inbox's messages for `platforms` until SIGTERM/SIGINT (or `stop`)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -105,8 +115,12 @@ async def run_worker(services: Services, platforms: Sequence[Platform], *, concu
     support = services.support
     await support.release_dead_claims()
     renewer = asyncio.create_task(renew_claims_forever(support), name="renew-claims")
-    _log.info("worker %s: answering the inbox for %s (%d at a time)", support.worker_id,
-              ", ".join(p.name for p in platforms), concurrency)
+    _log.info(
+        "worker %s: answering the inbox for %s (%d at a time)",
+        support.worker_id,
+        ", ".join(p.name for p in platforms),
+        concurrency,
+    )
     try:
         await work_inbox(support, stop, concurrency=concurrency)
     finally:
@@ -130,8 +144,9 @@ class WorkerProcesses:
         self._stopping = False
 
     async def _spawn(self, index: int) -> asyncio.subprocess.Process:
-        child = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "worker", "--nice", str(WORKER_NICE),
-                                                     *self.args)
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "worker", "--nice", str(WORKER_NICE), *self.args
+        )
         _log.info("worker process %d started (pid %d)", index, child.pid)
         return child
 

@@ -46,8 +46,14 @@ def secret_values(settings: Settings) -> list[str]:
     """Every secret the settings hold: tokens, keys and the database URL's password."""
     from sqlalchemy.engine import make_url  # local: keep logging set-up light
 
-    fields = (settings.gemini_api_key, settings.slack_bot_token, settings.slack_app_token,
-              settings.slack_signing_secret, settings.discord_bot_token, settings.backoffice_secret)
+    fields = (
+        settings.gemini_api_key,
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+        settings.discord_bot_token,
+        settings.backoffice_secret,
+    )
     secrets = [f.get_secret_value() for f in fields if f is not None]
     password = make_url(settings.database_url).password
     return secrets + ([str(password)] if password else [])

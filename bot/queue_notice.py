@@ -17,14 +17,15 @@ from workflows import telemetry
 _log = logging.getLogger(__name__)
 
 QUEUE_NOTICE_S = 5.0
-QUEUE_NOTICE = ("Thanks for your message — it's in the queue and I'll answer here as soon as it's your turn.")
+QUEUE_NOTICE = "Thanks for your message — it's in the queue and I'll answer here as soon as it's your turn."
 _NOTICED_MAX = 10_000
 Key = tuple[str, str, str]  # platform, channel, thread
 
 
 class QueueNotices:
-    def __init__(self, db: Database, platforms: Mapping[str, Platform], *, worker_id: str,
-                 delay_s: float | None = QUEUE_NOTICE_S) -> None:
+    def __init__(
+        self, db: Database, platforms: Mapping[str, Platform], *, worker_id: str, delay_s: float | None = QUEUE_NOTICE_S
+    ) -> None:
         self.db = db
         self.platforms = platforms
         self.worker_id = worker_id
@@ -62,8 +63,9 @@ class QueueNotices:
         except Exception:
             _log.warning("message %s: could not record its queue notice; posting it", message_id)
         # A negative reply id never collides with a stored reply's id (adapters key retries on it).
-        out = Outbound(platform=platform_name, channel_id=channel_id, thread_id=thread_id, text=QUEUE_NOTICE,
-                       reply_id=-message_id)
+        out = Outbound(
+            platform=platform_name, channel_id=channel_id, thread_id=thread_id, text=QUEUE_NOTICE, reply_id=-message_id
+        )
         try:
             posted = await platform.deliver(out)
         except Exception as exc:  # only a courtesy: the answer itself still comes
@@ -75,5 +77,10 @@ class QueueNotices:
         except Exception:
             _log.warning("message %s: queue notice posted but not kept in the transcript", message_id)
         telemetry.QUEUE_NOTICES.inc()
-        _log.info("message %s waited over %.0fs for a free slot; queue notice posted in %s thread %s",
-                  message_id, self.delay_s or 0, channel_id, thread_id)
+        _log.info(
+            "message %s waited over %.0fs for a free slot; queue notice posted in %s thread %s",
+            message_id,
+            self.delay_s or 0,
+            channel_id,
+            thread_id,
+        )

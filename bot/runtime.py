@@ -35,9 +35,15 @@ def _secret(value: Any) -> str:
 def slack_adapter(services: Services, *, mode: Literal["socket", "http"] = "socket") -> SlackAdapter:
     """The Slack adapter from the settings, registered as the core's `slack` platform."""
     s = services.settings
-    adapter = SlackAdapter(services.handlers(), token=_secret(s.slack_bot_token), app_token=_secret(s.slack_app_token),
-                           signing_secret=_secret(s.slack_signing_secret), api_url=s.slack_api_url, mode=mode,
-                           tasks=TaskGroup("Slack", before=services.acks.wait))
+    adapter = SlackAdapter(
+        services.handlers(),
+        token=_secret(s.slack_bot_token),
+        app_token=_secret(s.slack_app_token),
+        signing_secret=_secret(s.slack_signing_secret),
+        api_url=s.slack_api_url,
+        mode=mode,
+        tasks=TaskGroup("Slack", before=services.acks.wait),
+    )
     services.add_platform(adapter)
     return adapter
 
@@ -45,17 +51,25 @@ def slack_adapter(services: Services, *, mode: Literal["socket", "http"] = "sock
 def discord_adapter(services: Services, **options: Any) -> DiscordAdapter:
     """The Discord adapter from the settings, registered as the core's `discord` platform."""
     s = services.settings
-    adapter = DiscordAdapter(services.handlers(), token=_secret(s.discord_bot_token),
-                             channel_ids=s.discord_channel_ids, api_url=s.discord_api_url,
-                             gateway_url=s.discord_gateway_url, staff_role_ids=s.staff_discord_role_ids, **options)
+    adapter = DiscordAdapter(
+        services.handlers(),
+        token=_secret(s.discord_bot_token),
+        channel_ids=s.discord_channel_ids,
+        api_url=s.discord_api_url,
+        gateway_url=s.discord_gateway_url,
+        staff_role_ids=s.staff_discord_role_ids,
+        **options,
+    )
     services.add_platform(adapter)
     return adapter
 
 
 def start_line(services: Services, adapters: Sequence[Platform], *, host: str, port: int) -> str:
     """What `supportbot run` prints once it is up: adapters, address, back office (labelled when simulated)."""
-    line = (f"supportbot running: {', '.join(a.name for a in adapters) or 'no adapter'}; "
-            f"http://{host}:{port} (/healthz, /metrics); back office: {services.backoffices.describe()}")
+    line = (
+        f"supportbot running: {', '.join(a.name for a in adapters) or 'no adapter'}; "
+        f"http://{host}:{port} (/healthz, /metrics); back office: {services.backoffices.describe()}"
+    )
     if (notice := services.backoffices.notice) is not None:
         line += f" — {notice}"
     return line
@@ -68,15 +82,23 @@ async def outbound_platforms(services: Services) -> list[Platform]:
     platforms: list[Platform] = []
     if s.slack_configured:
         # HTTP mode with no route mounted receives nothing; the signing secret is never used here.
-        slack = SlackAdapter(services.handlers(), token=_secret(s.slack_bot_token),
-                             signing_secret=_secret(s.slack_signing_secret) or "outbound-only",
-                             api_url=s.slack_api_url, mode="http")
+        slack = SlackAdapter(
+            services.handlers(),
+            token=_secret(s.slack_bot_token),
+            signing_secret=_secret(s.slack_signing_secret) or "outbound-only",
+            api_url=s.slack_api_url,
+            mode="http",
+        )
         await slack.start_outbound()
         platforms.append(slack)
     if s.discord_configured:
-        adapter = DiscordAdapter(services.handlers(), token=_secret(s.discord_bot_token),
-                                 channel_ids=s.discord_channel_ids, api_url=s.discord_api_url,
-                                 gateway_url=s.discord_gateway_url)
+        adapter = DiscordAdapter(
+            services.handlers(),
+            token=_secret(s.discord_bot_token),
+            channel_ids=s.discord_channel_ids,
+            api_url=s.discord_api_url,
+            gateway_url=s.discord_gateway_url,
+        )
         await adapter.start_outbound()
         platforms.append(adapter)
     return platforms
@@ -92,9 +114,15 @@ def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.
         database = await services.db.ping()
         connected = {a.name: a.connected for a in adapters}
         healthy = database and all(connected.values())
-        return web.json_response({"status": "ok" if healthy else "degraded", "database": database,
-                                  "adapters": connected, "backoffice": services.backoffices.describe()},
-                                 status=200 if healthy else 503)
+        return web.json_response(
+            {
+                "status": "ok" if healthy else "degraded",
+                "database": database,
+                "adapters": connected,
+                "backoffice": services.backoffices.describe(),
+            },
+            status=200 if healthy else 503,
+        )
 
     async def metrics(_request: web.Request) -> web.Response:
         try:
@@ -111,8 +139,9 @@ def health_routes(services: Services, adapters: Sequence[Platform]) -> list[web.
     return [web.get("/healthz", healthz), web.get("/metrics", metrics)]
 
 
-async def serve(services: Services, adapters: Sequence[Platform], *, host: str, port: int,
-                stop: asyncio.Event | None = None) -> None:
+async def serve(
+    services: Services, adapters: Sequence[Platform], *, host: str, port: int, stop: asyncio.Event | None = None
+) -> None:
     """Run until SIGINT/SIGTERM (or `stop` is set); then stop taking work and drain within a bound."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -172,8 +201,9 @@ async def serve(services: Services, adapters: Sequence[Platform], *, host: str, 
     if services.settings.retention_days:
         from .customers import retention_forever
 
-        retention = asyncio.create_task(retention_forever(services.db, days=services.settings.retention_days,
-                                                          stop=stop), name="retention")
+        retention = asyncio.create_task(
+            retention_forever(services.db, days=services.settings.retention_days, stop=stop), name="retention"
+        )
     try:
         await stop.wait()
     finally:

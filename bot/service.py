@@ -97,17 +97,26 @@ class StoredReply:
     maybe_posted: bool  # an earlier attempt may have posted it before a crash
 
 
-def decide_refs(refs: dict[str, str], keys: list[str], ready: list[tuple[int, Task]],
-                reuse: dict[tuple[str, str], str]) -> None:
+def decide_refs(
+    refs: dict[str, str], keys: list[str], ready: list[tuple[int, Task]], reuse: dict[tuple[str, str], str]
+) -> None:
     """Each ready task's case reference (kept in the plan): an open case about the same subject, else new."""
     for key, (_, task) in zip(keys, ready, strict=True):
         refs.setdefault(key, reuse.get((task.kind, task_subject(task) or "")) or case_store.new_ref(task.kind))
 
 
 class SupportService:
-    def __init__(self, db: Database, workflow: SupportWorkflow, platforms: Mapping[str, Platform], *,
-                 concurrency: int = 32, worker_id: str | None = None,
-                 queue_notice_s: float | None = QUEUE_NOTICE_S, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        workflow: SupportWorkflow,
+        platforms: Mapping[str, Platform],
+        *,
+        concurrency: int = 32,
+        worker_id: str | None = None,
+        queue_notice_s: float | None = QUEUE_NOTICE_S,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.db = db
         self.retry = retry or RetryPolicy()
         self.workflow = workflow
@@ -140,22 +149,37 @@ class SupportService:
         # A place in the conversation's line is taken on arrival (its messages are answered in the order they
         # arrived), and the message is stored before waiting for the turn: acknowledged means stored.
         async with self._turns.in_line(key) as my_turn:
-            message = await self.db.grouped(lambda s: inbox.store_inbound(
-                s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
-                customer_id=inbound.user_id, platform_message_id=inbound.message_id,
-                author_id=inbound.user_id, text=storable(inbound.text),
-                meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm}))
+            message = await self.db.grouped(
+                lambda s: inbox.store_inbound(
+                    s,
+                    platform=inbound.platform,
+                    channel_id=inbound.channel_id,
+                    thread_id=inbound.thread_id,
+                    customer_id=inbound.user_id,
+                    platform_message_id=inbound.message_id,
+                    author_id=inbound.user_id,
+                    text=storable(inbound.text),
+                    meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm},
+                )
+            )
             created = message.created
             failpoint("after_store")
             if created:
                 telemetry.MESSAGES.labels("received").inc()
             elif message.status != "received":
-                _log.info("message %s (%s) seen again; status %s — not answered twice",
-                          message.id, inbound.message_id, message.status)
+                _log.info(
+                    "message %s (%s) seen again; status %s — not answered twice",
+                    message.id,
+                    inbound.message_id,
+                    message.status,
+                )
                 return HandleOutcome(result=None, duplicate=True, message_id=message.id)
             if not self.accepting:
-                _log.info("message %s (conversation %s) stored while shutting down; answered after the next "
-                          "start", message.id, message.conversation_id)
+                _log.info(
+                    "message %s (conversation %s) stored while shutting down; answered after the next start",
+                    message.id,
+                    message.conversation_id,
+                )
                 return HandleOutcome(result=None, message_id=message.id, deferred=True)
             if self.receive_only:  # a worker process answers it; the customer hears if it waits long
                 self._notices.arm(message.id, key)
@@ -189,8 +213,14 @@ class SupportService:
             return HandleOutcome(result=None, message_id=message_id, held=True)
         attempts = loaded.message.attempts
         if attempts > self.retry.max_attempts:  # its workers kept dying on it (killed, out of memory)
-            await after_failure(self.db, message_id, attempts=attempts - 1, permanent=False, policy=self.retry,
-                                error="no attempt finished: its worker stopped each time (killed or crashed)")
+            await after_failure(
+                self.db,
+                message_id,
+                attempts=attempts - 1,
+                permanent=False,
+                policy=self.retry,
+                error="no attempt finished: its worker stopped each time (killed or crashed)",
+            )
             return HandleOutcome(result=None, message_id=message_id, error="GivenUp")
         failpoint("after_claim")
         step = "pipeline"
@@ -211,11 +241,13 @@ class SupportService:
             telemetry.MESSAGES.labels("failed").inc()
             telemetry.ERRORS.labels(step).inc()
             try:
-                await after_failure(self.db, message_id, attempts=attempts, error=describe(exc), permanent=permanent,
-                                    policy=self.retry)
+                await after_failure(
+                    self.db, message_id, attempts=attempts, error=describe(exc), permanent=permanent, policy=self.retry
+                )
             except Exception:  # the claim's lease runs out instead, and the message is tried again
                 _log.exception("message %s: its failure could not be recorded", message_id)
             return HandleOutcome(result=None, message_id=message_id, error=type(exc).__name__)
+
         async def finish(s: AsyncSession) -> None:  # the reply marked sent and the message finished together
             if platform_id is not None:
                 await inbox.mark_reply_sent(s, reply.id, platform_message_id=platform_id)
@@ -231,8 +263,7 @@ class SupportService:
         # The first reads share the claim's transaction: one transaction fewer per message.
         return await self._claimed(session, message_id) if claimed else None
 
-    async def _claimed(self, session: AsyncSession, message_id: int,
-                       row: inbox.InboundRow | None = None) -> Loaded:
+    async def _claimed(self, session: AsyncSession, message_id: int, row: inbox.InboundRow | None = None) -> Loaded:
         """A message just claimed, read in the claim's transaction; finished at once if its thread is
         taken over by staff (then `held`: stored, in the transcript, not answered)."""
         loaded = await self._load(session, message_id, row)
@@ -250,23 +281,33 @@ class SupportService:
         # A first attempt (the claim counted it) cannot have a stored reply yet; a retry may.
         existing = await inbox.reply_for(session, message.id) if message.attempts != 1 else None
         # History and pending tasks come from earlier customer messages of the thread: none without them.
-        history = (await inbox.earlier_customer_texts(session, conversation_id=message.conversation_id,
-                                                      before_id=message.id) if message.has_history else [])
-        open_pending = (await pending_store.open_pending(session, message.conversation_id,
-                                                         before_message_id=message.id) if history else [])
+        history = (
+            await inbox.earlier_customer_texts(session, conversation_id=message.conversation_id, before_id=message.id)
+            if message.has_history
+            else []
+        )
+        open_pending = (
+            await pending_store.open_pending(session, message.conversation_id, before_message_id=message.id)
+            if history
+            else []
+        )
         language = await language_store.conversation_language(session, message.conversation_id) if history else None
-        return Loaded(message=message, existing=existing, history=history, open_pending=open_pending,
-                      language=language)
+        return Loaded(message=message, existing=existing, history=history, open_pending=open_pending, language=language)
 
     async def _answer(self, loaded: Loaded) -> StoredReply:
         """Plan, work, store the cases, write the reply and store it."""
         message = loaded.message
         log_ctx = f"conversation={message.conversation_id} message={message.id}"
         planned = await self.workflow.plan(
-            message.text, history=loaded.history, stored_plan=message.meta.get("plan"),
-            pending=[Task.model_validate({"kind": p.kind, "params": p.params, "asked": p.params.get("asked", 1)})
-                     for p in loaded.open_pending],
-            thread_language=loaded.language)
+            message.text,
+            history=loaded.history,
+            stored_plan=message.meta.get("plan"),
+            pending=[
+                Task.model_validate({"kind": p.kind, "params": p.params, "asked": p.params.get("asked", 1)})
+                for p in loaded.open_pending
+            ],
+            thread_language=loaded.language,
+        )
         # Each task's case reference is decided before its back office runs, and handed to it.
         ready = planned.ready
         keys = [planned.task_key(i) for i, _ in ready]
@@ -277,20 +318,25 @@ class SupportService:
             # same subject, else a new one), and a retry must send the same: kept with the plan before the call.
             async with self.db.write() as s:
                 reuse = await case_answers.open_refs_by_subject(
-                    s, platform=message.platform, customer_id=message.customer_id,
-                    subjects=[k for _, t in ready if (k := task_subject(t)) is not None])
+                    s,
+                    platform=message.platform,
+                    customer_id=message.customer_id,
+                    subjects=[k for _, t in ready if (k := task_subject(t)) is not None],
+                )
                 decide_refs(refs, keys, ready, reuse)
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
             save_plan = False
         decide_refs(refs, keys, ready, {})
-        orders = [(task, self._work_context(message, key, refs[key]))
-                  for key, (_, task) in zip(keys, ready, strict=True)]
+        orders = [
+            (task, self._work_context(message, key, refs[key])) for key, (_, task) in zip(keys, ready, strict=True)
+        ]
         drafts = await self.workflow.work(orders)
         failpoint("after_backoffice")
         cases: list[CaseSummary] = []
         if orders or planned.waiting or loaded.open_pending:  # the plan is stored with what it led to
-            cases = await self._store_work(message, planned, keys, orders, drafts, loaded.open_pending,
-                                           save_plan=save_plan)
+            cases = await self._store_work(
+                message, planned, keys, orders, drafts, loaded.open_pending, save_plan=save_plan
+            )
             save_plan = False
         failpoint("after_cases")
         for c in cases:
@@ -313,8 +359,14 @@ class SupportService:
         if earlier is not None:  # another attempt stored its reply first: that one is the answer
             return self._stored(earlier)
         assert reply_id is not None
-        _log.info("%s route=%s cases=%s pending=%d llm_calls=%d", log_ctx, answer.route,
-                  ",".join(c.ref for c in cases) or "-", len(answer.pending), answer.llm_calls)
+        _log.info(
+            "%s route=%s cases=%s pending=%d llm_calls=%d",
+            log_ctx,
+            answer.route,
+            ",".join(c.ref for c in cases) or "-",
+            len(answer.pending),
+            answer.llm_calls,
+        )
         return StoredReply(id=reply_id, answer=answer, sent=False, maybe_posted=message.attempts > 1)
 
     @staticmethod
@@ -322,41 +374,75 @@ class SupportService:
         """The idempotency key depends only on the message and the task: every attempt (after a crash too)
         sends the same one, and two bots on separate databases do not collide."""
         key = hashlib.sha256(f"{message.platform}\0{message.id}\0{message.platform_message_id}\0{task_key}".encode())
-        return WorkContext(case_ref=case_ref, idempotency_key=key.hexdigest()[:40], platform=message.platform,
-                           customer_id=message.customer_id, conversation_id=message.conversation_id,
-                           message_id=message.id)
+        return WorkContext(
+            case_ref=case_ref,
+            idempotency_key=key.hexdigest()[:40],
+            platform=message.platform,
+            customer_id=message.customer_id,
+            conversation_id=message.conversation_id,
+            message_id=message.id,
+        )
 
-    async def _store_work(self, message: inbox.InboundRow, planned: Planned, keys: list[str],
-                          orders: list[tuple[Task, WorkContext]], drafts: list[CaseDraft],
-                          open_pending: list[PendingTask], *, save_plan: bool) -> list[CaseSummary]:
+    async def _store_work(
+        self,
+        message: inbox.InboundRow,
+        planned: Planned,
+        keys: list[str],
+        orders: list[tuple[Task, WorkContext]],
+        drafts: list[CaseDraft],
+        open_pending: list[PendingTask],
+        *,
+        save_plan: bool,
+    ) -> list[CaseSummary]:
         """One transaction: the plan (unless replayed), the cases of the ready tasks, the pending tasks
         this message resolves and the ones it leaves waiting."""
+
         async def write(s: AsyncSession) -> list[CaseSummary]:
             if save_plan:
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
             stored = await case_store.open_cases(
-                s, [case_store.CaseSpec(kind=d.kind, task_key=key, details=d.details, subject_key=d.subject_key,
-                                        needs_staff=d.needs_staff, ref=ctx.case_ref)
-                    for key, (_, ctx), d in zip(keys, orders, drafts, strict=True)],
-                platform=message.platform, customer_id=message.customer_id,
-                conversation_id=message.conversation_id, message_id=message.id,
-                first_attempt=message.attempts == 1)
+                s,
+                [
+                    case_store.CaseSpec(
+                        kind=d.kind,
+                        task_key=key,
+                        details=d.details,
+                        subject_key=d.subject_key,
+                        needs_staff=d.needs_staff,
+                        ref=ctx.case_ref,
+                    )
+                    for key, (_, ctx), d in zip(keys, orders, drafts, strict=True)
+                ],
+                platform=message.platform,
+                customer_id=message.customer_id,
+                conversation_id=message.conversation_id,
+                message_id=message.id,
+                first_attempt=message.attempts == 1,
+            )
             await pending_store.resolve_pending(s, [p.id for p in open_pending], by_message_id=message.id)
             if planned.detected:  # with the cases, so that their staff cards show it
                 await language_store.set_conversation_language(s, message.conversation_id, planned.detected)
             for i, t in planned.waiting:
-                await pending_store.add_pending(s, conversation_id=message.conversation_id, message_id=message.id,
-                                                task_key=planned.task_key(i), kind=t.kind,
-                                                params={**t.params.model_dump(exclude_none=True), "asked": t.asked},
-                                                missing=t.missing())
+                await pending_store.add_pending(
+                    s,
+                    conversation_id=message.conversation_id,
+                    message_id=message.id,
+                    task_key=planned.task_key(i),
+                    kind=t.kind,
+                    params={**t.params.model_dump(exclude_none=True), "asked": t.asked},
+                    missing=t.missing(),
+                )
             cases = []
             for (c, created), d in zip(stored, drafts, strict=True):
                 details = dict(c.details)
                 if not created and self.workflow.backoffices.calls_out(d.kind):  # the latest answer counts
                     await case_answers.refresh_details(s, c.id, d.details, needs_staff=d.needs_staff)
                     details = dict(d.details)
-                cases.append(CaseSummary(ref=c.ref, kind=c.kind, status=c.status, details=details, new=created,
-                                         needs_staff=d.needs_staff))
+                cases.append(
+                    CaseSummary(
+                        ref=c.ref, kind=c.kind, status=c.status, details=details, new=created, needs_staff=d.needs_staff
+                    )
+                )
             return cases
 
         return await self.db.grouped(write)
@@ -364,20 +450,38 @@ class SupportService:
     @staticmethod
     def _stored(reply: Message) -> StoredReply:
         """A reply an earlier attempt stored: the answer is already decided."""
-        return StoredReply(id=reply.id, answer=Answer.from_json(reply.text, reply.meta or {}),
-                           sent=reply.status == "sent", maybe_posted=True)
+        return StoredReply(
+            id=reply.id,
+            answer=Answer.from_json(reply.text, reply.meta or {}),
+            sent=reply.status == "sent",
+            maybe_posted=True,
+        )
 
     async def _deliver(self, message: inbox.InboundRow, reply: StoredReply) -> str:
         """Post the reply on the message's platform; returns the platform's id for it."""
         platform = self.platforms.get(message.platform)
         if platform is None:
             raise DeliveryUnavailable(f"no adapter for {message.platform} is running")
-        buttons = (clarify_buttons(language=reply.answer.language, customer_id=message.customer_id,
-                                   thread_id=message.thread_id) if reply.answer.clarify else ())
-        return await platform.deliver(Outbound(
-            platform=message.platform, channel_id=message.channel_id, thread_id=message.thread_id,
-            text=reply.answer.reply, reply_id=reply.id, in_reply_to=message.platform_message_id or "",
-            customer_id=message.customer_id, maybe_posted=reply.maybe_posted, buttons=buttons))
+        buttons = (
+            clarify_buttons(
+                language=reply.answer.language, customer_id=message.customer_id, thread_id=message.thread_id
+            )
+            if reply.answer.clarify
+            else ()
+        )
+        return await platform.deliver(
+            Outbound(
+                platform=message.platform,
+                channel_id=message.channel_id,
+                thread_id=message.thread_id,
+                text=reply.answer.reply,
+                reply_id=reply.id,
+                in_reply_to=message.platform_message_id or "",
+                customer_id=message.customer_id,
+                maybe_posted=reply.maybe_posted,
+                buttons=buttons,
+            )
+        )
 
     async def _release(self, message_id: int, error: str) -> None:
         try:
@@ -394,17 +498,29 @@ class SupportService:
         try:
             async with self.db.write() as s:
                 stored = await inbox.store_inbound(
-                    s, platform=inbound.platform, channel_id=inbound.channel_id, thread_id=inbound.thread_id,
-                    customer_id=inbound.user_id, platform_message_id=inbound.message_id,
-                    author_id=inbound.user_id, text=storable(inbound.text), role="staff")
+                    s,
+                    platform=inbound.platform,
+                    channel_id=inbound.channel_id,
+                    thread_id=inbound.thread_id,
+                    customer_id=inbound.user_id,
+                    platform_message_id=inbound.message_id,
+                    author_id=inbound.user_id,
+                    text=storable(inbound.text),
+                    role="staff",
+                )
             created = stored.created
             if created and self.staff_wrote is not None:
                 await self.staff_wrote(stored.conversation_id, f"{inbound.platform}:{inbound.user_id}")
         except Exception:  # a transcript line, not a customer request: nothing waits on it
             _log.exception("could not record staff message %s", inbound.message_id)
             return False
-        _log.info("staff message %s by %s in thread %s recorded%s", inbound.message_id, inbound.user_id,
-                  inbound.thread_id, "" if created else " (seen before)")
+        _log.info(
+            "staff message %s by %s in thread %s recorded%s",
+            inbound.message_id,
+            inbound.user_id,
+            inbound.thread_id,
+            "" if created else " (seen before)",
+        )
         return created
 
     async def resume(self, *, platforms: tuple[str, ...] | None = None) -> int:
@@ -429,8 +545,9 @@ class SupportService:
         """A worker process's batch: up to `limit` waiting messages of this service's platforms, claimed in
         one statement, in conversation order (see `inbox.claim_waiting`), and read in the same transaction."""
         async with self.db.write() as s:
-            claimed = await inbox.claim_waiting(s, worker=self.worker_id, lease_s=CLAIM_LEASE_S, limit=limit,
-                                                platforms=tuple(self.platforms))
+            claimed = await inbox.claim_waiting(
+                s, worker=self.worker_id, lease_s=CLAIM_LEASE_S, limit=limit, platforms=tuple(self.platforms)
+            )
             rows = await inbox.load_inbound_many(s, [message_id for message_id, _ in claimed])
             return [await self._claimed(s, message_id, rows.get(message_id)) for message_id, _ in claimed]
 

@@ -21,13 +21,11 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="SUPPORTBOT_DATABASE_URL")
     llm: Literal["auto", "gemini", "offline"] = Field("auto", validation_alias="SUPPORTBOT_LLM")
-    gemini_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY"))
+    gemini_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY"))
     gemini_base_url: str | None = Field(None, validation_alias="SUPPORTBOT_GEMINI_BASE_URL")
     model: str = Field("gemini-2.5-flash", min_length=1, validation_alias="SUPPORTBOT_MODEL")
     router_model: str = Field("gemini-2.5-flash-lite", min_length=1, validation_alias="SUPPORTBOT_ROUTER_MODEL")
@@ -78,8 +76,14 @@ class Settings(BaseSettings):
     backoffice_secret: SecretStr | None = Field(None, validation_alias="SUPPORTBOT_BACKOFFICE_SECRET")
     backoffice_timeout_s: float = Field(10.0, gt=0, le=600, validation_alias="SUPPORTBOT_BACKOFFICE_TIMEOUT_S")
 
-    @field_validator("discord_channel_ids", "staff_slack_user_ids", "staff_discord_role_ids",
-                     "staff_discord_user_ids", "faq_allowed_hosts", mode="before")
+    @field_validator(
+        "discord_channel_ids",
+        "staff_slack_user_ids",
+        "staff_discord_role_ids",
+        "staff_discord_user_ids",
+        "faq_allowed_hosts",
+        mode="before",
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
@@ -132,8 +136,9 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a numeric Discord id")
         return value or None
 
-    @field_validator("gemini_base_url", "slack_api_url", "discord_api_url", "discord_gateway_url", "public_url",
-                     "backoffice_url")
+    @field_validator(
+        "gemini_base_url", "slack_api_url", "discord_api_url", "discord_gateway_url", "public_url", "backoffice_url"
+    )
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -153,8 +158,11 @@ class Settings(BaseSettings):
     def backoffice_modes(self) -> dict[str, str]:
         """The back office of each task kind: the per-kind variable, else SUPPORTBOT_BACKOFFICE."""
         mode = self.backoffice or "simulated"
-        return {"billing": self.backoffice_billing or mode, "return": self.backoffice_return or mode,
-                "status": self.backoffice_status or mode}
+        return {
+            "billing": self.backoffice_billing or mode,
+            "return": self.backoffice_return or mode,
+            "status": self.backoffice_status or mode,
+        }
 
     @property
     def slack_configured(self) -> bool:

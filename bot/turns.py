@@ -75,7 +75,10 @@ class ConversationTurns:
             async with asyncio.timeout(timeout_s):
                 await self._idle.wait()
         except TimeoutError:
-            _log.warning("messages still in flight after %gs: %d; left in the inbox for the next start",
-                         timeout_s, self.in_flight)
+            _log.warning(
+                "messages still in flight after %gs: %d; left in the inbox for the next start",
+                timeout_s,
+                self.in_flight,
+            )
             return False
         return True

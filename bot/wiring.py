@@ -62,9 +62,13 @@ class Services:
 
     def handlers(self) -> Handlers:
         """What an adapter is handed: narrow callables, no services to reach through."""
-        return Handlers(on_message=self.support.handle, on_staff_message=self.support.record_staff_message,
-                        on_interaction=self.on_interaction, is_staff=self.is_staff,
-                        commands=BoundCommands(self.registry, self))
+        return Handlers(
+            on_message=self.support.handle,
+            on_staff_message=self.support.record_staff_message,
+            on_interaction=self.on_interaction,
+            is_staff=self.is_staff,
+            commands=BoundCommands(self.registry, self),
+        )
 
     async def on_interaction(self, interaction: Interaction) -> InteractionReply:
         if interaction.action == CLARIFY_ACTION:  # the customer picked what their unclear message is about
@@ -94,9 +98,15 @@ def build_registry() -> CommandRegistry:
 
 def make_backoffices(settings: Settings) -> BackOffices:
     secret = settings.backoffice_secret.get_secret_value() if settings.backoffice_secret else None
-    return BackOffices(BackOfficeConfig(mode=settings.backoffice, per_kind=settings.backoffice_modes,
-                                        url=settings.backoffice_url, secret=secret,
-                                        timeout_s=settings.backoffice_timeout_s))
+    return BackOffices(
+        BackOfficeConfig(
+            mode=settings.backoffice,
+            per_kind=settings.backoffice_modes,
+            url=settings.backoffice_url,
+            secret=secret,
+            timeout_s=settings.backoffice_timeout_s,
+        )
+    )
 
 
 def make_llm_client(settings: Settings) -> LLMClient | None:
@@ -105,9 +115,15 @@ def make_llm_client(settings: Settings) -> LLMClient | None:
     from workflows.llm.gemini import GeminiClient
 
     assert settings.gemini_api_key is not None
-    return GeminiClient(api_key=settings.gemini_api_key.get_secret_value(), model=settings.model,
-                        router_model=settings.router_model, base_url=settings.gemini_base_url,
-                        rpm=settings.llm_rpm, concurrency=settings.llm_concurrency, timeout_s=settings.llm_timeout_s)
+    return GeminiClient(
+        api_key=settings.gemini_api_key.get_secret_value(),
+        model=settings.model,
+        router_model=settings.router_model,
+        base_url=settings.gemini_base_url,
+        rpm=settings.llm_rpm,
+        concurrency=settings.llm_concurrency,
+        timeout_s=settings.llm_timeout_s,
+    )
 
 
 async def prepare_database(db: Database) -> None:
@@ -116,8 +132,9 @@ async def prepare_database(db: Database) -> None:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, llm: LLMClient | None = None, use_settings_llm: bool = True,
-                        concurrency: int = 32) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, llm: LLMClient | None = None, use_settings_llm: bool = True, concurrency: int = 32
+) -> AsyncIterator[Services]:
     backoffices = make_backoffices(settings)
     db = Database(settings.database_url)
     client = llm if llm is not None else (make_llm_client(settings) if use_settings_llm else None)
@@ -127,17 +144,28 @@ async def open_services(settings: Settings, *, llm: LLMClient | None = None, use
         faq_answers = FaqAnswers(db)
         workflow = SupportWorkflow(runner, general_answerer=faq_answers, backoffices=backoffices)
         platforms: dict[str, Platform] = {}
-        support = SupportService(db, workflow, platforms, concurrency=concurrency,
-                                 retry=RetryPolicy(max_attempts=settings.max_attempts))
-        _log.info("language engine: %s; back office: %s", client.name if client else "offline",
-                  backoffices.describe())
+        support = SupportService(
+            db, workflow, platforms, concurrency=concurrency, retry=RetryPolicy(max_attempts=settings.max_attempts)
+        )
+        _log.info("language engine: %s; back office: %s", client.name if client else "offline", backoffices.describe())
         cases = case_service(db, settings)
-        staff = StaffLoop(db, settings, cases=cases, is_staff=functools.partial(staff_policy, settings),
-                          platforms=platforms)
+        staff = StaffLoop(
+            db, settings, cases=cases, is_staff=functools.partial(staff_policy, settings), platforms=platforms
+        )
         support.quiet, support.staff_wrote = staff.quiet, staff.staff_wrote
-        yield Services(settings=settings, db=db, runner=runner, workflow=workflow, support=support,
-                       registry=build_registry(), faq_answers=faq_answers, platforms=platforms,
-                       backoffices=backoffices, cases=cases, staff=staff)
+        yield Services(
+            settings=settings,
+            db=db,
+            runner=runner,
+            workflow=workflow,
+            support=support,
+            registry=build_registry(),
+            faq_answers=faq_answers,
+            platforms=platforms,
+            backoffices=backoffices,
+            cases=cases,
+            staff=staff,
+        )
     finally:
         if client is not None:
             await client.aclose()

@@ -14,21 +14,28 @@ from .cases import OPEN_STATUSES
 from .models import Case, utcnow
 
 _cases = Case.__table__
-_OPEN_REFS = (select(_cases.c.kind, _cases.c.subject_key, _cases.c.ref)
-              .where(_cases.c.platform == bindparam("b_platform"), _cases.c.customer_id == bindparam("b_customer"),
-                     _cases.c.subject_key.in_(bindparam("b_subjects", expanding=True)),
-                     _cases.c.status.in_(OPEN_STATUSES))
-              .order_by(_cases.c.id))
+_OPEN_REFS = (
+    select(_cases.c.kind, _cases.c.subject_key, _cases.c.ref)
+    .where(
+        _cases.c.platform == bindparam("b_platform"),
+        _cases.c.customer_id == bindparam("b_customer"),
+        _cases.c.subject_key.in_(bindparam("b_subjects", expanding=True)),
+        _cases.c.status.in_(OPEN_STATUSES),
+    )
+    .order_by(_cases.c.id)
+)
 
 
-async def open_refs_by_subject(session: AsyncSession, *, platform: str, customer_id: str,
-                               subjects: Sequence[str]) -> dict[tuple[str, str], str]:
+async def open_refs_by_subject(
+    session: AsyncSession, *, platform: str, customer_id: str, subjects: Sequence[str]
+) -> dict[tuple[str, str], str]:
     """(kind, subject key) → the reference of the customer's oldest open case about it."""
     if not subjects:
         return {}
     refs: dict[tuple[str, str], str] = {}
-    for row in await session.execute(_OPEN_REFS, {"b_platform": platform, "b_customer": customer_id,
-                                                  "b_subjects": sorted(set(subjects))}):
+    for row in await session.execute(
+        _OPEN_REFS, {"b_platform": platform, "b_customer": customer_id, "b_subjects": sorted(set(subjects))}
+    ):
         refs.setdefault((row.kind, row.subject_key), row.ref)
     return refs
 

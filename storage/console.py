@@ -96,8 +96,15 @@ def _hash(token: str) -> str:
 async def create_link(session: AsyncSession, staff: StaffIdentity, *, ttl: timedelta) -> str:
     """A new one-time link token (returned once; only its hash is stored)."""
     token = secrets.token_urlsafe(32)
-    session.add(ConsoleLink(token_hash=_hash(token), platform=staff.platform, user_id=staff.user_id,
-                            roles=list(staff.roles), expires_at=utcnow() + ttl))
+    session.add(
+        ConsoleLink(
+            token_hash=_hash(token),
+            platform=staff.platform,
+            user_id=staff.user_id,
+            roles=list(staff.roles),
+            expires_at=utcnow() + ttl,
+        )
+    )
     await session.flush()
     return token
 
@@ -108,21 +115,35 @@ async def redeem_link(session: AsyncSession, token: str) -> tuple[int, StaffIden
         return None
     now = utcnow()
     table = cast(Table, ConsoleLink.__table__)
-    row = (await session.execute(
-        update(table).where(table.c.token_hash == _hash(token), table.c.used_at.is_(None), table.c.expires_at > now)
-        .values(used_at=now).returning(table.c.id, table.c.platform, table.c.user_id, table.c.roles))).first()
+    row = (
+        await session.execute(
+            update(table)
+            .where(table.c.token_hash == _hash(token), table.c.used_at.is_(None), table.c.expires_at > now)
+            .values(used_at=now)
+            .returning(table.c.id, table.c.platform, table.c.user_id, table.c.roles)
+        )
+    ).first()
     if row is None:
         return None
     return row.id, StaffIdentity(row.platform, row.user_id, tuple(row.roles or ()))
 
 
-async def create_session(session: AsyncSession, staff: StaffIdentity, *, ttl: timedelta,
-                         link_id: int | None = None) -> tuple[str, str]:
+async def create_session(
+    session: AsyncSession, staff: StaffIdentity, *, ttl: timedelta, link_id: int | None = None
+) -> tuple[str, str]:
     """A new session; returns (cookie token, CSRF token)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    session.add(ConsoleSession(token_hash=_hash(token), link_id=link_id, platform=staff.platform,
-                               user_id=staff.user_id, roles=list(staff.roles), csrf_token=csrf,
-                               expires_at=utcnow() + ttl))
+    session.add(
+        ConsoleSession(
+            token_hash=_hash(token),
+            link_id=link_id,
+            platform=staff.platform,
+            user_id=staff.user_id,
+            roles=list(staff.roles),
+            csrf_token=csrf,
+            expires_at=utcnow() + ttl,
+        )
+    )
     await session.flush()
     return token, csrf
 
@@ -132,9 +153,18 @@ async def load_session(session: AsyncSession, token: str) -> SessionRow | None:
     if not token or len(token) > 100:
         return None
     table = cast(Table, ConsoleSession.__table__)
-    row = (await session.execute(select(table.c.platform, table.c.user_id, table.c.roles, table.c.csrf_token,
-                                        table.c.expires_at, table.c.ended_at)
-                                 .where(table.c.token_hash == _hash(token)))).first()
+    row = (
+        await session.execute(
+            select(
+                table.c.platform,
+                table.c.user_id,
+                table.c.roles,
+                table.c.csrf_token,
+                table.c.expires_at,
+                table.c.ended_at,
+            ).where(table.c.token_hash == _hash(token))
+        )
+    ).first()
     if row is None or row.ended_at is not None:
         return None
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
@@ -153,8 +183,9 @@ async def purge_expired(session: AsyncSession, *, older_than: timedelta = timede
 
 async def end_session(session: AsyncSession, token: str) -> None:
     table = cast(Table, ConsoleSession.__table__)
-    await session.execute(update(table).where(table.c.token_hash == _hash(token), table.c.ended_at.is_(None))
-                          .values(ended_at=utcnow()))
+    await session.execute(
+        update(table).where(table.c.token_hash == _hash(token), table.c.ended_at.is_(None)).values(ended_at=utcnow())
+    )
 
 
 # --- full-text search -------------------------------------------------------------------------------
@@ -196,24 +227,41 @@ async def search_cases(session: AsyncSession, q: str, *, limit: int = SEARCH_HIT
         match = fts5_query(q)
         if not match:
             return SearchHits([], False)
-        message_hits = (select(_MESSAGE_FTS.c.rowid).where(literal_column("message_fts").op("MATCH")(match))
-                        .order_by(_MESSAGE_FTS.c.rowid.desc()).limit(limit + 1))
-        case_hits = (select(_CASE_FTS.c.rowid).where(literal_column("case_fts").op("MATCH")(match))
-                     .order_by(_CASE_FTS.c.rowid.desc()).limit(limit + 1))
+        message_hits = (
+            select(_MESSAGE_FTS.c.rowid)
+            .where(literal_column("message_fts").op("MATCH")(match))
+            .order_by(_MESSAGE_FTS.c.rowid.desc())
+            .limit(limit + 1)
+        )
+        case_hits = (
+            select(_CASE_FTS.c.rowid)
+            .where(literal_column("case_fts").op("MATCH")(match))
+            .order_by(_CASE_FTS.c.rowid.desc())
+            .limit(limit + 1)
+        )
     else:
         if not _TERM.search(q):
             return SearchHits([], False)
         tsq = func.websearch_to_tsquery(literal_column("'english'"), q[:500])
-        message_hits = (select(messages.c.id).where(literal_column(PG_DOCUMENT).op("@@")(tsq))
-                        .order_by(messages.c.id.desc()).limit(limit + 1))
-        case_hits = (select(cases.c.id).where(literal_column(PG_DOCUMENT).op("@@")(tsq))
-                     .order_by(cases.c.id.desc()).limit(limit + 1))
+        message_hits = (
+            select(messages.c.id)
+            .where(literal_column(PG_DOCUMENT).op("@@")(tsq))
+            .order_by(messages.c.id.desc())
+            .limit(limit + 1)
+        )
+        case_hits = (
+            select(cases.c.id)
+            .where(literal_column(PG_DOCUMENT).op("@@")(tsq))
+            .order_by(cases.c.id.desc())
+            .limit(limit + 1)
+        )
     message_ids = list((await session.execute(message_hits)).scalars())
     case_ids = list((await session.execute(case_hits)).scalars())
     capped = len(message_ids) > limit or len(case_ids) > limit
     found = set(case_ids[:limit]) | set((await session.execute(exact_ref)).scalars())
     if message_ids:
         conversations = select(messages.c.conversation_id).where(messages.c.id.in_(message_ids[:limit]))
-        found.update((await session.execute(select(cases.c.id).where(cases.c.conversation_id.in_(conversations))))
-                     .scalars())
+        found.update(
+            (await session.execute(select(cases.c.id).where(cases.c.conversation_id.in_(conversations)))).scalars()
+        )
     return SearchHits(sorted(found), capped)

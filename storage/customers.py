@@ -94,27 +94,52 @@ def _rows_of(table: Table, platform: str, customer_id: str, case_ids: Sequence[i
 
 
 async def load_customer(session: AsyncSession, *, platform: str, customer_id: str) -> CustomerData:
-    conversations = list((await session.execute(
-        select(Conversation).where(_of_customer(platform, customer_id)).order_by(Conversation.id))).scalars())
-    messages = list((await session.execute(
-        select(Message).where(_messages_of(platform, customer_id)).order_by(Message.id))).scalars())
-    cases = list((await session.execute(
-        select(Case).where(Case.platform == platform, Case.customer_id == customer_id).order_by(Case.id))).scalars())
+    conversations = list(
+        (
+            await session.execute(
+                select(Conversation).where(_of_customer(platform, customer_id)).order_by(Conversation.id)
+            )
+        ).scalars()
+    )
+    messages = list(
+        (
+            await session.execute(select(Message).where(_messages_of(platform, customer_id)).order_by(Message.id))
+        ).scalars()
+    )
+    cases = list(
+        (
+            await session.execute(
+                select(Case).where(Case.platform == platform, Case.customer_id == customer_id).order_by(Case.id)
+            )
+        ).scalars()
+    )
     events: dict[int, list[CaseEvent]] = {c.id: [] for c in cases}
     if cases:
-        for event in (await session.execute(select(CaseEvent).where(CaseEvent.case_id.in_(list(events)))
-                                            .order_by(CaseEvent.id))).scalars():
+        for event in (
+            await session.execute(select(CaseEvent).where(CaseEvent.case_id.in_(list(events))).order_by(CaseEvent.id))
+        ).scalars():
             events[event.case_id].append(event)
-    pending = list((await session.execute(
-        select(PendingTask).where(PendingTask.conversation_id.in_([c.id for c in conversations]))
-        .order_by(PendingTask.id))).scalars()) if conversations else []
+    pending = (
+        list(
+            (
+                await session.execute(
+                    select(PendingTask)
+                    .where(PendingTask.conversation_id.in_([c.id for c in conversations]))
+                    .order_by(PendingTask.id)
+                )
+            ).scalars()
+        )
+        if conversations
+        else []
+    )
     ratings: list[dict[str, Any]] = []
     table = await _optional_table(session, RATINGS_TABLE)
     where = _rows_of(table, platform, customer_id, list(events)) if table is not None else None
     if table is not None and where is not None:
         ratings = [dict(row._mapping) for row in (await session.execute(select(table).where(where)))]
-    return CustomerData(conversations=conversations, messages=messages, cases=cases, events=events,
-                        pending=pending, ratings=ratings)
+    return CustomerData(
+        conversations=conversations, messages=messages, cases=cases, events=events, pending=pending, ratings=ratings
+    )
 
 
 @dataclass(frozen=True)
@@ -132,40 +157,67 @@ async def _erase_messages(session: AsyncSession, where: Any) -> int:
     """Replace the text and scrub the metadata of every message matching `where` (not yet erased)."""
     rows = (await session.execute(select(Message.id, Message.meta).where(where, Message.text != ERASED))).all()
     messages = cast(Table, Message.__table__)
-    statement = (update(messages).where(messages.c.id == bindparam("b_id"))
-                 .values(text=ERASED, meta=bindparam("b_meta"), updated_at=bindparam("b_now")))
+    statement = (
+        update(messages)
+        .where(messages.c.id == bindparam("b_id"))
+        .values(text=ERASED, meta=bindparam("b_meta"), updated_at=bindparam("b_now"))
+    )
     now = utcnow()
     for start in range(0, len(rows), _BATCH):
-        await session.execute(statement, [{"b_id": r.id, "b_meta": scrub(r.meta or {}), "b_now": now}
-                                          for r in rows[start:start + _BATCH]])
+        await session.execute(
+            statement,
+            [{"b_id": r.id, "b_meta": scrub(r.meta or {}), "b_now": now} for r in rows[start : start + _BATCH]],
+        )
     return len(rows)
 
 
 async def _record_erased(session: AsyncSession, case_ids: Sequence[int], *, actor: str, note: str) -> None:
     if case_ids:
-        await session.execute(cast(Table, CaseEvent.__table__).insert(), [
-            {"case_id": cid, "action": "erased", "actor": actor[:160], "note": note, "created_at": utcnow()}
-            for cid in case_ids])
+        await session.execute(
+            cast(Table, CaseEvent.__table__).insert(),
+            [
+                {"case_id": cid, "action": "erased", "actor": actor[:160], "note": note, "created_at": utcnow()}
+                for cid in case_ids
+            ],
+        )
 
 
 async def erase_customer(session: AsyncSession, *, platform: str, customer_id: str, actor: str) -> Erased:
     """Erase one customer's texts and names (see the module docstring), and record an `erased` event
     with `actor` on each of their cases. Idempotent: a second run changes only what arrived since."""
     messages = await _erase_messages(session, _messages_of(platform, customer_id))
-    cases = list((await session.execute(
-        select(Case).where(Case.platform == platform, Case.customer_id == customer_id))).scalars())
+    cases = list(
+        (
+            await session.execute(select(Case).where(Case.platform == platform, Case.customer_id == customer_id))
+        ).scalars()
+    )
     for case in cases:
         case.details = scrub_details(case.details, ref=case.ref)
     case_ids = [c.id for c in cases]
     notes = 0
     if case_ids:
-        notes = affected(await session.execute(
-            update(CaseEvent).where(CaseEvent.case_id.in_(case_ids), CaseEvent.note.is_not(None),
-                                    CaseEvent.note != ERASED,
-                                    CaseEvent.action.not_in(("assigned", "erased")))
-            .values(note=ERASED).execution_options(synchronize_session=False)))
-    pending_rows = list((await session.execute(select(PendingTask).where(PendingTask.conversation_id.in_(
-        select(Conversation.id).where(_of_customer(platform, customer_id)))))).scalars())
+        notes = affected(
+            await session.execute(
+                update(CaseEvent)
+                .where(
+                    CaseEvent.case_id.in_(case_ids),
+                    CaseEvent.note.is_not(None),
+                    CaseEvent.note != ERASED,
+                    CaseEvent.action.not_in(("assigned", "erased")),
+                )
+                .values(note=ERASED)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    pending_rows = list(
+        (
+            await session.execute(
+                select(PendingTask).where(
+                    PendingTask.conversation_id.in_(select(Conversation.id).where(_of_customer(platform, customer_id)))
+                )
+            )
+        ).scalars()
+    )
     for task in pending_rows:
         task.params = scrub(task.params or {})
     ratings = await _erase_ratings(session, platform, customer_id, case_ids)
@@ -181,8 +233,9 @@ async def _erase_ratings(session: AsyncSession, platform: str, customer_id: str,
     where = _rows_of(table, platform, customer_id, case_ids) if table is not None else None
     if table is None or where is None:
         return 0
-    values = {name: None for name in _RATING_FREE_TEXT
-              if name in table.c and isinstance(table.c[name].type, (String, Text))}
+    values = {
+        name: None for name in _RATING_FREE_TEXT if name in table.c and isinstance(table.c[name].type, (String, Text))
+    }
     if values:
         await session.execute(update(table).where(where).values(**values))
     return int((await session.execute(select(func.count()).select_from(table).where(where))).scalar_one())
@@ -201,34 +254,45 @@ async def _scrub_outbox(session: AsyncSession, platform: str, customer_id: str, 
         return
     rows = (await session.execute(select(table.c.id, table.c.payload).where(or_(*clauses)))).all()
     for row in rows:
-        await session.execute(update(table).where(table.c.id == row.id)
-                              .values(payload=scrub(row.payload or {}, keep=KEPT_KEYS | {"channel_id"})))
+        await session.execute(
+            update(table)
+            .where(table.c.id == row.id)
+            .values(payload=scrub(row.payload or {}, keep=KEPT_KEYS | {"channel_id"}))
+        )
 
 
 async def expired_conversations(session: AsyncSession, *, closed_before: datetime, limit: int = _BATCH) -> list[int]:
     """Conversations whose transcript retention allows erasing: every case in them closed before
     `closed_before`, no message since, and some text not yet erased."""
-    last_close = (select(func.max(CaseEvent.created_at)).join(Case, Case.id == CaseEvent.case_id)
-                  .where(Case.conversation_id == Conversation.id, CaseEvent.action == "closed")
-                  .scalar_subquery())
-    query = (select(Conversation.id)
-             .where(exists().where(Case.conversation_id == Conversation.id),
-                    ~exists().where(Case.conversation_id == Conversation.id, Case.status != "closed"),
-                    last_close < closed_before,
-                    ~exists().where(Message.conversation_id == Conversation.id, Message.created_at >= closed_before),
-                    exists().where(Message.conversation_id == Conversation.id, Message.text != ERASED))
-             .order_by(Conversation.id).limit(limit))
+    last_close = (
+        select(func.max(CaseEvent.created_at))
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(Case.conversation_id == Conversation.id, CaseEvent.action == "closed")
+        .scalar_subquery()
+    )
+    query = (
+        select(Conversation.id)
+        .where(
+            exists().where(Case.conversation_id == Conversation.id),
+            ~exists().where(Case.conversation_id == Conversation.id, Case.status != "closed"),
+            last_close < closed_before,
+            ~exists().where(Message.conversation_id == Conversation.id, Message.created_at >= closed_before),
+            exists().where(Message.conversation_id == Conversation.id, Message.text != ERASED),
+        )
+        .order_by(Conversation.id)
+        .limit(limit)
+    )
     return list((await session.execute(query)).scalars())
 
 
-async def erase_transcripts(session: AsyncSession, conversation_ids: Sequence[int], *, actor: str,
-                            note: str) -> int:
+async def erase_transcripts(session: AsyncSession, conversation_ids: Sequence[int], *, actor: str, note: str) -> int:
     """Erase the messages of these conversations (their cases stay as they are) and record `erased` on
     their cases. Returns how many messages were erased."""
     if not conversation_ids:
         return 0
     erased = await _erase_messages(session, Message.conversation_id.in_(list(conversation_ids)))
-    case_ids = list((await session.execute(
-        select(Case.id).where(Case.conversation_id.in_(list(conversation_ids))))).scalars())
+    case_ids = list(
+        (await session.execute(select(Case.id).where(Case.conversation_id.in_(list(conversation_ids))))).scalars()
+    )
     await _record_erased(session, case_ids, actor=actor, note=note)
     return erased

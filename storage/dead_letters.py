@@ -24,16 +24,22 @@ def backoff(attempts: int, *, base_s: float, max_s: float = 3600.0) -> timedelta
     return timedelta(seconds=min(max_s, base_s * 2 ** max(0, attempts - 1)))
 
 
-async def record_failure(session: AsyncSession, message_id: int, *, error: str, give_up: bool,
-                         retry_at: datetime | None) -> bool:
+async def record_failure(
+    session: AsyncSession, message_id: int, *, error: str, give_up: bool, retry_at: datetime | None
+) -> bool:
     """After a failed attempt of a message this worker holds: back to the inbox, not to be tried before
     `retry_at`, or given up. Returns False when the message was not in processing (someone else has it)."""
-    values = ({"status": GIVEN_UP, "next_attempt_at": None} if give_up
-              else {"status": "received", "next_attempt_at": retry_at})
+    values = (
+        {"status": GIVEN_UP, "next_attempt_at": None}
+        if give_up
+        else {"status": "received", "next_attempt_at": retry_at}
+    )
     result = await session.execute(
-        update(Message).where(Message.id == message_id, Message.status == "processing")
+        update(Message)
+        .where(Message.id == message_id, Message.status == "processing")
         .values(**values, error=error[:2000], claimed_by=None, claimed_until=None, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return affected(result) == 1
 
 
@@ -54,18 +60,48 @@ class DeadLetter:
 async def dead_letters(session: AsyncSession, *, limit: int = 500) -> list[DeadLetter]:
     """Given-up customer messages, oldest first."""
     rows = await session.execute(
-        select(Message.id, Message.platform, Conversation.channel_id, Conversation.thread_id,
-               Conversation.customer_id, Message.attempts, Message.error, Message.text, Message.created_at,
-               Message.updated_at)
+        select(
+            Message.id,
+            Message.platform,
+            Conversation.channel_id,
+            Conversation.thread_id,
+            Conversation.customer_id,
+            Message.attempts,
+            Message.error,
+            Message.text,
+            Message.created_at,
+            Message.updated_at,
+        )
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.role == "customer", Message.status == GIVEN_UP).order_by(Message.id).limit(limit))
-    return [DeadLetter(id=r[0], platform=r[1], channel_id=r[2], thread_id=r[3], customer_id=r[4], attempts=r[5],
-                       error=r[6] or "", text=r[7], received_at=r[8], given_up_at=r[9]) for r in rows]
+        .where(Message.role == "customer", Message.status == GIVEN_UP)
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return [
+        DeadLetter(
+            id=r[0],
+            platform=r[1],
+            channel_id=r[2],
+            thread_id=r[3],
+            customer_id=r[4],
+            attempts=r[5],
+            error=r[6] or "",
+            text=r[7],
+            received_at=r[8],
+            given_up_at=r[9],
+        )
+        for r in rows
+    ]
 
 
 async def count_dead_letters(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(Message).where(
-        Message.role == "customer", Message.status == GIVEN_UP))).scalar_one())
+    return int(
+        (
+            await session.execute(
+                select(func.count()).select_from(Message).where(Message.role == "customer", Message.status == GIVEN_UP)
+            )
+        ).scalar_one()
+    )
 
 
 async def retry(session: AsyncSession, message_ids: Sequence[int] | None = None) -> list[int]:
@@ -76,7 +112,10 @@ async def retry(session: AsyncSession, message_ids: Sequence[int] | None = None)
         query = query.where(Message.id.in_(list(message_ids)))
     ids = list((await session.execute(query.order_by(Message.id))).scalars())
     if ids:
-        await session.execute(update(Message).where(Message.id.in_(ids), Message.status == GIVEN_UP)
-                              .values(status="received", attempts=0, next_attempt_at=None, updated_at=utcnow())
-                              .execution_options(synchronize_session=False))
+        await session.execute(
+            update(Message)
+            .where(Message.id.in_(ids), Message.status == GIVEN_UP)
+            .values(status="received", attempts=0, next_attempt_at=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     return ids

@@ -27,6 +27,7 @@ def _text(value: str) -> str:
 
 # --- pages --------------------------------------------------------------------------------------
 
+
 async def get_page(session: AsyncSession, url: str) -> Page | None:
     return (await session.execute(select(Page).where(Page.url == url))).scalar_one_or_none()
 
@@ -35,17 +36,24 @@ async def save_page(session: AsyncSession, *, url: str, title: str, text: str, c
     """Insert or replace the stored extraction of `url` (one statement: safe when two FAQs race)."""
     if len(url) > MAX_URL_CHARS:
         return
-    values = {"url": url, "title": _text(title), "text": _text(text), "content_hash": content_hash,
-              "fetched_at": utcnow()}
+    values = {
+        "url": url,
+        "title": _text(title),
+        "text": _text(text),
+        "content_hash": content_hash,
+        "fetched_at": utcnow(),
+    }
     insert = insert_of(dialect_of(session))
     statement = insert(Page).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=[Page.url],
-        set_={k: statement.excluded[k] for k in ("title", "text", "content_hash", "fetched_at")})
+        set_={k: statement.excluded[k] for k in ("title", "text", "content_hash", "fetched_at")},
+    )
     await session.execute(statement)
 
 
 # --- FAQ sets and items -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NewFaqItem:
@@ -64,17 +72,40 @@ class StoredFaqItem:
     created_at: datetime
 
 
-async def save_faq_set(session: AsyncSession, *, requested_by: str, platform: str, channel_id: str,
-                       urls: Sequence[str], chain: str, llm_calls: int, failed_pages: Sequence[dict[str, str]],
-                       items: Sequence[NewFaqItem]) -> FaqSet:
+async def save_faq_set(
+    session: AsyncSession,
+    *,
+    requested_by: str,
+    platform: str,
+    channel_id: str,
+    urls: Sequence[str],
+    chain: str,
+    llm_calls: int,
+    failed_pages: Sequence[dict[str, str]],
+    items: Sequence[NewFaqItem],
+) -> FaqSet:
     """Store one FAQ as built (its items in order); returns the set with its id."""
-    faq_set = FaqSet(requested_by=requested_by[:160], platform=platform[:16], channel_id=channel_id[:128],
-                     urls=list(urls), chain=chain[:16], llm_calls=llm_calls, failed_pages=list(failed_pages))
+    faq_set = FaqSet(
+        requested_by=requested_by[:160],
+        platform=platform[:16],
+        channel_id=channel_id[:128],
+        urls=list(urls),
+        chain=chain[:16],
+        llm_calls=llm_calls,
+        failed_pages=list(failed_pages),
+    )
     session.add(faq_set)
     await session.flush()
-    session.add_all(FaqItem(faq_set_id=faq_set.id, position=i, question=_text(item.question),
-                            answer=_text(item.answer), sources=list(item.sources))
-                    for i, item in enumerate(items))
+    session.add_all(
+        FaqItem(
+            faq_set_id=faq_set.id,
+            position=i,
+            question=_text(item.question),
+            answer=_text(item.answer),
+            sources=list(item.sources),
+        )
+        for i, item in enumerate(items)
+    )
     await session.flush()
     return faq_set
 
@@ -87,21 +118,26 @@ async def latest_faq_set_id(session: AsyncSession) -> int | None:
 async def recent_faq_items(session: AsyncSession, *, limit: int = 5000) -> list[StoredFaqItem]:
     """Stored FAQ items, newest set first and in their order within a set."""
     rows = await session.execute(
-        select(FaqItem.faq_set_id, FaqItem.position, FaqItem.question, FaqItem.answer, FaqItem.sources,
-               FaqSet.created_at)
+        select(
+            FaqItem.faq_set_id, FaqItem.position, FaqItem.question, FaqItem.answer, FaqItem.sources, FaqSet.created_at
+        )
         .join(FaqSet, FaqSet.id == FaqItem.faq_set_id)
         .order_by(FaqSet.id.desc(), FaqItem.position)
-        .limit(limit))
-    return [StoredFaqItem(set_id=r[0], position=r[1], question=r[2], answer=r[3], sources=list(r[4] or []),
-                          created_at=r[5]) for r in rows]
+        .limit(limit)
+    )
+    return [
+        StoredFaqItem(set_id=r[0], position=r[1], question=r[2], answer=r[3], sources=list(r[4] or []), created_at=r[5])
+        for r in rows
+    ]
 
 
 async def get_faq_set(session: AsyncSession, set_id: int) -> tuple[FaqSet, list[FaqItem]] | None:
     faq_set = await session.get(FaqSet, set_id)
     if faq_set is None:
         return None
-    items = (await session.execute(
-        select(FaqItem).where(FaqItem.faq_set_id == set_id).order_by(FaqItem.position))).scalars()
+    items = (
+        await session.execute(select(FaqItem).where(FaqItem.faq_set_id == set_id).order_by(FaqItem.position))
+    ).scalars()
     return faq_set, list(items)
 
 

@@ -54,7 +54,7 @@ class GroupCommit:
 
     async def _flush(self) -> None:
         while self._queue:
-            batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             try:
                 results = await self._run(batch)
             except Exception as exc:

@@ -24,41 +24,87 @@ _messages = cast(Table, Message.__table__)
 _earlier = _messages.alias("earlier")
 
 _NEW_CONVERSATION = PerDialect(
-    lambda insert: insert(_conversations).on_conflict_do_nothing().returning(_conversations.c.id))
+    lambda insert: insert(_conversations).on_conflict_do_nothing().returning(_conversations.c.id)
+)
 _FIND_CONVERSATION = select(_conversations.c.id).where(
-    _conversations.c.platform == bindparam("b_platform"), _conversations.c.channel_id == bindparam("b_channel"),
-    _conversations.c.thread_id == bindparam("b_thread"))
+    _conversations.c.platform == bindparam("b_platform"),
+    _conversations.c.channel_id == bindparam("b_channel"),
+    _conversations.c.thread_id == bindparam("b_thread"),
+)
 # Inbound messages (unique platform id) and replies (one per inbound message) alike: a conflict inserts nothing.
 _NEW_MESSAGE = PerDialect(lambda insert: insert(_messages).on_conflict_do_nothing().returning(_messages.c.id))
 _FIND_MESSAGE = select(_messages.c.id, _messages.c.conversation_id, _messages.c.status).where(
-    _messages.c.platform == bindparam("b_platform"), _messages.c.platform_message_id == bindparam("b_pmid"))
-_LOAD_INBOUND_COLUMNS = (
-    select(_messages.c.id, _messages.c.conversation_id, _messages.c.platform, _messages.c.platform_message_id,
-           _messages.c.text, _messages.c.meta, _messages.c.attempts, _conversations.c.channel_id,
-           _conversations.c.thread_id, _conversations.c.customer_id,
-           exists().where(_earlier.c.conversation_id == _messages.c.conversation_id,
-                          _earlier.c.id < _messages.c.id, _earlier.c.role == "customer").label("has_history"))
-    .join(_conversations, _conversations.c.id == _messages.c.conversation_id))
+    _messages.c.platform == bindparam("b_platform"), _messages.c.platform_message_id == bindparam("b_pmid")
+)
+_LOAD_INBOUND_COLUMNS = select(
+    _messages.c.id,
+    _messages.c.conversation_id,
+    _messages.c.platform,
+    _messages.c.platform_message_id,
+    _messages.c.text,
+    _messages.c.meta,
+    _messages.c.attempts,
+    _conversations.c.channel_id,
+    _conversations.c.thread_id,
+    _conversations.c.customer_id,
+    exists()
+    .where(
+        _earlier.c.conversation_id == _messages.c.conversation_id,
+        _earlier.c.id < _messages.c.id,
+        _earlier.c.role == "customer",
+    )
+    .label("has_history"),
+).join(_conversations, _conversations.c.id == _messages.c.conversation_id)
 _LOAD_INBOUND = _LOAD_INBOUND_COLUMNS.where(_messages.c.id == bindparam("b_id"))
 _LOAD_INBOUND_MANY = _LOAD_INBOUND_COLUMNS.where(_messages.c.id.in_(bindparam("b_ids", expanding=True)))
-_EARLIER_TEXTS = (select(_messages.c.text)
-                  .where(_messages.c.conversation_id == bindparam("b_conversation"),
-                         _messages.c.id < bindparam("b_before"), _messages.c.role == "customer")
-                  .order_by(_messages.c.id.desc()).limit(bindparam("b_limit")))
+_EARLIER_TEXTS = (
+    select(_messages.c.text)
+    .where(
+        _messages.c.conversation_id == bindparam("b_conversation"),
+        _messages.c.id < bindparam("b_before"),
+        _messages.c.role == "customer",
+    )
+    .order_by(_messages.c.id.desc())
+    .limit(bindparam("b_limit"))
+)
 _CLAIM = (
     update(_messages)
-    .where(_messages.c.id == bindparam("b_id"),
-           or_(_messages.c.status == "received",
-               (_messages.c.status == "processing") & (_messages.c.claimed_until < bindparam("b_now"))))
-    .values(status="processing", claimed_by=bindparam("b_worker"), claimed_until=bindparam("b_until"),
-            attempts=_messages.c.attempts + 1, updated_at=bindparam("b_now")))
-_FINISH = (update(_messages).where(_messages.c.id == bindparam("b_id"))
-           .values(status=bindparam("b_status"), error=bindparam("b_error"), claimed_by=None, claimed_until=None,
-                   updated_at=bindparam("b_now")))
-_SET_META = (update(_messages).where(_messages.c.id == bindparam("b_id"))
-             .values(meta=bindparam("b_meta"), updated_at=bindparam("b_now")))
-_REPLY_SENT = (update(_messages).where(_messages.c.id == bindparam("b_id"))
-               .values(status="sent", platform_message_id=bindparam("b_pmid"), updated_at=bindparam("b_now")))
+    .where(
+        _messages.c.id == bindparam("b_id"),
+        or_(
+            _messages.c.status == "received",
+            (_messages.c.status == "processing") & (_messages.c.claimed_until < bindparam("b_now")),
+        ),
+    )
+    .values(
+        status="processing",
+        claimed_by=bindparam("b_worker"),
+        claimed_until=bindparam("b_until"),
+        attempts=_messages.c.attempts + 1,
+        updated_at=bindparam("b_now"),
+    )
+)
+_FINISH = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        error=bindparam("b_error"),
+        claimed_by=None,
+        claimed_until=None,
+        updated_at=bindparam("b_now"),
+    )
+)
+_SET_META = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("b_id"))
+    .values(meta=bindparam("b_meta"), updated_at=bindparam("b_now"))
+)
+_REPLY_SENT = (
+    update(_messages)
+    .where(_messages.c.id == bindparam("b_id"))
+    .values(status="sent", platform_message_id=bindparam("b_pmid"), updated_at=bindparam("b_now"))
+)
 
 
 class InboundRef(Protocol):
@@ -99,24 +145,52 @@ class InboundRow:
     has_history: bool  # earlier customer messages in the conversation
 
 
-async def store_inbound(session: AsyncSession, *, platform: str, channel_id: str, thread_id: str,
-                        customer_id: str, platform_message_id: str, author_id: str, text: str,
-                        role: str = "customer", internal: bool = False,
-                        meta: dict[str, Any] | None = None) -> StoredInbound:
+async def store_inbound(
+    session: AsyncSession,
+    *,
+    platform: str,
+    channel_id: str,
+    thread_id: str,
+    customer_id: str,
+    platform_message_id: str,
+    author_id: str,
+    text: str,
+    role: str = "customer",
+    internal: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> StoredInbound:
     """Store an inbound message once, creating its conversation if needed (2 statements when both
     are new). A redelivery returns the stored message's id and status with `created` False. Customer
     messages wait in the inbox (`received`); staff messages are transcript only (`stored`)."""
-    conversation_id = (await session.execute(_NEW_CONVERSATION(session), {
-        "platform": platform, "channel_id": channel_id, "thread_id": thread_id,
-        "customer_id": customer_id})).scalar()
+    conversation_id = (
+        await session.execute(
+            _NEW_CONVERSATION(session),
+            {"platform": platform, "channel_id": channel_id, "thread_id": thread_id, "customer_id": customer_id},
+        )
+    ).scalar()
     if conversation_id is None:  # the thread's conversation exists (or another process just created it)
-        conversation_id = (await session.execute(_FIND_CONVERSATION, {
-            "b_platform": platform, "b_channel": channel_id, "b_thread": thread_id})).scalar_one()
+        conversation_id = (
+            await session.execute(
+                _FIND_CONVERSATION, {"b_platform": platform, "b_channel": channel_id, "b_thread": thread_id}
+            )
+        ).scalar_one()
     status = "received" if role == "customer" else "stored"
-    message_id = (await session.execute(_NEW_MESSAGE(session), {
-        "conversation_id": conversation_id, "platform": platform, "platform_message_id": platform_message_id,
-        "role": role, "author_id": author_id, "text": text, "internal": internal, "status": status,
-        "meta": meta or {}})).scalar()
+    message_id = (
+        await session.execute(
+            _NEW_MESSAGE(session),
+            {
+                "conversation_id": conversation_id,
+                "platform": platform,
+                "platform_message_id": platform_message_id,
+                "role": role,
+                "author_id": author_id,
+                "text": text,
+                "internal": internal,
+                "status": status,
+                "meta": meta or {},
+            },
+        )
+    ).scalar()
     if message_id is not None:
         return StoredInbound(id=message_id, conversation_id=conversation_id, status=status, created=True)
     found = (await session.execute(_FIND_MESSAGE, {"b_platform": platform, "b_pmid": platform_message_id})).one()
@@ -138,10 +212,19 @@ async def load_inbound_many(session: AsyncSession, message_ids: list[int]) -> di
 
 
 def _inbound_row(row: Any) -> InboundRow:
-    return InboundRow(id=row.id, conversation_id=row.conversation_id, platform=row.platform,
-                      platform_message_id=row.platform_message_id, text=row.text, meta=row.meta or {},
-                      attempts=row.attempts, channel_id=row.channel_id, thread_id=row.thread_id,
-                      customer_id=row.customer_id, has_history=bool(row.has_history))
+    return InboundRow(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        platform=row.platform,
+        platform_message_id=row.platform_message_id,
+        text=row.text,
+        meta=row.meta or {},
+        attempts=row.attempts,
+        channel_id=row.channel_id,
+        thread_id=row.thread_id,
+        customer_id=row.customer_id,
+        has_history=bool(row.has_history),
+    )
 
 
 async def set_meta(session: AsyncSession, message_id: int, meta: dict[str, Any]) -> None:
@@ -151,8 +234,9 @@ async def set_meta(session: AsyncSession, message_id: int, meta: dict[str, Any])
 async def claim_message(session: AsyncSession, message_id: int, *, worker: str, lease_s: float) -> bool:
     """Atomically take a message for processing; False if someone else holds it or it is done."""
     now = utcnow()
-    result = await session.execute(_CLAIM, {"b_id": message_id, "b_now": now, "b_worker": worker,
-                                            "b_until": now + timedelta(seconds=lease_s)})
+    result = await session.execute(
+        _CLAIM, {"b_id": message_id, "b_now": now, "b_worker": worker, "b_until": now + timedelta(seconds=lease_s)}
+    )
     return affected(result) == 1
 
 
@@ -163,36 +247,58 @@ def _claim_waiting_statement(dialect: str, platforms: tuple[str, ...]) -> Any:
     with SKIP LOCKED, so processes claiming at once take different messages without waiting."""
     m, e = _messages.alias("m"), _messages.alias("e")
     waiting = or_(m.c.status == "received", (m.c.status == "processing") & (m.c.claimed_until < bindparam("b_now")))
-    earlier = exists().where(e.c.conversation_id == m.c.conversation_id, e.c.role == "customer", e.c.id < m.c.id,
-                             e.c.status.in_(("received", "processing")))
-    pick = (select(m.c.id).where(m.c.role == "customer", m.c.platform.in_(platforms), waiting, ~earlier)
-            .order_by(m.c.id).limit(bindparam("b_limit")))
+    earlier = exists().where(
+        e.c.conversation_id == m.c.conversation_id,
+        e.c.role == "customer",
+        e.c.id < m.c.id,
+        e.c.status.in_(("received", "processing")),
+    )
+    pick = (
+        select(m.c.id)
+        .where(m.c.role == "customer", m.c.platform.in_(platforms), waiting, ~earlier)
+        .order_by(m.c.id)
+        .limit(bindparam("b_limit"))
+    )
     if dialect == "postgresql":
         pick = pick.with_for_update(skip_locked=True, of=m)
-    return (update(_messages).where(_messages.c.id.in_(pick.scalar_subquery()))
-            .values(status="processing", claimed_by=bindparam("b_worker"), claimed_until=bindparam("b_until"),
-                    attempts=_messages.c.attempts + 1, updated_at=bindparam("b_now"))
-            .returning(_messages.c.id, _messages.c.conversation_id))
+    return (
+        update(_messages)
+        .where(_messages.c.id.in_(pick.scalar_subquery()))
+        .values(
+            status="processing",
+            claimed_by=bindparam("b_worker"),
+            claimed_until=bindparam("b_until"),
+            attempts=_messages.c.attempts + 1,
+            updated_at=bindparam("b_now"),
+        )
+        .returning(_messages.c.id, _messages.c.conversation_id)
+    )
 
 
-async def claim_waiting(session: AsyncSession, *, worker: str, lease_s: float, limit: int,
-                        platforms: tuple[str, ...]) -> list[tuple[int, int]]:
+async def claim_waiting(
+    session: AsyncSession, *, worker: str, lease_s: float, limit: int, platforms: tuple[str, ...]
+) -> list[tuple[int, int]]:
     """Claim a batch of waiting messages for `worker`: (message id, conversation id) of each, oldest first."""
     if limit <= 0 or not platforms:
         return []
     now = utcnow()
     statement = _claim_waiting_statement(dialect_of(session), platforms)
-    rows = (await session.execute(statement, {"b_now": now, "b_until": now + timedelta(seconds=lease_s),
-                                              "b_worker": worker, "b_limit": limit})).all()
+    rows = (
+        await session.execute(
+            statement, {"b_now": now, "b_until": now + timedelta(seconds=lease_s), "b_worker": worker, "b_limit": limit}
+        )
+    ).all()
     return sorted((row.id, row.conversation_id) for row in rows)
 
 
 async def extend_claims(session: AsyncSession, *, worker: str, lease_s: float) -> int:
     """Renew every claim `worker` holds (a long model call must not let another process take its message)."""
     result = await session.execute(
-        update(Message).where(Message.claimed_by == worker, Message.status == "processing")
+        update(Message)
+        .where(Message.claimed_by == worker, Message.status == "processing")
         .values(claimed_until=utcnow() + timedelta(seconds=lease_s))
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return affected(result)
 
 
@@ -200,16 +306,19 @@ async def finish_message(session: AsyncSession, message_id: int, *, status: str,
     await session.execute(_FINISH, {"b_id": message_id, "b_status": status, "b_error": error, "b_now": utcnow()})
 
 
-async def release_message(session: AsyncSession, message_id: int, *, error: str | None = None,
-                          worker: str | None = None) -> bool:
+async def release_message(
+    session: AsyncSession, message_id: int, *, error: str | None = None, worker: str | None = None
+) -> bool:
     """Give a claimed message back to the inbox (it will be retried); with `worker`, only if that worker
     still holds it (a dead worker's claim). Returns whether it was given back."""
     query = update(Message).where(Message.id == message_id, Message.status == "processing")
     if worker is not None:
         query = query.where(Message.claimed_by == worker)
     result = await session.execute(
-        query.values(status="received", error=error, claimed_by=None, claimed_until=None, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+        query.values(
+            status="received", error=error, claimed_by=None, claimed_until=None, updated_at=utcnow()
+        ).execution_options(synchronize_session=False)
+    )
     return affected(result) == 1
 
 
@@ -218,8 +327,11 @@ async def claim_queue_notice(session: AsyncSession, message_id: int, *, worker: 
     one process, while the message is still unclaimed (`claimed_by` of a *received* message names the
     worker that noticed it; `claim_message` overwrites it)."""
     result = await session.execute(
-        update(Message).where(Message.id == message_id, Message.status == "received", Message.claimed_by.is_(None))
-        .values(claimed_by=f"notice:{worker}"[:64]).execution_options(synchronize_session=False))
+        update(Message)
+        .where(Message.id == message_id, Message.status == "received", Message.claimed_by.is_(None))
+        .values(claimed_by=f"notice:{worker}"[:64])
+        .execution_options(synchronize_session=False)
+    )
     return affected(result) == 1
 
 
@@ -229,36 +341,55 @@ async def record_notice(session: AsyncSession, message_id: int, *, text: str, pl
     waiting = await session.get(Message, message_id)
     if waiting is None:
         return
-    session.add(Message(conversation_id=waiting.conversation_id, platform=waiting.platform,
-                        platform_message_id=platform_message_id, role="bot", author_id="bot", text=text,
-                        status="sent", meta={"notice": "queued", "about": message_id}))
+    session.add(
+        Message(
+            conversation_id=waiting.conversation_id,
+            platform=waiting.platform,
+            platform_message_id=platform_message_id,
+            role="bot",
+            author_id="bot",
+            text=text,
+            status="sent",
+            meta={"notice": "queued", "about": message_id},
+        )
+    )
 
 
 async def claims_with_prefix(session: AsyncSession, prefix: str) -> list[tuple[int, str]]:
     """(message id, worker) of messages in processing claimed by workers whose id starts with `prefix`."""
-    query = select(Message.id, Message.claimed_by).where(Message.status == "processing",
-                                                         Message.claimed_by.startswith(prefix, autoescape=True))
+    query = select(Message.id, Message.claimed_by).where(
+        Message.status == "processing", Message.claimed_by.startswith(prefix, autoescape=True)
+    )
     return [(row[0], row[1] or "") for row in (await session.execute(query)).all()]
 
 
-async def unfinished_messages(session: AsyncSession, *, limit: int = 500,
-                              platforms: tuple[str, ...] | None = None) -> list[Message]:
+async def unfinished_messages(
+    session: AsyncSession, *, limit: int = 500, platforms: tuple[str, ...] | None = None
+) -> list[Message]:
     """Customer messages not yet answered: never claimed, or claimed by a worker whose lease expired —
     except those waiting out the backoff after a failed attempt (given-up ones are `failed`, not here)."""
     now = utcnow()
-    query = (select(Message).where(Message.role == "customer",
-                                   or_(Message.status == "received",
-                                       (Message.status == "processing") & (Message.claimed_until < now)),
-                                   or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
-             .order_by(Message.id).limit(limit))
+    query = (
+        select(Message)
+        .where(
+            Message.role == "customer",
+            or_(Message.status == "received", (Message.status == "processing") & (Message.claimed_until < now)),
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
     if platforms:
         query = query.where(Message.platform.in_(platforms))
     return list((await session.execute(query)).scalars())
 
 
 async def count_unfinished(session: AsyncSession) -> int:
-    query = select(func.count()).select_from(Message).where(
-        Message.role == "customer", Message.status.in_(("received", "processing")))
+    query = (
+        select(func.count())
+        .select_from(Message)
+        .where(Message.role == "customer", Message.status.in_(("received", "processing")))
+    )
     return int((await session.execute(query)).scalar_one())
 
 
@@ -270,16 +401,17 @@ async def get_conversation(session: AsyncSession, conversation_id: int) -> Conve
     return await session.get(Conversation, conversation_id)
 
 
-async def earlier_customer_texts(session: AsyncSession, *, conversation_id: int, before_id: int,
-                                 limit: int = 10) -> list[str]:
-    rows = await session.execute(_EARLIER_TEXTS, {"b_conversation": conversation_id, "b_before": before_id,
-                                                  "b_limit": limit})
+async def earlier_customer_texts(
+    session: AsyncSession, *, conversation_id: int, before_id: int, limit: int = 10
+) -> list[str]:
+    rows = await session.execute(
+        _EARLIER_TEXTS, {"b_conversation": conversation_id, "b_before": before_id, "b_limit": limit}
+    )
     return list(reversed(rows.scalars().all()))
 
 
 async def transcript(session: AsyncSession, conversation_id: int, *, include_internal: bool) -> list[Message]:
-    query = select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at,
-                                                                                       Message.id)
+    query = select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at, Message.id)
     if not include_internal:
         query = query.where(Message.internal.is_(False))
     return list((await session.execute(query)).scalars())
@@ -287,18 +419,33 @@ async def transcript(session: AsyncSession, conversation_id: int, *, include_int
 
 # --- the reply outbox ---------------------------------------------------------------------------
 
+
 async def reply_for(session: AsyncSession, inbound_id: int) -> Message | None:
     return (await session.execute(select(Message).where(Message.reply_to_id == inbound_id))).scalar_one_or_none()
 
 
-async def add_reply(session: AsyncSession, *, inbound: InboundRef, text: str,
-                    meta: dict[str, Any] | None = None) -> int | None:
+async def add_reply(
+    session: AsyncSession, *, inbound: InboundRef, text: str, meta: dict[str, Any] | None = None
+) -> int | None:
     """Store the bot's reply to `inbound` before it is posted, unless it has one (one reply per inbound
     message, ever: uq_message_one_reply). Returns the new reply's id, or None if one was stored before."""
-    return (await session.execute(_NEW_MESSAGE(session), {
-        "conversation_id": inbound.conversation_id, "platform": inbound.platform, "platform_message_id": None,
-        "role": "bot", "author_id": "bot", "text": text, "internal": False, "status": "pending",
-        "reply_to_id": inbound.id, "meta": meta or {}})).scalar()
+    return (
+        await session.execute(
+            _NEW_MESSAGE(session),
+            {
+                "conversation_id": inbound.conversation_id,
+                "platform": inbound.platform,
+                "platform_message_id": None,
+                "role": "bot",
+                "author_id": "bot",
+                "text": text,
+                "internal": False,
+                "status": "pending",
+                "reply_to_id": inbound.id,
+                "meta": meta or {},
+            },
+        )
+    ).scalar()
 
 
 async def mark_reply_sent(session: AsyncSession, reply_id: int, *, platform_message_id: str) -> None:

@@ -33,14 +33,20 @@ _NEW_JOB = PerDialect(lambda insert: insert(_jobs).on_conflict_do_nothing())
 async def take_if_due(session: AsyncSession, name: str, *, now: datetime, every: timedelta) -> bool:
     """True when job `name` is due at `now` and this caller took it (its next run is then `now + every`).
     A job seen for the first time is due at once."""
-    await session.execute(_NEW_JOB(session), {"name": name, "due_at": now, "last_run_at": None,
-                                              "last_result": None})
+    await session.execute(_NEW_JOB(session), {"name": name, "due_at": now, "last_run_at": None, "last_result": None})
     result = await session.execute(
-        update(ScheduledJob).where(ScheduledJob.name == name, ScheduledJob.due_at <= now)
-        .values(due_at=now + every, last_run_at=now).execution_options(synchronize_session=False))
+        update(ScheduledJob)
+        .where(ScheduledJob.name == name, ScheduledJob.due_at <= now)
+        .values(due_at=now + every, last_run_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return affected(result) == 1
 
 
 async def record_result(session: AsyncSession, name: str, result: str) -> None:
-    await session.execute(update(ScheduledJob).where(ScheduledJob.name == name).values(last_result=result[:500])
-                          .execution_options(synchronize_session=False))
+    await session.execute(
+        update(ScheduledJob)
+        .where(ScheduledJob.name == name)
+        .values(last_result=result[:500])
+        .execution_options(synchronize_session=False)
+    )

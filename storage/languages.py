@@ -14,6 +14,8 @@ async def conversation_language(session: AsyncSession, conversation_id: int) -> 
 
 async def set_conversation_language(session: AsyncSession, conversation_id: int, language: str) -> None:
     """Record the language; a no-op statement when it is already the one stored."""
-    await session.execute(update(Conversation).where(Conversation.id == conversation_id,
-                                                     Conversation.language.is_distinct_from(language))
-                          .values(language=language))
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.language.is_distinct_from(language))
+        .values(language=language)
+    )

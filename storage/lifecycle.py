@@ -84,15 +84,17 @@ async def _current_status(session: AsyncSession, case_id: int) -> str:
     return str((await session.execute(select(Case.status).where(Case.id == case_id))).scalar_one())
 
 
-async def _change(session: AsyncSession, case: Case, *, allowed_from: tuple[str, ...], values: dict[str, Any],
-                  extra_where: Any = None) -> str | None:
+async def _change(
+    session: AsyncSession, case: Case, *, allowed_from: tuple[str, ...], values: dict[str, Any], extra_where: Any = None
+) -> str | None:
     """Apply `values` only if the case is still in an allowed status. Returns None on success, else the
     status found (the change was refused)."""
     query = update(Case).where(Case.id == case.id, Case.status.in_(allowed_from))
     if extra_where is not None:
         query = query.where(extra_where)
-    result = await session.execute(query.values(**values, updated_at=utcnow())
-                                   .execution_options(synchronize_session=False))
+    result = await session.execute(
+        query.values(**values, updated_at=utcnow()).execution_options(synchronize_session=False)
+    )
     if affected(result) == 1:
         return None
     return await _current_status(session, case.id)
@@ -122,8 +124,9 @@ async def resolve_case(session: AsyncSession, *, ref: str, actor: str, note: str
     if found == "resolved":
         raise TransitionRefused(f"case {case.ref} is already resolved", ref=case.ref, status=found)
     if found is not None:
-        raise TransitionRefused(f"case {case.ref} is {_status_words(found)}; reopen it first", ref=case.ref,
-                                status=found)
+        raise TransitionRefused(
+            f"case {case.ref} is {_status_words(found)}; reopen it first", ref=case.ref, status=found
+        )
     return await _record(session, case, action="resolved", actor=actor, note=_clean(note))
 
 
@@ -133,8 +136,11 @@ async def reopen_case(session: AsyncSession, *, ref: str, actor: str, note: str 
     back_to = sql_case((Case.assignee.is_(None), "open"), else_="in_progress")
     found = await _change(session, case, allowed_from=REOPENABLE, values={"status": back_to})
     if found is not None:
-        raise TransitionRefused(f"case {case.ref} is {_status_words(found)}, not closed or resolved; "
-                                "there is nothing to reopen", ref=case.ref, status=found)
+        raise TransitionRefused(
+            f"case {case.ref} is {_status_words(found)}, not closed or resolved; there is nothing to reopen",
+            ref=case.ref,
+            status=found,
+        )
     return await _record(session, case, action="reopened", actor=actor, note=_clean(note))
 
 
@@ -144,42 +150,58 @@ async def assign_case(session: AsyncSession, *, ref: str, assignee: str, actor: 
     if not assignee:
         raise CaseError("say who the case is assigned to")
     case = await _require(session, ref)
-    found = await _change(session, case, allowed_from=ASSIGNABLE,
-                          values={"status": "in_progress", "assignee": assignee},
-                          extra_where=Case.assignee.is_distinct_from(assignee))
+    found = await _change(
+        session,
+        case,
+        allowed_from=ASSIGNABLE,
+        values={"status": "in_progress", "assignee": assignee},
+        extra_where=Case.assignee.is_distinct_from(assignee),
+    )
     if found in ASSIGNABLE:
         raise TransitionRefused(f"case {case.ref} is already assigned to {assignee}", ref=case.ref, status=found)
     if found is not None:
-        raise TransitionRefused(f"case {case.ref} is {_status_words(found)}; reopen it before assigning it",
-                                ref=case.ref, status=found)
+        raise TransitionRefused(
+            f"case {case.ref} is {_status_words(found)}; reopen it before assigning it", ref=case.ref, status=found
+        )
     return await _record(session, case, action="assigned", actor=actor, note=assignee)
 
 
 async def claim_case(session: AsyncSession, *, ref: str, actor: str) -> Case:
     """`actor` takes a case nobody has (an open one moves to in_progress); a claimed case is refused."""
     case = await _require(session, ref)
-    found = await _change(session, case, allowed_from=ASSIGNABLE, values={"status": "in_progress", "assignee": actor},
-                          extra_where=Case.assignee.is_(None))
+    found = await _change(
+        session,
+        case,
+        allowed_from=ASSIGNABLE,
+        values={"status": "in_progress", "assignee": actor},
+        extra_where=Case.assignee.is_(None),
+    )
     if found in ASSIGNABLE:
         holder = (await session.execute(select(Case.assignee).where(Case.id == case.id))).scalar_one()
         mine = holder == actor
-        raise TransitionRefused(f"case {case.ref} is already {'yours' if mine else f'claimed by {holder}'}",
-                                ref=case.ref, status=found)
+        raise TransitionRefused(
+            f"case {case.ref} is already {'yours' if mine else f'claimed by {holder}'}", ref=case.ref, status=found
+        )
     if found is not None:
-        raise TransitionRefused(f"case {case.ref} is {_status_words(found)}; reopen it before claiming it",
-                                ref=case.ref, status=found)
+        raise TransitionRefused(
+            f"case {case.ref} is {_status_words(found)}; reopen it before claiming it", ref=case.ref, status=found
+        )
     return await _record(session, case, action="assigned", actor=actor, note=actor)
 
 
 async def release_case(session: AsyncSession, *, ref: str, actor: str, note: str | None = None) -> Case:
     """Hand a claimed case back to the bot: no assignee, status open."""
     case = await _require(session, ref)
-    found = await _change(session, case, allowed_from=("in_progress",), values={"status": "open", "assignee": None},
-                          extra_where=Case.assignee.is_not(None))
+    found = await _change(
+        session,
+        case,
+        allowed_from=("in_progress",),
+        values={"status": "open", "assignee": None},
+        extra_where=Case.assignee.is_not(None),
+    )
     if found is not None:
         state = "not claimed by anyone" if found in ASSIGNABLE else _status_words(found)
-        raise TransitionRefused(f"case {case.ref} is {state}; there is nothing to release", ref=case.ref,
-                                status=found)
+        raise TransitionRefused(f"case {case.ref} is {state}; there is nothing to release", ref=case.ref, status=found)
     return await _record(session, case, action="released", actor=actor, note=_clean(note))
 
 
@@ -192,8 +214,9 @@ async def add_case_note(session: AsyncSession, *, ref: str, actor: str, text: st
     event = CaseEvent(case_id=case.id, action="note", actor=actor, note=note)
     session.add(event)
     # Touch updated_at through a plain UPDATE so a concurrent status change is not overwritten.
-    await session.execute(update(Case).where(Case.id == case.id).values(updated_at=utcnow())
-                          .execution_options(synchronize_session=False))
+    await session.execute(
+        update(Case).where(Case.id == case.id).values(updated_at=utcnow()).execution_options(synchronize_session=False)
+    )
     await session.flush()
     _log.info("case=%s note by %s", case.ref, actor)
     return event

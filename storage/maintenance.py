@@ -61,15 +61,19 @@ def _vacuum_sqlite(path: Path, timeout_s: float) -> None:
     try:
         # Full-text indexes (the console's FTS5 tables) keep a deleted row's terms in older segments until
         # they are merged: 'optimize' merges them all, so the erased words leave the index too.
-        for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
-                                           "sql LIKE 'CREATE VIRTUAL TABLE%USING fts5%'").fetchall():
+        for (table,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5%'"
+        ).fetchall():
             connection.execute(f'INSERT INTO "{table}"("{table}") VALUES (\'optimize\')')
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.execute("VACUUM")
         busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if busy:
-            _log.warning("%s: a reader kept the write-ahead log from being emptied; erased text may stay in "
-                         "its -wal file until the next checkpoint", path)
+            _log.warning(
+                "%s: a reader kept the write-ahead log from being emptied; erased text may stay in "
+                "its -wal file until the next checkpoint",
+                path,
+            )
     finally:
         connection.close()
 
@@ -118,8 +122,10 @@ def _backup_sqlite(source_path: Path, target: Path, timeout_s: float) -> Backup:
 async def backup(db: Database, target: Path, *, overwrite: bool = False) -> Backup:
     """A consistent copy of a live SQLite database at `target`, through SQLite's online backup API."""
     if not db.is_sqlite:
-        raise MaintenanceError("`supportbot db backup` copies SQLite databases; for PostgreSQL use pg_dump, e.g. "
-                               "pg_dump --format=custom --file=supportbot.dump \"$DATABASE\" (see docs/operations.md)")
+        raise MaintenanceError(
+            "`supportbot db backup` copies SQLite databases; for PostgreSQL use pg_dump, e.g. "
+            'pg_dump --format=custom --file=supportbot.dump "$DATABASE" (see docs/operations.md)'
+        )
     source = sqlite_path(db)
     if not source.exists():
         raise MaintenanceError(f"there is no database file at {source} (SUPPORTBOT_DATABASE_URL)")

@@ -24,33 +24,50 @@ SETTLED = timedelta(minutes=5)
 
 # --- cards ----------------------------------------------------------------------------------------
 
+
 async def card_of(session: AsyncSession, case_id: int, platform: str) -> CaseCard | None:
-    return (await session.execute(select(CaseCard).where(CaseCard.case_id == case_id, CaseCard.platform == platform))
-            ).scalar_one_or_none()
+    return (
+        await session.execute(select(CaseCard).where(CaseCard.case_id == case_id, CaseCard.platform == platform))
+    ).scalar_one_or_none()
 
 
-async def save_card(session: AsyncSession, *, case_id: int, platform: str, channel_id: str, message_id: str,
-                    thread_link: str) -> None:
+async def save_card(
+    session: AsyncSession, *, case_id: int, platform: str, channel_id: str, message_id: str, thread_link: str
+) -> None:
     if await card_of(session, case_id, platform) is None:
-        session.add(CaseCard(case_id=case_id, platform=platform, channel_id=channel_id, message_id=message_id,
-                             thread_link=thread_link))
+        session.add(
+            CaseCard(
+                case_id=case_id,
+                platform=platform,
+                channel_id=channel_id,
+                message_id=message_id,
+                thread_link=thread_link,
+            )
+        )
         await session.flush()
 
 
 async def count_cards(session: AsyncSession, case_id: int) -> int:
-    return int((await session.execute(select(func.count()).select_from(CaseCard)
-                                      .where(CaseCard.case_id == case_id))).scalar_one())
+    return int(
+        (
+            await session.execute(select(func.count()).select_from(CaseCard).where(CaseCard.case_id == case_id))
+        ).scalar_one()
+    )
 
 
 # --- ratings --------------------------------------------------------------------------------------
+
 
 async def rate(session: AsyncSession, *, case_id: int, customer_id: str, score: int, scale: str) -> None:
     """Store the case's rating; a later one replaces it."""
     now = utcnow()
     existing = await session.get(CaseRating, case_id)
     if existing is None:
-        session.add(CaseRating(case_id=case_id, customer_id=customer_id, score=score, scale=scale, created_at=now,
-                               updated_at=now))
+        session.add(
+            CaseRating(
+                case_id=case_id, customer_id=customer_id, score=score, scale=scale, created_at=now, updated_at=now
+            )
+        )
     else:
         existing.score, existing.scale, existing.updated_at = score, scale, now
     await session.flush()
@@ -62,6 +79,7 @@ async def rating_of(session: AsyncSession, case_id: int) -> CaseRating | None:
 
 # --- takeovers ------------------------------------------------------------------------------------
 
+
 async def is_taken_over(session: AsyncSession, conversation_id: int) -> bool:
     query = select(Takeover.active).where(Takeover.conversation_id == conversation_id)
     return bool((await session.execute(query)).scalar_one_or_none())
@@ -71,10 +89,13 @@ async def start_takeover(session: AsyncSession, conversation_id: int, *, staff_i
     """Mark the conversation taken over by `staff_id`. Returns the new episode number when a takeover
     began now (it was not active), else 0. `event_id` orders changes made from case events: an older
     event than the last one applied changes nothing."""
-    await session.execute(_NEW_TAKEOVER(session), {"conversation_id": conversation_id, "active": False,
-                                                   "episode": 0, "last_event_id": 0, "updated_at": utcnow()})
-    row = (await session.execute(select(Takeover).where(Takeover.conversation_id == conversation_id)
-                                 .with_for_update())).scalar_one()
+    await session.execute(
+        _NEW_TAKEOVER(session),
+        {"conversation_id": conversation_id, "active": False, "episode": 0, "last_event_id": 0, "updated_at": utcnow()},
+    )
+    row = (
+        await session.execute(select(Takeover).where(Takeover.conversation_id == conversation_id).with_for_update())
+    ).scalar_one()
     if event_id and row.last_event_id >= event_id:
         return 0
     began = not row.active
@@ -99,6 +120,7 @@ async def end_takeover(session: AsyncSession, conversation_id: int, *, event_id:
 
 # --- the event tail -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class EventRow:
     id: int
@@ -120,11 +142,14 @@ async def init_floor(session: AsyncSession) -> None:
 async def unapplied_events(session: AsyncSession, *, limit: int = 200) -> list[EventRow]:
     """Case events above the floor that no process has applied yet, oldest first."""
     floor = (await session.execute(select(StaffCursor.floor).where(StaffCursor.id == 1))).scalar_one_or_none() or 0
-    query = (select(CaseEvent.id, CaseEvent.case_id, CaseEvent.action, CaseEvent.actor, CaseEvent.note,
-                    CaseEvent.created_at)
-             .where(CaseEvent.id > floor, ~select(StaffApplied.event_id)
-                    .where(StaffApplied.event_id == CaseEvent.id).exists())
-             .order_by(CaseEvent.id).limit(limit))
+    query = (
+        select(CaseEvent.id, CaseEvent.case_id, CaseEvent.action, CaseEvent.actor, CaseEvent.note, CaseEvent.created_at)
+        .where(
+            CaseEvent.id > floor, ~select(StaffApplied.event_id).where(StaffApplied.event_id == CaseEvent.id).exists()
+        )
+        .order_by(CaseEvent.id)
+        .limit(limit)
+    )
     return [EventRow(*row) for row in (await session.execute(query)).all()]
 
 
@@ -135,11 +160,14 @@ async def mark_applied(session: AsyncSession, event_id: int) -> bool:
 
 async def raise_floor(session: AsyncSession, *, now: datetime) -> None:
     """Everything above the floor is applied: move it up to the settled events and forget their marks."""
-    top = (await session.execute(select(func.max(CaseEvent.id)).where(CaseEvent.created_at < now - SETTLED))
-           ).scalar()
+    top = (await session.execute(select(func.max(CaseEvent.id)).where(CaseEvent.created_at < now - SETTLED))).scalar()
     if not top:
         return
-    result = await session.execute(update(StaffCursor).where(StaffCursor.id == 1, StaffCursor.floor < top)
-                                   .values(floor=top).execution_options(synchronize_session=False))
+    result = await session.execute(
+        update(StaffCursor)
+        .where(StaffCursor.id == 1, StaffCursor.floor < top)
+        .values(floor=top)
+        .execution_options(synchronize_session=False)
+    )
     if affected(result):
         await session.execute(_applied.delete().where(_applied.c.event_id <= top))

@@ -58,8 +58,10 @@ class StaffTimer(Base):
     """A timer fired once across processes: `fired_at` is set by a conditional update."""
 
     __tablename__ = "staff_timers"
-    __table_args__ = (UniqueConstraint("kind", "subject_id", name="uq_staff_timer"),
-                      Index("ix_staff_timers_due", "fired_at", "due_at"))
+    __table_args__ = (
+        UniqueConstraint("kind", "subject_id", name="uq_staff_timer"),
+        Index("ix_staff_timers_due", "fired_at", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # sla | pending_remind | pending_close
@@ -88,8 +90,7 @@ class Takeover(Base):
 
     __tablename__ = "takeovers"
 
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"),
-                                                 primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True)
     active: Mapped[bool] = mapped_column(default=False)
     staff_id: Mapped[str | None] = mapped_column(String(160))
     episode: Mapped[int] = mapped_column(Integer, default=0)

@@ -97,8 +97,14 @@ def postgres_reason() -> str | None:
     url = make_url(POSTGRES_URL)
 
     async def probe() -> None:
-        conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username,
-                                     password=url.password, database=url.database, timeout=3)
+        conn = await asyncpg.connect(
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+            timeout=3,
+        )
         await conn.close()
 
     try:
@@ -133,8 +139,9 @@ def postgres_url() -> Iterator[str]:
     name = f"sbtest_{uuid.uuid4().hex[:12]}"
 
     async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
-                                     password=base.password, database=base.database)
+        conn = await asyncpg.connect(
+            host=base.host, port=base.port or 5432, user=base.username, password=base.password, database=base.database
+        )
         try:
             await conn.execute(sql)
         finally:
@@ -233,6 +240,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # --- /faq: the local documentation site, a fetcher allowed to reach it, services that may use it ---
+
 
 @pytest.fixture
 async def site() -> AsyncIterator[str]:

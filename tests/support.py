@@ -34,8 +34,11 @@ def database_url(tmp_path: Path) -> str:
 def environment(tmp_path: Path, **values: str) -> dict[str, str]:
     """This process's environment without any supportbot, Slack, Discord or Gemini variable, plus `values`
     (an SQLite database in `tmp_path` and the offline engine unless given)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_")) and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_")) and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    }
     env.update({"SUPPORTBOT_DATABASE_URL": database_url(tmp_path), "SUPPORTBOT_LLM": "offline", **values})
     return env
 
@@ -80,16 +83,36 @@ async def wait_until_healthy(process: asyncio.subprocess.Process, port: int, *, 
             await asyncio.sleep(0.05)
 
 
-async def start_slack_bot(tmp_path: Path, fake: Any, port: int, db_url: str, *,
-                          timeout_s: float = 30, **extra: str) -> asyncio.subprocess.Process:
+async def start_slack_bot(
+    tmp_path: Path, fake: Any, port: int, db_url: str, *, timeout_s: float = 30, **extra: str
+) -> asyncio.subprocess.Process:
     """`supportbot run --slack --slack-mode http` against the fake Slack, returned once /healthz answers 200."""
     from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET
 
-    env = environment(tmp_path, **{"SUPPORTBOT_DATABASE_URL": db_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-                                   "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                                   "SUPPORTBOT_SLACK_API_URL": fake.base_url, **extra})
+    env = environment(
+        tmp_path,
+        **{
+            "SUPPORTBOT_DATABASE_URL": db_url,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SUPPORTBOT_SLACK_API_URL": fake.base_url,
+            **extra,
+        },
+    )
     process = await asyncio.create_subprocess_exec(
-        *command_line(), "run", "--slack", "--slack-mode", "http", "--host", "127.0.0.1", "--port", str(port),
-        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *command_line(),
+        "run",
+        "--slack",
+        "--slack-mode",
+        "http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     await wait_until_healthy(process, port, timeout_s=timeout_s)
     return process

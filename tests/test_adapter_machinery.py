@@ -136,8 +136,9 @@ class _NoCommands:
     def all(self) -> list[Any]:
         return []
 
-    async def run(self, name: str, text: str, caller: Caller, *, channel_id: str = "",
-                  progress: ProgressFn | None = None) -> CommandResult:
+    async def run(
+        self, name: str, text: str, caller: Caller, *, channel_id: str = "", progress: ProgressFn | None = None
+    ) -> CommandResult:
         return CommandResult(text="none", ok=False)
 
 
@@ -151,21 +152,36 @@ def _handlers() -> Handlers:
     async def on_interaction(interaction: Interaction) -> InteractionReply:
         return InteractionReply()
 
-    return Handlers(on_message=on_message, on_staff_message=on_staff_message, on_interaction=on_interaction,
-                    is_staff=lambda platform, user, roles: False, commands=_NoCommands())
+    return Handlers(
+        on_message=on_message,
+        on_staff_message=on_staff_message,
+        on_interaction=on_interaction,
+        is_staff=lambda platform, user, roles: False,
+        commands=_NoCommands(),
+    )
 
 
 async def test_slack_adapter_posts_and_updates_a_card_and_links_a_thread() -> None:
-    card = Card(ref="RMA-1", kind="return", status="open", customer_id="UCUST", summary="Aurora lamp flickers",
-                created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    card = Card(
+        ref="RMA-1",
+        kind="return",
+        status="open",
+        customer_id="UCUST",
+        summary="Aurora lamp flickers",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     async with FakeSlack() as fake:
-        slack = SlackAdapter(_handlers(), token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.base_url,
-                             mode="http")
+        slack = SlackAdapter(
+            _handlers(), token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.base_url, mode="http"
+        )
         ts = await slack.post_card(card, channel_id="CSTAFF", key=3)
         [post] = fake.calls_to("chat.postMessage")
         assert post.args["channel"] == "CSTAFF" and "RMA-1" in post.args["text"] and ts == fake.posted[0]["ts"]
-        await slack.update_card(Card(**{**card.__dict__, "status": "closed", "closed_reason": "refunded"}),
-                                channel_id="CSTAFF", message_id=ts)
+        await slack.update_card(
+            Card(**{**card.__dict__, "status": "closed", "closed_reason": "refunded"}),
+            channel_id="CSTAFF",
+            message_id=ts,
+        )
         [update] = fake.calls_to("chat.update")
         assert update.args["ts"] == ts and "closed" in update.args["text"] and "refunded" in update.args["text"]
         link = await slack.permalink("CSUPPORT", "1700000000.000100")

@@ -33,9 +33,24 @@ def test_the_quick_start_shows_the_two_commands_first_then_an_faq() -> None:
 
 def test_the_readme_has_the_sections_an_adopter_looks_for() -> None:
     headings = re.findall(r"^## (.+)$", README, re.M)
-    for wanted in ("Quick start", "What is simulated", "Connecting your systems", "Command line", "Configuration",
-                   "Slack", "Discord", "Slash commands", "Staff channel", "Staff console", "PostgreSQL", "Docker",
-                   "Operations", "Reliability", "Performance", "Architecture"):
+    for wanted in (
+        "Quick start",
+        "What is simulated",
+        "Connecting your systems",
+        "Command line",
+        "Configuration",
+        "Slack",
+        "Discord",
+        "Slash commands",
+        "Staff channel",
+        "Staff console",
+        "PostgreSQL",
+        "Docker",
+        "Operations",
+        "Reliability",
+        "Performance",
+        "Architecture",
+    ):
         assert wanted in headings, wanted
     assert "/case-resolve" in README and "cases resolve" in README
     assert "other_details" in README  # the export format, column by column
@@ -49,7 +64,7 @@ def test_commands_are_shown_with_the_venv() -> None:
         for block in re.findall(r"```sh\n(.*?)```", text, re.S):
             for line in block.splitlines():
                 if re.match(r"\s*(\w+=\S+\s+)*supportbot\s", line):
-                    before = text[:text.index(line)]
+                    before = text[: text.index(line)]
                     assert "source .venv/bin/activate" in before, f"{doc.name}: {line.strip()}"
 
 

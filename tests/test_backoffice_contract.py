@@ -37,8 +37,11 @@ schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE])
 @pytest.fixture(scope="module")
 def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("contract") / "backoffice.db"
-    process = subprocess.Popen([sys.executable, str(EXAMPLE), "--port", str(PORT), "--db", str(db),
-                                "--secret", SECRET], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLE), "--port", str(PORT), "--db", str(db), "--secret", SECRET],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{PORT}"
     try:
         deadline = time.monotonic() + 20
@@ -58,8 +61,7 @@ def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.slow
 @schema.parametrize()
-@hypothesis.settings(max_examples=40, deadline=None, database=None,
-                     suppress_health_check=list(hypothesis.HealthCheck))
+@hypothesis.settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck))
 def test_the_example_back_office_answers_as_the_openapi_file_says(case: schemathesis.Case, example_server: str) -> None:
     body = b"" if isinstance(case.body, NotSet) else json.dumps(case.body).encode()
     timestamp = str(int(time.time()))
@@ -69,16 +71,24 @@ def test_the_example_back_office_answers_as_the_openapi_file_says(case: schemath
         headers["X-Supportbot-Timestamp"] = timestamp
     if "X-Supportbot-Signature" in headers:
         headers["X-Supportbot-Signature"] = signature(SECRET, headers.get("X-Supportbot-Timestamp", ""), body)
-    response = requests.request(case.method, f"{example_server}{case.formatted_path}", data=body, headers=headers,
-                                timeout=10)
+    response = requests.request(
+        case.method, f"{example_server}{case.formatted_path}", data=body, headers=headers, timeout=10
+    )
     case.validate_response(response, headers=headers)
 
 
 @pytest.mark.slow
 def test_an_unsigned_or_replayed_request_is_refused(example_server: str) -> None:
-    body = json.dumps({"kind": "status", "params": {"order_id": "W-40001"}, "case_ref": "STS-1",
-                       "customer": {"platform": "shell", "id": "u"}, "conversation": {"id": "1"},
-                       "idempotency_key": "k-replay"}).encode()
+    body = json.dumps(
+        {
+            "kind": "status",
+            "params": {"order_id": "W-40001"},
+            "case_ref": "STS-1",
+            "customer": {"platform": "shell", "id": "u"},
+            "conversation": {"id": "1"},
+            "idempotency_key": "k-replay",
+        }
+    ).encode()
     old = str(int(time.time()) - 3600)
     for headers in ({}, {"X-Supportbot-Timestamp": old, "X-Supportbot-Signature": signature(SECRET, old, body)}):
         response = requests.post(f"{example_server}/tasks", data=body, headers=headers, timeout=10)
@@ -89,11 +99,16 @@ async def test_what_our_webhook_sends_is_a_task_of_the_openapi_file(make_setting
     doc = yaml.safe_load(OPENAPI.read_text())
     validator = jsonschema_rs.validator_for({"$ref": "#/components/schemas/Task", "components": doc["components"]})
     async with ExampleBackOffice(tmp_path / "bo.db") as example:
-        settings = make_settings(SUPPORTBOT_BACKOFFICE="webhook", SUPPORTBOT_BACKOFFICE_URL=example.url,  # type: ignore[operator]
-                                 SUPPORTBOT_BACKOFFICE_SECRET=SECRET)
+        settings = make_settings(
+            SUPPORTBOT_BACKOFFICE="webhook",
+            SUPPORTBOT_BACKOFFICE_URL=example.url,  # type: ignore[operator]
+            SUPPORTBOT_BACKOFFICE_SECRET=SECRET,
+        )
         async with open_services(settings) as services:
-            await shell_chat(services).send("Invoice INV-1234 charged me twice. I'd like to return my Acme Kettle, "
-                                           "it leaks. And where is my order #W-40003?")
+            await shell_chat(services).send(
+                "Invoice INV-1234 charged me twice. I'd like to return my Acme Kettle, "
+                "it leaks. And where is my order #W-40003?"
+            )
     assert sorted(r.json["kind"] for r in example.received) == ["billing", "return", "status"]
     for request in example.received:
         validator.validate(request.json)

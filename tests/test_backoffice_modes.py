@@ -30,8 +30,12 @@ INVENTED = re.compile(r"delivered|in transit|shipped|out for delivery|tracking|a
 
 
 def webhook(url: str, **more: object) -> dict[str, object]:
-    return {"SUPPORTBOT_BACKOFFICE": "webhook", "SUPPORTBOT_BACKOFFICE_URL": url,
-            "SUPPORTBOT_BACKOFFICE_SECRET": SECRET, **more}
+    return {
+        "SUPPORTBOT_BACKOFFICE": "webhook",
+        "SUPPORTBOT_BACKOFFICE_URL": url,
+        "SUPPORTBOT_BACKOFFICE_SECRET": SECRET,
+        **more,
+    }
 
 
 async def stored(services: Any) -> list[Any]:
@@ -40,8 +44,10 @@ async def stored(services: Any) -> list[Any]:
 
 
 def failures(kind: str, reason: str) -> float:
-    return telemetry.REGISTRY.get_sample_value("supportbot_backoffice_failures_total",
-                                               {"kind": kind, "reason": reason}) or 0.0
+    return (
+        telemetry.REGISTRY.get_sample_value("supportbot_backoffice_failures_total", {"kind": kind, "reason": reason})
+        or 0.0
+    )
 
 
 @pytest.fixture
@@ -51,7 +57,8 @@ async def example(tmp_path: Path) -> AsyncIterator[ExampleBackOffice]:
 
 
 async def test_where_is_my_order_sends_one_signed_post_and_quotes_the_back_office(
-        make_settings: Any, example: ExampleBackOffice) -> None:
+    make_settings: Any, example: ExampleBackOffice
+) -> None:
     async with open_services(make_settings(**webhook(example.url))) as services:
         result = (await shell_chat(services, user_id="U42").send(WHERE)).result
         cases = await stored(services)
@@ -65,8 +72,13 @@ async def test_where_is_my_order_sends_one_signed_post_and_quotes_the_back_offic
     assert body["case_ref"] == case.ref and case.ref.startswith("STS-")
     assert body["customer"] == {"platform": "shell", "id": "U42"}
     assert body["idempotency_key"] and sent.headers["Idempotency-Key"] == body["idempotency_key"]
-    assert verify(SECRET, sent.headers["X-Supportbot-Timestamp"], sent.body, sent.headers["X-Supportbot-Signature"],
-                  now=time.time())
+    assert verify(
+        SECRET,
+        sent.headers["X-Supportbot-Timestamp"],
+        sent.body,
+        sent.headers["X-Supportbot-Signature"],
+        now=time.time(),
+    )
     # The back office's answer, in the reply and in the case.
     assert "held at customs" in result.reply and "JD014600003828475621" in result.reply
     assert case.ref in result.reply
@@ -78,7 +90,8 @@ async def test_where_is_my_order_sends_one_signed_post_and_quotes_the_back_offic
 
 
 async def test_a_return_is_what_the_back_office_decided_not_the_simulation(
-        make_settings: Any, example: ExampleBackOffice) -> None:
+    make_settings: Any, example: ExampleBackOffice
+) -> None:
     async with open_services(make_settings(**webhook(example.url))) as services:
         result = (await shell_chat(services).send(RETURN)).result
     assert result is not None
@@ -90,7 +103,8 @@ async def test_a_return_is_what_the_back_office_decided_not_the_simulation(
 
 @pytest.mark.parametrize("where", ["down", "hangs"])
 async def test_a_back_office_down_or_hanging_makes_a_staff_case_and_invents_nothing(
-        make_settings: Any, where: str) -> None:
+    make_settings: Any, where: str
+) -> None:
     timeout_s = 1.0
     hanging = HangingBackOffice()
     async with hanging:
@@ -158,10 +172,11 @@ async def test_a_5xx_is_retried_with_the_same_idempotency_key(make_settings: Any
                 return web.Response(status=503)
             import aiohttp
 
-            async with aiohttp.ClientSession() as http, http.post(example.url, data=body,
-                                                                  headers=request.headers) as answer:
-                return web.Response(body=await answer.read(), status=answer.status,
-                                    content_type="application/json")
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(example.url, data=body, headers=request.headers) as answer,
+            ):
+                return web.Response(body=await answer.read(), status=answer.status, content_type="application/json")
 
     async with FlakyProxy() as proxy:
         async with open_services(make_settings(**webhook(f"http://127.0.0.1:{proxy.port}/tasks"))) as services:
@@ -187,9 +202,11 @@ async def test_staff_mode_approves_no_return_and_states_no_status(make_settings:
 
 
 async def test_a_per_kind_override_sends_only_that_kind_to_the_webhook(
-        make_settings: Any, example: ExampleBackOffice) -> None:
-    settings = make_settings(**webhook(example.url, SUPPORTBOT_BACKOFFICE="staff",
-                                       SUPPORTBOT_BACKOFFICE_STATUS="webhook"))
+    make_settings: Any, example: ExampleBackOffice
+) -> None:
+    settings = make_settings(
+        **webhook(example.url, SUPPORTBOT_BACKOFFICE="staff", SUPPORTBOT_BACKOFFICE_STATUS="webhook")
+    )
     async with open_services(settings) as services:
         assert services.backoffices.describe() == "billing=staff,return=staff,status=webhook"
         assert services.backoffices.notice is None  # nothing simulated: no demo label
@@ -216,8 +233,10 @@ async def test_the_simulation_is_labelled(make_settings: Any) -> None:
         import aiohttp
 
         try:
-            async with aiohttp.ClientSession() as http, \
-                    http.get(f"http://127.0.0.1:{runner.addresses[0][1]}/healthz") as response:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(f"http://127.0.0.1:{runner.addresses[0][1]}/healthz") as response,
+            ):
                 health = await response.json()
         finally:
             await runner.cleanup()
@@ -237,7 +256,8 @@ def test_an_unknown_mode_is_one_clear_error(make_settings: Any) -> None:
 
 @pytest.mark.slow
 async def test_a_retry_after_a_crash_sends_the_same_idempotency_key_and_case_ref(
-        tmp_path: Path, example: ExampleBackOffice) -> None:
+    tmp_path: Path, example: ExampleBackOffice
+) -> None:
     """`supportbot ask` is killed (SIGKILL) right after the back office answered, before the case is
     stored; the restart's retry sends the same key and case reference and gets the first answer back."""
     import asyncio
@@ -245,17 +265,20 @@ async def test_a_retry_after_a_crash_sends_the_same_idempotency_key_and_case_ref
     from bot.settings import Settings
     from tests.support import command_line, database_url, environment
 
-    env = environment(tmp_path, SUPPORTBOT_FAILPOINTS="after_backoffice",
-                      **{k: str(v) for k, v in webhook(example.url).items()})
-    process = await asyncio.create_subprocess_exec(*command_line(), "ask", WHERE, env=env,
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    env = environment(
+        tmp_path, SUPPORTBOT_FAILPOINTS="after_backoffice", **{k: str(v) for k, v in webhook(example.url).items()}
+    )
+    process = await asyncio.create_subprocess_exec(
+        *command_line(), "ask", WHERE, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     async with asyncio.timeout(60):
         await process.communicate()
     assert process.returncode == -9  # killed at the fail point
     assert len(example.received) == 1
 
-    settings = Settings(_env_file=None, SUPPORTBOT_DATABASE_URL=database_url(tmp_path), SUPPORTBOT_LLM="offline",
-                        **webhook(example.url))  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None, SUPPORTBOT_DATABASE_URL=database_url(tmp_path), SUPPORTBOT_LLM="offline", **webhook(example.url)
+    )  # type: ignore[call-arg]
     async with open_services(settings) as services:
         chat = shell_chat(services)
         assert await services.support.resume(platforms=("shell",)) == 1
@@ -268,14 +291,18 @@ async def test_a_retry_after_a_crash_sends_the_same_idempotency_key_and_case_ref
     assert len(chat.delivered) == 1 and cases[0].ref in chat.delivered[0].text
 
 
-@pytest.mark.parametrize(("mode", "promise", "kept"), [
-    ("staff", "Your return is approved: use the prepaid label we e-mail you.", False),
-    ("staff", "Your order is out for delivery, tracking 1Z999.", False),
-    ("staff", "A person from our team will follow up here.", True),
-    ("simulated", "Your return is approved: use the prepaid label we e-mail you.", True),
-])
+@pytest.mark.parametrize(
+    ("mode", "promise", "kept"),
+    [
+        ("staff", "Your return is approved: use the prepaid label we e-mail you.", False),
+        ("staff", "Your order is out for delivery, tracking 1Z999.", False),
+        ("staff", "A person from our team will follow up here.", True),
+        ("simulated", "Your return is approved: use the prepaid label we e-mail you.", True),
+    ],
+)
 async def test_a_model_reply_that_promises_what_no_back_office_said_is_replaced(
-        make_settings: Any, mode: str, promise: str, kept: bool) -> None:
+    make_settings: Any, mode: str, promise: str, kept: bool
+) -> None:
     from workflows.llm.base import LLMBadOutput, LLMRequest
     from workflows.llm.scripted import FunctionLLM
 
@@ -301,7 +328,8 @@ def test_the_webhook_secret_is_redacted_from_logs() -> None:
 
 
 async def test_asking_again_after_an_outage_answers_on_the_same_case_with_the_fresh_answer(
-        make_settings: Any, example: ExampleBackOffice) -> None:
+    make_settings: Any, example: ExampleBackOffice
+) -> None:
     async with open_services(make_settings(**webhook(refused_url()))) as services:
         first = (await shell_chat(services).send(WHERE)).result
     async with open_services(make_settings(**webhook(example.url))) as services:

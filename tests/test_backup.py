@@ -31,9 +31,16 @@ async def _write_pairs(services: Any, stop: asyncio.Event, written: list[int]) -
     n = 0
     while not stop.is_set():
         async with services.db.write() as s:
-            stored = await inbox.store_inbound(s, platform="shell", channel_id="c", thread_id=f"t{n}",
-                                               customer_id="u", platform_message_id=uuid.uuid4().hex,
-                                               author_id="u", text=f"message {n} " + "x" * 500)
+            stored = await inbox.store_inbound(
+                s,
+                platform="shell",
+                channel_id="c",
+                thread_id=f"t{n}",
+                customer_id="u",
+                platform_message_id=uuid.uuid4().hex,
+                author_id="u",
+                text=f"message {n} " + "x" * 500,
+            )
             message = await inbox.get_message(s, stored.id)
             assert message is not None
             await inbox.add_reply(s, inbound=message, text=f"reply {n}")
@@ -53,9 +60,15 @@ async def test_backup_of_a_live_database_is_consistent(tmp_path: Path, sqlite_ur
             await asyncio.sleep(0.01)
         before = len(written)
         process = await asyncio.create_subprocess_exec(
-            *command_line(), "db", "backup", str(target), cwd=tmp_path,
+            *command_line(),
+            "db",
+            "backup",
+            str(target),
+            cwd=tmp_path,
             env=environment(tmp_path, SUPPORTBOT_DATABASE_URL=sqlite_url),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await process.communicate()
         stop.set()
         await writer
@@ -74,8 +87,9 @@ async def test_backup_of_a_live_database_is_consistent(tmp_path: Path, sqlite_ur
     assert not Path(str(target) + "-wal").exists()
 
 
-def test_backup_delete_restore_brings_everything_back(tmp_path: Path, sqlite_url: str, make_settings: Any,
-                                                      env_clean: Path) -> None:
+def test_backup_delete_restore_brings_everything_back(
+    tmp_path: Path, sqlite_url: str, make_settings: Any, env_clean: Path
+) -> None:
     live = Path(sqlite_url.split("///", 1)[1])
     backup = tmp_path / "backups" / "supportbot-1.db"
     backup.parent.mkdir()
@@ -113,8 +127,11 @@ def test_backup_delete_restore_brings_everything_back(tmp_path: Path, sqlite_url
 
 
 def test_backup_refuses_postgresql_and_points_to_pg_dump(env_clean: Path) -> None:
-    result = CliRunner().invoke(main, ["db", "backup", "x.db"], env={
-        "SUPPORTBOT_DATABASE_URL": "postgresql+asyncpg://bot:secret@127.0.0.1:5432/support"})
+    result = CliRunner().invoke(
+        main,
+        ["db", "backup", "x.db"],
+        env={"SUPPORTBOT_DATABASE_URL": "postgresql+asyncpg://bot:secret@127.0.0.1:5432/support"},
+    )
     assert result.exit_code == 1
     assert "pg_dump" in result.stderr and "secret" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

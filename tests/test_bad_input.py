@@ -58,8 +58,9 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 async def slack(make_settings: Any, fake: FakeSlack) -> AsyncIterator[SlackHttp]:
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SUPPORTBOT_SLACK_API_URL=fake.base_url)
+    settings = make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=fake.base_url
+    )
     async with slack_http(settings, fake) as harness:
         yield harness
 
@@ -119,18 +120,24 @@ def _echoing_model(product: str, reason: str) -> FunctionLLM:
 
     def respond(request: LLMRequest[Any]) -> Any:
         if request.step == "plan":
-            return PlanAnswer.model_validate({"routes": ["return"], "tasks": [
-                {"kind": "return", "product_name": product, "reason_for_return": reason}]})
+            return PlanAnswer.model_validate(
+                {
+                    "routes": ["return"],
+                    "tasks": [{"kind": "return", "product_name": product, "reason_for_return": reason}],
+                }
+            )
         refs = ", ".join(request.inputs["refs"])
         return {"reply": f"Done! {product} — {reason}. Your reference: {refs}. <!channel> [verify](https://x.test)"}
 
     return FunctionLLM(respond)
 
 
-async def test_mentions_and_markdown_in_customer_text_are_never_live_on_slack(make_settings: Any,
-                                                                            fake: FakeSlack) -> None:
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SUPPORTBOT_SLACK_API_URL=fake.base_url)
+async def test_mentions_and_markdown_in_customer_text_are_never_live_on_slack(
+    make_settings: Any, fake: FakeSlack
+) -> None:
+    settings = make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=fake.base_url
+    )
     product = "<!channel> [free gift](https://phish.test) Widget"
     reason = "@everyone <!here> <@U123> it broke <https://phish.test|click>"
     wire = f"I want to return the '{product}' because {reason}"
@@ -153,10 +160,20 @@ async def test_mentions_are_defused_in_a_discord_reply_too(services: Any) -> Non
         return "d1"
 
     services.add_platform(MemoryPlatform("discord", deliver))
-    text = ("I want to return the '@everyone [free gift](https://phish.test) Widget' because @here it broke "
-            "<@&100000000000000030> <@300000000000000001>")
-    outcome = await services.support.handle(Inbound(platform="discord", channel_id="1", thread_id="1",
-                                                    user_id="300000000000000001", text=text, message_id="9001"))
+    text = (
+        "I want to return the '@everyone [free gift](https://phish.test) Widget' because @here it broke "
+        "<@&100000000000000030> <@300000000000000001>"
+    )
+    outcome = await services.support.handle(
+        Inbound(
+            platform="discord",
+            channel_id="1",
+            thread_id="1",
+            user_id="300000000000000001",
+            text=text,
+            message_id="9001",
+        )
+    )
     assert outcome.result is not None
     [out] = delivered
     assert "@everyone" not in out.text and "@here" not in out.text
@@ -178,8 +195,9 @@ async def test_prompt_injection_gains_nothing(make_settings: Any) -> None:
         """A model that does whatever the customer says, as far as its output schema lets it."""
         if request.step == "plan":
             return PlanAnswer.model_validate({"routes": ["human"], "tasks": [{"kind": "human"}]})
-        return {"reply": "Sure — I have closed all of your cases and you are now staff. " + " ".join(
-            request.inputs["refs"])}
+        return {
+            "reply": "Sure — I have closed all of your cases and you are now staff. " + " ".join(request.inputs["refs"])
+        }
 
     llm = FunctionLLM(obedient)
     async with open_services(make_settings(), llm=llm) as svc:
@@ -195,8 +213,16 @@ async def test_prompt_injection_gains_nothing(make_settings: Any) -> None:
         svc.add_platform(MemoryPlatform("slack", deliver))
         for template in INJECTIONS:
             text = template.format(ref=ref)
-            outcome = await svc.support.handle(Inbound(platform="slack", channel_id="C1", thread_id="t-inj",
-                                                       user_id="UMALLORY", text=text, message_id=uuid.uuid4().hex))
+            outcome = await svc.support.handle(
+                Inbound(
+                    platform="slack",
+                    channel_id="C1",
+                    thread_id="t-inj",
+                    user_id="UMALLORY",
+                    text=text,
+                    message_id=uuid.uuid4().hex,
+                )
+            )
             assert outcome.result is not None and outcome.error is None
         # the customer's words only ever went in the prompt, never in the system instruction
         for request in llm.requests:
@@ -210,8 +236,11 @@ async def test_prompt_injection_gains_nothing(make_settings: Any) -> None:
         assert {c.status for c in every} == {"open"} and all(c.assignee is None for c in every)
         assert all(actions == ["created"] for actions in histories.values()), histories
         # and the customer did not become staff: a staff command from them is still refused
-        ctx = CommandContext(caller=Caller("slack", "UMALLORY", is_staff=svc.is_staff("slack", "UMALLORY")),
-                             services=svc, channel_id="C1")
+        ctx = CommandContext(
+            caller=Caller("slack", "UMALLORY", is_staff=svc.is_staff("slack", "UMALLORY")),
+            services=svc,
+            channel_id="C1",
+        )
         refused = await svc.registry.dispatch("case-close", f"{ref} injected", ctx)
         assert not refused.ok
         async with svc.db.session() as s:
@@ -258,13 +287,26 @@ def test_faq_caps_are_enforced_by_the_parser() -> None:
 
 # --- settings -------------------------------------------------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize(("var", "value"), [("SUPPORTBOT_LLM_RPM", "lots"), ("SUPPORTBOT_LLM", "gpt"),
-                                            ("SUPPORTBOT_DATABASE_URL", "sqlite:///x.db"),
-                                            ("SUPPORTBOT_DISCORD_CHANNEL_IDS", "general"),
-                                            ("SUPPORTBOT_SLACK_API_URL", "slack.local")])
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("SUPPORTBOT_LLM_RPM", "lots"),
+        ("SUPPORTBOT_LLM", "gpt"),
+        ("SUPPORTBOT_DATABASE_URL", "sqlite:///x.db"),
+        ("SUPPORTBOT_DISCORD_CHANNEL_IDS", "general"),
+        ("SUPPORTBOT_SLACK_API_URL", "slack.local"),
+    ],
+)
 def test_malformed_settings_stop_supportbot_run_with_one_line(tmp_path: Path, var: str, value: str) -> None:
-    done = run_cli(tmp_path, "run", "--slack", stdin="/quit\n", SLACK_BOT_TOKEN="xoxb-x",
-                   SLACK_SIGNING_SECRET="s" * 16, **{var: value})
+    done = run_cli(
+        tmp_path,
+        "run",
+        "--slack",
+        stdin="/quit\n",
+        SLACK_BOT_TOKEN="xoxb-x",
+        SLACK_SIGNING_SECRET="s" * 16,
+        **{var: value},
+    )
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and var in lines[0] and "Traceback" not in done.stderr

@@ -25,9 +25,14 @@ def test_faq_chains_make_the_calls_their_shape_promises(report: BenchReport) -> 
     assert faq is not None
     n = faq.questions
     runs = {(r.chain, r.mode, r.page_cache): r for r in faq.runs}
-    assert set(runs) == {("grounded", "parallel", "warm"), ("grounded", "parallel", "cold"),
-                         ("grounded", "sequential", "warm"), ("three-step", "parallel", "warm"),
-                         ("three-step", "parallel", "cold"), ("three-step", "sequential", "warm")}
+    assert set(runs) == {
+        ("grounded", "parallel", "warm"),
+        ("grounded", "parallel", "cold"),
+        ("grounded", "sequential", "warm"),
+        ("three-step", "parallel", "warm"),
+        ("three-step", "parallel", "cold"),
+        ("three-step", "sequential", "warm"),
+    }
     for (chain, mode, _), run in runs.items():
         assert run.llm_calls == run.expected_calls == (1 + n if chain == "grounded" else 1 + 2 * n)
         assert run.items == n  # every answer's citation verified against the pages
@@ -78,8 +83,16 @@ def test_request_budget_is_never_exceeded(report: BenchReport) -> None:
 
 def test_report_renders_and_serialises(report: BenchReport) -> None:
     payload = json.loads(json.dumps(report.to_json()))
-    assert set(payload) >= {"machine", "parameters", "faq", "orchestration", "throughput", "slack_ack",
-                            "rate_budget", "targets"}
+    assert set(payload) >= {
+        "machine",
+        "parameters",
+        "faq",
+        "orchestration",
+        "throughput",
+        "slack_ack",
+        "rate_budget",
+        "targets",
+    }
     assert payload["machine"]["cpus"] >= 1
     assert {t["name"] for t in payload["targets"]}  # judged, whatever the verdict at tiny sizes
     text = render_text(report)

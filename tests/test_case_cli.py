@@ -40,11 +40,13 @@ def seed(db_url: str, specs: list[dict[str, Any]]) -> list[str]:
 
 def test_lifecycle_from_the_terminal(cli: Any) -> None:
     [ref] = seed(cli.db_url, [{"customer": "u1"}])
-    steps = [(("cases", "assign", ref, "slack:S2"), f"assigned {ref} to slack:S2 (in_progress)"),
-             (("cases", "note", ref, "Customer's 2nd call — \"urgent\""), f"noted {ref}"),
-             (("cases", "close", ref, "--reason", "refund issued"), f"closed {ref}"),
-             (("cases", "reopen", ref.lower()), f"reopened {ref} (in_progress)"),
-             (("cases", "resolve", ref, "--note", "sent a new one"), f"resolved {ref}")]
+    steps = [
+        (("cases", "assign", ref, "slack:S2"), f"assigned {ref} to slack:S2 (in_progress)"),
+        (("cases", "note", ref, 'Customer\'s 2nd call — "urgent"'), f"noted {ref}"),
+        (("cases", "close", ref, "--reason", "refund issued"), f"closed {ref}"),
+        (("cases", "reopen", ref.lower()), f"reopened {ref} (in_progress)"),
+        (("cases", "resolve", ref, "--note", "sent a new one"), f"resolved {ref}"),
+    ]
     for args, output in steps:
         result = cli(*args)
         assert result.exit_code == 0, result.stderr
@@ -53,26 +55,35 @@ def test_lifecycle_from_the_terminal(cli: Any) -> None:
     view = json.loads(cli("cases", "show", ref, "--json").stdout)
     assert view["case"]["status"] == "resolved" and view["case"]["assignee"] == "slack:S2"
     assert [(e["action"], e["actor"], e["note"]) for e in view["events"]] == [
-        ("created", "bot", None), ("assigned", ACTOR, "slack:S2"), ("note", ACTOR, "Customer's 2nd call — \"urgent\""),
-        ("closed", ACTOR, "refund issued"), ("reopened", ACTOR, None), ("resolved", ACTOR, "sent a new one")]
+        ("created", "bot", None),
+        ("assigned", ACTOR, "slack:S2"),
+        ("note", ACTOR, 'Customer\'s 2nd call — "urgent"'),
+        ("closed", ACTOR, "refund issued"),
+        ("reopened", ACTOR, None),
+        ("resolved", ACTOR, "sent a new one"),
+    ]
     assert all(datetime.fromisoformat(e["at"]).tzinfo is not None for e in view["events"])
     text = cli("cases", "show", ref).stdout
     assert "note by" in text and "Customer's 2nd call" in text and "[customer] I need help" in text
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (("cases", "close", "{ref}"), 1, "error: case {ref} is already closed"),
-    (("cases", "note", "RMA-NOPE0000", "hello"), 1, "error: no case RMA-NOPE0000 exists"),
-    (("cases", "reopen", "RMA-NOPE0000"), 1, "error: no case RMA-NOPE0000 exists"),
-    (("cases", "assign", "{ref}", "slack:S2"), 1, "error: case {ref} is closed; reopen it before assigning it"),
-    (("cases", "note", "{ref}", " "), 1, "error: a note needs some text"),
-    (("cases", "show", "RMA-NOPE0000"), 1, "error: No case RMA-NOPE0000 found among the cases you can see."),
-    (("cases", "close"), 2, "Missing argument 'REF'"),
-    (("cases", "list", "--since", "last week"), 2, "--since"),
-    (("cases", "export", "--format", "xlsx"), 2, "--format"),
-])
-def test_refusals_exit_1_with_one_line_and_usage_errors_exit_2(cli: Any, args: tuple[str, ...], code: int,
-                                                               message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("cases", "close", "{ref}"), 1, "error: case {ref} is already closed"),
+        (("cases", "note", "RMA-NOPE0000", "hello"), 1, "error: no case RMA-NOPE0000 exists"),
+        (("cases", "reopen", "RMA-NOPE0000"), 1, "error: no case RMA-NOPE0000 exists"),
+        (("cases", "assign", "{ref}", "slack:S2"), 1, "error: case {ref} is closed; reopen it before assigning it"),
+        (("cases", "note", "{ref}", " "), 1, "error: a note needs some text"),
+        (("cases", "show", "RMA-NOPE0000"), 1, "error: No case RMA-NOPE0000 found among the cases you can see."),
+        (("cases", "close"), 2, "Missing argument 'REF'"),
+        (("cases", "list", "--since", "last week"), 2, "--since"),
+        (("cases", "export", "--format", "xlsx"), 2, "--format"),
+    ],
+)
+def test_refusals_exit_1_with_one_line_and_usage_errors_exit_2(
+    cli: Any, args: tuple[str, ...], code: int, message: str
+) -> None:
     [ref] = seed(cli.db_url, [{}])
     assert cli("cases", "close", ref).exit_code == 0
     result = cli(*(a.format(ref=ref) for a in args))
@@ -87,8 +98,14 @@ def test_refusals_exit_1_with_one_line_and_usage_errors_exit_2(cli: Any, args: t
 
 def test_list_filters(cli: Any) -> None:
     start = datetime(2026, 3, 1, tzinfo=UTC)
-    specs = [{"customer": f"u{i % 3}", "kind": ("return", "billing", "status")[i % 3 if i % 4 else 0],
-              "created_at": start + timedelta(days=i)} for i in range(12)]
+    specs = [
+        {
+            "customer": f"u{i % 3}",
+            "kind": ("return", "billing", "status")[i % 3 if i % 4 else 0],
+            "created_at": start + timedelta(days=i),
+        }
+        for i in range(12)
+    ]
     refs = seed(cli.db_url, specs)
     cli("cases", "close", refs[1])
     cli("cases", "assign", refs[2], "slack:S1")
@@ -111,8 +128,16 @@ def test_list_filters(cli: Any) -> None:
     assert refs[1] in table and refs[2] not in table
 
 
-TRICKY = ["=HYPERLINK(\"http://evil\",\"x\")", "+1-555-0100", "-5 units", "@SUM(A1:A2)", "plain, with \"quotes\"",
-          "two\nlines", f"{UNICODE} — naïve ünïcödé 🚀", "\ttabbed"]
+TRICKY = [
+    '=HYPERLINK("http://evil","x")',
+    "+1-555-0100",
+    "-5 units",
+    "@SUM(A1:A2)",
+    'plain, with "quotes"',
+    "two\nlines",
+    f"{UNICODE} — naïve ünïcödé 🚀",
+    "\ttabbed",
+]
 
 
 def _specs(n: int) -> list[dict[str, Any]]:
@@ -122,22 +147,43 @@ def _specs(n: int) -> list[dict[str, Any]]:
         tricky = TRICKY[i % len(TRICKY)]
         kind = ("billing", "return", "status", "technical", "human")[i % 5]
         details: dict[str, Any] = {
-            "billing": {"invoice_number": f"INV-{i}", "concern": tricky, "action_taken": "opened",
-                        "resolution_eta": "2 business days"},
-            "return": {"product_name": f"{UNICODE} #{i}", "reason_for_return": tricky, "rma_number": "{ref}",
-                       "shipping_instructions": "Pack it"},
-            "status": {"order_id": f"A-{i}", "current_status": "shipped", "carrier": "UPS",
-                       "tracking_number": f"1Z{i:06d}", "expected_delivery": tricky},
+            "billing": {
+                "invoice_number": f"INV-{i}",
+                "concern": tricky,
+                "action_taken": "opened",
+                "resolution_eta": "2 business days",
+            },
+            "return": {
+                "product_name": f"{UNICODE} #{i}",
+                "reason_for_return": tricky,
+                "rma_number": "{ref}",
+                "shipping_instructions": "Pack it",
+            },
+            "status": {
+                "order_id": f"A-{i}",
+                "current_status": "shipped",
+                "carrier": "UPS",
+                "tracking_number": f"1Z{i:06d}",
+                "expected_delivery": tricky,
+            },
             "technical": {"issue": tricky, "needed_from_customer": ["the version", f"{UNICODE}"]},
             "human": {"request": tricky, "vendor_extra": {"nested": [1, "☕"]}},
         }[kind]
-        specs.append({"customer": f"cust-{i % 7}", "platform": ("slack", "discord")[i % 2], "kind": kind,
-                      "details": details, "created_at": start + timedelta(minutes=i)})
+        specs.append(
+            {
+                "customer": f"cust-{i % 7}",
+                "platform": ("slack", "discord")[i % 2],
+                "kind": kind,
+                "details": details,
+                "created_at": start + timedelta(minutes=i),
+            }
+        )
     return specs
 
 
 def _expected_rows(db_url: str) -> dict[str, dict[str, Any]]:
     """Every case as it is stored, with its history, read independently of the exporter."""
+
     async def _read() -> dict[str, dict[str, Any]]:
         db = Database(db_url)
         try:
@@ -161,12 +207,20 @@ def _check_common(row: dict[str, Any], stored: dict[str, Any], *, as_text: bool)
     case, events = stored["case"], stored["events"]
     closes = [e for e in events if e.action == "closed"]
     expected: dict[str, Any] = {
-        "ref": case.ref, "kind": case.kind, "status": case.status, "platform": case.platform,
-        "customer_id": case.customer_id, "assignee": case.assignee, "needs_staff": case.needs_staff,
-        "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
+        "ref": case.ref,
+        "kind": case.kind,
+        "status": case.status,
+        "platform": case.platform,
+        "customer_id": case.customer_id,
+        "assignee": case.assignee,
+        "needs_staff": case.needs_staff,
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
         "closed_at": closes[-1].created_at.isoformat() if closes and case.status == "closed" else None,
         "close_reason": closes[-1].note if closes and case.status == "closed" else None,
-        "last_event": events[-1].action, "last_event_at": events[-1].created_at.isoformat(), "events": len(events),
+        "last_event": events[-1].action,
+        "last_event_at": events[-1].created_at.isoformat(),
+        "events": len(events),
         "conversation_id": case.conversation_id,
     }
     details = dict(case.details)
@@ -222,7 +276,8 @@ def test_export_round_trips_every_case_and_column(cli: Any, tmp_path: Path) -> N
         assert tuple(obj) == EXPORT_COLUMNS
         _check_common(obj, stored[obj["ref"]], as_text=False)
     assert {o["ref"] for o in objects if o["other_details"]} == {
-        r for r, v in stored.items() if v["case"].kind == "human"}
+        r for r, v in stored.items() if v["case"].kind == "human"
+    }
     assert next(o for o in objects if o["kind"] == "human")["other_details"] == {"vendor_extra": {"nested": [1, "☕"]}}
 
 

@@ -47,9 +47,16 @@ async def converse(services: Any, *, customer: str = CUSTOMER) -> tuple[str, int
 
     services.add_platform(MemoryPlatform("slack", deliver))
     thread = uuid.uuid4().hex[:10]
-    outcome = await services.support.handle(Inbound(
-        platform="slack", channel_id="C-support", thread_id=thread, user_id=customer, message_id=uuid.uuid4().hex,
-        text="I want to return my 'Café ☕ 東京' mug because it arrived cracked"))
+    outcome = await services.support.handle(
+        Inbound(
+            platform="slack",
+            channel_id="C-support",
+            thread_id=thread,
+            user_id=customer,
+            message_id=uuid.uuid4().hex,
+            text="I want to return my 'Café ☕ 東京' mug because it arrived cracked",
+        )
+    )
     assert outcome.result is not None and outcome.result.cases and delivered
     ref = outcome.result.cases[0].ref
     async with services.db.session() as s:
@@ -64,14 +71,29 @@ async def test_transcript_has_all_roles_and_hides_internal_notes_from_the_custom
         conversation = await inbox.get_conversation(s, conversation_id)
         assert conversation is not None
     # A staff reply in the thread (as the adapters record it), and a staff-only remark beside it.
-    assert await svc.support.record_staff_message(Inbound(
-        platform="slack", channel_id=conversation.channel_id, thread_id=conversation.thread_id, user_id=STAFF,
-        text="Hi! A colleague is checking the warehouse.", message_id="staff-1"))
+    assert await svc.support.record_staff_message(
+        Inbound(
+            platform="slack",
+            channel_id=conversation.channel_id,
+            thread_id=conversation.thread_id,
+            user_id=STAFF,
+            text="Hi! A colleague is checking the warehouse.",
+            message_id="staff-1",
+        )
+    )
     async with svc.db.write() as s:
-        await inbox.store_inbound(s, platform="slack", channel_id=conversation.channel_id,
-                                  thread_id=conversation.thread_id, customer_id=conversation.customer_id,
-                                  platform_message_id="staff-2", author_id=STAFF, role="staff", internal=True,
-                                  text="SECRET: customer had 3 returns this month")
+        await inbox.store_inbound(
+            s,
+            platform="slack",
+            channel_id=conversation.channel_id,
+            thread_id=conversation.thread_id,
+            customer_id=conversation.customer_id,
+            platform_message_id="staff-2",
+            author_id=STAFF,
+            role="staff",
+            internal=True,
+            text="SECRET: customer had 3 returns this month",
+        )
     noted = await run(svc, f"/case-note {ref} SECRET-NOTE: don't refund before it's back", user=STAFF)
     assert noted.ok and noted.ephemeral
 
@@ -110,8 +132,10 @@ async def test_a_customer_sees_only_their_own_cases(svc: Any, caplog: pytest.Log
     assert other.data is None  # nothing of the case itself
     # Someone else's case and a missing one get the same answer: nothing leaks about who has which.
     assert other.text.replace(theirs.ref, "X") == missing.text.replace("RMA-00000000", "X")
-    assert any(theirs.ref in r.getMessage() and f"slack:{CUSTOMER}" in r.getMessage() and r.levelno >= logging.WARNING
-               for r in caplog.records)
+    assert any(
+        theirs.ref in r.getMessage() and f"slack:{CUSTOMER}" in r.getMessage() and r.levelno >= logging.WARNING
+        for r in caplog.records
+    )
 
     assert (await run(svc, f"/case {own[0].ref.lower()}", user=CUSTOMER)).ok
     everyone = await run(svc, "/cases", user=STAFF)
@@ -119,8 +143,13 @@ async def test_a_customer_sees_only_their_own_cases(svc: Any, caplog: pytest.Log
     assert [c["ref"] for c in (await run(svc, f"/cases <@{STRANGER}>", user=STAFF)).data["cases"]] == [theirs.ref]
 
 
-LIFECYCLE_LINES = ("/case-close {ref} fixed", "/case-reopen {ref}", "/case-resolve {ref}", "/case-note {ref} hi",
-                   "/case-assign {ref} @C1")
+LIFECYCLE_LINES = (
+    "/case-close {ref} fixed",
+    "/case-reopen {ref}",
+    "/case-resolve {ref}",
+    "/case-note {ref} hi",
+    "/case-assign {ref} @C1",
+)
 
 
 @pytest.mark.parametrize("line", LIFECYCLE_LINES)
@@ -147,7 +176,7 @@ async def test_staff_move_a_case_through_its_lifecycle(svc: Any) -> None:
     taken = await run(svc, f"/case-assign {case.ref}", user=STAFF)  # nobody named: the caller takes it
     assert taken.ok and taken.data["case"]["assignee"] == f"slack:{STAFF}"
 
-    reason = 'customer said "thanks, it\'s sorted" — don\'t reopen'
+    reason = "customer said \"thanks, it's sorted\" — don't reopen"
     closed = await run(svc, f"/case-close {case.ref} {reason}", user=STAFF)
     assert closed.ok and closed.data["case"]["status"] == "closed"
     again = await run(svc, f"/case-close {case.ref}", user=OTHER_STAFF)
@@ -171,13 +200,16 @@ async def test_staff_move_a_case_through_its_lifecycle(svc: Any) -> None:
     assert "closed by slack:S1" in shown.text and "reopened by slack:S2" in shown.text
 
 
-@pytest.mark.parametrize(("line", "fragment"), [
-    ("/case-note RMA-NOPE0000 hello", "No case RMA-NOPE0000 exists."),
-    ("/case-close RMA-NOPE0000", "No case RMA-NOPE0000 exists."),
-    ("/case-note {ref}", "Usage: /case-note REF text"),
-    ("/case-close", "Usage: /case-close REF"),
-    ("/case-reopen {ref}", "there is nothing to reopen"),
-])
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("/case-note RMA-NOPE0000 hello", "No case RMA-NOPE0000 exists."),
+        ("/case-close RMA-NOPE0000", "No case RMA-NOPE0000 exists."),
+        ("/case-note {ref}", "Usage: /case-note REF text"),
+        ("/case-close", "Usage: /case-close REF"),
+        ("/case-reopen {ref}", "there is nothing to reopen"),
+    ],
+)
 async def test_staff_refusals_are_private_and_clear(svc: Any, line: str, fragment: str) -> None:
     case = await seed_case(svc.db, platform="slack", customer=CUSTOMER)
     result = await run(svc, line.format(ref=case.ref), user=STAFF)
@@ -189,10 +221,15 @@ async def test_filters_and_paging(svc: Any) -> None:
     old = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
     async with svc.db.write() as s:
         for i in range(23):
-            await seed_in(s, platform="slack", customer="C1" if i % 2 else "C3", kind=("return", "billing")[i % 3 == 0],
-                          created_at=old + timedelta(days=i))
+            await seed_in(
+                s,
+                platform="slack",
+                customer="C1" if i % 2 else "C3",
+                kind=("return", "billing")[i % 3 == 0],
+                created_at=old + timedelta(days=i),
+            )
     async with svc.db.write() as s:  # five of them closed, straight in storage
-        for case in (await case_store.list_cases(s, CaseFilter(), limit=5)):
+        for case in await case_store.list_cases(s, CaseFilter(), limit=5):
             await lifecycle.close_case(s, ref=case.ref, actor="slack:S1")
 
     async def refs(line: str, user: str = STAFF) -> list[str]:
@@ -203,8 +240,12 @@ async def test_filters_and_paging(svc: Any) -> None:
     async with svc.db.session() as s:
         every = await case_store.list_cases(s, CaseFilter(), limit=None)
     page1, page2, page3 = [await run(svc, f"/cases page={n}", user=STAFF) for n in (1, 2, 3)]
-    assert [page1.data["pages"], len(page1.data["cases"]), len(page2.data["cases"]), len(page3.data["cases"])] \
-        == [3, 10, 10, 3]
+    assert [page1.data["pages"], len(page1.data["cases"]), len(page2.data["cases"]), len(page3.data["cases"])] == [
+        3,
+        10,
+        10,
+        3,
+    ]
     assert "More: add page=2" in page1.text and "page 1 of 3" in page1.text and "More:" not in page3.text
     assert [c["ref"] for p in (page1, page2, page3) for c in p.data["cases"]] == [c.ref for c in every]
     assert [c.created_at for c in every] == sorted((c.created_at for c in every), reverse=True)  # newest first
@@ -212,14 +253,20 @@ async def test_filters_and_paging(svc: Any) -> None:
     assert set(await refs("/cases status=closed")) == {c.ref for c in every[:5]}
     assert set(await refs("/cases closed")) == {c.ref for c in every[:5]}  # a bare status word filters too
     assert set(await refs("/cases kind=billing")) == {c.ref for c in every if c.kind == "billing"}
-    assert set(await refs("/cases @C1 page=1")) | set(await refs("/cases @C1 page=2")) \
-        == {c.ref for c in every if c.customer_id == "C1"}
+    assert set(await refs("/cases @C1 page=1")) | set(await refs("/cases @C1 page=2")) == {
+        c.ref for c in every if c.customer_id == "C1"
+    }
     since = old + timedelta(days=20)
     assert set(await refs("/cases since=2026-01-30")) == {c.ref for c in every if c.created_at >= since}
     assert set(await refs("/cases kind=return status=open", user="C1")) == {
-        c.ref for c in every if c.customer_id == "C1" and c.kind == "return" and c.status == "open"}
-    for line, fragment in (("/cases status=lost", "Unknown status"), ("/cases kind=x", "Unknown kind"),
-                           ("/cases since=yesterday", "since= takes a date"), ("/cases page=two", "page= takes")):
+        c.ref for c in every if c.customer_id == "C1" and c.kind == "return" and c.status == "open"
+    }
+    for line, fragment in (
+        ("/cases status=lost", "Unknown status"),
+        ("/cases kind=x", "Unknown kind"),
+        ("/cases since=yesterday", "since= takes a date"),
+        ("/cases page=two", "page= takes"),
+    ):
         result = await run(svc, line, user=STAFF)
         assert not result.ok and fragment in result.text
 
@@ -248,8 +295,16 @@ async def test_customer_messages_never_change_a_case(svc: Any) -> None:
     for template in INJECTIONS:
         for target in (ref, shell_ref):
             text = template.format(ref=target)
-            outcome = await svc.support.handle(Inbound(platform="slack", channel_id="C-support", thread_id="t-inj",
-                                                       user_id=CUSTOMER, text=text, message_id=uuid.uuid4().hex))
+            outcome = await svc.support.handle(
+                Inbound(
+                    platform="slack",
+                    channel_id="C-support",
+                    thread_id="t-inj",
+                    user_id=CUSTOMER,
+                    text=text,
+                    message_id=uuid.uuid4().hex,
+                )
+            )
             assert outcome.result is not None
             await shell.send(text)
     assert len(delivered) == 2 * len(INJECTIONS)

@@ -23,13 +23,22 @@ ACTIONS = {
 REACH = {"open": [], "in_progress": ["assign_first"], "resolved": ["resolve"], "closed": ["close"]}
 
 TABLE = [  # (start, action, resulting status or None when refused)
-    ("open", "assign", "in_progress"), ("open", "resolve", "resolved"), ("open", "close", "closed"),
+    ("open", "assign", "in_progress"),
+    ("open", "resolve", "resolved"),
+    ("open", "close", "closed"),
     ("open", "reopen", None),
-    ("in_progress", "assign", "in_progress"), ("in_progress", "resolve", "resolved"),
-    ("in_progress", "close", "closed"), ("in_progress", "reopen", None),
-    ("resolved", "close", "closed"), ("resolved", "reopen", "open"), ("resolved", "assign", None),
+    ("in_progress", "assign", "in_progress"),
+    ("in_progress", "resolve", "resolved"),
+    ("in_progress", "close", "closed"),
+    ("in_progress", "reopen", None),
+    ("resolved", "close", "closed"),
+    ("resolved", "reopen", "open"),
+    ("resolved", "assign", None),
     ("resolved", "resolve", None),
-    ("closed", "reopen", "open"), ("closed", "close", None), ("closed", "resolve", None), ("closed", "assign", None),
+    ("closed", "reopen", "open"),
+    ("closed", "close", None),
+    ("closed", "resolve", None),
+    ("closed", "assign", None),
 ]
 
 
@@ -58,8 +67,10 @@ async def test_transition_table(services: Any, start: str, action: str, expected
         assert changed.status == expected and await status_of(db, case.ref) == expected
         events = await events_of(db, case.ref)
         assert len(events) == before + 1
-        assert events[-1].action == {"assign": "assigned", "resolve": "resolved", "close": "closed",
-                                     "reopen": "reopened"}[action]
+        assert (
+            events[-1].action
+            == {"assign": "assigned", "resolve": "resolved", "close": "closed", "reopen": "reopened"}[action]
+        )
 
 
 async def test_every_change_is_an_event_with_actor_and_time(services: Any) -> None:
@@ -69,7 +80,7 @@ async def test_every_change_is_an_event_with_actor_and_time(services: Any) -> No
     async with db.write() as s:
         await lifecycle.assign_case(s, ref=case.ref, assignee="slack:S2", actor="slack:S1")
     async with db.write() as s:
-        await lifecycle.add_case_note(s, ref=case.ref, actor="slack:S2", text="Customer's 2nd call — \"urgent\"")
+        await lifecycle.add_case_note(s, ref=case.ref, actor="slack:S2", text='Customer\'s 2nd call — "urgent"')
     async with db.write() as s:
         await lifecycle.resolve_case(s, ref=case.ref, actor="slack:S2", note="replacement shipped")
     async with db.write() as s:
@@ -81,7 +92,7 @@ async def test_every_change_is_an_event_with_actor_and_time(services: Any) -> No
     assert [(e.action, e.actor, e.note) for e in events] == [
         ("created", "bot", None),
         ("assigned", "slack:S1", "slack:S2"),
-        ("note", "slack:S2", "Customer's 2nd call — \"urgent\""),
+        ("note", "slack:S2", 'Customer\'s 2nd call — "urgent"'),
         ("resolved", "slack:S2", "replacement shipped"),
         ("closed", "discord:D7", "confirmed by customer"),
         ("reopened", "cli:ops", None),

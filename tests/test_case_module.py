@@ -90,8 +90,10 @@ async def test_effects_run_in_the_change_transaction_and_a_failing_one_undoes_it
     svc.cases.effects.append(outbox)
     await svc.cases.change("close", case.ref, S1, "fixed")
     assert seen == [(case.ref, "closed", "closed")]
-    assert [(e.action, e.actor) for e in await events_of(svc.db, case.ref)][-2:] == [("closed", "slack:S1"),
-                                                                                   ("note", "effect")]
+    assert [(e.action, e.actor) for e in await events_of(svc.db, case.ref)][-2:] == [
+        ("closed", "slack:S1"),
+        ("note", "effect"),
+    ]
 
     async def broken(session: Any, changed: Any, event: CaseEvent) -> None:
         raise RuntimeError("the outbox is full")
@@ -140,8 +142,10 @@ def test_cases_list_queue_from_the_terminal(env_clean: Any, db_url: str) -> None
             await upgrade(db)
             async with db.write() as s:
                 start = datetime.now(UTC) - timedelta(hours=2)
-                return [(await seed_in(s, kind=kind, created_at=start + timedelta(minutes=i))).ref
-                        for i, kind in enumerate(("technical", "return", "human"))]
+                return [
+                    (await seed_in(s, kind=kind, created_at=start + timedelta(minutes=i))).ref
+                    for i, kind in enumerate(("technical", "return", "human"))
+                ]
         finally:
             await db.aclose()
 
@@ -164,24 +168,42 @@ async def test_the_transcript_is_the_cases_own_from_its_first_message_and_paged(
     async with svc.db.write() as s:
         first = await seed_in(s, customer="C1", platform="slack", thread=thread, text="message 0 opens the first")
         for i in range(1, 25):
-            await inbox.store_inbound(s, platform="slack", channel_id="C-support", thread_id=thread, customer_id="C1",
-                                      platform_message_id=uuid.uuid4().hex, author_id="C1", text=f"message {i}")
-        second = await seed_in(s, customer="C1", platform="slack", thread=thread, kind="status",
-                               text="message 25 opens the second")
+            await inbox.store_inbound(
+                s,
+                platform="slack",
+                channel_id="C-support",
+                thread_id=thread,
+                customer_id="C1",
+                platform_message_id=uuid.uuid4().hex,
+                author_id="C1",
+                text=f"message {i}",
+            )
+        second = await seed_in(
+            s, customer="C1", platform="slack", thread=thread, kind="status", text="message 25 opens the second"
+        )
 
     page1 = await svc.cases.view(first.ref, viewer=CUSTOMER)
     assert page1.transcript[0].text == "message 0 opens the first"  # not the last 20 of the thread
     assert (page1.transcript_total, page1.pages, len(page1.transcript)) == (26, 2, cases.TRANSCRIPT_PAGE)
     page2 = await svc.cases.view(first.ref, viewer=CUSTOMER, page=2)
     assert [m.text for m in page2.transcript] == [f"message {i}" for i in range(20, 25)] + [
-        "message 25 opens the second"]
+        "message 25 opens the second"
+    ]
     own = await svc.cases.view(second.ref, viewer=CUSTOMER)
     assert [m.text for m in own.transcript] == ["message 25 opens the second"]
 
     await cases.change(svc.db, "close", first.ref, S1)
     async with svc.db.write() as s:
-        await inbox.store_inbound(s, platform="slack", channel_id="C-support", thread_id=thread, customer_id="C1",
-                                  platform_message_id=uuid.uuid4().hex, author_id="C1", text="after the close")
+        await inbox.store_inbound(
+            s,
+            platform="slack",
+            channel_id="C-support",
+            thread_id=thread,
+            customer_id="C1",
+            platform_message_id=uuid.uuid4().hex,
+            author_id="C1",
+            text="after the close",
+        )
     assert (await svc.cases.view(first.ref, viewer=S1)).transcript_total == 26  # ends at its close
     assert (await svc.cases.view(second.ref, viewer=S1)).transcript_total == 2
 
@@ -221,4 +243,6 @@ async def test_a_case_that_waited_for_an_answer_starts_at_the_question(svc: Any)
     assert answered is not None and [c.kind for c in answered.cases] == ["return"]
     view = await svc.cases.view(answered.cases[0].ref, viewer=S1)
     assert [(m.role, m.text) for m in view.transcript if m.role == "customer"] == [
-        ("customer", "I want to return my headphones"), ("customer", "they stopped charging")]
+        ("customer", "I want to return my headphones"),
+        ("customer", "they stopped charging"),
+    ]

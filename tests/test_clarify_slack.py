@@ -36,8 +36,14 @@ def _replies(fake: FakeSlack) -> list[dict[str, Any]]:
 
 
 async def _click(bot: StaffHarness, value: str, *, user: str) -> int:
-    payload = block_actions("clarify", value, user=user, channel=CHANNEL, message_ts=_replies(bot.fake)[-1]["ts"],
-                            response_url=bot.fake.response_url())
+    payload = block_actions(
+        "clarify",
+        value,
+        user=user,
+        channel=CHANNEL,
+        message_ts=_replies(bot.fake)[-1]["ts"],
+        response_url=bot.fake.response_url(),
+    )
     status, _, _ = await bot.post(interactive_body(payload), FORM)
     return status
 

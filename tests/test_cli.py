@@ -15,6 +15,7 @@ from tests.harness.cli import run_cli
 
 pytestmark = pytest.mark.slow  # subprocesses
 
+
 def test_ask_json_then_cases_list(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, "ask", EXAMPLE, "--json")
     assert proc.returncode == 0, proc.stderr
@@ -48,15 +49,19 @@ def test_route_reads_stdin_as_json_lines(tmp_path: Path) -> None:
     assert lines[0]["text"] == "where is my package?" and lines[0]["routes"][0] == "status"
 
 
-@pytest.mark.parametrize(("args", "env", "code", "fragment"), [
-    (("cases", "show", "NOPE-1"), {}, 1, "No case NOPE-1"),
-    (("ask", "hi"), {"SUPPORTBOT_LLM_RPM": "many"}, 1, "SUPPORTBOT_LLM_RPM"),
-    (("cases", "list", "--status", "lost"), {}, 2, "--status"),
-    (("frobnicate",), {}, 2, "No such command"),
-    (("ask", "hi"), {"SUPPORTBOT_DATABASE_URL": "postgresql+asyncpg://127.0.0.1:1/nowhere"}, 1, "error:"),
-])
-def test_errors_are_one_line_with_the_right_exit_code(tmp_path: Path, args: tuple[str, ...], env: dict[str, str],
-                                                      code: int, fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "env", "code", "fragment"),
+    [
+        (("cases", "show", "NOPE-1"), {}, 1, "No case NOPE-1"),
+        (("ask", "hi"), {"SUPPORTBOT_LLM_RPM": "many"}, 1, "SUPPORTBOT_LLM_RPM"),
+        (("cases", "list", "--status", "lost"), {}, 2, "--status"),
+        (("frobnicate",), {}, 2, "No such command"),
+        (("ask", "hi"), {"SUPPORTBOT_DATABASE_URL": "postgresql+asyncpg://127.0.0.1:1/nowhere"}, 1, "error:"),
+    ],
+)
+def test_errors_are_one_line_with_the_right_exit_code(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], code: int, fragment: str
+) -> None:
     proc = run_cli(tmp_path, *args, **env)
     assert proc.returncode == code
     assert fragment in proc.stderr
@@ -81,14 +86,18 @@ HEAVY = ("slack_bolt", "slack_sdk", "discord", "google.genai", "trafilatura", "b
 
 
 def _loaded_after(tmp_path: Path, *args: str) -> set[str]:
-    script = ("import sys; from bot.cli import main\n"
-              f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
-              "print(' '.join(sorted(sys.modules)), file=sys.stderr)")
+    script = (
+        "import sys; from bot.cli import main\n"
+        f"try:\n    main({list(args)!r})\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)"
+    )
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORTBOT_", "GEMINI_", "GOOGLE_"))}
-    environment.update({"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-                        "SUPPORTBOT_LLM": "offline"})
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True,
-                          text=True, timeout=60)
+    environment.update(
+        {"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", "SUPPORTBOT_LLM": "offline"}
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60
+    )
     return set(proc.stderr.split())
 
 

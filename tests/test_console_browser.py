@@ -117,8 +117,9 @@ async def test_sign_in_queue_search_open_and_close(browser: Any, bot: tuple[str,
 
 
 @pytest.mark.parametrize("bypass_csp", [False, True], ids=["with-csp", "escaping-alone"])
-async def test_hostile_transcript_shows_as_text(browser: Any, bot: tuple[str, FakeSlack, str],
-                                                bypass_csp: bool) -> None:
+async def test_hostile_transcript_shows_as_text(
+    browser: Any, bot: tuple[str, FakeSlack, str], bypass_csp: bool
+) -> None:
     base, _fake, db_url = bot
     page, dialogs = await signed_in_page(browser, base, db_url, bypass_csp=bypass_csp)
     await page.goto(f"{base}/console/cases/{HOSTILE_REF}")
@@ -138,8 +139,14 @@ async def test_every_page_loads_under_the_csp(browser: Any, bot: tuple[str, Fake
     page, dialogs = await signed_in_page(browser, base, db_url)
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    for path in ("/console/", "/console/cases?q=refund", f"/console/cases/{HOSTILE_REF}",
-                 "/console/customers/slack:U0ALICE", "/console/faqs", "/console/insights"):
+    for path in (
+        "/console/",
+        "/console/cases?q=refund",
+        f"/console/cases/{HOSTILE_REF}",
+        "/console/customers/slack:U0ALICE",
+        "/console/faqs",
+        "/console/insights",
+    ):
         response = await page.goto(base + path)
         assert response is not None and response.status == 200, path
         await page.wait_for_load_state("networkidle")

@@ -29,8 +29,14 @@ CLOSE_REF = "INV_CASE_7K3Q9P2X"  # the first demo case: Slack channel demo_chann
 
 
 def console_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*command_line(), "console", *args], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=60, env=environment(tmp_path, **STAFF_SETTINGS, **env))
+    return subprocess.run(
+        [*command_line(), "console", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment(tmp_path, **STAFF_SETTINGS, **env),
+    )
 
 
 def test_link_is_one_line_on_the_public_url(tmp_path: Path) -> None:
@@ -63,8 +69,16 @@ async def sign_in_over_http(http: aiohttp.ClientSession, url: str) -> str:
 async def test_console_serve_alone(tmp_path: Path) -> None:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        *command_line(), "console", "serve", "--port", str(port), cwd=tmp_path,
-        env=environment(tmp_path, **STAFF_SETTINGS), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *command_line(),
+        "console",
+        "serve",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        env=environment(tmp_path, **STAFF_SETTINGS),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         await wait_until_healthy(process, port)
         link = await asyncio.to_thread(console_cli, tmp_path, "link", "--user", "U0SAM", "--port", str(port))
@@ -89,8 +103,10 @@ async def test_run_serves_the_console_and_a_close_reaches_the_thread(tmp_path: P
                 async with http.get(f"{base}/console/cases/{CLOSE_REF}") as page:
                     csrf = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())
                 assert csrf is not None
-                async with http.post(f"{base}/console/cases/{CLOSE_REF}/close",
-                                     data={"reason": "Refunded the double charge", "csrf_token": csrf.group(1)}) as r:
+                async with http.post(
+                    f"{base}/console/cases/{CLOSE_REF}/close",
+                    data={"reason": "Refunded the double charge", "csrf_token": csrf.group(1)},
+                ) as r:
                     assert r.status == 200 and "Case closed." in await r.text()
             closed = [e for e in await events_of_case(db_url, CLOSE_REF) if e.action == "closed"]
             assert [(e.actor, e.note) for e in closed] == [("slack:U0SAM", "Refunded the double charge")]
@@ -98,4 +114,3 @@ async def test_run_serves_the_console_and_a_close_reaches_the_thread(tmp_path: P
                 await wait_for_closing_message(fake, demo_channel(0), demo_thread(0), CLOSE_REF)
         finally:
             await stop_gracefully(process)
-

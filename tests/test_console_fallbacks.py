@@ -26,8 +26,14 @@ async def fake() -> AsyncIterator[FakeGemini]:
 
 
 async def test_fallbacks_are_recorded_and_shown_in_insights(make_settings: Any, fake: FakeGemini) -> None:
-    client = GeminiClient(api_key="test-key", model="gemini-main", router_model="gemini-router",
-                          base_url=fake.base_url, max_attempts=1, timeout_s=5)
+    client = GeminiClient(
+        api_key="test-key",
+        model="gemini-main",
+        router_model="gemini-router",
+        base_url=fake.base_url,
+        max_attempts=1,
+        timeout_s=5,
+    )
     async with open_services(make_settings(**STAFF_SETTINGS), llm=client) as services:
         fake.respond = lambda _model, _body: Fail(500)
         down = (await shell_chat(services, thread_id="t-down").send(EXAMPLE)).result

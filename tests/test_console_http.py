@@ -26,10 +26,19 @@ from tests.harness.console import (
 
 OPEN_REF = "INV_CASE_7K3Q9P2X"
 HOSTILE_REF = "TEC-9XW3RTB1"
-CASE_PAGES = ["/console/", "/console/cases", f"/console/cases/{OPEN_REF}", "/console/cases?q=refund",
-              "/console/customers/slack:U0ALICE", "/console/faqs", "/console/insights",
-              "/console/insights/charts/cases.svg", "/console/cases?format=csv", "/console/?format=csv",
-              f"/console/cases/{OPEN_REF}?format=csv"]
+CASE_PAGES = [
+    "/console/",
+    "/console/cases",
+    f"/console/cases/{OPEN_REF}",
+    "/console/cases?q=refund",
+    "/console/customers/slack:U0ALICE",
+    "/console/faqs",
+    "/console/insights",
+    "/console/insights/charts/cases.svg",
+    "/console/cases?format=csv",
+    "/console/?format=csv",
+    f"/console/cases/{OPEN_REF}?format=csv",
+]
 
 
 @pytest.fixture
@@ -115,9 +124,11 @@ async def test_sign_in_attempts_are_rate_limited(client: TestClient) -> None:
 async def test_session_cookie_flags(client: TestClient, console_services: Any) -> None:
     page = await client.get("/console/signin", params={"token": await new_link(console_services)})
     html = await page.text()
-    response = await client.post("/console/signin", data={"token": hidden(html, "token"),
-                                                          "csrf_token": hidden(html, "csrf_token")},
-                                 allow_redirects=False)
+    response = await client.post(
+        "/console/signin",
+        data={"token": hidden(html, "token"), "csrf_token": hidden(html, "csrf_token")},
+        allow_redirects=False,
+    )
     assert response.status == 303
     cookie = response.cookies["sb_console"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/console"
@@ -129,21 +140,31 @@ async def test_cookie_is_secure_when_the_public_url_is_https(make_settings) -> N
     from bot.wiring import open_services
 
     settings = make_settings(SUPPORTBOT_PUBLIC_URL="https://support.example.com", **STAFF_SETTINGS)
-    async with open_services(settings, use_settings_llm=False) as services, \
-            TestClient(TestServer(mounted(services))) as c:
+    async with (
+        open_services(settings, use_settings_llm=False) as services,
+        TestClient(TestServer(mounted(services))) as c,
+    ):
         page = await c.get("/console/signin", params={"token": await new_link(services)})
         html = await page.text()
         presign = page.cookies["sb_console_signin"]
         assert presign["secure"]  # so the test client does not send it back over http: send it by hand
-        response = await c.post("/console/signin", data={"token": hidden(html, "token"),
-                                                         "csrf_token": hidden(html, "csrf_token")},
-                                cookies={"sb_console_signin": presign.value}, allow_redirects=False)
+        response = await c.post(
+            "/console/signin",
+            data={"token": hidden(html, "token"), "csrf_token": hidden(html, "csrf_token")},
+            cookies={"sb_console_signin": presign.value},
+            allow_redirects=False,
+        )
         assert response.status == 303 and response.cookies["sb_console"]["secure"]
 
 
 async def test_security_headers_on_pages_refusals_and_not_found(staff_client: TestClient) -> None:
-    for path in ("/console/", f"/console/cases/{OPEN_REF}", "/console/cases/NOPE-1", "/console/no-such-page",
-                 "/console/static/console.css"):
+    for path in (
+        "/console/",
+        f"/console/cases/{OPEN_REF}",
+        "/console/cases/NOPE-1",
+        "/console/no-such-page",
+        "/console/static/console.css",
+    ):
         response = await staff_client.get(path)
         csp = response.headers.get("Content-Security-Policy", "")
         assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp, path
@@ -166,9 +187,11 @@ async def test_post_without_csrf_token_is_refused(staff_client: TestClient, cons
 
 async def test_close_records_actor_and_reason(staff_client: TestClient, console_services: Any) -> None:
     csrf = await signed_in_csrf(staff_client)
-    response = await staff_client.post(f"/console/cases/{OPEN_REF}/close",
-                                       data={"reason": "Refund issued for the double charge", "csrf_token": csrf},
-                                       allow_redirects=False)
+    response = await staff_client.post(
+        f"/console/cases/{OPEN_REF}/close",
+        data={"reason": "Refund issued for the double charge", "csrf_token": csrf},
+        allow_redirects=False,
+    )
     assert response.status == 303
     assert response.headers["Location"] == f"/console/cases/{OPEN_REF}?done=close"
     assert await status_of(console_services, OPEN_REF) == "closed"
@@ -185,8 +208,11 @@ async def test_claim_note_reopen_and_assign(staff_client: TestClient, console_se
     ref = "HUM-5TR7YB2C"
 
     async def act(action: str, **form: str) -> int:
-        return (await staff_client.post(f"/console/cases/{ref}/{action}", data={**form, "csrf_token": csrf},
-                                        allow_redirects=False)).status
+        return (
+            await staff_client.post(
+                f"/console/cases/{ref}/{action}", data={**form, "csrf_token": csrf}, allow_redirects=False
+            )
+        ).status
 
     assert await act("claim") == 303
     assert await act("note", text="Called the customer back") == 303
@@ -195,9 +221,13 @@ async def test_claim_note_reopen_and_assign(staff_client: TestClient, console_se
     assert await act("reopen", text="Customer wrote again") == 303
     assert await act("explode") == 404
     events = [(e.action, e.actor, e.note) for e in await events_of(console_services, ref)][1:]
-    assert events == [("assigned", "slack:U0SAM", "slack:U0SAM"), ("note", "slack:U0SAM", "Called the customer back"),
-                      ("assigned", "slack:U0SAM", "slack:U0ALEX"), ("closed", "slack:U0SAM", None),
-                      ("reopened", "slack:U0SAM", "Customer wrote again")]
+    assert events == [
+        ("assigned", "slack:U0SAM", "slack:U0SAM"),
+        ("note", "slack:U0SAM", "Called the customer back"),
+        ("assigned", "slack:U0SAM", "slack:U0ALEX"),
+        ("closed", "slack:U0SAM", None),
+        ("reopened", "slack:U0SAM", "Customer wrote again"),
+    ]
 
 
 async def test_search_finds_exactly_the_matching_case(staff_client: TestClient) -> None:
@@ -205,14 +235,14 @@ async def test_search_finds_exactly_the_matching_case(staff_client: TestClient) 
         csv = await (await staff_client.get("/console/cases", params={"q": q, "format": "csv"})).text()
         return {line.split(",")[0] for line in csv.splitlines()[1:]}
 
-    assert await found("SuperWidget") == {"RMA-4HD2M8QW"}            # details and transcript
-    assert await found("soaked") == {"HUM-5TR7YB2C"}                 # transcript only
-    assert await found("INV-2024-0042") == {OPEN_REF}                 # a number in the details
-    assert await found("TEC-9XW3RTB1") == {HOSTILE_REF}               # a reference
-    assert await found("inv_case_7k3q9p2x") == {OPEN_REF}             # a reference, typed loosely
-    assert await found("cracked arrived") == {"RMA-4HD2M8QW"}         # every word, any order
+    assert await found("SuperWidget") == {"RMA-4HD2M8QW"}  # details and transcript
+    assert await found("soaked") == {"HUM-5TR7YB2C"}  # transcript only
+    assert await found("INV-2024-0042") == {OPEN_REF}  # a number in the details
+    assert await found("TEC-9XW3RTB1") == {HOSTILE_REF}  # a reference
+    assert await found("inv_case_7k3q9p2x") == {OPEN_REF}  # a reference, typed loosely
+    assert await found("cracked arrived") == {"RMA-4HD2M8QW"}  # every word, any order
     assert await found("nothing-matches-this") == set()
-    assert await found('"*) OR NEAR(') == set()                       # no query syntax gets through
+    assert await found('"*) OR NEAR(') == set()  # no query syntax gets through
     html = await (await staff_client.get("/console/cases", params={"q": "soaked"})).text()
     assert "1 case matching" in html and "HUM-5TR7YB2C" in html and OPEN_REF not in html
 
@@ -253,8 +283,14 @@ async def test_queue_lists_unclaimed_first(staff_client: TestClient) -> None:
 
 async def test_hostile_transcript_is_escaped(staff_client: TestClient) -> None:
     html = await (await staff_client.get(f"/console/cases/{HOSTILE_REF}")).text()
-    for raw in ("<script>alert", "<img src=x", "<svg onload", 'href="javascript:', "onerror=alert(1)>",
-                '" onmouseover="alert(5)'):
+    for raw in (
+        "<script>alert",
+        "<img src=x",
+        "<svg onload",
+        'href="javascript:',
+        "onerror=alert(1)>",
+        '" onmouseover="alert(5)',
+    ):
         assert raw not in html, raw
     assert "&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;" in html
     faqs = await (await staff_client.get("/console/faqs")).text()
@@ -264,7 +300,7 @@ async def test_hostile_transcript_is_escaped(staff_client: TestClient) -> None:
 
 async def test_csv_cells_cannot_run_formulas(staff_client: TestClient, console_services: Any) -> None:
     csrf = await signed_in_csrf(staff_client)
-    await staff_client.post(f"/console/cases/{OPEN_REF}/note", data={"text": "=HYPERLINK(\"x\")", "csrf_token": csrf})
+    await staff_client.post(f"/console/cases/{OPEN_REF}/note", data={"text": '=HYPERLINK("x")', "csrf_token": csrf})
     csv = await (await staff_client.get(f"/console/cases/{OPEN_REF}?format=csv")).text()
     assert csv.startswith("\ufefftype,at,") and "'=HYPERLINK" in csv
 
@@ -273,8 +309,9 @@ async def test_someone_no_longer_staff_is_refused(client: TestClient, console_se
     token = await new_link(console_services, StaffIdentity("slack", "U0GONE"))
     assert (await sign_in(client, token)).status == 403
     async with console_services.db.write() as s:  # a session from before they left the staff list
-        cookie, _ = await console_store.create_session(s, StaffIdentity("slack", "U0GONE"),
-                                                       ttl=console_store.timedelta(hours=1))
+        cookie, _ = await console_store.create_session(
+            s, StaffIdentity("slack", "U0GONE"), ttl=console_store.timedelta(hours=1)
+        )
     response = await client.get("/console/", cookies={"sb_console": cookie})
     assert response.status == 403 and OPEN_REF not in await response.text()
 
@@ -303,9 +340,13 @@ async def test_nothing_secret_on_any_page(make_settings) -> None:  # type: ignor
     from bot.wiring import open_services
     from tests.harness.console import sign_in
 
-    secrets = {"SLACK_BOT_TOKEN": "xoxb-secret-bot-token", "SLACK_SIGNING_SECRET": "secret-signing-value",
-               "DISCORD_BOT_TOKEN": "secret.discord.token", "GEMINI_API_KEY": "secret-gemini-key",
-               "SUPPORTBOT_BACKOFFICE_SECRET": "secret-webhook-key"}
+    secrets = {
+        "SLACK_BOT_TOKEN": "xoxb-secret-bot-token",
+        "SLACK_SIGNING_SECRET": "secret-signing-value",
+        "DISCORD_BOT_TOKEN": "secret.discord.token",
+        "GEMINI_API_KEY": "secret-gemini-key",
+        "SUPPORTBOT_BACKOFFICE_SECRET": "secret-webhook-key",
+    }
     settings = make_settings(**STAFF_SETTINGS, **secrets)
     async with open_services(settings, use_settings_llm=False) as services:
         await seed_demo(services.db)
@@ -319,25 +360,36 @@ async def test_nothing_secret_on_any_page(make_settings) -> None:  # type: ignor
                 assert leaked == [], path
 
 
-async def test_insights_read_the_ratings_table_when_there_is_one(staff_client: TestClient,
-                                                                 console_services: Any) -> None:
+async def test_insights_read_the_ratings_table_when_there_is_one(
+    staff_client: TestClient, console_services: Any
+) -> None:
     from sqlalchemy import text
 
     async with console_services.db.write() as s:
         has_table = await (await s.connection()).run_sync(
-            lambda sync: __import__("sqlalchemy").inspect(sync).has_table("case_ratings"))
+            lambda sync: __import__("sqlalchemy").inspect(sync).has_table("case_ratings")
+        )
         if not has_table:  # the staff loop's table, as its migration makes it
-            await s.execute(text("CREATE TABLE case_ratings (case_id INTEGER PRIMARY KEY, customer_id VARCHAR(128), "
-                                 "score INTEGER, scale VARCHAR(8), created_at TIMESTAMP WITH TIME ZONE, "
-                                 "updated_at TIMESTAMP WITH TIME ZONE)"))
-        await s.execute(text("INSERT INTO case_ratings (case_id, customer_id, score, scale, created_at, updated_at) "
-                             "SELECT id, customer_id, 5, 'thumbs', created_at, created_at FROM cases"))
+            await s.execute(
+                text(
+                    "CREATE TABLE case_ratings (case_id INTEGER PRIMARY KEY, customer_id VARCHAR(128), "
+                    "score INTEGER, scale VARCHAR(8), created_at TIMESTAMP WITH TIME ZONE, "
+                    "updated_at TIMESTAMP WITH TIME ZONE)"
+                )
+            )
+        await s.execute(
+            text(
+                "INSERT INTO case_ratings (case_id, customer_id, score, scale, created_at, updated_at) "
+                "SELECT id, customer_id, 5, 'thumbs', created_at, created_at FROM cases"
+            )
+        )
     csv = await (await staff_client.get("/console/insights?format=csv")).text()
     assert "ratings,thumbs up,,5" in csv
 
 
-async def test_a_long_transcript_shows_its_newest_messages(staff_client: TestClient, console_services: Any,
-                                                           monkeypatch: Any) -> None:
+async def test_a_long_transcript_shows_its_newest_messages(
+    staff_client: TestClient, console_services: Any, monkeypatch: Any
+) -> None:
     from bot.console import queries
 
     monkeypatch.setattr(queries, "TRANSCRIPT_LIMIT", 2)

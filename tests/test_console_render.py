@@ -19,11 +19,35 @@ from storage.console import StaffIdentity
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 ENV = environment()
 # Text that looks like markup in HTML, Markdown and Slack's mrkdwn, mixed with anything else.
-HOSTILE_PIECES = st.sampled_from([
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
-    "<javascript:alert(1)|click>", '<a href="javascript:alert(1)">x</a>', '" onmouseover="alert(1)', "'", '"',
-    "&lt;", "&amp;", "</div>", "<!--", "-->", "<![CDATA[", "{{ 7*7 }}", "{% if 1 %}", "\x00", "\u2028", "`code`",
-    "*bold*", "<https://evil.example|bank>", "javascript:alert(1)", "JaVaScRiPt:alert(1)", " \t\n", "<svg/onload=1>"])
+HOSTILE_PIECES = st.sampled_from(
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[x](javascript:alert(1))",
+        "<javascript:alert(1)|click>",
+        '<a href="javascript:alert(1)">x</a>',
+        '" onmouseover="alert(1)',
+        "'",
+        '"',
+        "&lt;",
+        "&amp;",
+        "</div>",
+        "<!--",
+        "-->",
+        "<![CDATA[",
+        "{{ 7*7 }}",
+        "{% if 1 %}",
+        "\x00",
+        "\u2028",
+        "`code`",
+        "*bold*",
+        "<https://evil.example|bank>",
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        " \t\n",
+        "<svg/onload=1>",
+    ]
+)
 CUSTOMER_TEXT = st.lists(st.one_of(HOSTILE_PIECES, st.text(max_size=20)), max_size=8).map("".join)
 
 
@@ -56,15 +80,36 @@ class Shape(HTMLParser):
 
 
 def case_page(text: str, detail: str, note: str) -> str:
-    case = SimpleNamespace(ref="TEC-1", kind="technical", status="open", platform="slack", customer_id="U1",
-                           assignee=None, needs_staff=True, details={"issue": detail, "needed_from_customer": "x"},
-                           created_at=NOW, updated_at=NOW)
+    case = SimpleNamespace(
+        ref="TEC-1",
+        kind="technical",
+        status="open",
+        platform="slack",
+        customer_id="U1",
+        assignee=None,
+        needs_staff=True,
+        details={"issue": detail, "needed_from_customer": "x"},
+        created_at=NOW,
+        updated_at=NOW,
+    )
     message = SimpleNamespace(role="customer", author_id="U1", text=text, internal=False, created_at=NOW)
     internal = SimpleNamespace(role="staff", author_id="U2", text=text, internal=True, created_at=NOW)
     event = SimpleNamespace(action="note", actor="slack:U2", note=note, created_at=NOW)
-    context: dict[str, Any] = {"root": "/console", "nav": "cases", "now": NOW, "staff": StaffIdentity("slack", "U2"),
-                               "csrf_token": "t", "case": case, "events": [event], "transcript": [message, internal],
-                               "conversation": None, "siblings": [], "transcript_total": 2, "done": "", "refused": ""}
+    context: dict[str, Any] = {
+        "root": "/console",
+        "nav": "cases",
+        "now": NOW,
+        "staff": StaffIdentity("slack", "U2"),
+        "csrf_token": "t",
+        "case": case,
+        "events": [event],
+        "transcript": [message, internal],
+        "conversation": None,
+        "siblings": [],
+        "transcript_total": 2,
+        "done": "",
+        "refused": "",
+    }
     return asyncio.run(ENV.get_template("case.html").render_async(**context))
 
 
@@ -73,7 +118,6 @@ def shape(html: str) -> Shape:
     parser.feed(html)
     parser.close()
     return parser
-
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -87,8 +131,21 @@ def test_customer_text_never_becomes_markup(text: str, detail: str, note: str) -
     assert page.texts == [text, text]  # the transcript shows the text as the customer wrote it
 
 
-@given(url=st.one_of(CUSTOMER_TEXT, st.sampled_from([" javascript:alert(1)", "java\tscript:x", "//evil.example",
-                                                     "data:text/html,<b>", "https:evil", "/relative"])))
+@given(
+    url=st.one_of(
+        CUSTOMER_TEXT,
+        st.sampled_from(
+            [
+                " javascript:alert(1)",
+                "java\tscript:x",
+                "//evil.example",
+                "data:text/html,<b>",
+                "https:evil",
+                "/relative",
+            ]
+        ),
+    )
+)
 def test_only_absolute_http_links_are_linked(url: str) -> None:
     href = safe_href(url)
     assert href == "" or (href.strip().lower().startswith(("http://", "https://")) and href == url.strip())

@@ -63,17 +63,22 @@ async def test_an_order_number_given_earlier_in_the_thread_is_reused(services: A
 
 
 async def test_every_request_of_a_message_is_kept(services: Any) -> None:
-    result = (await shell_chat(services).send(
-        "where is my order A-77777? Also my invoice INV-1111 has a wrong address")).result
+    result = (
+        await shell_chat(services).send("where is my order A-77777? Also my invoice INV-1111 has a wrong address")
+    ).result
     assert result is not None
     assert {(c.kind, c.details.get("order_id") or c.details.get("invoice_number")) for c in result.cases} == {
-        ("status", "A-77777"), ("billing", "INV-1111")}
+        ("status", "A-77777"),
+        ("billing", "INV-1111"),
+    }
 
 
 async def test_a_connective_in_a_long_message_is_not_a_product_name(services: Any) -> None:
-    text = ("Hello, I have been a customer for years and I am really disappointed this time. " * 8
-            + "On top of that, I would like to return the espresso machine because it leaks water everywhere. "
-            + "It has made a mess of my kitchen counter twice already and I do not want it anymore. " * 2)
+    text = (
+        "Hello, I have been a customer for years and I am really disappointed this time. " * 8
+        + "On top of that, I would like to return the espresso machine because it leaks water everywhere. "
+        + "It has made a mess of my kitchen counter twice already and I do not want it anymore. " * 2
+    )
     assert len(text) > 900
     result = (await shell_chat(services).send(text)).result
     assert result is not None
@@ -96,8 +101,10 @@ async def test_a_long_story_answering_an_open_return_does_not_become_its_product
     chat = shell_chat(services, thread_id="t-story")
     first = (await chat.send("I want to return something")).result
     assert first is not None and first.pending
-    story = ("On top of that, the delivery guy was rude and left the box in the rain. "
-             + "Nobody has answered my emails for a week, which is frustrating. " * 14)
+    story = (
+        "On top of that, the delivery guy was rude and left the box in the rain. "
+        + "Nobody has answered my emails for a week, which is frustrating. " * 14
+    )
     assert len(story) > 900
     second = (await chat.send(story)).result
     assert second is not None

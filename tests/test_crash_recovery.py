@@ -60,8 +60,10 @@ DEADLINE_S = 30.0
 async def send_slack_event(port: int, body: str) -> bool:
     """Deliver one event as Slack does; True if it was acknowledged (HTTP 200)."""
     try:
-        async with aiohttp.ClientSession() as http, http.post(
-                f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)) as response:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)) as response,
+        ):
             return response.status == 200
     except aiohttp.ClientConnectionError:  # killed before the acknowledgement went out: Slack retries
         return False
@@ -75,8 +77,9 @@ async def killed(process: asyncio.subprocess.Process) -> str:
     except TimeoutError:
         process.kill()
         _, stderr = await process.communicate()
-        raise AssertionError(f"the fail point did not fire within {DEADLINE_S:.0f}s:\n"
-                             f"{stderr.decode()[-3000:]}") from None
+        raise AssertionError(
+            f"the fail point did not fire within {DEADLINE_S:.0f}s:\n{stderr.decode()[-3000:]}"
+        ) from None
     assert process.returncode == -signal.SIGKILL, (process.returncode, stderr.decode()[-3000:])
     return stderr.decode()
 
@@ -110,17 +113,18 @@ async def db_state(db_url: str) -> dict[str, Any]:
             cases = await case_store.list_cases(s, CaseFilter(), limit=None)
         customer = [m for m in messages if m.role == "customer"]
         replies = [m for m in messages if m.role == "bot"]
-        return {"customer": [(m.status, m.attempts) for m in customer],
-                "replies": [(m.status, m.platform_message_id, m.text) for m in replies],
-                "cases": sorted((c.kind, c.ref) for c in cases)}
+        return {
+            "customer": [(m.status, m.attempts) for m in customer],
+            "replies": [(m.status, m.platform_message_id, m.text) for m in replies],
+            "cases": sorted((c.kind, c.ref) for c in cases),
+        }
     finally:
         await db.aclose()
 
 
 async def answered(db_url: str) -> bool:
     state = await db_state(db_url)
-    return ([s for s, _ in state["customer"]] == ["replied"]
-            and [s for s, _, _ in state["replies"]] == ["sent"])
+    return [s for s, _ in state["customer"]] == ["replied"] and [s for s, _, _ in state["replies"]] == ["sent"]
 
 
 def check_final(state: dict[str, Any], posted_ids: list[str], posted_texts: list[str]) -> None:
@@ -136,7 +140,8 @@ def check_final(state: dict[str, Any], posted_ids: list[str], posted_texts: list
 
 @pytest.mark.parametrize("point", FAILPOINTS)
 async def test_slack_sigkill_at_each_step_then_restart_answers_exactly_once(
-        tmp_path: Path, db_url: str, point: str) -> None:
+    tmp_path: Path, db_url: str, point: str
+) -> None:
     body = json.dumps(event_callback(message_event(EXAMPLE, channel=CHANNEL, ts=TS)))
     async with FakeSlack() as fake:
         port = free_port()
@@ -171,14 +176,17 @@ async def test_slack_sigkill_at_each_step_then_restart_answers_exactly_once(
         if lookups:
             assert lookups[0].args["include_all_metadata"] in ("1", "true", True) and lookups[0].args["ts"] == TS
         attempts = final["customer"][0][1]
-        print(f"\n{point}: acknowledged={acknowledged} crashed-state customer={crashed['customer']} "
-              f"replies={[(s, i) for s, i, _ in crashed['replies']]} cases={len(crashed['cases'])}; "
-              f"after restart: {len(posts)} post(s) in the thread ({first_posts} before the kill), "
-              f"{len(final['cases'])} cases, attempts={attempts}, lookups={len(lookups)}")
+        print(
+            f"\n{point}: acknowledged={acknowledged} crashed-state customer={crashed['customer']} "
+            f"replies={[(s, i) for s, i, _ in crashed['replies']]} cases={len(crashed['cases'])}; "
+            f"after restart: {len(posts)} post(s) in the thread ({first_posts} before the kill), "
+            f"{len(final['cases'])} cases, attempts={attempts}, lookups={len(lookups)}"
+        )
 
 
 async def test_slack_restart_answers_once_when_the_thread_lookup_returns_plain_text(
-        tmp_path: Path, db_url: str) -> None:
+    tmp_path: Path, db_url: str
+) -> None:
     """Killed with the reply stored but not posted; after the restart the look-up in the thread
     (`conversations.replies`) meets a proxy that answers a plain-text `403: Forbidden` (not JSON). The
     reply is posted anyway — exactly once — instead of failing at delivery on every retry."""
@@ -206,17 +214,33 @@ async def test_slack_restart_answers_once_when_the_thread_lookup_returns_plain_t
 
 
 # --- Discord -------------------------------------------------------------------------------------
-async def start_discord_bot(tmp_path: Path, fake: FakeDiscord, db_url: str,
-                            **extra: str) -> asyncio.subprocess.Process:
+async def start_discord_bot(tmp_path: Path, fake: FakeDiscord, db_url: str, **extra: str) -> asyncio.subprocess.Process:
     """`supportbot run --discord`, returned once it has identified and read READY + GUILD_CREATE."""
     fake.ready.clear()
-    env = environment(tmp_path, **{"SUPPORTBOT_DATABASE_URL": db_url, "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
-                                   "SUPPORTBOT_DISCORD_API_URL": fake.api_url,
-                                   "SUPPORTBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
-                                   "SUPPORTBOT_DISCORD_CHANNEL_IDS": SUPPORT_CHANNEL, **extra})
+    env = environment(
+        tmp_path,
+        **{
+            "SUPPORTBOT_DATABASE_URL": db_url,
+            "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
+            "SUPPORTBOT_DISCORD_API_URL": fake.api_url,
+            "SUPPORTBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
+            "SUPPORTBOT_DISCORD_CHANNEL_IDS": SUPPORT_CHANNEL,
+            **extra,
+        },
+    )
     process = await asyncio.create_subprocess_exec(
-        *command_line(), "run", "--discord", "--host", "127.0.0.1", "--port", str(free_port()), cwd=tmp_path,
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *command_line(),
+        "run",
+        "--discord",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(free_port()),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     ready = asyncio.create_task(fake.ready.wait())
     exited = asyncio.create_task(process.wait())
     await asyncio.wait({ready, exited}, timeout=DEADLINE_S, return_when=asyncio.FIRST_COMPLETED)
@@ -271,16 +295,22 @@ async def test_discord_sigkill_then_restart(tmp_path: Path, db_url: str, case: s
         final = await db_state(db_url)
         if visible == 1:
             assert len({c.answer["id"] for c in calls}) == 1  # any re-post was answered with the first message
-        check_final(final, [new_posts[-1].answer["id"] if visible == 1 else calls[-1].answer["id"]],
-                    [new_posts[0].json["content"]])
-        print(f"\ndiscord {case}: {len(calls)} POST(s), {len(new_posts)} message(s) in the thread, "
-              f"{deduplicated} deduplicated by nonce, {len(fake.calls_to('history'))} history read(s), "
-              f"{len(final['cases'])} cases")
+        check_final(
+            final,
+            [new_posts[-1].answer["id"] if visible == 1 else calls[-1].answer["id"]],
+            [new_posts[0].json["content"]],
+        )
+        print(
+            f"\ndiscord {case}: {len(calls)} POST(s), {len(new_posts)} message(s) in the thread, "
+            f"{deduplicated} deduplicated by nonce, {len(fake.calls_to('history'))} history read(s), "
+            f"{len(final['cases'])} cases"
+        )
 
 
 # --- Slack: a reply in several pieces ------------------------------------------------------------
 async def test_slack_multi_piece_reply_after_a_crash_posts_only_the_missing_pieces(
-        make_settings: Any, db_url: str) -> None:
+    make_settings: Any, db_url: str
+) -> None:
     """A reply too long for one message is posted in pieces, each with its index in the metadata. The
     process dies after piece 0 of 3 (simulated: the second post fails and a new adapter, with no memory,
     delivers again): the restart finds piece 0 in the thread and posts pieces 1 and 2 only. Without
@@ -297,10 +327,12 @@ async def test_slack_multi_piece_reply_after_a_crash_posts_only_the_missing_piec
     pieces = len(text_pages(text))
     assert pieces >= 3
     async with FakeSlack() as fake:
-        settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                                 SUPPORTBOT_SLACK_API_URL=fake.base_url)
-        out = Outbound(platform="slack", channel_id=CHANNEL, thread_id=TS, text=text, reply_id=41,
-                       in_reply_to=f"{CHANNEL}:{TS}")
+        settings = make_settings(
+            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=fake.base_url
+        )
+        out = Outbound(
+            platform="slack", channel_id=CHANNEL, thread_id=TS, text=text, reply_id=41, in_reply_to=f"{CHANNEL}:{TS}"
+        )
         async with open_services(settings) as services:
             fake.fail("chat.postMessage", "fatal_error", after=1)  # piece 0 posted, then the "crash"
             with pytest.raises(SlackApiError):
@@ -315,8 +347,7 @@ async def test_slack_multi_piece_reply_after_a_crash_posts_only_the_missing_piec
             [lookup] = fake.calls_to("conversations.replies")
             assert lookup.args["oldest"] == TS and int(lookup.args["limit"]) <= 200
 
-            other = replace(out, reply_id=42, thread_id="1700000600.000100",
-                            in_reply_to=f"{CHANNEL}:1700000600.000100")
+            other = replace(out, reply_id=42, thread_id="1700000600.000100", in_reply_to=f"{CHANNEL}:1700000600.000100")
             await restarted.deliver(other)  # a first attempt: no lookup
             assert len(fake.calls_to("conversations.replies")) == 1
             fake.fail("conversations.replies", "missing_scope")

@@ -35,7 +35,7 @@ async def _seed(make_settings: Any) -> list[str]:
         await alice.send(f"Also I want to return my blender, it broke. {ALICE_SECRET} again")
         bob = shell_chat(services, user_id="bob")
         await bob.send(f"Where is my order A-55120? {BOB_TEXT}")
-        export = (await _export(services.db, "shell:alice"))
+        export = await _export(services.db, "shell:alice")
         refs = [c["ref"] for c in export["cases"]]
         async with services.db.write() as s:
             await lifecycle.add_case_note(s, ref=refs[0], actor="shell:staff", text=f"called {ALICE_SECRET}")
@@ -89,8 +89,9 @@ def test_erase_without_yes_is_refused_and_changes_nothing(cli: Any, make_setting
     assert after == before
 
 
-def test_erase_removes_texts_keeps_refs_and_leaves_nothing_in_the_file(cli: Any, make_settings: Any,
-                                                                       db_url: str) -> None:
+def test_erase_removes_texts_keeps_refs_and_leaves_nothing_in_the_file(
+    cli: Any, make_settings: Any, db_url: str
+) -> None:
     if not db_url.startswith("sqlite"):
         pytest.skip("reads the SQLite file")
     refs = asyncio.run(_seed(make_settings))
@@ -106,14 +107,16 @@ def test_erase_removes_texts_keeps_refs_and_leaves_nothing_in_the_file(cli: Any,
     assert all(m["text"] == ERASED and m["name"] is None for m in after["messages"])
     # What statistics need stays: every row, reference, kind, status and time.
     assert [(m["id"], m["role"], m["status"], m["at"]) for m in after["messages"]] == [
-        (m["id"], m["role"], m["status"], m["at"]) for m in before["messages"]]
+        (m["id"], m["role"], m["status"], m["at"]) for m in before["messages"]
+    ]
     assert [(c["ref"], c["kind"], c["status"], c["created_at"], sorted(c["details"])) for c in after["cases"]] == [
-        (c["ref"], c["kind"], c["status"], c["created_at"], sorted(c["details"])) for c in before["cases"]]
+        (c["ref"], c["kind"], c["status"], c["created_at"], sorted(c["details"])) for c in before["cases"]
+    ]
     for case in after["cases"]:
         assert case["events"][-1]["action"] == "erased" and case["events"][-1]["actor"] == ACTOR
-        assert [e["action"] for e in case["events"][:-1]] == [e["action"] for e in
-                                                             next(c for c in before["cases"]
-                                                                  if c["ref"] == case["ref"])["events"]]
+        assert [e["action"] for e in case["events"][:-1]] == [
+            e["action"] for e in next(c for c in before["cases"] if c["ref"] == case["ref"])["events"]
+        ]
     assert [c["ref"] for c in after["cases"]] == refs
     assert [r["score"] for r in after["ratings"]] == [5]  # a score is no free text: statistics keep it
 
@@ -171,8 +174,13 @@ async def _seed_retention(services: Any) -> None:
                 await lifecycle.close_case(s, ref=case["ref"], actor="shell:staff")
         old_ids = [c["conversation_id"] for c in cases["old"]]
         await s.execute(update(Message).where(Message.conversation_id.in_(old_ids)).values(created_at=long_ago))
-        await s.execute(update(CaseEvent).where(CaseEvent.action == "closed", CaseEvent.case_id.in_(
-            [await _case_id(s, c["ref"]) for c in cases["old"]])).values(created_at=long_ago))
+        await s.execute(
+            update(CaseEvent)
+            .where(
+                CaseEvent.action == "closed", CaseEvent.case_id.in_([await _case_id(s, c["ref"]) for c in cases["old"]])
+            )
+            .values(created_at=long_ago)
+        )
 
 
 async def test_retention_erases_transcripts_of_cases_closed_long_ago(services: Any) -> None:
@@ -182,8 +190,7 @@ async def test_retention_erases_transcripts_of_cases_closed_long_ago(services: A
     old = await _export(services.db, "shell:old")
     assert all(m["text"] == ERASED for m in old["messages"])
     assert [c["status"] for c in old["cases"]] == ["closed"] * len(old["cases"])
-    assert all(c["events"][-1]["action"] == "erased" and c["events"][-1]["actor"] == "retention"
-               for c in old["cases"])
+    assert all(c["events"][-1]["action"] == "erased" and c["events"][-1]["actor"] == "retention" for c in old["cases"])
     for name in ("recent", "open"):
         assert any(f"{name}-words" in m["text"] for m in (await _export(services.db, f"shell:{name}"))["messages"])
     assert await apply_retention(services.db, days=30) == 0  # nothing left to do; no second event
@@ -225,8 +232,9 @@ async def test_the_retention_run_is_scheduled_in_the_database_once_a_day(make_se
         other = Database(db_url)  # a second bot process on the same database
         try:
             now = datetime.now(UTC)
-            first = await asyncio.gather(retention_if_due(services.db, days=30, now=now),
-                                         retention_if_due(other, days=30, now=now))
+            first = await asyncio.gather(
+                retention_if_due(services.db, days=30, now=now), retention_if_due(other, days=30, now=now)
+            )
             assert sorted(first, key=lambda r: r is None) == [2, None]  # one process ran it, once
             for later in (timedelta(hours=1), timedelta(hours=23)):
                 assert await retention_if_due(other, days=30, now=now + later) is None  # not due again yet

@@ -18,14 +18,26 @@ from storage.models import utcnow
 
 async def _failed_once(db: Database, mid: str, *, give_up: bool, retry_in_s: float = 60.0) -> int:
     async with db.write() as s:
-        stored = await inbox.store_inbound(s, platform="slack", channel_id="CGONE", thread_id=f"t-{mid}",
-                                           customer_id="UCUST", platform_message_id=mid, author_id="UCUST",
-                                           text=f"help with {mid}")
+        stored = await inbox.store_inbound(
+            s,
+            platform="slack",
+            channel_id="CGONE",
+            thread_id=f"t-{mid}",
+            customer_id="UCUST",
+            platform_message_id=mid,
+            author_id="UCUST",
+            text=f"help with {mid}",
+        )
     async with db.write() as s:
         assert await inbox.claim_message(s, stored.id, worker="w1", lease_s=60)
     async with db.write() as s:
-        assert await dead_letters.record_failure(s, stored.id, error="SlackApiError: channel_not_found",
-                                                 give_up=give_up, retry_at=utcnow() + timedelta(seconds=retry_in_s))
+        assert await dead_letters.record_failure(
+            s,
+            stored.id,
+            error="SlackApiError: channel_not_found",
+            give_up=give_up,
+            retry_at=utcnow() + timedelta(seconds=retry_in_s),
+        )
     return stored.id
 
 
@@ -129,11 +141,18 @@ async def test_metrics_count_dead_letters(services: Any) -> None:
 
 # --- the core: attempts, backoff, giving up, staff ----------------------------------------------------
 
+
 def _inbound(channel: str, n: int) -> Any:
     from adapters.platform import Inbound
 
-    return Inbound(platform="slack", channel_id=channel, thread_id=f"17000000{n}.000100", user_id=f"U{n}",
-                   text="Where is my order #A-12345?", message_id=f"{channel}:17000000{n}.000100")
+    return Inbound(
+        platform="slack",
+        channel_id=channel,
+        thread_id=f"17000000{n}.000100",
+        user_id=f"U{n}",
+        text="Where is my order #A-12345?",
+        message_id=f"{channel}:17000000{n}.000100",
+    )
 
 
 async def _flaky_slack(services: Any, error: Exception) -> list[str]:
@@ -219,8 +238,16 @@ async def test_a_message_whose_worker_keeps_dying_is_given_up(services: Any) -> 
     tried = await _flaky_slack(services, RuntimeError("unused"))
     services.support.retry = RetryPolicy(max_attempts=2, base_s=0.0)
     async with services.db.write() as s:  # stored and claimed twice by workers that died (SIGKILL, OOM)
-        stored = await inbox.store_inbound(s, platform="slack", channel_id="COK", thread_id="t", customer_id="U1",
-                                           platform_message_id="COK:1", author_id="U1", text="hi")
+        stored = await inbox.store_inbound(
+            s,
+            platform="slack",
+            channel_id="COK",
+            thread_id="t",
+            customer_id="U1",
+            platform_message_id="COK:1",
+            author_id="U1",
+            text="hi",
+        )
     for worker in ("dead1", "dead2"):
         async with services.db.write() as s:
             assert await inbox.claim_message(s, stored.id, worker=worker, lease_s=60)
@@ -234,6 +261,7 @@ async def test_a_message_whose_worker_keeps_dying_is_given_up(services: Any) -> 
 
 # --- the real bot: a channel it was removed from ------------------------------------------------------
 
+
 @pytest.mark.slow  # the real `supportbot` in a subprocess
 async def test_a_channel_the_bot_cannot_post_to_is_given_up_while_others_are_answered(tmp_path: Any) -> None:
     import signal
@@ -245,8 +273,12 @@ async def test_a_channel_the_bot_cannot_post_to_is_given_up_while_others_are_ans
     from tests.support import command_line, environment, free_port, start_slack_bot
 
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    events = [("CGONE", "1700000300.000100"), ("CSUPPORT", "1700000301.000100"), ("CGONE", "1700000302.000100"),
-              ("COTHER", "1700000303.000100")]
+    events = [
+        ("CGONE", "1700000300.000100"),
+        ("CSUPPORT", "1700000301.000100"),
+        ("CGONE", "1700000302.000100"),
+        ("COTHER", "1700000303.000100"),
+    ]
     async with FakeSlack(gone_channels={"CGONE"}) as fake:
         for run in range(2):  # the second start resumes what is unfinished: nothing for CGONE
             port = free_port()
@@ -254,10 +286,14 @@ async def test_a_channel_the_bot_cannot_post_to_is_given_up_while_others_are_ans
             if run == 0:
                 async with aiohttp.ClientSession() as http:
                     for channel, ts in events:
-                        body = json.dumps(event_callback(message_event("Where is my order #A-12345?", channel=channel,
-                                                                       ts=ts), event_id=f"Ev{ts}"))
-                        async with http.post(f"http://127.0.0.1:{port}/slack/events", data=body,
-                                             headers=signed_headers(body)) as response:
+                        body = json.dumps(
+                            event_callback(
+                                message_event("Where is my order #A-12345?", channel=channel, ts=ts), event_id=f"Ev{ts}"
+                            )
+                        )
+                        async with http.post(
+                            f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)
+                        ) as response:
                             assert response.status == 200
                 await fake.wait_until(lambda: len(fake.posted) == 2, timeout=30)  # CSUPPORT and COTHER
                 await fake.wait_until(lambda: len(fake.calls_to("chat.postMessage")) == 4, timeout=30)
@@ -268,8 +304,14 @@ async def test_a_channel_the_bot_cannot_post_to_is_given_up_while_others_are_ans
     assert sorted(p.args["channel"] for p in posts) == ["CGONE", "CGONE", "COTHER", "CSUPPORT"]  # one try each
     assert {p["channel"] for p in fake.posted} == {"CSUPPORT", "COTHER"}
 
-    failed = subprocess.run([*command_line(), "inbox", "failed", "--json"], cwd=tmp_path, capture_output=True,
-                            text=True, env=environment(tmp_path, SUPPORTBOT_DATABASE_URL=db_url), timeout=60)
+    failed = subprocess.run(
+        [*command_line(), "inbox", "failed", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=environment(tmp_path, SUPPORTBOT_DATABASE_URL=db_url),
+        timeout=60,
+    )
     assert failed.returncode == 0, failed.stderr
     rows = json.loads(failed.stdout)
     assert [(r["channel_id"], r["attempts"]) for r in rows] == [("CGONE", 1), ("CGONE", 1)]
@@ -292,5 +334,7 @@ async def test_discord_missing_access_and_unknown_channel_stop_at_once(make_sett
         assert len(fake.posts_in(third["id"])) == 1
         async with bot.services.db.session() as s:
             letters = await dead_letters.dead_letters(s)
-    assert [("Missing Access" in d.error, "Unknown Channel" in d.error) for d in letters] == [(True, False),
-                                                                                                (False, True)]
+    assert [("Missing Access" in d.error, "Unknown Channel" in d.error) for d in letters] == [
+        (True, False),
+        (False, True),
+    ]

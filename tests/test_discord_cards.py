@@ -12,8 +12,14 @@ from adapters.discord.cards import card_embed, is_card_of, post_name, stage, sta
 from adapters.discord.views import TEMPLATE, StaffViews
 from adapters.platform import Button, Card, InteractionReply
 
-CARD = Card(ref="TEC-77", kind="technical", status="open", customer_id="300000000000000001",
-            summary="Router keeps rebooting\nsince the update", created_at=datetime(2026, 1, 1, 12, 0))
+CARD = Card(
+    ref="TEC-77",
+    kind="technical",
+    status="open",
+    customer_id="300000000000000001",
+    summary="Router keeps rebooting\nsince the update",
+    created_at=datetime(2026, 1, 1, 12, 0),
+)
 
 
 def test_stages_follow_the_case() -> None:
@@ -28,8 +34,14 @@ def test_stages_follow_the_case() -> None:
 
 
 def test_embed_stays_within_discords_limits() -> None:
-    huge = replace(CARD, ref="X" * 40, kind="k" * 300, summary="word " * 2000, needs_staff_reason="r" * 5000,
-                   thread_link="javascript:alert(1)")
+    huge = replace(
+        CARD,
+        ref="X" * 40,
+        kind="k" * 300,
+        summary="word " * 2000,
+        needs_staff_reason="r" * 5000,
+        thread_link="javascript:alert(1)",
+    )
     embed = card_embed(huge)
     assert len(embed.title or "") <= 256 and len(embed.description or "") <= 4096 and len(embed) <= 6000
     assert embed.url is None and all(len(f.value or "") <= 1024 for f in embed.fields)
@@ -45,8 +57,13 @@ async def _never(_: object) -> InteractionReply:
 
 def test_buttons_carry_action_and_value(caplog: pytest.LogCaptureFixture) -> None:
     views = StaffViews(on_interaction=_never, is_staff=lambda *_: False)
-    view = views.view((Button("case_claim", "Claim", "TEC-77", "primary"), Button("rate", "👍", "TEC-77:up"),
-                       Button("clarify", "x" * 100, "v" * 120)))
+    view = views.view(
+        (
+            Button("case_claim", "Claim", "TEC-77", "primary"),
+            Button("rate", "👍", "TEC-77:up"),
+            Button("clarify", "x" * 100, "v" * 120),
+        )
+    )
     assert view is not None and view.timeout is None and view.is_persistent()
     ids = [c["custom_id"] for row in view.to_components() for c in row["components"]]
     assert ids == ["sb:case_claim:TEC-77", "sb:rate:TEC-77:up"]  # the third cannot fit in 100 characters

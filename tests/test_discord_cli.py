@@ -35,15 +35,27 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 
 def discord_environment(tmp_path: Path, fake: FakeDiscord, **extra: str) -> dict[str, str]:
-    return environment(tmp_path, **{"DISCORD_BOT_TOKEN": BOT_TOKEN, "SUPPORTBOT_DISCORD_API_URL": fake.api_url,
-                                    "SUPPORTBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
-                                    "SUPPORTBOT_DISCORD_CHANNEL_IDS": SUPPORT_CHANNEL, **extra})
+    return environment(
+        tmp_path,
+        **{
+            "DISCORD_BOT_TOKEN": BOT_TOKEN,
+            "SUPPORTBOT_DISCORD_API_URL": fake.api_url,
+            "SUPPORTBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
+            "SUPPORTBOT_DISCORD_CHANNEL_IDS": SUPPORT_CHANNEL,
+            **extra,
+        },
+    )
 
 
 async def supportbot(tmp_path: Path, fake: FakeDiscord, *args: str, **extra: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(*command_line(), *args, cwd=tmp_path,
-                                                   env=discord_environment(tmp_path, fake, **extra),
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    process = await asyncio.create_subprocess_exec(
+        *command_line(),
+        *args,
+        cwd=tmp_path,
+        env=discord_environment(tmp_path, fake, **extra),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     async with asyncio.timeout(60):
         out, err = await process.communicate()
     assert process.returncode is not None
@@ -55,8 +67,18 @@ async def supportbot_run(tmp_path: Path, fake: FakeDiscord) -> AsyncIterator[asy
     """`supportbot run --discord` until the fake has seen it identify; SIGTERM afterwards, and a check of
     the graceful exit (code 0: work in flight finished first)."""
     process = await asyncio.create_subprocess_exec(
-        *command_line(), "run", "--discord", "--host", "127.0.0.1", "--port", str(free_port()), cwd=tmp_path,
-        env=discord_environment(tmp_path, fake), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *command_line(),
+        "run",
+        "--discord",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(free_port()),
+        cwd=tmp_path,
+        env=discord_environment(tmp_path, fake),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     waiting = asyncio.create_task(fake.ready.wait())
     exited = asyncio.create_task(process.wait())
     await asyncio.wait({waiting, exited}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
@@ -115,8 +137,9 @@ async def test_discord_sync_globally_and_a_bad_token(tmp_path: Path, fake: FakeD
     assert code == 0, err
     [put] = fake.calls_to("commands")
     assert put.path == f"applications/{APP_ID}/commands" and "global" in out
-    code, out, err = await supportbot(tmp_path, fake, "discord", "sync", "--guild", "123",
-                                      DISCORD_BOT_TOKEN="wrong-token")
+    code, out, err = await supportbot(
+        tmp_path, fake, "discord", "sync", "--guild", "123", DISCORD_BOT_TOKEN="wrong-token"
+    )
     assert code == 1 and "DISCORD_BOT_TOKEN" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert len(fake.calls_to("commands")) == 1

@@ -82,9 +82,14 @@ async def test_staff_only_command_refused_for_a_customer_and_served_for_a_staff_
     refused = await invoke(bot, "case-close", {"name": "ref", "type": 3, "value": case.ref})
     response = response_to(bot.fake, refused)
     assert response["data"]["flags"] & EPHEMERAL and "staff only" in response["data"]["content"]
-    closed = await invoke(bot, "case-close", {"name": "ref", "type": 3, "value": case.ref},
-                          {"name": "reason", "type": 3, "value": "customer's parcel arrived"},
-                          user="300000000000000055", roles=(STAFF_ROLE,))
+    closed = await invoke(
+        bot,
+        "case-close",
+        {"name": "ref", "type": 3, "value": case.ref},
+        {"name": "reason", "type": 3, "value": "customer's parcel arrived"},
+        user="300000000000000055",
+        roles=(STAFF_ROLE,),
+    )
     response = response_to(bot.fake, closed)
     assert response["data"]["flags"] & EPHEMERAL and "Closed case" in response["data"]["content"]
     assert "customer's parcel arrived" in response["data"]["content"]  # free text passed as typed
@@ -95,8 +100,14 @@ async def test_staff_only_command_refused_for_a_customer_and_served_for_a_staff_
 async def test_user_options_become_the_bare_id(bot: DiscordHarness) -> None:
     await bot.send("where is my order #A-3232?")
     [case] = await bot.cases()
-    await invoke(bot, "case-assign", {"name": "ref", "type": 3, "value": case.ref},
-                 {"name": "staff", "type": 6, "value": STAFF_USER}, user=STAFF_USER, resolved_users=(STAFF_USER,))
+    await invoke(
+        bot,
+        "case-assign",
+        {"name": "ref", "type": 3, "value": case.ref},
+        {"name": "staff", "type": 6, "value": STAFF_USER},
+        user=STAFF_USER,
+        resolved_users=(STAFF_USER,),
+    )
     [case] = await bot.cases()
     assert case.assignee == f"discord:{STAFF_USER}"
 
@@ -114,7 +125,8 @@ async def test_a_customer_sees_own_cases_as_embeds(bot: DiscordHarness) -> None:
 
 
 async def test_long_command_defers_shows_progress_and_delivers_by_follow_up(
-        make_settings: Any, fake: FakeDiscord, caplog: pytest.LogCaptureFixture) -> None:
+    make_settings: Any, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     started, release = asyncio.Event(), asyncio.Event()
 
@@ -124,17 +136,38 @@ async def test_long_command_defers_shows_progress_and_delivers_by_follow_up(
         await release.wait()  # still working when the deferral must already be out
         for done in (1, 2, 3):
             await ctx.report(Progress("answering", done, 3, f"question {done}"))
-        items = [ResultItem(title=f"Question {i}?", body=f"Answer {i}. " * 40, url="https://shop.test/faq",
-                            fields=[("Source", "https://shop.test/faq")]) for i in range(12)]
+        items = [
+            ResultItem(
+                title=f"Question {i}?",
+                body=f"Answer {i}. " * 40,
+                url="https://shop.test/faq",
+                fields=[("Source", "https://shop.test/faq")],
+            )
+            for i in range(12)
+        ]
         return CommandResult(text=f"FAQ for {args.raw}", title="FAQ: shop.test", items=items)
 
-    slow = Command("slowfaq", "Build an FAQ", "/slowfaq URL", build, long_running=True,
-                   options=(Option("urls", "Pages to read", required=True, rest=True),
-                            Option("questions", "How many", kind="integer", positional=False)))
+    slow = Command(
+        "slowfaq",
+        "Build an FAQ",
+        "/slowfaq URL",
+        build,
+        long_running=True,
+        options=(
+            Option("urls", "Pages to read", required=True, rest=True),
+            Option("questions", "How many", kind="integer", positional=False),
+        ),
+    )
     settings = discord_settings(make_settings, fake, SUPPORTBOT_STAFF_DISCORD_USER_IDS=STAFF_USER)
     async with discord_bot(settings, fake, commands=(slow,)) as bot:
-        payload = interaction_payload("slowfaq", [{"name": "urls", "type": 3, "value": "https://shop.test/faq"},
-                                                  {"name": "questions", "type": 4, "value": 3}], user=STAFF_USER)
+        payload = interaction_payload(
+            "slowfaq",
+            [
+                {"name": "urls", "type": 3, "value": "https://shop.test/faq"},
+                {"name": "questions", "type": 4, "value": 3},
+            ],
+            user=STAFF_USER,
+        )
         await fake.dispatch("INTERACTION_CREATE", payload)
         [deferred] = await fake.wait_for("callback")
         async with asyncio.timeout(10):

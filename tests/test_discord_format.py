@@ -58,9 +58,16 @@ def test_split_text_keeps_every_word_and_prefers_paragraphs() -> None:
 
 
 def test_huge_results_are_paged_within_every_limit() -> None:
-    items = [ResultItem(title="T" * 400, body="b " * 5000, url="https://shop.test/" + "p" * 50,
-                        fields=[(f"field {j} " * 40, "v" * 2000) for j in range(40)], footer="f" * 3000)
-             for _ in range(15)]
+    items = [
+        ResultItem(
+            title="T" * 400,
+            body="b " * 5000,
+            url="https://shop.test/" + "p" * 50,
+            fields=[(f"field {j} " * 40, "v" * 2000) for j in range(40)],
+            footer="f" * 3000,
+        )
+        for _ in range(15)
+    ]
     pages = render_result(CommandResult(text="fallback", title="Big " * 100, items=items))
     check_limits(pages)
     assert len(pages) > 2 and all("page" in p.content for p in pages)
@@ -68,8 +75,14 @@ def test_huge_results_are_paged_within_every_limit() -> None:
 
 
 def test_case_list_is_one_message_of_embeds() -> None:
-    items = [ResultItem(title=f"RMA-{i:08d} · return · open", body="SuperWidget 5000: not compatible",
-                        fields=[("Opened", "2025-01-01"), ("Customer", "discord:1")]) for i in range(3)]
+    items = [
+        ResultItem(
+            title=f"RMA-{i:08d} · return · open",
+            body="SuperWidget 5000: not compatible",
+            fields=[("Opened", "2025-01-01"), ("Customer", "discord:1")],
+        )
+        for i in range(3)
+    ]
     [page] = render_result(CommandResult(text="3 cases", title="Your cases (3 found)", items=items))
     check_limits([page])
     assert page.content == "**Your cases (3 found)**"
@@ -100,12 +113,20 @@ def _command(*options: Option) -> Command:
 
 
 def test_args_text_is_positional_then_named_then_free_text() -> None:
-    command = _command(Option("ref", "Case", required=True), Option("user", "Who", kind="user"),
-                       Option("status", "Status", positional=False), Option("page", "Page", kind="integer",
-                                                                            positional=False),
-                       Option("reason", "Why", rest=True))
-    values = {"ref": "RMA-1", "user": discord.Object(id=42), "status": "in progress", "page": 2,
-              "reason": 'the "parcel" arrived'}
+    command = _command(
+        Option("ref", "Case", required=True),
+        Option("user", "Who", kind="user"),
+        Option("status", "Status", positional=False),
+        Option("page", "Page", kind="integer", positional=False),
+        Option("reason", "Why", rest=True),
+    )
+    values = {
+        "ref": "RMA-1",
+        "user": discord.Object(id=42),
+        "status": "in progress",
+        "page": 2,
+        "reason": 'the "parcel" arrived',
+    }
     text = args_text(command, values)
     assert text == """RMA-1 42 status='in progress' page=2 the "parcel" arrived"""
     args = parse_args(text, command.options)
@@ -118,10 +139,14 @@ def test_app_command_options_are_typed_and_required_first() -> None:
     async def invoke(*_: Any) -> None:
         return None
 
-    command = _command(Option("ref", "Case reference " * 20, required=False), Option("who", "User", kind="user"),
-                       Option("count", "How many", kind="integer", required=True, positional=False))
-    payload = app_command(command, invoke).to_dict(discord.app_commands.CommandTree(discord.Client(
-        intents=discord.Intents.none())))
+    command = _command(
+        Option("ref", "Case reference " * 20, required=False),
+        Option("who", "User", kind="user"),
+        Option("count", "How many", kind="integer", required=True, positional=False),
+    )
+    payload = app_command(command, invoke).to_dict(
+        discord.app_commands.CommandTree(discord.Client(intents=discord.Intents.none()))
+    )
     assert payload["name"] == "case-close"
     options = payload["options"]
     assert [o["name"] for o in options] == ["count", "ref", "who"]  # Discord wants required options first
@@ -130,12 +155,15 @@ def test_app_command_options_are_typed_and_required_first() -> None:
     assert app_name("Case_Close!") == "case_close"
 
 
-@pytest.mark.parametrize(("setting", "base"), [
-    ("http://127.0.0.1:9999", "http://127.0.0.1:9999/api/v10"),
-    ("http://127.0.0.1:9999/", "http://127.0.0.1:9999/api/v10"),
-    ("http://127.0.0.1:9999/api", "http://127.0.0.1:9999/api/v10"),
-    ("http://127.0.0.1:9999/api/v10", "http://127.0.0.1:9999/api/v10"),
-    ("https://proxy.example/discord/api/v9/", "https://proxy.example/discord/api/v9"),
-])
+@pytest.mark.parametrize(
+    ("setting", "base"),
+    [
+        ("http://127.0.0.1:9999", "http://127.0.0.1:9999/api/v10"),
+        ("http://127.0.0.1:9999/", "http://127.0.0.1:9999/api/v10"),
+        ("http://127.0.0.1:9999/api", "http://127.0.0.1:9999/api/v10"),
+        ("http://127.0.0.1:9999/api/v10", "http://127.0.0.1:9999/api/v10"),
+        ("https://proxy.example/discord/api/v9/", "https://proxy.example/discord/api/v9"),
+    ],
+)
 def test_rest_base_from_the_setting(setting: str, base: str) -> None:
     assert rest_base(setting) == base

@@ -86,9 +86,9 @@ async def test_the_same_message_create_twice_is_answered_once(bot: DiscordHarnes
     assert len(bot.fake.calls_to("thread")) == 1
 
 
-async def test_a_second_process_sees_the_duplicate_in_the_database(bot: DiscordHarness, make_settings: Any,
-                                                                   fake: FakeDiscord,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_second_process_sees_the_duplicate_in_the_database(
+    bot: DiscordHarness, make_settings: Any, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     message = await bot.send("where is my order #A-5555?")
     [reply] = fake.posts_in(message["id"])
     # A second client on the same database (another process, or this one after a restart) gets the event
@@ -154,8 +154,9 @@ async def test_a_post_in_an_uncached_support_thread_is_answered_there(bot: Disco
 
 async def test_staff_in_a_support_thread_are_recorded_not_answered(bot: DiscordHarness) -> None:
     first = await bot.send("where is my order #A-7777?")
-    staff = await bot.send("I'll look into this myself", channel=first["id"], author="300000000000000099",
-                           roles=(STAFF_ROLE,))
+    staff = await bot.send(
+        "I'll look into this myself", channel=first["id"], author="300000000000000099", roles=(STAFF_ROLE,)
+    )
     assert len(bot.fake.posts_in(first["id"])) == 1  # only the answer to the customer
     async with bot.services.db.session() as s:
         stored = (await s.execute(select(Message).where(Message.platform_message_id == staff["id"]))).scalar_one()
@@ -175,8 +176,14 @@ async def test_everyone_in_customer_text_never_pings(bot: DiscordHarness) -> Non
 async def test_an_answer_over_2000_characters_is_split(bot: DiscordHarness) -> None:
     text = "\n\n".join(f"Paragraph {i}: " + "lorem ipsum dolor sit amet " * 12 for i in range(20))
     assert len(text) > 4000
-    out = Outbound(platform="discord", channel_id=DM_CHANNEL, thread_id=DM_CHANNEL, text=text, reply_id=41,
-                   in_reply_to="1200000000000009999")
+    out = Outbound(
+        platform="discord",
+        channel_id=DM_CHANNEL,
+        thread_id=DM_CHANNEL,
+        text=text,
+        reply_id=41,
+        in_reply_to="1200000000000009999",
+    )
     first_id = await bot.adapter.deliver(out)
     posts = bot.fake.posts_in(DM_CHANNEL)
     assert len(posts) >= 3 and all(len(p.json["content"]) <= 2000 for p in posts)
@@ -201,8 +208,10 @@ async def test_a_refused_token_stops_start_with_a_clear_error(make_settings: Any
 
 
 async def test_message_content_intent_not_enabled_is_explained(make_settings: Any) -> None:
-    async with FakeDiscord(refuse_privileged_intents=True) as fake, \
-            open_services(discord_settings(make_settings, fake)) as services:
+    async with (
+        FakeDiscord(refuse_privileged_intents=True) as fake,
+        open_services(discord_settings(make_settings, fake)) as services,
+    ):
         adapter = discord_adapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
         with pytest.raises(RuntimeError, match="Message Content intent"):
             await adapter.start()

@@ -34,16 +34,24 @@ class SparseDiscord(FakeDiscord):
             await super()._identified(ws, identify)
             return
         self.identify = identify
-        await self._send(ws, "READY", {"v": 10, "user": fake_discord.BOT_USER, "guilds": [], "session_id": "sparse",
-                                       "resume_gateway_url": self.gateway_url,
-                                       "application": {"id": fake_discord.APP_ID, "flags": 0}})
+        await self._send(
+            ws,
+            "READY",
+            {
+                "v": 10,
+                "user": fake_discord.BOT_USER,
+                "guilds": [],
+                "session_id": "sparse",
+                "resume_gateway_url": self.gateway_url,
+                "application": {"id": fake_discord.APP_ID, "flags": 0},
+            },
+        )
         self.ready.set()
         await self._notify()
 
 
 @pytest.mark.parametrize("announce_guild", [True, False], ids=["guild", "no-guild"])
-async def test_threads_work_without_thread_create_or_channel_lookups(make_settings: Any,
-                                                                     announce_guild: bool) -> None:
+async def test_threads_work_without_thread_create_or_channel_lookups(make_settings: Any, announce_guild: bool) -> None:
     async with SparseDiscord() as fake:
         fake.announce_guild = announce_guild
         async with discord_bot(discord_settings(make_settings, fake), fake) as bot:

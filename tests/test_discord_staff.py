@@ -45,17 +45,26 @@ def buttons_for(card: Card) -> tuple[Button, ...]:
     """What the core puts under a card: Claim (or Release once claimed), Close, Note; none once closed."""
     if card.status == "closed":
         return ()
-    first = (Button("case_release", "Release", card.ref) if card.assignee
-             else Button("case_claim", "Claim", card.ref, "primary"))
+    first = (
+        Button("case_release", "Release", card.ref)
+        if card.assignee
+        else Button("case_claim", "Claim", card.ref, "primary")
+    )
     return first, Button("case_close", "Close", card.ref, "danger"), Button("case_note", "Note", card.ref)
 
 
 def a_card(ref: str = REF, **changes: Any) -> Card:
-    card = Card(ref=ref, kind="hand-off", status="open", customer_id=CUSTOMER,
-                summary="Asks for a person about a double charge on @everyone's invoice",
-                created_at=datetime.now(UTC) - timedelta(minutes=12),
-                thread_link=f"https://discord.com/channels/{GUILD_ID}/{THREAD}", language="de",
-                needs_staff_reason="hand-off: the customer asked for a person")
+    card = Card(
+        ref=ref,
+        kind="hand-off",
+        status="open",
+        customer_id=CUSTOMER,
+        summary="Asks for a person about a double charge on @everyone's invoice",
+        created_at=datetime.now(UTC) - timedelta(minutes=12),
+        thread_link=f"https://discord.com/channels/{GUILD_ID}/{THREAD}",
+        language="de",
+        needs_staff_reason="hand-off: the customer asked for a person",
+    )
     card = replace(card, **changes)
     return replace(card, buttons=buttons_for(card))
 
@@ -141,10 +150,22 @@ async def _no_message(inbound: Any) -> Any:
 @asynccontextmanager
 async def staff_bot(fake: FakeDiscord, core: StandInCore, *, ack_budget_s: float = 2.0) -> AsyncIterator[StaffBot]:
     """The Discord adapter as the bot runs it, handed the stand-in core's `on_interaction` and `is_staff`."""
-    handlers = Handlers(on_message=_no_message, on_staff_message=_no_message, on_interaction=core.on_interaction,
-                        is_staff=core.is_staff, commands=_NoCommands())
-    adapter = DiscordAdapter(handlers, token=BOT_TOKEN, api_url=fake.api_url, gateway_url=fake.gateway_url,
-                             guild_ready_timeout=0.05, connect_timeout_s=10, staff_role_ids=[STAFF_ROLE])
+    handlers = Handlers(
+        on_message=_no_message,
+        on_staff_message=_no_message,
+        on_interaction=core.on_interaction,
+        is_staff=core.is_staff,
+        commands=_NoCommands(),
+    )
+    adapter = DiscordAdapter(
+        handlers,
+        token=BOT_TOKEN,
+        api_url=fake.api_url,
+        gateway_url=fake.gateway_url,
+        guild_ready_timeout=0.05,
+        connect_timeout_s=10,
+        staff_role_ids=[STAFF_ROLE],
+    )
     adapter.views.ack_budget_s = ack_budget_s
     core.staff = adapter
     await adapter.start()
@@ -239,8 +260,11 @@ async def test_close_asks_for_a_reason_in_a_modal(bot: StaffBot) -> None:
     assert "empty" in empty.json["data"]["content"] and bot.core.events == []
 
     response = await bot.click(message, f"sb:case_close:{REF}", roles=(STAFF_ROLE,))  # a failed submit ends a modal
-    submitted = await bot.interact(modal_submit_payload(response.json["data"]["custom_id"],
-                                                        {"text": "refunded the double charge"}, roles=(STAFF_ROLE,)))
+    submitted = await bot.interact(
+        modal_submit_payload(
+            response.json["data"]["custom_id"], {"text": "refunded the double charge"}, roles=(STAFF_ROLE,)
+        )
+    )
     [event] = bot.core.events
     assert (event.action, event.value, event.text) == ("case_close", REF, "refunded the double charge")
     assert submitted.json["type"] == 4 and submitted.json["data"]["flags"] & EPHEMERAL
@@ -282,15 +306,19 @@ async def test_forum_posts_carry_the_status_tag(fake: FakeDiscord, caplog: pytes
         assert fake.threads[post_id]["applied_tags"] == [tag["claimed"]]
         assert field_value(fake.message(post_id, post_id), "Status") == f"Claimed by <@{STAFF_USER}>"
         response = await bot.click(fake.message(post_id, post_id), f"sb:case_close:{REF}", roles=(STAFF_ROLE,))
-        await bot.interact(modal_submit_payload(response.json["data"]["custom_id"], {"text": "solved"},
-                                                roles=(STAFF_ROLE,), channel=post_id))
+        await bot.interact(
+            modal_submit_payload(
+                response.json["data"]["custom_id"], {"text": "solved"}, roles=(STAFF_ROLE,), channel=post_id
+            )
+        )
         assert fake.threads[post_id]["applied_tags"] == [tag["closed"]]
         assert fake.message(post_id, post_id)["components"] == []
         assert len(fake.calls_to("channel_edit")) == 3  # the tags once, then one PATCH per change
 
 
-async def test_a_forum_without_tag_rights_gets_untagged_posts(fake: FakeDiscord,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_forum_without_tag_rights_gets_untagged_posts(
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     fake.tags_editable = False
     core = StandInCore(channel=STAFF_FORUM)
     async with staff_bot(fake, core):
@@ -313,7 +341,8 @@ async def test_buttons_work_after_a_restart_and_a_card_is_not_posted_twice(fake:
             starter = fake.message(channel if channel == STAFF_CHANNEL else first, first)
             assert core.staff is not None
             response = await StaffBot(core.staff, core, fake).click(
-                starter, f"sb:case_claim:HUM-{channel[-2:]}", roles=(STAFF_ROLE,))
+                starter, f"sb:case_claim:HUM-{channel[-2:]}", roles=(STAFF_ROLE,)
+            )
             assert response.json == {"type": 6} and core.events[-1].action == "case_claim"
     assert len(fake.posts_in(STAFF_CHANNEL)) == 1 and len(fake.calls_to("forum_post")) == 1
 
@@ -322,8 +351,14 @@ async def test_rating_buttons_under_a_closing_message(bot: StaffBot) -> None:
     scale = tuple(Button("rate", str(n), f"{REF}:{n}") for n in range(1, 6))
     view = bot.adapter.views.view(scale)
     assert view is not None and view.timeout is None and view.is_persistent()
-    closing = Outbound(platform="discord", channel_id=THREAD, thread_id=THREAD, reply_id=41,
-                       text="Your case is closed. " + "More words. " * 200, buttons=scale)
+    closing = Outbound(
+        platform="discord",
+        channel_id=THREAD,
+        thread_id=THREAD,
+        reply_id=41,
+        text="Your case is closed. " + "More words. " * 200,
+        buttons=scale,
+    )
     await bot.adapter.deliver(closing)
     first, last = bot.fake.messages[THREAD]  # split at 2,000 characters: the buttons go under the last piece
     assert custom_ids(first) == [] and custom_ids(last) == [f"sb:rate:{REF}:{n}" for n in range(1, 6)]
@@ -372,8 +407,7 @@ async def test_a_reminder_goes_with_its_card(fake: FakeDiscord) -> None:
         assert reminder.json["content"] == f"<@&{STAFF_ROLE}> still unclaimed"
 
 
-async def test_a_failing_core_gets_a_polite_private_answer(fake: FakeDiscord,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failing_core_gets_a_polite_private_answer(fake: FakeDiscord, caplog: pytest.LogCaptureFixture) -> None:
     core = StandInCore()
     async with staff_bot(fake, core) as bot:
         message_id = await core.post(a_card())

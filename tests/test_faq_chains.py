@@ -24,12 +24,21 @@ QA = [  # question, page, the sentence that answers it
     ("How long do I have to return a product?", RETURNS, "You can return most products within 30 days of delivery."),
     ("Where can I find my invoices?", BILLING, "All invoices are listed under Billing in your account settings."),
     ("How do I start a return?", RETURNS, "Open your order history, choose the order and select Return items."),
-    ("Which payment methods do you accept?", BILLING,
-     "We accept credit cards, debit cards, PayPal and bank transfers."),
-    ("When will I get my refund?", RETURNS,
-     "Refunds are issued within 5 business days after the return arrives at our warehouse."),
-    ("Why was I charged twice?", BILLING,
-     "A double charge is usually a pending card authorization that your bank releases within three days."),
+    (
+        "Which payment methods do you accept?",
+        BILLING,
+        "We accept credit cards, debit cards, PayPal and bank transfers.",
+    ),
+    (
+        "When will I get my refund?",
+        RETURNS,
+        "Refunds are issued within 5 business days after the return arrives at our warehouse.",
+    ),
+    (
+        "Why was I charged twice?",
+        BILLING,
+        "A double charge is usually a pending card authorization that your bank releases within three days.",
+    ),
 ]
 
 
@@ -51,8 +60,10 @@ class Model:
         honest = [{"url": url, "quote": sentence}]
         if self.cite == "honest":
             return honest
-        fabricated = [{"url": url, "quote": "Returns are free forever and refunds arrive within one hour."},
-                      {"url": "https://evil.example/returns.html", "quote": sentence}]
+        fabricated = [
+            {"url": url, "quote": "Returns are free forever and refunds arrive within one hour."},
+            {"url": "https://evil.example/returns.html", "quote": sentence},
+        ]
         if self.cite == "mixed":
             return honest + fabricated
         return fabricated  # "fabricated": nothing true
@@ -81,11 +92,17 @@ def urls(site: str, *paths: str) -> list[str]:
 
 # --- call counts and critical paths ------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("chain", "calls", "path"), [("grounded", 6, 2), ("three-step", 11, 3)])
 async def test_parallel_chains(site: str, fetcher: PageFetcher, chain: str, calls: int, path: int) -> None:
     model = Model(site)
-    result = await build_faq(urls(site), questions=5, chain=chain, runner=StepRunner(model.llm),  # type: ignore[arg-type]
-                             fetcher=fetcher)
+    result = await build_faq(
+        urls(site),
+        questions=5,
+        chain=chain,
+        runner=StepRunner(model.llm),  # type: ignore[arg-type]
+        fetcher=fetcher,
+    )
     assert result.llm_calls == calls == len(model.llm.requests)
     assert path <= model.span() < path + 0.8, f"critical path {model.span():.2f} L"
     assert len(result.items) == 5 and result.unsupported == 0
@@ -104,8 +121,14 @@ async def test_parallel_chains(site: str, fetcher: PageFetcher, chain: str, call
 @pytest.mark.parametrize(("chain", "calls"), [("grounded", 6), ("three-step", 11)])
 async def test_sequential_chains(site: str, fetcher: PageFetcher, chain: str, calls: int) -> None:
     model = Model(site, latency=0.05)
-    result = await build_faq(urls(site), questions=5, chain=chain, parallel=False,  # type: ignore[arg-type]
-                             runner=StepRunner(model.llm), fetcher=fetcher)
+    result = await build_faq(
+        urls(site),
+        questions=5,
+        chain=chain,
+        parallel=False,  # type: ignore[arg-type]
+        runner=StepRunner(model.llm),
+        fetcher=fetcher,
+    )
     assert result.llm_calls == calls and not result.parallel
     assert model.span() >= calls * 0.95, f"{model.span():.2f} L for {calls} calls one after another"
     assert len(result.items) == 5
@@ -123,6 +146,7 @@ async def test_result_json_matches_the_spec(site: str, fetcher: PageFetcher) -> 
 
 # --- grounding ---------------------------------------------------------------------------------
 
+
 async def test_fabricated_citations_are_dropped(site: str, fetcher: PageFetcher) -> None:
     model = Model(site, latency=0, cite="mixed")
     result = await build_faq(urls(site), questions=5, runner=StepRunner(model.llm), fetcher=fetcher)
@@ -136,13 +160,19 @@ async def test_fabricated_citations_are_dropped(site: str, fetcher: PageFetcher)
 async def test_answers_without_a_verified_citation_are_left_out(site: str, fetcher: PageFetcher) -> None:
     model = Model(site, latency=0, cite="fabricated")
     for chain in ("grounded", "three-step"):
-        result = await build_faq(urls(site), questions=4, chain=chain, runner=StepRunner(model.llm),  # type: ignore[arg-type]
-                                 fetcher=fetcher)
+        result = await build_faq(
+            urls(site),
+            questions=4,
+            chain=chain,
+            runner=StepRunner(model.llm),  # type: ignore[arg-type]
+            fetcher=fetcher,
+        )
         assert result.items == [] and result.unsupported == 4
         assert (result.citations, result.citations_verified) == (8, 0)
 
 
 # --- offline engine and fallbacks --------------------------------------------------------------
+
 
 async def test_offline_faq_cites_the_right_page(site: str, fetcher: PageFetcher) -> None:
     result = await build_faq(urls(site), questions=6, runner=StepRunner(None), fetcher=fetcher)
@@ -191,12 +221,14 @@ async def test_offline_faq_on_shared_doc_pages(site: str, fetcher: PageFetcher) 
 
 # --- failures and limits -----------------------------------------------------------------------
 
+
 async def test_a_failing_page_is_named_and_the_rest_used(site: str, fetcher: PageFetcher) -> None:
     given = urls(site, RETURNS, "/fixtures/missing.html", "/image.png")
     result = await build_faq(given, questions=3, runner=StepRunner(None), fetcher=fetcher)
     assert [(f.url, f.reason) for f in result.failed_pages] == [
         (given[1], f"{given[1]} answered 404 Not Found"),
-        (given[2], f"{given[2]} is image/png, not an HTML or text page")]
+        (given[2], f"{given[2]} is image/png, not an HTML or text page"),
+    ]
     assert result.items and all(s.url == given[0] for i in result.items for s in i.sources)
 
 
@@ -212,12 +244,15 @@ async def test_refused_page_is_reported_not_fetched(fetcher: PageFetcher) -> Non
         await build_faq(["http://169.254.169.254/"], runner=StepRunner(None), fetcher=fetcher)
 
 
-@pytest.mark.parametrize(("given", "questions", "message"), [
-    ([f"https://example.com/{i}" for i in range(11)], 5, "At most 10 links per FAQ (11 given)"),
-    ([], 5, "Give at least one link"),
-    (["https://example.com/"], 21, "between 1 and 20 (21 given)"),
-    (["https://example.com/"], 0, "between 1 and 20 (0 given)"),
-])
+@pytest.mark.parametrize(
+    ("given", "questions", "message"),
+    [
+        ([f"https://example.com/{i}" for i in range(11)], 5, "At most 10 links per FAQ (11 given)"),
+        ([], 5, "Give at least one link"),
+        (["https://example.com/"], 21, "between 1 and 20 (21 given)"),
+        (["https://example.com/"], 0, "between 1 and 20 (0 given)"),
+    ],
+)
 async def test_request_limits(given: list[str], questions: int, message: str) -> None:
     model = FunctionLLM(lambda r: AssertionError("no call expected"))
     with pytest.raises(FaqError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -227,6 +262,7 @@ async def test_request_limits(given: list[str], questions: int, message: str) ->
 
 # --- progress, page cache, context budget ------------------------------------------------------
 
+
 async def test_progress_events(site: str, fetcher: PageFetcher) -> None:
     events: list[ProgressEvent] = []
 
@@ -234,8 +270,14 @@ async def test_progress_events(site: str, fetcher: PageFetcher) -> None:
         events.append(event)
 
     model = Model(site, latency=0.01)
-    result = await build_faq(urls(site), questions=3, chain="three-step", runner=StepRunner(model.llm),
-                             fetcher=fetcher, on_progress=on_progress)
+    result = await build_faq(
+        urls(site),
+        questions=3,
+        chain="three-step",
+        runner=StepRunner(model.llm),
+        fetcher=fetcher,
+        on_progress=on_progress,
+    )
     stages = [e.stage for e in events]
     assert stages[0] == "fetch" and stages[-1] == "done"
     assert {"questions", "answers", "sources"} <= set(stages)
@@ -254,8 +296,7 @@ async def test_slow_or_failing_progress_callback_does_not_hold_the_faq(site: str
 
     model = Model(site, latency=0.02)
     started = time.perf_counter()
-    result = await build_faq(urls(site), questions=5, runner=StepRunner(model.llm), fetcher=fetcher,
-                             on_progress=slow)
+    result = await build_faq(urls(site), questions=5, runner=StepRunner(model.llm), fetcher=fetcher, on_progress=slow)
     assert len(result.items) == 5
     assert delivered[-1].stage == "done"
     assert len(delivered) <= 4  # 12 events were emitted; the slow callback saw only the latest ones
@@ -278,10 +319,11 @@ async def test_page_cache_reuses_unchanged_pages(site: str, fetcher: PageFetcher
 
 async def test_long_pages_are_cut_and_the_prompt_says_so(site: str, fetcher: PageFetcher) -> None:
     model = Model(site, latency=0)
-    result = await build_faq(urls(site), questions=2, runner=StepRunner(model.llm), fetcher=fetcher,
-                             max_context_tokens=150)
+    result = await build_faq(
+        urls(site), questions=2, runner=StepRunner(model.llm), fetcher=fetcher, max_context_tokens=150
+    )
     assert set(result.pages_cut) == set(urls(site))
     context = model.llm.requests[0].context or ""
     assert context.count("the rest of this page was cut") == 2
     assert len(context) < 600 + 700  # 150 tokens of page text plus the page headers
-    assert "marked \"cut\" shows only its beginning" in model.llm.requests[0].system
+    assert 'marked "cut" shows only its beginning' in model.llm.requests[0].system

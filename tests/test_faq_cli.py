@@ -46,13 +46,24 @@ async def docs(shared_data: Path) -> AsyncIterator[list[str]]:
 
 async def run_faq(tmp_path: Path, db_url: str, *args: str, **env: str) -> tuple[int, str, str, float]:
     """`python -m bot faq …` in a subprocess (the test's event loop keeps serving the pages meanwhile)."""
-    environment = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_", "GEMINI_", "GOOGLE_"))}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_", "GEMINI_", "GOOGLE_"))
+    }
     environment.update({"SUPPORTBOT_DATABASE_URL": db_url, "SUPPORTBOT_LLM": "offline", **env})
     started = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "faq", *args, cwd=tmp_path,
-                                                env=environment, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "faq",
+        *args,
+        cwd=tmp_path,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 90)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode(), time.perf_counter() - started
@@ -78,8 +89,9 @@ def check_grounded(data: dict[str, Any], urls: list[str], n: int) -> None:
 
 
 async def test_offline_faq_json_is_grounded_and_stored(tmp_path: Path, db_url: str, docs: list[str]) -> None:
-    code, out, err, wall = await run_faq(tmp_path, db_url, *docs, "--questions", "6", "--json",
-                                         SUPPORTBOT_FAQ_ALLOWED_HOSTS="127.0.0.1")
+    code, out, err, wall = await run_faq(
+        tmp_path, db_url, *docs, "--questions", "6", "--json", SUPPORTBOT_FAQ_ALLOWED_HOSTS="127.0.0.1"
+    )
     assert code == 0, err
     assert err == ""  # no progress bar when stderr is not a terminal
     data = json.loads(out)
@@ -92,15 +104,27 @@ async def test_offline_faq_json_is_grounded_and_stored(tmp_path: Path, db_url: s
 
 
 @pytest.mark.parametrize(("chain", "sequential", "calls"), [("grounded", False, 7), ("three-step", True, 13)])
-async def test_gemini_faq_json_against_the_fake_server(tmp_path: Path, db_url: str, docs: list[str], chain: str,
-                                                       sequential: bool, calls: int) -> None:
+async def test_gemini_faq_json_against_the_fake_server(
+    tmp_path: Path, db_url: str, docs: list[str], chain: str, sequential: bool, calls: int
+) -> None:
     async with PageFetcher(allowed_hosts=LOCAL) as fetcher:
         pages = [p for p in [await load_page(u, fetcher) for u in docs] if isinstance(p, Page)]
     async with FakeGemini(respond=gemini_responder(OfflineFaq(pages)), latency_s=L) as fake:
         code, out, err, wall = await run_faq(
-            tmp_path, db_url, *docs, "--questions", "6", "--chain", chain, *(["--sequential"] if sequential else []),
-            "--json", SUPPORTBOT_FAQ_ALLOWED_HOSTS="127.0.0.1", SUPPORTBOT_LLM="gemini", GEMINI_API_KEY="x",
-            SUPPORTBOT_GEMINI_BASE_URL=fake.base_url)
+            tmp_path,
+            db_url,
+            *docs,
+            "--questions",
+            "6",
+            "--chain",
+            chain,
+            *(["--sequential"] if sequential else []),
+            "--json",
+            SUPPORTBOT_FAQ_ALLOWED_HOSTS="127.0.0.1",
+            SUPPORTBOT_LLM="gemini",
+            GEMINI_API_KEY="x",
+            SUPPORTBOT_GEMINI_BASE_URL=fake.base_url,
+        )
         generate = fake.generate_requests
     assert code == 0, err
     data = json.loads(out)
@@ -108,9 +132,11 @@ async def test_gemini_faq_json_against_the_fake_server(tmp_path: Path, db_url: s
     assert data["llm_calls"] == calls == len(generate)
     assert all("evil.example" not in s["url"] for i in data["items"] for s in i["sources"])  # made-up citation dropped
     span = (generate[-1].at - generate[0].at + L) / L
-    print(f"\nsupportbot faq --chain {chain}{' --sequential' if sequential else ''} (fake Gemini, L={L:g} s): "
-          f"{len(generate)} calls, model span {span:.2f} L, {fake.max_in_flight} in flight at most, "
-          f"{len(fake.cache_creates)} context caches, {wall:.2f} s wall including start-up")
+    print(
+        f"\nsupportbot faq --chain {chain}{' --sequential' if sequential else ''} (fake Gemini, L={L:g} s): "
+        f"{len(generate)} calls, model span {span:.2f} L, {fake.max_in_flight} in flight at most, "
+        f"{len(fake.cache_creates)} context caches, {wall:.2f} s wall including start-up"
+    )
     if sequential:
         assert fake.max_in_flight == 1 and span >= calls * 0.95
     else:
@@ -124,14 +150,22 @@ async def test_refused_without_the_allow_list(tmp_path: Path, db_url: str, docs:
     assert code == 1 and out == ""
     assert err.splitlines() == [
         f"error: None of the pages could be used: {docs[0]} is refused: it resolves to a loopback address "
-        "(add the host to SUPPORTBOT_FAQ_ALLOWED_HOSTS to allow it) (and 1 more)"]
+        "(add the host to SUPPORTBOT_FAQ_ALLOWED_HOSTS to allow it) (and 1 more)"
+    ]
     assert await stored_sets(db_url) == []
 
 
 async def test_text_output_names_failed_pages(tmp_path: Path, db_url: str) -> None:
     async with serve_site() as base:
-        code, out, err, _ = await run_faq(tmp_path, db_url, f"{base}/fixtures/returns.html", f"{base}/missing.html",
-                                          "--questions", "2", SUPPORTBOT_FAQ_ALLOWED_HOSTS="127.0.0.1")
+        code, out, err, _ = await run_faq(
+            tmp_path,
+            db_url,
+            f"{base}/fixtures/returns.html",
+            f"{base}/missing.html",
+            "--questions",
+            "2",
+            SUPPORTBOT_FAQ_ALLOWED_HOSTS="127.0.0.1",
+        )
     assert code == 0, err
     assert err.splitlines() == [f"warning: not used: {base}/missing.html answered 404 Not Found"]
     assert out.startswith("1. How long do I have to return a product?\n")
@@ -146,8 +180,9 @@ def cli(env_clean: Path, db_url: str) -> Iterator[Any]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     runner = CliRunner()
-    yield lambda *args: runner.invoke(main, list(args), env={"SUPPORTBOT_DATABASE_URL": db_url,
-                                                             "SUPPORTBOT_LLM": "offline"})
+    yield lambda *args: runner.invoke(
+        main, list(args), env={"SUPPORTBOT_DATABASE_URL": db_url, "SUPPORTBOT_LLM": "offline"}
+    )
     root.handlers[:], root.level = handlers, level
 
 

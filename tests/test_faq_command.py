@@ -54,7 +54,8 @@ async def test_faq_builds_posts_and_stores(faq_services: Any, site: str) -> None
     assert faq_set.urls == urls and faq_set.chain == "grounded" and faq_set.llm_calls == 0
     assert faq_set.failed_pages == [] and faq_set.created_at is not None
     assert [(i.position, i.question, i.answer, i.sources) for i in items] == [
-        (n, i["question"], i["answer"], i["sources"]) for n, i in enumerate(data["items"])]
+        (n, i["question"], i["answer"], i["sources"]) for n, i in enumerate(data["items"])
+    ]
 
 
 async def test_faq_on_the_shared_documentation_pages(faq_services: Any, site: str, shared_data: Any) -> None:
@@ -83,8 +84,7 @@ async def test_slack_staff_caller_gets_the_faq(make_settings: Any, site: str) ->
         staff = services.is_staff("slack", "U_STAFF")
         ctx = CommandContext(caller=Caller("slack", "U_STAFF", is_staff=staff), services=services, channel_id="C9")
         # as Slack sends it with should_escape: links wrapped, one with a label of several words
-        result = await services.registry.dispatch("faq", f"<{site}{RETURNS}|Returns and refunds page> questions=2",
-                                                  ctx)
+        result = await services.registry.dispatch("faq", f"<{site}{RETURNS}|Returns and refunds page> questions=2", ctx)
         assert result.ok and len(result.data["items"]) == 2
         [(faq_set, _)] = await stored_sets(services)
         assert (faq_set.requested_by, faq_set.platform, faq_set.channel_id) == ("slack:U_STAFF", "slack", "C9")
@@ -113,9 +113,11 @@ async def test_bad_links_are_named_one_line_each(faq_services: Any, site: str) -
     result = await chat.command(f"/faq not-a-link gopher://example.org/ {site}/missing.html {site}{RETURNS}")
     assert result.ok and result.data["items"]
     reasons = [f["reason"] for f in result.data["failed_pages"]]
-    assert reasons == ["not-a-link is not a full link: it must start with https:// or http://",
-                       "gopher://example.org/ is refused: only http and https links can be fetched, not gopher://",
-                       f"{site}/missing.html answered 404 Not Found"]
+    assert reasons == [
+        "not-a-link is not a full link: it must start with https:// or http://",
+        "gopher://example.org/ is refused: only http and https links can be fetched, not gopher://",
+        f"{site}/missing.html answered 404 Not Found",
+    ]
     for reason in reasons:
         assert f"Not used: {reason}" in result.text and f"Not used: {reason}" in result.items[-1].body
 
@@ -124,30 +126,38 @@ async def test_bad_links_are_named_one_line_each(faq_services: Any, site: str) -
     assert result.text.splitlines() == [
         "Could not build the FAQ: none of the pages could be used.",
         "• not-a-link is not a full link: it must start with https:// or http://",
-        "• file:///etc/passwd is refused: only http and https links can be fetched, not file://"]
+        "• file:///etc/passwd is refused: only http and https links can be fetched, not file://",
+    ]
     assert len(await stored_sets(faq_services)) == 1
 
 
 async def test_loopback_without_the_allow_list_is_refused(services: Any, site: str) -> None:
     result = await shell_chat(services).command(f"/faq {site}{RETURNS}")
     assert not result.ok
-    assert result.text.splitlines()[1] == (f"• {site}{RETURNS} is refused: it resolves to a loopback address "
-                                           "(add the host to SUPPORTBOT_FAQ_ALLOWED_HOSTS to allow it)")
+    assert result.text.splitlines()[1] == (
+        f"• {site}{RETURNS} is refused: it resolves to a loopback address "
+        "(add the host to SUPPORTBOT_FAQ_ALLOWED_HOSTS to allow it)"
+    )
 
 
 async def test_usage_errors(faq_services: Any) -> None:
     chat = shell_chat(faq_services)
-    for line, expected in [("/faq", "Give at least one link"), ("/faq https://a.test/ questions=0", "from 1 to 20"),
-                           ("/faq https://a.test/ questions=many", "questions= takes a whole number"),
-                           ("/faq https://a.test/ chain=fast", "use chain=grounded or chain=three-step")]:
+    for line, expected in [
+        ("/faq", "Give at least one link"),
+        ("/faq https://a.test/ questions=0", "from 1 to 20"),
+        ("/faq https://a.test/ questions=many", "questions= takes a whole number"),
+        ("/faq https://a.test/ chain=fast", "use chain=grounded or chain=three-step"),
+    ]:
         result = await chat.command(line)
         assert not result.ok and result.ephemeral and expected in result.text, (line, result.text)
     assert faq_services.registry.get("faq").long_running  # adapters acknowledge at once and deliver later
 
 
 def test_parse_faq_args() -> None:
-    parsed = parse_faq_args("<https://a.test/x?y=1|The X page> <https://b.test/> https://c.test/z, "
-                            "https://a.test/x?y=1 QUESTIONS=7 chain=THREE_STEP")
+    parsed = parse_faq_args(
+        "<https://a.test/x?y=1|The X page> <https://b.test/> https://c.test/z, "
+        "https://a.test/x?y=1 QUESTIONS=7 chain=THREE_STEP"
+    )
     assert parsed.urls == ["https://a.test/x?y=1", "https://b.test/", "https://c.test/z"]
     assert (parsed.questions, parsed.chain, parsed.notes) == (7, "three-step", [])
     # Discord's command text: options first, the links as typed (a pasted comma-separated list)

@@ -30,32 +30,51 @@ def load_tool() -> ModuleType:
 def test_boilerplate_is_left_out() -> None:
     page = extract_html((FIXTURES / "returns.html").read_bytes())
     assert page.title == "Returns and refunds"
-    for kept in ("You can return most products within 30 days of delivery.",
-                 "## How do I start a return?", "- Write the RMA number on the outside of the parcel.",
-                 "Refunds are issued within 5 business days after the return arrives at our warehouse."):
+    for kept in (
+        "You can return most products within 30 days of delivery.",
+        "## How do I start a return?",
+        "- Write the RMA number on the outside of the parcel.",
+        "Refunds are issued within 5 business days after the return arrives at our warehouse.",
+    ):
         assert kept in page.text
-    for dropped in ("cookies", "Shop the spring collection", "Sign in to your account", "Buying gift cards",
-                    "Copyright 2024", "social media", "tracking pixel", "localStorage", "position: fixed"):
+    for dropped in (
+        "cookies",
+        "Shop the spring collection",
+        "Sign in to your account",
+        "Buying gift cards",
+        "Copyright 2024",
+        "social media",
+        "tracking pixel",
+        "localStorage",
+        "position: fixed",
+    ):
         assert dropped not in page.text, dropped
 
 
 def test_plain_text_is_passed_through() -> None:
     page = extract_plain((FIXTURES / "shipping.txt").read_text())
     assert page.title == "Shipping times"
-    assert page.text.splitlines()[1] == ("Standard shipping takes 3 to 5 business days within the country. "
-                                         "Express shipping arrives the next business day when you order before 2 pm.")
+    assert page.text.splitlines()[1] == (
+        "Standard shipping takes 3 to 5 business days within the country. "
+        "Express shipping arrives the next business day when you order before 2 pm."
+    )
 
 
 def test_sentences() -> None:
-    text = ("The latest release (e.g., 0.22.x) is stable. Dr. Smith wrote it at 3 p.m. on Monday! "
-            "Does it work? Yes.")
-    assert split_sentences(text) == ["The latest release (e.g., 0.22.x) is stable.",
-                                     "Dr. Smith wrote it at 3 p.m. on Monday!", "Does it work?", "Yes."]
+    text = "The latest release (e.g., 0.22.x) is stable. Dr. Smith wrote it at 3 p.m. on Monday! Does it work? Yes."
+    assert split_sentences(text) == [
+        "The latest release (e.g., 0.22.x) is stable.",
+        "Dr. Smith wrote it at 3 p.m. on Monday!",
+        "Does it work?",
+        "Yes.",
+    ]
 
 
 def test_sections_from_the_text_format() -> None:
-    text = ("Intro line one. Intro two.\n## First question?\nAnswer one.\n- item a\n  - nested b\n"
-            "```\n## not a heading\n- not an item\n```\nname | value\n### Second\nMore text here.")
+    text = (
+        "Intro line one. Intro two.\n## First question?\nAnswer one.\n- item a\n  - nested b\n"
+        "```\n## not a heading\n- not an item\n```\nname | value\n### Second\nMore text here."
+    )
     sections = parse_sections(text)
     assert [(s.heading, s.level) for s in sections] == [("", 0), ("First question?", 2), ("Second", 3)]
     assert sections[0].sentences == ("Intro line one.", "Intro two.")

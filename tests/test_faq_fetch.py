@@ -29,14 +29,32 @@ async def fetch_error(url: str, **options: object) -> FetchError:
 
 # --- the address policy ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("address", "category"), [
-    ("127.0.0.1", "loopback"), ("10.0.0.1", "private"), ("172.16.5.4", "private"), ("192.168.1.1", "private"),
-    ("169.254.169.254", "link-local"), ("0.0.0.0", "unspecified"), ("224.0.0.1", "multicast"),
-    ("240.0.0.1", "reserved"), ("100.64.0.1", "non-public"), ("::1", "loopback"), ("::", "unspecified"),
-    ("fe80::1", "link-local"), ("fc00::1", "private"), ("::ffff:127.0.0.1", "loopback"),
-    ("::ffff:10.0.0.1", "private"), ("2002:7f00:1::", "loopback"), ("64:ff9b::a9fe:a9fe", "link-local"),
-    ("8.8.8.8", None), ("93.184.216.34", None), ("2001:4860:4860::8888", None),
-])
+
+@pytest.mark.parametrize(
+    ("address", "category"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("10.0.0.1", "private"),
+        ("172.16.5.4", "private"),
+        ("192.168.1.1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("0.0.0.0", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("240.0.0.1", "reserved"),
+        ("100.64.0.1", "non-public"),
+        ("::1", "loopback"),
+        ("::", "unspecified"),
+        ("fe80::1", "link-local"),
+        ("fc00::1", "private"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("::ffff:10.0.0.1", "private"),
+        ("2002:7f00:1::", "loopback"),
+        ("64:ff9b::a9fe:a9fe", "link-local"),
+        ("8.8.8.8", None),
+        ("93.184.216.34", None),
+        ("2001:4860:4860::8888", None),
+    ],
+)
 def test_refused_category(address: str, category: str | None) -> None:
     assert refused_category(address) == category
 
@@ -48,21 +66,32 @@ class FakeResolver(AbstractResolver):
         self.table = table
         self.asked: list[str] = []
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         self.asked.append(host)
         if host not in self.table:
             raise OSError(f"no such host {host}")
-        return [ResolveResult(hostname=host, host=ip, port=port, proto=0, flags=0,
-                              family=socket.AF_INET6 if ":" in ip else socket.AF_INET) for ip in self.table[host]]
+        return [
+            ResolveResult(
+                hostname=host,
+                host=ip,
+                port=port,
+                proto=0,
+                flags=0,
+                family=socket.AF_INET6 if ":" in ip else socket.AF_INET,
+            )
+            for ip in self.table[host]
+        ]
 
     async def close(self) -> None:
         return None
 
 
 async def test_resolver_keeps_only_public_addresses() -> None:
-    inner = FakeResolver({"mixed.example": ["127.0.0.1", "93.184.216.34", "10.1.2.3"],
-                          "internal.example": ["10.1.2.3", "::1"]})
+    inner = FakeResolver(
+        {"mixed.example": ["127.0.0.1", "93.184.216.34", "10.1.2.3"], "internal.example": ["10.1.2.3", "::1"]}
+    )
     resolver = GuardedResolver(HostPolicy(), inner)
     kept = await resolver.resolve("mixed.example", 80)
     assert [r["host"] for r in kept] == ["93.184.216.34"]
@@ -74,18 +103,27 @@ async def test_resolver_keeps_only_public_addresses() -> None:
 
 # --- refused links ---------------------------------------------------------------------------
 
+
 async def test_loopback_refused_without_allow_list(site: str) -> None:
     error = await fetch_error(f"{site}/fixtures/returns.html")
     assert error.kind == "refused"
-    assert str(error) == (f"{site}/fixtures/returns.html is refused: it resolves to a loopback address "
-                          "(add the host to SUPPORTBOT_FAQ_ALLOWED_HOSTS to allow it)")
+    assert str(error) == (
+        f"{site}/fixtures/returns.html is refused: it resolves to a loopback address "
+        "(add the host to SUPPORTBOT_FAQ_ALLOWED_HOSTS to allow it)"
+    )
 
 
-@pytest.mark.parametrize(("url", "category"), [
-    ("http://10.0.0.1/", "private"), ("http://169.254.169.254/latest/meta-data/", "link-local"),
-    ("http://[::1]:8080/", "loopback"), ("http://[::ffff:127.0.0.1]/", "loopback"),
-    ("http://0.0.0.0/", "unspecified"), ("https://192.168.0.10/admin", "private"),
-])
+@pytest.mark.parametrize(
+    ("url", "category"),
+    [
+        ("http://10.0.0.1/", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://[::1]:8080/", "loopback"),
+        ("http://[::ffff:127.0.0.1]/", "loopback"),
+        ("http://0.0.0.0/", "unspecified"),
+        ("https://192.168.0.10/admin", "private"),
+    ],
+)
 async def test_internal_literal_addresses_refused(url: str, category: str) -> None:
     error = await fetch_error(url, allowed_hosts=LOCAL)
     assert error.kind == "refused"
@@ -102,8 +140,9 @@ async def test_host_name_checked_through_the_resolver(site: str) -> None:
     assert b"Returns and refunds" in page.body
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://example.com:70/1", "ftp://example.com/x",
-                                 "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "gopher://example.com:70/1", "ftp://example.com/x", "javascript:alert(1)"]
+)
 async def test_only_http_and_https(url: str) -> None:
     error = await fetch_error(url, allowed_hosts=LOCAL)
     assert error.kind == "refused"
@@ -127,8 +166,10 @@ async def test_redirect_to_a_loopback_name_is_refused(site: str) -> None:
 
 async def test_redirect_to_a_literal_internal_address_is_refused(site: str) -> None:
     port = site.rsplit(":", 1)[1]
-    for target, category in ((f"http://[::1]:{port}/fixtures/returns.html", "loopback"),
-                             ("http://169.254.169.254/latest/meta-data/", "link-local")):
+    for target, category in (
+        (f"http://[::1]:{port}/fixtures/returns.html", "loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    ):
         error = await fetch_error(f"{site}/redirect?to={target}", allowed_hosts=LOCAL)
         assert error.kind == "refused" and f"{category} address" in str(error), str(error)
 
@@ -167,6 +208,7 @@ async def test_dns_rebinding_is_checked_on_the_connected_address(site: str) -> N
 
 
 # --- what a page may be ----------------------------------------------------------------------
+
 
 async def test_oversized_page_with_content_length(site: str) -> None:
     error = await fetch_error(f"{site}/big", allowed_hosts=LOCAL)

@@ -23,9 +23,14 @@ from workflows.llm.runner import StepRunner
 
 L = 0.25  # the fake server's latency per generate call (seconds)
 FIXTURES = ["/fixtures/returns.html", "/fixtures/billing.html"]
-SHARED = ["killbill/latest/faq.html", "killbill/latest/invoice_templates.html", "killbill/latest/shopping_cart.html",
-          "killbill/latest/stripe_plugin.html", "auroraextensions-simplereturns/index.html",
-          "auroraextensions-simplereturns/configuration.html"]
+SHARED = [
+    "killbill/latest/faq.html",
+    "killbill/latest/invoice_templates.html",
+    "killbill/latest/shopping_cart.html",
+    "killbill/latest/stripe_plugin.html",
+    "auroraextensions-simplereturns/index.html",
+    "auroraextensions-simplereturns/configuration.html",
+]
 PATH = {"grounded": 2, "three-step": 3}
 
 
@@ -34,12 +39,24 @@ async def pages_of(urls: list[str], fetcher: PageFetcher) -> list[Page]:
 
 
 def client_for(fake: FakeGemini, **options: Any) -> GeminiClient:
-    return GeminiClient(**({"api_key": "test-key", "model": "gemini-main", "router_model": "gemini-router",
-                            "base_url": fake.base_url, "concurrency": 10, "timeout_s": 10} | options))
+    return GeminiClient(
+        **(
+            {
+                "api_key": "test-key",
+                "model": "gemini-main",
+                "router_model": "gemini-router",
+                "base_url": fake.base_url,
+                "concurrency": 10,
+                "timeout_s": 10,
+            }
+            | options
+        )
+    )
 
 
-async def run(urls: list[str], fetcher: PageFetcher, fake: FakeGemini, *, client: GeminiClient,
-              **options: Any) -> tuple[FaqResult, float]:
+async def run(
+    urls: list[str], fetcher: PageFetcher, fake: FakeGemini, *, client: GeminiClient, **options: Any
+) -> tuple[FaqResult, float]:
     started = time.perf_counter()
     result = await build_faq(urls, runner=StepRunner(client), fetcher=fetcher, **options)
     return result, time.perf_counter() - started
@@ -52,8 +69,9 @@ def span(fake: FakeGemini) -> float:
 
 
 @pytest.mark.parametrize("chain", ["grounded", "three-step"])
-async def test_parallel_chain_calls_critical_path_grounding_and_cache(site: str, fetcher: PageFetcher,
-                                                                     chain: str) -> None:
+async def test_parallel_chain_calls_critical_path_grounding_and_cache(
+    site: str, fetcher: PageFetcher, chain: str
+) -> None:
     urls = [site + p for p in FIXTURES]
     n = 5
     async with FakeGemini(respond=gemini_responder(OfflineFaq(await pages_of(urls, fetcher))), latency_s=L) as fake:
@@ -122,8 +140,10 @@ async def test_two_faqs_on_the_same_pages_share_one_cache(site: str, fetcher: Pa
     async with FakeGemini(respond=gemini_responder(OfflineFaq(await pages_of(urls, fetcher))), latency_s=0.05) as fake:
         client = client_for(fake, cache_min_tokens=0)
         try:
-            first, second = await asyncio.gather(run(urls, fetcher, fake, client=client, questions=3),
-                                                 run(urls, fetcher, fake, client=client, questions=4))
+            first, second = await asyncio.gather(
+                run(urls, fetcher, fake, client=client, questions=3),
+                run(urls, fetcher, fake, client=client, questions=4),
+            )
             caches_left = dict(fake.caches)
         finally:
             await client.aclose()
@@ -132,8 +152,9 @@ async def test_two_faqs_on_the_same_pages_share_one_cache(site: str, fetcher: Pa
     assert all(r.cached_content == "cachedContents/fake-1" for r in fake.generate_requests)
 
 
-async def test_shared_pages_are_cached_and_cost_fewer_tokens(site: str, fetcher: PageFetcher,
-                                                            shared_data: Path) -> None:
+async def test_shared_pages_are_cached_and_cost_fewer_tokens(
+    site: str, fetcher: PageFetcher, shared_data: Path
+) -> None:
     """N = 10 on the six shared documentation pages (≈ 6,500 tokens): above the default threshold."""
     urls = [f"{site}/shared/{p}" for p in SHARED]
     responder = gemini_responder(OfflineFaq(await pages_of(urls, fetcher)))
@@ -150,6 +171,8 @@ async def test_shared_pages_are_cached_and_cost_fewer_tokens(site: str, fetcher:
         assert len(fake.cache_creates) == (1 if caching else 0)
         # tokens billed at the full input rate: the cache's contents once, then what each call adds
         sent["cached" if caching else "plain"] = stats.prompt_tokens - stats.cached_tokens + stats.cache_tokens
-    print(f"\nFAQ on 6 shared pages, N=10, 11 calls: {sent['plain']:,} input tokens without the cache, "
-          f"{sent['cached']:,} with it ({sent['cached'] / sent['plain']:.0%})")
+    print(
+        f"\nFAQ on 6 shared pages, N=10, 11 calls: {sent['plain']:,} input tokens without the cache, "
+        f"{sent['cached']:,} with it ({sent['cached'] / sent['plain']:.0%})"
+    )
     assert sent["cached"] < sent["plain"] / 5

@@ -24,8 +24,9 @@ RETURNS, BILLING = "/fixtures/returns.html", "/fixtures/billing.html"
 
 
 def request(urls: list[str], questions: int = 3) -> FaqRequest:
-    return FaqRequest(urls=urls, questions=questions, chain="grounded", requested_by="shell:ops", platform="shell",
-                      channel_id="local")
+    return FaqRequest(
+        urls=urls, questions=questions, chain="grounded", requested_by="shell:ops", platform="shell", channel_id="local"
+    )
 
 
 async def page_rows(services: Any) -> dict[str, Page]:
@@ -34,6 +35,7 @@ async def page_rows(services: Any) -> dict[str, Page]:
 
 
 # --- the page cache -----------------------------------------------------------------------------
+
 
 async def test_asking_again_reuses_the_extraction(faq_services: Any, site: str) -> None:
     urls = [site + RETURNS, site + BILLING]
@@ -55,8 +57,10 @@ async def test_asking_again_reuses_the_extraction(faq_services: Any, site: str) 
 @asynccontextmanager
 async def changing_page() -> AsyncIterator[tuple[str, dict[str, str]]]:
     """A page whose text a test can change between requests."""
-    content = {"body": "<html><head><title>Opening hours</title></head><body><main><h1>Opening hours</h1>"
-                       "<p>Our support desk is open from 9 am to 5 pm on weekdays.</p></main></body></html>"}
+    content = {
+        "body": "<html><head><title>Opening hours</title></head><body><main><h1>Opening hours</h1>"
+        "<p>Our support desk is open from 9 am to 5 pm on weekdays.</p></main></body></html>"
+    }
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(text=content["body"], content_type="text/html")
@@ -90,14 +94,16 @@ async def test_stored_page_cache_round_trip(services: Any) -> None:
     assert await cache.get("https://a.test/") is None
     await cache.put(CachedPage(url="https://a.test/", title="A", text="# A\nOne.", content_hash="1" * 64))
     await cache.put(CachedPage(url="https://a.test/", title="A2", text="# A\nTwo.\x00", content_hash="2" * 64))
-    assert await cache.get("https://a.test/") == CachedPage(url="https://a.test/", title="A2", text="# A\nTwo.",
-                                                           content_hash="2" * 64)
+    assert await cache.get("https://a.test/") == CachedPage(
+        url="https://a.test/", title="A2", text="# A\nTwo.", content_hash="2" * 64
+    )
     await cache.put(CachedPage(url="https://a.test/" + "x" * 3000, title="", text="t", content_hash="3" * 64))
     async with services.db.session() as s:  # one row per URL; a link too long for the column is not cached
         assert (await s.execute(select(func.count()).select_from(Page))).scalar_one() == 1
 
 
 # --- answering general questions from stored FAQs -------------------------------------------------
+
 
 async def test_a_stored_faq_answers_a_matching_customer_question(faq_services: Any, site: str) -> None:
     chat = shell_chat(faq_services, user_id="cust-1")
@@ -116,44 +122,70 @@ async def test_a_stored_faq_answers_a_matching_customer_question(faq_services: A
     reworded = (await shell_chat(faq_services).send("what payment methods can I use")).result
     assert reworded is not None and f"<{site}{BILLING}>" in reworded.reply
 
-    for unrelated in ("How do I change my password?", "Do you offer gift wrapping?",
-                      "Which colours does the jacket come in?"):
+    for unrelated in (
+        "How do I change my password?",
+        "Do you offer gift wrapping?",
+        "Which colours does the jacket come in?",
+    ):
         other = (await shell_chat(faq_services).send(unrelated)).result
         assert other is not None and other.route == "general", unrelated
         assert "Source:" not in other.reply and site not in other.reply, unrelated
 
 
 def stored(set_id: int, question: str, answer: str, url: str = "https://docs.test/a") -> faq_store.StoredFaqItem:
-    return faq_store.StoredFaqItem(set_id=set_id, position=0, question=question, answer=answer,
-                                   sources=[{"title": "Docs", "url": url, "quote": answer}],
-                                   created_at=None)  # type: ignore[arg-type]
+    return faq_store.StoredFaqItem(
+        set_id=set_id,
+        position=0,
+        question=question,
+        answer=answer,
+        sources=[{"title": "Docs", "url": url, "quote": answer}],
+        created_at=None,
+    )  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Which payment methods do you accept?", "Which payment methods do you accept?"),
-    ("hello, what payment methods do you take?", "Which payment methods do you accept?"),
-    ("how long do i have to return a product", "How long do I have to return a product?"),
-    ("Why did you charge me twice??", "Why was I charged twice?"),
-    ("What is a late fee", "What is a late fee?"),
-    ("How do I change my password?", None),          # shares only "how do I"
-    ("Can I pay my late invoice by cheque?", None),  # one shared word of three
-    ("payment", None),                                # one word is not a question
-    ("What is an exchange rate for euros?", None),    # the exchange question is about returns: coverage
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Which payment methods do you accept?", "Which payment methods do you accept?"),
+        ("hello, what payment methods do you take?", "Which payment methods do you accept?"),
+        ("how long do i have to return a product", "How long do I have to return a product?"),
+        ("Why did you charge me twice??", "Why was I charged twice?"),
+        ("What is a late fee", "What is a late fee?"),
+        ("How do I change my password?", None),  # shares only "how do I"
+        ("Can I pay my late invoice by cheque?", None),  # one shared word of three
+        ("payment", None),  # one word is not a question
+        ("What is an exchange rate for euros?", None),  # the exchange question is about returns: coverage
+        ("", None),
+    ],
+)
 def test_matching(text: str, expected: str | None) -> None:
-    index = FaqIndex([stored(2, q, f"Answer to {q}") for q in (
-        "Which payment methods do you accept?", "How long do I have to return a product?",
-        "Why was I charged twice?", "What is a late fee?", "What is an exchange?", "How do I start a return?")])
+    index = FaqIndex(
+        [
+            stored(2, q, f"Answer to {q}")
+            for q in (
+                "Which payment methods do you accept?",
+                "How long do I have to return a product?",
+                "Why was I charged twice?",
+                "What is a late fee?",
+                "What is an exchange?",
+                "How do I start a return?",
+            )
+        ]
+    )
     found = index.match(text)
     assert (found.candidate.question if found else None) == expected
 
 
 def test_newest_set_wins_and_items_without_sources_are_skipped() -> None:
-    index = FaqIndex([stored(5, "Which payment methods do you accept?", "New answer.", "https://docs.test/new"),
-                      stored(3, "Which payment methods do you accept?", "Old answer.", "https://docs.test/old"),
-                      faq_store.StoredFaqItem(set_id=3, position=1, question="What is a late fee?", answer="x",
-                                              sources=[], created_at=None)])  # type: ignore[arg-type]
+    index = FaqIndex(
+        [
+            stored(5, "Which payment methods do you accept?", "New answer.", "https://docs.test/new"),
+            stored(3, "Which payment methods do you accept?", "Old answer.", "https://docs.test/old"),
+            faq_store.StoredFaqItem(
+                set_id=3, position=1, question="What is a late fee?", answer="x", sources=[], created_at=None
+            ),
+        ]
+    )  # type: ignore[arg-type]
     assert len(index) == 1
     found = index.match("which payment methods do you accept")
     assert found is not None and found.candidate.answer == "New answer." and found.candidate.set_id == 5
@@ -177,9 +209,20 @@ def counted_statements(services: Any) -> Iterator[list[str]]:
 async def store_set(services: Any, question: str, answer: str) -> int:
     async with services.db.write() as s:
         faq_set = await faq_store.save_faq_set(
-            s, requested_by="cli:ops", platform="cli", channel_id="", urls=["https://docs.test/a"], chain="grounded",
-            llm_calls=0, failed_pages=[], items=[faq_store.NewFaqItem(question, answer, [
-                {"title": "Docs", "url": "https://docs.test/a", "quote": answer}])])
+            s,
+            requested_by="cli:ops",
+            platform="cli",
+            channel_id="",
+            urls=["https://docs.test/a"],
+            chain="grounded",
+            llm_calls=0,
+            failed_pages=[],
+            items=[
+                faq_store.NewFaqItem(
+                    question, answer, [{"title": "Docs", "url": "https://docs.test/a", "quote": answer}]
+                )
+            ],
+        )
         return faq_set.id
 
 
@@ -239,11 +282,18 @@ async def test_the_answerer_survives_a_database_failure(services: Any) -> None:
 def test_matching_is_fast_on_thousands_of_items() -> None:
     topics = ["router", "invoice", "parcel", "jacket", "warranty", "voucher", "account", "delivery", "refund", "app"]
     verbs = ["reset", "download", "track", "wash", "claim", "redeem", "close", "reschedule", "request", "update"]
-    items = [stored(1000 - i, f"How do I {verbs[i % 10]} my {topics[i // 10 % 10]} number {i}?", f"Answer {i}.")
-             for i in range(2000)]
+    items = [
+        stored(1000 - i, f"How do I {verbs[i % 10]} my {topics[i // 10 % 10]} number {i}?", f"Answer {i}.")
+        for i in range(2000)
+    ]
     index = FaqIndex(items)
-    texts = ["How do I track my parcel?", "can I wash the jacket", "What is your phone number?",
-             "how do i redeem my voucher number 15", "I want to close my account please"] * 200
+    texts = [
+        "How do I track my parcel?",
+        "can I wash the jacket",
+        "What is your phone number?",
+        "how do i redeem my voucher number 15",
+        "I want to close my account please",
+    ] * 200
     started = time.perf_counter()
     matched = sum(index.match(t) is not None for t in texts)
     per_call_ms = (time.perf_counter() - started) / len(texts) * 1000

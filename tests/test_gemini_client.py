@@ -49,8 +49,9 @@ class Routed(BaseModel):
 
 
 def routed_request(**kwargs: Any) -> LLMRequest[Routed]:
-    fields: dict[str, Any] = dict(step="route", schema=Routed, system="You route support messages.",
-                                  prompt="Where is my invoice INV-1?")
+    fields: dict[str, Any] = dict(
+        step="route", schema=Routed, system="You route support messages.", prompt="Where is my invoice INV-1?"
+    )
     return LLMRequest(**(fields | kwargs))
 
 
@@ -65,9 +66,16 @@ async def make_client(fake: FakeGemini) -> AsyncIterator[Callable[..., GeminiCli
     clients: list[GeminiClient] = []
 
     def make(**kwargs: Any) -> GeminiClient:
-        options: dict[str, Any] = dict(api_key=API_KEY, model="gemini-main", router_model="gemini-router",
-                                       base_url=fake.base_url, max_attempts=4, timeout_s=5,
-                                       backoff_initial_s=0.001, backoff_max_s=0.01)
+        options: dict[str, Any] = dict(
+            api_key=API_KEY,
+            model="gemini-main",
+            router_model="gemini-router",
+            base_url=fake.base_url,
+            max_attempts=4,
+            timeout_s=5,
+            backoff_initial_s=0.001,
+            backoff_max_s=0.01,
+        )
         client = GeminiClient(**(options | kwargs))
         clients.append(client)
         return client
@@ -204,12 +212,15 @@ async def test_a_hung_request_times_out_once_and_is_not_retried(fake, make_clien
 
 
 # --- bad and blocked answers --------------------------------------------------------------------
-@pytest.mark.parametrize("behaviour, cause", [
-    (INVALID_JSON, json.JSONDecodeError),
-    (Reply({"route": "billing"}), ValidationError),  # missing field
-    (Reply({"answer": "hello"}), ValidationError),  # some other object
-    (Reply({"route": "refund", "confidence": 1}), ValidationError),  # not an allowed label
-])
+@pytest.mark.parametrize(
+    "behaviour, cause",
+    [
+        (INVALID_JSON, json.JSONDecodeError),
+        (Reply({"route": "billing"}), ValidationError),  # missing field
+        (Reply({"answer": "hello"}), ValidationError),  # some other object
+        (Reply({"route": "refund", "confidence": 1}), ValidationError),  # not an allowed label
+    ],
+)
 async def test_text_that_is_not_the_schemas_json_is_bad_output(fake, make_client, behaviour, cause):
     fake.push(behaviour)
     client = make_client()
@@ -304,7 +315,11 @@ async def test_a_cache_is_per_system_instruction_and_model(fake, make_client):
 
     assert len(fake.cache_creates) == 3
     assert [r.cached_content for r in fake.generate_requests] == [
-        "cachedContents/fake-1", "cachedContents/fake-2", "cachedContents/fake-3", "cachedContents/fake-1"]
+        "cachedContents/fake-1",
+        "cachedContents/fake-2",
+        "cachedContents/fake-3",
+        "cachedContents/fake-1",
+    ]
 
 
 async def test_small_context_goes_first_in_every_call_without_an_explicit_cache(fake, make_client):
@@ -357,9 +372,10 @@ async def test_the_cache_is_deleted_when_its_last_holder_is_done(fake, make_clie
     assert [d.path.rsplit("/", 2)[-2:] for d in fake.cache_deletes] == [["cachedContents", "fake-2"]]
     assert list(fake.caches) == ["cachedContents/fake-1"]
     assert (client.stats.caches_created, client.stats.caches_deleted) == (2, 1)
-    assert client.stats.cache_tokens == sum(len(json.dumps(c.body["contents"])) // 4
-                                            + len(json.dumps(c.body["systemInstruction"])) // 4
-                                            for c in fake.cache_creates)
+    assert client.stats.cache_tokens == sum(
+        len(json.dumps(c.body["contents"])) // 4 + len(json.dumps(c.body["systemInstruction"])) // 4
+        for c in fake.cache_creates
+    )
 
     async with client.hold_context("faq-4"):  # the next holder makes a fresh one
         await client.generate(request)
@@ -396,10 +412,12 @@ def network_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return seen
 
 
-@pytest.mark.parametrize("base_url", [None, "https://generativelanguage.googleapis.com", "http://192.0.2.1:8080",
-                                      "http://0.0.0.0:8080"])
-async def test_blocked_switch_refuses_non_loopback_endpoints_before_any_network_io(make_client, network_calls,
-                                                                                  base_url):
+@pytest.mark.parametrize(
+    "base_url", [None, "https://generativelanguage.googleapis.com", "http://192.0.2.1:8080", "http://0.0.0.0:8080"]
+)
+async def test_blocked_switch_refuses_non_loopback_endpoints_before_any_network_io(
+    make_client, network_calls, base_url
+):
     client = make_client(base_url=base_url)
 
     with pytest.raises(RealRequestsBlocked):
@@ -443,11 +461,19 @@ def test_block_real_requests_toggles_the_switch(monkeypatch):
     assert gemini.ALLOW_REAL_REQUESTS is True
 
 
-@pytest.mark.parametrize("url, loopback", [
-    ("http://127.0.0.1:8080", True), ("http://127.3.4.5", True), ("http://[::1]:9000/x", True),
-    ("http://localhost:1", True), ("https://generativelanguage.googleapis.com", False),
-    ("http://0.0.0.0:80", False), ("http://10.0.0.1", False), ("http://localhost.example.com", False),
-])
+@pytest.mark.parametrize(
+    "url, loopback",
+    [
+        ("http://127.0.0.1:8080", True),
+        ("http://127.3.4.5", True),
+        ("http://[::1]:9000/x", True),
+        ("http://localhost:1", True),
+        ("https://generativelanguage.googleapis.com", False),
+        ("http://0.0.0.0:80", False),
+        ("http://10.0.0.1", False),
+        ("http://localhost.example.com", False),
+    ],
+)
 def test_loopback_hosts(url, loopback):
     assert is_loopback_url(url) is loopback
 
@@ -522,8 +548,7 @@ async def test_fake_responder_hook_sees_model_and_body_and_may_be_async():
         return {"route": "status" if "order" in body_text(body) else "billing", "confidence": 1}
 
     async with FakeGemini(respond=respond) as fake:
-        client = GeminiClient(api_key=API_KEY, model="m", router_model="flaky", base_url=fake.base_url,
-                              max_attempts=1)
+        client = GeminiClient(api_key=API_KEY, model="m", router_model="flaky", base_url=fake.base_url, max_attempts=1)
         try:
             status = await client.generate(routed_request(prompt="Where is my order 42?"))
             billing = await client.generate(routed_request(prompt="My invoice is wrong"))

@@ -20,8 +20,18 @@ from tests.support import command_line, environment, free_port, stop_gracefully,
 
 async def _store(db: Database, thread: str, n: int) -> int:
     async with db.write() as s:
-        return (await inbox.store_inbound(s, platform="slack", channel_id="C", thread_id=thread, customer_id="U",
-                                          platform_message_id=f"{thread}-{n}", author_id="U", text=f"hi {n}")).id
+        return (
+            await inbox.store_inbound(
+                s,
+                platform="slack",
+                channel_id="C",
+                thread_id=thread,
+                customer_id="U",
+                platform_message_id=f"{thread}-{n}",
+                author_id="U",
+                text=f"hi {n}",
+            )
+        ).id
 
 
 async def test_a_batch_claim_takes_each_message_once_and_a_conversation_in_order(db_url: str) -> None:
@@ -57,27 +67,48 @@ async def test_run_with_two_workers_answers_every_event_once_in_order(tmp_path: 
     threads = [f"1700003{i:03d}.000100" for i in range(12)]
     events = [message_event("Where is my order #A-5512?", user=f"UC{i}", ts=ts) for i, ts in enumerate(threads)]
     # A follow-up in the first thread: answered after the first message, by whichever worker takes it.
-    events.append({**message_event("And invoice INV-20431 too", user="UC0", ts="1700003999.000200"),
-                   "thread_ts": threads[0]})
+    events.append(
+        {**message_event("And invoice INV-20431 too", user="UC0", ts="1700003999.000200"), "thread_ts": threads[0]}
+    )
     port = free_port()
     async with FakeSlack() as fake:
-        env = environment(tmp_path, SUPPORTBOT_DATABASE_URL=postgres_url, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                          SLACK_BOT_TOKEN=BOT_TOKEN, SUPPORTBOT_SLACK_API_URL=fake.base_url)
+        env = environment(
+            tmp_path,
+            SUPPORTBOT_DATABASE_URL=postgres_url,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SUPPORTBOT_SLACK_API_URL=fake.base_url,
+        )
         process = await asyncio.create_subprocess_exec(
-            *command_line(), "run", "--slack", "--slack-mode", "http", "--port", str(port), "--workers", "2",
-            cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            *command_line(),
+            "run",
+            "--slack",
+            "--slack-mode",
+            "http",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             await wait_until_healthy(process, port)
             async with aiohttp.ClientSession() as http:
                 for i, event in enumerate(events):
                     body = json.dumps(event_callback(event, event_id=f"EvW{i}"))
-                    async with http.post(f"http://127.0.0.1:{port}/slack/events", data=body,
-                                         headers=signed_headers(body)) as response:
+                    async with http.post(
+                        f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)
+                    ) as response:
                         assert response.status == 200
+
             # Queue notices (workers still starting, "it's in the queue") carry a negative reply id.
             def replies() -> list[Call]:
-                return [c for c in fake.calls_to("chat.postMessage")
-                        if c.args["metadata"]["event_payload"]["reply_id"] > 0]
+                return [
+                    c for c in fake.calls_to("chat.postMessage") if c.args["metadata"]["event_payload"]["reply_id"] > 0
+                ]
 
             await fake.wait_until(lambda: len(replies()) >= len(events), timeout=60)
         finally:

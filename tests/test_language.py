@@ -15,19 +15,31 @@ from workflows.offline import language
 from workflows.offline.language import detect_language, gloss
 
 
-@pytest.mark.parametrize(("text", "language"), [
-    ("¿dónde está mi pedido 4456?", "es"), ("où est ma commande 4456 ?", "fr"),
-    ("Wo ist meine Bestellung 4456?", "de"), ("Onde está o meu pedido 4456?", "pt"),
-    ("where is my order 4456?", "en"), ("A-12345", None), ("3", None),
-])
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("¿dónde está mi pedido 4456?", "es"),
+        ("où est ma commande 4456 ?", "fr"),
+        ("Wo ist meine Bestellung 4456?", "de"),
+        ("Onde está o meu pedido 4456?", "pt"),
+        ("where is my order 4456?", "en"),
+        ("A-12345", None),
+        ("3", None),
+    ],
+)
 def test_language_is_detected_only_when_there_is_enough_to_tell(text: str, language: str | None) -> None:
     assert detect_language(text) == language
 
 
-@pytest.mark.parametrize(("text", "language"), [
-    ("donde esta mi pedido 4456", "es"), ("je veux retourner la lampe", "fr"),
-    ("wo ist meine Bestellung 4456", "de"), ("onde esta o meu pedido 4456", "pt"),
-])
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("donde esta mi pedido 4456", "es"),
+        ("je veux retourner la lampe", "fr"),
+        ("wo ist meine Bestellung 4456", "de"),
+        ("onde esta o meu pedido 4456", "pt"),
+    ],
+)
 def test_a_message_without_accents_is_still_heard_in_its_language(text: str, language: str) -> None:
     assert detect_language(text) == language
 
@@ -79,16 +91,19 @@ async def test_another_language_gets_english_and_is_told_so(services: Any) -> No
     assert "only answer in English" in result.reply
 
 
-@pytest.mark.parametrize(("text", "kind", "value"), [
-    ("Quiero devolver los zapatos porque son pequeños", "return", "zapatos"),
-    ("Je voudrais un remboursement pour la lampe cassée", "return", "lampe"),
-    ("Ich möchte die Schuhe zurückgeben, weil sie zu klein sind", "return", "Schuhe"),
-    ("Quero devolver o casaco porque está rasgado", "return", "casaco"),
-    ("Me cobraron dos veces la factura INV-3321", "billing", "INV-3321"),
-    ("On m'a facturé deux fois, facture INV-555", "billing", "INV-555"),
-    ("Wann kommt meine Bestellung A-1234?", "status", "A-1234"),
-    ("Fui cobrado duas vezes na fatura INV-9", "billing", "INV-9"),
-])
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("Quiero devolver los zapatos porque son pequeños", "return", "zapatos"),
+        ("Je voudrais un remboursement pour la lampe cassée", "return", "lampe"),
+        ("Ich möchte die Schuhe zurückgeben, weil sie zu klein sind", "return", "Schuhe"),
+        ("Quero devolver o casaco porque está rasgado", "return", "casaco"),
+        ("Me cobraron dos veces la factura INV-3321", "billing", "INV-3321"),
+        ("On m'a facturé deux fois, facture INV-555", "billing", "INV-555"),
+        ("Wann kommt meine Bestellung A-1234?", "status", "A-1234"),
+        ("Fui cobrado duas vezes na fatura INV-9", "billing", "INV-9"),
+    ],
+)
 def test_each_glossed_language_is_routed_and_read(text: str, kind: str, value: str) -> None:
     from workflows.offline.planner import plan
 

@@ -50,9 +50,16 @@ async def fake() -> AsyncIterator[FakeGemini]:
 
 
 def gemini_client(fake: FakeGemini, **kwargs: Any) -> GeminiClient:
-    options: dict[str, Any] = dict(api_key=API_KEY, model="gemini-main", router_model="gemini-router",
-                                   base_url=fake.base_url, max_attempts=2, timeout_s=5, backoff_initial_s=0.001,
-                                   backoff_max_s=1.0)
+    options: dict[str, Any] = dict(
+        api_key=API_KEY,
+        model="gemini-main",
+        router_model="gemini-router",
+        base_url=fake.base_url,
+        max_attempts=2,
+        timeout_s=5,
+        backoff_initial_s=0.001,
+        backoff_max_s=1.0,
+    )
     return GeminiClient(**(options | kwargs))
 
 
@@ -92,7 +99,8 @@ FAULTS: dict[str, tuple[Callable[[], Any], str, dict[str, Any]]] = {
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 async def test_every_fault_falls_back_and_the_customer_gets_a_correct_reply(
-        make_settings: Any, fake: FakeGemini, caplog: pytest.LogCaptureFixture, fault: str) -> None:
+    make_settings: Any, fake: FakeGemini, caplog: pytest.LogCaptureFixture, fault: str
+) -> None:
     behaviour, reason, options = FAULTS[fault]
     fake.respond = lambda _model, _body: behaviour()
     before = {step: (fallbacks(step, reason), llm_errors(step)) for step in ("plan", "synthesize")}
@@ -111,7 +119,8 @@ async def test_every_fault_falls_back_and_the_customer_gets_a_correct_reply(
 
 
 async def test_the_circuit_opens_after_the_threshold_and_closes_when_gemini_recovers(
-        make_settings: Any, fake: FakeGemini, caplog: pytest.LogCaptureFixture) -> None:
+    make_settings: Any, fake: FakeGemini, caplog: pytest.LogCaptureFixture
+) -> None:
     now = [1000.0]
     fake.respond = lambda _model, _body: Fail(500)
     caplog.set_level(logging.INFO)
@@ -146,8 +155,9 @@ async def test_a_failed_trial_call_keeps_the_circuit_open(make_settings: Any, fa
     now = [0.0]
     fake.respond = lambda _model, _body: Fail(503)
     async with open_services(make_settings(), llm=gemini_client(fake, max_attempts=1)) as services:
-        breaker = services.runner.breaker = CircuitBreaker(failure_threshold=2, reset_timeout_s=10,
-                                                           clock=lambda: now[0])
+        breaker = services.runner.breaker = CircuitBreaker(
+            failure_threshold=2, reset_timeout_s=10, clock=lambda: now[0]
+        )
         assert_correct_reply((await shell_chat(services).send(EXAMPLE)).result)
         assert breaker.state == "open" and len(fake.generate_requests) == 2
         now[0] += 11  # half-open: one trial, it fails, open again for another cool-down

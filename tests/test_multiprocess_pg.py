@@ -50,6 +50,7 @@ def thread_ts(i: int) -> str:
 @pytest.fixture
 def pg_url(postgres_url: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database (skips with the reason when PostgreSQL is not there)."""
+
     async def upgrade() -> None:
         db = Database(postgres_url)
         try:
@@ -68,11 +69,17 @@ async def seed(url: str) -> None:
         async with db.write() as s:
             for i in range(MESSAGES):
                 await inbox.store_inbound(
-                    s, platform="slack", channel_id=CHANNEL, thread_id=thread_ts(i), customer_id=f"UC{i:04d}",
+                    s,
+                    platform="slack",
+                    channel_id=CHANNEL,
+                    thread_id=thread_ts(i),
+                    customer_id=f"UC{i:04d}",
                     platform_message_id=message_key(CHANNEL, thread_ts(i)),
-                    author_id=f"UC{i:04d}", meta={"user_name": f"customer{i}", "is_dm": False},
+                    author_id=f"UC{i:04d}",
+                    meta={"user_name": f"customer{i}", "is_dm": False},
                     text=f"I have a question about invoice #INV-{5000 + i}, it looks too high. "
-                         f"Also, where is my order #A-{20000 + i}?")
+                    f"Also, where is my order #A-{20000 + i}?",
+                )
     finally:
         await db.aclose()
 
@@ -82,12 +89,24 @@ async def final_state(url: str) -> tuple[Counter[str], Counter[str], int, Counte
     try:
         async with db.session() as s:
             customer = Counter((await s.execute(select(Message.status).where(Message.role == "customer"))).scalars())
-            replies = Counter((await s.execute(select(Message.status).where(
-                Message.role == "bot", Message.reply_to_id.is_not(None)))).scalars())  # not the queue notices
+            replies = Counter(
+                (
+                    await s.execute(
+                        select(Message.status).where(Message.role == "bot", Message.reply_to_id.is_not(None))
+                    )
+                ).scalars()
+            )  # not the queue notices
             attempts = int((await s.execute(select(func.max(Message.attempts)))).scalar_one())
             cases = Counter((m, k) for m, k in (await s.execute(select(Case.message_id, Case.kind))).all())
-            notices = int((await s.execute(select(func.count()).select_from(Message).where(
-                Message.role == "bot", Message.reply_to_id.is_(None)))).scalar_one())
+            notices = int(
+                (
+                    await s.execute(
+                        select(func.count())
+                        .select_from(Message)
+                        .where(Message.role == "bot", Message.reply_to_id.is_(None))
+                    )
+                ).scalar_one()
+            )
         return customer, replies, attempts, cases, notices
     finally:
         await db.aclose()
@@ -101,7 +120,8 @@ async def test_two_processes_share_the_inbox_and_answer_each_message_once(tmp_pa
         (tmp_path / "b").mkdir()
         first, second = await asyncio.gather(  # a token each: the fake tells their calls apart
             start_slack_bot(tmp_path / "a", fake, free_port(), pg_url),
-            start_slack_bot(tmp_path / "b", fake, free_port(), pg_url, SLACK_BOT_TOKEN=SECOND_TOKEN))
+            start_slack_bot(tmp_path / "b", fake, free_port(), pg_url, SLACK_BOT_TOKEN=SECOND_TOKEN),
+        )
         await fake.wait_until(lambda: len(replies(fake)) >= 2 * SLOTS, timeout=60)  # one process holds only 32
         # The other 136 wait for a slot in both processes; after QUEUE_NOTICE_S each gets its one notice.
         await fake.wait_until(lambda: len(fake.calls_to("chat.postMessage")) >= MESSAGES, timeout=60)
@@ -140,5 +160,7 @@ async def test_two_processes_share_the_inbox_and_answer_each_message_once(tmp_pa
     split = [by_token[BOT_TOKEN], by_token[SECOND_TOKEN]]
     assert sum(split) == MESSAGES
     assert min(split) >= SLOTS  # both processes did work (each held a full set of slots)
-    print(f"\ntwo processes, one PostgreSQL: {MESSAGES} messages, {len(posts)} posts, split {split[0]}/{split[1]}, "
-          f"{len(cases)} cases, max attempts {attempts}, {len(notices)} queue notices")
+    print(
+        f"\ntwo processes, one PostgreSQL: {MESSAGES} messages, {len(posts)} posts, split {split[0]}/{split[1]}, "
+        f"{len(cases)} cases, max attempts {attempts}, {len(notices)} queue notices"
+    )

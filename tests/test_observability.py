@@ -70,8 +70,11 @@ class Running:
     async def metrics(self) -> Samples:
         status, text = await self.get("/metrics")
         assert status == 200
-        return {(s.name, tuple(sorted(s.labels.items()))): s.value
-                for family in text_string_to_metric_families(text) for s in family.samples}
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
 
 
 def _model(request: LLMRequest[Any]) -> Any:
@@ -82,8 +85,9 @@ def _model(request: LLMRequest[Any]) -> Any:
 
 @asynccontextmanager
 async def running_bot(make_settings: Any, fake: FakeSlack) -> AsyncIterator[Running]:
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SUPPORTBOT_SLACK_API_URL=fake.base_url)
+    settings = make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=fake.base_url
+    )
     port = free_port()
     stop = asyncio.Event()
     async with open_services(settings, llm=FunctionLLM(_model)) as services:
@@ -107,12 +111,17 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 async def test_healthz_is_200_when_all_is_well_and_503_when_the_database_or_an_adapter_is_down(
-        make_settings: Any, tmp_path: Path) -> None:
+    make_settings: Any, tmp_path: Path
+) -> None:
     async with FakeSlack() as fake, running_bot(make_settings, fake) as bot:
         status, body = await bot.get("/healthz")
         assert status == 200
-        assert json.loads(body) == {"status": "ok", "database": True, "adapters": {"slack": True, "discord": True},
-                                    "backoffice": "simulated"}
+        assert json.loads(body) == {
+            "status": "ok",
+            "database": True,
+            "adapters": {"slack": True, "discord": True},
+            "backoffice": "simulated",
+        }
 
         bot.other.connected = False  # an adapter lost its connection
         status, body = await bot.get("/healthz")
@@ -136,8 +145,9 @@ async def test_healthz_is_200_when_all_is_well_and_503_when_the_database_or_an_a
 async def test_metrics_move_with_the_messages_processed(make_settings: Any) -> None:
     async with FakeSlack() as fake, running_bot(make_settings, fake) as bot:
         before = await bot.metrics()
-        for i, text in enumerate(["where is my order #A-1?", "where is my order #A-2?",
-                                  "please refund invoice #INV-33, I was charged twice"]):
+        for i, text in enumerate(
+            ["where is my order #A-1?", "where is my order #A-2?", "please refund invoice #INV-33, I was charged twice"]
+        ):
             await bot.event(text, ts=f"1700002000.00010{i}")
         await fake.wait_for("chat.postMessage", 3)
         await bot.slack.idle(timeout=10)
@@ -169,7 +179,8 @@ async def test_metrics_move_with_the_messages_processed(make_settings: Any) -> N
 
 
 async def test_log_lines_of_a_processed_message_carry_conversation_message_and_case_ids(
-        services: Any, caplog: pytest.LogCaptureFixture) -> None:
+    services: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     result = (await shell_chat(services).send("where is my order #A-77? and invoice #INV-5 is wrong")).result
     assert result is not None and len(result.cases) == 2
@@ -193,8 +204,16 @@ SECRETS = (SLACK_TOKEN, SIGNING, GEMINI_KEY, DISCORD_TOKEN, DB_PASSWORD)
 
 
 def _bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return environment(tmp_path, **{"SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SIGNING,
-                                    "GEMINI_API_KEY": GEMINI_KEY, "DISCORD_BOT_TOKEN": DISCORD_TOKEN, **extra})
+    return environment(
+        tmp_path,
+        **{
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING,
+            "GEMINI_API_KEY": GEMINI_KEY,
+            "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
+            **extra,
+        },
+    )
 
 
 @pytest.mark.slow
@@ -205,19 +224,36 @@ async def test_no_secret_reaches_the_logs_at_debug_level_even_on_error_paths(tmp
         gemini.respond = lambda _model, _body: Fail(400, f"API key not valid: {GEMINI_KEY}")
         fake.fail("chat.postMessage", f"invalid_auth: token {SLACK_TOKEN} was revoked")
         port = free_port()
-        env = _bot_env(tmp_path, SUPPORTBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-                       SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_GEMINI_BASE_URL=gemini.base_url,
-                       SUPPORTBOT_LLM="gemini")
+        env = _bot_env(
+            tmp_path,
+            SUPPORTBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            SUPPORTBOT_SLACK_API_URL=fake.base_url,
+            SUPPORTBOT_GEMINI_BASE_URL=gemini.base_url,
+            SUPPORTBOT_LLM="gemini",
+        )
         process = await asyncio.create_subprocess_exec(
-            *command_line(), "--debug", "run", "--slack", "--slack-mode", "http", "--host", "127.0.0.1",
-            "--port", str(port), cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            *command_line(),
+            "--debug",
+            "run",
+            "--slack",
+            "--slack-mode",
+            "http",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             await wait_until_healthy(process, port)
             async with aiohttp.ClientSession() as http:
                 body = json.dumps(event_callback(message_event("where is my order #A-9?", ts="1700003000.000100")))
-                async with http.post(f"http://127.0.0.1:{port}/slack/events", data=body,
-                                     headers=signed_headers(body, secret=SIGNING)) as response:
+                async with http.post(
+                    f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body, secret=SIGNING)
+                ) as response:
                     assert response.status == 200
             await fake.wait_for("chat.postMessage", timeout=30)  # the failing delivery
             await gemini_requests(gemini, 1)
@@ -244,9 +280,14 @@ def test_the_database_password_is_masked_too(tmp_path: Path) -> None:
 
     url = f"postgresql+asyncpg://support:{DB_PASSWORD}@127.0.0.1:{free_port()}/support"
     for debug in ([], ["--debug"]):
-        done = subprocess.run([*command_line(), *debug, "run", "--slack", "--slack-mode", "http"], cwd=tmp_path,
-                              env=_bot_env(tmp_path, SUPPORTBOT_DATABASE_URL=url), capture_output=True, text=True,
-                              timeout=60)
+        done = subprocess.run(
+            [*command_line(), *debug, "run", "--slack", "--slack-mode", "http"],
+            cwd=tmp_path,
+            env=_bot_env(tmp_path, SUPPORTBOT_DATABASE_URL=url),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 1
         assert DB_PASSWORD not in done.stdout + done.stderr
     from bot.logs import secret_values

@@ -9,9 +9,11 @@ import pytest
 from workflows.offline.planner import MAX_TASKS, plan
 from workflows.types import Task, TaskParams
 
-SPEC_MESSAGE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-                "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-                "with my system. Finally, can you give me an update on my order #A-12345?")
+SPEC_MESSAGE = (
+    "Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
+    "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
+    "with my system. Finally, can you give me an update on my order #A-12345?"
+)
 
 
 def test_spec_message_plan() -> None:
@@ -76,8 +78,10 @@ def test_an_id_before_another_request_still_answers_the_open_question() -> None:
 def test_filled_pending_first_then_new_then_untouched() -> None:
     waiting_reason = Task(kind="return", params=TaskParams(product_name="headphones"))
     waiting_invoice = Task(kind="billing", params=TaskParams(concern="charged twice"))
-    p = plan("I want to return my headphones because the left one is dead. Also where is order A-1?",
-             pending=[waiting_invoice, waiting_reason])
+    p = plan(
+        "I want to return my headphones because the left one is dead. Also where is order A-1?",
+        pending=[waiting_invoice, waiting_reason],
+    )
     assert [t.kind for t in p.tasks] == ["return", "status", "billing"]
     assert p.tasks[0].params.reason_for_return == "the left one is dead"
     assert p.tasks[1].params.order_id == "A-1"
@@ -118,7 +122,11 @@ def test_one_task_per_invoice_and_per_order() -> None:
     p = plan("invoices INV-1 and INV-2 were charged twice, and where are orders A-1 and A-2?")
     assert p.routes == ["billing", "status"]
     assert [(t.kind, t.params.invoice_number or t.params.order_id) for t in p.tasks] == [
-        ("billing", "INV-1"), ("billing", "INV-2"), ("status", "A-1"), ("status", "A-2")]
+        ("billing", "INV-1"),
+        ("billing", "INV-2"),
+        ("status", "A-1"),
+        ("status", "A-2"),
+    ]
     assert p.tasks[0].params.concern == "charged twice"
 
 

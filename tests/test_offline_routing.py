@@ -16,9 +16,11 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DEV_CSV = DATA / "bitext" / "bitext-dev.csv"
 TOOL = Path(__file__).resolve().parents[1] / "tools" / "route_eval.py"
 
-SPEC_MESSAGE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-                "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-                "with my system. Finally, can you give me an update on my order #A-12345?")
+SPEC_MESSAGE = (
+    "Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
+    "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
+    "with my system. Finally, can you give me an update on my order #A-12345?"
+)
 
 
 def _route_eval():
@@ -40,31 +42,34 @@ def test_spec_message_segments_keep_each_request_with_its_details() -> None:
     assert "SuperWidget 5000" in ret and "not compatible" in ret and "INV-7890" not in ret
     assert "A-12345" in status and "SuperWidget" not in status
     for s in segs:
-        assert SPEC_MESSAGE[s.start:s.end] == s.text
+        assert SPEC_MESSAGE[s.start : s.end] == s.text
 
 
-@pytest.mark.parametrize(("text", "route"), [
-    ("Why is my bill so much higher this month?", "billing"),
-    ("There is a charge on my card I don't recognise", "billing"),
-    ("my payment keeps getting declined", "billing"),
-    ("I'd like to send back the lamp, it flickers", "return"),
-    ("can I get my money back for the jacket", "return"),
-    ("Has my parcel shipped yet?", "status"),
-    ("when will my order arrive", "status"),
-    ("It's been ten days and the package still hasn't arrived", "status"),
-    ("The app crashes every time I open it", "technical"),
-    ("my printer won't turn on", "technical"),
-    ("I get error code 0x80070005 when I log in", "technical"),
-    ("put me through to a real person please", "human"),
-    ("what is your customer service phone number", "human"),
-    ("I forgot my password", "general"),
-    ("I can't log in to my account", "general"),
-    ("how do I sign up for the newsletter", "general"),
-    ("Which delivery options do you have?", "general"),
-    ("do you ship to Norway", "general"),
-    ("I'd like to leave a review of the store", "general"),
-    ("good morning", "general"),
-])
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("Why is my bill so much higher this month?", "billing"),
+        ("There is a charge on my card I don't recognise", "billing"),
+        ("my payment keeps getting declined", "billing"),
+        ("I'd like to send back the lamp, it flickers", "return"),
+        ("can I get my money back for the jacket", "return"),
+        ("Has my parcel shipped yet?", "status"),
+        ("when will my order arrive", "status"),
+        ("It's been ten days and the package still hasn't arrived", "status"),
+        ("The app crashes every time I open it", "technical"),
+        ("my printer won't turn on", "technical"),
+        ("I get error code 0x80070005 when I log in", "technical"),
+        ("put me through to a real person please", "human"),
+        ("what is your customer service phone number", "human"),
+        ("I forgot my password", "general"),
+        ("I can't log in to my account", "general"),
+        ("how do I sign up for the newsletter", "general"),
+        ("Which delivery options do you have?", "general"),
+        ("do you ship to Norway", "general"),
+        ("I'd like to leave a review of the store", "general"),
+        ("good morning", "general"),
+    ],
+)
 def test_single_requests(text: str, route: str) -> None:
     assert classify(text)[0] == route
 
@@ -83,16 +88,19 @@ def test_payment_card_not_working_is_billing_not_technical() -> None:
     assert classify("my credit card does not work at checkout") == ["billing"]
 
 
-@pytest.mark.parametrize(("text", "route"), [
-    ("WHERE IS MY ORDER", "status"),
-    ("were is my pakage", "status"),
-    ("i need to rtack my parcel", "status"),
-    ("i need a refnud for the lamp", "return"),
-    ("let me talk to an agnet", "human"),
-    ("my invocie is wrong", "billing"),
-    ("the app keeps craashing", "technical"),
-    ("where is theorder", "status"),
-])
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("WHERE IS MY ORDER", "status"),
+        ("were is my pakage", "status"),
+        ("i need to rtack my parcel", "status"),
+        ("i need a refnud for the lamp", "return"),
+        ("let me talk to an agnet", "human"),
+        ("my invocie is wrong", "billing"),
+        ("the app keeps craashing", "technical"),
+        ("where is theorder", "status"),
+    ],
+)
 def test_typos_casing_and_glued_words(text: str, route: str) -> None:
     assert classify(text) == [route]
 
@@ -132,13 +140,16 @@ def test_emoji_and_control_characters_around_a_request() -> None:
     assert classify("\x00🙂 where\x07 is my 📦 order?? 🙂") == ["status"]
 
 
-@pytest.mark.parametrize("text", [
-    SPEC_MESSAGE * 420,
-    "a" * 100_000,
-    ", and i " * 12_500,
-    "where is is is " * 7_000,
-    " ".join(f"w{i}x{i * 7919 % 10007}qz" for i in range(10_000)),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        SPEC_MESSAGE * 420,
+        "a" * 100_000,
+        ", and i " * 12_500,
+        "where is is is " * 7_000,
+        " ".join(f"w{i}x{i * 7919 % 10007}qz" for i in range(10_000)),
+    ],
+)
 def test_100kb_is_fast(text: str) -> None:
     classify("warm up")  # the encoder loads on first use; the bound is for routing a huge message, not loading
     started = time.perf_counter()
@@ -158,11 +169,14 @@ def test_macro_f1_on_bitext_dev() -> None:
 
 def test_route_eval_tool_on_a_small_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     csv_path = tmp_path / "mini.csv"
-    csv_path.write_text("instruction,intent,category,route\n"
-                        "where is my order,x,y,status\n"
-                        "I want to reset my password,x,y,general\n"
-                        "I want to talk to a human,x,y,human\n"
-                        "please cancel it,x,y,\n", encoding="utf-8")
+    csv_path.write_text(
+        "instruction,intent,category,route\n"
+        "where is my order,x,y,status\n"
+        "I want to reset my password,x,y,general\n"
+        "I want to talk to a human,x,y,human\n"
+        "please cancel it,x,y,\n",
+        encoding="utf-8",
+    )
     tool = _route_eval()
     assert tool.main([str(csv_path), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -14,9 +14,19 @@ async def _setup(db_url: str) -> tuple[Database, int, int, int]:
     db = Database(db_url)
     await migrate.upgrade(db)
     async with db.write() as s:
-        first, second = [await inbox.store_inbound(s, platform="shell", channel_id="c", thread_id="t",
-                                                   customer_id="u1", platform_message_id=mid, author_id="u1",
-                                                   text=text) for mid, text in (("m1", "one"), ("m2", "two"))]
+        first, second = [
+            await inbox.store_inbound(
+                s,
+                platform="shell",
+                channel_id="c",
+                thread_id="t",
+                customer_id="u1",
+                platform_message_id=mid,
+                author_id="u1",
+                text=text,
+            )
+            for mid, text in (("m1", "one"), ("m2", "two"))
+        ]
     return db, first.conversation_id, first.id, second.id
 
 
@@ -29,9 +39,17 @@ async def test_new_cases_are_opened_with_their_events(db_url: str) -> None:
     try:
         async with db.write() as s:
             opened = await case_store.open_cases(
-                s, [_spec("0:status", subject="order:a"), _spec("1:return", "return", "product:b"),
-                    _spec("2:technical", "technical")],
-                platform="shell", customer_id="u1", conversation_id=conv, message_id=first)
+                s,
+                [
+                    _spec("0:status", subject="order:a"),
+                    _spec("1:return", "return", "product:b"),
+                    _spec("2:technical", "technical"),
+                ],
+                platform="shell",
+                customer_id="u1",
+                conversation_id=conv,
+                message_id=first,
+            )
         assert [created for _, created in opened] == [True, True, True]
         assert [c.kind for c, _ in opened] == ["status", "return", "technical"]
         assert len({c.ref for c, _ in opened}) == 3
@@ -47,24 +65,48 @@ async def test_same_task_and_same_subject_reuse_cases(db_url: str) -> None:
     db, conv, first, second = await _setup(db_url)
     try:
         async with db.write() as s:
-            [(order, _)] = await case_store.open_cases(s, [_spec("0:status", subject="order:a")], platform="shell",
-                                                       customer_id="u1", conversation_id=conv, message_id=first)
+            [(order, _)] = await case_store.open_cases(
+                s,
+                [_spec("0:status", subject="order:a")],
+                platform="shell",
+                customer_id="u1",
+                conversation_id=conv,
+                message_id=first,
+            )
         async with db.write() as s:  # the same message again: the same case
-            [(again, created)] = await case_store.open_cases(s, [_spec("0:status", subject="order:a")],
-                                                             platform="shell", customer_id="u1",
-                                                             conversation_id=conv, message_id=first)
+            [(again, created)] = await case_store.open_cases(
+                s,
+                [_spec("0:status", subject="order:a")],
+                platform="shell",
+                customer_id="u1",
+                conversation_id=conv,
+                message_id=first,
+            )
         assert (again.ref, created) == (order.ref, False)
         async with db.write() as s:  # a later message: the open order is reused, a new subject shared once
             opened = await case_store.open_cases(
-                s, [_spec("0:status", subject="order:a"), _spec("1:return", "return", "product:z"),
-                    _spec("2:return", "return", "product:z")],
-                platform="shell", customer_id="u1", conversation_id=conv, message_id=second)
+                s,
+                [
+                    _spec("0:status", subject="order:a"),
+                    _spec("1:return", "return", "product:z"),
+                    _spec("2:return", "return", "product:z"),
+                ],
+                platform="shell",
+                customer_id="u1",
+                conversation_id=conv,
+                message_id=second,
+            )
         assert (opened[0][0].ref, opened[0][1]) == (order.ref, False)
         assert opened[1][1] is True and (opened[2][0].ref, opened[2][1]) == (opened[1][0].ref, False)
         async with db.write() as s:  # and a single task agrees
             [(single, created)] = await case_store.open_cases(
-                s, [CaseSpec(kind="return", task_key="9:return", details={}, subject_key="product:z")],
-                platform="shell", customer_id="u1", conversation_id=conv, message_id=second)
+                s,
+                [CaseSpec(kind="return", task_key="9:return", details={}, subject_key="product:z")],
+                platform="shell",
+                customer_id="u1",
+                conversation_id=conv,
+                message_id=second,
+            )
         assert (single.ref, created) == (opened[1][0].ref, False)
     finally:
         await db.aclose()

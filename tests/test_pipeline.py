@@ -58,8 +58,9 @@ async def test_three_requests_with_gemini_takes_two_sequential_calls(make_settin
     from tests.fakes.gemini import FakeGemini
 
     async with FakeGemini(respond=gemini_respond, latency_s=0.05) as fake:
-        settings = make_settings(SUPPORTBOT_LLM="gemini", GEMINI_API_KEY="test-key",
-                                 SUPPORTBOT_GEMINI_BASE_URL=fake.base_url)
+        settings = make_settings(
+            SUPPORTBOT_LLM="gemini", GEMINI_API_KEY="test-key", SUPPORTBOT_GEMINI_BASE_URL=fake.base_url
+        )
         async with open_services(settings) as services:
             assert services.runner.uses_model
             result = (await shell_chat(services).send(EXAMPLE)).result
@@ -156,8 +157,9 @@ async def test_failed_delivery_is_retried_once_and_cases_are_not_doubled(service
 
     services.support.retry = RetryPolicy(base_s=0.0)  # the next round may retry at once
 
-    inbound = Inbound(platform="shell", channel_id="local", thread_id="t-flaky", user_id="u", text=EXAMPLE,
-                      message_id="m-flaky")
+    inbound = Inbound(
+        platform="shell", channel_id="local", thread_id="t-flaky", user_id="u", text=EXAMPLE, message_id="m-flaky"
+    )
     outcome = await services.support.handle(inbound)
     assert outcome.result is None and outcome.error == "ConnectionError"
     assert posted == []

@@ -65,10 +65,12 @@ def test_the_slack_client_has_slack_sdks_retry_handlers(make_settings: Any) -> N
     assert {AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler, AsyncServerErrorRetryHandler} <= kinds
 
 
-async def test_slack_500_then_429_is_retried_and_the_reply_posted_once(make_settings: Any,
-                                                                       slack_fake: FakeSlack) -> None:
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SUPPORTBOT_SLACK_API_URL=slack_fake.base_url)
+async def test_slack_500_then_429_is_retried_and_the_reply_posted_once(
+    make_settings: Any, slack_fake: FakeSlack
+) -> None:
+    settings = make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=slack_fake.base_url
+    )
     slack_fake.server_error("chat.postMessage", status=500)
     slack_fake.rate_limit("chat.postMessage", retry_after=1)
     async with slack_http(settings, slack_fake) as slack:
@@ -86,9 +88,11 @@ async def test_slack_500_then_429_is_retried_and_the_reply_posted_once(make_sett
 
 
 async def test_slack_errors_beyond_the_retries_leave_the_message_pending_until_resume(
-        make_settings: Any, slack_fake: FakeSlack) -> None:
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SUPPORTBOT_SLACK_API_URL=slack_fake.base_url)
+    make_settings: Any, slack_fake: FakeSlack
+) -> None:
+    settings = make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=slack_fake.base_url
+    )
     slack_fake.server_error("chat.postMessage", status=503, times=3)  # the first try and both retries
     async with slack_http(settings, slack_fake) as slack:
         # No backoff here: the next round may retry at once (tests/test_dead_letters.py covers the wait).
@@ -106,17 +110,20 @@ async def test_slack_errors_beyond_the_retries_leave_the_message_pending_until_r
         assert case.ref in posts[-1].args["text"] and posts[-1].args["thread_ts"] == "1700000101.000100"
 
 
-async def test_socket_mode_reconnects_after_the_server_closes_the_connection(make_settings: Any,
-                                                                             slack_fake: FakeSlack) -> None:
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
-                             SUPPORTBOT_SLACK_API_URL=slack_fake.base_url)
+async def test_socket_mode_reconnects_after_the_server_closes_the_connection(
+    make_settings: Any, slack_fake: FakeSlack
+) -> None:
+    settings = make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SUPPORTBOT_SLACK_API_URL=slack_fake.base_url
+    )
     async with slack_socket(settings, slack_fake) as slack:
         assert slack.adapter.connected and slack_fake.connections == 1
         await slack_fake.drop_connections()
         await slack_fake.wait_for("apps.connections.open", 2)  # slack_sdk asked for a new websocket URL
         await slack_fake.wait_connections(2)
         envelope = await slack_fake.send_envelope(
-            event_callback(message_event("where is my order #A-300?", ts="1700000102.000100")))
+            event_callback(message_event("where is my order #A-300?", ts="1700000102.000100"))
+        )
         await slack_fake.wait_ack(envelope)
         [post] = await slack_fake.wait_for("chat.postMessage")
         await slack.adapter.idle(timeout=10)
@@ -125,8 +132,9 @@ async def test_socket_mode_reconnects_after_the_server_closes_the_connection(mak
 
 
 # --- Discord -----------------------------------------------------------------------------------------
-async def test_discord_500_on_send_is_retried_by_discord_py_and_posted_once(make_settings: Any,
-                                                                           discord_fake: FakeDiscord) -> None:
+async def test_discord_500_on_send_is_retried_by_discord_py_and_posted_once(
+    make_settings: Any, discord_fake: FakeDiscord
+) -> None:
     async with discord_bot(discord_settings(make_settings, discord_fake), discord_fake) as bot:
         discord_fake.fail("message", 500, message="500: Internal Server Error")
         message = await bot.send("where is my order #A-400?")
@@ -138,8 +146,9 @@ async def test_discord_500_on_send_is_retried_by_discord_py_and_posted_once(make
         assert await unfinished(bot.services) == 0
 
 
-async def test_discord_503_leaves_the_message_pending_and_resume_posts_it_once(make_settings: Any,
-                                                                              discord_fake: FakeDiscord) -> None:
+async def test_discord_503_leaves_the_message_pending_and_resume_posts_it_once(
+    make_settings: Any, discord_fake: FakeDiscord
+) -> None:
     async with discord_bot(discord_settings(make_settings, discord_fake), discord_fake) as bot:
         bot.services.support.retry = RetryPolicy(base_s=0.0)  # the next round may retry at once
         discord_fake.fail("message", 503, message="503: Service Unavailable")  # raised at once, not retried
@@ -153,8 +162,9 @@ async def test_discord_503_leaves_the_message_pending_and_resume_posts_it_once(m
         assert case.ref in posted.json["content"] and await unfinished(bot.services) == 0
 
 
-async def test_discord_gateway_disconnect_resumes_and_messages_flow_again(make_settings: Any,
-                                                                          discord_fake: FakeDiscord) -> None:
+async def test_discord_gateway_disconnect_resumes_and_messages_flow_again(
+    make_settings: Any, discord_fake: FakeDiscord
+) -> None:
     async with discord_bot(discord_settings(make_settings, discord_fake), discord_fake) as bot:
         await discord_fake.drop_connections(code=4000)
         await discord_fake.wait_resumed()

@@ -35,9 +35,12 @@ async def ask(make_settings: Any, text: str) -> Any:
 
 
 async def test_a_numbered_list_of_requests_opens_one_case_per_request(make_settings: Any) -> None:
-    result = await ask(make_settings, "Hi, I need help with three things: 1) a refund for invoice INV-7890 because I "
-                                      "was charged twice, 2) I want to return my SuperWidget 5000 since it's broken, "
-                                      "and 3) where is my order #A-12345?")
+    result = await ask(
+        make_settings,
+        "Hi, I need help with three things: 1) a refund for invoice INV-7890 because I "
+        "was charged twice, 2) I want to return my SuperWidget 5000 since it's broken, "
+        "and 3) where is my order #A-12345?",
+    )
     details = {c.kind: c.details for c in result.cases}
     assert result.routes == ["billing", "return", "status"]
     assert details["billing"]["invoice_number"] == "INV-7890"
@@ -66,12 +69,15 @@ def test_assigning_from_the_terminal_to_a_bare_staff_id_names_their_platform(cli
 
 
 @pytest.mark.slow  # subprocesses
-@pytest.mark.parametrize(("args", "fragment"), [
-    (("cases", "list", "--status", "lost"), "'lost' is not one of"),
-    (("frobnicate",), "No such command 'frobnicate'"),
-    (("ask",), "Missing argument 'TEXT'"),
-    (("console", "link"), "Missing option '--user'"),
-])
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("cases", "list", "--status", "lost"), "'lost' is not one of"),
+        (("frobnicate",), "No such command 'frobnicate'"),
+        (("ask",), "Missing argument 'TEXT'"),
+        (("console", "link"), "Missing option '--user'"),
+    ],
+)
 def test_a_usage_error_is_one_line_naming_the_help(tmp_path: Path, args: tuple[str, ...], fragment: str) -> None:
     proc = run_cli(tmp_path, *args)
     assert proc.returncode == 2
@@ -79,8 +85,10 @@ def test_a_usage_error_is_one_line_naming_the_help(tmp_path: Path, args: tuple[s
     assert line.startswith("error: ") and fragment in line and "--help" in line
 
 
-@pytest.mark.parametrize("text", ["ok thanks bye", "thanks a lot, bye!", "cheers", "gracias!", "what can you do?",
-                                  "What can you help me with?"])
+@pytest.mark.parametrize(
+    "text",
+    ["ok thanks bye", "thanks a lot, bye!", "cheers", "gracias!", "what can you do?", "What can you help me with?"],
+)
 async def test_a_goodbye_or_a_question_about_the_bot_is_not_called_off_topic(make_settings: Any, text: str) -> None:
     result = await ask(make_settings, text)
     assert not result.cases and not result.clarify
@@ -102,7 +110,8 @@ def test_the_case_table_names_its_columns(cli: Any) -> None:
 
 
 def test_a_switch_set_to_something_else_says_on_or_off(env_clean: Path, db_url: str) -> None:
-    result = CliRunner().invoke(main, ["cases", "list"], env={"SUPPORTBOT_DATABASE_URL": db_url,
-                                                              "SUPPORTBOT_TAKEOVER": "maybe"})
+    result = CliRunner().invoke(
+        main, ["cases", "list"], env={"SUPPORTBOT_DATABASE_URL": db_url, "SUPPORTBOT_TAKEOVER": "maybe"}
+    )
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: invalid setting SUPPORTBOT_TAKEOVER: 'maybe' is not a switch: use on or off"

@@ -30,9 +30,14 @@ _TAG = re.compile(r"conv(\d+) msg(\d+)")
 
 
 def inbound(conv: int, msg: int, *, text: str = "") -> Inbound:
-    return Inbound(platform="shell", channel_id="local", thread_id=f"t{conv}", user_id=f"u{conv}",
-                   text=text or f"conv{conv} msg{msg} how do I change my newsletter settings?",
-                   message_id=f"m{conv}-{msg}")
+    return Inbound(
+        platform="shell",
+        channel_id="local",
+        thread_id=f"t{conv}",
+        user_id=f"u{conv}",
+        text=text or f"conv{conv} msg{msg} how do I change my newsletter settings?",
+        message_id=f"m{conv}-{msg}",
+    )
 
 
 class Recorder:
@@ -150,8 +155,9 @@ async def test_a_short_wait_gets_no_notice(make_settings: Any) -> None:
     recorder = Recorder()
     async with open_services(make_settings(), concurrency=1) as services:  # default threshold: 5 s
         services.add_platform(MemoryPlatform("shell", recorder.deliver))
-        outcomes = await asyncio.gather(*(services.support.handle(inbound(c, 0, text="where is order A-1?"))
-                                          for c in range(4)))
+        outcomes = await asyncio.gather(
+            *(services.support.handle(inbound(c, 0, text="where is order A-1?")) for c in range(4))
+        )
     assert all(o.result is not None for o in outcomes)
     assert recorder.notices() == [] and len(recorder.replies()) == 4
 
@@ -225,8 +231,9 @@ async def test_a_long_running_message_keeps_its_claim(make_settings: Any) -> Non
         await asyncio.wait_for(planning.wait(), 10)
 
         async with services.db.write() as s:  # the lease runs out while the model is still thinking
-            await s.execute(update(Message).where(Message.role == "customer")
-                            .values(claimed_until=utcnow() - timedelta(seconds=1)))
+            await s.execute(
+                update(Message).where(Message.role == "customer").values(claimed_until=utcnow() - timedelta(seconds=1))
+            )
         async with services.db.session() as s:
             assert len(await inbox.unfinished_messages(s)) == 1  # up for grabs without a renewal
 

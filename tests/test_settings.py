@@ -32,18 +32,22 @@ def test_dotenv_file_is_read(env_clean) -> None:
     assert load_settings().llm_rpm == 7
 
 
-@pytest.mark.parametrize(("var", "value", "fragment"), [
-    ("SUPPORTBOT_LLM_RPM", "lots", "SUPPORTBOT_LLM_RPM"),
-    ("SUPPORTBOT_LLM_RPM", "0", "SUPPORTBOT_LLM_RPM"),
-    ("SUPPORTBOT_LLM_TIMEOUT_S", "-1", "SUPPORTBOT_LLM_TIMEOUT_S"),
-    ("SUPPORTBOT_LLM", "gpt", "SUPPORTBOT_LLM"),
-    ("SUPPORTBOT_DATABASE_URL", "sqlite:///x.db", "async driver"),
-    ("SUPPORTBOT_DATABASE_URL", "::::", "SUPPORTBOT_DATABASE_URL"),
-    ("SUPPORTBOT_DISCORD_CHANNEL_IDS", "general", "SUPPORTBOT_DISCORD_CHANNEL_IDS"),
-    ("SUPPORTBOT_SLACK_API_URL", "slack.local", "SUPPORTBOT_SLACK_API_URL"),
-])
-def test_malformed_setting_names_the_variable(env_clean, monkeypatch: pytest.MonkeyPatch, var: str, value: str,
-                                              fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("var", "value", "fragment"),
+    [
+        ("SUPPORTBOT_LLM_RPM", "lots", "SUPPORTBOT_LLM_RPM"),
+        ("SUPPORTBOT_LLM_RPM", "0", "SUPPORTBOT_LLM_RPM"),
+        ("SUPPORTBOT_LLM_TIMEOUT_S", "-1", "SUPPORTBOT_LLM_TIMEOUT_S"),
+        ("SUPPORTBOT_LLM", "gpt", "SUPPORTBOT_LLM"),
+        ("SUPPORTBOT_DATABASE_URL", "sqlite:///x.db", "async driver"),
+        ("SUPPORTBOT_DATABASE_URL", "::::", "SUPPORTBOT_DATABASE_URL"),
+        ("SUPPORTBOT_DISCORD_CHANNEL_IDS", "general", "SUPPORTBOT_DISCORD_CHANNEL_IDS"),
+        ("SUPPORTBOT_SLACK_API_URL", "slack.local", "SUPPORTBOT_SLACK_API_URL"),
+    ],
+)
+def test_malformed_setting_names_the_variable(
+    env_clean, monkeypatch: pytest.MonkeyPatch, var: str, value: str, fragment: str
+) -> None:
     monkeypatch.setenv(var, value)
     with pytest.raises(SettingsError) as info:
         load_settings()

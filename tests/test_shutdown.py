@@ -41,11 +41,13 @@ LATE = 2
 
 async def post_events(port: int, first: int, count: int) -> None:
     async with aiohttp.ClientSession() as http:
+
         async def one(i: int) -> None:
             ts = f"1700001{i:03d}.000100"
             body = json.dumps(event_callback(message_event(f"where is my order #A-{1000 + i}?", ts=ts)))
-            async with http.post(f"http://127.0.0.1:{port}/slack/events", data=body,
-                                 headers=signed_headers(body)) as response:
+            async with http.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)
+            ) as response:
                 assert response.status == 200
 
         await asyncio.gather(*(one(i) for i in range(first, first + count)))
@@ -71,8 +73,13 @@ async def inbox_state(db_url: str) -> tuple[int, int]:
     try:
         async with db.session() as s:
             pending = await inbox.count_unfinished(s)
-            sent = (await s.execute(select(func.count()).select_from(Message).where(
-                Message.role == "bot", Message.status == "sent", Message.reply_to_id.is_not(None)))).scalar_one()
+            sent = (
+                await s.execute(
+                    select(func.count())
+                    .select_from(Message)
+                    .where(Message.role == "bot", Message.status == "sent", Message.reply_to_id.is_not(None))
+                )
+            ).scalar_one()
         return pending, int(sent)
     finally:
         await db.aclose()
@@ -80,7 +87,8 @@ async def inbox_state(db_url: str) -> tuple[int, int]:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
 async def test_sigterm_under_load_finishes_in_flight_keeps_the_rest_and_a_restart_answers_each_once(
-        tmp_path: Path, db_url: str) -> None:
+    tmp_path: Path, db_url: str
+) -> None:
     async with FakeSlack() as fake:
         port = free_port()
         process = await start_slack_bot(tmp_path, fake, port, db_url, PYTHONWARNINGS=WARNINGS)
@@ -113,5 +121,7 @@ async def test_sigterm_under_load_finishes_in_flight_keeps_the_rest_and_a_restar
         assert len(threads) == SLOTS + WAITING + LATE  # every message answered
         assert set(threads.values()) == {1}  # exactly once
         assert await inbox_state(db_url) == (0, SLOTS + WAITING + LATE)
-        print(f"\nSIGTERM → exit {took:.2f}s; first run answered {len(first_run)}, "
-              f"left {WAITING + LATE} pending; after restart all {len(threads)} answered once")
+        print(
+            f"\nSIGTERM → exit {took:.2f}s; first run answered {len(first_run)}, "
+            f"left {WAITING + LATE} pending; after restart all {len(threads)} answered once"
+        )

@@ -28,9 +28,11 @@ from tests.support import command_line, environment, free_port, stop_gracefully,
 
 pytestmark = pytest.mark.slow  # subprocesses
 
-EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-           "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-           "with my system. Finally, can you give me an update on my order #A-12345?")
+EXAMPLE = (
+    "Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
+    "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
+    "with my system. Finally, can you give me an update on my order #A-12345?"
+)
 CHANNEL, CUSTOMER = "CSUPPORT", "UCUST"
 
 
@@ -46,9 +48,19 @@ async def supportbot_run(tmp_path: Path, fake: FakeSlack, *args: str, **env: str
     with SIGTERM and checks the graceful exit (code 0)."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        *command_line(), "run", "--slack", *args, "--host", "127.0.0.1", "--port", str(port), cwd=tmp_path,
+        *command_line(),
+        "run",
+        "--slack",
+        *args,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        cwd=tmp_path,
         env=environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SUPPORTBOT_SLACK_API_URL=fake.base_url, **env),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_until_healthy(process, port)
@@ -57,8 +69,9 @@ async def supportbot_run(tmp_path: Path, fake: FakeSlack, *args: str, **env: str
         await stop_gracefully(process)
 
 
-async def test_supportbot_run_in_http_mode_answers_once_and_refuses_bad_signatures(tmp_path: Path,
-                                                                                  fake: FakeSlack) -> None:
+async def test_supportbot_run_in_http_mode_answers_once_and_refuses_bad_signatures(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
     body = json.dumps(event_callback(message_event(EXAMPLE, ts="1700000200.000100"), event_id="EvE2E"))
     async with supportbot_run(tmp_path, fake, "--slack-mode", "http", SLACK_SIGNING_SECRET=SIGNING_SECRET) as base:
         async with aiohttp.ClientSession() as http:
@@ -68,11 +81,13 @@ async def test_supportbot_run_in_http_mode_answers_once_and_refuses_bad_signatur
             retry_headers = {**signed_headers(body), "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
             async with http.post(f"{base}/slack/events", data=body, headers=retry_headers) as retry:
                 assert retry.status == 200
-            async with http.post(f"{base}/slack/events", data=body,
-                                 headers=signed_headers(body, secret="wrong")) as forged:
+            async with http.post(
+                f"{base}/slack/events", data=body, headers=signed_headers(body, secret="wrong")
+            ) as forged:
                 assert forged.status == 401
-            command = form_body(slash_command("/cases", "", user=CUSTOMER, channel=CHANNEL,
-                                              response_url=fake.response_url()))
+            command = form_body(
+                slash_command("/cases", "", user=CUSTOMER, channel=CHANNEL, response_url=fake.response_url())
+            )
             form_headers = signed_headers(command, content_type="application/x-www-form-urlencoded")
             async with http.post(f"{base}/slack/events", data=command, headers=form_headers) as ack:
                 assert ack.status == 200
@@ -102,10 +117,22 @@ async def test_supportbot_run_in_socket_mode_answers_once(tmp_path: Path, fake: 
 
 async def test_supportbot_run_with_a_refused_app_token_exits_1_with_one_line(tmp_path: Path, fake: FakeSlack) -> None:
     process = await asyncio.create_subprocess_exec(
-        *command_line(), "run", "--slack", "--slack-mode", "socket", "--host", "127.0.0.1", "--port", str(free_port()),
-        cwd=tmp_path, env=environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-wrong",
-                                      SUPPORTBOT_SLACK_API_URL=fake.base_url),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *command_line(),
+        "run",
+        "--slack",
+        "--slack-mode",
+        "socket",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(free_port()),
+        cwd=tmp_path,
+        env=environment(
+            tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-wrong", SUPPORTBOT_SLACK_API_URL=fake.base_url
+        ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     async with asyncio.timeout(60):
         _, stderr = await process.communicate()
     errors = [line for line in stderr.decode().splitlines() if line.startswith("error:")]

@@ -34,8 +34,12 @@ async def fake() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 async def slack(make_settings: Any, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> AsyncIterator[SlackHttp]:
     caplog.set_level(logging.INFO)
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                             SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF)
+    settings = make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SUPPORTBOT_SLACK_API_URL=fake.base_url,
+        SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
+    )
     async with slack_http(settings, fake) as harness:
         yield harness
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -90,8 +94,13 @@ async def test_long_running_command_acks_at_once_shows_progress_and_posts_the_re
         await release.wait()  # the work is still going on when the ack must already be out
         for done in (1, 2, 3):
             await ctx.report(Progress("answering", done, 3, f"question {done}"))
-        return CommandResult(text="FAQ", title="FAQ: shop.test", items=[
-            ResultItem(title=f"Question {i}?", body=f"Answer {i}.", url="https://shop.test/faq") for i in range(3)])
+        return CommandResult(
+            text="FAQ",
+            title="FAQ: shop.test",
+            items=[
+                ResultItem(title=f"Question {i}?", body=f"Answer {i}.", url="https://shop.test/faq") for i in range(3)
+            ],
+        )
 
     slack.services.registry.add(Command("slowfaq", "Build an FAQ", "/slowfaq URL", build, long_running=True))
     sent = await slack.command("/slowfaq", "<https://shop.test/faq>", user=STAFF)

@@ -28,8 +28,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 # --- mrkdwn ----------------------------------------------------------------------------------------
 def test_markdown_becomes_mrkdwn() -> None:
-    md = ("# Your cases\nThanks! **Invoice INV-7890** is *being checked*, case `INV_CASE_**X**`.\n"
-          "- first\n* second\n• third\nSee [the policy](https://example.com/returns?a=1&b=2) ~~old~~.")
+    md = (
+        "# Your cases\nThanks! **Invoice INV-7890** is *being checked*, case `INV_CASE_**X**`.\n"
+        "- first\n* second\n• third\nSee [the policy](https://example.com/returns?a=1&b=2) ~~old~~."
+    )
     out = to_mrkdwn(md)
     assert out.splitlines()[0] == "*Your cases*"
     assert "*Invoice INV-7890*" in out and "_being checked_" in out
@@ -53,13 +55,18 @@ def test_code_fences_are_escaped_but_not_reformatted() -> None:
 
 
 def test_slack_text_becomes_plain_text() -> None:
-    wire = ("<@UBOT> hi <@U42|ann>, see <https://shop.test/a?x=1&amp;y=2|my order> and <https://shop.test/b> "
-            "in <#C1|support> &lt;urgent&gt; <!here> <mailto:a@b.test|a@b.test>")
+    wire = (
+        "<@UBOT> hi <@U42|ann>, see <https://shop.test/a?x=1&amp;y=2|my order> and <https://shop.test/b> "
+        "in <#C1|support> &lt;urgent&gt; <!here> <mailto:a@b.test|a@b.test>"
+    )
     text = from_slack(wire, bot_user_id="UBOT")
-    assert text == ("hi @U42, see my order (https://shop.test/a?x=1&y=2) and https://shop.test/b in #support "
-                    "<urgent> @here a@b.test")
-    command = from_slack("<https://shop.test/faq|shop.test/faq> <https://shop.test/b|Docs> questions=3",
-                         link_labels=False)
+    assert text == (
+        "hi @U42, see my order (https://shop.test/a?x=1&y=2) and https://shop.test/b in #support "
+        "<urgent> @here a@b.test"
+    )
+    command = from_slack(
+        "<https://shop.test/faq|shop.test/faq> <https://shop.test/b|Docs> questions=3", link_labels=False
+    )
     assert command == "https://shop.test/faq https://shop.test/b questions=3"
 
 
@@ -111,9 +118,19 @@ def _check_limits(page: Any) -> None:
 
 
 def test_faq_result_renders_header_sections_fields_and_context() -> None:
-    result = CommandResult(text="FAQ", title="FAQ: returns", items=[
-        ResultItem(title="How do I return an item?", body="Use the **RMA** form.",
-                   fields=[("Source", "Returns policy")], url="https://shop.test/returns", footer="from 1 page")])
+    result = CommandResult(
+        text="FAQ",
+        title="FAQ: returns",
+        items=[
+            ResultItem(
+                title="How do I return an item?",
+                body="Use the **RMA** form.",
+                fields=[("Source", "Returns policy")],
+                url="https://shop.test/returns",
+                footer="from 1 page",
+            )
+        ],
+    )
     [page] = render_result(result)
     types = [b["type"] for b in page.blocks]
     assert types == ["header", "section", "section", "context"]
@@ -125,9 +142,15 @@ def test_faq_result_renders_header_sections_fields_and_context() -> None:
 
 
 def test_huge_result_is_paged_within_every_limit() -> None:
-    items = [ResultItem(title=f"Question {i} " + "q" * 200, body=("Answer text. " * 400),  # > 3,000 chars each
-                        fields=[(f"F{j}", "v" * 2500) for j in range(13)], footer="f" * 2500)
-             for i in range(40)]
+    items = [
+        ResultItem(
+            title=f"Question {i} " + "q" * 200,
+            body=("Answer text. " * 400),  # > 3,000 chars each
+            fields=[(f"F{j}", "v" * 2500) for j in range(13)],
+            footer="f" * 2500,
+        )
+        for i in range(40)
+    ]
     result = CommandResult(text="x", title="T" * 400, items=items)
     pages = render_result(result)
     assert len(pages) > 3
@@ -147,18 +170,21 @@ def test_text_only_result_and_empty_result_render() -> None:
 
 
 # --- events ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("event, answered", [
-    (message_event("hello"), True),
-    (message_event("hello", subtype="thread_broadcast", thread_ts="1.0"), True),
-    (message_event("a file", subtype="file_share"), True),
-    (message_event("edited", subtype="message_changed"), False),
-    (message_event("", subtype="message_deleted"), False),
-    (message_event("<@U1> has joined the channel", subtype="channel_join"), False),
-    (message_event("set the topic", subtype="channel_topic"), False),
-    (message_event("beep", subtype="bot_message", bot_id="B2"), False),
-    (message_event("from another bot", bot_id="B2"), False),
-    (message_event("   "), False),
-])
+@pytest.mark.parametrize(
+    "event, answered",
+    [
+        (message_event("hello"), True),
+        (message_event("hello", subtype="thread_broadcast", thread_ts="1.0"), True),
+        (message_event("a file", subtype="file_share"), True),
+        (message_event("edited", subtype="message_changed"), False),
+        (message_event("", subtype="message_deleted"), False),
+        (message_event("<@U1> has joined the channel", subtype="channel_join"), False),
+        (message_event("set the topic", subtype="channel_topic"), False),
+        (message_event("beep", subtype="bot_message", bot_id="B2"), False),
+        (message_event("from another bot", bot_id="B2"), False),
+        (message_event("   "), False),
+    ],
+)
 def test_only_new_text_from_people_is_answered(event: dict[str, Any], answered: bool) -> None:
     assert is_new_text(event) is answered  # type: ignore[arg-type]
 
@@ -183,8 +209,16 @@ def test_manifest_declares_every_registry_command_scope_and_event() -> None:
     # escaped text carries user ids (<@U…|name>) instead of display names, which /case-assign needs
     assert all(c["should_escape"] is True for c in manifest["features"]["slash_commands"])
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"chat:write", "channels:history", "groups:history", "im:history", "mpim:history",
-                      "app_mentions:read", "reactions:write", "commands"}  # only the scopes the bot uses
+    assert scopes == {
+        "chat:write",
+        "channels:history",
+        "groups:history",
+        "im:history",
+        "mpim:history",
+        "app_mentions:read",
+        "reactions:write",
+        "commands",
+    }  # only the scopes the bot uses
     assert manifest["settings"]["interactivity"]["is_enabled"] is True  # case-card buttons and modals
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     assert events == {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim"}

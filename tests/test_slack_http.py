@@ -43,8 +43,12 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 def slack_settings(make_settings: Any, fake: FakeSlack) -> Any:
-    return make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                         SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF)
+    return make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SUPPORTBOT_SLACK_API_URL=fake.base_url,
+        SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
+    )
 
 
 @pytest.fixture
@@ -90,8 +94,10 @@ async def test_ack_comes_before_the_work_and_feedback_within_a_second(slack: Sla
     assert sent.status == 200
     assert started + sent.elapsed_s <= post.at  # acknowledged before the reply existed
     assert reaction.at - started < 1.0
-    print(f"\nack {sent.elapsed_s * 1000:.1f} ms, :eyes: after {(reaction.at - started) * 1000:.1f} ms, "
-          f"reply after {(post.at - started) * 1000:.1f} ms")
+    print(
+        f"\nack {sent.elapsed_s * 1000:.1f} ms, :eyes: after {(reaction.at - started) * 1000:.1f} ms, "
+        f"reply after {(post.at - started) * 1000:.1f} ms"
+    )
 
 
 async def test_redelivered_event_gets_no_second_reply_or_case(slack: SlackHttp) -> None:
@@ -117,7 +123,8 @@ async def test_message_and_mention_arriving_together_are_answered_once(slack: Sl
     text = f"<@{BOT_USER_ID}> I want to return my broken headphones, they stopped charging"
     results = await asyncio.gather(
         slack.event(message_event(text, ts="1700000004.000100"), event_id="EvMSG"),
-        slack.event(message_event(text, ts="1700000004.000100", type="app_mention"), event_id="EvAPP"))
+        slack.event(message_event(text, ts="1700000004.000100", type="app_mention"), event_id="EvAPP"),
+    )
     assert [r.status for r in results] == [200, 200]
     [post] = await slack.fake.wait_for("chat.postMessage")
     await slack.adapter.idle(timeout=10)
@@ -159,8 +166,12 @@ async def test_bot_messages_and_non_text_subtypes_are_ignored(slack: SlackHttp) 
     own = message_event("Your case is INV_CASE_X", user=BOT_USER_ID, bot_id=BOT_ID, ts="1700000007.000100")
     other_bot = message_event("beep", subtype="bot_message", bot_id="BOTHER", ts="1700000007.000200")
     other_app = message_event("where is order #A-9?", user="UAPP", bot_id="BAPP", app_id="A2", ts="1700000007.000250")
-    edit = message_event("", subtype="message_changed", ts="1700000007.000300",
-                         message={"type": "message", "user": CUSTOMER, "text": "return my order #A-1"})
+    edit = message_event(
+        "",
+        subtype="message_changed",
+        ts="1700000007.000300",
+        message={"type": "message", "user": CUSTOMER, "text": "return my order #A-1"},
+    )
     join = message_event(f"<@{CUSTOMER}> has joined the channel", subtype="channel_join", ts="1700000007.000400")
     for event in (own, other_bot, other_app, edit, join):
         assert (await slack.event(event)).status == 200
@@ -199,8 +210,11 @@ async def test_staff_reply_in_a_thread_is_recorded_not_answered(slack: SlackHttp
     await slack.event(message_event("where is my order #A-4242?", ts="1700000009.000100"))
     await slack.fake.wait_for("chat.postMessage")
     await slack.adapter.idle(timeout=10)
-    await slack.event(message_event("I'm looking into this personally.", user=STAFF, ts="1700000009.000500",
-                                    thread_ts="1700000009.000100"))
+    await slack.event(
+        message_event(
+            "I'm looking into this personally.", user=STAFF, ts="1700000009.000500", thread_ts="1700000009.000100"
+        )
+    )
     await slack.adapter.idle(timeout=10)
     assert len(slack.fake.calls_to("chat.postMessage")) == 1
     async with slack.services.db.session() as s:
@@ -244,14 +258,26 @@ async def test_slow_feedback_does_not_hold_up_the_answer(slack: SlackHttp) -> No
 def _long_reply_llm() -> FunctionLLM:
     def respond(request: LLMRequest[Any]) -> Any:
         if request.step == "plan":
-            return PlanAnswer.model_validate({"routes": ["billing", "return", "status"], "tasks": [
-                {"kind": "billing", "invoice_number": "INV-7890", "concern": "invoice seems higher than expected"},
-                {"kind": "return", "product_name": "SuperWidget 5000",
-                 "reason_for_return": "not compatible with my system"},
-                {"kind": "status", "order_id": "A-12345"}]})
+            return PlanAnswer.model_validate(
+                {
+                    "routes": ["billing", "return", "status"],
+                    "tasks": [
+                        {
+                            "kind": "billing",
+                            "invoice_number": "INV-7890",
+                            "concern": "invoice seems higher than expected",
+                        },
+                        {
+                            "kind": "return",
+                            "product_name": "SuperWidget 5000",
+                            "reason_for_return": "not compatible with my system",
+                        },
+                        {"kind": "status", "order_id": "A-12345"},
+                    ],
+                }
+            )
         refs = request.inputs["refs"]
-        paragraphs = [f"About case `{ref}`: " + "Here is everything we know and will do next. " * 24
-                      for ref in refs]
+        paragraphs = [f"About case `{ref}`: " + "Here is everything we know and will do next. " * 24 for ref in refs]
         return {"reply": "\n\n".join(paragraphs)}
 
     return FunctionLLM(respond)

@@ -32,8 +32,12 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 def socket_settings(make_settings: Any, fake: FakeSlack) -> Any:
-    return make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SUPPORTBOT_SLACK_API_URL=fake.base_url,
-                         SUPPORTBOT_STAFF_SLACK_USER_IDS="USTAFF")
+    return make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SUPPORTBOT_SLACK_API_URL=fake.base_url,
+        SUPPORTBOT_STAFF_SLACK_USER_IDS="USTAFF",
+    )
 
 
 @pytest.fixture
@@ -80,8 +84,9 @@ async def test_follow_up_over_the_websocket_completes_the_pending_task(slack: Sl
     await fake.send_envelope(event_callback(message_event("I want to return my headphones", ts="1700000102.000100")))
     await fake.wait_for("chat.postMessage")
     await slack.adapter.idle(timeout=10)
-    await fake.send_envelope(event_callback(message_event("they stopped charging", ts="1700000102.000500",
-                                                          thread_ts="1700000102.000100")))
+    await fake.send_envelope(
+        event_callback(message_event("they stopped charging", ts="1700000102.000500", thread_ts="1700000102.000100"))
+    )
     _, done = await fake.wait_for("chat.postMessage", 2)
     [case] = await slack.cases()
     assert case.kind == "return" and case.ref in done.args["text"]
@@ -99,8 +104,9 @@ async def test_slash_command_over_the_websocket_refuses_privately(slack: SlackSo
 
 
 async def test_a_refused_app_token_stops_start_with_a_clear_error(make_settings: Any, fake: FakeSlack) -> None:
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-wrong",
-                             SUPPORTBOT_SLACK_API_URL=fake.base_url)
+    settings = make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-wrong", SUPPORTBOT_SLACK_API_URL=fake.base_url
+    )
     async with open_services(settings) as services:
         adapter = slack_adapter(services, mode="socket")
         with pytest.raises(RuntimeError, match=r"SLACK_APP_TOKEN.*invalid_auth"):

@@ -16,8 +16,14 @@ from tests.support import command_line, environment
 @pytest.mark.slow
 @pytest.mark.timeout(400)  # seconds of traffic, then up to two minutes for the bot to drain
 def test_a_short_soak_loses_nothing_and_answers_once(tmp_path: Path) -> None:
-    done = subprocess.run([*command_line(), "bench", "--only", "soak", "--minutes", "0.1", "--json"], cwd=tmp_path,
-                          env=environment(tmp_path), capture_output=True, text=True, timeout=380)
+    done = subprocess.run(
+        [*command_line(), "bench", "--only", "soak", "--minutes", "0.1", "--json"],
+        cwd=tmp_path,
+        env=environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=380,
+    )
     assert done.returncode == 0, done.stderr
     soak = json.loads(done.stdout)["soak"]
     assert soak["messages_sent"] >= 10 and soak["acknowledged"] == soak["messages_sent"]

@@ -14,8 +14,10 @@ from sqlalchemy.exc import OperationalError
 from storage import migrate
 from storage.db import Database
 
-_INSERT = text("INSERT INTO conversations (platform, channel_id, thread_id, customer_id, created_at, updated_at) "
-               "VALUES ('shell', 'c', 't', 'u', '2025-01-01', '2025-01-01')")
+_INSERT = text(
+    "INSERT INTO conversations (platform, channel_id, thread_id, customer_id, created_at, updated_at) "
+    "VALUES ('shell', 'c', 't', 'u', '2025-01-01', '2025-01-01')"
+)
 
 
 async def _ticks_while(coro: object, interval_s: float = 0.01) -> tuple[object, int]:

@@ -20,12 +20,15 @@ class FakeCase:
     status: str = "open"
 
 
-@pytest.mark.parametrize(("status", "actions"), [
-    ("open", ["case_claim", "case_close", "case_note"]),
-    ("in_progress", ["case_close", "case_note", "case_release"]),
-    ("resolved", ["case_close", "case_note"]),
-    ("closed", []),
-])
+@pytest.mark.parametrize(
+    ("status", "actions"),
+    [
+        ("open", ["case_claim", "case_close", "case_note"]),
+        ("in_progress", ["case_close", "case_note", "case_release"]),
+        ("resolved", ["case_close", "case_note"]),
+        ("closed", []),
+    ],
+)
 def test_buttons_follow_the_status(status: str, actions: list[str]) -> None:
     buttons = card_buttons(FakeCase(status=status))  # type: ignore[arg-type]
     assert [b.action for b in buttons] == actions and all(b.value == "HUM-1" for b in buttons)
@@ -39,11 +42,16 @@ def test_feedback_buttons_on_both_scales() -> None:
 
 def card(**changes: object) -> Card:
     values: dict[str, object] = dict(
-        ref="HUM-7K3Q9P2X", kind="human", status="open", customer_id="U0CUST",
+        ref="HUM-7K3Q9P2X",
+        kind="human",
+        status="open",
+        customer_id="U0CUST",
         summary="<!channel> look at <https://evil.test|my invoice> & pay",
         created_at=datetime(2026, 11, 30, tzinfo=UTC),
-        thread_link="https://fake.slack.test/archives/C1/p1", needs_staff_reason="asked for a person",
-        buttons=card_buttons(FakeCase(ref="HUM-7K3Q9P2X")))  # type: ignore[arg-type]
+        thread_link="https://fake.slack.test/archives/C1/p1",
+        needs_staff_reason="asked for a person",
+        buttons=card_buttons(FakeCase(ref="HUM-7K3Q9P2X")),
+    )  # type: ignore[arg-type]
     values.update(changes)
     return Card(**values)  # type: ignore[arg-type]
 

@@ -60,11 +60,15 @@ async def test_card_claim_takeover_close_and_rating_on_discord(make_settings: An
         assert claimed.status == "in_progress" and claimed.assignee
 
         # The customer is told who handles it; their next message is stored, not answered.
-        await fake.until(lambda: any("looking after your request" in str(c.json) for c in fake.calls
-                                     if c.route == "message"))
+        await fake.until(
+            lambda: any("looking after your request" in str(c.json) for c in fake.calls if c.route == "message")
+        )
         answers = len([c for c in fake.calls if c.route == "message"])
-        thread = next(c.params["channel"] for c in fake.calls if c.route == "message"
-                      and c.params["channel"] not in (SUPPORT_CHANNEL, STAFF_CHANNEL))
+        thread = next(
+            c.params["channel"]
+            for c in fake.calls
+            if c.route == "message" and c.params["channel"] not in (SUPPORT_CHANNEL, STAFF_CHANNEL)
+        )
         await h.send("hello? anyone?", channel=thread)
         assert len([c for c in fake.calls if c.route == "message"]) == answers
         async with h.services.db.session() as s:

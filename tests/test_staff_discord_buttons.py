@@ -57,8 +57,9 @@ def cards(fake: FakeDiscord, channel: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("channel", [STAFF_CHANNEL, STAFF_FORUM])
-async def test_person_request_card_claim_close_feedback(make_settings: Any, fake: FakeDiscord, channel: str,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_person_request_card_claim_close_feedback(
+    make_settings: Any, fake: FakeDiscord, channel: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     settings = discord_settings(make_settings, fake, SUPPORTBOT_DISCORD_STAFF_CHANNEL_ID=channel)
     async with running(settings, fake) as bot:
@@ -89,8 +90,9 @@ async def test_person_request_card_claim_close_feedback(make_settings: Any, fake
         # Close asks for a reason; the closing message reaches the customer's thread with feedback buttons.
         modal = await interact(fake, click_payload(card, f"sb:case_close:{case.ref}", roles=(STAFF_ROLE,)))
         assert modal["type"] == 9
-        closed = await interact(fake, modal_submit_payload(modal["data"]["custom_id"], {"text": "refund issued"},
-                                                           roles=(STAFF_ROLE,)))
+        closed = await interact(
+            fake, modal_submit_payload(modal["data"]["custom_id"], {"text": "refund issued"}, roles=(STAFF_ROLE,))
+        )
         assert "Closed" in closed["data"]["content"]
         await fake.until(lambda: any(custom_ids(m) for m in fake.messages.get(thread, [])))
         closing = [m for m in fake.messages[thread] if custom_ids(m)][-1]
@@ -112,8 +114,9 @@ async def test_person_request_card_claim_close_feedback(make_settings: Any, fake
     assert not errors, errors
 
 
-async def test_a_restart_in_the_middle_keeps_one_card_and_working_buttons(make_settings: Any, fake: FakeDiscord,
-                                                                          caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_restart_in_the_middle_keeps_one_card_and_working_buttons(
+    make_settings: Any, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     settings = discord_settings(make_settings, fake, SUPPORTBOT_DISCORD_STAFF_CHANNEL_ID=STAFF_CHANNEL)
     async with running(settings, fake) as bot:
@@ -135,8 +138,9 @@ async def test_a_restart_in_the_middle_keeps_one_card_and_working_buttons(make_s
 
 
 @pytest.mark.skipif(not semantic.available(), reason="the sentence encoder package is not installed")
-async def test_a_clarifying_choice_is_a_button_that_answers_for_the_customer(make_settings: Any,
-                                                                             fake: FakeDiscord) -> None:
+async def test_a_clarifying_choice_is_a_button_that_answers_for_the_customer(
+    make_settings: Any, fake: FakeDiscord
+) -> None:
     settings = discord_settings(make_settings, fake)
     async with running(settings, fake) as bot:
         asked = await bot.send("it's about my purchase")

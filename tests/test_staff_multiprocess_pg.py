@@ -36,14 +36,24 @@ async def seed(url: str) -> list[str]:
         async with db.write() as s:
             for i in range(CASES):
                 stored = await inbox.store_inbound(
-                    s, platform="slack", channel_id=CHANNEL, thread_id=f"17000030{i:02d}.000100", customer_id=f"UC{i}",
-                    platform_message_id=f"{CHANNEL}:17000030{i:02d}.000100", author_id=f"UC{i}",
-                    text=f"customer {i} wants a person")
+                    s,
+                    platform="slack",
+                    channel_id=CHANNEL,
+                    thread_id=f"17000030{i:02d}.000100",
+                    customer_id=f"UC{i}",
+                    platform_message_id=f"{CHANNEL}:17000030{i:02d}.000100",
+                    author_id=f"UC{i}",
+                    text=f"customer {i} wants a person",
+                )
                 await inbox.finish_message(s, stored.id, status="replied")
                 [(case, _)] = await case_store.open_cases(
-                    s, [case_store.CaseSpec(kind="human", task_key="0:human", details={}, needs_staff=True)],
-                    platform="slack", customer_id=f"UC{i}", conversation_id=stored.conversation_id,
-                    message_id=stored.id)
+                    s,
+                    [case_store.CaseSpec(kind="human", task_key="0:human", details={}, needs_staff=True)],
+                    platform="slack",
+                    customer_id=f"UC{i}",
+                    conversation_id=stored.conversation_id,
+                    message_id=stored.id,
+                )
                 refs.append(case.ref)
     finally:
         await db.aclose()
@@ -70,7 +80,8 @@ async def test_two_processes_post_each_card_and_reminder_once(tmp_path: Path, po
         (tmp_path / "b").mkdir()
         first, second = await asyncio.gather(
             start_slack_bot(tmp_path / "a", fake, free_port(), pg_url, **env),
-            start_slack_bot(tmp_path / "b", fake, free_port(), pg_url, SLACK_BOT_TOKEN=SECOND_TOKEN, **env))
+            start_slack_bot(tmp_path / "b", fake, free_port(), pg_url, SLACK_BOT_TOKEN=SECOND_TOKEN, **env),
+        )
         await fake.wait_for("chat.postMessage", 2, timeout=60)  # one waiting post from each process
         fake.release("chat.postMessage")
 
@@ -89,5 +100,7 @@ async def test_two_processes_post_each_card_and_reminder_once(tmp_path: Path, po
     assert Counter(next(r for r in refs if r in c.args["text"]) for c in reminders) == Counter({r: 1 for r in refs})
     by_token = Counter(c.token for c in calls)
     assert by_token[BOT_TOKEN] >= 1 and by_token[SECOND_TOKEN] >= 1  # both processes delivered
-    print(f"\ntwo processes, one PostgreSQL: {len(cards)} cards and {len(reminders)} reminders for {CASES} cases, "
-          f"split {by_token[BOT_TOKEN]}/{by_token[SECOND_TOKEN]}")
+    print(
+        f"\ntwo processes, one PostgreSQL: {len(cards)} cards and {len(reminders)} reminders for {CASES} cases, "
+        f"split {by_token[BOT_TOKEN]}/{by_token[SECOND_TOKEN]}"
+    )

@@ -68,8 +68,7 @@ async def bot(make_settings: Any, fake: FakeSlack, caplog: pytest.LogCaptureFixt
 
 
 # --- the whole loop ------------------------------------------------------------------------------
-async def test_person_request_card_claim_takeover_close_from_cli_and_rating(
-        bot: StaffHarness, tmp_path: Path) -> None:
+async def test_person_request_card_claim_takeover_close_from_cli_and_rating(bot: StaffHarness, tmp_path: Path) -> None:
     fake = bot.fake
     started = time.monotonic()
     await bot.say("I want to talk to a person please", ts=THREAD)
@@ -112,8 +111,11 @@ async def test_person_request_card_claim_takeover_close_from_cli_and_rating(
     await bot.adapter.idle(timeout=5)
     assert len(fake.thread(CHANNEL, THREAD)) == posts_before
     async with bot.services.db.session() as s:
-        held = (await s.execute(Message.__table__.select().where(Message.platform_message_id ==
-                                                                 f"{CHANNEL}:1700000100.000200"))).one()
+        held = (
+            await s.execute(
+                Message.__table__.select().where(Message.platform_message_id == f"{CHANNEL}:1700000100.000200")
+            )
+        ).one()
     assert held.status == "taken_over" and held.text == "hello? are you there?"
 
     # Closed from the CLI in another process: the running bot posts the closing message with feedback buttons.
@@ -139,8 +141,12 @@ async def test_person_request_card_claim_takeover_close_from_cli_and_rating(
     assert [e["note"] for e in rated] == ["1/5", "5/5"] and rated[-1]["actor"] == f"slack:{CUSTOMER}"
     assert len(bot.cards()) == 1  # one card for the case, all along
     metrics = generate_latest(telemetry.REGISTRY).decode()  # what /metrics serves
-    for name in ("supportbot_staff_first_response_seconds_count", "supportbot_case_close_seconds_count",
-                 'supportbot_takeovers_total{how="claim"}', 'supportbot_ratings_total{score="5"}'):
+    for name in (
+        "supportbot_staff_first_response_seconds_count",
+        "supportbot_case_close_seconds_count",
+        'supportbot_takeovers_total{how="claim"}',
+        'supportbot_ratings_total{score="5"}',
+    ):
         assert name in metrics, name
     print(f"\ncard in the staff channel {card_after * 1000:.0f} ms after the customer's message")
 
@@ -209,9 +215,13 @@ async def test_staff_writing_in_the_thread_takes_it_over(bot: StaffHarness) -> N
 
 # --- Socket Mode ---------------------------------------------------------------------------------
 async def test_buttons_and_modals_over_socket_mode(make_settings: Any, fake: FakeSlack) -> None:
-    settings = make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
-                             SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
-                             SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL)
+    settings = make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SUPPORTBOT_SLACK_API_URL=fake.base_url,
+        SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
+        SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL,
+    )
     async with slack_socket(settings, fake) as h:
         stop = asyncio.Event()
         loop = asyncio.create_task(h.services.staff.run(stop))
@@ -222,25 +232,47 @@ async def test_buttons_and_modals_over_socket_mode(make_settings: Any, fake: Fak
             [card] = fake.in_channel(STAFF_CHANNEL)
             [(_, ref)] = [a for a in button_actions(card) if a[0] == "case_claim"]
 
-            refused = await fake.send_envelope(block_actions("case_claim", ref, user=CUSTOMER, channel=STAFF_CHANNEL,
-                                                             message_ts=card["ts"], response_url=fake.response_url()),
-                                               type="interactive")
+            refused = await fake.send_envelope(
+                block_actions(
+                    "case_claim",
+                    ref,
+                    user=CUSTOMER,
+                    channel=STAFF_CHANNEL,
+                    message_ts=card["ts"],
+                    response_url=fake.response_url(),
+                ),
+                type="interactive",
+            )
             assert (await fake.wait_ack(refused)) == {"envelope_id": refused}
             assert "only the support team" in (await fake.wait_responses(1))[0]["text"]
-            claim = await fake.send_envelope(block_actions("case_claim", ref, user=STAFF, channel=STAFF_CHANNEL,
-                                                           message_ts=card["ts"], response_url=fake.response_url()),
-                                             type="interactive")
+            claim = await fake.send_envelope(
+                block_actions(
+                    "case_claim",
+                    ref,
+                    user=STAFF,
+                    channel=STAFF_CHANNEL,
+                    message_ts=card["ts"],
+                    response_url=fake.response_url(),
+                ),
+                type="interactive",
+            )
             await fake.wait_ack(claim)
             [update] = await fake.wait_for("chat.update")
             assert f"Claimed by <@{STAFF}>" in card_words(update.args)
 
-            empty = view_submission("case_note", {"note_b": {"note_a": ""}}, user=STAFF,
-                                    private_metadata=json.dumps({"ref": ref}))
-            answered = await fake.wait_ack(await fake.send_envelope(empty, type="interactive",
-                                                                    accepts_response_payload=True))
+            empty = view_submission(
+                "case_note", {"note_b": {"note_a": ""}}, user=STAFF, private_metadata=json.dumps({"ref": ref})
+            )
+            answered = await fake.wait_ack(
+                await fake.send_envelope(empty, type="interactive", accepts_response_payload=True)
+            )
             assert answered["payload"] == {"response_action": "errors", "errors": {"note_b": "Write the note first."}}
-            close = view_submission("case_close", {"reason_b": {"reason_a": "sorted by phone"}}, user=STAFF,
-                                    private_metadata=json.dumps({"ref": ref}))
+            close = view_submission(
+                "case_close",
+                {"reason_b": {"reason_a": "sorted by phone"}},
+                user=STAFF,
+                private_metadata=json.dumps({"ref": ref}),
+            )
             await fake.wait_ack(await fake.send_envelope(close, type="interactive", accepts_response_payload=True))
             await fake.wait_until(lambda: any(button_actions(m) for m in fake.thread(CHANNEL, THREAD)))
             async with h.services.db.session() as s:
@@ -280,5 +312,6 @@ async def test_the_card_shows_the_customers_language_and_the_customer_is_told_in
     assert case.kind == "human"
     assert "*Language*\\nes" in card_words(card)
     await bot.click("case_claim", case.ref, user=STAFF, message_ts=card["ts"])
-    await bot.fake.wait_until(lambda: any("se ocupa ahora de tu solicitud" in m["text"]
-                                          for m in bot.fake.thread(CHANNEL, THREAD)))
+    await bot.fake.wait_until(
+        lambda: any("se ocupa ahora de tu solicitud" in m["text"] for m in bot.fake.thread(CHANNEL, THREAD))
+    )

@@ -58,7 +58,8 @@ async def rounds(bot: StaffHarness, n: int = 3) -> None:
 
 
 async def test_sla_reminder_once_for_an_unclaimed_case_none_for_a_claimed_one(
-        timed: tuple[StaffHarness, Clock]) -> None:
+    timed: tuple[StaffHarness, Clock],
+) -> None:
     bot, clock = timed
     await bot.say("I want to talk to a person", ts=THREAD)
     card, case = await card_posted(bot)
@@ -128,10 +129,13 @@ async def test_sigkill_after_posting_a_card_then_restart_keeps_one_card(tmp_path
     staff_env = {"SUPPORTBOT_SLACK_STAFF_CHANNEL": STAFF_CHANNEL, "SUPPORTBOT_STAFF_SLACK_USER_IDS": STAFF}
     async with FakeSlack() as fake:
         port = free_port()
-        process = await start_slack_bot(tmp_path, fake, port, db_url, SUPPORTBOT_FAILPOINTS="after_card_post",
-                                        **staff_env)
-        async with aiohttp.ClientSession() as http, http.post(
-                f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)) as response:
+        process = await start_slack_bot(
+            tmp_path, fake, port, db_url, SUPPORTBOT_FAILPOINTS="after_card_post", **staff_env
+        )
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"http://127.0.0.1:{port}/slack/events", data=body, headers=signed_headers(body)) as response,
+        ):
             assert response.status == 200
         async with asyncio.timeout(30):
             await process.communicate()

@@ -23,16 +23,30 @@ KILLBILL = "/shared/killbill/latest/faq.html"
 async def run_faq(tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str]:
     """`supportbot faq …` as a subprocess (this event loop keeps serving the pages meanwhile)."""
     process = await asyncio.create_subprocess_exec(
-        *command_line(), "faq", *args, cwd=tmp_path, env=environment(tmp_path, **env),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *command_line(),
+        "faq",
+        *args,
+        cwd=tmp_path,
+        env=environment(tmp_path, **env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 90)
     return int(process.returncode or 0), out.decode(), err.decode()
 
 
-def supportbot(tmp_path: Path, *args: str, stdin: int | None = subprocess.DEVNULL,
-               **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*command_line(), *args], cwd=tmp_path, env=environment(tmp_path, **env), stdin=stdin,
-                          capture_output=True, text=True, timeout=60)
+def supportbot(
+    tmp_path: Path, *args: str, stdin: int | None = subprocess.DEVNULL, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command_line(), *args],
+        cwd=tmp_path,
+        env=environment(tmp_path, **env),
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
@@ -61,10 +75,15 @@ async def test_a_slack_start_logs_no_token_warning(tmp_path: Path) -> None:
 
 def test_a_postgresql_url_that_does_not_answer_is_named_without_its_password(tmp_path: Path) -> None:
     port = free_port()
-    line = one_line_error(supportbot(tmp_path, "ask", "hi",
-                                     SUPPORTBOT_DATABASE_URL=f"postgresql+asyncpg://bot:hunter2@127.0.0.1:{port}/support"))
-    assert (f"cannot connect to the database at SUPPORTBOT_DATABASE_URL=postgresql://bot:***@127.0.0.1:{port}/support "
-            "(connection refused)") in line
+    line = one_line_error(
+        supportbot(
+            tmp_path, "ask", "hi", SUPPORTBOT_DATABASE_URL=f"postgresql+asyncpg://bot:hunter2@127.0.0.1:{port}/support"
+        )
+    )
+    assert (
+        f"cannot connect to the database at SUPPORTBOT_DATABASE_URL=postgresql://bot:***@127.0.0.1:{port}/support "
+        "(connection refused)"
+    ) in line
     assert "hunter2" not in line
 
 
@@ -76,21 +95,24 @@ def test_a_bad_sqlite_path_is_named(tmp_path: Path) -> None:
 
 
 def test_faq_allowed_hosts_refuses_a_url_and_says_why(tmp_path: Path) -> None:
-    line = one_line_error(supportbot(tmp_path, "faq", "http://127.0.0.1:8799/a",
-                                     SUPPORTBOT_FAQ_ALLOWED_HOSTS="http://127.0.0.1:8799"))
+    line = one_line_error(
+        supportbot(tmp_path, "faq", "http://127.0.0.1:8799/a", SUPPORTBOT_FAQ_ALLOWED_HOSTS="http://127.0.0.1:8799")
+    )
     assert "SUPPORTBOT_FAQ_ALLOWED_HOSTS" in line and "host:port" in line
 
 
 async def test_faq_allowed_hosts_accepts_host_and_port(tmp_path: Path, shared_data: Path) -> None:
     async with serve_site() as base:
         port = base.rsplit(":", 1)[1].split("/")[0]
-        code, out, err = await run_faq(tmp_path, base + KILLBILL, "--questions", "2",
-                                       SUPPORTBOT_FAQ_ALLOWED_HOSTS=f"127.0.0.1:{port}")
+        code, out, err = await run_faq(
+            tmp_path, base + KILLBILL, "--questions", "2", SUPPORTBOT_FAQ_ALLOWED_HOSTS=f"127.0.0.1:{port}"
+        )
         assert code == 0, err
         assert out.strip()
         # The port is part of the permission: the same host on another port stays refused.
-        code, _, err = await run_faq(tmp_path, base + KILLBILL, "--questions", "2",
-                                     SUPPORTBOT_FAQ_ALLOWED_HOSTS=f"127.0.0.1:{int(port) + 1}")
+        code, _, err = await run_faq(
+            tmp_path, base + KILLBILL, "--questions", "2", SUPPORTBOT_FAQ_ALLOWED_HOSTS=f"127.0.0.1:{int(port) + 1}"
+        )
         assert code == 1 and "SUPPORTBOT_FAQ_ALLOWED_HOSTS" in err
 
 

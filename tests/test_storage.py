@@ -20,8 +20,16 @@ async def _db(url: str) -> Database:
 
 async def _message(db: Database, mid: str = "m1"):  # type: ignore[no-untyped-def]
     async with db.write() as s:
-        stored = await inbox.store_inbound(s, platform="shell", channel_id="c", thread_id="t", customer_id="u1",
-                                           platform_message_id=mid, author_id="u1", text="hi")
+        stored = await inbox.store_inbound(
+            s,
+            platform="shell",
+            channel_id="c",
+            thread_id="t",
+            customer_id="u1",
+            platform_message_id=mid,
+            author_id="u1",
+            text="hi",
+        )
         return stored, stored.created
 
 
@@ -65,6 +73,7 @@ async def test_claim_is_exclusive_until_the_lease_expires(db_url: str) -> None:
             from datetime import UTC, datetime
 
             from storage.models import Message
+
             row = await s.get(Message, message.id)
             row.claimed_until = datetime(2000, 1, 1, tzinfo=UTC)
         async with db.session() as s:
@@ -83,8 +92,13 @@ async def test_case_is_opened_once_per_task_with_unique_refs(db_url: str) -> Non
         async def open_one(key: str):  # type: ignore[no-untyped-def]
             async with db.write() as s:
                 [opened] = await case_store.open_cases(
-                    s, [CaseSpec(kind="return", task_key=key, details={"rma_number": "{ref}"})], platform="shell",
-                    customer_id="u1", conversation_id=message.conversation_id, message_id=message.id)
+                    s,
+                    [CaseSpec(kind="return", task_key=key, details={"rma_number": "{ref}"})],
+                    platform="shell",
+                    customer_id="u1",
+                    conversation_id=message.conversation_id,
+                    message_id=message.id,
+                )
                 return opened
 
         results = await asyncio.gather(open_one("0:return"), open_one("0:return"), open_one("1:return"))

@@ -21,24 +21,87 @@ from adapters.slack import mrkdwn
 from workflows.offline import entities
 from workflows.text import clean_text, defuse
 
-settings.register_profile("supportbot", deadline=None, max_examples=120,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "supportbot",
+    deadline=None,
+    max_examples=120,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 settings.load_profile("supportbot")
 
 # Pieces that matter to the converters, mixed with arbitrary text: mentions in both platforms' wire
 # forms, masked links, markdown syntax, Slack entities, separators and odd characters.
 TOKENS = [
-    "<!channel>", "<!here>", "<!everyone>", "<!subteam^S0123|@support>", "<!date^1392734382^{date}|Feb 18>",
-    "<@U0123ABCD>", "<@W0123ABCD|ann>", "<@UBOT>", "<#C0123ABCD|general>", "<@123456789012345678>",
-    "<@!123456789012345678>", "<@&123456789012345678>", "<@12345678901234567890123456>",
-    "@everyone", "@here", "@channel", "@everyone_", "@hereby", "@EVERYONE",
-    "[", "]", "(", ")", "<", ">", "|", "!", "&", "&amp;", "&lt;", "&gt;", "&#60;",
-    "http://evil.example/x", "https://a.example/b?c=d&e=f", "mailto:x@evil.example", "<http://evil.example|safe>",
-    "[click](http://evil.example)", "](http://evil.example)", "[" + "a" * 301,
-    "[https://bank.example](https://evil.example)", "[x](<https://evil.example>)",
-    "**", "*", "_", "~~", "`", "```", "# ", "- ", "> ", "\n", "\n\n", " ", "  ", "\t", ".", ". ",
-    "INV-7890", "order #A-12345", "invoice 5551234", "return my blue kettle", "because it leaks", "charged twice",
-    "\u200b", "é", "東京", "🙂", "\x00", "\x1b", "\ufeff",
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<!subteam^S0123|@support>",
+    "<!date^1392734382^{date}|Feb 18>",
+    "<@U0123ABCD>",
+    "<@W0123ABCD|ann>",
+    "<@UBOT>",
+    "<#C0123ABCD|general>",
+    "<@123456789012345678>",
+    "<@!123456789012345678>",
+    "<@&123456789012345678>",
+    "<@12345678901234567890123456>",
+    "@everyone",
+    "@here",
+    "@channel",
+    "@everyone_",
+    "@hereby",
+    "@EVERYONE",
+    "[",
+    "]",
+    "(",
+    ")",
+    "<",
+    ">",
+    "|",
+    "!",
+    "&",
+    "&amp;",
+    "&lt;",
+    "&gt;",
+    "&#60;",
+    "http://evil.example/x",
+    "https://a.example/b?c=d&e=f",
+    "mailto:x@evil.example",
+    "<http://evil.example|safe>",
+    "[click](http://evil.example)",
+    "](http://evil.example)",
+    "[" + "a" * 301,
+    "[https://bank.example](https://evil.example)",
+    "[x](<https://evil.example>)",
+    "**",
+    "*",
+    "_",
+    "~~",
+    "`",
+    "```",
+    "# ",
+    "- ",
+    "> ",
+    "\n",
+    "\n\n",
+    " ",
+    "  ",
+    "\t",
+    ".",
+    ". ",
+    "INV-7890",
+    "order #A-12345",
+    "invoice 5551234",
+    "return my blue kettle",
+    "because it leaks",
+    "charged twice",
+    "\u200b",
+    "é",
+    "東京",
+    "🙂",
+    "\x00",
+    "\x1b",
+    "\ufeff",
 ]
 token_text = st.lists(st.sampled_from(TOKENS) | st.text(max_size=6), max_size=40).map("".join)
 any_text = st.text(max_size=300) | token_text
@@ -69,6 +132,7 @@ def live_slack_problems(text: str) -> list[str]:
 
 # --- mention and link defusing ------------------------------------------------------------------------------
 
+
 @given(customer_text)
 @example("[[a](http://x.example)](http://evil.example)")  # a link nested in another's label
 @example("[" + "a" * 301 + "](http://evil.example)")  # a label longer than the link pattern reads
@@ -86,6 +150,7 @@ def test_defused_text_sent_to_slack_has_no_live_mention_or_masked_link(text: str
 @given(customer_text)
 def test_defuse_keeps_every_word_visible(text: str) -> None:
     """Defusing changes how mentions and links look, never drops the letters and digits a customer wrote."""
+
     def letters(s: str) -> str:
         return "".join(c for c in s if c.isalnum())
 
@@ -94,6 +159,7 @@ def test_defuse_keeps_every_word_visible(text: str) -> None:
 
 
 # --- markdown ↔ Slack mrkdwn ------------------------------------------------------------------------------
+
 
 @given(any_text)
 def test_to_mrkdwn_never_raises_and_leaves_nothing_live(text: str) -> None:
@@ -116,20 +182,25 @@ def test_escaped_text_reads_back_as_written(text: str) -> None:
     assert mrkdwn.from_slack(mrkdwn.escape(text)) == text.strip()
 
 
-@given(st.text(alphabet=st.characters(blacklist_characters="*_~`#->[]()|<&!@\n\r", blacklist_categories=("Cs",)),
-               max_size=200))
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_characters="*_~`#->[]()|<&!@\n\r", blacklist_categories=("Cs",)), max_size=200
+    )
+)
 def test_plain_text_round_trips_through_mrkdwn(text: str) -> None:
     assert mrkdwn.from_slack(mrkdwn.to_mrkdwn(text)) == text.strip()
 
 
 # --- splitting at every platform limit ---------------------------------------------------------------------
 
+
 def _words(text: str) -> str:
     return "".join(text.split())
 
 
-long_text = st.lists(st.sampled_from(TOKENS) | st.text(min_size=1, max_size=12) | st.just("x" * 700),
-                     min_size=1, max_size=400).map("".join)
+long_text = st.lists(
+    st.sampled_from(TOKENS) | st.text(min_size=1, max_size=12) | st.just("x" * 700), min_size=1, max_size=400
+).map("".join)
 
 
 @given(long_text | any_text, st.integers(1, 400) | st.sampled_from([3000, 2000, 4096, 1024, 256, 150]))
@@ -158,10 +229,14 @@ def test_slack_reply_pages_never_cut_an_entity_or_a_link(text: str) -> None:
         assert "<" not in _SLACK_LINK.sub("", page.text)  # every link whole
 
 
-items = st.builds(ResultItem, title=any_text | long_text, body=any_text | long_text,
-                  fields=st.lists(st.tuples(any_text, any_text | long_text), max_size=30),
-                  url=st.sampled_from(["", "https://docs.example/a", "javascript:alert(1)", "http://" + "a" * 3000]),
-                  footer=any_text)
+items = st.builds(
+    ResultItem,
+    title=any_text | long_text,
+    body=any_text | long_text,
+    fields=st.lists(st.tuples(any_text, any_text | long_text), max_size=30),
+    url=st.sampled_from(["", "https://docs.example/a", "javascript:alert(1)", "http://" + "a" * 3000]),
+    footer=any_text,
+)
 results = st.builds(CommandResult, text=any_text | long_text, title=any_text, items=st.lists(items, max_size=12))
 
 
@@ -194,13 +269,17 @@ def test_discord_command_results_fit_every_embed_limit(result: CommandResult) ->
             assert len(embed.title or "") <= discord_embeds.MAX_TITLE
             assert len(embed.description or "") <= discord_embeds.MAX_DESCRIPTION
             assert len(embed.fields) <= discord_embeds.MAX_FIELDS
-            assert all(len(f.name or "") <= discord_embeds.MAX_FIELD_NAME and
-                       len(f.value or "") <= discord_embeds.MAX_FIELD_VALUE for f in embed.fields)
+            assert all(
+                len(f.name or "") <= discord_embeds.MAX_FIELD_NAME
+                and len(f.value or "") <= discord_embeds.MAX_FIELD_VALUE
+                for f in embed.fields
+            )
             assert len(embed.footer.text or "") <= discord_embeds.MAX_FOOTER
             assert embed.url is None or embed.url.startswith(("http://", "https://"))
 
 
 # --- offline entity extraction -------------------------------------------------------------------------------
+
 
 def _visible(value: str, text: str) -> bool:
     """Every word of `value` is in `text` (case and surrounding punctuation aside)."""
@@ -212,8 +291,12 @@ def _visible(value: str, text: str) -> bool:
 def test_entities_come_from_the_customers_own_words(text: str) -> None:
     for find in (entities.find_invoice_numbers, entities.find_order_ids, entities.find_references):
         assert all(value and value in text for value in find(text))
-    for find in (entities.find_product_name, entities.find_return_reason, entities.reason_from_answer,
-                 entities.find_technical_issue):
+    for find in (
+        entities.find_product_name,
+        entities.find_return_reason,
+        entities.reason_from_answer,
+        entities.find_technical_issue,
+    ):
         value = find(text)
         assert value is None or (value.strip() and _visible(value, text))
     concern = entities.find_billing_concern(text)
@@ -225,30 +308,44 @@ def test_entities_come_from_the_customers_own_words(text: str) -> None:
 def test_entity_extraction_stays_fast_on_long_hostile_input(tokens: list[str]) -> None:
     text = clean_text(("".join(tokens) + " ") * 400)[0]  # up to the 4,000 characters a message may have
     started = time.perf_counter()
-    for find in (entities.find_invoice_numbers, entities.find_order_ids, entities.find_references,
-                 entities.find_product_name, entities.find_return_reason, entities.reason_from_answer,
-                 entities.find_billing_concern, entities.find_technical_issue):
+    for find in (
+        entities.find_invoice_numbers,
+        entities.find_order_ids,
+        entities.find_references,
+        entities.find_product_name,
+        entities.find_return_reason,
+        entities.reason_from_answer,
+        entities.find_billing_concern,
+        entities.find_technical_issue,
+    ):
         find(text)
     assert time.perf_counter() - started < 1.0
 
 
 # --- the Slack event → Inbound path -----------------------------------------------------------------------
 
-json_value = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                      max_size=3), max_leaves=6)
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
 events = st.fixed_dictionaries(
     {"type": st.sampled_from(["message", "app_mention"])},
-    optional={"subtype": st.sampled_from(["file_share", "thread_broadcast", "message_changed", "bot_message"])
-              | json_value,
-              "channel": st.sampled_from(["C0123", "D0456"]) | json_value,
-              "channel_type": st.sampled_from(["channel", "im", "group", "mpim"]) | json_value,
-              "user": st.sampled_from(["U0123ABCD", "UBOT"]) | json_value,
-              "text": token_text | json_value, "ts": st.sampled_from(["1700000000.000100"]) | json_value,
-              "thread_ts": st.sampled_from(["1700000000.000100", "1690000000.000001"]) | json_value,
-              "bot_id": st.none() | st.just("B1"), "hidden": st.booleans(), "team": json_value,
-              "user_profile": st.fixed_dictionaries({}, optional={"display_name": json_value,
-                                                                  "real_name": json_value}) | json_value})
+    optional={
+        "subtype": st.sampled_from(["file_share", "thread_broadcast", "message_changed", "bot_message"]) | json_value,
+        "channel": st.sampled_from(["C0123", "D0456"]) | json_value,
+        "channel_type": st.sampled_from(["channel", "im", "group", "mpim"]) | json_value,
+        "user": st.sampled_from(["U0123ABCD", "UBOT"]) | json_value,
+        "text": token_text | json_value,
+        "ts": st.sampled_from(["1700000000.000100"]) | json_value,
+        "thread_ts": st.sampled_from(["1700000000.000100", "1690000000.000001"]) | json_value,
+        "bot_id": st.none() | st.just("B1"),
+        "hidden": st.booleans(),
+        "team": json_value,
+        "user_profile": st.fixed_dictionaries({}, optional={"display_name": json_value, "real_name": json_value})
+        | json_value,
+    },
+)
 
 
 @given(events)

@@ -20,16 +20,19 @@ needs_encoder = pytest.mark.skipif(not semantic.available(), reason="the sentenc
 
 
 @needs_encoder
-@pytest.mark.parametrize(("text", "route"), [
-    ("how is my order doing right now", "status"),
-    ("has my package been sent", "status"),
-    ("when will i get my order", "status"),
-    ("what is the reason humans even exist", "general"),
-    ("when do i next get paid", "general"),
-    ("how do I know if it is time to replace my tires", "general"),
-    ("there is a fee on my statement I don't understand", "billing"),
-    ("I'd like my money back for the lamp, it flickers", "return"),
-])
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("how is my order doing right now", "status"),
+        ("has my package been sent", "status"),
+        ("when will i get my order", "status"),
+        ("what is the reason humans even exist", "general"),
+        ("when do i next get paid", "general"),
+        ("how do I know if it is time to replace my tires", "general"),
+        ("there is a fee on my statement I don't understand", "billing"),
+        ("I'd like my money back for the lamp, it flickers", "return"),
+    ],
+)
 def test_routes_follow_meaning_not_key_words(text: str, route: str) -> None:
     decision = route_decision(text)
     assert decision.routes[0] == route
@@ -96,11 +99,23 @@ async def test_the_clarifying_choices_are_buttons_and_a_click_answers_in_the_thr
     buttons = chat.delivered[-1].buttons
     assert [b.label for b in buttons] == [c.label for c in CHOICES]
     assert all(b.action == "clarify" for b in buttons)
-    stranger = Interaction(platform="shell", user_id="someone-else", action="clarify", value=buttons[4].value,
-                           channel_id="local", message_id="m1")
+    stranger = Interaction(
+        platform="shell",
+        user_id="someone-else",
+        action="clarify",
+        value=buttons[4].value,
+        channel_id="local",
+        message_id="m1",
+    )
     assert not (await services.on_interaction(stranger)).ok
-    click = Interaction(platform="shell", user_id=chat.user_id, action="clarify", value=buttons[4].value,
-                        channel_id="local", message_id="m1")
+    click = Interaction(
+        platform="shell",
+        user_id=chat.user_id,
+        action="clarify",
+        value=buttons[4].value,
+        channel_id="local",
+        message_id="m1",
+    )
     assert (await services.on_interaction(click)).ok
     handed_over = chat.delivered[-1]
     assert handed_over.buttons == () and "person" in handed_over.text.lower()
@@ -147,13 +162,19 @@ def test_the_index_rebuilds_the_same_from_the_same_inputs(tmp_path: Path) -> Non
     examples = tmp_path / "examples.txt"
     examples.write_text("# mine\nstatus\twhere is my parcel\ngeneral\twhat's the weather\n", encoding="utf-8")
     bitext = tmp_path / "bitext.csv"
-    bitext.write_text("instruction,intent,category,route\ni need my invoice,get_invoice,INVOICE,billing\n"
-                      "cancel it,cancel_order,ORDER,\n", encoding="utf-8")
+    bitext.write_text(
+        "instruction,intent,category,route\ni need my invoice,get_invoice,INVOICE,billing\n"
+        "cancel it,cancel_order,ORDER,\n",
+        encoding="utf-8",
+    )
     tool = Path(__file__).resolve().parents[1] / "tools" / "nlu" / "build_index.py"
     outputs = [tmp_path / "a.npz", tmp_path / "b.npz"]
     for out in outputs:
-        subprocess.run([sys.executable, str(tool), "--examples", str(examples), "--bitext", str(bitext),
-                        "--output", str(out)], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(tool), "--examples", str(examples), "--bitext", str(bitext), "--output", str(out)],
+            check=True,
+            capture_output=True,
+        )
     assert outputs[0].read_bytes() == outputs[1].read_bytes()
     built = semantic.Index(outputs[0])
     assert built.meta["examples"] == 3 and built.meta["per_route"] == {"billing": 1, "status": 1, "general": 1}

@@ -50,8 +50,9 @@ def test_the_prompts_state_the_clarify_and_language_rules() -> None:
 async def test_gemini_clarifies_when_unsure_and_answers_in_the_customers_language(make_settings: Any) -> None:
     model = _Model()
     async with FakeGemini(respond=model) as fake:
-        settings = make_settings(SUPPORTBOT_LLM="gemini", GEMINI_API_KEY="test-key",
-                                 SUPPORTBOT_GEMINI_BASE_URL=fake.base_url)
+        settings = make_settings(
+            SUPPORTBOT_LLM="gemini", GEMINI_API_KEY="test-key", SUPPORTBOT_GEMINI_BASE_URL=fake.base_url
+        )
         async with open_services(settings) as services:
             unclear = (await shell_chat(services).send("it's about my purchase")).result
             spanish = (await shell_chat(services).send("¿dónde está mi pedido 4456?")).result

@@ -51,8 +51,9 @@ def _inject_slack(fake: FakeSlack, method: str, fault: str) -> None:
 
 @pytest.fixture
 def slack_settings(make_settings: Any, fake_slack: FakeSlack) -> Any:
-    return make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                         SUPPORTBOT_SLACK_API_URL=fake_slack.base_url)
+    return make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=fake_slack.base_url
+    )
 
 
 @pytest.fixture
@@ -63,8 +64,9 @@ async def fake_slack() -> Any:
 
 @pytest.mark.parametrize("method", ["chat.postMessage", "reactions.add", "reactions.remove"])
 @pytest.mark.parametrize("fault", FAULTS)
-async def test_slack_reply_and_feedback_calls(slack_settings: Any, fake_slack: FakeSlack, method: str,
-                                              fault: str) -> None:
+async def test_slack_reply_and_feedback_calls(
+    slack_settings: Any, fake_slack: FakeSlack, method: str, fault: str
+) -> None:
     async with slack_http(slack_settings, fake_slack) as slack:
         slack.services.support.retry = RetryPolicy(base_s=0.0)  # the next round may retry at once
         _inject_slack(fake_slack, method, fault)
@@ -85,8 +87,15 @@ async def test_slack_thread_lookup(slack_settings: Any, fake_slack: FakeSlack, f
     """A reply that may have been posted before a crash is looked up first; a broken look-up posts it."""
     async with slack_http(slack_settings, fake_slack) as slack:
         _inject_slack(fake_slack, "conversations.replies", fault)
-        out = Outbound(platform="slack", channel_id="CSUPPORT", thread_id="1700000800.000100", text="Your case",
-                       reply_id=42, in_reply_to="CSUPPORT:1700000800.000100", maybe_posted=True)
+        out = Outbound(
+            platform="slack",
+            channel_id="CSUPPORT",
+            thread_id="1700000800.000100",
+            text="Your case",
+            reply_id=42,
+            in_reply_to="CSUPPORT:1700000800.000100",
+            maybe_posted=True,
+        )
         ts = await slack.adapter.deliver(out)
     [reply] = fake_slack.thread("CSUPPORT", "1700000800.000100")
     assert reply["ts"] == ts and len(fake_slack.calls_to("conversations.replies")) >= 1
@@ -125,16 +134,24 @@ async def test_gemini_calls_fall_back_to_the_offline_engine(make_settings: Any, 
 
     async with FakeGemini(respond=gemini_respond) as fake:
         fake.respond = lambda _model, _body: behaviour
-        client = GeminiClient(api_key="test-key", model="gemini-main", router_model="gemini-router",
-                              base_url=fake.base_url, max_attempts=2, timeout_s=5, backoff_initial_s=0.001,
-                              backoff_max_s=0.01)
+        client = GeminiClient(
+            api_key="test-key",
+            model="gemini-main",
+            router_model="gemini-router",
+            base_url=fake.base_url,
+            max_attempts=2,
+            timeout_s=5,
+            backoff_initial_s=0.001,
+            backoff_max_s=0.01,
+        )
         async with open_services(make_settings(), llm=client) as services:
             outcome = await shell_chat(services).send(EXAMPLE)
         assert len(fake.generate_requests) >= 2  # the plan and the reply were asked of the model
     assert outcome.error is None and outcome.result is not None
     cases = outcome.result.cases  # the offline engine answered all three requests
-    assert {c.kind for c in cases} == {"billing", "return", "status"} and all(c.ref in outcome.result.reply
-                                                                              for c in cases)
+    assert {c.kind for c in cases} == {"billing", "return", "status"} and all(
+        c.ref in outcome.result.reply for c in cases
+    )
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -154,8 +171,9 @@ async def test_slack_authorization_call(slack_settings: Any, fake_slack: FakeSla
     assert len(fake_slack.thread("CSUPPORT", "1700000702.000100")) == 1
 
 
-async def test_a_slack_message_is_stored_before_its_feedback_goes_out(slack_settings: Any,
-                                                                      fake_slack: FakeSlack) -> None:
+async def test_a_slack_message_is_stored_before_its_feedback_goes_out(
+    slack_settings: Any, fake_slack: FakeSlack
+) -> None:
     """Slack has its 200 as soon as the event is read: the message is in the inbox while the :eyes: is
     still on its way (a crash then loses nothing), and the reply still comes after the reaction."""
     async with slack_http(slack_settings, fake_slack) as slack:

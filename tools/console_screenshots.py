@@ -52,8 +52,12 @@ async def main(out: Path, chromium: str) -> int:
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="supportbot-console-shots-") as folder:
-        settings = Settings(_env_file=None, SUPPORTBOT_DATABASE_URL=f"sqlite+aiosqlite:///{folder}/demo.db",  # type: ignore[call-arg]
-                            SUPPORTBOT_LLM="offline", SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF.user_id)
+        settings = Settings(
+            _env_file=None,
+            SUPPORTBOT_DATABASE_URL=f"sqlite+aiosqlite:///{folder}/demo.db",  # type: ignore[call-arg]
+            SUPPORTBOT_LLM="offline",
+            SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF.user_id,
+        )
         async with open_services(settings, use_settings_llm=False) as services:
             await generate(services.db, cases=400, messages_per_case=4, days=30, seed=3)
             await seed_demo(services.db)

@@ -58,9 +58,14 @@ from workflows.llm.gemini import GeminiClient  # noqa: E402
 from workflows.llm.runner import StepRunner  # noqa: E402
 
 PAGES_DIR = ROOT.parent / "shared" / "data" / "pages"
-PAGES = ["killbill/latest/faq.html", "killbill/latest/invoice_templates.html", "killbill/latest/shopping_cart.html",
-         "killbill/latest/stripe_plugin.html", "auroraextensions-simplereturns/index.html",
-         "auroraextensions-simplereturns/configuration.html"]
+PAGES = [
+    "killbill/latest/faq.html",
+    "killbill/latest/invoice_templates.html",
+    "killbill/latest/shopping_cart.html",
+    "killbill/latest/stripe_plugin.html",
+    "auroraextensions-simplereturns/index.html",
+    "auroraextensions-simplereturns/configuration.html",
+]
 CHAINS: tuple[Chain, ...] = ("grounded", "three-step")
 MADE_UP_QUOTE = "Every plan includes unlimited free refunds processed within one hour."
 
@@ -77,7 +82,7 @@ def slip(quote: str, turn: int) -> str:
     """A model's copying slip: a word left out of a long sentence, or case and spacing changed."""
     words = quote.split()
     if turn % 4 == 1 and len(words) >= 12:
-        return " ".join(words[:len(words) // 2] + words[len(words) // 2 + 1:])
+        return " ".join(words[: len(words) // 2] + words[len(words) // 2 + 1 :])
     if turn % 4 == 3:
         return "  ".join(words).lower()
     return quote
@@ -97,8 +102,11 @@ class Responder:
         self.turn += 1
         out = [{"url": c["url"], "quote": slip(c["quote"], self.turn)} for c in citations]
         self.honest += len(out)
-        made_up = ({"url": "https://docs.example.net/pricing.html", "quote": citations[0]["quote"]} if citations
-                   and self.turn % 2 else {"url": self.urls[self.turn % len(self.urls)], "quote": MADE_UP_QUOTE})
+        made_up = (
+            {"url": "https://docs.example.net/pricing.html", "quote": citations[0]["quote"]}
+            if citations and self.turn % 2
+            else {"url": self.urls[self.turn % len(self.urls)], "quote": MADE_UP_QUOTE}
+        )
         self.made_up += 1
         return [*out, made_up]
 
@@ -144,34 +152,92 @@ class Run:
         return self.prompt_tokens - self.cached_tokens + self.cache_tokens
 
 
-async def gemini_run(urls: list[str], pages: list[Page], fetcher: PageFetcher, cache: MemoryPageCache, *,
-                     chain: Chain, parallel: bool, caching: bool, n: int, latency_s: float,
-                     concurrency: int) -> Run:
+async def gemini_run(
+    urls: list[str],
+    pages: list[Page],
+    fetcher: PageFetcher,
+    cache: MemoryPageCache,
+    *,
+    chain: Chain,
+    parallel: bool,
+    caching: bool,
+    n: int,
+    latency_s: float,
+    concurrency: int,
+) -> Run:
     responder = Responder(OfflineFaq(pages), urls)
     async with FakeGemini(respond=responder, latency_s=latency_s) as fake:
-        client = GeminiClient(api_key="eval-key", model="gemini-2.5-flash", router_model="gemini-2.5-flash-lite",
-                              base_url=fake.base_url, concurrency=concurrency, rpm=1000, timeout_s=30,
-                              **({} if caching else {"cache_min_tokens": None}))
+        client = GeminiClient(
+            api_key="eval-key",
+            model="gemini-2.5-flash",
+            router_model="gemini-2.5-flash-lite",
+            base_url=fake.base_url,
+            concurrency=concurrency,
+            rpm=1000,
+            timeout_s=30,
+            **({} if caching else {"cache_min_tokens": None}),
+        )
         try:
             started = time.perf_counter()
-            result = await build_faq(urls, questions=n, chain=chain, parallel=parallel, runner=StepRunner(client),
-                                     fetcher=fetcher, page_cache=cache)
+            result = await build_faq(
+                urls,
+                questions=n,
+                chain=chain,
+                parallel=parallel,
+                runner=StepRunner(client),
+                fetcher=fetcher,
+                page_cache=cache,
+            )
             wall = time.perf_counter() - started
         finally:
             await client.aclose()
         generate = fake.generate_requests
         span = (generate[-1].at - generate[0].at + latency_s) / latency_s if generate and latency_s else None
         s = client.stats
-        return _run("gemini-fake", result, wall, caching, span, fake.max_in_flight, responder.honest,
-                    responder.made_up, s.caches_created, s.caches_deleted, s.prompt_tokens, s.cached_tokens,
-                    s.cache_tokens)
+        return _run(
+            "gemini-fake",
+            result,
+            wall,
+            caching,
+            span,
+            fake.max_in_flight,
+            responder.honest,
+            responder.made_up,
+            s.caches_created,
+            s.caches_deleted,
+            s.prompt_tokens,
+            s.cached_tokens,
+            s.cache_tokens,
+        )
 
 
-def _run(engine: str, result: FaqResult, wall: float, caching: bool, span: float | None, in_flight: int,
-         honest: int, made_up: int, *tokens: int) -> Run:
-    return Run(engine, result.chain, "parallel" if result.parallel else "sequential", caching, len(result.items),
-               result.llm_calls, round(wall, 3), round(span, 2) if span is not None else None, in_flight,
-               result.citations, result.citations_verified, honest, made_up, *tokens)
+def _run(
+    engine: str,
+    result: FaqResult,
+    wall: float,
+    caching: bool,
+    span: float | None,
+    in_flight: int,
+    honest: int,
+    made_up: int,
+    *tokens: int,
+) -> Run:
+    return Run(
+        engine,
+        result.chain,
+        "parallel" if result.parallel else "sequential",
+        caching,
+        len(result.items),
+        result.llm_calls,
+        round(wall, 3),
+        round(span, 2) if span is not None else None,
+        in_flight,
+        result.citations,
+        result.citations_verified,
+        honest,
+        made_up,
+        *tokens,
+    )
 
 
 async def evaluate(n: int, latency_s: float, concurrency: int, repeats: int = 3) -> list[Run]:
@@ -181,48 +247,97 @@ async def evaluate(n: int, latency_s: float, concurrency: int, repeats: int = 3)
         pages = [p for p in [await load_page(u, fetcher, cache) for u in urls] if isinstance(p, Page)]
         for chain in CHAINS:
             started = time.perf_counter()
-            result = await build_faq(urls, questions=n, chain=chain, runner=StepRunner(None), fetcher=fetcher,
-                                     page_cache=cache)
-            runs.append(_run("offline", result, time.perf_counter() - started, False, None, 0,
-                             result.citations, 0, 0, 0, 0, 0, 0))
+            result = await build_faq(
+                urls, questions=n, chain=chain, runner=StepRunner(None), fetcher=fetcher, page_cache=cache
+            )
+            runs.append(
+                _run(
+                    "offline", result, time.perf_counter() - started, False, None, 0, result.citations, 0, 0, 0, 0, 0, 0
+                )
+            )
         # warm-up: the first google-genai request of a process pays one-time costs (imports, sessions)
-        await gemini_run(urls, pages, fetcher, cache, chain="grounded", parallel=True, caching=True, n=n,
-                         latency_s=0, concurrency=concurrency)
+        await gemini_run(
+            urls,
+            pages,
+            fetcher,
+            cache,
+            chain="grounded",
+            parallel=True,
+            caching=True,
+            n=n,
+            latency_s=0,
+            concurrency=concurrency,
+        )
         for chain in CHAINS:
             for parallel in (True, False):
-                samples = [await gemini_run(urls, pages, fetcher, cache, chain=chain, parallel=parallel,
-                                            caching=True, n=n, latency_s=latency_s, concurrency=concurrency)
-                           for _ in range(repeats if parallel else 1)]
+                samples = [
+                    await gemini_run(
+                        urls,
+                        pages,
+                        fetcher,
+                        cache,
+                        chain=chain,
+                        parallel=parallel,
+                        caching=True,
+                        n=n,
+                        latency_s=latency_s,
+                        concurrency=concurrency,
+                    )
+                    for _ in range(repeats if parallel else 1)
+                ]
                 runs.append(sorted(samples, key=lambda r: r.wall_s)[len(samples) // 2])  # the median run
-            runs.append(await gemini_run(urls, pages, fetcher, cache, chain=chain, parallel=True, caching=False,
-                                         n=n, latency_s=latency_s, concurrency=concurrency))
+            runs.append(
+                await gemini_run(
+                    urls,
+                    pages,
+                    fetcher,
+                    cache,
+                    chain=chain,
+                    parallel=True,
+                    caching=False,
+                    n=n,
+                    latency_s=latency_s,
+                    concurrency=concurrency,
+                )
+            )
     return runs
 
 
 def report(runs: list[Run], n: int, latency_s: float, concurrency: int) -> str:
-    lines = [f"FAQ on {len(PAGES)} shared documentation pages, N = {n} questions, fake Gemini latency "
-             f"L = {latency_s * 1000:.0f} ms, concurrency cap {concurrency}", "",
-             "engine       chain       mode        items calls   wall s  span L  in flight  "
-             "citations verified  honest kept  made-up dropped"]
+    lines = [
+        f"FAQ on {len(PAGES)} shared documentation pages, N = {n} questions, fake Gemini latency "
+        f"L = {latency_s * 1000:.0f} ms, concurrency cap {concurrency}",
+        "",
+        "engine       chain       mode        items calls   wall s  span L  in flight  "
+        "citations verified  honest kept  made-up dropped",
+    ]
     for r in runs:
         if not r.caching and r.engine != "offline":
             continue
         kept = r.verified  # every verified citation is an honest one: made-up ones cannot verify
         dropped = r.citations - r.verified
-        lines.append(f"{r.engine:12s} {r.chain:11s} {r.mode:11s} {r.items:5d} {r.llm_calls:5d} {r.wall_s:8.2f} "
-                     f"{r.model_span_l if r.model_span_l is not None else '-':>7} {r.max_in_flight:10d}  "
-                     f"{r.verified:3d}/{r.citations:<3d} {r.verified / max(r.citations, 1):6.0%}  "
-                     f"{kept:4d}/{r.honest:<4d}   {dropped:4d}/{r.made_up:<4d}")
-    lines += ["", "context caching (parallel runs): input tokens billed at the full rate per FAQ",
-              "chain       calls  without cache  with cache  share  (cached tokens read: at the cached rate)"]
+        lines.append(
+            f"{r.engine:12s} {r.chain:11s} {r.mode:11s} {r.items:5d} {r.llm_calls:5d} {r.wall_s:8.2f} "
+            f"{r.model_span_l if r.model_span_l is not None else '-':>7} {r.max_in_flight:10d}  "
+            f"{r.verified:3d}/{r.citations:<3d} {r.verified / max(r.citations, 1):6.0%}  "
+            f"{kept:4d}/{r.honest:<4d}   {dropped:4d}/{r.made_up:<4d}"
+        )
+    lines += [
+        "",
+        "context caching (parallel runs): input tokens billed at the full rate per FAQ",
+        "chain       calls  without cache  with cache  share  (cached tokens read: at the cached rate)",
+    ]
     for chain in CHAINS:
         plain = next(r for r in runs if r.engine != "offline" and r.chain == chain and not r.caching)
-        cached = next(r for r in runs if r.engine != "offline" and r.chain == chain and r.caching
-                      and r.mode == "parallel")
-        lines.append(f"{chain:11s} {cached.llm_calls:5d} {plain.billed_input_tokens:14,d} "
-                     f"{cached.billed_input_tokens:11,d} {cached.billed_input_tokens / plain.billed_input_tokens:6.0%}"
-                     f"  ({cached.cached_tokens:,} cached; cache of {cached.cache_tokens:,} tokens made "
-                     f"{cached.caches_created}×, deleted {cached.caches_deleted}×)")
+        cached = next(
+            r for r in runs if r.engine != "offline" and r.chain == chain and r.caching and r.mode == "parallel"
+        )
+        lines.append(
+            f"{chain:11s} {cached.llm_calls:5d} {plain.billed_input_tokens:14,d} "
+            f"{cached.billed_input_tokens:11,d} {cached.billed_input_tokens / plain.billed_input_tokens:6.0%}"
+            f"  ({cached.cached_tokens:,} cached; cache of {cached.cache_tokens:,} tokens made "
+            f"{cached.caches_created}×, deleted {cached.caches_deleted}×)"
+        )
     return "\n".join(lines)
 
 
@@ -240,10 +355,17 @@ def main(argv: list[str] | None = None) -> int:
     latency_s = args.latency_ms / 1000
     runs = asyncio.run(evaluate(args.questions, latency_s, args.concurrency, args.repeats))
     if args.json:
-        print(json.dumps({"questions": args.questions, "latency_ms": args.latency_ms,
-                          "concurrency": args.concurrency,
-                          "runs": [asdict(r) | {"billed_input_tokens": r.billed_input_tokens} for r in runs]},
-                         indent=2))
+        print(
+            json.dumps(
+                {
+                    "questions": args.questions,
+                    "latency_ms": args.latency_ms,
+                    "concurrency": args.concurrency,
+                    "runs": [asdict(r) | {"billed_input_tokens": r.billed_input_tokens} for r in runs],
+                },
+                indent=2,
+            )
+        )
     else:
         print(report(runs, args.questions, latency_s, args.concurrency))
     return 0

@@ -71,35 +71,39 @@ def evaluate(rows: list[tuple[str, str]]) -> dict[str, object]:
         "semantic": semantic.available(),
         "per_route": per_route,
         "matrix": {g: {p: n for (g2, p), n in sorted(confusion.items()) if g2 == g} for g in SCORED},
-        "confusions": [{"gold": g, "predicted": p, "count": n}
-                       for (g, p), n in confusion.most_common() if g != p],
+        "confusions": [{"gold": g, "predicted": p, "count": n} for (g, p), n in confusion.most_common() if g != p],
         "messages_per_second": len(rows) / elapsed if elapsed else 0.0,
     }
 
 
 def load(path: Path) -> list[tuple[str, str]]:
     with path.open(newline="", encoding="utf-8") as f:
-        return [(row["instruction"], row["route"].strip()) for row in csv.DictReader(f)
-                if (row.get("route") or "").strip()]
+        return [
+            (row["instruction"], row["route"].strip()) for row in csv.DictReader(f) if (row.get("route") or "").strip()
+        ]
 
 
 def report(result: dict[str, object], path: Path) -> str:
     lines = [f"{path} — {result['rows']} scored rows", f"{'route':<10}{'precision':>10}{'recall':>8}{'F1':>8}{'n':>6}"]
     for route, s in result["per_route"].items():  # type: ignore[attr-defined]
         lines.append(f"{route:<10}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['f1']:>8.3f}{s['support']:>6}")
-    lines.append(f"macro-F1 {result['macro_f1']:.4f}   accuracy {result['accuracy']:.4f}   "
-                 f"spurious cases {result['spurious_case_rate']:.2%}   "
-                 f"{result['messages_per_second']:.0f} messages/s   p95 {result['p95_ms']:.1f} ms   "
-                 f"(CPU: {result['cpu_messages_per_second']:.0f} messages/s, p95 {result['cpu_p95_ms']:.1f} ms)"
-                 + ("" if result["semantic"] else "   (rules only: the encoder or the index is missing)"))
+    lines.append(
+        f"macro-F1 {result['macro_f1']:.4f}   accuracy {result['accuracy']:.4f}   "
+        f"spurious cases {result['spurious_case_rate']:.2%}   "
+        f"{result['messages_per_second']:.0f} messages/s   p95 {result['p95_ms']:.1f} ms   "
+        f"(CPU: {result['cpu_messages_per_second']:.0f} messages/s, p95 {result['cpu_p95_ms']:.1f} ms)"
+        + ("" if result["semantic"] else "   (rules only: the encoder or the index is missing)")
+    )
     predicted_routes = [*SCORED, "technical"]
     lines.append("confusion matrix (rows gold, columns predicted):")
     lines.append(" " * 10 + "".join(f"{p[:8]:>9}" for p in predicted_routes))
     for gold in result["per_route"]:  # type: ignore[attr-defined]
         lines.append(f"{gold:<10}" + "".join(f"{result['matrix'][gold].get(p, 0):>9}" for p in predicted_routes))  # type: ignore[index]
     confusions = result["confusions"]
-    lines.append("confusions (gold -> predicted): " + (", ".join(
-        f"{c['gold']}->{c['predicted']} {c['count']}" for c in confusions[:12]) or "none"))  # type: ignore[index]
+    lines.append(
+        "confusions (gold -> predicted): "
+        + (", ".join(f"{c['gold']}->{c['predicted']} {c['count']}" for c in confusions[:12]) or "none")
+    )  # type: ignore[index]
     return "\n".join(lines)
 
 
@@ -108,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("csv", nargs="*", type=Path, help="labelled CSVs (instruction, route); default Bitext's")
     parser.add_argument("--dev", action="store_true", help="also the out-of-domain dev set (tools/devset/dev.csv)")
     parser.add_argument("--index", type=Path, help="route with this index instead of the shipped one")
-    parser.add_argument("--half", choices=("odd", "even"), help="score only this half of each file (the half a "
-                        "`build_index.py --exclude-half` index has not seen)")
+    parser.add_argument(
+        "--half",
+        choices=("odd", "even"),
+        help="score only this half of each file (the half a `build_index.py --exclude-half` index has not seen)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     paths = (list(args.csv) or [DEFAULT_CSV]) + ([DEV_CSV] if args.dev else [])
@@ -122,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.half:
                 rows = [(t, r) for t, r in rows if bitext_half(" ".join(t.split())) == args.half]
         except (OSError, KeyError, csv.Error, UnicodeDecodeError) as e:
-            print(f"route_eval: cannot read {path} ({e.__class__.__name__}: {e}); pass the path of a CSV with "
-                  "'instruction' and 'route' columns", file=sys.stderr)
+            print(
+                f"route_eval: cannot read {path} ({e.__class__.__name__}: {e}); pass the path of a CSV with "
+                "'instruction' and 'route' columns",
+                file=sys.stderr,
+            )
             return 2
         results[str(path)] = result = evaluate(rows)
         if not args.json:

@@ -16,11 +16,13 @@ import os
 import signal
 
 ARMED: frozenset[str] = frozenset(
-    name.strip() for name in os.environ.get("SUPPORTBOT_FAILPOINTS", "").split(",") if name.strip())
+    name.strip() for name in os.environ.get("SUPPORTBOT_FAILPOINTS", "").split(",") if name.strip()
+)
 
 if ARMED:
-    logging.getLogger(__name__).warning("fail points armed: %s (the process kills itself there)",
-                                        ",".join(sorted(ARMED)))
+    logging.getLogger(__name__).warning(
+        "fail points armed: %s (the process kills itself there)", ",".join(sorted(ARMED))
+    )
 
 
 def failpoint(name: str) -> None:

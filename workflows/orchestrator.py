@@ -51,8 +51,13 @@ class PlanAnswer(BaseModel):
 
     def to_plan(self) -> Plan:
         tasks = [Task(kind=t.kind, params=TaskParams(**t.model_dump(exclude={"kind"}))) for t in self.tasks]
-        return Plan(routes=list(self.routes), tasks=tasks, confidence=self.confidence,
-                    clarify=self.clarify and not self.tasks, off_topic=self.off_topic and not self.tasks)
+        return Plan(
+            routes=list(self.routes),
+            tasks=tasks,
+            confidence=self.confidence,
+            clarify=self.clarify and not self.tasks,
+            off_topic=self.off_topic and not self.tasks,
+        )
 
 
 def _prompt(text: str, history: Sequence[str], pending: Sequence[Task], language: str | None = None) -> str:
@@ -60,8 +65,9 @@ def _prompt(text: str, history: Sequence[str], pending: Sequence[Task], language
     if history:
         parts.append("Earlier customer messages in this thread:\n" + "\n".join(f"- {h[:500]}" for h in history[-5:]))
     if pending:
-        open_tasks = [{"kind": t.kind, **t.params.model_dump(exclude_none=True), "missing": t.missing()}
-                      for t in pending]
+        open_tasks = [
+            {"kind": t.kind, **t.params.model_dump(exclude_none=True), "missing": t.missing()} for t in pending
+        ]
         parts.append("Open tasks waiting for the customer:\n" + json.dumps(open_tasks, ensure_ascii=False))
     parts.append(f"New customer message:\n<<<\n{text}\n>>>")
     return "\n\n".join(parts)
@@ -76,19 +82,32 @@ def _keep_pending(plan: Plan, pending: Sequence[Task]) -> Plan:
     return plan.model_copy(update={"tasks": carried + plan.tasks})
 
 
-async def plan_message(text: str, runner: StepRunner, *, history: Sequence[str] = (),
-                       pending: Sequence[Task] = (), tally: Tally | None = None,
-                       language: str | None = None) -> StepOutcome[PlanAnswer]:
-    request = LLMRequest(step="plan", schema=PlanAnswer, system=PLAN_SYSTEM,
-                         prompt=_prompt(text, history, pending, language),
-                         inputs={"text": text, "history": list(history),
-                                 "pending": [t.model_dump() for t in pending]})
+async def plan_message(
+    text: str,
+    runner: StepRunner,
+    *,
+    history: Sequence[str] = (),
+    pending: Sequence[Task] = (),
+    tally: Tally | None = None,
+    language: str | None = None,
+) -> StepOutcome[PlanAnswer]:
+    request = LLMRequest(
+        step="plan",
+        schema=PlanAnswer,
+        system=PLAN_SYSTEM,
+        prompt=_prompt(text, history, pending, language),
+        inputs={"text": text, "history": list(history), "pending": [t.model_dump() for t in pending]},
+    )
 
     def offline() -> PlanAnswer:
         p = offline_plan(text, pending=list(pending), history=list(history), language=language)
-        return PlanAnswer(routes=p.routes or ["general"],
-                          tasks=[TaskAnswer(kind=t.kind, **t.params.model_dump()) for t in p.tasks],
-                          confidence=p.confidence, clarify=p.clarify, off_topic=p.off_topic)
+        return PlanAnswer(
+            routes=p.routes or ["general"],
+            tasks=[TaskAnswer(kind=t.kind, **t.params.model_dump()) for t in p.tasks],
+            confidence=p.confidence,
+            clarify=p.clarify,
+            off_topic=p.off_topic,
+        )
 
     return await runner.run(request, offline, tally=tally)
 
@@ -117,7 +136,14 @@ def _count_asks(plan: Plan, pending: Sequence[Task]) -> Plan:
     return plan.model_copy(update={"tasks": tasks, "routes": routes})
 
 
-async def plan(text: str, runner: StepRunner, *, history: Sequence[str] = (), pending: Sequence[Task] = (),
-               tally: Tally | None = None, language: str | None = None) -> Plan:
+async def plan(
+    text: str,
+    runner: StepRunner,
+    *,
+    history: Sequence[str] = (),
+    pending: Sequence[Task] = (),
+    tally: Tally | None = None,
+    language: str | None = None,
+) -> Plan:
     outcome = await plan_message(text, runner, history=history, pending=pending, tally=tally, language=language)
     return _count_asks(_keep_pending(outcome.value.to_plan(), pending), pending)

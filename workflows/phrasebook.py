@@ -15,23 +15,32 @@ _EN = {
     "way_out_billing": "If you don't have it, tell me the date and amount of the charge, or ask for a person.",
     "way_out_status": "If you don't have it, tell me the date of the order and what you ordered, or ask for a person.",
     "thanks": "Thanks for reaching out!|Got it!|Thanks for the details!|On it!",
-    "thanks_many": ("Thanks for reaching out! Here's what I've done:|Got it — here's what I've done:|On it! Here's "
-                    "where things stand:"),
+    "thanks_many": (
+        "Thanks for reaching out! Here's what I've done:|Got it — here's what I've done:|On it! Here's "
+        "where things stand:"
+    ),
     "angry": "I'm sorry about this — let's get it sorted right away.",
     "repeated": "Sorry you've had to ask again — here's where things stand.",
-    "billing": ("**Invoice {invoice}**{concern}: I opened a billing investigation, case {ref}. Expect an answer "
-                "within {eta}."),
+    "billing": (
+        "**Invoice {invoice}**{concern}: I opened a billing investigation, case {ref}. Expect an answer within {eta}."
+    ),
     "return": "**Return of {product}**: approved, RMA number {ref}. {instructions}",
     "status": "**Order {order}**: {status}{tracking}{when} (ref {ref}).",
     # A back office's own answer, and a case no back office could settle (a person follows up; nothing is invented).
     "billing_action": "**Invoice {invoice}**{concern}: {action}, case {ref}. Expect an answer within {eta}.",
     "return_rma": "**Return of {product}**: approved, RMA number {rma} (case {ref}). {instructions}",
     "staff_case": "{subject}:{said} I passed it to our {team}, case {ref}; a person will follow up here.",
-    "subject_billing": "**Invoice {id}**", "subject_return": "**Return of {id}**", "subject_status": "**Order {id}**",
-    "team_billing": "billing team", "team_return": "returns team", "team_status": "order team",
-    "technical": ("**Technical issue**: I opened case {ref} for our technicians. To speed things up, reply here "
-                  "with the product or app and its version, what happened, any error message word for word, and "
-                  "the steps that make it happen."),
+    "subject_billing": "**Invoice {id}**",
+    "subject_return": "**Return of {id}**",
+    "subject_status": "**Order {id}**",
+    "team_billing": "billing team",
+    "team_return": "returns team",
+    "team_status": "order team",
+    "technical": (
+        "**Technical issue**: I opened case {ref} for our technicians. To speed things up, reply here "
+        "with the product or app and its version, what happened, any error message word for word, and "
+        "the steps that make it happen."
+    ),
     "human": "**A person will take over**: I flagged this conversation for our support team, case {ref}.",
     "ask": "To go ahead with your {label}{about}, could you tell me {wanted}?",
     "and": " and ",
@@ -39,18 +48,27 @@ _EN = {
     "product_name": "which product you would like to return",
     "reason_for_return": "the reason for the return",
     "order_id": "your order number (e.g. A-12345)",
-    "label_return": "return", "label_billing": "billing question", "label_status": "order",
+    "label_return": "return",
+    "label_billing": "billing question",
+    "label_status": "order",
     "of_product": " of the {product}",
     "clarify": "I want to be sure I get this right — what is your message about?",
     "clarify_tail": "Reply with a number or pick a button.",
-    "capabilities": ("questions about invoices and charges, returns and refunds, where your order is, and technical "
-                     "problems — or I can connect you with a person"),
-    "general": ("Thanks for your message! I can help with {capabilities}. Tell me a bit more — an invoice number, "
-                "an order number or the product — and I'll get on it."),
+    "capabilities": (
+        "questions about invoices and charges, returns and refunds, where your order is, and technical "
+        "problems — or I can connect you with a person"
+    ),
+    "general": (
+        "Thanks for your message! I can help with {capabilities}. Tell me a bit more — an invoice number, "
+        "an order number or the product — and I'll get on it."
+    ),
     "empty": "Hi! Your message looks empty. I can help with {capabilities}. What can I do for you?",
     "english_only": "_I can only answer in English for now._",
-    "choice_billing": "Billing", "choice_return": "Return", "choice_status": "Order status",
-    "choice_general": "Something else", "choice_human": "A person",
+    "choice_billing": "Billing",
+    "choice_return": "Return",
+    "choice_status": "Order status",
+    "choice_general": "Something else",
+    "choice_human": "A person",
 }
 
 _ES = {
@@ -63,19 +81,24 @@ _ES = {
     "angry": "Siento mucho las molestias; vamos a resolverlo enseguida.",
     "repeated": "Perdona que hayas tenido que volver a preguntar; esto es lo que hay.",
     "thanks_many": "¡Gracias por escribirnos! Esto es lo que he hecho:",
-    "billing": ("**Factura {invoice}**{concern}: abrí una revisión de facturación, caso {ref}. Recibirás respuesta en "
-                "{eta}."),
+    "billing": (
+        "**Factura {invoice}**{concern}: abrí una revisión de facturación, caso {ref}. Recibirás respuesta en {eta}."
+    ),
     "return": "**Devolución de {product}**: aprobada, número RMA {ref}. {instructions}",
     "status": "**Pedido {order}**: {status}{tracking}{when} (ref {ref}).",
     "billing_action": "**Factura {invoice}**{concern}: {action}, caso {ref}. Recibirás respuesta en {eta}.",
     "return_rma": "**Devolución de {product}**: aprobada, número RMA {rma} (caso {ref}). {instructions}",
     "staff_case": "{subject}:{said} Lo pasé a nuestro {team}, caso {ref}; una persona te responderá aquí.",
-    "subject_billing": "**Factura {id}**", "subject_return": "**Devolución de {id}**",
+    "subject_billing": "**Factura {id}**",
+    "subject_return": "**Devolución de {id}**",
     "subject_status": "**Pedido {id}**",
-    "team_billing": "equipo de facturación", "team_return": "equipo de devoluciones",
+    "team_billing": "equipo de facturación",
+    "team_return": "equipo de devoluciones",
     "team_status": "equipo de pedidos",
-    "technical": ("**Problema técnico**: abrí el caso {ref} para nuestros técnicos. Responde aquí con el producto o la "
-                  "aplicación y su versión, qué pasó, el mensaje de error exacto y los pasos para reproducirlo."),
+    "technical": (
+        "**Problema técnico**: abrí el caso {ref} para nuestros técnicos. Responde aquí con el producto o la "
+        "aplicación y su versión, qué pasó, el mensaje de error exacto y los pasos para reproducirlo."
+    ),
     "human": "**Te atenderá una persona**: avisé a nuestro equipo de soporte, caso {ref}.",
     "ask": "Para seguir con tu {label}{about}, ¿podrías indicarme {wanted}?",
     "and": " y ",
@@ -83,17 +106,26 @@ _ES = {
     "product_name": "qué producto quieres devolver",
     "reason_for_return": "el motivo de la devolución",
     "order_id": "tu número de pedido (p. ej. A-12345)",
-    "label_return": "devolución", "label_billing": "consulta de facturación", "label_status": "pedido",
+    "label_return": "devolución",
+    "label_billing": "consulta de facturación",
+    "label_status": "pedido",
     "of_product": " de {product}",
     "clarify": "Quiero asegurarme de entenderte bien: ¿de qué trata tu mensaje?",
     "clarify_tail": "Responde con un número o elige un botón.",
-    "capabilities": ("facturas y cobros, devoluciones y reembolsos, dónde está tu pedido y problemas técnicos, "
-                     "o puedo ponerte en contacto con una persona"),
-    "general": ("¡Gracias por tu mensaje! Puedo ayudarte con {capabilities}. Cuéntame un poco más (un número de "
-                "factura, de pedido o el producto) y me pongo con ello."),
+    "capabilities": (
+        "facturas y cobros, devoluciones y reembolsos, dónde está tu pedido y problemas técnicos, "
+        "o puedo ponerte en contacto con una persona"
+    ),
+    "general": (
+        "¡Gracias por tu mensaje! Puedo ayudarte con {capabilities}. Cuéntame un poco más (un número de "
+        "factura, de pedido o el producto) y me pongo con ello."
+    ),
     "empty": "¡Hola! Tu mensaje parece vacío. Puedo ayudarte con {capabilities}. ¿Qué necesitas?",
-    "choice_billing": "Facturación", "choice_return": "Devolución", "choice_status": "Estado del pedido",
-    "choice_general": "Otra cosa", "choice_human": "Una persona",
+    "choice_billing": "Facturación",
+    "choice_return": "Devolución",
+    "choice_status": "Estado del pedido",
+    "choice_general": "Otra cosa",
+    "choice_human": "Una persona",
 }
 
 _FR = {
@@ -101,26 +133,35 @@ _FR = {
     "world": "Cela sort de ce que je sais faire, désolé ! Je peux vous aider pour {capabilities}.",
     "way_out": "Si vous ne l'avez pas, dites-le-moi et je vous passe une personne.",
     "way_out_billing": "Sinon, donnez-moi la date et le montant du prélèvement, ou demandez une personne.",
-    "way_out_status": ("Sinon, donnez-moi la date de la commande et ce que vous avez commandé, ou demandez une "
-                       "personne."),
+    "way_out_status": (
+        "Sinon, donnez-moi la date de la commande et ce que vous avez commandé, ou demandez une personne."
+    ),
     "thanks": "Merci de nous avoir écrit !",
     "angry": "Je suis désolé pour ce désagrément ; réglons cela tout de suite.",
     "repeated": "Désolé que vous ayez dû redemander ; voici où nous en sommes.",
     "thanks_many": "Merci de nous avoir écrit ! Voici ce que j'ai fait :",
-    "billing": ("**Facture {invoice}**{concern} : j'ai ouvert une vérification de facturation, dossier {ref}. Réponse "
-                "sous {eta}."),
+    "billing": (
+        "**Facture {invoice}**{concern} : j'ai ouvert une vérification de facturation, dossier {ref}. Réponse "
+        "sous {eta}."
+    ),
     "return": "**Retour de {product}** : accepté, numéro RMA {ref}. {instructions}",
     "status": "**Commande {order}** : {status}{tracking}{when} (réf. {ref}).",
     "billing_action": "**Facture {invoice}**{concern} : {action}, dossier {ref}. Réponse sous {eta}.",
     "return_rma": "**Retour de {product}** : accepté, numéro RMA {rma} (dossier {ref}). {instructions}",
-    "staff_case": ("{subject} :{said} je l'ai transmis à notre {team}, dossier {ref} ; une personne vous "
-                   "répondra ici."),
-    "subject_billing": "**Facture {id}**", "subject_return": "**Retour de {id}**",
+    "staff_case": (
+        "{subject} :{said} je l'ai transmis à notre {team}, dossier {ref} ; une personne vous répondra ici."
+    ),
+    "subject_billing": "**Facture {id}**",
+    "subject_return": "**Retour de {id}**",
     "subject_status": "**Commande {id}**",
-    "team_billing": "équipe facturation", "team_return": "équipe des retours", "team_status": "équipe des commandes",
-    "technical": ("**Problème technique** : j'ai ouvert le dossier {ref} pour nos techniciens. Répondez ici avec le "
-                  "produit ou l'application et sa version, ce qui s'est passé, le message d'erreur exact et les étapes "
-                  "pour le reproduire."),
+    "team_billing": "équipe facturation",
+    "team_return": "équipe des retours",
+    "team_status": "équipe des commandes",
+    "technical": (
+        "**Problème technique** : j'ai ouvert le dossier {ref} pour nos techniciens. Répondez ici avec le "
+        "produit ou l'application et sa version, ce qui s'est passé, le message d'erreur exact et les étapes "
+        "pour le reproduire."
+    ),
     "human": "**Une personne va prendre le relais** : j'ai prévenu notre équipe, dossier {ref}.",
     "ask": "Pour continuer votre {label}{about}, pourriez-vous m'indiquer {wanted} ?",
     "and": " et ",
@@ -128,17 +169,26 @@ _FR = {
     "product_name": "le produit que vous souhaitez retourner",
     "reason_for_return": "la raison du retour",
     "order_id": "votre numéro de commande (ex. A-12345)",
-    "label_return": "retour", "label_billing": "question de facturation", "label_status": "commande",
+    "label_return": "retour",
+    "label_billing": "question de facturation",
+    "label_status": "commande",
     "of_product": " de {product}",
     "clarify": "Je veux être sûr de bien comprendre : de quoi parle votre message ?",
     "clarify_tail": "Répondez par un numéro ou choisissez un bouton.",
-    "capabilities": ("les factures et prélèvements, les retours et remboursements, le suivi de votre commande et les "
-                     "problèmes techniques, ou je peux vous mettre en relation avec une personne"),
-    "general": ("Merci pour votre message ! Je peux vous aider pour {capabilities}. Dites-m'en un peu plus (un numéro "
-                "de facture, de commande ou le produit) et je m'en occupe."),
+    "capabilities": (
+        "les factures et prélèvements, les retours et remboursements, le suivi de votre commande et les "
+        "problèmes techniques, ou je peux vous mettre en relation avec une personne"
+    ),
+    "general": (
+        "Merci pour votre message ! Je peux vous aider pour {capabilities}. Dites-m'en un peu plus (un numéro "
+        "de facture, de commande ou le produit) et je m'en occupe."
+    ),
     "empty": "Bonjour ! Votre message semble vide. Je peux vous aider pour {capabilities}. Que puis-je faire ?",
-    "choice_billing": "Facturation", "choice_return": "Retour", "choice_status": "Suivi de commande",
-    "choice_general": "Autre chose", "choice_human": "Une personne",
+    "choice_billing": "Facturation",
+    "choice_return": "Retour",
+    "choice_status": "Suivi de commande",
+    "choice_general": "Autre chose",
+    "choice_human": "Une personne",
 }
 
 _DE = {
@@ -151,19 +201,26 @@ _DE = {
     "angry": "Das tut mir leid – wir kümmern uns sofort darum.",
     "repeated": "Entschuldigung, dass Sie noch einmal fragen mussten – hier der Stand.",
     "thanks_many": "Danke für Ihre Nachricht! Das habe ich erledigt:",
-    "billing": ("**Rechnung {invoice}**{concern}: Ich habe eine Rechnungsprüfung eröffnet, Fall {ref}. Antwort "
-                "innerhalb von {eta}."),
+    "billing": (
+        "**Rechnung {invoice}**{concern}: Ich habe eine Rechnungsprüfung eröffnet, Fall {ref}. Antwort "
+        "innerhalb von {eta}."
+    ),
     "return": "**Rücksendung von {product}**: genehmigt, RMA-Nummer {ref}. {instructions}",
     "status": "**Bestellung {order}**: {status}{tracking}{when} (Ref. {ref}).",
     "billing_action": "**Rechnung {invoice}**{concern}: {action}, Fall {ref}. Antwort innerhalb von {eta}.",
     "return_rma": "**Rücksendung von {product}**: genehmigt, RMA-Nummer {rma} (Fall {ref}). {instructions}",
     "staff_case": "{subject}:{said} Ich habe es an unser {team} weitergegeben, Fall {ref}; jemand meldet sich hier.",
-    "subject_billing": "**Rechnung {id}**", "subject_return": "**Rücksendung von {id}**",
+    "subject_billing": "**Rechnung {id}**",
+    "subject_return": "**Rücksendung von {id}**",
     "subject_status": "**Bestellung {id}**",
-    "team_billing": "Buchhaltungsteam", "team_return": "Retourenteam", "team_status": "Bestellteam",
-    "technical": ("**Technisches Problem**: Ich habe Fall {ref} für unsere Techniker eröffnet. Antworten Sie hier "
-                  "mit Produkt oder App und Version, was passiert ist, der genauen Fehlermeldung und den Schritten "
-                  "dorthin."),
+    "team_billing": "Buchhaltungsteam",
+    "team_return": "Retourenteam",
+    "team_status": "Bestellteam",
+    "technical": (
+        "**Technisches Problem**: Ich habe Fall {ref} für unsere Techniker eröffnet. Antworten Sie hier "
+        "mit Produkt oder App und Version, was passiert ist, der genauen Fehlermeldung und den Schritten "
+        "dorthin."
+    ),
     "human": "**Ein Mensch übernimmt**: Ich habe unser Support-Team informiert, Fall {ref}.",
     "ask": "Um mit Ihrer {label}{about} weiterzumachen: Können Sie mir {wanted} nennen?",
     "and": " und ",
@@ -171,17 +228,26 @@ _DE = {
     "product_name": "welches Produkt Sie zurücksenden möchten",
     "reason_for_return": "den Grund der Rücksendung",
     "order_id": "Ihre Bestellnummer (z. B. A-12345)",
-    "label_return": "Rücksendung", "label_billing": "Rechnungsfrage", "label_status": "Bestellung",
+    "label_return": "Rücksendung",
+    "label_billing": "Rechnungsfrage",
+    "label_status": "Bestellung",
     "of_product": " ({product})",
     "clarify": "Ich möchte Sie richtig verstehen: Worum geht es in Ihrer Nachricht?",
     "clarify_tail": "Antworten Sie mit einer Zahl oder wählen Sie eine Schaltfläche.",
-    "capabilities": ("Rechnungen und Abbuchungen, Rücksendungen und Erstattungen, den Stand Ihrer Bestellung und "
-                     "technische Probleme, oder ich verbinde Sie mit einem Menschen"),
-    "general": ("Danke für Ihre Nachricht! Ich helfe bei {capabilities}. Erzählen Sie mir etwas mehr (eine Rechnungs- "
-                "oder Bestellnummer oder das Produkt), dann kümmere ich mich darum."),
+    "capabilities": (
+        "Rechnungen und Abbuchungen, Rücksendungen und Erstattungen, den Stand Ihrer Bestellung und "
+        "technische Probleme, oder ich verbinde Sie mit einem Menschen"
+    ),
+    "general": (
+        "Danke für Ihre Nachricht! Ich helfe bei {capabilities}. Erzählen Sie mir etwas mehr (eine Rechnungs- "
+        "oder Bestellnummer oder das Produkt), dann kümmere ich mich darum."
+    ),
     "empty": "Hallo! Ihre Nachricht scheint leer zu sein. Ich helfe bei {capabilities}. Was kann ich tun?",
-    "choice_billing": "Rechnung", "choice_return": "Rücksendung", "choice_status": "Bestellstatus",
-    "choice_general": "Etwas anderes", "choice_human": "Eine Person",
+    "choice_billing": "Rechnung",
+    "choice_return": "Rücksendung",
+    "choice_status": "Bestellstatus",
+    "choice_general": "Etwas anderes",
+    "choice_human": "Eine Person",
 }
 
 _PT = {
@@ -200,11 +266,16 @@ _PT = {
     "billing_action": "**Fatura {invoice}**{concern}: {action}, caso {ref}. Você terá resposta em {eta}.",
     "return_rma": "**Devolução de {product}**: aprovada, número RMA {rma} (caso {ref}). {instructions}",
     "staff_case": "{subject}:{said} Passei para a nossa {team}, caso {ref}; uma pessoa vai responder aqui.",
-    "subject_billing": "**Fatura {id}**", "subject_return": "**Devolução de {id}**",
+    "subject_billing": "**Fatura {id}**",
+    "subject_return": "**Devolução de {id}**",
     "subject_status": "**Pedido {id}**",
-    "team_billing": "equipe de cobrança", "team_return": "equipe de devoluções", "team_status": "equipe de pedidos",
-    "technical": ("**Problema técnico**: abri o caso {ref} para nossos técnicos. Responda aqui com o produto ou "
-                  "aplicativo e sua versão, o que aconteceu, a mensagem de erro exata e os passos para reproduzir."),
+    "team_billing": "equipe de cobrança",
+    "team_return": "equipe de devoluções",
+    "team_status": "equipe de pedidos",
+    "technical": (
+        "**Problema técnico**: abri o caso {ref} para nossos técnicos. Responda aqui com o produto ou "
+        "aplicativo e sua versão, o que aconteceu, a mensagem de erro exata e os passos para reproduzir."
+    ),
     "human": "**Uma pessoa vai assumir**: avisei nossa equipe de suporte, caso {ref}.",
     "ask": "Para continuar com sua {label}{about}, pode me dizer {wanted}?",
     "and": " e ",
@@ -212,59 +283,102 @@ _PT = {
     "product_name": "qual produto você quer devolver",
     "reason_for_return": "o motivo da devolução",
     "order_id": "o número do seu pedido (ex. A-12345)",
-    "label_return": "devolução", "label_billing": "dúvida de cobrança", "label_status": "pedido",
+    "label_return": "devolução",
+    "label_billing": "dúvida de cobrança",
+    "label_status": "pedido",
     "of_product": " de {product}",
     "clarify": "Quero ter certeza de que entendi: sobre o que é sua mensagem?",
     "clarify_tail": "Responda com um número ou escolha um botão.",
-    "capabilities": ("faturas e cobranças, devoluções e reembolsos, onde está seu pedido e problemas técnicos, "
-                     "ou posso colocar você em contato com uma pessoa"),
-    "general": ("Obrigado pela mensagem! Posso ajudar com {capabilities}. Conte um pouco mais (um número de fatura, "
-                "de pedido ou o produto) e eu cuido disso."),
+    "capabilities": (
+        "faturas e cobranças, devoluções e reembolsos, onde está seu pedido e problemas técnicos, "
+        "ou posso colocar você em contato com uma pessoa"
+    ),
+    "general": (
+        "Obrigado pela mensagem! Posso ajudar com {capabilities}. Conte um pouco mais (um número de fatura, "
+        "de pedido ou o produto) e eu cuido disso."
+    ),
     "empty": "Olá! Sua mensagem parece vazia. Posso ajudar com {capabilities}. O que posso fazer?",
-    "choice_billing": "Cobrança", "choice_return": "Devolução", "choice_status": "Status do pedido",
-    "choice_general": "Outra coisa", "choice_human": "Uma pessoa",
+    "choice_billing": "Cobrança",
+    "choice_return": "Devolução",
+    "choice_status": "Status do pedido",
+    "choice_general": "Outra coisa",
+    "choice_human": "Uma pessoa",
 }
 
 _BOOKS = {"en": _EN, "es": _ES, "fr": _FR, "de": _DE, "pt": _PT}
 
 # The simulated back office's own words (workers/), in each language; a real back office's words pass as they are.
 _VALUES: dict[str, dict[str, str]] = {
-    "es": {"processing": "en preparación", "shipped": "enviado", "in transit": "en tránsito",
-           "out for delivery": "en reparto", "delivered": "entregado",
-           "ships within 1 business day; delivery in 4–6 business days":
-               "sale en 1 día hábil; entrega en 4–6 días hábiles",
-           "in 3–4 business days": "en 3–4 días hábiles", "in 2–3 business days": "en 2–3 días hábiles",
-           "today by 8 pm": "hoy antes de las 20:00", "2 business days": "2 días hábiles",
-           "5 business days": "5 días hábiles"},
-    "fr": {"processing": "en préparation", "shipped": "expédiée", "in transit": "en transit",
-           "out for delivery": "en cours de livraison", "delivered": "livrée",
-           "ships within 1 business day; delivery in 4–6 business days":
-               "expédition sous 1 jour ouvré ; livraison en 4 à 6 jours ouvrés",
-           "in 3–4 business days": "sous 3 à 4 jours ouvrés", "in 2–3 business days": "sous 2 à 3 jours ouvrés",
-           "today by 8 pm": "aujourd'hui avant 20 h", "2 business days": "2 jours ouvrés",
-           "5 business days": "5 jours ouvrés"},
-    "de": {"processing": "in Bearbeitung", "shipped": "versandt", "in transit": "unterwegs",
-           "out for delivery": "in Zustellung", "delivered": "zugestellt",
-           "ships within 1 business day; delivery in 4–6 business days":
-               "Versand innerhalb 1 Werktags; Lieferung in 4–6 Werktagen",
-           "in 3–4 business days": "in 3–4 Werktagen", "in 2–3 business days": "in 2–3 Werktagen",
-           "today by 8 pm": "heute bis 20 Uhr", "2 business days": "2 Werktagen", "5 business days": "5 Werktagen"},
-    "pt": {"processing": "em preparação", "shipped": "enviado", "in transit": "em trânsito",
-           "out for delivery": "saiu para entrega", "delivered": "entregue",
-           "ships within 1 business day; delivery in 4–6 business days":
-               "envio em 1 dia útil; entrega em 4–6 dias úteis",
-           "in 3–4 business days": "em 3–4 dias úteis", "in 2–3 business days": "em 2–3 dias úteis",
-           "today by 8 pm": "hoje até as 20h", "2 business days": "2 dias úteis", "5 business days": "5 dias úteis"},
+    "es": {
+        "processing": "en preparación",
+        "shipped": "enviado",
+        "in transit": "en tránsito",
+        "out for delivery": "en reparto",
+        "delivered": "entregado",
+        "ships within 1 business day; delivery in 4–6 business days": "sale en 1 día hábil; entrega en 4–6 días hábiles",  # noqa: E501
+        "in 3–4 business days": "en 3–4 días hábiles",
+        "in 2–3 business days": "en 2–3 días hábiles",
+        "today by 8 pm": "hoy antes de las 20:00",
+        "2 business days": "2 días hábiles",
+        "5 business days": "5 días hábiles",
+    },
+    "fr": {
+        "processing": "en préparation",
+        "shipped": "expédiée",
+        "in transit": "en transit",
+        "out for delivery": "en cours de livraison",
+        "delivered": "livrée",
+        "ships within 1 business day; delivery in 4–6 business days": "expédition sous 1 jour ouvré ; livraison en 4 à 6 jours ouvrés",  # noqa: E501
+        "in 3–4 business days": "sous 3 à 4 jours ouvrés",
+        "in 2–3 business days": "sous 2 à 3 jours ouvrés",
+        "today by 8 pm": "aujourd'hui avant 20 h",
+        "2 business days": "2 jours ouvrés",
+        "5 business days": "5 jours ouvrés",
+    },
+    "de": {
+        "processing": "in Bearbeitung",
+        "shipped": "versandt",
+        "in transit": "unterwegs",
+        "out for delivery": "in Zustellung",
+        "delivered": "zugestellt",
+        "ships within 1 business day; delivery in 4–6 business days": "Versand innerhalb 1 Werktags; Lieferung in 4–6 Werktagen",  # noqa: E501
+        "in 3–4 business days": "in 3–4 Werktagen",
+        "in 2–3 business days": "in 2–3 Werktagen",
+        "today by 8 pm": "heute bis 20 Uhr",
+        "2 business days": "2 Werktagen",
+        "5 business days": "5 Werktagen",
+    },
+    "pt": {
+        "processing": "em preparação",
+        "shipped": "enviado",
+        "in transit": "em trânsito",
+        "out for delivery": "saiu para entrega",
+        "delivered": "entregue",
+        "ships within 1 business day; delivery in 4–6 business days": "envio em 1 dia útil; entrega em 4–6 dias úteis",
+        "in 3–4 business days": "em 3–4 dias úteis",
+        "in 2–3 business days": "em 2–3 dias úteis",
+        "today by 8 pm": "hoje até as 20h",
+        "2 business days": "2 dias úteis",
+        "5 business days": "5 dias úteis",
+    },
 }
 _RETURN_STEPS = {
-    "es": ("Empaqueta el producto con todos sus accesorios, escribe el número RMA en el paquete y entrégalo en "
-           "cualquier punto del transportista en 14 días con la etiqueta prepagada que te enviamos por correo."),
-    "fr": ("Emballez le produit avec tous ses accessoires, inscrivez le numéro RMA sur le colis et déposez-le dans "
-           "un point du transporteur sous 14 jours avec l'étiquette prépayée envoyée par e-mail."),
-    "de": ("Verpacken Sie das Produkt mit allem Zubehör, schreiben Sie die RMA-Nummer auf das Paket und geben Sie "
-           "es innerhalb von 14 Tagen mit dem per E-Mail gesendeten Etikett bei einer Annahmestelle ab."),
-    "pt": ("Embale o produto com todos os acessórios, escreva o número RMA no pacote e entregue-o em qualquer "
-           "ponto da transportadora em 14 dias com a etiqueta pré-paga que enviamos por e-mail."),
+    "es": (
+        "Empaqueta el producto con todos sus accesorios, escribe el número RMA en el paquete y entrégalo en "
+        "cualquier punto del transportista en 14 días con la etiqueta prepagada que te enviamos por correo."
+    ),
+    "fr": (
+        "Emballez le produit avec tous ses accessoires, inscrivez le numéro RMA sur le colis et déposez-le dans "
+        "un point du transporteur sous 14 jours avec l'étiquette prépayée envoyée par e-mail."
+    ),
+    "de": (
+        "Verpacken Sie das Produkt mit allem Zubehör, schreiben Sie die RMA-Nummer auf das Paket und geben Sie "
+        "es innerhalb von 14 Tagen mit dem per E-Mail gesendeten Etikett bei einer Annahmestelle ab."
+    ),
+    "pt": (
+        "Embale o produto com todos os acessórios, escreva o número RMA no pacote e entregue-o em qualquer "
+        "ponto da transportadora em 14 dias com a etiqueta pré-paga que enviamos por e-mail."
+    ),
 }
 
 

@@ -45,21 +45,34 @@ class Answer:
     language: str = "en"  # the customer's (ISO 639-1), as detected for the conversation
 
     def as_json(self) -> dict[str, Any]:
-        return {"reply": self.reply, "route": self.route, "routes": self.routes,
-                "cases": [c.model_dump(exclude={"new"}) for c in self.cases],
-                "pending": [{"kind": p.kind, "missing": p.missing} for p in self.pending],
-                "llm_calls": self.llm_calls, "fallbacks": self.fallbacks, "confidence": self.confidence,
-                "clarify": self.clarify, "language": self.language}
+        return {
+            "reply": self.reply,
+            "route": self.route,
+            "routes": self.routes,
+            "cases": [c.model_dump(exclude={"new"}) for c in self.cases],
+            "pending": [{"kind": p.kind, "missing": p.missing} for p in self.pending],
+            "llm_calls": self.llm_calls,
+            "fallbacks": self.fallbacks,
+            "confidence": self.confidence,
+            "clarify": self.clarify,
+            "language": self.language,
+        }
 
     @classmethod
     def from_json(cls, reply: str, meta: dict[str, Any]) -> Answer:
         """An answer stored with its reply (`as_json()` as the reply's meta)."""
-        return cls(reply=reply, route=meta.get("route", "general"), routes=meta.get("routes", ["general"]),
-                   cases=[CaseSummary(**c) for c in meta.get("cases", [])],
-                   pending=[PendingSummary(**p) for p in meta.get("pending", [])], llm_calls=0,
-                   fallbacks=int(meta.get("fallbacks", 0)),
-                   clarify=bool(meta.get("clarify")), confidence=float(meta.get("confidence", 1.0)),
-                   language=str(meta.get("language", "en")))
+        return cls(
+            reply=reply,
+            route=meta.get("route", "general"),
+            routes=meta.get("routes", ["general"]),
+            cases=[CaseSummary(**c) for c in meta.get("cases", [])],
+            pending=[PendingSummary(**p) for p in meta.get("pending", [])],
+            llm_calls=0,
+            fallbacks=int(meta.get("fallbacks", 0)),
+            clarify=bool(meta.get("clarify")),
+            confidence=float(meta.get("confidence", 1.0)),
+            language=str(meta.get("language", "en")),
+        )
 
 
 @dataclass
@@ -90,8 +103,12 @@ class Planned:
 
     @property
     def pending(self) -> list[PendingSummary]:
-        return [PendingSummary(kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True),
-                               asked=max(1, t.asked)) for _, t in self.waiting]
+        return [
+            PendingSummary(
+                kind=t.kind, missing=t.missing(), params=t.params.model_dump(exclude_none=True), asked=max(1, t.asked)
+            )
+            for _, t in self.waiting
+        ]
 
 
 _SIMULATED = BackOffices()
@@ -103,14 +120,26 @@ async def run_worker(task: Task, ctx: WorkContext) -> CaseDraft:
 
 
 class SupportWorkflow:
-    def __init__(self, runner: StepRunner, *, general_answerer: GeneralAnswerer | None = None,
-                 backoffices: BackOffices | None = None) -> None:
+    def __init__(
+        self,
+        runner: StepRunner,
+        *,
+        general_answerer: GeneralAnswerer | None = None,
+        backoffices: BackOffices | None = None,
+    ) -> None:
         self.runner = runner
         self.general_answerer = general_answerer
         self.backoffices = backoffices or _SIMULATED  # where billing, return and status tasks go
 
-    async def plan(self, text: str, *, history: Sequence[str] = (), pending: Sequence[Task] = (),
-                   stored_plan: dict[str, Any] | None = None, thread_language: str | None = None) -> Planned:
+    async def plan(
+        self,
+        text: str,
+        *,
+        history: Sequence[str] = (),
+        pending: Sequence[Task] = (),
+        stored_plan: dict[str, Any] | None = None,
+        thread_language: str | None = None,
+    ) -> Planned:
         """Route and decompose the message (a stored plan is replayed: a retry does what the first try
         decided). Tasks still waiting for this customer are offered to the planner to complete. The
         message's language is detected; `thread_language` (the conversation's) holds when it is too
@@ -122,15 +151,25 @@ class SupportWorkflow:
         tone = tone_of(clean, history)
 
         def planned(plan: Plan, replayed: bool) -> Planned:
-            return Planned(clean, truncated, plan, replayed, tally, language=language, detected=detected, tone=tone,
-                           turn=len(history))
+            return Planned(
+                clean,
+                truncated,
+                plan,
+                replayed,
+                tally,
+                language=language,
+                detected=detected,
+                tone=tone,
+                turn=len(history),
+            )
 
         if stored_plan:
             return planned(Plan.model_validate(stored_plan), True)
         if not clean:
             return planned(Plan(routes=["general"], tasks=list(pending)), False)
-        return planned(await make_plan(clean, self.runner, history=history, pending=pending, tally=tally,
-                                       language=language), False)
+        return planned(
+            await make_plan(clean, self.runner, history=history, pending=pending, tally=tally, language=language), False
+        )
 
     async def work(self, orders: Sequence[tuple[Task, WorkContext]]) -> list[CaseDraft]:
         """Every ready task through its back office, in parallel."""
@@ -143,13 +182,30 @@ class SupportWorkflow:
         if not plan.tasks and self.general_answerer is not None and planned.text:
             general = await self.general_answerer(planned.text)
         pending = planned.pending
-        ctx = ReplyContext(text=planned.text, routes=plan.routes, cases=list(cases), pending=pending,
-                           truncated=planned.truncated, general_answer=general, clarify=plan.clarify,
-                           off_topic=plan.off_topic,
-                           language=planned.language, tone=planned.tone, turn=planned.turn)
+        ctx = ReplyContext(
+            text=planned.text,
+            routes=plan.routes,
+            cases=list(cases),
+            pending=pending,
+            truncated=planned.truncated,
+            general_answer=general,
+            clarify=plan.clarify,
+            off_topic=plan.off_topic,
+            language=planned.language,
+            tone=planned.tone,
+            turn=planned.turn,
+        )
         text = defuse(await synthesize(ctx, self.runner, tally=planned.tally))
-        return Answer(reply=text, route=plan.route, routes=plan.routes, cases=list(cases), pending=pending,
-                      llm_calls=planned.tally.llm_calls, fallbacks=planned.tally.fallbacks,
-                      truncated=planned.truncated,
-                      clarify=plan.clarify and not cases and not pending, confidence=plan.confidence,
-                      language=planned.language)
+        return Answer(
+            reply=text,
+            route=plan.route,
+            routes=plan.routes,
+            cases=list(cases),
+            pending=pending,
+            llm_calls=planned.tally.llm_calls,
+            fallbacks=planned.tally.fallbacks,
+            truncated=planned.truncated,
+            clarify=plan.clarify and not cases and not pending,
+            confidence=plan.confidence,
+            language=planned.language,
+        )

@@ -24,7 +24,13 @@ class RouteAnswer(BaseModel):
 
 
 async def route(text: str, runner: StepRunner, *, tally: Tally | None = None) -> list[Route]:
-    request = LLMRequest(step="route", schema=RouteAnswer, system=ROUTER_SYSTEM, role="router",
-                         prompt=f"Customer message:\n<<<\n{text}\n>>>", inputs={"text": text})
+    request = LLMRequest(
+        step="route",
+        schema=RouteAnswer,
+        system=ROUTER_SYSTEM,
+        role="router",
+        prompt=f"Customer message:\n<<<\n{text}\n>>>",
+        inputs={"text": text},
+    )
     outcome = await runner.run(request, lambda: RouteAnswer(routes=classify(text)), tally=tally)
     return outcome.value.routes

@@ -86,25 +86,43 @@ def _case_line(case: CaseSummary, book: dict[str, str], language: str) -> str:
             concern = f" ({d['concern']})" if d.get("concern") else ""
             eta = d.get("resolution_eta", "a few business days")
             if d.get("source") not in (None, "simulated") and d.get("action_taken"):  # what the back office did
-                return book["billing_action"].format(invoice=d.get("invoice_number", ""), concern=concern, ref=ref,
-                                                     action=d["action_taken"].rstrip("."), eta=eta) + said
-            return book["billing"].format(invoice=d.get("invoice_number", ""), concern=concern, ref=ref,
-                                          eta=eta) + said
+                return (
+                    book["billing_action"].format(
+                        invoice=d.get("invoice_number", ""),
+                        concern=concern,
+                        ref=ref,
+                        action=d["action_taken"].rstrip("."),
+                        eta=eta,
+                    )
+                    + said
+                )
+            return book["billing"].format(invoice=d.get("invoice_number", ""), concern=concern, ref=ref, eta=eta) + said
         case "return":
             steps = return_steps(d.get("shipping_instructions", ""), language)
             rma = d.get("rma_number") or case.ref
-            line = (book["return"].format(product=d.get("product_name", "your item"), ref=ref, instructions=steps)
-                    if rma == case.ref else
-                    book["return_rma"].format(product=d.get("product_name", "your item"), rma=rma, ref=ref,
-                                              instructions=steps))
+            line = (
+                book["return"].format(product=d.get("product_name", "your item"), ref=ref, instructions=steps)
+                if rma == case.ref
+                else book["return_rma"].format(
+                    product=d.get("product_name", "your item"), rma=rma, ref=ref, instructions=steps
+                )
+            )
             return line.rstrip() + said
         case "status":
             carrier = f"{d['carrier']} " if d.get("carrier") else ""
             tracking = f", {carrier}tracking {d['tracking_number']}" if d.get("tracking_number") else ""
             when = case.details.get("expected_delivery", "")
             when_text = f"; {d['expected_delivery']}" if when and when != "already delivered" else ""
-            return book["status"].format(order=d.get("order_id", ""), status=d.get("current_status", "being checked"),
-                                         tracking=tracking, when=when_text, ref=ref) + said
+            return (
+                book["status"].format(
+                    order=d.get("order_id", ""),
+                    status=d.get("current_status", "being checked"),
+                    tracking=tracking,
+                    when=when_text,
+                    ref=ref,
+                )
+                + said
+            )
         case "technical" | "human":
             return book[case.kind].format(ref=ref)
     return f"Case {ref} is open."
@@ -137,9 +155,11 @@ def template_reply(ctx: ReplyContext) -> str:
     if ctx.cases:
         if not ctx.tone:
             lines.append(variant(book["thanks_many"] if len(ctx.cases) > 1 else book["thanks"], ctx.turn))
-        lines.extend(f"• {_case_line(c, book, ctx.language)}"
-                     + ("" if c.new else " " + book["reused"].format(status=c.status.replace("_", " ")))
-                     for c in ctx.cases)
+        lines.extend(
+            f"• {_case_line(c, book, ctx.language)}"
+            + ("" if c.new else " " + book["reused"].format(status=c.status.replace("_", " ")))
+            for c in ctx.cases
+        )
     for p in ctx.pending:
         lines.append(_pending_question(p, book))
     if ctx.clarify and not ctx.cases and not ctx.pending:
@@ -160,8 +180,17 @@ def _refs(ctx: ReplyContext) -> list[str]:
 
 # Promises a model may add on its own: each must be backed by the facts (a back office's details or
 # message, the customer's own words, an FAQ answer). "approved" needs a return a back office approved.
-_PROMISES = ("prepaid", "shipping label", "return label", "tracking", "refund", "delivered", "in transit", "shipped",
-             "out for delivery")
+_PROMISES = (
+    "prepaid",
+    "shipping label",
+    "return label",
+    "tracking",
+    "refund",
+    "delivered",
+    "in transit",
+    "shipped",
+    "out for delivery",
+)
 
 
 def invents_promises(reply: str, ctx: ReplyContext) -> bool:
@@ -206,8 +235,17 @@ def _facts(ctx: ReplyContext) -> str:
 async def synthesize(ctx: ReplyContext, runner: StepRunner, *, tally: Tally | None = None) -> str:
     if not ctx.text.strip():
         return template_reply(ctx)  # nothing for a model to do
-    request = LLMRequest(step="synthesize", schema=ReplyAnswer, system=SYNTH_SYSTEM,
-                         prompt=f"Facts (JSON):\n{_facts(ctx)}", inputs={"refs": _refs(ctx)})
-    outcome = await runner.run(request, lambda: ReplyAnswer(reply=template_reply(ctx)), tally=tally,
-                               accept=lambda answer: reply_is_usable(answer.reply, ctx))
+    request = LLMRequest(
+        step="synthesize",
+        schema=ReplyAnswer,
+        system=SYNTH_SYSTEM,
+        prompt=f"Facts (JSON):\n{_facts(ctx)}",
+        inputs={"refs": _refs(ctx)},
+    )
+    outcome = await runner.run(
+        request,
+        lambda: ReplyAnswer(reply=template_reply(ctx)),
+        tally=tally,
+        accept=lambda answer: reply_is_usable(answer.reply, ctx),
+    )
     return defuse(outcome.value.reply.strip())  # a model can be talked into echoing a mention or a masked link

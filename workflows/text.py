@@ -37,8 +37,9 @@ def defuse(text: str) -> str:
 
     A markdown link shows its address (`label (url)`): a reply never carries a link whose text hides
     where it goes (the bot's own replies use none)."""
-    text = _MD_LINK.sub(lambda m: m.group(2) if m.group(1).strip() in ("", m.group(2)) else
-                        f"{m.group(1)} ({m.group(2)})", text)
+    text = _MD_LINK.sub(
+        lambda m: m.group(2) if m.group(1).strip() in ("", m.group(2)) else f"{m.group(1)} ({m.group(2)})", text
+    )
     # What that left of a link — one nested in another's label, an overlong label — stays text:
     # without "](" no markdown flavour makes a masked link.
     text = text.replace("](", "] (")

@@ -9,13 +9,18 @@ from typing import Literal
 
 Tone = Literal["angry", "repeated", ""]
 
-_ANGRY = re.compile(r"\b(?:ridiculous|unacceptable|terrible|awful|worst|useless|furious|angry|disgusting|scam|"
-                    r"outrageous|fed\s+up|sick\s+of|pathetic|incompetent|wtf|joke|nonsense|rubbish)\b"
-                    r"|[!?]{3,}", re.IGNORECASE)
-_REPEATED = re.compile(r"\b(?:again|(?:already|before)\s+(?:asked|told|said|wrote|sent)|"
-                       r"(?:asked|told\s+you|wrote|said)\s+(?:this\s+)?(?:before|already|twice)|"
-                       r"second\s+time|third\s+time|how\s+many\s+times|still\s+(?:no|not|waiting|nothing))\b",
-                       re.IGNORECASE)
+_ANGRY = re.compile(
+    r"\b(?:ridiculous|unacceptable|terrible|awful|worst|useless|furious|angry|disgusting|scam|"
+    r"outrageous|fed\s+up|sick\s+of|pathetic|incompetent|wtf|joke|nonsense|rubbish)\b"
+    r"|[!?]{3,}",
+    re.IGNORECASE,
+)
+_REPEATED = re.compile(
+    r"\b(?:again|(?:already|before)\s+(?:asked|told|said|wrote|sent)|"
+    r"(?:asked|told\s+you|wrote|said)\s+(?:this\s+)?(?:before|already|twice)|"
+    r"second\s+time|third\s+time|how\s+many\s+times|still\s+(?:no|not|waiting|nothing))\b",
+    re.IGNORECASE,
+)
 _LETTERS = re.compile(r"[^\W\d_]")
 
 

@@ -30,8 +30,15 @@ REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
 def coerce_route(value: str | None) -> Route:
     """Map any label to a known route; an unknown label falls back to `general` instead of raising."""
     label = (value or "").strip().lower()
-    aliases = {"returns": "return", "refund": "return", "order_status": "status", "tech": "technical",
-               "agent": "human", "handoff": "human", "invoice": "billing"}
+    aliases = {
+        "returns": "return",
+        "refund": "return",
+        "order_status": "status",
+        "tech": "technical",
+        "agent": "human",
+        "handoff": "human",
+        "invoice": "billing",
+    }
     return _ROUTE_NAMED.get(aliases.get(label, label), "general")
 
 

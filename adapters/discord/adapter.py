@@ -41,8 +41,12 @@ _log = logging.getLogger(__name__)
 
 # JSON error codes no retry fixes: the bot cannot see or write in the channel, or the channel is gone.
 # A delivery failing with one is given up at once.
-PERMANENT_CODES = {50001: "Missing Access", 50013: "Missing Permissions", 10003: "Unknown Channel",
-                   50007: "Cannot send messages to this user"}
+PERMANENT_CODES = {
+    50001: "Missing Access",
+    50013: "Missing Permissions",
+    10003: "Unknown Channel",
+    50007: "Cannot send messages to this user",
+}
 
 CONNECT_TIMEOUT_S = 30.0
 STOP_GRACE_S = 15.0
@@ -52,8 +56,10 @@ HISTORY_LIMIT = 50  # messages read after the customer's when looking for a repl
 def describe_failure(exc: BaseException) -> str:
     """One line saying what went wrong with the connection and what to do."""
     if isinstance(exc, discord.PrivilegedIntentsRequired):
-        return ("Discord refused the Message Content intent: enable it for the bot in the Developer Portal "
-                "(Bot → Privileged Gateway Intents → Message Content Intent)")
+        return (
+            "Discord refused the Message Content intent: enable it for the bot in the Developer Portal "
+            "(Bot → Privileged Gateway Intents → Message Content Intent)"
+        )
     if isinstance(exc, discord.LoginFailure):
         return "Discord refused DISCORD_BOT_TOKEN: check the bot token (Developer Portal → Bot → Reset Token)"
     if isinstance(exc, discord.ConnectionClosed):
@@ -64,10 +70,19 @@ def describe_failure(exc: BaseException) -> str:
 class DiscordAdapter:
     name = PLATFORM
 
-    def __init__(self, handlers: Handlers, *, token: str, channel_ids: Sequence[str | int] = (),
-                 api_url: str | None = None, gateway_url: str | None = None, guild_ready_timeout: float = 2.0,
-                 connect_timeout_s: float = CONNECT_TIMEOUT_S, tasks: TaskGroup | None = None,
-                 staff_role_ids: Sequence[str | int] = ()) -> None:
+    def __init__(
+        self,
+        handlers: Handlers,
+        *,
+        token: str,
+        channel_ids: Sequence[str | int] = (),
+        api_url: str | None = None,
+        gateway_url: str | None = None,
+        guild_ready_timeout: float = 2.0,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        tasks: TaskGroup | None = None,
+        staff_role_ids: Sequence[str | int] = (),
+    ) -> None:
         self._token = token.strip()
         if not self._token:
             raise ValueError("the Discord adapter needs DISCORD_BOT_TOKEN")
@@ -76,17 +91,22 @@ class DiscordAdapter:
         self.tasks = tasks or TaskGroup("Discord")
         self.conversations = Conversations(handlers, self.tasks, channel_ids=channel_ids)
         self.commands = AppCommands(handlers.commands, handlers.is_staff, self.tasks)
-        self.client = SupportClient(commands=handlers.commands, invoke=self.commands.invoke,
-                                    on_message=self.conversations.on_message, on_command_error=self.commands.on_error,
-                                    guild_ready_timeout=guild_ready_timeout)
+        self.client = SupportClient(
+            commands=handlers.commands,
+            invoke=self.commands.invoke,
+            on_message=self.conversations.on_message,
+            on_command_error=self.commands.on_error,
+            guild_ready_timeout=guild_ready_timeout,
+        )
         self.conversations.client = self.client
         self._gateway: asyncio.Task[None] | None = None
         self._previous_endpoints: Endpoints | None = None
         self._started = False
         self._delivery = Delivery(PLATFORM)
         # buttons (cards, feedback) route by their custom id, registered before the gateway: every card ever posted
-        self.views = StaffViews(on_interaction=handlers.on_interaction, is_staff=handlers.is_staff,
-                                tracked=self.tasks.tracked)
+        self.views = StaffViews(
+            on_interaction=handlers.on_interaction, is_staff=handlers.is_staff, tracked=self.tasks.tracked
+        )
         self.views.install(self.client)
         self.staff = StaffChannel(self.client, self.views, staff_role_ids=[str(r) for r in staff_role_ids])
 
@@ -123,21 +143,25 @@ class DiscordAdapter:
         except discord.LoginFailure as exc:
             raise RuntimeError(describe_failure(exc)) from None
         except (aiohttp.ClientError, OSError, discord.HTTPException) as exc:
-            raise RuntimeError(f"cannot reach the Discord API ({type(exc).__name__}); check the network or "
-                               "SUPPORTBOT_DISCORD_API_URL") from None
+            raise RuntimeError(
+                f"cannot reach the Discord API ({type(exc).__name__}); check the network or SUPPORTBOT_DISCORD_API_URL"
+            ) from None
         self._gateway = asyncio.create_task(self.client.connect(reconnect=True), name="discord-gateway")
         self._gateway.add_done_callback(self._gateway_ended)
         ready = asyncio.create_task(self.client.wait_until_ready(), name="discord-ready")
-        done, _ = await asyncio.wait({self._gateway, ready}, timeout=self.connect_timeout_s,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {self._gateway, ready}, timeout=self.connect_timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
         if ready in done:
             return
         ready.cancel()
         error = self._gateway.exception() if self._gateway in done else None
         if error is not None:
             raise RuntimeError(describe_failure(error)) from None
-        raise RuntimeError(f"no Discord gateway connection within {self.connect_timeout_s:.0f}s; check the network "
-                           "or SUPPORTBOT_DISCORD_GATEWAY_URL")
+        raise RuntimeError(
+            f"no Discord gateway connection within {self.connect_timeout_s:.0f}s; check the network "
+            "or SUPPORTBOT_DISCORD_GATEWAY_URL"
+        )
 
     def _gateway_ended(self, task: asyncio.Task[None]) -> None:
         error = None if task.cancelled() else task.exception()
@@ -176,24 +200,31 @@ class DiscordAdapter:
         async def post(index: int, piece: str) -> str:
             reference = None
             if index == 0 and out.in_reply_to.isdigit() and out.in_reply_to != out.channel_id:
-                reference = discord.MessageReference(message_id=int(out.in_reply_to), channel_id=int(out.channel_id),
-                                                     fail_if_not_exists=False)
+                reference = discord.MessageReference(
+                    message_id=int(out.in_reply_to), channel_id=int(out.channel_id), fail_if_not_exists=False
+                )
             view = self.views.view(out.buttons) if index == len(pieces) - 1 else None  # feedback under the last
             try:
-                message = await channel.send(piece, nonce=f"sb{out.reply_id}-{index}",
-                                             reference=reference,  # type: ignore[arg-type]  # None: no reference
-                                             allowed_mentions=NO_MENTIONS, view=view if view is not None else MISSING)
+                message = await channel.send(
+                    piece,
+                    nonce=f"sb{out.reply_id}-{index}",
+                    reference=reference,  # type: ignore[arg-type]  # None: no reference
+                    allowed_mentions=NO_MENTIONS,
+                    view=view if view is not None else MISSING,
+                )
             except (discord.Forbidden, discord.NotFound) as exc:
                 if exc.code in PERMANENT_CODES:
                     raise PermanentDeliveryError(PLATFORM, f"{exc.status} {PERMANENT_CODES[exc.code]}") from exc
                 raise
             return str(message.id)
 
-        return await self._delivery.deliver(out, pieces, post=post,
-                                            look_up=lambda: self._already_posted(channel, out, pieces))
+        return await self._delivery.deliver(
+            out, pieces, post=post, look_up=lambda: self._already_posted(channel, out, pieces)
+        )
 
-    async def _already_posted(self, channel: discord.PartialMessageable, out: Outbound,
-                              pieces: list[str]) -> dict[int, str]:
+    async def _already_posted(
+        self, channel: discord.PartialMessageable, out: Outbound, pieces: list[str]
+    ) -> dict[int, str]:
         """Pieces of this reply the bot already posted after the customer's message (piece index →
         message id), from one bounded page of history. Fetched messages carry no nonce, so a piece is
         matched by author and exact content. Errors are the delivery loop's (it posts anyway): the nonce
@@ -202,12 +233,15 @@ class DiscordAdapter:
         if me is None or not out.in_reply_to.isdigit():
             return {}
         found: dict[int, str] = {}
-        async for message in channel.history(limit=HISTORY_LIMIT, after=discord.Object(int(out.in_reply_to)),
-                                             oldest_first=True):
+        async for message in channel.history(
+            limit=HISTORY_LIMIT, after=discord.Object(int(out.in_reply_to)), oldest_first=True
+        ):
             if message.author.id != me.id:
                 continue
-            index = next((i for i, piece in enumerate(pieces)
-                          if i not in found and message.content.strip() == piece.strip()), None)
+            index = next(
+                (i for i, piece in enumerate(pieces) if i not in found and message.content.strip() == piece.strip()),
+                None,
+            )
             if index is not None:
                 found[index] = str(message.id)
         return found

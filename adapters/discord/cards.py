@@ -64,9 +64,12 @@ def _link(url: str) -> str | None:
 
 def card_embed(card: Card) -> discord.Embed:
     summary = one_line(card.summary, SUMMARY_MAX)
-    embed = discord.Embed(title=title(card), url=_link(card.thread_link),
-                          description=cut(discord.utils.escape_mentions(summary), MAX_DESCRIPTION) or None,
-                          colour=COLOURS[stage(card)])
+    embed = discord.Embed(
+        title=title(card),
+        url=_link(card.thread_link),
+        description=cut(discord.utils.escape_mentions(summary), MAX_DESCRIPTION) or None,
+        colour=COLOURS[stage(card)],
+    )
     created = card.created_at if card.created_at.tzinfo else card.created_at.replace(tzinfo=UTC)
     embed.add_field(name="Customer", value=person(card.customer_id) if card.customer_id else "—")
     embed.add_field(name="Status", value=cut(status_line(card), MAX_FIELD_VALUE))

@@ -34,12 +34,22 @@ async def _not_served(interaction: discord.Interaction, *_: Any) -> None:
 
 
 class SupportClient(discord.Client):
-    def __init__(self, *, commands: CommandList, invoke: Invoke | None = None, on_message: OnMessage | None = None,
-                 on_command_error: OnError | None = None, guild_ready_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        commands: CommandList,
+        invoke: Invoke | None = None,
+        on_message: OnMessage | None = None,
+        on_command_error: OnError | None = None,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
         # A text bot: no "PyNaCl/davey is not installed" warnings about voice it never uses.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        super().__init__(intents=make_intents(), allowed_mentions=discord.AllowedMentions.none(),
-                         guild_ready_timeout=guild_ready_timeout)
+        super().__init__(
+            intents=make_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=guild_ready_timeout,
+        )
         self.commands = commands
         self._invoke = invoke or _not_served
         self._on_message = on_message
@@ -53,8 +63,12 @@ class SupportClient(discord.Client):
         _log.debug("app commands: %s", ", ".join(f"/{n}" for n in self.command_names))
 
     async def on_ready(self) -> None:
-        _log.info("Discord: connected as %s (%s) to %d guild(s)", self.user, self.user.id if self.user else "?",
-                  len(self.guilds))
+        _log.info(
+            "Discord: connected as %s (%s) to %d guild(s)",
+            self.user,
+            self.user.id if self.user else "?",
+            len(self.guilds),
+        )
 
     async def on_message(self, message: discord.Message) -> None:
         if self._on_message is not None:

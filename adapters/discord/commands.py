@@ -64,8 +64,11 @@ def args_text(command: CommandSpec, values: dict[str, Any]) -> str:
     """The options of one invocation as the command's args text."""
     given = {o.name: option_value(values[o.name]) for o in command.options if values.get(o.name) is not None}
     words = [shlex.quote(given[o.name]) for o in command.options if o.positional and not o.rest and o.name in given]
-    words += [f"{o.name}={shlex.quote(given[o.name])}" for o in command.options
-              if not o.positional and not o.rest and o.name in given]
+    words += [
+        f"{o.name}={shlex.quote(given[o.name])}"
+        for o in command.options
+        if not o.positional and not o.rest and o.name in given
+    ]
     words += [given[o.name] for o in command.options if o.rest and o.name in given]
     return " ".join(w for w in words if w)
 
@@ -81,17 +84,23 @@ def app_command(command: CommandSpec, invoke: Invoke) -> app_commands.Command[An
     async def callback(interaction: discord.Interaction, **values: Any) -> None:
         await invoke(interaction, command, {keys[k].name: v for k, v in values.items()})
 
-    parameters = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                    annotation=discord.Interaction)]
+    parameters = [
+        inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)
+    ]
     # Discord refuses a command whose required options do not come first; the args text keeps the
     # command's order either way.
     for key, option in sorted(keys.items(), key=lambda kv: not kv[1].required):
-        parameters.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=_OPTION_TYPES[option.kind],
-                                            default=inspect.Parameter.empty if option.required else None))
+        parameters.append(
+            inspect.Parameter(
+                key,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=_OPTION_TYPES[option.kind],
+                default=inspect.Parameter.empty if option.required else None,
+            )
+        )
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     if keys:
-        described = app_commands.describe(**{k: cut(o.description, MAX_DESCRIPTION) or o.name
-                                             for k, o in keys.items()})
+        described = app_commands.describe(**{k: cut(o.description, MAX_DESCRIPTION) or o.name for k, o in keys.items()})
         renamed = app_commands.rename(**{k: app_name(o.name) for k, o in keys.items()})
         callback = renamed(described(callback))
     description = cut(command.description, MAX_DESCRIPTION) or f"/{command.name}"
@@ -134,16 +143,21 @@ class AppCommands:
         """The one callback of every app command."""
         with self.tasks.tracked():
             user = interaction.user
-            caller = Caller(PLATFORM, str(user.id), self.is_staff(PLATFORM, str(user.id), role_ids(user)),
-                            display_name=user.display_name)
+            caller = Caller(
+                PLATFORM,
+                str(user.id),
+                self.is_staff(PLATFORM, str(user.id), role_ids(user)),
+                display_name=user.display_name,
+            )
             text = args_text(command, values)
             channel = str(interaction.channel_id or "")
             _log.info("/%s by %s in %s", command.name, caller.actor, channel)
             if command.long_running and (caller.is_staff or not command.staff_only):
                 await interaction.response.defer(thinking=True)
                 progress = ProgressEditor(interaction, command.name)
-                result = await self.commands.run(command.name, text, caller, channel_id=channel,
-                                                 progress=progress.report)
+                result = await self.commands.run(
+                    command.name, text, caller, channel_id=channel, progress=progress.report
+                )
                 await progress.finish(result)
             else:
                 work = asyncio.ensure_future(self.commands.run(command.name, text, caller, channel_id=channel))
@@ -174,8 +188,9 @@ class AppCommands:
         """Anything the dispatcher did not turn into a result: logged, and a short private apology."""
         name = interaction.command.name if interaction.command else "?"
         _log.error("/%s by %s failed", name, interaction.user.id, exc_info=error)
-        sorry = CommandResult(text=f"Sorry, /{name} failed unexpectedly. The error was logged.", ephemeral=True,
-                              ok=False)
+        sorry = CommandResult(
+            text=f"Sorry, /{name} failed unexpectedly. The error was logged.", ephemeral=True, ok=False
+        )
         try:
             await self.send(interaction, sorry)
         except discord.HTTPException as exc:

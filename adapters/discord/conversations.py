@@ -55,8 +55,14 @@ def role_ids(user: discord.abc.User) -> tuple[str, ...]:
 
 
 class Conversations:
-    def __init__(self, handlers: Handlers, tasks: TaskGroup, *, channel_ids: Sequence[str | int] = (),
-                 client: discord.Client | None = None) -> None:
+    def __init__(
+        self,
+        handlers: Handlers,
+        tasks: TaskGroup,
+        *,
+        channel_ids: Sequence[str | int] = (),
+        client: discord.Client | None = None,
+    ) -> None:
         self.handlers = handlers
         self.tasks = tasks
         self.client: discord.Client = client  # type: ignore[assignment]  # set by the adapter once built
@@ -77,8 +83,9 @@ class Conversations:
         if message.type not in _ANSWERED_TYPES or not self.text_of(message):
             return None
         channel = message.channel
-        if isinstance(channel, discord.DMChannel) or (message.guild is None and
-                                                      getattr(channel, "guild_id", None) is None):
+        if isinstance(channel, discord.DMChannel) or (
+            message.guild is None and getattr(channel, "guild_id", None) is None
+        ):
             return "dm"
         if channel.id in self.channel_ids:
             return "channel"
@@ -102,14 +109,24 @@ class Conversations:
             text = text.replace(f"<@{me.id}>", "").replace(f"<@!{me.id}>", "")
         return text.strip()
 
-    def inbound(self, message: discord.Message, *, conversation: str, is_dm: bool = False,
-                channel_id: str | None = None) -> Inbound:
-        return Inbound(platform=PLATFORM, channel_id=channel_id or conversation, thread_id=conversation,
-                       user_id=str(message.author.id), text=self.text_of(message), message_id=str(message.id),
-                       user_name=message.author.display_name, is_dm=is_dm,
-                       extras={"guild_id": str(message.guild.id) if message.guild else "",
-                               "message_channel_id": str(message.channel.id),
-                               "role_ids": list(role_ids(message.author))})
+    def inbound(
+        self, message: discord.Message, *, conversation: str, is_dm: bool = False, channel_id: str | None = None
+    ) -> Inbound:
+        return Inbound(
+            platform=PLATFORM,
+            channel_id=channel_id or conversation,
+            thread_id=conversation,
+            user_id=str(message.author.id),
+            text=self.text_of(message),
+            message_id=str(message.id),
+            user_name=message.author.display_name,
+            is_dm=is_dm,
+            extras={
+                "guild_id": str(message.guild.id) if message.guild else "",
+                "message_channel_id": str(message.channel.id),
+                "role_ids": list(role_ids(message.author)),
+            },
+        )
 
     def _seen(self, message_id: int) -> tuple[Inbound, bool] | None:
         """What this process made of the message before, or None the first time."""
@@ -168,16 +185,22 @@ class Conversations:
             if message.guild is not None:
                 thread: discord.abc.Messageable = await message.create_thread(name=name)
             else:  # the guild is not in the cache (not available yet): the same call, without the model
-                await client.http.start_thread_with_message(message.channel.id, message.id, name=name,
-                                                            auto_archive_duration=1440)
+                await client.http.start_thread_with_message(
+                    message.channel.id, message.id, name=name, auto_archive_duration=1440
+                )
                 thread = client.get_partial_messageable(message.id, guild_id=guild_id)
         except discord.HTTPException as exc:
             if exc.code == THREAD_EXISTS:  # created before (a redelivery, another process): same id as the message
                 _log.info("thread for message %s exists already", message.id)
                 self._remember_thread(message.id)
                 return client.get_partial_messageable(message.id, guild_id=guild_id)
-            _log.warning("could not create a thread for message %s in %s (%s %s); answering in the channel",
-                         message.id, message.channel.id, exc.status, exc.text)
+            _log.warning(
+                "could not create a thread for message %s in %s (%s %s); answering in the channel",
+                message.id,
+                message.channel.id,
+                exc.status,
+                exc.text,
+            )
             return None
         self._remember_thread(message.id)
         _log.info("thread %s %r created for message %s", message.id, cut(name, 40), message.id)
@@ -194,7 +217,7 @@ class Conversations:
 
 @asynccontextmanager
 async def typing(channel: discord.abc.Messageable | None) -> AsyncIterator[None]:
-    """"supportbot is typing…" while the work runs; a failure to show it never stops the answer."""
+    """ "supportbot is typing…" while the work runs; a failure to show it never stops the answer."""
     indicator = channel.typing() if channel is not None else None
     if indicator is not None:
         try:

@@ -82,8 +82,9 @@ def _item_embeds(item: ResultItem) -> list[discord.Embed]:
     def new(description: str) -> discord.Embed:
         first = not embeds
         name = title if first else cut(f"{title or 'continued'} (continued)", MAX_TITLE)
-        embed = discord.Embed(title=name, description=description or None, colour=COLOUR,
-                              url=_url(item.url) if first else None)
+        embed = discord.Embed(
+            title=name, description=description or None, colour=COLOUR, url=_url(item.url) if first else None
+        )
         embeds.append(embed)
         return embed
 

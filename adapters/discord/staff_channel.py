@@ -67,13 +67,15 @@ class StaffChannel:
         if found:
             _log.info("card of %s found in %s (posted before a restart): %s", card.ref, channel_id, found)
             return found
-        message = await channel.send(embed=embed, nonce=f"sbcard{key}", allowed_mentions=NO_MENTIONS,
-                                     view=view if view is not None else MISSING)
+        message = await channel.send(
+            embed=embed, nonce=f"sbcard{key}", allowed_mentions=NO_MENTIONS, view=view if view is not None else MISSING
+        )
         _log.info("card of %s posted in %s: %s", card.ref, channel_id, message.id)
         return str(message.id)
 
-    async def _post_in_forum(self, forum: discord.ForumChannel, card: Card, embed: discord.Embed,
-                             view: discord.ui.View | None) -> str:
+    async def _post_in_forum(
+        self, forum: discord.ForumChannel, card: Card, embed: discord.Embed, view: discord.ui.View | None
+    ) -> str:
         prefix = f"{card.ref} · "
         existing = next((t for t in forum.threads if t.name.startswith(prefix) or t.name == card.ref), None)
         if existing is not None:
@@ -81,9 +83,14 @@ class StaffChannel:
             return str(existing.id)
         tags = await self._forum_tags(forum)
         applied = [tags[stage(card)]] if stage(card) in tags else []
-        posted = await forum.create_thread(name=post_name(card), embed=embed, applied_tags=applied,
-                                           auto_archive_duration=POST_ARCHIVE_MIN, allowed_mentions=NO_MENTIONS,
-                                           view=view if view is not None else MISSING)
+        posted = await forum.create_thread(
+            name=post_name(card),
+            embed=embed,
+            applied_tags=applied,
+            auto_archive_duration=POST_ARCHIVE_MIN,
+            allowed_mentions=NO_MENTIONS,
+            view=view if view is not None else MISSING,
+        )
         _log.info("forum post of %s created in %s: %s", card.ref, forum.id, posted.thread.id)
         return str(posted.thread.id)
 
@@ -111,8 +118,9 @@ class StaffChannel:
                 if me is not None and message.author.id == me.id and any(is_card_of(e, ref) for e in message.embeds):
                     return str(message.id)
         except discord.HTTPException as exc:
-            _log.warning("card of %s: could not read the staff channel's history (%s); relying on the nonce", ref,
-                         exc.status)
+            _log.warning(
+                "card of %s: could not read the staff channel's history (%s); relying on the nonce", ref, exc.status
+            )
         return ""
 
     async def _forum_tags(self, forum: discord.ForumChannel) -> dict[str, discord.ForumTag]:
@@ -128,9 +136,14 @@ class StaffChannel:
                 edited = await forum.edit(available_tags=tags)
             except discord.HTTPException as exc:
                 self._untagged.add(forum.id)
-                _log.warning("forum %s lacks the tags %s and the bot may not create them (%s %s): posts go out "
-                             "without those tags; add them, or give the bot Manage Channels", forum.id,
-                             ", ".join(missing), exc.status, exc.text)
+                _log.warning(
+                    "forum %s lacks the tags %s and the bot may not create them (%s %s): posts go out "
+                    "without those tags; add them, or give the bot Manage Channels",
+                    forum.id,
+                    ", ".join(missing),
+                    exc.status,
+                    exc.text,
+                )
             else:
                 source = edited.available_tags if isinstance(edited, discord.ForumChannel) else []
                 found = {t.name.lower(): t for t in source if t.name.lower() in TAGS}
@@ -146,8 +159,11 @@ class StaffChannel:
         thread of that id if there is one, else as a reply to the card message of that id."""
         mention = f"<@&{self.staff_role}>" if self.staff_role else ""
         content = split_text(text if not mention or mention in text else f"{mention} {text}")[0]
-        allowed = (discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(int(self.staff_role))])
-                   if self.staff_role else NO_MENTIONS)
+        allowed = (
+            discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(int(self.staff_role))])
+            if self.staff_role
+            else NO_MENTIONS
+        )
         channel = await self._channel(channel_id)
         if isinstance(channel, discord.ForumChannel) and not thread_id:  # a forum holds posts, not messages
             name = (text.strip().splitlines() or [""])[0][:FORUM_NAME_MAX] or "Reminder"
@@ -161,8 +177,9 @@ class StaffChannel:
             if isinstance(self.client.get_channel(int(thread_id)), discord.Thread):
                 target = self.client.get_partial_messageable(int(thread_id))
             else:
-                extra["reference"] = discord.MessageReference(message_id=int(thread_id), channel_id=int(channel_id),
-                                                              fail_if_not_exists=False)
+                extra["reference"] = discord.MessageReference(
+                    message_id=int(thread_id), channel_id=int(channel_id), fail_if_not_exists=False
+                )
         message = await target.send(content, allowed_mentions=allowed, **extra)
         return str(message.id)
 

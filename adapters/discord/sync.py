@@ -16,8 +16,14 @@ from .endpoints import restore as restore_endpoints
 _log = logging.getLogger(__name__)
 
 
-async def sync_commands(commands: CommandList, *, token: str, api_url: str | None = None,
-                        gateway_url: str | None = None, guild_id: int | None = None) -> list[str]:
+async def sync_commands(
+    commands: CommandList,
+    *,
+    token: str,
+    api_url: str | None = None,
+    gateway_url: str | None = None,
+    guild_id: int | None = None,
+) -> list[str]:
     """PUT every command to Discord (to one guild, or globally); returns the synced names.
 
     Only the REST API is used: a login (no gateway connection) and one bulk overwrite."""
@@ -38,8 +44,10 @@ async def sync_commands(commands: CommandList, *, token: str, api_url: str | Non
             synced = await client.tree.sync(guild=guild)
         except discord.Forbidden as exc:
             where = f"guild {guild_id}" if guild_id is not None else "Discord"
-            raise RuntimeError(f"{where} refused the commands ({exc.status} {exc.text}): invite the bot with the "
-                               "applications.commands scope") from None
+            raise RuntimeError(
+                f"{where} refused the commands ({exc.status} {exc.text}): invite the bot with the "
+                "applications.commands scope"
+            ) from None
         _log.info("synced %d commands %s", len(synced), f"to guild {guild_id}" if guild_id else "globally")
         return [command.name for command in synced]
     finally:

@@ -32,8 +32,11 @@ ACK_BUDGET_S = 2.0  # Discord invalidates the token when the first response take
 MODAL_TIMEOUT_S = 3600.0  # a modal closed without submitting is forgotten after this
 MAX_CUSTOM_ID = 100
 TEMPLATE = re.compile(r"sb:(?P<action>[a-z_]{1,24}):(?P<value>.{1,96})")
-STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger,
-          "": discord.ButtonStyle.secondary}
+STYLES = {
+    "primary": discord.ButtonStyle.primary,
+    "danger": discord.ButtonStyle.danger,
+    "": discord.ButtonStyle.secondary,
+}
 FAILED = "Something went wrong; please try again."
 
 OnInteraction = Callable[[Interaction], Awaitable[InteractionReply]]
@@ -63,9 +66,17 @@ def custom_id(button: Button) -> str:
 def interaction_of(interaction: discord.Interaction, action: str, value: str, text: str = "") -> Interaction:
     user = interaction.user
     message = interaction.message
-    return Interaction(platform=PLATFORM, user_id=str(user.id), action=action, value=value, text=text,
-                       role_ids=role_ids(user), user_name=user.display_name,
-                       channel_id=str(interaction.channel_id or ""), message_id=str(message.id) if message else "")
+    return Interaction(
+        platform=PLATFORM,
+        user_id=str(user.id),
+        action=action,
+        value=value,
+        text=text,
+        role_ids=role_ids(user),
+        user_name=user.display_name,
+        channel_id=str(interaction.channel_id or ""),
+        message_id=str(message.id) if message else "",
+    )
 
 
 class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
@@ -74,13 +85,16 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
     views: StaffViews
 
     def __init__(self, action: str, value: str, *, label: str = "", style: discord.ButtonStyle | None = None) -> None:
-        super().__init__(discord.ui.Button(label=label or action, custom_id=f"sb:{action}:{value}",
-                                           style=style or discord.ButtonStyle.secondary))
+        super().__init__(
+            discord.ui.Button(
+                label=label or action, custom_id=f"sb:{action}:{value}", style=style or discord.ButtonStyle.secondary
+            )
+        )
         self.action, self.value = action, value
 
     @classmethod
     async def from_custom_id(
-            cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ActionButton:
         if isinstance(item, discord.ui.Button):  # the button as the message shows it: keep its label and colour
             return cls(match["action"], match["value"], label=item.label or "", style=item.style)
@@ -95,12 +109,20 @@ class TextModal(discord.ui.Modal):
 
     def __init__(self, views: StaffViews, prompt: TextPrompt, action: str, value: str, opened_by: int) -> None:
         # unique per opening: two staff members closing the same case each keep their own modal
-        super().__init__(title=prompt.title.format(ref=value)[:45], timeout=MODAL_TIMEOUT_S,
-                         custom_id=f"sb-modal:{action}:{value}:{opened_by}"[:MAX_CUSTOM_ID])
+        super().__init__(
+            title=prompt.title.format(ref=value)[:45],
+            timeout=MODAL_TIMEOUT_S,
+            custom_id=f"sb-modal:{action}:{value}:{opened_by}"[:MAX_CUSTOM_ID],
+        )
         self.views, self.prompt, self.action, self.value = views, prompt, action, value
         self.text: discord.ui.TextInput[Any] = discord.ui.TextInput(
-            style=discord.TextStyle.paragraph, custom_id="text", placeholder=prompt.placeholder, required=True,
-            min_length=1, max_length=prompt.max_length)
+            style=discord.TextStyle.paragraph,
+            custom_id="text",
+            placeholder=prompt.placeholder,
+            required=True,
+            min_length=1,
+            max_length=prompt.max_length,
+        )
         self.add_item(discord.ui.Label(text=prompt.label, component=self.text))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
@@ -109,8 +131,10 @@ class TextModal(discord.ui.Modal):
         if not text:
             problem = f"The {self.prompt.label.lower()} is empty: nothing was changed."
         elif len(text) > self.prompt.max_length:
-            problem = (f"The {self.prompt.label.lower()} is too long ({len(text)} characters, at most "
-                       f"{self.prompt.max_length}): nothing was changed.")
+            problem = (
+                f"The {self.prompt.label.lower()} is too long ({len(text)} characters, at most "
+                f"{self.prompt.max_length}): nothing was changed."
+            )
         if problem:
             await interaction.response.send_message(problem, ephemeral=True)
             return
@@ -121,14 +145,18 @@ class TextModal(discord.ui.Modal):
 class StaffViews:
     """Routes our buttons and modals to the core (`on_interaction`) and builds the views we send."""
 
-    def __init__(self, *, on_interaction: OnInteraction, is_staff: IsStaff,
-                 tracked: Callable[[], AbstractContextManager[Any]] = nullcontext,
-                 ack_budget_s: float = ACK_BUDGET_S) -> None:
+    def __init__(
+        self,
+        *,
+        on_interaction: OnInteraction,
+        is_staff: IsStaff,
+        tracked: Callable[[], AbstractContextManager[Any]] = nullcontext,
+        ack_budget_s: float = ACK_BUDGET_S,
+    ) -> None:
         self.on_interaction, self.is_staff, self.tracked = on_interaction, is_staff, tracked
         self.ack_budget_s = ack_budget_s
         # one button class per router, so two clients in one process (a restart in a test) never share one
-        self.button_class: type[ActionButton] = type("CaseButton", (ActionButton,), {"views": self},
-                                                     template=TEMPLATE)
+        self.button_class: type[ActionButton] = type("CaseButton", (ActionButton,), {"views": self}, template=TEMPLATE)
 
     def install(self, client: discord.Client) -> None:
         """Route our custom ids on this client; call before it connects."""
@@ -139,11 +167,18 @@ class StaffViews:
         items = []
         for button in buttons:
             if not TEMPLATE.fullmatch(custom_id(button)) or len(custom_id(button)) > MAX_CUSTOM_ID:
-                _log.warning("button %r (%s) cannot carry its value in a custom id; left out", button.label,
-                             button.action)
+                _log.warning(
+                    "button %r (%s) cannot carry its value in a custom id; left out", button.label, button.action
+                )
                 continue
-            items.append(self.button_class(button.action, button.value, label=button.label[:80] or button.action,
-                                           style=STYLES.get(button.style, discord.ButtonStyle.secondary)))
+            items.append(
+                self.button_class(
+                    button.action,
+                    button.value,
+                    label=button.label[:80] or button.action,
+                    style=STYLES.get(button.style, discord.ButtonStyle.secondary),
+                )
+            )
         if not items:
             return None
         view = discord.ui.View(timeout=None)

@@ -58,16 +58,31 @@ LOOKUP_LIMIT = 200  # thread messages read (one page) when looking for a reply p
 
 def make_web_client(token: str, *, base_url: str | None = None) -> AsyncWebClient:
     url = base_url or DEFAULT_API_URL
-    return AsyncWebClient(token=token, base_url=url if url.endswith("/") else url + "/", timeout=30,
-                          retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
-                                          AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-                                          AsyncServerErrorRetryHandler(max_retry_count=2)])
+    return AsyncWebClient(
+        token=token,
+        base_url=url if url.endswith("/") else url + "/",
+        timeout=30,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
 
 
 # Web API errors that no retry fixes: the bot is not in the channel (or it is gone or archived), or its
 # token is no longer valid. A delivery failing with one is given up at once.
-PERMANENT_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
-                              "account_inactive", "token_revoked", "not_authed"})
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "not_authed",
+    }
+)
 
 
 # What bolt answers when it cannot authorize a request (its auth.test failed): shown to a staff member
@@ -91,8 +106,17 @@ _BOLT_LOGGER.addFilter(_TokenFromEnvironment())
 class SlackAdapter:
     name = PLATFORM
 
-    def __init__(self, handlers: Handlers, *, token: str, app_token: str = "", signing_secret: str = "",
-                 api_url: str | None = None, mode: Mode = "socket", tasks: TaskGroup | None = None) -> None:
+    def __init__(
+        self,
+        handlers: Handlers,
+        *,
+        token: str,
+        app_token: str = "",
+        signing_secret: str = "",
+        api_url: str | None = None,
+        mode: Mode = "socket",
+        tasks: TaskGroup | None = None,
+    ) -> None:
         if not token:
             raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN")
         if mode == "socket" and not app_token:
@@ -104,14 +128,20 @@ class SlackAdapter:
         self.tasks = tasks or TaskGroup("Slack")
         self.client = make_web_client(token, base_url=api_url)
         # Signatures exist only in HTTP mode; Socket Mode requests come over the authenticated websocket.
-        self.app = AsyncApp(client=self.client, signing_secret=signing_secret,
-                            request_verification_enabled=mode == "http", name="supportbot", logger=_BOLT_LOGGER,
-                            user_facing_authorize_error_message=AUTHORIZE_FAILED)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            request_verification_enabled=mode == "http",
+            name="supportbot",
+            logger=_BOLT_LOGGER,
+            user_facing_authorize_error_message=AUTHORIZE_FAILED,
+        )
         self.feedback = Feedback(self.client)
         Conversations(handlers, self.tasks, self.feedback).register(self.app)
         SlashCommands(handlers.commands, handlers.is_staff, self.tasks, self.client).register(self.app)
-        Interactions(self.client, on_interaction=handlers.on_interaction, is_staff=handlers.is_staff,
-                     spawn=self.tasks.spawn).register(self.app)
+        Interactions(
+            self.client, on_interaction=handlers.on_interaction, is_staff=handlers.is_staff, spawn=self.tasks.spawn
+        ).register(self.app)
         self.staff_channel = StaffChannel(self.client)
         self._socket: AsyncSocketModeHandler | None = None
         self._started = False
@@ -144,8 +174,10 @@ class SlackAdapter:
             # No cap on connections (aiohttp's default is 100): calls held by a slow Slack must not queue
             # the others behind them, as they did not with a session per call.
             self._http = self.client.session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=self.client.timeout),
-                trace_configs=[trace])
+                connector=aiohttp.TCPConnector(limit=0),
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout),
+                trace_configs=[trace],
+            )
 
     async def _request_started(self, *_: Any) -> None:
         self._requests += 1
@@ -165,15 +197,16 @@ class SlackAdapter:
         self._open_http()
         try:
             auth = await self.client.auth_test()
-            _log.info("Slack: connected to team %s as %s (%s mode)", auth.get("team_id"), auth.get("user_id"),
-                      self.mode)
+            _log.info(
+                "Slack: connected to team %s as %s (%s mode)", auth.get("team_id"), auth.get("user_id"), self.mode
+            )
         except SlackApiError as exc:
-            raise RuntimeError(f"Slack refused SLACK_BOT_TOKEN ({error_reason(exc)}): "
-                               "check the bot token") from None
+            raise RuntimeError(f"Slack refused SLACK_BOT_TOKEN ({error_reason(exc)}): check the bot token") from None
         except Exception as exc:  # Slack unreachable for now: HTTP mode still serves once it is back
             if self.mode == "socket":
-                raise RuntimeError(f"cannot reach the Slack API ({type(exc).__name__}); "
-                                   "check the network or SUPPORTBOT_SLACK_API_URL") from None
+                raise RuntimeError(
+                    f"cannot reach the Slack API ({type(exc).__name__}); check the network or SUPPORTBOT_SLACK_API_URL"
+                ) from None
             _log.warning("cannot reach the Slack API yet (%s: %s)", type(exc).__name__, exc)
         if self.mode == "socket":
             await self._connect_socket()
@@ -185,8 +218,10 @@ class SlackAdapter:
             opened = await self.client.apps_connections_open(app_token=self._app_token)
         except SlackApiError as exc:
             await handler.close_async()
-            raise RuntimeError(f"Slack refused SLACK_APP_TOKEN ({error_reason(exc)}): it must be an "
-                               "xapp- token with the connections:write scope") from None
+            raise RuntimeError(
+                f"Slack refused SLACK_APP_TOKEN ({error_reason(exc)}): it must be an "
+                "xapp- token with the connections:write scope"
+            ) from None
         handler.client.wss_uri = str(opened["url"])
         try:
             await asyncio.wait_for(handler.connect_async(), CONNECT_TIMEOUT_S)
@@ -217,12 +252,18 @@ class SlackAdapter:
         """Events, slash commands and interactivity: bolt verifies, acknowledges and dispatches."""
         bolt_request = await to_bolt_request(request)
         response = await self.app.async_dispatch(bolt_request)
-        if (response.status == 200 and response.body == AUTHORIZE_FAILED
-                and isinstance(bolt_request.body, dict) and bolt_request.body.get("type") == "event_callback"):
+        if (
+            response.status == 200
+            and response.body == AUTHORIZE_FAILED
+            and isinstance(bolt_request.body, dict)
+            and bolt_request.body.get("type") == "event_callback"
+        ):
             # bolt answers an event it could not authorize (its auth.test failed) with 200, and Slack would
             # never send it again: the customer's message would be lost. 503 makes Slack deliver it again.
-            _log.warning("Slack event %s not handled: auth.test failed; Slack will deliver it again",
-                         bolt_request.body.get("event_id"))
+            _log.warning(
+                "Slack event %s not handled: auth.test failed; Slack will deliver it again",
+                bolt_request.body.get("event_id"),
+            )
             return web.Response(status=503, text="authorization unavailable; retry")
         return await to_aiohttp_response(response)
 
@@ -233,13 +274,24 @@ class SlackAdapter:
 
         async def post(index: int, page: Page) -> str:
             last = index == len(pages) - 1  # feedback buttons go under the last piece
-            blocks = with_buttons(page.text, out.buttons, block_id=f"buttons:{out.reply_id}") if (
-                out.buttons and last) else None
+            blocks = (
+                with_buttons(page.text, out.buttons, block_id=f"buttons:{out.reply_id}")
+                if (out.buttons and last)
+                else None
+            )
             try:
                 response = await self.client.chat_postMessage(
-                    channel=out.channel_id, thread_ts=out.thread_id, text=page.text, unfurl_links=False,
-                    unfurl_media=False, blocks=blocks, metadata={"event_type": REPLY_EVENT, "event_payload": {
-                        "reply_id": out.reply_id, "piece": index, "pieces": len(pages)}})
+                    channel=out.channel_id,
+                    thread_ts=out.thread_id,
+                    text=page.text,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    blocks=blocks,
+                    metadata={
+                        "event_type": REPLY_EVENT,
+                        "event_payload": {"reply_id": out.reply_id, "piece": index, "pieces": len(pages)},
+                    },
+                )
             except SlackApiError as exc:
                 if (reason := error_reason(exc)) in PERMANENT_ERRORS:
                     raise PermanentDeliveryError(PLATFORM, reason) from exc
@@ -258,8 +310,12 @@ class SlackAdapter:
     async def _already_posted(self, out: Outbound) -> dict[int, str]:
         """Pieces of this reply already in the thread: piece index → ts. One page of the thread from the
         customer's message on (our reply comes after it). Errors are the delivery loop's to handle."""
-        args: dict[str, Any] = {"channel": out.channel_id, "ts": out.thread_id, "include_all_metadata": True,
-                                "limit": LOOKUP_LIMIT}
+        args: dict[str, Any] = {
+            "channel": out.channel_id,
+            "ts": out.thread_id,
+            "include_all_metadata": True,
+            "limit": LOOKUP_LIMIT,
+        }
         if out.in_reply_to:
             args.update(oldest=split_message_key(out.in_reply_to)[1], inclusive=True)
         response = await self.client.conversations_replies(**args)
@@ -267,8 +323,11 @@ class SlackAdapter:
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
-            if (message.get("bot_id") and metadata.get("event_type") == REPLY_EVENT
-                    and str(payload.get("reply_id")) == str(out.reply_id)):
+            if (
+                message.get("bot_id")
+                and metadata.get("event_type") == REPLY_EVENT
+                and str(payload.get("reply_id")) == str(out.reply_id)
+            ):
                 found.setdefault(int(payload.get("piece") or 0), str(message["ts"]))
         return found
 

@@ -56,10 +56,11 @@ def _item_blocks(item: ResultItem) -> list[Block]:
     if item.url:
         lines.append(f"<{item.url}|{escape(cut(item.url, 80))}>")
     blocks: list[Block] = _sections("\n".join(lines)) if lines else []
-    fields = [MarkdownTextObject(text=cut(f"*{escape(k)}*\n{to_mrkdwn(v) or '—'}", MAX_FIELD_CHARS))
-              for k, v in item.fields]
+    fields = [
+        MarkdownTextObject(text=cut(f"*{escape(k)}*\n{to_mrkdwn(v) or '—'}", MAX_FIELD_CHARS)) for k, v in item.fields
+    ]
     for start in range(0, len(fields), MAX_FIELDS):
-        blocks.append(SectionBlock(fields=fields[start:start + MAX_FIELDS]))
+        blocks.append(SectionBlock(fields=fields[start : start + MAX_FIELDS]))
     if item.footer:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(to_mrkdwn(item.footer), MAX_FIELD_CHARS))]))
     return blocks
@@ -112,8 +113,12 @@ def render_result(result: CommandResult) -> list[Page]:
         if len(pages) > 1:
             page.append(ContextBlock(elements=[MarkdownTextObject(text=f"Page {number} of {len(pages)}")]).to_dict())
             if number > 1 and header is not None:
-                page.insert(0, ContextBlock(elements=[MarkdownTextObject(
-                    text=f"*{escape(cut(title, MAX_HEADER_CHARS))}* (continued)")]).to_dict())
+                page.insert(
+                    0,
+                    ContextBlock(
+                        elements=[MarkdownTextObject(text=f"*{escape(cut(title, MAX_HEADER_CHARS))}* (continued)")]
+                    ).to_dict(),
+                )
         text = fallback if number == 1 else cut(f"{fallback} (page {number} of {len(pages)})", MAX_FALLBACK_CHARS)
         out.append(Page(text=text, blocks=page))
     return out

@@ -16,17 +16,21 @@ from .mrkdwn import cut, escape
 
 Block = dict[str, Any]
 CARD_EVENT = "supportbot_card"  # message metadata of a card: finds one posted before a crash
-MODAL_ACTIONS = {"case_close": ("Close case", "Close", "reason", "Reason (staff only)", False),
-                 "case_note": ("Add a note", "Add note", "note", "Note (staff only, never shown to the customer)",
-                           True)}
+MODAL_ACTIONS = {
+    "case_close": ("Close case", "Close", "reason", "Reason (staff only)", False),
+    "case_note": ("Add a note", "Add note", "note", "Note (staff only, never shown to the customer)", True),
+}
 INPUT_MAX = 3000
-_STATUS = {"open": "🟠 Open — unclaimed", "in_progress": "🔵 Claimed", "resolved": "🟢 Resolved",
-           "closed": "⚫ Closed"}
+_STATUS = {"open": "🟠 Open — unclaimed", "in_progress": "🔵 Claimed", "resolved": "🟢 Resolved", "closed": "⚫ Closed"}
 
 
 def _button(button: Button) -> Block:
-    block: Block = {"type": "button", "action_id": button.action, "value": button.value[:2000],
-                    "text": {"type": "plain_text", "text": button.label[:75], "emoji": True}}
+    block: Block = {
+        "type": "button",
+        "action_id": button.action,
+        "value": button.value[:2000],
+        "text": {"type": "plain_text", "text": button.label[:75], "emoji": True},
+    }
     if button.style:
         block["style"] = button.style
     return block
@@ -61,8 +65,12 @@ def card_blocks(card: Card) -> list[Block]:
         status += f" by {_who(card.assignee)}"
     if card.status == "closed" and card.closed_reason:
         status += f": {escape(cut(card.closed_reason, 300))}"
-    fields = [f"*Customer*\n{_who(card.customer_id)}", f"*Status*\n{status}",
-              f"*Needs staff*\n{escape(cut(card.needs_staff_reason, 200)) or '—'}", f"*Opened*\n{when}"]
+    fields = [
+        f"*Customer*\n{_who(card.customer_id)}",
+        f"*Status*\n{status}",
+        f"*Needs staff*\n{escape(cut(card.needs_staff_reason, 200)) or '—'}",
+        f"*Opened*\n{when}",
+    ]
     if card.language:
         fields.append(f"*Language*\n{escape(cut(card.language, 20))}")
     blocks: list[Block] = [
@@ -71,8 +79,12 @@ def card_blocks(card: Card) -> list[Block]:
         {"type": "section", "text": {"type": "mrkdwn", "text": "> " + (escape(cut(card.summary, 500)) or "—")}},
     ]
     if card.thread_link.startswith(("https://", "http://")):
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"<{escape(card.thread_link)}|Open the customer's thread>"}]})
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"<{escape(card.thread_link)}|Open the customer's thread>"}],
+            }
+        )
     if card.buttons:
         blocks.append(button_row(card.buttons, block_id=f"card:{card.ref}"))
     return blocks
@@ -84,20 +96,33 @@ def card_metadata(key: int, ref: str) -> dict[str, Any]:
 
 # --- modals ---------------------------------------------------------------------------------------
 
+
 def modal(action: str, ref: str, *, channel_id: str = "", message_ts: str = "") -> Block:
     """The Close or Note modal for a case; `private_metadata` carries the ref (and the card's place)."""
     title, submit, name, label, required = MODAL_ACTIONS[action]
-    return {"type": "modal", "callback_id": action,
-            "title": {"type": "plain_text", "text": title[:24]},
-            "submit": {"type": "plain_text", "text": submit[:24]},
-            "close": {"type": "plain_text", "text": "Cancel"},
-            "private_metadata": json.dumps({"ref": ref, "channel": channel_id, "ts": message_ts})[:3000],
-            "blocks": [
-                {"type": "section", "text": {"type": "mrkdwn", "text": f"Case *{escape(ref)}*"}},
-                {"type": "input", "block_id": f"{name}_b", "optional": not required,
-                 "label": {"type": "plain_text", "text": label[:2000]},
-                 "element": {"type": "plain_text_input", "action_id": f"{name}_a", "multiline": True,
-                             "max_length": INPUT_MAX}}]}
+    return {
+        "type": "modal",
+        "callback_id": action,
+        "title": {"type": "plain_text", "text": title[:24]},
+        "submit": {"type": "plain_text", "text": submit[:24]},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"ref": ref, "channel": channel_id, "ts": message_ts})[:3000],
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"Case *{escape(ref)}*"}},
+            {
+                "type": "input",
+                "block_id": f"{name}_b",
+                "optional": not required,
+                "label": {"type": "plain_text", "text": label[:2000]},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": f"{name}_a",
+                    "multiline": True,
+                    "max_length": INPUT_MAX,
+                },
+            },
+        ],
+    }
 
 
 def submitted(view: dict[str, Any]) -> tuple[str, str, str]:

@@ -81,22 +81,28 @@ class SlashCommands:
 
     async def run(self, name: str, command: dict[str, Any], respond: AsyncRespond, *, is_staff: bool) -> None:
         channel = str(command.get("channel_id", ""))
-        caller = Caller(PLATFORM, str(command.get("user_id", "")), is_staff=is_staff,
-                        display_name=str(command.get("user_name", "")))
+        caller = Caller(
+            PLATFORM, str(command.get("user_id", "")), is_staff=is_staff, display_name=str(command.get("user_name", ""))
+        )
         spec = self.commands.get(name)
-        progress = ProgressMessage(self.client, channel=channel, command=name) \
-            if spec is not None and spec.long_running else None
+        progress = (
+            ProgressMessage(self.client, channel=channel, command=name)
+            if spec is not None and spec.long_running
+            else None
+        )
         try:
             text = from_slack(str(command.get("text", "")), link_labels=False)
-            result = await self.commands.run(name, text, caller, channel_id=channel,
-                                             progress=progress.report if progress else None)
+            result = await self.commands.run(
+                name, text, caller, channel_id=channel, progress=progress.report if progress else None
+            )
             if progress is not None:
                 await progress.finish(result)
             await self.send(result, command, respond)
         except Exception:
             _log.exception("/%s by %s in %s could not be answered", name, caller.actor, channel)
-            sorry = CommandResult(text=f"Sorry, /{name} failed unexpectedly. The error was logged.", ephemeral=True,
-                                  ok=False)
+            sorry = CommandResult(
+                text=f"Sorry, /{name} failed unexpectedly. The error was logged.", ephemeral=True, ok=False
+            )
             await self.send(sorry, command, respond)
 
     async def send(self, result: CommandResult, command: dict[str, Any], respond: AsyncRespond) -> None:
@@ -110,25 +116,36 @@ class SlashCommands:
     async def _private(self, page: Page, command: dict[str, Any], respond: AsyncRespond) -> None:
         if respond.response_url:
             try:
-                response = await respond(text=page.text, blocks=page.blocks or None, response_type="ephemeral",
-                                         replace_original=False)
+                response = await respond(
+                    text=page.text, blocks=page.blocks or None, response_type="ephemeral", replace_original=False
+                )
                 if response.status_code == 200:
                     return
                 _log.warning("response_url answered %s; falling back to chat.postEphemeral", response.status_code)
             except Exception as exc:
                 _log.warning("response_url failed (%s); falling back to chat.postEphemeral", exc)
-        await self.client.chat_postEphemeral(channel=str(command.get("channel_id", "")),
-                                                     user=str(command.get("user_id", "")), text=page.text,
-                                                     blocks=page.blocks or None)
+        await self.client.chat_postEphemeral(
+            channel=str(command.get("channel_id", "")),
+            user=str(command.get("user_id", "")),
+            text=page.text,
+            blocks=page.blocks or None,
+        )
 
     async def _public(self, page: Page, command: dict[str, Any], respond: AsyncRespond) -> None:
         try:
-            await self.client.chat_postMessage(channel=str(command.get("channel_id", "")), text=page.text,
-                                                       blocks=page.blocks or None, unfurl_links=False)
+            await self.client.chat_postMessage(
+                channel=str(command.get("channel_id", "")),
+                text=page.text,
+                blocks=page.blocks or None,
+                unfurl_links=False,
+            )
             return
         except SlackApiError as exc:  # e.g. not_in_channel: the response_url can still post there
             if not respond.response_url:
                 raise
-            _log.info("posting in %s failed (%s); answering through the response_url", command.get("channel_id"),
-                      error_reason(exc))
+            _log.info(
+                "posting in %s failed (%s); answering through the response_url",
+                command.get("channel_id"),
+                error_reason(exc),
+            )
         await respond(text=page.text, blocks=page.blocks or None, response_type="in_channel", replace_original=False)

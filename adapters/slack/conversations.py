@@ -49,14 +49,24 @@ class Conversations:
         app.event("message")(self.on_event)
         app.event("app_mention")(self.on_event)
 
-    async def on_event(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext,
-                       request: AsyncBoltRequest, set_status: SetStatus | None = None) -> None:
+    async def on_event(
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        request: AsyncBoltRequest,
+        set_status: SetStatus | None = None,
+    ) -> None:
         """Bolt listener: decide quickly, hand the work to a background task, return."""
         message: MessageEvent = event  # type: ignore[assignment]
         event_id = str(body.get("event_id", ""))
         if not is_new_text(message):
-            _log.debug("event %s (%s/%s) is not new customer text; ignored", event_id, message.get("type"),
-                       message.get("subtype"))
+            _log.debug(
+                "event %s (%s/%s) is not new customer text; ignored",
+                event_id,
+                message.get("type"),
+                message.get("subtype"),
+            )
             return
         inbound = to_inbound(message, bot_user_id=context.bot_user_id, event_id=event_id)
         retry = retry_number(request)
@@ -66,8 +76,10 @@ class Conversations:
             return
         # Feedback only on the first sight of a first delivery: a retry was most likely handled already.
         signal = first and retry == 0
-        self.tasks.spawn(self._answer(inbound, set_status if signal else None, feedback=signal),
-                         name=f"slack-message-{inbound.message_id}")
+        self.tasks.spawn(
+            self._answer(inbound, set_status if signal else None, feedback=signal),
+            name=f"slack-message-{inbound.message_id}",
+        )
         if retry:
             _log.info("event %s for message %s is Slack's retry #%d", event_id, inbound.message_id, retry)
 
@@ -75,8 +87,11 @@ class Conversations:
         channel, ts = split_message_key(inbound.message_id)
         # The signals go out alongside storing, not before it: Slack has its acknowledgement, so the
         # message must be in the inbox at once. The reply waits for them (SlackAdapter.deliver).
-        signals = (self.feedback.begin(channel=channel, ts=ts, set_status=set_status, budget_s=FEEDBACK_BUDGET_S)
-                   if feedback else None)
+        signals = (
+            self.feedback.begin(channel=channel, ts=ts, set_status=set_status, budget_s=FEEDBACK_BUDGET_S)
+            if feedback
+            else None
+        )
         outcome = await hand_over(self.handlers, inbound)
         if outcome is not None and (outcome.duplicate or outcome.held) and signals is not None and await signals:
             await self.feedback.answered(channel=channel, ts=ts)

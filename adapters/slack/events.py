@@ -44,13 +44,16 @@ def is_new_text(event: MessageEvent) -> bool:
     """A person wrote something new (not a bot, not an edit/deletion/join, not empty). A malformed
     payload (a field of the wrong type) is not."""
     subtype = event.get("subtype")
-    if event.get("bot_id") or event.get("hidden") or not isinstance(subtype, (str, type(None))) \
-            or subtype not in ANSWERED_SUBTYPES:
+    if (
+        event.get("bot_id")
+        or event.get("hidden")
+        or not isinstance(subtype, (str, type(None)))
+        or subtype not in ANSWERED_SUBTYPES
+    ):
         return False
     fields = [event.get(name) for name in ("user", "channel", "ts", "text")]
     thread_ts = event.get("thread_ts")
-    return (all(isinstance(v, str) and v.strip() for v in fields)
-            and (thread_ts is None or isinstance(thread_ts, str)))
+    return all(isinstance(v, str) and v.strip() for v in fields) and (thread_ts is None or isinstance(thread_ts, str))
 
 
 def in_existing_thread(event: MessageEvent) -> bool:
@@ -63,9 +66,18 @@ def to_inbound(event: MessageEvent, *, bot_user_id: str | None = None, event_id:
     profile = event.get("user_profile")
     profile = profile if isinstance(profile, dict) else {}
     return Inbound(
-        platform=PLATFORM, channel_id=channel, thread_id=event.get("thread_ts") or ts, user_id=event["user"],
-        text=from_slack(event.get("text") or "", bot_user_id=bot_user_id), message_id=message_key(channel, ts),
+        platform=PLATFORM,
+        channel_id=channel,
+        thread_id=event.get("thread_ts") or ts,
+        user_id=event["user"],
+        text=from_slack(event.get("text") or "", bot_user_id=bot_user_id),
+        message_id=message_key(channel, ts),
         user_name=str(profile.get("display_name") or profile.get("real_name") or ""),
         is_dm=event.get("channel_type") == "im",
-        extras={"event_id": event_id, "event_type": str(event.get("type", "")), "team": str(event.get("team") or ""),
-                "channel_type": str(event.get("channel_type") or "")})
+        extras={
+            "event_id": event_id,
+            "event_type": str(event.get("type", "")),
+            "team": str(event.get("team") or ""),
+            "channel_type": str(event.get("channel_type") or ""),
+        },
+    )

@@ -21,8 +21,19 @@ REACTION = "eyes"
 STATUS = "is thinking…"
 LOADING_MESSAGES = ["Reading your message…", "Looking up your account…", "Writing a reply…"]
 # Errors that will not go away by asking again: stop using that signal in this process.
-_PERMANENT = frozenset({"missing_scope", "not_allowed_token_type", "unknown_method", "method_deprecated",
-                        "no_permission", "invalid_auth", "not_authed", "account_inactive", "feature_not_enabled"})
+_PERMANENT = frozenset(
+    {
+        "missing_scope",
+        "not_allowed_token_type",
+        "unknown_method",
+        "method_deprecated",
+        "no_permission",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "feature_not_enabled",
+    }
+)
 
 Signal = Literal["status", "reaction"]
 SetStatus = Callable[..., Awaitable[Any]]
@@ -37,6 +48,7 @@ class Feedback:
     def begin(self, *, channel: str, ts: str, set_status: SetStatus | None, budget_s: float) -> asyncio.Task[bool]:
         """`received` in the background, abandoned after `budget_s`: the message is stored meanwhile (a
         crash then loses nothing Slack was told is handled), and `settle` lets the answer wait for it."""
+
         async def signal() -> bool:
             try:
                 return await asyncio.wait_for(self.received(channel=channel, ts=ts, set_status=set_status), budget_s)
@@ -47,8 +59,9 @@ class Feedback:
         key = (channel, ts)
         task = asyncio.get_running_loop().create_task(signal(), name=f"slack-feedback-{channel}-{ts}")
         self._receiving[key] = task
-        task.add_done_callback(lambda done: self._receiving.pop(key, None) if self._receiving.get(key) is done
-                               else None)
+        task.add_done_callback(
+            lambda done: self._receiving.pop(key, None) if self._receiving.get(key) is done else None
+        )
         return task
 
     async def settle(self, *, channel: str, ts: str) -> None:
@@ -76,19 +89,27 @@ class Feedback:
 
     async def received(self, *, channel: str, ts: str, set_status: SetStatus | None) -> bool:
         """Show the customer the bot is on it (both signals at once). Returns whether the reaction was added."""
-        reaction = self._try("reaction", lambda: self.client.reactions_add(channel=channel, timestamp=ts,
-                                                                           name=REACTION),
-                             f"reaction on {channel}/{ts}")
+        reaction = self._try(
+            "reaction",
+            lambda: self.client.reactions_add(channel=channel, timestamp=ts, name=REACTION),
+            f"reaction on {channel}/{ts}",
+        )
         if set_status is None:
             return await reaction
         _, added = await asyncio.gather(
-            self._try("status", lambda: set_status(status=STATUS, loading_messages=LOADING_MESSAGES),
-                      f"thread status in {channel}/{ts}"),
-            reaction)
+            self._try(
+                "status",
+                lambda: set_status(status=STATUS, loading_messages=LOADING_MESSAGES),
+                f"thread status in {channel}/{ts}",
+            ),
+            reaction,
+        )
         return added
 
     async def answered(self, *, channel: str, ts: str) -> None:
         """Take the :eyes: away (the thread status clears itself when the bot posts)."""
-        await self._try("reaction", lambda: self.client.reactions_remove(channel=channel, timestamp=ts,
-                                                                         name=REACTION),
-                        f"removing the reaction on {channel}/{ts}")
+        await self._try(
+            "reaction",
+            lambda: self.client.reactions_remove(channel=channel, timestamp=ts, name=REACTION),
+            f"removing the reaction on {channel}/{ts}",
+        )

@@ -38,16 +38,22 @@ def to_interaction(body: dict[str, Any], *, text: str = "") -> Interaction:
     action = (body.get("actions") or [{}])[0]
     container = body.get("container") or {}
     user = body.get("user") or {}
-    return Interaction(platform=PLATFORM, user_id=str(user.get("id", "")), action=str(action.get("action_id", "")),
-                       value=str(action.get("value", "")), text=text,
-                       user_name=str(user.get("username") or user.get("name") or ""),
-                       channel_id=str(container.get("channel_id") or (body.get("channel") or {}).get("id") or ""),
-                       message_id=str(container.get("message_ts") or (body.get("message") or {}).get("ts") or ""))
+    return Interaction(
+        platform=PLATFORM,
+        user_id=str(user.get("id", "")),
+        action=str(action.get("action_id", "")),
+        value=str(action.get("value", "")),
+        text=text,
+        user_name=str(user.get("username") or user.get("name") or ""),
+        channel_id=str(container.get("channel_id") or (body.get("channel") or {}).get("id") or ""),
+        message_id=str(container.get("message_ts") or (body.get("message") or {}).get("ts") or ""),
+    )
 
 
 class Interactions:
-    def __init__(self, client: AsyncWebClient, *, on_interaction: OnInteraction, is_staff: IsStaff,
-                 spawn: Callable[..., Any]) -> None:
+    def __init__(
+        self, client: AsyncWebClient, *, on_interaction: OnInteraction, is_staff: IsStaff, spawn: Callable[..., Any]
+    ) -> None:
         self.client = client
         self.on_interaction = on_interaction
         self.is_staff = is_staff
@@ -69,14 +75,18 @@ class Interactions:
         if not self.is_staff(PLATFORM, interaction.user_id, ()):  # the core refuses and logs it
             self._later(self._carry_out(interaction, respond), name=f"slack-refuse-{interaction.value}")
             return
-        view = modal(interaction.action, interaction.value, channel_id=interaction.channel_id,
-                     message_ts=interaction.message_id)
+        view = modal(
+            interaction.action, interaction.value, channel_id=interaction.channel_id, message_ts=interaction.message_id
+        )
         try:
             await self.client.views_open(trigger_id=str(body.get("trigger_id", "")), view=view)
         except Exception as exc:  # an expired trigger: tell the clicker, privately
             _log.warning("could not open the %s modal for %s (%s)", interaction.action, interaction.value, exc)
-            await respond(text="Sorry, that took too long. Please click the button again.",
-                          response_type="ephemeral", replace_original=False)
+            await respond(
+                text="Sorry, that took too long. Please click the button again.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
 
     async def on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         action, ref, text = submitted(view)
@@ -112,8 +122,9 @@ class Interactions:
                 await respond(text=reply.text, response_type="ephemeral", replace_original=False)
             except Exception as exc:  # no response_url: a private message in the channel instead
                 _log.info("respond failed (%s); posting ephemerally", type(exc).__name__)
-                await self.client.chat_postEphemeral(channel=interaction.channel_id, user=interaction.user_id,
-                                                     text=reply.text)
+                await self.client.chat_postEphemeral(
+                    channel=interaction.channel_id, user=interaction.user_id, text=reply.text
+                )
 
     async def _tell_when_done(self, work: asyncio.Future[InteractionReply], user: str) -> None:
         reply = await work

@@ -84,8 +84,7 @@ def to_mrkdwn(markdown: str) -> str:
         if block.startswith("```") and block.endswith("```") and len(block) >= 6:
             out.append(escape(block))
             continue
-        out.append("".join(escape(part) if _CODE.fullmatch(part) else _inline(part)
-                           for part in _CODE.split(block)))
+        out.append("".join(escape(part) if _CODE.fullmatch(part) else _inline(part) for part in _CODE.split(block)))
     return "".join(out)
 
 

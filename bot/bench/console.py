@@ -92,8 +92,9 @@ async def _postgres_database(server_url: str) -> AsyncIterator[str]:
     name = f"sbbench_{uuid.uuid4().hex[:10]}"
 
     async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
-                                     password=base.password, database=base.database)
+        conn = await asyncpg.connect(
+            host=base.host, port=base.port or 5432, user=base.username, password=base.password, database=base.database
+        )
         try:
             await conn.execute(sql)
         finally:
@@ -134,14 +135,19 @@ async def _load(url: str, *, cases: int, messages_per_case: int, say: Callable[[
     return load_s, index_s
 
 
-async def measure_pages(url: str, *, cases: int, requests: int, label: str = "",
-                        say: Callable[[str], None] = lambda _m: None) -> list[PageTiming]:
+async def measure_pages(
+    url: str, *, cases: int, requests: int, label: str = "", say: Callable[[str], None] = lambda _m: None
+) -> list[PageTiming]:
     """Each page `requests` times (after three unmeasured), over HTTP, as a signed-in staff member."""
     from bot.console.app import console_app
     from bot.wiring import open_services
 
-    settings = Settings(_env_file=None, SUPPORTBOT_DATABASE_URL=url, SUPPORTBOT_LLM="offline",
-                        SUPPORTBOT_STAFF_SLACK_USER_IDS=_STAFF.user_id)
+    settings = Settings(
+        _env_file=None,
+        SUPPORTBOT_DATABASE_URL=url,
+        SUPPORTBOT_LLM="offline",
+        SUPPORTBOT_STAFF_SLACK_USER_IDS=_STAFF.user_id,
+    )
     timings = []
     async with open_services(settings, use_settings_llm=False) as services:
         async with services.db.write() as s:
@@ -166,35 +172,60 @@ async def measure_pages(url: str, *, cases: int, requests: int, label: str = "",
                                 raise RuntimeError(f"{path} answered {response.status}: {body[:200]!r}")
                         if n >= 3:
                             times.append(time.perf_counter() - began)
-                    timings.append(PageTiming(page=page, path=path, requests=len(times),
-                                              p50_ms=ms(percentile(times, 50)), p95_ms=ms(percentile(times, 95)),
-                                              max_ms=ms(max(times))))
+                    timings.append(
+                        PageTiming(
+                            page=page,
+                            path=path,
+                            requests=len(times),
+                            p50_ms=ms(percentile(times, 50)),
+                            p95_ms=ms(percentile(times, 95)),
+                            max_ms=ms(max(times)),
+                        )
+                    )
                     say(f"  {label} {page}: p95 {timings[-1].p95_ms} ms")
         finally:
             await runner.cleanup()
     return timings
 
 
-async def _measure_backend(label: str, url: str, *, cases: int, messages_per_case: int, requests: int,
-                           say: Callable[[str], None]) -> BackendResult:
+async def _measure_backend(
+    label: str, url: str, *, cases: int, messages_per_case: int, requests: int, say: Callable[[str], None]
+) -> BackendResult:
     say(f"  {label}:")
     load_s, index_s = await _load(url, cases=cases, messages_per_case=messages_per_case, say=say)
-    result = BackendResult(database=label, cases=cases, messages=cases * messages_per_case, load_s=round(load_s, 1),
-                           index_s=round(index_s, 1))
+    result = BackendResult(
+        database=label,
+        cases=cases,
+        messages=cases * messages_per_case,
+        load_s=round(load_s, 1),
+        index_s=round(index_s, 1),
+    )
     result.pages = await measure_pages(url, cases=cases, requests=requests, label=label, say=say)
     return result
 
 
-async def run(*, cases: int, messages_per_case: int = 10, requests: int = 50, postgres_url: str | None = None,
-              progress: Callable[[str], None] | None = None) -> ConsoleBenchResult:
+async def run(
+    *,
+    cases: int,
+    messages_per_case: int = 10,
+    requests: int = 50,
+    postgres_url: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ConsoleBenchResult:
     say = progress or (lambda _message: None)
     backends = []
     with tempfile.TemporaryDirectory(prefix="supportbot-bench-console-") as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'console.db'}"
-        backends.append(await _measure_backend("SQLite", url, cases=cases, messages_per_case=messages_per_case,
-                                               requests=requests, say=say))
+        backends.append(
+            await _measure_backend(
+                "SQLite", url, cases=cases, messages_per_case=messages_per_case, requests=requests, say=say
+            )
+        )
     if postgres_url:
         async with _postgres_database(postgres_url) as url:
-            backends.append(await _measure_backend("PostgreSQL", url, cases=cases,
-                                                   messages_per_case=messages_per_case, requests=requests, say=say))
+            backends.append(
+                await _measure_backend(
+                    "PostgreSQL", url, cases=cases, messages_per_case=messages_per_case, requests=requests, say=say
+                )
+            )
     return ConsoleBenchResult(backends=backends)

@@ -109,7 +109,11 @@ class FakeGeminiApi(LocalServer):
         system = "".join(p.get("text", "") for p in (body.get("systemInstruction") or {}).get("parts", []))
         prompt = "\n".join(p.get("text", "") for c in body.get("contents", []) for p in c.get("parts", []))
         text = json.dumps(self.answer(system, prompt))
-        return web.json_response({
-            "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP",
-                            "index": 0}],
-            "usageMetadata": {"promptTokenCount": len(prompt) // 4, "candidatesTokenCount": len(text) // 4}})
+        return web.json_response(
+            {
+                "candidates": [
+                    {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}
+                ],
+                "usageMetadata": {"promptTokenCount": len(prompt) // 4, "candidatesTokenCount": len(text) // 4},
+            }
+        )

@@ -37,38 +37,53 @@ EXPECTED_CALLS = {"grounded": lambda n: 1 + n, "three-step": lambda n: 1 + 2 * n
 REFERENCE = {"llm_calls": 21, "sequential_over_latency": 22.2, "parallel_over_latency": 3.4}
 
 _TOPICS = [
-    ("Returns", [
-        ("How long do I have to return a product?", "You can return most products within 30 days of delivery."),
-        ("How do I start a return?", "Open your order history, choose the order and select Return items."),
-        ("When will I get my refund?", "Refunds are issued within 5 business days after the return arrives."),
-        ("Can I return a product bought on sale?", "Sale items can be returned like any other product."),
-        ("Who pays for return shipping?", "Return shipping is free when you use the prepaid label we send you."),
-        ("Can I exchange a product instead?", "You can exchange a product for another size or colour at no cost."),
-    ]),
-    ("Billing", [
-        ("Where can I find my invoices?", "All invoices are listed under Billing in your account settings."),
-        ("Which payment methods do you accept?", "We accept credit cards, debit cards, PayPal and bank transfers."),
-        ("Why was I charged twice?", "A double charge is usually a card authorization your bank releases soon."),
-        ("How do I update my billing address?", "Change the billing address in your account before the next order."),
-        ("Can I get a VAT invoice?", "Every invoice shows VAT separately and can be downloaded as a PDF file."),
-        ("When is my card charged?", "Your card is charged on the day your order ships from our warehouse."),
-    ]),
+    (
+        "Returns",
+        [
+            ("How long do I have to return a product?", "You can return most products within 30 days of delivery."),
+            ("How do I start a return?", "Open your order history, choose the order and select Return items."),
+            ("When will I get my refund?", "Refunds are issued within 5 business days after the return arrives."),
+            ("Can I return a product bought on sale?", "Sale items can be returned like any other product."),
+            ("Who pays for return shipping?", "Return shipping is free when you use the prepaid label we send you."),
+            ("Can I exchange a product instead?", "You can exchange a product for another size or colour at no cost."),
+        ],
+    ),
+    (
+        "Billing",
+        [
+            ("Where can I find my invoices?", "All invoices are listed under Billing in your account settings."),
+            ("Which payment methods do you accept?", "We accept credit cards, debit cards, PayPal and bank transfers."),
+            ("Why was I charged twice?", "A double charge is usually a card authorization your bank releases soon."),
+            (
+                "How do I update my billing address?",
+                "Change the billing address in your account before the next order.",
+            ),
+            ("Can I get a VAT invoice?", "Every invoice shows VAT separately and can be downloaded as a PDF file."),
+            ("When is my card charged?", "Your card is charged on the day your order ships from our warehouse."),
+        ],
+    ),
 ]
 
 
 def page_html(title: str, items: list[tuple[str, str]]) -> str:
-    sections = "\n".join(f"<h2>{escape(q)}</h2>\n<p>{escape(a)} Our support team can help with any detail of "
-                         f"this in the support channel.</p>" for q, a in items)
-    return (f"<!doctype html><html><head><title>{escape(title)} help</title></head><body>"
-            f"<nav><a href='/'>Home</a> | <a href='/returns'>Returns</a> | <a href='/billing'>Billing</a></nav>"
-            f"<main><article><h1>{escape(title)} help</h1>\n{sections}\n</article></main>"
-            f"<footer>© Example Shop. All rights reserved.</footer></body></html>")
+    sections = "\n".join(
+        f"<h2>{escape(q)}</h2>\n<p>{escape(a)} Our support team can help with any detail of "
+        f"this in the support channel.</p>"
+        for q, a in items
+    )
+    return (
+        f"<!doctype html><html><head><title>{escape(title)} help</title></head><body>"
+        f"<nav><a href='/'>Home</a> | <a href='/returns'>Returns</a> | <a href='/billing'>Billing</a></nav>"
+        f"<main><article><h1>{escape(title)} help</h1>\n{sections}\n</article></main>"
+        f"<footer>© Example Shop. All rights reserved.</footer></body></html>"
+    )
 
 
 @asynccontextmanager
 async def serve_docs() -> AsyncIterator[list[str]]:
     """The documentation site on 127.0.0.1; yields the pages' URLs."""
     pages = {f"/{title.lower()}": page_html(title, items) for title, items in _TOPICS}
+
     async def page(request: web.Request) -> web.Response:
         return web.Response(text=pages[request.path], content_type="text/html")
 
@@ -123,12 +138,27 @@ class FaqBenchResult:
     reference: dict[str, float]
 
 
-async def _one(urls: list[str], *, chain: Chain, parallel: bool, questions: int, llm: SimulatedLLM,
-               fetcher: PageFetcher, cache: MemoryPageCache | None) -> tuple[float, FaqResult, int]:
+async def _one(
+    urls: list[str],
+    *,
+    chain: Chain,
+    parallel: bool,
+    questions: int,
+    llm: SimulatedLLM,
+    fetcher: PageFetcher,
+    cache: MemoryPageCache | None,
+) -> tuple[float, FaqResult, int]:
     llm.reset()
     started = time.perf_counter()
-    result = await build_faq(urls, questions=questions, chain=chain, parallel=parallel, runner=StepRunner(llm),
-                             fetcher=fetcher, page_cache=cache)
+    result = await build_faq(
+        urls,
+        questions=questions,
+        chain=chain,
+        parallel=parallel,
+        runner=StepRunner(llm),
+        fetcher=fetcher,
+        page_cache=cache,
+    )
     return time.perf_counter() - started, result, call_depth(llm.spans)
 
 
@@ -140,28 +170,61 @@ async def run(*, latency_s: float, questions: int = 10, repeats: int = 3) -> Faq
         pages = [p for p in loaded if isinstance(p, Page)]
         llm = SimulatedLLM(latency_s, extra=faq_responders(OfflineFaq(pages)), concurrency=questions)
         cache = MemoryPageCache()
-        await _one(urls, chain="grounded", parallel=True, questions=questions, llm=llm, fetcher=fetcher,
-                   cache=cache)  # warm-up: fills the page cache, as a second /faq on the same pages would find it
-        plan: list[tuple[Chain, bool, bool]] = [("grounded", True, True), ("grounded", True, False),
-                                                ("grounded", False, True), ("three-step", True, True),
-                                                ("three-step", True, False), ("three-step", False, True)]
+        await _one(
+            urls, chain="grounded", parallel=True, questions=questions, llm=llm, fetcher=fetcher, cache=cache
+        )  # warm-up: fills the page cache, as a second /faq on the same pages would find it
+        plan: list[tuple[Chain, bool, bool]] = [
+            ("grounded", True, True),
+            ("grounded", True, False),
+            ("grounded", False, True),
+            ("three-step", True, True),
+            ("three-step", True, False),
+            ("three-step", False, True),
+        ]
         for chain, parallel, warm in plan:
             mode = "parallel" if parallel else "sequential"
-            samples = [await _one(urls, chain=chain, parallel=parallel, questions=questions, llm=llm,
-                                  fetcher=fetcher, cache=cache if warm else None)
-                       for _ in range(repeats if parallel else 1)]
+            samples = [
+                await _one(
+                    urls,
+                    chain=chain,
+                    parallel=parallel,
+                    questions=questions,
+                    llm=llm,
+                    fetcher=fetcher,
+                    cache=cache if warm else None,
+                )
+                for _ in range(repeats if parallel else 1)
+            ]
             wall = statistics.median(s[0] for s in samples)
             _, result, depth = samples[-1]
             if warm:
                 walls[(chain, mode)] = wall
             limit = CRITICAL_PATH[chain] * latency_s
-            runs.append(ChainRun(
-                chain=chain, mode=mode, page_cache="warm" if warm else "cold", wall_ms=round(wall * 1000, 1),
-                llm_calls=result.llm_calls, expected_calls=EXPECTED_CALLS[chain](questions),
-                critical_path_calls=depth, items=len(result.items),
-                wall_over_latency=round(wall / latency_s, 3) if latency_s else None,
-                over_critical_path_limit=round(wall / limit, 3) if latency_s and parallel else None))
-    ratios = {chain: round(walls[(chain, "sequential")] / walls[(chain, "parallel")], 2)
-              for chain in ("grounded", "three-step")}
-    return FaqBenchResult(questions=questions, latency_ms=latency_s * 1000, concurrency_cap=questions,
-                          pages=len(urls), repeats=repeats, runs=runs, ratios=ratios, reference=REFERENCE)
+            runs.append(
+                ChainRun(
+                    chain=chain,
+                    mode=mode,
+                    page_cache="warm" if warm else "cold",
+                    wall_ms=round(wall * 1000, 1),
+                    llm_calls=result.llm_calls,
+                    expected_calls=EXPECTED_CALLS[chain](questions),
+                    critical_path_calls=depth,
+                    items=len(result.items),
+                    wall_over_latency=round(wall / latency_s, 3) if latency_s else None,
+                    over_critical_path_limit=round(wall / limit, 3) if latency_s and parallel else None,
+                )
+            )
+    ratios = {
+        chain: round(walls[(chain, "sequential")] / walls[(chain, "parallel")], 2)
+        for chain in ("grounded", "three-step")
+    }
+    return FaqBenchResult(
+        questions=questions,
+        latency_ms=latency_s * 1000,
+        concurrency_cap=questions,
+        pages=len(urls),
+        repeats=repeats,
+        runs=runs,
+        ratios=ratios,
+        reference=REFERENCE,
+    )

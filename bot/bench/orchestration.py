@@ -57,13 +57,18 @@ class OrchestrationResult:
     notes: str
 
 
-def _measured(walls: list[float], calls: int, depth: int, latency_s: float,
-              handled: list[float] | None = None) -> Measured:
+def _measured(
+    walls: list[float], calls: int, depth: int, latency_s: float, handled: list[float] | None = None
+) -> Measured:
     wall = statistics.median(walls)
-    return Measured(wall_ms=round(wall * 1000, 1), wall_ms_runs=[round(w * 1000, 1) for w in walls],
-                    llm_calls=calls, critical_path_calls=depth,
-                    wall_over_latency=round(wall / latency_s, 3) if latency_s else None,
-                    handled_ms=round(statistics.median(handled) * 1000, 1) if handled else None)
+    return Measured(
+        wall_ms=round(wall * 1000, 1),
+        wall_ms_runs=[round(w * 1000, 1) for w in walls],
+        llm_calls=calls,
+        critical_path_calls=depth,
+        wall_over_latency=round(wall / latency_s, 3) if latency_s else None,
+        handled_ms=round(statistics.median(handled) * 1000, 1) if handled else None,
+    )
 
 
 async def sequential_baseline(text: str, runner: StepRunner, *, tally: Tally) -> str:
@@ -73,16 +78,29 @@ async def sequential_baseline(text: str, runner: StepRunner, *, tally: Tally) ->
     tasks = [t for t in plan.tasks if not t.missing()]
     for task in tasks:
         if task.kind == "billing":
-            request = LLMRequest(step="concern", schema=ConcernAnswer, system="State the billing concern.",
-                                 prompt=text, inputs={"text": text})
-            outcome = await runner.run(request, partial(ConcernAnswer, concern=task.params.concern or ""),
-                                       tally=tally)
+            request = LLMRequest(
+                step="concern",
+                schema=ConcernAnswer,
+                system="State the billing concern.",
+                prompt=text,
+                inputs={"text": text},
+            )
+            outcome = await runner.run(request, partial(ConcernAnswer, concern=task.params.concern or ""), tally=tally)
             task.params.concern = outcome.value.concern
     cases: list[CaseSummary] = []
     for task in tasks:  # one after another
         ref = new_ref(task.kind)
-        draft = await run_worker(task, WorkContext(case_ref=ref, idempotency_key=f"0:{len(cases)}", platform="bench",
-                                                   customer_id="bench", conversation_id=0, message_id=0))
+        draft = await run_worker(
+            task,
+            WorkContext(
+                case_ref=ref,
+                idempotency_key=f"0:{len(cases)}",
+                platform="bench",
+                customer_id="bench",
+                conversation_id=0,
+                message_id=0,
+            ),
+        )
         details = {k: (ref if v == "{ref}" else v) for k, v in draft.details.items()}
         cases.append(CaseSummary(ref=ref, kind=draft.kind, details=details))
     return await synthesize(ReplyContext(text=text, routes=routes, cases=cases), runner, tally=tally)
@@ -126,10 +144,18 @@ async def run(*, latency_s: float, repeats: int = 5) -> OrchestrationResult:
     ours = _measured(ours_walls, ours_calls, ours_depth, latency_s, handled)
     base = _measured(base_walls, base_calls, base_depth, latency_s)
     return OrchestrationResult(
-        latency_ms=latency_s * 1000, repeats=repeats, message=EXAMPLE, cases=cases, ours=ours,
-        sequential_baseline=base, speedup=round(base.wall_ms / ours.wall_ms, 2) if ours.wall_ms else 0.0,
+        latency_ms=latency_s * 1000,
+        repeats=repeats,
+        message=EXAMPLE,
+        cases=cases,
+        ours=ours,
+        sequential_baseline=base,
+        speedup=round(base.wall_ms / ours.wall_ms, 2) if ours.wall_ms else 0.0,
         reference=REFERENCE,
-        notes=("ours: from SupportService.handle until the reply is posted (message stored in the inbox, claimed, "
-               "planned, workers in parallel, cases stored, synthesis, reply stored, posted); handled_ms adds the "
-               "bookkeeping after posting. After one warm-up message. Baseline: the same model and workers one "
-               "after another, without storage, so its time is a lower bound"))
+        notes=(
+            "ours: from SupportService.handle until the reply is posted (message stored in the inbox, claimed, "
+            "planned, workers in parallel, cases stored, synthesis, reply stored, posted); handled_ms adds the "
+            "bookkeeping after posting. After one warm-up message. Baseline: the same model and workers one "
+            "after another, without storage, so its time is a lower bound"
+        ),
+    )

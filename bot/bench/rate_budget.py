@@ -65,24 +65,41 @@ def max_in_window(times: list[float], period: float) -> int:
 
 async def run(*, messages: int = 100, rpm: int = 60, period_s: float = 2.0, concurrency: int = 8) -> RateBudgetResult:
     async with FakeGeminiApi(_answer) as fake:
-        client = GeminiClient(api_key="bench-key", model="bench-main", router_model="bench-router",
-                              base_url=fake.base_url, rpm=rpm, rpm_period_s=period_s, concurrency=concurrency,
-                              timeout_s=max(30.0, 4 * period_s * messages / rpm))
+        client = GeminiClient(
+            api_key="bench-key",
+            model="bench-main",
+            router_model="bench-router",
+            base_url=fake.base_url,
+            rpm=rpm,
+            rpm_period_s=period_s,
+            concurrency=concurrency,
+            timeout_s=max(30.0, 4 * period_s * messages / rpm),
+        )
         async with bench_services(llm=client) as services:
             started = time.perf_counter()
-            outcomes = await asyncio.gather(*(services.support.handle(customer_message(i, MESSAGES[i % len(MESSAGES)]))
-                                              for i in range(messages)))
+            outcomes = await asyncio.gather(
+                *(services.support.handle(customer_message(i, MESSAGES[i % len(MESSAGES)])) for i in range(messages))
+            )
             elapsed = time.perf_counter() - started
         # open_services closed the client
     arrivals = sorted(fake.arrivals)
     first = arrivals[0] if arrivals else 0.0
     windows = math.floor((arrivals[-1] - first) / period_s) + 1 if arrivals else 0
-    per_window = [sum(1 for t in arrivals if first + k * period_s <= t < first + (k + 1) * period_s)
-                  for k in range(windows)]
+    per_window = [
+        sum(1 for t in arrivals if first + k * period_s <= t < first + (k + 1) * period_s) for k in range(windows)
+    ]
     min_elapsed = max(0, math.ceil(len(arrivals) / rpm) - 1) * period_s
     return RateBudgetResult(
-        messages=messages, rpm=rpm, period_s=period_s, time_scale=round(60 / period_s, 2), requests=len(arrivals),
+        messages=messages,
+        rpm=rpm,
+        period_s=period_s,
+        time_scale=round(60 / period_s, 2),
+        requests=len(arrivals),
         answered_by_model=sum(o.result.llm_calls for o in outcomes if o.result is not None),
-        max_in_any_window=max_in_window(arrivals, period_s), per_window=per_window, elapsed_s=round(elapsed, 3),
-        min_elapsed_s=min_elapsed, budget_used=round(min_elapsed / elapsed, 3) if elapsed else 0.0,
-        messages_per_budget_minute=round(messages / (elapsed * 60 / period_s) * 60, 1))
+        max_in_any_window=max_in_window(arrivals, period_s),
+        per_window=per_window,
+        elapsed_s=round(elapsed, 3),
+        min_elapsed_s=min_elapsed,
+        budget_used=round(min_elapsed / elapsed, 3) if elapsed else 0.0,
+        messages_per_budget_minute=round(messages / (elapsed * 60 / period_s) * 60, 1),
+    )

@@ -21,23 +21,32 @@ PLATFORM = "bench"
 def bench_environment(**values: str) -> dict[str, str]:
     """This process's environment without the operator's bot settings, plus `values`: for a bot the
     benchmark starts as a subprocess (never the configured database or services)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_")) and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_")) and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    }
     env.update(values)
     return env
 
 
 def bench_settings(db_file: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
-                                 "SUPPORTBOT_LLM": "offline"}
+    values: dict[str, object] = {
+        "SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
+        "SUPPORTBOT_LLM": "offline",
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @asynccontextmanager
-async def bench_services(*, llm: LLMClient | None = None, concurrency: int = 32,
-                         on_deliver: Callable[[Outbound], None] | None = None,
-                         **overrides: object) -> AsyncIterator[Services]:
+async def bench_services(
+    *,
+    llm: LLMClient | None = None,
+    concurrency: int = 32,
+    on_deliver: Callable[[Outbound], None] | None = None,
+    **overrides: object,
+) -> AsyncIterator[Services]:
     """Wired services on a fresh SQLite file (deleted afterwards); replies are 'delivered' in memory
     (`on_deliver` sees each one as it is posted)."""
 
@@ -55,6 +64,11 @@ async def bench_services(*, llm: LLMClient | None = None, concurrency: int = 32,
 
 def customer_message(index: int, text: str, *, run: str = "") -> Inbound:
     """Message `index` of a run, in its own conversation (thread) with its own customer."""
-    return Inbound(platform=PLATFORM, channel_id="bench", thread_id=f"{run}t{index}", user_id=f"{run}u{index}",
-                   text=text, message_id=f"{run}m{index}")
-
+    return Inbound(
+        platform=PLATFORM,
+        channel_id="bench",
+        thread_id=f"{run}t{index}",
+        user_id=f"{run}u{index}",
+        text=text,
+        message_id=f"{run}m{index}",
+    )

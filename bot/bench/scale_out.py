@@ -54,8 +54,9 @@ async def _admin(sql: str) -> None:
     import asyncpg
 
     url = make_url(POSTGRES_URL)
-    conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-                                 database=url.database, timeout=5)
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database, timeout=5
+    )
     try:
         await conn.execute(sql)
     finally:
@@ -72,9 +73,16 @@ class WorkerProcess:
     async def start(self) -> None:
         extra = [self.slack_api_url] if self.slack_api_url else []
         self.child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.bench.scale_worker", self.url, str(self.concurrency), *extra,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, NICE_ENV: str(self.nice)})
+            sys.executable,
+            "-m",
+            "bot.bench.scale_worker",
+            self.url,
+            str(self.concurrency),
+            *extra,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, NICE_ENV: str(self.nice)},
+        )
         if await self._read() != "ready":
             raise RuntimeError("a scale-out worker did not start")
 
@@ -101,9 +109,17 @@ async def _store(db: Database, first: int, count: int, run: str) -> None:
     async with db.write() as s:
         for i in range(first, first + count):
             m = customer_message(i, MESSAGES[i % len(MESSAGES)], run=run)
-            await inbox.store_inbound(s, platform=m.platform, channel_id=m.channel_id, thread_id=m.thread_id,
-                                      customer_id=m.user_id, platform_message_id=m.message_id, author_id=m.user_id,
-                                      text=m.text, meta={"user_name": m.user_name, "is_dm": m.is_dm})
+            await inbox.store_inbound(
+                s,
+                platform=m.platform,
+                channel_id=m.channel_id,
+                thread_id=m.thread_id,
+                customer_id=m.user_id,
+                platform_message_id=m.message_id,
+                author_id=m.user_id,
+                text=m.text,
+                meta={"user_name": m.user_name, "is_dm": m.is_dm},
+            )
 
 
 async def _drained(db: Database, *, timeout_s: float = 300) -> None:
@@ -137,15 +153,24 @@ async def _one_run(processes: int, *, messages: int, concurrency: int, warmup: i
         await db.aclose()
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     latencies = [x for r in reports for x in r["latencies"]]
-    return ScaleRun(processes=processes, messages=messages, elapsed_s=round(elapsed, 3),
-                    messages_per_s=round(messages / elapsed, 1), p50_ms=ms(percentile(latencies, 50)),
-                    p99_ms=ms(percentile(latencies, 99)), per_process=[len(r["latencies"]) for r in reports])
+    return ScaleRun(
+        processes=processes,
+        messages=messages,
+        elapsed_s=round(elapsed, 3),
+        messages_per_s=round(messages / elapsed, 1),
+        p50_ms=ms(percentile(latencies, 50)),
+        p99_ms=ms(percentile(latencies, 99)),
+        per_process=[len(r["latencies"]) for r in reports],
+    )
 
 
-async def run(*, messages: int = 2000, processes: tuple[int, ...] = (1, 2), concurrency: int = 32,
-              warmup: int = 100) -> ScaleOutResult:
-    result = ScaleOutResult(database=f"PostgreSQL at {make_url(POSTGRES_URL).host}:{make_url(POSTGRES_URL).port}",
-                            concurrency_per_process=concurrency)
+async def run(
+    *, messages: int = 2000, processes: tuple[int, ...] = (1, 2), concurrency: int = 32, warmup: int = 100
+) -> ScaleOutResult:
+    result = ScaleOutResult(
+        database=f"PostgreSQL at {make_url(POSTGRES_URL).host}:{make_url(POSTGRES_URL).port}",
+        concurrency_per_process=concurrency,
+    )
     try:
         await _admin("SELECT 1")
     except Exception as exc:  # no PostgreSQL here: reported, not failed

@@ -74,8 +74,9 @@ async def _child(url: str, concurrency: int, slack_api_url: str | None) -> None:
         stop = asyncio.Event()
         latencies: list[float] = []
         load: Load | None = None
-        worker = asyncio.create_task(work_inbox(services.support, stop, concurrency=concurrency, poll_s=0.01,
-                                                latencies=latencies))
+        worker = asyncio.create_task(
+            work_inbox(services.support, stop, concurrency=concurrency, poll_s=0.01, latencies=latencies)
+        )
         print("ready", flush=True)
         while True:
             command = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
@@ -95,8 +96,17 @@ async def _child(url: str, concurrency: int, slack_api_url: str | None) -> None:
         await services.support.drain(timeout_s=30)
         for platform in outbound:
             await platform.stop()
-        print(json.dumps({"processed": processed, "latencies": latencies, "load_done": load.done if load else 0,
-                          "load_seconds": load_seconds}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "processed": processed,
+                    "latencies": latencies,
+                    "load_done": load.done if load else 0,
+                    "load_seconds": load_seconds,
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

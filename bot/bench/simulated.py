@@ -19,15 +19,18 @@ from workflows.router import RouteAnswer
 from workflows.synthesizer import ReplyAnswer
 from workflows.types import Task
 
-EXAMPLE = ("Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
-           "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
-           "with my system. Finally, can you give me an update on my order #A-12345?")
+EXAMPLE = (
+    "Hi, I'm writing to you because I have a question about invoice #INV-7890. It seems higher than I "
+    "expected. Also, I would like to return the 'SuperWidget 5000' I bought because it's not compatible "
+    "with my system. Finally, can you give me an update on my order #A-12345?"
+)
 
 
 def plan_answer(text: str, *, pending: list[Task] | None = None, history: list[str] | None = None) -> PlanAnswer:
     p = offline_plan(text, pending=pending or [], history=history or [])
-    return PlanAnswer(routes=p.routes or ["general"],
-                      tasks=[TaskAnswer(kind=t.kind, **t.params.model_dump()) for t in p.tasks])
+    return PlanAnswer(
+        routes=p.routes or ["general"], tasks=[TaskAnswer(kind=t.kind, **t.params.model_dump()) for t in p.tasks]
+    )
 
 
 def reply_answer(refs: list[str]) -> ReplyAnswer:
@@ -40,8 +43,11 @@ def answer_support_step(request: LLMRequest[Any]) -> BaseModel | Exception:
     inputs = request.inputs
     match request.step:
         case "plan":
-            return plan_answer(inputs.get("text", ""), history=list(inputs.get("history", [])),
-                               pending=[Task.model_validate(t) for t in inputs.get("pending", [])])
+            return plan_answer(
+                inputs.get("text", ""),
+                history=list(inputs.get("history", [])),
+                pending=[Task.model_validate(t) for t in inputs.get("pending", [])],
+            )
         case "route":
             return RouteAnswer(routes=classify(inputs.get("text", "")))
         case "synthesize":
@@ -63,8 +69,9 @@ class SimulatedLLM(FunctionLLM):
 
     name = "simulated"
 
-    def __init__(self, latency_s: float, *, extra: dict[str, Any] | None = None,
-                 concurrency: int | None = None) -> None:
+    def __init__(
+        self, latency_s: float, *, extra: dict[str, Any] | None = None, concurrency: int | None = None
+    ) -> None:
         self._extra = dict(extra or {})
         self.spans: list[Span] = []
         # Like the real client's cap on calls in flight (None: no cap).

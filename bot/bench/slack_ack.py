@@ -62,9 +62,15 @@ class _SlackProcess:
 
     async def __aenter__(self) -> _SlackProcess:
         self._child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.bench.slack_side", str(self.events), "0",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, SECRET_ENV: SIGNING_SECRET})
+            sys.executable,
+            "-m",
+            "bot.bench.slack_side",
+            str(self.events),
+            "0",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, SECRET_ENV: SIGNING_SECRET},
+        )
         self.api_url = (await self._read()).removeprefix("api ").strip()
         return self
 
@@ -111,21 +117,29 @@ async def _replies_posted(slack: _SlackProcess, count: int, *, timeout_s: float 
             await asyncio.sleep(0.05)
 
 
-async def run(*, events: int = 100, bursts: int = 3, background_concurrency: int = 32,
-              warm_s: float = 0.5, workers: int = 1) -> SlackAckResult:
+async def run(
+    *, events: int = 100, bursts: int = 3, background_concurrency: int = 32, warm_s: float = 0.5, workers: int = 1
+) -> SlackAckResult:
     from bot.runtime import slack_adapter  # the benchmark drives the real adapter
 
     concurrency = background_concurrency + events
-    async with _SlackProcess(events) as slack, bench_services(
-            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SUPPORTBOT_SLACK_API_URL=slack.api_url,
-            concurrency=concurrency) as services:
+    async with (
+        _SlackProcess(events) as slack,
+        bench_services(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SUPPORTBOT_SLACK_API_URL=slack.api_url,
+            concurrency=concurrency,
+        ) as services,
+    ):
         adapter = slack_adapter(services, mode="http")
         worker = None
         if workers:
             services.support.receive_only = True
             services.support.queue_notice_s = None
-            worker = WorkerProcess(services.settings.database_url, concurrency, slack_api_url=slack.api_url,
-                                   nice=WORKER_NICE)
+            worker = WorkerProcess(
+                services.settings.database_url, concurrency, slack_api_url=slack.api_url, nice=WORKER_NICE
+            )
             await worker.start()
         app = web.Application(middlewares=[services.acks.middleware])
         app.add_routes(adapter.routes())
@@ -181,11 +195,17 @@ async def run(*, events: int = 100, bursts: int = 3, background_concurrency: int
     local_latencies = [seconds for _, seconds in in_process]
     return SlackAckResult(
         deployment=f"receiver + {workers} worker process{'es' if workers > 1 else ''}" if workers else "one process",
-        events=events, bursts=bursts, background_concurrency=background_concurrency,
+        events=events,
+        bursts=bursts,
+        background_concurrency=background_concurrency,
         sender="a child process (as Slack is)",
-        p50_ms=ms(percentile(latencies, 50)), p99_ms=ms(percentile(latencies, 99)), max_ms=ms(max(latencies)),
+        p50_ms=ms(percentile(latencies, 50)),
+        p99_ms=ms(percentile(latencies, 99)),
+        max_ms=ms(max(latencies)),
         burst_p99_ms=burst_p99,
         non_200=sum(status != 200 for status, _ in external + in_process),
         in_process_sender_p50_ms=ms(percentile(local_latencies, 50)),
         in_process_sender_p99_ms=ms(percentile(local_latencies, 99)),
-        background_messages_per_s=round(pace, 1), replies_posted=posted)
+        background_messages_per_s=round(pace, 1),
+        replies_posted=posted,
+    )

@@ -34,16 +34,35 @@ def signed_headers(body: str, secret: str) -> dict[str, str]:
 
 def event_body(i: int, text: str) -> str:
     ts = f"1700000000.{i:06d}"
-    event = {"type": "message", "channel_type": "channel", "user": f"UCUST{i}", "text": text, "ts": ts,
-             "channel": "CBENCH", "event_ts": ts, "team": "TBENCH"}
-    return json.dumps({"token": "legacy", "team_id": "TBENCH", "api_app_id": "ABENCH", "type": "event_callback",
-                       "event": event, "event_id": f"EvBENCH{i:06d}", "event_time": int(time.time()),
-                       "authorizations": [{"team_id": "TBENCH", "user_id": "UBOT", "is_bot": True}]})
+    event = {
+        "type": "message",
+        "channel_type": "channel",
+        "user": f"UCUST{i}",
+        "text": text,
+        "ts": ts,
+        "channel": "CBENCH",
+        "event_ts": ts,
+        "team": "TBENCH",
+    }
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "TBENCH",
+            "api_app_id": "ABENCH",
+            "type": "event_callback",
+            "event": event,
+            "event_id": f"EvBENCH{i:06d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "TBENCH", "user_id": "UBOT", "is_bot": True}],
+        }
+    )
 
 
-TEXTS = ("Where is my order #A-55120? It was supposed to arrive on Monday.",
-         "I was charged twice on invoice INV-20431, please check.",
-         "I want to return the Aurora Desk Lamp because it flickers all the time.")
+TEXTS = (
+    "Where is my order #A-55120? It was supposed to arrive on Monday.",
+    "I was charged twice on invoice INV-20431, please check.",
+    "I want to return the Aurora Desk Lamp because it flickers all the time.",
+)
 
 
 class Sender:
@@ -57,8 +76,9 @@ class Sender:
         self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self.events))
         # Open the connections first, as Slack keeps its connections alive.
         challenge = json.dumps({"token": "legacy", "challenge": "warm", "type": "url_verification"})
-        await asyncio.gather(*(self._post(challenge, signed_headers(challenge, self.secret))
-                               for _ in range(self.events)))
+        await asyncio.gather(
+            *(self._post(challenge, signed_headers(challenge, self.secret)) for _ in range(self.events))
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:

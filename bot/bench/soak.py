@@ -40,15 +40,17 @@ from .sandbox import bench_environment
 from .slack_ack import BOT_TOKEN, SIGNING_SECRET
 from .slack_side import signed_headers
 
-TEXTS = ("Where is my order #A-{n}? It was supposed to arrive on Monday.",
-         "I was charged twice on invoice INV-{n}, please check.",
-         "I want to return the Aurora Desk Lamp because it flickers all the time.",
-         "Hi, I'm writing about invoice #INV-{n}. It seems higher than I expected. Also, I would like to return "
-         "the 'SuperWidget 5000' I bought because it's not compatible with my system. Finally, can you give me "
-         "an update on my order #A-{n}?",
-         "My app crashes every time I open the settings page.",
-         "Do you ship to Canada?",
-         "Can I talk to a person please?")
+TEXTS = (
+    "Where is my order #A-{n}? It was supposed to arrive on Monday.",
+    "I was charged twice on invoice INV-{n}, please check.",
+    "I want to return the Aurora Desk Lamp because it flickers all the time.",
+    "Hi, I'm writing about invoice #INV-{n}. It seems higher than I expected. Also, I would like to return "
+    "the 'SuperWidget 5000' I bought because it's not compatible with my system. Finally, can you give me "
+    "an update on my order #A-{n}?",
+    "My app crashes every time I open the settings page.",
+    "Do you ship to Canada?",
+    "Can I talk to a person please?",
+)
 FOLLOW_UPS = ("Any news?", "It broke again, the order number is A-{n}.", "Thanks!")
 CHANNELS = ("CSOAK1", "CSOAK2", "CSOAK3", "CSOAK4")
 RESUME_INTERVAL_S = 30.0  # the bot's periodic retry (bot.runtime)
@@ -115,14 +117,16 @@ class SoakSlack(LocalServer):
         args: dict[str, Any] = dict(request.query)  # GET (conversations.replies) and POST alike
         args.update(await request.json() if request.content_type == "application/json" else await request.post())
         if method == "auth.test":
-            return web.json_response({"ok": True, "team_id": "TSOAK", "user_id": "UBOT", "bot_id": "BBOT",
-                                      "user": "supportbot"})
+            return web.json_response(
+                {"ok": True, "team_id": "TSOAK", "user_id": "UBOT", "bot_id": "BBOT", "user": "supportbot"}
+            )
         if method == "chat.postMessage":
             roll = self.rng.random()
             if roll < self.faults.slack_429:
                 self.injected["slack_429"] += 1
-                return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                         headers={"Retry-After": "1"})
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+                )
             if roll < self.faults.slack_429 + self.faults.slack_5xx:
                 self.injected["slack_5xx"] += 1
                 return web.Response(status=self.rng.choice((500, 503)), text="upstream error")
@@ -130,15 +134,32 @@ class SoakSlack(LocalServer):
             if isinstance(metadata, str):
                 metadata = json.loads(metadata)
             ts = f"1800000000.{next(self._ts):06d}"
-            self.posted.append({"channel": args.get("channel"), "thread_ts": args.get("thread_ts"), "ts": ts,
-                                "text": args.get("text", ""), "metadata": metadata, "at": time.monotonic()})
+            self.posted.append(
+                {
+                    "channel": args.get("channel"),
+                    "thread_ts": args.get("thread_ts"),
+                    "ts": ts,
+                    "text": args.get("text", ""),
+                    "metadata": metadata,
+                    "at": time.monotonic(),
+                }
+            )
             return web.json_response({"ok": True, "channel": args.get("channel"), "ts": ts})
         if method == "conversations.replies":
             oldest = float(args.get("oldest") or 0)
-            messages = [{"type": "message", "user": "UBOT", "bot_id": "BBOT", "ts": m["ts"], "text": m["text"],
-                         "thread_ts": m["thread_ts"], "metadata": m["metadata"]}
-                        for m in self.posted if m["channel"] == args.get("channel")
-                        and m["thread_ts"] == args.get("ts") and float(m["ts"]) >= oldest]
+            messages = [
+                {
+                    "type": "message",
+                    "user": "UBOT",
+                    "bot_id": "BBOT",
+                    "ts": m["ts"],
+                    "text": m["text"],
+                    "thread_ts": m["thread_ts"],
+                    "metadata": m["metadata"],
+                }
+                for m in self.posted
+                if m["channel"] == args.get("channel") and m["thread_ts"] == args.get("ts") and float(m["ts"]) >= oldest
+            ]
             return web.json_response({"ok": True, "messages": messages, "has_more": False})
         return web.json_response({"ok": True})
 
@@ -158,8 +179,7 @@ class SoakGemini(FakeGeminiApi):
         roll = self.rng.random()
         if roll < self.faults.model_5xx:
             self.injected["model_5xx"] += 1
-            return web.json_response({"error": {"code": 500, "message": "internal", "status": "INTERNAL"}},
-                                     status=500)
+            return web.json_response({"error": {"code": 500, "message": "internal", "status": "INTERNAL"}}, status=500)
         if roll < self.faults.model_5xx + self.faults.model_timeout:
             self.injected["model_timeout"] += 1
             await asyncio.sleep(self.hold_s)
@@ -211,9 +231,10 @@ class Traffic:
         """One message answered before the clock starts (not counted)."""
         async with aiohttp.ClientSession() as http:
             self._http = http
-            await self._deliver(json.dumps(_event_body(0, "CWARM", "1600000000.000001", None, "Hi, any news?")),
-                                Sent(channel="CWARM", thread="1600000000.000001", ts="1600000000.000001",
-                                     sent_at=time.monotonic()))
+            await self._deliver(
+                json.dumps(_event_body(0, "CWARM", "1600000000.000001", None, "Hi, any news?")),
+                Sent(channel="CWARM", thread="1600000000.000001", ts="1600000000.000001", sent_at=time.monotonic()),
+            )
         async with asyncio.timeout(timeout_s):
             while not any(p["channel"] == "CWARM" for p in slack.posted):
                 await asyncio.sleep(0.1)
@@ -248,15 +269,31 @@ class Traffic:
                         return
             except (aiohttp.ClientError, TimeoutError):
                 pass
-            await asyncio.sleep(2 ** attempt)
+            await asyncio.sleep(2**attempt)
 
 
 def _event_body(n: int, channel: str, ts: str, thread: str | None, text: str) -> dict[str, Any]:
-    event = {"type": "message", "channel_type": "channel", "user": f"UCUST{n % 97}", "channel": channel, "text": text,
-             "ts": ts, "event_ts": ts, "team": "TSOAK", **({"thread_ts": thread} if thread else {})}
-    return {"token": "legacy", "team_id": "TSOAK", "api_app_id": "ASOAK", "type": "event_callback", "event": event,
-            "event_id": f"EvSOAK{n:07d}", "event_time": int(time.time()),
-            "authorizations": [{"team_id": "TSOAK", "user_id": "UBOT", "is_bot": True}]}
+    event = {
+        "type": "message",
+        "channel_type": "channel",
+        "user": f"UCUST{n % 97}",
+        "channel": channel,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        "team": "TSOAK",
+        **({"thread_ts": thread} if thread else {}),
+    }
+    return {
+        "token": "legacy",
+        "team_id": "TSOAK",
+        "api_app_id": "ASOAK",
+        "type": "event_callback",
+        "event": event,
+        "event_id": f"EvSOAK{n:07d}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": "TSOAK", "user_id": "UBOT", "is_bot": True}],
+    }
 
 
 class Bot:
@@ -270,9 +307,23 @@ class Bot:
     async def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "--slack", "--slack-mode", "http", "--host", "127.0.0.1",
-                "--port", str(self.port), cwd=self.folder, env=self.env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=log, stderr=log)
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                "--slack",
+                "--slack-mode",
+                "http",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                cwd=self.folder,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
         async with aiohttp.ClientSession() as http, asyncio.timeout(60):
             while True:
                 if self.process.returncode is not None:
@@ -288,8 +339,11 @@ class Bot:
     def sample(self, started: float) -> Sample:
         assert self.process is not None
         proc = psutil.Process(self.process.pid)
-        return Sample(at_s=round(time.monotonic() - started, 1), rss_mb=round(proc.memory_info().rss / 2**20, 1),
-                      open_fds=proc.num_fds())
+        return Sample(
+            at_s=round(time.monotonic() - started, 1),
+            rss_mb=round(proc.memory_info().rss / 2**20, 1),
+            open_fds=proc.num_fds(),
+        )
 
     async def kill(self) -> None:
         assert self.process is not None
@@ -313,7 +367,7 @@ def _tally(sent: list[Sent], posted: list[dict[str, Any]]) -> tuple[int, int, in
     replies: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
     notices = 0
     for post in posted:
-        payload = ((post.get("metadata") or {}).get("event_payload") or {})
+        payload = (post.get("metadata") or {}).get("event_payload") or {}
         reply_id, piece = int(payload.get("reply_id") or 0), int(payload.get("piece") or 0)
         if reply_id < 0:
             notices += 1
@@ -334,24 +388,39 @@ def _tally(sent: list[Sent], posted: list[dict[str, Any]]) -> tuple[int, int, in
         answered += min(len(messages), len(got))
         lost += max(0, len(messages) - len(got))
         if len(messages) > len(got):
-            missing += [f"{m.channel}:{m.ts}" for m in messages[len(got):]]
+            missing += [f"{m.channel}:{m.ts}" for m in messages[len(got) :]]
         duplicated += max(0, len(got) - len(messages))
         times += [at - m.sent_at for m, (_, at) in zip(sorted(messages, key=lambda m: m.sent_at), got, strict=False)]
     return answered, lost, duplicated, times, missing[:10]
 
 
-async def run(*, minutes: float = 10.0, rate_per_s: float = 4.0, kill_at: float = 0.4, seed: int = 7,
-              faults: Faults = Faults(), drain_timeout_s: float = 3 * RESUME_INTERVAL_S + 30) -> SoakResult:
+async def run(
+    *,
+    minutes: float = 10.0,
+    rate_per_s: float = 4.0,
+    kill_at: float = 0.4,
+    seed: int = 7,
+    faults: Faults = Faults(),
+    drain_timeout_s: float = 3 * RESUME_INTERVAL_S + 30,
+) -> SoakResult:
     rng = random.Random(seed)
     duration = minutes * 60
     folder = Path(tempfile.mkdtemp(prefix="supportbot-soak-"))
     model_timeout_s = 2.0
     async with SoakSlack(faults, rng) as slack, SoakGemini(faults, rng, hold_s=model_timeout_s + 1) as gemini:
-        env = bench_environment(**{
-            "SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'soak.db'}", "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SUPPORTBOT_SLACK_API_URL": slack.base_url,
-            "SUPPORTBOT_LLM": "gemini", "GEMINI_API_KEY": "soak-key", "SUPPORTBOT_GEMINI_BASE_URL": gemini.base_url,
-            "SUPPORTBOT_LLM_TIMEOUT_S": str(model_timeout_s), "SUPPORTBOT_LLM_RPM": "100000"})
+        env = bench_environment(
+            **{
+                "SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'soak.db'}",
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SUPPORTBOT_SLACK_API_URL": slack.base_url,
+                "SUPPORTBOT_LLM": "gemini",
+                "GEMINI_API_KEY": "soak-key",
+                "SUPPORTBOT_GEMINI_BASE_URL": gemini.base_url,
+                "SUPPORTBOT_LLM_TIMEOUT_S": str(model_timeout_s),
+                "SUPPORTBOT_LLM_RPM": "100000",
+            }
+        )
         bot = Bot(folder, env, _free_port())
         started = time.monotonic()
         await bot.start()
@@ -381,14 +450,29 @@ async def run(*, minutes: float = 10.0, rate_per_s: float = 4.0, kill_at: float 
     answered, lost, duplicated, times, missing = _tally(traffic.sent, slack.posted)
     acknowledged = sum(1 for s in traffic.sent if s.acknowledged)
     return SoakResult(
-        minutes=minutes, rate_per_s=rate_per_s, messages_sent=len(traffic.sent), acknowledged=acknowledged,
+        minutes=minutes,
+        rate_per_s=rate_per_s,
+        messages_sent=len(traffic.sent),
+        acknowledged=acknowledged,
         never_acknowledged=len(traffic.sent) - acknowledged,
-        redeliveries=sum(s.deliveries - 1 for s in traffic.sent), answered=answered, lost=lost, duplicated=duplicated,
-        queue_notices=sum(1 for p in slack.posted
-                          if int(((p.get("metadata") or {}).get("event_payload") or {}).get("reply_id") or 0) < 0),
-        kills=1, faults_injected=dict(slack.injected + gemini.injected),
-        answer_p50_s=round(percentile(times, 50), 2), answer_p99_s=round(percentile(times, 99), 2),
-        drain_s=round(drain_s, 1), samples=samples, lost_examples=missing, log_file=str(bot.log))
+        redeliveries=sum(s.deliveries - 1 for s in traffic.sent),
+        answered=answered,
+        lost=lost,
+        duplicated=duplicated,
+        queue_notices=sum(
+            1
+            for p in slack.posted
+            if int(((p.get("metadata") or {}).get("event_payload") or {}).get("reply_id") or 0) < 0
+        ),
+        kills=1,
+        faults_injected=dict(slack.injected + gemini.injected),
+        answer_p50_s=round(percentile(times, 50), 2),
+        answer_p99_s=round(percentile(times, 99), 2),
+        drain_s=round(drain_s, 1),
+        samples=samples,
+        lost_examples=missing,
+        log_file=str(bot.log),
+    )
 
 
 def _free_port() -> int:

@@ -13,8 +13,16 @@ from . import console, faq, orchestration, rate_budget, scale_out, slack_ack, so
 from .report import BenchReport, Machine, finish
 
 Benchmark = Literal["faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out", "console", "soak"]
-BENCHMARKS: tuple[Benchmark, ...] = ("faq", "orchestration", "throughput", "slack_ack", "rate_budget", "scale_out",
-                                     "console", "soak")
+BENCHMARKS: tuple[Benchmark, ...] = (
+    "faq",
+    "orchestration",
+    "throughput",
+    "slack_ack",
+    "rate_budget",
+    "scale_out",
+    "console",
+    "soak",
+)
 # The soak takes ten minutes: run with `--only soak`, not by default.
 DEFAULT_BENCHMARKS: tuple[Benchmark, ...] = tuple(b for b in BENCHMARKS if b != "soak")
 
@@ -48,11 +56,26 @@ class BenchConfig:
     @classmethod
     def quick_sizes(cls, **overrides: object) -> BenchConfig:
         """Tiny sizes: seconds instead of minutes; checks the machinery, the figures mean little."""
-        values: dict[str, object] = dict(quick=True, latency_ms=20.0, faq_questions=3, repeats=1,
-                                         throughput_messages=20, throughput_concurrency=(1, 4), warmup_messages=4,
-                                         growth_messages=20, slack_events=8, slack_bursts=2, slack_background=2,
-                                         rate_messages=6, rate_rpm=4, rate_period_s=0.4,
-                                         scale_messages=40, console_cases=300, console_requests=5, soak_minutes=0.25)
+        values: dict[str, object] = dict(
+            quick=True,
+            latency_ms=20.0,
+            faq_questions=3,
+            repeats=1,
+            throughput_messages=20,
+            throughput_concurrency=(1, 4),
+            warmup_messages=4,
+            growth_messages=20,
+            slack_events=8,
+            slack_bursts=2,
+            slack_background=2,
+            rate_messages=6,
+            rate_rpm=4,
+            rate_period_s=0.4,
+            scale_messages=40,
+            console_cases=300,
+            console_requests=5,
+            soak_minutes=0.25,
+        )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -74,26 +97,35 @@ async def run_suite(config: BenchConfig, *, progress: Progress | None = None) ->
     if "throughput" in config.only:
         say("throughput and memory …")
         report.throughput = await throughput.run(
-            messages=config.throughput_messages, concurrencies=config.throughput_concurrency,
-            warmup=config.warmup_messages, growth_messages=config.growth_messages,
-            growth_concurrency=max(config.throughput_concurrency))
+            messages=config.throughput_messages,
+            concurrencies=config.throughput_concurrency,
+            warmup=config.warmup_messages,
+            growth_messages=config.growth_messages,
+            growth_concurrency=max(config.throughput_concurrency),
+        )
     if "slack_ack" in config.only:
         say("Slack acknowledgements …")
-        report.slack_ack = await slack_ack.run(events=config.slack_events, bursts=config.slack_bursts,
-                                               background_concurrency=config.slack_background,
-                                               workers=config.slack_workers)
+        report.slack_ack = await slack_ack.run(
+            events=config.slack_events,
+            bursts=config.slack_bursts,
+            background_concurrency=config.slack_background,
+            workers=config.slack_workers,
+        )
     if "rate_budget" in config.only:
         say("request budget …")
-        report.rate_budget = await rate_budget.run(messages=config.rate_messages, rpm=config.rate_rpm,
-                                                   period_s=config.rate_period_s)
+        report.rate_budget = await rate_budget.run(
+            messages=config.rate_messages, rpm=config.rate_rpm, period_s=config.rate_period_s
+        )
     if "scale_out" in config.only:
         say("scale-out on PostgreSQL …")
-        report.scale_out = await scale_out.run(messages=config.scale_messages, processes=config.scale_processes,
-                                               warmup=10 if config.quick else 100)
+        report.scale_out = await scale_out.run(
+            messages=config.scale_messages, processes=config.scale_processes, warmup=10 if config.quick else 100
+        )
     if "console" in config.only:
         say(f"staff console with {config.console_cases:,} cases …")
-        report.console = await console.run(cases=config.console_cases, requests=config.console_requests,
-                                           postgres_url=config.postgres_url, progress=say)
+        report.console = await console.run(
+            cases=config.console_cases, requests=config.console_requests, postgres_url=config.postgres_url, progress=say
+        )
     if "soak" in config.only:
         say(f"soak: {config.soak_minutes:g} minutes of traffic with faults and one SIGKILL …")
         report.soak = await soak.run(minutes=config.soak_minutes, rate_per_s=config.soak_rate_per_s)

@@ -79,13 +79,27 @@ async def drive(services: Services, *, messages: int, concurrency: int, run: str
     started = time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return Run(concurrency=concurrency, messages=messages, elapsed_s=round(elapsed, 3),
-               messages_per_s=round(messages / elapsed, 1), p50_ms=ms(percentile(latencies, 50)),
-               p99_ms=ms(percentile(latencies, 99)), max_ms=ms(max(latencies, default=0.0)), failed=failed)
+    return Run(
+        concurrency=concurrency,
+        messages=messages,
+        elapsed_s=round(elapsed, 3),
+        messages_per_s=round(messages / elapsed, 1),
+        p50_ms=ms(percentile(latencies, 50)),
+        p99_ms=ms(percentile(latencies, 99)),
+        max_ms=ms(max(latencies, default=0.0)),
+        failed=failed,
+    )
 
 
-async def run(*, messages: int = 2000, concurrencies: tuple[int, ...] = (1, 32), warmup: int = 200,
-              growth_messages: int = 10_000, growth_concurrency: int = 32, compare: bool = True) -> ThroughputResult:
+async def run(
+    *,
+    messages: int = 2000,
+    concurrencies: tuple[int, ...] = (1, 32),
+    warmup: int = 200,
+    growth_messages: int = 10_000,
+    growth_concurrency: int = 32,
+    compare: bool = True,
+) -> ThroughputResult:
     runs: list[Run] = []
     growth: RssGrowth | None = None
     ungrouped: Run | None = None
@@ -102,9 +116,20 @@ async def run(*, messages: int = 2000, concurrencies: tuple[int, ...] = (1, 32),
                 start = settled_rss_mb()
                 await drive(services, messages=growth_messages, concurrency=growth_concurrency, run="rss-")
                 end = settled_rss_mb()
-                growth = RssGrowth(warmup_messages=warmup + messages * (len(concurrencies) + compare),
-                                   messages=growth_messages, concurrency=growth_concurrency,
-                                   start_mb=round(start, 1), end_mb=round(end, 1), growth_mb=round(end - start, 1))
-    return ThroughputResult(engine="offline", database="SQLite file (WAL) on stock aiosqlite, durable inbox on, "
-                            "group commit", message_mix=len(MESSAGES), runs=runs, peak_rss_mb=round(sampler.peak_mb, 1),
-                            rss=growth, ungrouped=ungrouped)
+                growth = RssGrowth(
+                    warmup_messages=warmup + messages * (len(concurrencies) + compare),
+                    messages=growth_messages,
+                    concurrency=growth_concurrency,
+                    start_mb=round(start, 1),
+                    end_mb=round(end, 1),
+                    growth_mb=round(end - start, 1),
+                )
+    return ThroughputResult(
+        engine="offline",
+        database="SQLite file (WAL) on stock aiosqlite, durable inbox on, group commit",
+        message_mix=len(MESSAGES),
+        runs=runs,
+        peak_rss_mb=round(sampler.peak_mb, 1),
+        rss=growth,
+        ungrouped=ungrouped,
+    )

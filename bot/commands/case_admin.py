@@ -52,8 +52,7 @@ def _sentence(text: str) -> str:
 
 
 def _done(text: str, done: ChangeResult) -> CommandResult:
-    return CommandResult(text=text, title=f"Case {done.case.ref}", ephemeral=True,
-                         data={"case": done.case.as_json()})
+    return CommandResult(text=text, title=f"Case {done.case.ref}", ephemeral=True, data={"case": done.case.as_json()})
 
 
 def _status(done: ChangeResult) -> str:
@@ -101,16 +100,57 @@ async def release_command(ctx: CommandContext, args: Args) -> CommandResult:
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("case-close", "Close a case (staff)", "/case-close REF [reason]", close_command,
-                         options=(REF_OPTION, Option("reason", "Why it is closed", rest=True))))
-    registry.add(Command("case-reopen", "Reopen a resolved or closed case (staff)", "/case-reopen REF",
-                         reopen_command, options=(REF_OPTION, Option("note", "Why it is reopened", rest=True))))
-    registry.add(Command("case-resolve", "Mark a case resolved (staff)", "/case-resolve REF [note]",
-                         resolve_command, options=(REF_OPTION, Option("note", "How it was resolved", rest=True))))
-    registry.add(Command("case-note", "Add an internal note to a case (staff)", "/case-note REF text", note_command,
-                         options=(REF_OPTION, Option("text", "The note (never shown to the customer)",
-                                                     required=True, rest=True))))
-    registry.add(Command("case-assign", "Assign a case to a staff member (staff)", "/case-assign REF @staff",
-                         assign_command, options=(REF_OPTION, Option("staff", "Who takes the case", kind="user"))))
-    registry.add(Command("case-release", "Hand a claimed case back to the bot (staff)", "/case-release REF",
-                         release_command, options=(REF_OPTION, Option("note", "Why it is released", rest=True))))
+    registry.add(
+        Command(
+            "case-close",
+            "Close a case (staff)",
+            "/case-close REF [reason]",
+            close_command,
+            options=(REF_OPTION, Option("reason", "Why it is closed", rest=True)),
+        )
+    )
+    registry.add(
+        Command(
+            "case-reopen",
+            "Reopen a resolved or closed case (staff)",
+            "/case-reopen REF",
+            reopen_command,
+            options=(REF_OPTION, Option("note", "Why it is reopened", rest=True)),
+        )
+    )
+    registry.add(
+        Command(
+            "case-resolve",
+            "Mark a case resolved (staff)",
+            "/case-resolve REF [note]",
+            resolve_command,
+            options=(REF_OPTION, Option("note", "How it was resolved", rest=True)),
+        )
+    )
+    registry.add(
+        Command(
+            "case-note",
+            "Add an internal note to a case (staff)",
+            "/case-note REF text",
+            note_command,
+            options=(REF_OPTION, Option("text", "The note (never shown to the customer)", required=True, rest=True)),
+        )
+    )
+    registry.add(
+        Command(
+            "case-assign",
+            "Assign a case to a staff member (staff)",
+            "/case-assign REF @staff",
+            assign_command,
+            options=(REF_OPTION, Option("staff", "Who takes the case", kind="user")),
+        )
+    )
+    registry.add(
+        Command(
+            "case-release",
+            "Hand a claimed case back to the bot (staff)",
+            "/case-release REF",
+            release_command,
+            options=(REF_OPTION, Option("note", "Why it is released", rest=True)),
+        )
+    )

@@ -57,26 +57,40 @@ def _transcript_line(m: dict[str, Any]) -> str:
 
 def render_case(view: dict[str, Any]) -> CommandResult:
     case = view["case"]
-    fields = [("Status", case["status"]), ("Kind", case["kind"]),
-              ("Customer", f"{case['platform']}:{case['customer_id']}"),
-              ("Opened", case["created_at"][:16].replace("T", " "))]
+    fields = [
+        ("Status", case["status"]),
+        ("Kind", case["kind"]),
+        ("Customer", f"{case['platform']}:{case['customer_id']}"),
+        ("Opened", case["created_at"][:16].replace("T", " ")),
+    ]
     if case.get("assignee"):
         fields.append(("Assignee", case["assignee"]))
-    fields.extend((k.replace("_", " ").capitalize(), str(v)) for k, v in case["details"].items()
-                  if v not in ("", None, []))
-    history = "\n".join(f"• {e['at'][:16].replace('T', ' ')} {e['action']} by {e['actor']}"
-                        + (f": {e['note']}" if e.get("note") else "") for e in view["events"])
+    fields.extend(
+        (k.replace("_", " ").capitalize(), str(v)) for k, v in case["details"].items() if v not in ("", None, [])
+    )
+    history = "\n".join(
+        f"• {e['at'][:16].replace('T', ' ')} {e['action']} by {e['actor']}"
+        + (f": {e['note']}" if e.get("note") else "")
+        for e in view["events"]
+    )
     transcript = "\n".join(_transcript_line(m) for m in view["transcript"])
     paging = view.get("transcript_page") or {}
     if paging.get("pages", 1) > 1:
         first = (paging["page"] - 1) * paging["page_size"]
-        transcript = (f"(messages {first + 1}–{first + len(view['transcript'])} of {paging['total']}, "
-                      f"page {paging['page']} of {paging['pages']})\n" + transcript)
-    items = [ResultItem(title=f"Case {case['ref']}", fields=fields),
-             ResultItem(title="History", body=history or "—"),
-             ResultItem(title="Transcript", body=transcript or "—")]
-    text = "\n".join([f"**Case {case['ref']}**"] + [f"{k}: {v}" for k, v in fields]
-                     + ["", "**History**", history or "—", "", "**Transcript**", transcript or "—"])
+        transcript = (
+            f"(messages {first + 1}–{first + len(view['transcript'])} of {paging['total']}, "
+            f"page {paging['page']} of {paging['pages']})\n" + transcript
+        )
+    items = [
+        ResultItem(title=f"Case {case['ref']}", fields=fields),
+        ResultItem(title="History", body=history or "—"),
+        ResultItem(title="Transcript", body=transcript or "—"),
+    ]
+    text = "\n".join(
+        [f"**Case {case['ref']}**"]
+        + [f"{k}: {v}" for k, v in fields]
+        + ["", "**History**", history or "—", "", "**Transcript**", transcript or "—"]
+    )
     return CommandResult(text=text, title=f"Case {case['ref']}", items=items, data=view, ephemeral=True)
 
 
@@ -111,8 +125,14 @@ def parse_filter(ctx: CommandContext, args: Args) -> CaseFilter:
 def render_case_list(cases: list[CaseInfo], *, total: int, page: int) -> CommandResult:
     pages = max(1, -(-total // PAGE_SIZE))
     title = f"Cases — {total} found" + (f" (page {page} of {pages})" if pages > 1 else "")
-    items = [ResultItem(title=f"{c.ref} · {c.status}", body=_summary_line(c),
-                        footer=f"{c.platform}:{c.customer_id} · {_when(c.created_at)}") for c in cases]
+    items = [
+        ResultItem(
+            title=f"{c.ref} · {c.status}",
+            body=_summary_line(c),
+            footer=f"{c.platform}:{c.customer_id} · {_when(c.created_at)}",
+        )
+        for c in cases
+    ]
     lines = [f"**{title}**"] + [f"• `{c.ref}` {c.status} — {_summary_line(c)} — {_when(c.created_at)}" for c in cases]
     if not cases:
         lines.append("No cases match.")
@@ -120,8 +140,13 @@ def render_case_list(cases: list[CaseInfo], *, total: int, page: int) -> Command
         lines.append(f"More: add page={page + 1}")
     elif page > pages:
         lines.append(f"There are only {pages} page(s).")
-    return CommandResult(text="\n".join(lines), title=title, items=items, ephemeral=True,
-                         data={"total": total, "page": page, "pages": pages, "cases": [c.as_json() for c in cases]})
+    return CommandResult(
+        text="\n".join(lines),
+        title=title,
+        items=items,
+        ephemeral=True,
+        data={"total": total, "page": page, "pages": pages, "cases": [c.as_json() for c in cases]},
+    )
 
 
 def _page(args: Args) -> int:
@@ -145,14 +170,24 @@ def render_queue(found: CaseQueue, *, page: int) -> CommandResult:
         c = entry.case
         state = f"claimed by {c.assignee}" if c.assignee else "unclaimed" + (" · past SLA" if entry.overdue else "")
         lines.append(f"• `{c.ref}` {state} — {_summary_line(c)} — waiting {_age(row['age_min'])}")
-        items.append(ResultItem(title=f"{c.ref} · {state}", body=_summary_line(c),
-                                footer=f"{c.customer} · waiting {_age(row['age_min'])}"))
+        items.append(
+            ResultItem(
+                title=f"{c.ref} · {state}",
+                body=_summary_line(c),
+                footer=f"{c.customer} · waiting {_age(row['age_min'])}",
+            )
+        )
     if not found.entries:
         lines.append("No case is waiting for staff.")
     if page < pages:
         lines.append(f"More: add page={page + 1}")
-    return CommandResult(text="\n".join(lines), title=title, items=items, ephemeral=True,
-                         data={"total": found.total, "page": page, "pages": pages, "cases": rows})
+    return CommandResult(
+        text="\n".join(lines),
+        title=title,
+        items=items,
+        ephemeral=True,
+        data={"total": found.total, "page": page, "pages": pages, "cases": rows},
+    )
 
 
 async def case_command(ctx: CommandContext, args: Args) -> CommandResult:
@@ -167,23 +202,41 @@ async def cases_command(ctx: CommandContext, args: Args) -> CommandResult:
         if [w.lower() for w in args.positional] == ["queue"]:
             found = await ctx.services.cases.queue(viewer=ctx.caller, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
             return render_queue(found, page=page)
-        listed = await ctx.services.cases.list_cases(parse_filter(ctx, args), viewer=ctx.caller, limit=PAGE_SIZE,
-                                                     offset=(page - 1) * PAGE_SIZE)
+        listed = await ctx.services.cases.list_cases(
+            parse_filter(ctx, args), viewer=ctx.caller, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
     except case_use.CaseError as exc:
         raise CommandError(str(exc)) from None
     return render_case_list(listed.cases, total=listed.total, page=page)
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("case", "Show a case with its history and transcript", "/case REF [page=N]", case_command,
-                         options=(Option("ref", "Case reference, e.g. RMA-7K3Q9P2X", required=True),
-                                  Option("page", "Transcript page", kind="integer", positional=False)),
-                         staff_only=False))
-    registry.add(Command("cases", "List cases (yours, or any for staff)",
-                         "/cases [@user] [status=…] [kind=…] [since=YYYY-MM-DD] [page=N] · /cases queue",
-                         cases_command, staff_only=False,
-                         options=(Option("user", "Whose cases (staff only)", kind="user"),
-                                  Option("status", "open, in_progress, resolved or closed", positional=False),
-                                  Option("kind", "billing, return, status, technical or human", positional=False),
-                                  Option("since", "Opened on or after this date (YYYY-MM-DD)", positional=False),
-                                  Option("page", "Page number", kind="integer", positional=False))))
+    registry.add(
+        Command(
+            "case",
+            "Show a case with its history and transcript",
+            "/case REF [page=N]",
+            case_command,
+            options=(
+                Option("ref", "Case reference, e.g. RMA-7K3Q9P2X", required=True),
+                Option("page", "Transcript page", kind="integer", positional=False),
+            ),
+            staff_only=False,
+        )
+    )
+    registry.add(
+        Command(
+            "cases",
+            "List cases (yours, or any for staff)",
+            "/cases [@user] [status=…] [kind=…] [since=YYYY-MM-DD] [page=N] · /cases queue",
+            cases_command,
+            staff_only=False,
+            options=(
+                Option("user", "Whose cases (staff only)", kind="user"),
+                Option("status", "open, in_progress, resolved or closed", positional=False),
+                Option("kind", "billing, return, status, technical or human", positional=False),
+                Option("since", "Opened on or after this date (YYYY-MM-DD)", positional=False),
+                Option("page", "Page number", kind="integer", positional=False),
+            ),
+        )
+    )

@@ -31,10 +31,21 @@ async def console_command(ctx: CommandContext, args: Args) -> CommandResult:
     base = (settings.public_url or f"http://127.0.0.1:{DEFAULT_PORT}").rstrip("/")
     _log.info("console: sign-in link made for %s from chat", staff.actor)
     url = f"{base}/console/signin?token={token}"
-    return CommandResult(text=f"Your sign-in link to the staff console (works once, for {LINK_MINUTES} minutes):\n"
-                              f"{url}", title="Staff console", ephemeral=True, data={"url": url})
+    return CommandResult(
+        text=f"Your sign-in link to the staff console (works once, for {LINK_MINUTES} minutes):\n{url}",
+        title="Staff console",
+        ephemeral=True,
+        data={"url": url},
+    )
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("console", "A one-time sign-in link to the staff web console (staff)", "/console",
-                         console_command, staff_only=True))
+    registry.add(
+        Command(
+            "console",
+            "A one-time sign-in link to the staff web console (staff)",
+            "/console",
+            console_command,
+            staff_only=True,
+        )
+    )

@@ -39,18 +39,33 @@ async def erase_command(ctx: CommandContext, args: Args) -> CommandResult:
         wrong = "That confirmation code is not valid (codes last one day). " if given else ""
         return CommandResult(
             text=f"{wrong}Erasing {who} removes the text of {messages} message(s) and the details of {cases} "
-                 f"case(s); references, statuses and times stay. This cannot be undone. To erase, run: "
-                 f"`/customer-erase {who} confirm={code}`",
-            title="Confirm erasure", ephemeral=True, ok=not given,
-            data={"customer": str(who), "messages": messages, "cases": cases, "confirm": code})
+            f"case(s); references, statuses and times stay. This cannot be undone. To erase, run: "
+            f"`/customer-erase {who} confirm={code}`",
+            title="Confirm erasure",
+            ephemeral=True,
+            ok=not given,
+            data={"customer": str(who), "messages": messages, "cases": cases, "confirm": code},
+        )
     erased = await erase_customer(db, who, actor=actor)
     return CommandResult(
         text=f"Erased {who}: {erased.messages} message(s), {erased.cases} case(s). An `erased` event records "
-             f"that you did it.", title="Customer erased", ephemeral=True,
-        data={"customer": str(who), "messages": erased.messages, "cases": erased.cases})
+        f"that you did it.",
+        title="Customer erased",
+        ephemeral=True,
+        data={"customer": str(who), "messages": erased.messages, "cases": erased.cases},
+    )
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("customer-erase", "Erase a customer's data (staff; asks to confirm)", USAGE, erase_command,
-                         options=(Option("customer", "PLATFORM:ID, e.g. slack:U0123ABCD", required=True),
-                                  Option("confirm", "The code the first call gave", positional=False))))
+    registry.add(
+        Command(
+            "customer-erase",
+            "Erase a customer's data (staff; asks to confirm)",
+            USAGE,
+            erase_command,
+            options=(
+                Option("customer", "PLATFORM:ID, e.g. slack:U0123ABCD", required=True),
+                Option("confirm", "The code the first call gave", positional=False),
+            ),
+        )
+    )

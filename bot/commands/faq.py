@@ -69,8 +69,10 @@ def parse_faq_args(text: str) -> FaqArgs:
     try:
         n = int(questions)
     except ValueError:
-        raise CommandError(f"questions= takes a whole number from 1 to {MAX_QUESTIONS}, "
-                           f"for example questions=8 ({one_line(questions, 20)!r} given).") from None
+        raise CommandError(
+            f"questions= takes a whole number from 1 to {MAX_QUESTIONS}, "
+            f"for example questions=8 ({one_line(questions, 20)!r} given)."
+        ) from None
     if n < 1:
         raise CommandError(f"questions= takes a whole number from 1 to {MAX_QUESTIONS} ({n} given).")
     if n > MAX_QUESTIONS:
@@ -90,16 +92,24 @@ def _quote(text: str) -> str:
     return f"“{one_line(text, _QUOTE_CHARS)}”"
 
 
-def render_faq(result: FaqResult, *, notes: list[str], urls: list[str], asked: int,
-               set_id: int | None) -> CommandResult:
+def render_faq(
+    result: FaqResult, *, notes: list[str], urls: list[str], asked: int, set_id: int | None
+) -> CommandResult:
     used = len(urls) - len(result.failed_pages)
     title = f"FAQ — {_plural(len(result.items), 'question')} from {_plural(used, 'page')}"
     items: list[ResultItem] = []
     lines = [f"**{title}**", ""]
     for number, item in enumerate(result.items, 1):
         fields = [("Source", f"[{s.title}]({s.url})") for s in item.sources]
-        items.append(ResultItem(title=item.question, body=item.answer, fields=fields, url=item.sources[0].url,
-                                footer=_quote(item.sources[0].quote)))
+        items.append(
+            ResultItem(
+                title=item.question,
+                body=item.answer,
+                fields=fields,
+                url=item.sources[0].url,
+                footer=_quote(item.sources[0].quote),
+            )
+        )
         lines += [f"**{number}. {item.question}**", item.answer]
         lines += [f"Source: [{s.title}]({s.url}) — {_quote(s.quote)}" for s in item.sources]
         lines.append("")
@@ -111,8 +121,10 @@ def render_faq(result: FaqResult, *, notes: list[str], urls: list[str], asked: i
         extra.append(f"{_plural(result.unsupported, 'answer')} left out: no source sentence could be verified.")
     if result.questions_asked < asked:
         extra.append(f"{asked} questions were asked for; the pages gave {result.questions_asked}.")
-    summary = (f"{result.chain} chain · {_plural(result.llm_calls, 'model call')} · "
-               f"{result.pages_reused} of {used} pages reused · {result.seconds:.1f} s")
+    summary = (
+        f"{result.chain} chain · {_plural(result.llm_calls, 'model call')} · "
+        f"{result.pages_reused} of {used} pages reused · {result.seconds:.1f} s"
+    )
     extra.append(summary + (f" · saved as FAQ set #{set_id}" if set_id is not None else " · not saved (see the log)"))
     items.append(ResultItem(title="Notes", body="\n".join(f"• {line}" for line in extra)))
     lines += extra
@@ -122,8 +134,10 @@ def render_faq(result: FaqResult, *, notes: list[str], urls: list[str], asked: i
 def _failure(exc: FaqError) -> str:
     if not exc.failed_pages:
         return f"Could not build the FAQ: {exc}"
-    return "\n".join(["Could not build the FAQ: none of the pages could be used."]
-                     + [f"• {one_line(f.reason, 300)}" for f in exc.failed_pages])
+    return "\n".join(
+        ["Could not build the FAQ: none of the pages could be used."]
+        + [f"• {one_line(f.reason, 300)}" for f in exc.failed_pages]
+    )
 
 
 async def faq_command(ctx: CommandContext, args: Args) -> CommandResult:
@@ -132,21 +146,41 @@ async def faq_command(ctx: CommandContext, args: Args) -> CommandResult:
     async def on_progress(event: ProgressEvent) -> None:
         await ctx.report(Progress(event.stage, event.done, event.total, event.message))
 
-    request = FaqRequest(urls=parsed.urls, questions=parsed.questions, chain=parsed.chain,
-                         requested_by=ctx.caller.actor, platform=ctx.caller.platform, channel_id=ctx.channel_id)
+    request = FaqRequest(
+        urls=parsed.urls,
+        questions=parsed.questions,
+        chain=parsed.chain,
+        requested_by=ctx.caller.actor,
+        platform=ctx.caller.platform,
+        channel_id=ctx.channel_id,
+    )
     try:
         built = await build_and_store(ctx.services, request, on_progress=on_progress)
     except FaqError as exc:
         raise CommandError("\n".join([_failure(exc), *parsed.notes])) from None
-    return render_faq(built.result, notes=parsed.notes, urls=parsed.urls, asked=parsed.questions,
-                      set_id=built.set_id)
+    return render_faq(built.result, notes=parsed.notes, urls=parsed.urls, asked=parsed.questions, set_id=built.set_id)
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("faq", "Build an FAQ with cited sources from web pages", USAGE, faq_command,
-                         options=(Option("urls", f"Links to build the FAQ from (up to {MAX_URLS}, space-separated)",
-                                         required=True, rest=True),
-                                  Option("questions", f"How many questions (1–{MAX_QUESTIONS}, default "
-                                                      f"{DEFAULT_QUESTIONS})", kind="integer", positional=False),
-                                  Option("chain", "grounded (default) or three-step", positional=False)),
-                         staff_only=True, long_running=True))
+    registry.add(
+        Command(
+            "faq",
+            "Build an FAQ with cited sources from web pages",
+            USAGE,
+            faq_command,
+            options=(
+                Option(
+                    "urls", f"Links to build the FAQ from (up to {MAX_URLS}, space-separated)", required=True, rest=True
+                ),
+                Option(
+                    "questions",
+                    f"How many questions (1–{MAX_QUESTIONS}, default {DEFAULT_QUESTIONS})",
+                    kind="integer",
+                    positional=False,
+                ),
+                Option("chain", "grounded (default) or three-step", positional=False),
+            ),
+            staff_only=True,
+            long_running=True,
+        )
+    )

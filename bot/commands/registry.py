@@ -23,8 +23,22 @@ if TYPE_CHECKING:  # types only: the CLI imports this module and stays light
     from ..cases import CaseService
     from ..settings import Settings
 
-__all__ = ["AppServices", "Args", "BoundCommands", "Caller", "Command", "CommandContext", "CommandError",
-           "CommandRegistry", "CommandResult", "Option", "Progress", "ProgressFn", "ResultItem", "parse_args"]
+__all__ = [
+    "AppServices",
+    "Args",
+    "BoundCommands",
+    "Caller",
+    "Command",
+    "CommandContext",
+    "CommandError",
+    "CommandRegistry",
+    "CommandResult",
+    "Option",
+    "Progress",
+    "ProgressFn",
+    "ResultItem",
+    "parse_args",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -130,8 +144,9 @@ class CommandRegistry:
         command = self.get(name)
         if command is None:
             names = ", ".join(f"/{c}" for c in sorted(self._commands))
-            return CommandResult(text=f"Unknown command /{name.lstrip('/')}. Commands: {names}.", ephemeral=True,
-                                 ok=False)
+            return CommandResult(
+                text=f"Unknown command /{name.lstrip('/')}. Commands: {names}.", ephemeral=True, ok=False
+            )
         if command.staff_only and not ctx.caller.is_staff:
             _log.warning("refused /%s for %s: staff only", command.name, ctx.caller.actor)
             return CommandResult(text=f"Sorry, /{command.name} is for support staff only.", ephemeral=True, ok=False)
@@ -142,8 +157,9 @@ class CommandRegistry:
             return CommandResult(text=str(exc), ephemeral=True, ok=False)
         except Exception:
             _log.exception("/%s by %s failed", command.name, ctx.caller.actor)
-            return CommandResult(text=f"Sorry, /{command.name} failed unexpectedly. The error was logged.",
-                                 ephemeral=True, ok=False)
+            return CommandResult(
+                text=f"Sorry, /{command.name} failed unexpectedly. The error was logged.", ephemeral=True, ok=False
+            )
 
 
 class BoundCommands:
@@ -159,7 +175,8 @@ class BoundCommands:
     def all(self) -> list[Command]:
         return self.registry.all()
 
-    async def run(self, name: str, text: str, caller: Caller, *, channel_id: str = "",
-                  progress: ProgressFn | None = None) -> CommandResult:
+    async def run(
+        self, name: str, text: str, caller: Caller, *, channel_id: str = "", progress: ProgressFn | None = None
+    ) -> CommandResult:
         ctx = CommandContext(caller=caller, services=self.services, channel_id=channel_id, progress=progress)
         return await self.registry.dispatch(name, text, ctx)

@@ -51,11 +51,18 @@ def resolve_staff(settings: Settings, staff_id: str, is_staff: StaffCheck) -> St
     platform, _, user_id = staff_id.partition(":")
     if not user_id:
         user_id = staff_id
-        platform = ("slack" if staff_id in settings.staff_slack_user_ids
-                    else "discord" if staff_id in settings.staff_discord_user_ids else "")
+        platform = (
+            "slack"
+            if staff_id in settings.staff_slack_user_ids
+            else "discord"
+            if staff_id in settings.staff_discord_user_ids
+            else ""
+        )
     if platform not in ("slack", "discord") or not user_id or not is_staff(platform, user_id, ()):
-        raise NotStaff(f"{staff_id[:60]} is not on the support staff list (SUPPORTBOT_STAFF_SLACK_USER_IDS, "
-                       "SUPPORTBOT_STAFF_DISCORD_USER_IDS)")
+        raise NotStaff(
+            f"{staff_id[:60]} is not on the support staff list (SUPPORTBOT_STAFF_SLACK_USER_IDS, "
+            "SUPPORTBOT_STAFF_DISCORD_USER_IDS)"
+        )
     return StaffIdentity(platform, user_id)
 
 
@@ -93,8 +100,15 @@ def same_token(given: str | None, expected: str | None) -> bool:
 
 
 def set_session_cookie(response: web.StreamResponse, token: str, *, secure: bool) -> None:
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), path="/console",
-                        httponly=True, samesite="Strict", secure=secure)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_TTL.total_seconds()),
+        path="/console",
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+    )
 
 
 def session_of(request: web.Request) -> SessionRow:
@@ -105,8 +119,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_PATHS = ("/console/signin", "/console/static/")
 
 
-def auth_middleware(load: Callable[[str], Awaitable[SessionRow | None]], is_staff: StaffCheck,
-                    refuse: Callable[[web.Request, int, str], Awaitable[web.StreamResponse]]) -> Middleware:
+def auth_middleware(
+    load: Callable[[str], Awaitable[SessionRow | None]],
+    is_staff: StaffCheck,
+    refuse: Callable[[web.Request, int, str], Awaitable[web.StreamResponse]],
+) -> Middleware:
     """Every console request but sign-in and static files needs a live session of a current staff member,
     and every POST its session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`)."""
 

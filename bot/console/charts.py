@@ -11,11 +11,27 @@ from pygal.style import Style
 
 from .insights import Durations, Insights
 
-_STYLE = Style(background="white", plot_background="white", foreground="#222", foreground_strong="#111",
-               foreground_subtle="#666", font_family="system-ui, sans-serif",
-               colors=("#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2"))
-_COMMON = dict(style=_STYLE, js=[], disable_xml_declaration=False, width=760, height=320, legend_at_bottom=True,
-               show_minor_x_labels=False, x_label_rotation=30, truncate_legend=24, print_values=False)
+_STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#222",
+    foreground_strong="#111",
+    foreground_subtle="#666",
+    font_family="system-ui, sans-serif",
+    colors=("#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2"),
+)
+_COMMON = dict(
+    style=_STYLE,
+    js=[],
+    disable_xml_declaration=False,
+    width=760,
+    height=320,
+    legend_at_bottom=True,
+    show_minor_x_labels=False,
+    x_label_rotation=30,
+    truncate_legend=24,
+    print_values=False,
+)
 
 
 def _svg(chart: pygal.graph.graph.Graph) -> bytes:

@@ -53,8 +53,10 @@ class DateRange:
 
     @property
     def bounds(self) -> tuple[datetime, datetime]:
-        return (datetime.combine(self.start, datetime.min.time(), UTC),
-                datetime.combine(self.end + timedelta(days=1), datetime.min.time(), UTC))
+        return (
+            datetime.combine(self.start, datetime.min.time(), UTC),
+            datetime.combine(self.end + timedelta(days=1), datetime.min.time(), UTC),
+        )
 
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
@@ -80,8 +82,8 @@ class Durations:
 @dataclass
 class Insights:
     range: DateRange
-    cases_by_day: dict[str, dict[date, int]] = field(default_factory=dict)      # kind → day → count
-    messages_by_day: dict[str, dict[date, int]] = field(default_factory=dict)   # role → day → count
+    cases_by_day: dict[str, dict[date, int]] = field(default_factory=dict)  # kind → day → count
+    messages_by_day: dict[str, dict[date, int]] = field(default_factory=dict)  # role → day → count
     first_response: Durations = field(default_factory=Durations)
     time_to_close: Durations = field(default_factory=Durations)
     handled: dict[str, int] = field(default_factory=dict)  # "bot alone" / "staff" → cases
@@ -94,11 +96,14 @@ class Insights:
         for section, series in (("cases per day", self.cases_by_day), ("messages per day", self.messages_by_day)):
             for name, days in sorted(series.items()):
                 rows.extend((section, name, d.isoformat(), str(n)) for d, n in sorted(days.items()))
-        for section, d in (("first response (minutes)", self.first_response), ("time to close (minutes)",
-                                                                              self.time_to_close)):
-            rows.extend((section, key, "", "" if value is None else str(value))
-                        for key, value in (("cases", d.count), ("p50", d.p50_min), ("p90", d.p90_min),
-                                           ("p95", d.p95_min)))
+        for section, d in (
+            ("first response (minutes)", self.first_response),
+            ("time to close (minutes)", self.time_to_close),
+        ):
+            rows.extend(
+                (section, key, "", "" if value is None else str(value))
+                for key, value in (("cases", d.count), ("p50", d.p50_min), ("p90", d.p90_min), ("p95", d.p95_min))
+            )
         rows.extend(("handled by", k, "", str(v)) for k, v in self.handled.items())
         rows.extend(("ratings", k, "", str(v)) for k, v in sorted(self.ratings.items()))
         rows.extend(("model fallbacks", "", d.isoformat(), str(n)) for d, n in sorted(self.fallbacks_by_day.items()))
@@ -119,12 +124,15 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-async def _per_day(session: AsyncSession, table: Any, group: Any, where: list[Any], dialect: str,
-                   lo: datetime, hi: datetime) -> dict[str, dict[date, int]]:
+async def _per_day(
+    session: AsyncSession, table: Any, group: Any, where: list[Any], dialect: str, lo: datetime, hi: datetime
+) -> dict[str, dict[date, int]]:
     day = _day(table.c.created_at, dialect)
-    rows = await session.execute(select(group, day, func.count()).where(table.c.created_at >= lo,
-                                                                        table.c.created_at < hi, *where)
-                                 .group_by(group, day))
+    rows = await session.execute(
+        select(group, day, func.count())
+        .where(table.c.created_at >= lo, table.c.created_at < hi, *where)
+        .group_by(group, day)
+    )
     out: dict[str, dict[date, int]] = defaultdict(dict)
     for name, d, n in rows:
         out[str(name)][_as_date(d)] = int(n)
@@ -136,24 +144,45 @@ async def compute(session: AsyncSession, rng: DateRange) -> Insights:
     lo, hi = rng.bounds
     result = Insights(range=rng)
     result.cases_by_day = await _per_day(session, _cases, _cases.c.kind, [], dialect, lo, hi)
-    result.messages_by_day = await _per_day(session, _messages, _messages.c.role, [_messages.c.internal.is_(False)],
-                                            dialect, lo, hi)
+    result.messages_by_day = await _per_day(
+        session, _messages, _messages.c.role, [_messages.c.internal.is_(False)], dialect, lo, hi
+    )
     in_range = select(_cases.c.id).where(_cases.c.created_at >= lo, _cases.c.created_at < hi)
-    opened = dict((await session.execute(select(_cases.c.id, _cases.c.created_at)
-                                         .where(_cases.c.id.in_(in_range)))).all())
-    first_human = dict((await session.execute(
-        select(_events.c.case_id, func.min(_events.c.created_at))
-        .where(_events.c.case_id.in_(in_range), _events.c.actor.not_in(BOT_ACTORS), _events.c.action != "created")
-        .group_by(_events.c.case_id))).all())
-    first_close = dict((await session.execute(
-        select(_events.c.case_id, func.min(_events.c.created_at))
-        .where(_events.c.case_id.in_(in_range), _events.c.action == "closed").group_by(_events.c.case_id))).all())
-    flagged = set((await session.execute(select(_cases.c.id).where(_cases.c.id.in_(in_range),
-                                                                    _cases.c.needs_staff.is_(True)))).scalars())
+    opened = dict(
+        (await session.execute(select(_cases.c.id, _cases.c.created_at).where(_cases.c.id.in_(in_range)))).all()
+    )
+    first_human = dict(
+        (
+            await session.execute(
+                select(_events.c.case_id, func.min(_events.c.created_at))
+                .where(
+                    _events.c.case_id.in_(in_range), _events.c.actor.not_in(BOT_ACTORS), _events.c.action != "created"
+                )
+                .group_by(_events.c.case_id)
+            )
+        ).all()
+    )
+    first_close = dict(
+        (
+            await session.execute(
+                select(_events.c.case_id, func.min(_events.c.created_at))
+                .where(_events.c.case_id.in_(in_range), _events.c.action == "closed")
+                .group_by(_events.c.case_id)
+            )
+        ).all()
+    )
+    flagged = set(
+        (
+            await session.execute(select(_cases.c.id).where(_cases.c.id.in_(in_range), _cases.c.needs_staff.is_(True)))
+        ).scalars()
+    )
 
     def minutes(moments: dict[int, datetime]) -> list[float]:
-        return [max(0.0, (_aware(at) - _aware(opened[cid])).total_seconds() / 60)
-                for cid, at in moments.items() if cid in opened]
+        return [
+            max(0.0, (_aware(at) - _aware(opened[cid])).total_seconds() / 60)
+            for cid, at in moments.items()
+            if cid in opened
+        ]
 
     result.first_response = Durations.of(minutes(first_human))
     result.time_to_close = Durations.of(minutes(first_close))
@@ -168,9 +197,11 @@ async def compute(session: AsyncSession, rng: DateRange) -> Insights:
 async def _fallbacks(session: AsyncSession, dialect: str, lo: datetime, hi: datetime) -> dict[date, int]:
     """Model fallbacks per day: each bot reply's meta counts the steps the offline engine answered."""
     day, count = _day(_messages.c.created_at, dialect), Message.meta["fallbacks"].as_integer()
-    rows = await session.execute(select(day, func.sum(count)).where(
-        _messages.c.role == "bot", _messages.c.created_at >= lo, _messages.c.created_at < hi, count > 0)
-        .group_by(day))
+    rows = await session.execute(
+        select(day, func.sum(count))
+        .where(_messages.c.role == "bot", _messages.c.created_at >= lo, _messages.c.created_at < hi, count > 0)
+        .group_by(day)
+    )
     return {_as_date(d): int(n) for d, n in rows if n}
 
 
@@ -188,14 +219,18 @@ async def _ratings(session: AsyncSession, lo: datetime, hi: datetime) -> dict[st
     """Ratings by label from the ratings table when it exists, else from `rated` case events."""
     connection = await session.connection()
     if await connection.run_sync(lambda sync: inspect(sync).has_table("case_ratings")):
-        rows = await session.execute(select(_RATINGS.c.scale, _RATINGS.c.score, func.count())
-                                     .where(_RATINGS.c.created_at >= lo, _RATINGS.c.created_at < hi)
-                                     .group_by(_RATINGS.c.scale, _RATINGS.c.score))
+        rows = await session.execute(
+            select(_RATINGS.c.scale, _RATINGS.c.score, func.count())
+            .where(_RATINGS.c.created_at >= lo, _RATINGS.c.created_at < hi)
+            .group_by(_RATINGS.c.scale, _RATINGS.c.score)
+        )
         out: dict[str, int] = defaultdict(int)
         for scale, score, n in rows:
             out[_rating_label(str(scale), int(score))] += int(n)
         return dict(out)
-    rows = await session.execute(select(_events.c.note, func.count())
-                                 .where(_events.c.action == "rated", _events.c.created_at >= lo,
-                                        _events.c.created_at < hi).group_by(_events.c.note))
+    rows = await session.execute(
+        select(_events.c.note, func.count())
+        .where(_events.c.action == "rated", _events.c.created_at >= lo, _events.c.created_at < hi)
+        .group_by(_events.c.note)
+    )
     return {str(note or "?"): int(n) for note, n in rows}

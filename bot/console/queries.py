@@ -28,8 +28,19 @@ _cases = cast(Table, Case.__table__)
 # The cases waiting for staff, in the words of the partial index ix_cases_queue (migration 0004), so that
 # both SQLite and PostgreSQL can prove the index applies.
 QUEUE_WHERE = text("needs_staff = true AND status IN ('open', 'in_progress')")
-LIST_COLUMNS = (_cases.c.id, _cases.c.ref, _cases.c.kind, _cases.c.status, _cases.c.platform, _cases.c.customer_id,
-                _cases.c.assignee, _cases.c.needs_staff, _cases.c.details, _cases.c.created_at, _cases.c.updated_at)
+LIST_COLUMNS = (
+    _cases.c.id,
+    _cases.c.ref,
+    _cases.c.kind,
+    _cases.c.status,
+    _cases.c.platform,
+    _cases.c.customer_id,
+    _cases.c.assignee,
+    _cases.c.needs_staff,
+    _cases.c.details,
+    _cases.c.created_at,
+    _cases.c.updated_at,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,7 @@ class CaseQuery:
     customer: str = ""  # a user id, or platform:id
     platform: str = ""
     date_from: str = ""  # YYYY-MM-DD, inclusive
-    date_to: str = ""    # YYYY-MM-DD, inclusive
+    date_to: str = ""  # YYYY-MM-DD, inclusive
     q: str = ""
     page: int = 1
 
@@ -56,15 +67,31 @@ class CaseQuery:
             page = max(1, min(10_000, int(params.get("page", "1") or 1)))
         except ValueError:
             page = 1
-        return cls(status=get("status", STATUSES), kind=get("kind", KINDS), assignee=get("assignee"),
-                   customer=get("customer"), platform=get("platform", PLATFORMS),
-                   date_from=_date_text(get("from")), date_to=_date_text(get("to")), q=get("q"), page=page)
+        return cls(
+            status=get("status", STATUSES),
+            kind=get("kind", KINDS),
+            assignee=get("assignee"),
+            customer=get("customer"),
+            platform=get("platform", PLATFORMS),
+            date_from=_date_text(get("from")),
+            date_to=_date_text(get("to")),
+            q=get("q"),
+            page=page,
+        )
 
     def params(self, **changes: Any) -> dict[str, str]:
         """The non-empty filters as query parameters (for links to other pages and the CSV)."""
-        values = {"status": self.status, "kind": self.kind, "assignee": self.assignee, "customer": self.customer,
-                  "platform": self.platform, "from": self.date_from, "to": self.date_to, "q": self.q,
-                  "page": str(self.page) if self.page > 1 else ""}
+        values = {
+            "status": self.status,
+            "kind": self.kind,
+            "assignee": self.assignee,
+            "customer": self.customer,
+            "platform": self.platform,
+            "from": self.date_from,
+            "to": self.date_to,
+            "q": self.q,
+            "page": str(self.page) if self.page > 1 else "",
+        }
         values.update({k: str(v) for k, v in changes.items()})
         return {k: v for k, v in values.items() if v}
 
@@ -126,12 +153,27 @@ async def list_cases(session: AsyncSession, cq: CaseQuery, *, page_size: int = P
     pages = max(1, -(-min(total, COUNT_CAP) // page_size))
     page = min(cq.page, pages)
     # The page's ids first (from the index alone, however deep the page), then only those rows.
-    page_ids = (_where(select(_cases.c.id), cq, hits).order_by(_cases.c.created_at.desc(), _cases.c.id.desc())
-                .offset((page - 1) * page_size).limit(page_size))
-    rows = (await session.execute(select(*LIST_COLUMNS).where(_cases.c.id.in_(page_ids.scalar_subquery()))
-                                  .order_by(_cases.c.created_at.desc(), _cases.c.id.desc()))).all()
-    return CaseList(rows=list(rows), total=min(total, COUNT_CAP), capped=total > COUNT_CAP or search_capped,
-                    page=page, pages=pages, searched=bool(cq.q))
+    page_ids = (
+        _where(select(_cases.c.id), cq, hits)
+        .order_by(_cases.c.created_at.desc(), _cases.c.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    rows = (
+        await session.execute(
+            select(*LIST_COLUMNS)
+            .where(_cases.c.id.in_(page_ids.scalar_subquery()))
+            .order_by(_cases.c.created_at.desc(), _cases.c.id.desc())
+        )
+    ).all()
+    return CaseList(
+        rows=list(rows),
+        total=min(total, COUNT_CAP),
+        capped=total > COUNT_CAP or search_capped,
+        page=page,
+        pages=pages,
+        searched=bool(cq.q),
+    )
 
 
 def _queue_from(session: AsyncSession) -> str:
@@ -151,8 +193,10 @@ async def queue(session: AsyncSession, *, limit: int = QUEUE_LIMIT) -> list[Any]
     rows: list[Any] = []
     names = ", ".join(c.name for c in LIST_COLUMNS)
     for assignee in ("assignee IS NULL", "assignee IS NOT NULL"):
-        query = text(f"SELECT {names} FROM {_queue_from(session)} WHERE {QUEUE_WHERE.text} AND {assignee} "
-                     "ORDER BY created_at, id LIMIT :n").columns(*LIST_COLUMNS)
+        query = text(
+            f"SELECT {names} FROM {_queue_from(session)} WHERE {QUEUE_WHERE.text} AND {assignee} "
+            "ORDER BY created_at, id LIMIT :n"
+        ).columns(*LIST_COLUMNS)
         rows += (await session.execute(query, {"n": limit - len(rows)})).all()
         if len(rows) >= limit:
             break
@@ -169,8 +213,9 @@ class CaseView:
     transcript_total: int = 0  # messages in the conversation (the page shows the newest TRANSCRIPT_LIMIT)
 
 
-async def case_view(session: AsyncSession, ref: str, *, transcript_limit: int | None = TRANSCRIPT_LIMIT
-                    ) -> CaseView | None:
+async def case_view(
+    session: AsyncSession, ref: str, *, transcript_limit: int | None = TRANSCRIPT_LIMIT
+) -> CaseView | None:
     case = await case_store.get_case(session, ref)
     if case is None:
         return None
@@ -178,15 +223,27 @@ async def case_view(session: AsyncSession, ref: str, *, transcript_limit: int | 
     msgs = cast(Table, Message.__table__)
     in_conversation = msgs.c.conversation_id == case.conversation_id
     transcript_total = int((await session.execute(select(func.count()).where(in_conversation))).scalar_one())
-    newest = (await session.execute(select(Message).where(in_conversation).order_by(msgs.c.id.desc())
-                                    .limit(transcript_limit))).scalars()
+    newest = (
+        await session.execute(select(Message).where(in_conversation).order_by(msgs.c.id.desc()).limit(transcript_limit))
+    ).scalars()
     transcript = sorted(newest, key=lambda m: (m.created_at, m.id))
     conversation = await inbox.get_conversation(session, case.conversation_id)
-    siblings = (await session.execute(select(_cases.c.ref, _cases.c.kind, _cases.c.status)
-                                      .where(_cases.c.conversation_id == case.conversation_id,
-                                             _cases.c.id != case.id).order_by(_cases.c.id).limit(50))).all()
-    return CaseView(case=case, events=events, transcript=transcript, conversation=conversation,
-                    siblings=list(siblings), transcript_total=transcript_total)
+    siblings = (
+        await session.execute(
+            select(_cases.c.ref, _cases.c.kind, _cases.c.status)
+            .where(_cases.c.conversation_id == case.conversation_id, _cases.c.id != case.id)
+            .order_by(_cases.c.id)
+            .limit(50)
+        )
+    ).all()
+    return CaseView(
+        case=case,
+        events=events,
+        transcript=transcript,
+        conversation=conversation,
+        siblings=list(siblings),
+        transcript_total=transcript_total,
+    )
 
 
 @dataclass
@@ -202,18 +259,35 @@ class CustomerView:
 async def customer_view(session: AsyncSession, platform: str, customer_id: str, page: int) -> CustomerView:
     cases = await list_cases(session, CaseQuery(customer=f"{platform}:{customer_id}", page=page))
     conv = cast(Table, Conversation.__table__)
-    row = (await session.execute(select(func.count(), func.min(conv.c.created_at))
-                                 .where(conv.c.platform == platform, conv.c.customer_id == customer_id))).one()
+    row = (
+        await session.execute(
+            select(func.count(), func.min(conv.c.created_at)).where(
+                conv.c.platform == platform, conv.c.customer_id == customer_id
+            )
+        )
+    ).one()
     msgs = cast(Table, Message.__table__)
-    messages = int((await session.execute(
-        select(func.count()).select_from(msgs).join(conv, conv.c.id == msgs.c.conversation_id)
-        .where(conv.c.platform == platform, conv.c.customer_id == customer_id,
-               msgs.c.role == "customer"))).scalar_one())
+    messages = int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(msgs)
+                .join(conv, conv.c.id == msgs.c.conversation_id)
+                .where(conv.c.platform == platform, conv.c.customer_id == customer_id, msgs.c.role == "customer")
+            )
+        ).scalar_one()
+    )
     first = row[1]
     if first is not None and first.tzinfo is None:
         first = first.replace(tzinfo=UTC)
-    return CustomerView(platform=platform, customer_id=customer_id, cases=cases, conversations=int(row[0]),
-                        messages=messages, first_seen=first)
+    return CustomerView(
+        platform=platform,
+        customer_id=customer_id,
+        cases=cases,
+        conversations=int(row[0]),
+        messages=messages,
+        first_seen=first,
+    )
 
 
 async def faq_sets(session: AsyncSession, *, limit: int = 20) -> list[tuple[Any, list[Any]]]:

@@ -69,18 +69,26 @@ def durations(d: Any) -> str:
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, enable_async=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(when=when, age=age, words=words, subject=subject, safe_href=safe_href, aware=aware,
-                       durations=durations)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        enable_async=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        when=when, age=age, words=words, subject=subject, safe_href=safe_href, aware=aware, durations=durations
+    )
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     return env
 
 
 async def page(env: jinja2.Environment, template: str, context: dict[str, Any], *, status: int = 200) -> web.Response:
     html = await env.get_template(template).render_async(**context)
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
-                        headers={"Cache-Control": "no-store"})
+    return web.Response(
+        text=html, status=status, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"}
+    )
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> web.Response:
@@ -90,6 +98,9 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
     writer.writerow(header)
     for row in rows:
         writer.writerow([csv_cell(aware(v).isoformat() if isinstance(v, datetime) else v) for v in row])
-    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                                 "Cache-Control": "no-store"})
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )

@@ -52,10 +52,15 @@ def one_line(text: str, limit: int = SUMMARY_CHARS) -> str:
 async def build_card(session: AsyncSession, case: Case, *, thread_link: str = "") -> Card:
     """The card of `case` as it is now: status, assignee, the latest close reason, the reason it needs staff,
     the conversation's language."""
-    events = list((await session.execute(
-        select(CaseEvent.action, CaseEvent.note).where(CaseEvent.case_id == case.id,
-                                                       CaseEvent.action.in_(("closed", "flagged")))
-        .order_by(CaseEvent.id))).all())
+    events = list(
+        (
+            await session.execute(
+                select(CaseEvent.action, CaseEvent.note)
+                .where(CaseEvent.case_id == case.id, CaseEvent.action.in_(("closed", "flagged")))
+                .order_by(CaseEvent.id)
+            )
+        ).all()
+    )
     closed = next((note for action, note in reversed(events) if action == "closed"), None)
     flagged = next((note for action, note in reversed(events) if action == "flagged"), None)
     text = (await session.execute(select(Message.text).where(Message.id == case.message_id))).scalar_one_or_none()
@@ -64,14 +69,24 @@ async def build_card(session: AsyncSession, case: Case, *, thread_link: str = ""
     summary = one_line(text or str(d.get("request") or d.get("issue") or ""))
     if subject and str(subject) not in summary:
         summary = one_line(f"{subject} · {summary}")
-    return Card(ref=case.ref, kind=case.kind, status=case.status, customer_id=case.customer_id, summary=summary,
-                created_at=case.created_at, thread_link=thread_link, assignee=case.assignee,
-                closed_reason=(closed or "") if case.status == "closed" else None,
-                language=await conversation_language(session, case.conversation_id),
-                needs_staff_reason=staff_reason(case, flagged), buttons=card_buttons(case))
+    return Card(
+        ref=case.ref,
+        kind=case.kind,
+        status=case.status,
+        customer_id=case.customer_id,
+        summary=summary,
+        created_at=case.created_at,
+        thread_link=thread_link,
+        assignee=case.assignee,
+        closed_reason=(closed or "") if case.status == "closed" else None,
+        language=await conversation_language(session, case.conversation_id),
+        needs_staff_reason=staff_reason(case, flagged),
+        buttons=card_buttons(case),
+    )
 
 
 # --- words ------------------------------------------------------------------------------------------
+
 
 def rating_buttons(ref: str, scale: str) -> tuple[Button, ...]:
     if scale == "five":
@@ -101,7 +116,8 @@ def pending_remind_text(kind: str, missing: list[str], language: str | None = No
     book, fields = words(language), phrases(language)
     english = language in (None, "en")
     need = (", " if english else fields["and"]).join(
-        m.replace("_", " ") if english else fields.get(m, m.replace("_", " ")) for m in missing) or book["few"]
+        m.replace("_", " ") if english else fields.get(m, m.replace("_", " ")) for m in missing
+    ) or book["few"]
     return book["remind"].format(kind=_kind(kind, language), need=need)
 
 

@@ -17,8 +17,12 @@ _log = logging.getLogger(__name__)
 
 async def flag_case(session: AsyncSession, case: Case, *, reason: str, actor: str = "bot") -> None:
     """Mark an existing case as needing staff, with the reason (a `flagged` case event)."""
-    await session.execute(update(Case).where(Case.id == case.id).values(needs_staff=True, updated_at=utcnow())
-                          .execution_options(synchronize_session=False))
+    await session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(needs_staff=True, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     session.add(CaseEvent(case_id=case.id, action="flagged", actor=actor, note=reason[:500]))
     await session.flush()
     _log.info("case=%s flagged for staff: %s", case.ref, reason)
@@ -32,19 +36,40 @@ async def needs_staff(session: AsyncSession, *, message_id: int, reason: str, ac
     if message is None:
         raise LookupError(f"message {message_id} not found")
     subject = f"conversation:{message.conversation_id}"
-    case = (await session.execute(
-        select(Case).where(Case.conversation_id == message.conversation_id, Case.kind == "human",
-                           Case.subject_key == subject, Case.status.in_(OPEN_STATUSES))
-        .order_by(Case.id).limit(1))).scalar_one_or_none()
+    case = (
+        await session.execute(
+            select(Case)
+            .where(
+                Case.conversation_id == message.conversation_id,
+                Case.kind == "human",
+                Case.subject_key == subject,
+                Case.status.in_(OPEN_STATUSES),
+            )
+            .order_by(Case.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
     if case is not None:
         await flag_case(session, case, reason=reason, actor=actor)
         return case.ref
     conversation = await session.get(Conversation, message.conversation_id)
     customer = conversation.customer_id if conversation is not None else message.author_id
     [(opened, _created)] = await case_store.open_cases(
-        session, [case_store.CaseSpec(kind="human", task_key=f"staff:{message.id}", details={"reason": reason[:500]},
-                                      subject_key=subject, needs_staff=True)],
-        platform=message.platform, customer_id=customer, conversation_id=message.conversation_id,
-        message_id=message.id, actor=actor)
+        session,
+        [
+            case_store.CaseSpec(
+                kind="human",
+                task_key=f"staff:{message.id}",
+                details={"reason": reason[:500]},
+                subject_key=subject,
+                needs_staff=True,
+            )
+        ],
+        platform=message.platform,
+        customer_id=customer,
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+        actor=actor,
+    )
     _log.info("case=%s opened for staff (conversation %s): %s", opened.ref, message.conversation_id, reason)
     return opened.ref

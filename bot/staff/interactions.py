@@ -27,20 +27,22 @@ IsStaff = Callable[[str, str, tuple[str, ...]], bool]
 REFUSED = "Sorry, only the support team can use these buttons."
 NOT_YOURS = "Only the customer of this case can rate it."
 THANKS = "Thanks for your feedback!"
-DONE = {"case_claim": "You claimed {ref}; the bot stays quiet in that thread until you close or release it.",
-        "case_close": "Closed {ref}. The customer gets a closing message.",
-        "case_note": "Added an internal note to {ref}.",
-        "case_release": "Released {ref}; the bot answers in that thread again."}
+DONE = {
+    "case_claim": "You claimed {ref}; the bot stays quiet in that thread until you close or release it.",
+    "case_close": "Closed {ref}. The customer gets a closing message.",
+    "case_note": "Added an internal note to {ref}.",
+    "case_release": "Released {ref}; the bot answers in that thread again.",
+}
 
 
-async def handle_interaction(db: Database, cases: CaseService, interaction: Interaction, *, is_staff: IsStaff,
-                             rating_scale: str) -> InteractionReply:
+async def handle_interaction(
+    db: Database, cases: CaseService, interaction: Interaction, *, is_staff: IsStaff, rating_scale: str
+) -> InteractionReply:
     """Carry out one click or submit; the reply is shown privately to the person who clicked."""
     if interaction.action == RATE:
         return await _rate(db, interaction, rating_scale)
     if interaction.action not in CARD_ACTIONS:
-        _log.warning("unknown interaction %r from %s:%s", interaction.action, interaction.platform,
-                     interaction.user_id)
+        _log.warning("unknown interaction %r from %s:%s", interaction.action, interaction.platform, interaction.user_id)
         return InteractionReply("That button is no longer supported.", ok=False)
     ref = interaction.value
     actor = f"{interaction.platform}:{interaction.user_id}"
@@ -67,12 +69,17 @@ async def _rate(db: Database, interaction: Interaction, scale: str) -> Interacti
     async with db.write() as s:
         case = await case_store.get_case(s, ref)
         if case is None or case.platform != interaction.platform or case.customer_id != interaction.user_id:
-            _log.warning("refused a rating of case %s by %s:%s: not the case's customer", ref[:40],
-                         interaction.platform, interaction.user_id)
+            _log.warning(
+                "refused a rating of case %s by %s:%s: not the case's customer",
+                ref[:40],
+                interaction.platform,
+                interaction.user_id,
+            )
             return InteractionReply(NOT_YOURS, ok=False)
         await staff_store.rate(s, case_id=case.id, customer_id=case.customer_id, score=score, scale=scale)
-        s.add(CaseEvent(case_id=case.id, action="rated", actor=f"{case.platform}:{case.customer_id}",
-                        note=f"{score}/5"))
+        s.add(
+            CaseEvent(case_id=case.id, action="rated", actor=f"{case.platform}:{case.customer_id}", note=f"{score}/5")
+        )
     telemetry.RATINGS.labels(str(score)).inc()
     _log.info("case=%s rated %d/5 by its customer", ref, score)
     return InteractionReply(THANKS)

@@ -43,9 +43,18 @@ FLOOR_EVERY = timedelta(minutes=5)
 
 
 class StaffLoop:
-    def __init__(self, db: Database, settings: Any, *, cases: CaseService, is_staff: IsStaff,
-                 platforms: dict[str, Platform] | None = None, clock: Clock = utcnow, poll_s: float = POLL_S,
-                 worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Any,
+        *,
+        cases: CaseService,
+        is_staff: IsStaff,
+        platforms: dict[str, Platform] | None = None,
+        clock: Clock = utcnow,
+        poll_s: float = POLL_S,
+        worker_id: str | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.cases = cases
@@ -59,16 +68,29 @@ class StaffLoop:
         self.platforms: dict[str, Platform] = platforms if platforms is not None else {}
         self._wake = asyncio.Event()
         self._floor_raised: datetime | None = None
-        channels = {p: c for p, c in (("slack", settings.slack_staff_channel),
-                                      ("discord", settings.discord_staff_channel_id)) if c}
-        self.policy = Policy(staff_channels=channels, sla=timedelta(minutes=settings.sla_first_response_min),
-                             takeover=settings.takeover, rating_scale=settings.rating_scale, names={})
+        channels = {
+            p: c
+            for p, c in (("slack", settings.slack_staff_channel), ("discord", settings.discord_staff_channel_id))
+            if c
+        }
+        self.policy = Policy(
+            staff_channels=channels,
+            sla=timedelta(minutes=settings.sla_first_response_min),
+            takeover=settings.takeover,
+            rating_scale=settings.rating_scale,
+            names={},
+        )
         first_role = (settings.staff_discord_role_ids or [""])[0]
         self.timer_policy = TimerPolicy(
-            sla_minutes=settings.sla_first_response_min, remind_after=timedelta(hours=settings.pending_remind_h),
-            close_after=timedelta(days=settings.pending_close_days), staff_channels=channels,
-            staff_mentions={"slack": f"<!subteam^{settings.slack_staff_group}>" if settings.slack_staff_group else "",
-                            "discord": f"<@&{first_role}>" if first_role else ""})
+            sla_minutes=settings.sla_first_response_min,
+            remind_after=timedelta(hours=settings.pending_remind_h),
+            close_after=timedelta(days=settings.pending_close_days),
+            staff_channels=channels,
+            staff_mentions={
+                "slack": f"<!subteam^{settings.slack_staff_group}>" if settings.slack_staff_group else "",
+                "discord": f"<@&{first_role}>" if first_role else "",
+            },
+        )
 
     # --- wiring ---------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -78,8 +100,9 @@ class StaffLoop:
         """`Handlers.on_interaction`: a click or a modal submit from any platform."""
         if interaction.user_name:
             self.policy.names[f"{interaction.platform}:{interaction.user_id}"] = interaction.user_name[:80]
-        reply = await handle_interaction(self.db, self.cases, interaction, is_staff=self.is_staff,
-                                          rating_scale=self.settings.rating_scale)
+        reply = await handle_interaction(
+            self.db, self.cases, interaction, is_staff=self.is_staff, rating_scale=self.settings.rating_scale
+        )
         self.wake()
         return reply
 
@@ -154,8 +177,9 @@ class StaffLoop:
                 async with self.db.write() as s:
                     applied += await self._apply(s, event)
             except Exception:
-                _log.exception("case event %s (%s of case %s) could not be applied; skipped", event.id,
-                               event.action, event.case_id)
+                _log.exception(
+                    "case event %s (%s of case %s) could not be applied; skipped", event.id, event.action, event.case_id
+                )
                 async with self.db.write() as s:
                     await staff_store.mark_applied(s, event.id)
         return applied
@@ -208,12 +232,23 @@ class StaffLoop:
             except Exception as exc:
                 telemetry.STAFF_POSTS.labels(item.kind, "error").inc()
                 final = item.attempts >= outbox.MAX_ATTEMPTS
-                _log.log(logging.ERROR if final else logging.WARNING, "staff outbox %s (%s) failed: %s: %s; %s",
-                         item.key, item.kind, type(exc).__name__, exc,
-                         f"given up after {item.attempts} attempts" if final else "retried")
+                _log.log(
+                    logging.ERROR if final else logging.WARNING,
+                    "staff outbox %s (%s) failed: %s: %s; %s",
+                    item.key,
+                    item.kind,
+                    type(exc).__name__,
+                    exc,
+                    f"given up after {item.attempts} attempts" if final else "retried",
+                )
                 async with self.db.write() as s:
-                    await outbox.give_back(s, item.id, error=f"{type(exc).__name__}: {exc}", attempts=item.attempts,
-                                           retry_after_s=RETRY_S * item.attempts)
+                    await outbox.give_back(
+                        s,
+                        item.id,
+                        error=f"{type(exc).__name__}: {exc}",
+                        attempts=item.attempts,
+                        retry_after_s=RETRY_S * item.attempts,
+                    )
         return delivered
 
     # --- delivery -------------------------------------------------------------------------------
@@ -254,8 +289,9 @@ class StaffLoop:
         message_id = await platform.post_card(card, channel_id=channel, key=item.id)
         failpoint("after_card_post")
         async with self.db.write() as s:
-            await staff_store.save_card(s, case_id=case.id, platform=platform.name, channel_id=channel,
-                                        message_id=message_id, thread_link=link)
+            await staff_store.save_card(
+                s, case_id=case.id, platform=platform.name, channel_id=channel, message_id=message_id, thread_link=link
+            )
             await outbox.finish(s, item.id, platform_message_id=message_id)
         _log.info("case=%s card posted in %s channel %s (%s)", case.ref, platform.name, channel, message_id)
         return 1
@@ -292,8 +328,9 @@ class StaffLoop:
                     await outbox.give_back(s, item.id, error="card not posted yet", attempts=0, retry_after_s=0.2)
                 return 0
             thread = row.message_id if row is not None else ""
-        posted = await platform.notify(str(item.payload["text"]), channel_id=str(item.payload["channel_id"]),
-                                       thread_id=thread, key=item.id)
+        posted = await platform.notify(
+            str(item.payload["text"]), channel_id=str(item.payload["channel_id"]), thread_id=thread, key=item.id
+        )
         async with self.db.write() as s:
             await outbox.finish(s, item.id, platform_message_id=posted)
         return 1
@@ -301,9 +338,15 @@ class StaffLoop:
     async def _message(self, platform: Platform, item: outbox.OutboxItem) -> int:
         p = item.payload
         buttons = tuple(Button(b["action"], b["label"], b["value"]) for b in p.get("buttons") or [])
-        out = Outbound(platform=platform.name, channel_id=str(p["channel_id"]), thread_id=str(p["thread_id"]),
-                       text=str(p["text"]), reply_id=item.message_id or -item.id, maybe_posted=item.attempts > 1,
-                       buttons=buttons)
+        out = Outbound(
+            platform=platform.name,
+            channel_id=str(p["channel_id"]),
+            thread_id=str(p["thread_id"]),
+            text=str(p["text"]),
+            reply_id=item.message_id or -item.id,
+            maybe_posted=item.attempts > 1,
+            buttons=buttons,
+        )
         posted = await platform.deliver(out)
         async with self.db.write() as s:
             if item.message_id is not None:

@@ -39,18 +39,29 @@ class TimerPolicy:
     staff_mentions: dict[str, str]  # platform → mention of the staff group/role ("" for none)
 
 
-async def unscheduled_pending(session: AsyncSession, policy: TimerPolicy, *, now: datetime
-                              ) -> list[tuple[int, datetime]]:
+async def unscheduled_pending(
+    session: AsyncSession, policy: TimerPolicy, *, now: datetime
+) -> list[tuple[int, datetime]]:
     """(id, created_at) of open pending tasks without timers yet (recent ones only: a task older than the
     auto-close delay predates the staff loop)."""
-    has_timer = select(StaffTimer.id).where(StaffTimer.kind == "pending_remind",
-                                            StaffTimer.subject_id == PendingTask.id).exists()
-    rows = (await session.execute(
-        select(PendingTask.id, PendingTask.created_at)
-        .join(Conversation, Conversation.id == PendingTask.conversation_id)
-        .where(PendingTask.status == "open", Conversation.platform.in_(CHAT_PLATFORMS),
-               PendingTask.created_at > now - policy.close_after - timedelta(days=1), ~has_timer)
-        .limit(200))).all()
+    has_timer = (
+        select(StaffTimer.id)
+        .where(StaffTimer.kind == "pending_remind", StaffTimer.subject_id == PendingTask.id)
+        .exists()
+    )
+    rows = (
+        await session.execute(
+            select(PendingTask.id, PendingTask.created_at)
+            .join(Conversation, Conversation.id == PendingTask.conversation_id)
+            .where(
+                PendingTask.status == "open",
+                Conversation.platform.in_(CHAT_PLATFORMS),
+                PendingTask.created_at > now - policy.close_after - timedelta(days=1),
+                ~has_timer,
+            )
+            .limit(200)
+        )
+    ).all()
     return [(task_id, created_at) for task_id, created_at in rows]
 
 
@@ -79,8 +90,14 @@ async def _sla(session: AsyncSession, case_id: int, policy: TimerPolicy) -> None
     if case is None or not channel or case.status != "open" or case.assignee is not None:
         return  # claimed, closed or gone in time: nothing to remind
     text = sla_text(case.ref, policy.sla_minutes, policy.staff_mentions.get(case.platform, ""))
-    await outbox.enqueue(session, key=f"sla:{case.id}", kind="staff_notice", platform=case.platform, case_id=case.id,
-                         payload={"channel_id": channel, "text": text})
+    await outbox.enqueue(
+        session,
+        key=f"sla:{case.id}",
+        kind="staff_notice",
+        platform=case.platform,
+        case_id=case.id,
+        payload={"channel_id": channel, "text": text},
+    )
     _log.info("case=%s unclaimed past the first-response SLA: reminder queued", case.ref)
 
 
@@ -92,15 +109,31 @@ async def _pending(session: AsyncSession, kind: str, task_id: int) -> None:
     if conversation is None:
         return
     if kind == "pending_remind":
-        ref = await needs_staff(session, message_id=task.message_id,
-                                reason=f"{task.kind} request waiting for the customer past its reminder")
+        ref = await needs_staff(
+            session,
+            message_id=task.message_id,
+            reason=f"{task.kind} request waiting for the customer past its reminder",
+        )
         case = (await session.execute(select(Case).where(Case.ref == ref))).scalar_one()
-        await customer_message(session, case, conversation, key=f"remind:{task.id}",
-                               text=pending_remind_text(task.kind, list(task.missing or []),
-                                                              conversation.language))
+        await customer_message(
+            session,
+            case,
+            conversation,
+            key=f"remind:{task.id}",
+            text=pending_remind_text(task.kind, list(task.missing or []), conversation.language),
+        )
         return
-    await session.execute(update(PendingTask).where(PendingTask.id == task.id, PendingTask.status == "open")
-                          .values(status="expired").execution_options(synchronize_session=False))
-    await customer_message(session, None, conversation, key=f"pending_close:{task.id}",
-                           text=pending_close_text(task.kind, conversation.language))
+    await session.execute(
+        update(PendingTask)
+        .where(PendingTask.id == task.id, PendingTask.status == "open")
+        .values(status="expired")
+        .execution_options(synchronize_session=False)
+    )
+    await customer_message(
+        session,
+        None,
+        conversation,
+        key=f"pending_close:{task.id}",
+        text=pending_close_text(task.kind, conversation.language),
+    )
     _log.info("pending %s task %s closed after waiting for the customer", task.kind, task.id)

@@ -89,7 +89,8 @@ class BackOffice:
             inserted = await self.db.execute(
                 "INSERT OR IGNORE INTO requests (idempotency_key, kind, case_ref, body, status, answer, received_at) "
                 "VALUES (?, ?, ?, ?, 200, ?, ?)",
-                (key, task["kind"], task["case_ref"], body.decode(), json.dumps(answer), self.clock()))
+                (key, task["kind"], task["case_ref"], body.decode(), json.dumps(answer), self.clock()),
+            )
             await self.db.commit()
             if inserted.rowcount == 1:
                 return web.json_response(answer)
@@ -110,32 +111,61 @@ class BackOffice:
         match task["kind"]:
             case "status":
                 order_id = _text(params, "order_id").upper()
-                async with self.db.execute("SELECT status, carrier, tracking_number, expected_delivery FROM orders "
-                                           "WHERE order_id = ?", (order_id,)) as cur:
+                async with self.db.execute(
+                    "SELECT status, carrier, tracking_number, expected_delivery FROM orders WHERE order_id = ?",
+                    (order_id,),
+                ) as cur:
                     row = await cur.fetchone()
                 if row is None:
-                    return {"details": {"order_id": order_id}, "needs_staff": True,
-                            "message": f"We can't find order {order_id} in our system."}
+                    return {
+                        "details": {"order_id": order_id},
+                        "needs_staff": True,
+                        "message": f"We can't find order {order_id} in our system.",
+                    }
                 status, carrier, tracking, eta = row
-                message = ("Customs sometimes asks for an invoice; we'll send it for you if they do."
-                           if status == "held at customs" else None)
-                return {"details": {"order_id": order_id, "current_status": status, "carrier": carrier,
-                                    "tracking_number": tracking, "expected_delivery": eta},
-                        "message": message, "needs_staff": False}
+                message = (
+                    "Customs sometimes asks for an invoice; we'll send it for you if they do."
+                    if status == "held at customs"
+                    else None
+                )
+                return {
+                    "details": {
+                        "order_id": order_id,
+                        "current_status": status,
+                        "carrier": carrier,
+                        "tracking_number": tracking,
+                        "expected_delivery": eta,
+                    },
+                    "message": message,
+                    "needs_staff": False,
+                }
             case "return":
                 product, reason = _text(params, "product_name"), _text(params, "reason_for_return")
-                await self.db.execute("INSERT OR IGNORE INTO returns (case_ref, product_name, reason) VALUES (?, ?, ?)",
-                                      (ref, product, reason))
-                return {"details": {"product_name": product, "reason_for_return": reason, "rma_number": ref,
-                                    "shipping_instructions": "Take the parcel to any post office and show the RMA "
-                                                             "number; postage is paid on delivery to us."},
-                        "needs_staff": False}
+                await self.db.execute(
+                    "INSERT OR IGNORE INTO returns (case_ref, product_name, reason) VALUES (?, ?, ?)",
+                    (ref, product, reason),
+                )
+                return {
+                    "details": {
+                        "product_name": product,
+                        "reason_for_return": reason,
+                        "rma_number": ref,
+                        "shipping_instructions": "Take the parcel to any post office and show the RMA "
+                        "number; postage is paid on delivery to us.",
+                    },
+                    "needs_staff": False,
+                }
             case _:
                 invoice = _text(params, "invoice_number").upper()
-                return {"details": {"invoice_number": invoice, "concern": _text(params, "concern"),
-                                    "action_taken": f"Accounts opened a review of invoice {invoice}",
-                                    "resolution_eta": "3 business days"},
-                        "needs_staff": False}
+                return {
+                    "details": {
+                        "invoice_number": invoice,
+                        "concern": _text(params, "concern"),
+                        "action_taken": f"Accounts opened a review of invoice {invoice}",
+                        "resolution_eta": "3 business days",
+                    },
+                    "needs_staff": False,
+                }
 
 
 def _invalid(task: object) -> str | None:
@@ -150,8 +180,11 @@ def _invalid(task: object) -> str | None:
     if not isinstance(task.get("params"), dict):
         return "params must be an object"
     customer = task.get("customer")
-    if not isinstance(customer, dict) or not isinstance(customer.get("platform"), str) \
-            or not isinstance(customer.get("id"), str):
+    if (
+        not isinstance(customer, dict)
+        or not isinstance(customer.get("platform"), str)
+        or not isinstance(customer.get("id"), str)
+    ):
         return "customer must be an object with platform and id"
     conversation = task.get("conversation")
     if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
@@ -193,8 +226,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--db", default="backoffice.db", help="SQLite file (created and seeded)")
-    parser.add_argument("--secret", default=os.environ.get("SUPPORTBOT_BACKOFFICE_SECRET"),
-                        help="shared secret (default: $SUPPORTBOT_BACKOFFICE_SECRET)")
+    parser.add_argument(
+        "--secret",
+        default=os.environ.get("SUPPORTBOT_BACKOFFICE_SECRET"),
+        help="shared secret (default: $SUPPORTBOT_BACKOFFICE_SECRET)",
+    )
     args = parser.parse_args()
     if not args.secret:
         parser.error("--secret (or SUPPORTBOT_BACKOFFICE_SECRET) is required")

@@ -28,14 +28,25 @@ async def server(tmp_path: Path) -> AsyncIterator[str]:
 
 
 def task(kind: str, params: dict[str, str], *, key: str = "key-1", ref: str = "STS-TEST0001") -> bytes:
-    return json.dumps({"kind": kind, "params": params, "case_ref": ref, "customer": {"platform": "slack", "id": "U1"},
-                       "conversation": {"id": "7"}, "idempotency_key": key}).encode()
+    return json.dumps(
+        {
+            "kind": kind,
+            "params": params,
+            "case_ref": ref,
+            "customer": {"platform": "slack", "id": "U1"},
+            "conversation": {"id": "7"},
+            "idempotency_key": key,
+        }
+    ).encode()
 
 
 async def post(url: str, body: bytes, *, secret: str = SECRET, at: float | None = None) -> tuple[int, Any]:
     timestamp = str(int(time.time() if at is None else at))
-    headers = {"Content-Type": "application/json", "X-Supportbot-Timestamp": timestamp,
-               "X-Supportbot-Signature": signature(secret, timestamp, body)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Supportbot-Timestamp": timestamp,
+        "X-Supportbot-Signature": signature(secret, timestamp, body),
+    }
     async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as response:
         return response.status, await response.json()
 
@@ -54,18 +65,21 @@ async def test_an_unknown_order_needs_staff(server: str) -> None:
 
 
 async def test_a_return_gets_the_case_ref_as_rma_and_billing_a_review(server: str) -> None:
-    _, ret = await post(server, task("return", {"product_name": "Kettle", "reason_for_return": "leaks"},
-                                     key="r", ref="RMA-TEST0001"))
+    _, ret = await post(
+        server, task("return", {"product_name": "Kettle", "reason_for_return": "leaks"}, key="r", ref="RMA-TEST0001")
+    )
     assert ret["details"]["rma_number"] == "RMA-TEST0001" and ret["details"]["shipping_instructions"]
     _, bill = await post(server, task("billing", {"invoice_number": "inv-1"}, key="b"))
     assert "INV-1" in bill["details"]["action_taken"] and bill["details"]["resolution_eta"]
 
 
 async def test_a_repeated_idempotency_key_gets_the_first_answer(server: str, tmp_path: Path) -> None:
-    first = await post(server, task("return", {"product_name": "Kettle", "reason_for_return": "leaks"},
-                                    key="same", ref="RMA-FIRST"))
-    again = await post(server, task("return", {"product_name": "Kettle", "reason_for_return": "leaks"},
-                                    key="same", ref="RMA-FIRST"))
+    first = await post(
+        server, task("return", {"product_name": "Kettle", "reason_for_return": "leaks"}, key="same", ref="RMA-FIRST")
+    )
+    again = await post(
+        server, task("return", {"product_name": "Kettle", "reason_for_return": "leaks"}, key="same", ref="RMA-FIRST")
+    )
     assert first == again
     import sqlite3
 

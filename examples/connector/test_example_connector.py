@@ -24,23 +24,31 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
     entries = project["entry-points"][connectors.GROUP]
-    (dist / "entry_points.txt").write_text(f"[{connectors.GROUP}]\n"
-                                           + "".join(f"{name} = {target}\n" for name, target in entries.items()))
+    (dist / "entry_points.txt").write_text(
+        f"[{connectors.GROUP}]\n" + "".join(f"{name} = {target}\n" for name, target in entries.items())
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.syspath_prepend(str(HERE / "src"))
 
 
 def settings(tmp_path: Path, **values: str) -> Settings:
-    return Settings(_env_file=None, SUPPORTBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",  # type: ignore[call-arg]
-                    SUPPORTBOT_LLM="offline", **values)
+    return Settings(
+        _env_file=None,
+        SUPPORTBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",  # type: ignore[call-arg]
+        SUPPORTBOT_LLM="offline",
+        **values,
+    )
 
 
 async def test_the_connector_is_selected_by_its_entry_point_name(installed: None, tmp_path: Path) -> None:
     assert "example-orders" in connectors.installed()
     async with open_services(settings(tmp_path, SUPPORTBOT_BACKOFFICE="example-orders")) as services:
         assert services.backoffices.describe() == "example-orders" and services.backoffices.notice is None
-        result = (await shell_chat(services).send("Where is my order #W-40001? And I'd like to return my "
-                                                 "Acme Kettle, it leaks.")).result
+        result = (
+            await shell_chat(services).send(
+                "Where is my order #W-40001? And I'd like to return my Acme Kettle, it leaks."
+            )
+        ).result
         office: Any = services.backoffices.office("status")
     assert result is not None
     by_kind = {c.kind: c for c in result.cases}

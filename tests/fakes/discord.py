@@ -52,10 +52,20 @@ TIMESTAMP = "2025-01-01T12:00:00.000000+00:00"
 EPHEMERAL = 1 << 6
 NONCE_WINDOW_S = 300.0  # how long the fake remembers a nonce (Discord: "the past few minutes")
 
-BOT_USER = {"id": BOT_ID, "username": "supportbot", "discriminator": "0", "global_name": None, "avatar": None,
-            "bot": True, "flags": 0, "verified": True, "mfa_enabled": False}
+BOT_USER = {
+    "id": BOT_ID,
+    "username": "supportbot",
+    "discriminator": "0",
+    "global_name": None,
+    "avatar": None,
+    "bot": True,
+    "flags": 0,
+    "verified": True,
+    "mfa_enabled": False,
+}
 _ROUTES = [  # (HTTP method, path pattern, route name)
-    ("GET", r"users/@me", "me"), ("GET", r"oauth2/applications/@me", "application"),
+    ("GET", r"users/@me", "me"),
+    ("GET", r"oauth2/applications/@me", "application"),
     ("GET", r"gateway(/bot)?", "gateway"),
     ("POST", r"channels/(?P<channel>\d+)/messages/(?P<message>\d+)/threads", "thread"),
     ("POST", r"channels/(?P<channel>\d+)/messages", "message"),
@@ -115,8 +125,11 @@ class FakeDiscord(LocalServer):
 
     # --- lifecycle -----------------------------------------------------------------------------
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/gateway", self._gateway), web.get("/gateway/", self._gateway),
-                web.route("*", "/api/v10/{tail:.*}", self._api)]
+        return [
+            web.get("/gateway", self._gateway),
+            web.get("/gateway/", self._gateway),
+            web.route("*", "/api/v10/{tail:.*}", self._api),
+        ]
 
     async def close_connections(self) -> None:
         for ws in list(self._sockets):
@@ -185,8 +198,16 @@ class FakeDiscord(LocalServer):
             return self._json({"message": "404: Not Found", "code": 0}, status=404)
         body = await request.json() if request.can_read_body and request.content_type == JSON else None
         token = request.headers.get("Authorization", "").removeprefix("Bot ").strip()
-        call = Call(name, request.method, tail, body, {k: v for k, v in m.groupdict().items() if v},
-                    dict(request.query), time.monotonic(), token)
+        call = Call(
+            name,
+            request.method,
+            tail,
+            body,
+            {k: v for k, v in m.groupdict().items() if v},
+            dict(request.query),
+            time.monotonic(),
+            token,
+        )
         self.calls.append(call)
         try:
             if name not in ("callback", "followup", "edit") and token != self.bot_token:
@@ -211,17 +232,38 @@ class FakeDiscord(LocalServer):
             case "me":
                 return self._json(BOT_USER)
             case "application":
-                return self._json({"id": APP_ID, "name": "supportbot", "description": "", "icon": None,
-                                   "bot_public": True, "bot_require_code_grant": False, "owner": BOT_USER,
-                                   "verify_key": "0" * 64, "flags": 0, "summary": ""})
+                return self._json(
+                    {
+                        "id": APP_ID,
+                        "name": "supportbot",
+                        "description": "",
+                        "icon": None,
+                        "bot_public": True,
+                        "bot_require_code_grant": False,
+                        "owner": BOT_USER,
+                        "verify_key": "0" * 64,
+                        "flags": 0,
+                        "summary": "",
+                    }
+                )
             case "gateway":
-                return self._json({"url": self.gateway_url, "shards": 1,
-                                   "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0,
-                                                           "max_concurrency": 1}})
+                return self._json(
+                    {
+                        "url": self.gateway_url,
+                        "shards": 1,
+                        "session_start_limit": {
+                            "total": 1000,
+                            "remaining": 1000,
+                            "reset_after": 0,
+                            "max_concurrency": 1,
+                        },
+                    }
+                )
             case "thread":
                 if p["message"] in self.threads:
-                    return self._json({"code": 160004, "message": "A thread has already been created for this "
-                                       "message"}, status=400)
+                    return self._json(
+                        {"code": 160004, "message": "A thread has already been created for this message"}, status=400
+                    )
                 thread = thread_payload(p["message"], parent=p["channel"], name=str(body.get("name", "")))
                 self.threads[p["message"]] = thread
                 await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
@@ -259,13 +301,16 @@ class FakeDiscord(LocalServer):
                 stored = self.message(p["channel"], p["message"])
                 if stored is None:
                     return self._json({"code": 10008, "message": "Unknown Message"}, status=404)
-                stored.update({k: body[k] for k in ("content", "embeds", "components") if k in body},
-                              edited_timestamp=TIMESTAMP)
+                stored.update(
+                    {k: body[k] for k in ("content", "embeds", "components") if k in body}, edited_timestamp=TIMESTAMP
+                )
                 return self._json(stored)
             case "forum_post":  # a forum post: a thread whose starter message has the thread's id
                 thread_id = self.snowflake()
-                thread = {**thread_payload(thread_id, parent=p["channel"], name=str(body.get("name", ""))),
-                          "applied_tags": [str(t) for t in body.get("applied_tags") or []]}
+                thread = {
+                    **thread_payload(thread_id, parent=p["channel"], name=str(body.get("name", ""))),
+                    "applied_tags": [str(t) for t in body.get("applied_tags") or []],
+                }
                 self.threads[thread_id] = thread
                 message = {**self.message_object(thread_id, body.get("message") or {}), "id": thread_id}
                 self.messages.setdefault(thread_id, []).append(message)
@@ -281,33 +326,71 @@ class FakeDiscord(LocalServer):
                     return self._json(thread)
                 if p["channel"] != STAFF_FORUM or not self.tags_editable:
                     return self._json({"code": MISSING_PERMISSIONS, "message": "Missing Permissions"}, status=403)
-                self.forum_tags = [{"moderated": False, "emoji_id": None, "emoji_name": None, **tag,
-                                    "id": str(tag.get("id") or self.snowflake())} for tag in body["available_tags"]]
+                self.forum_tags = [
+                    {
+                        "moderated": False,
+                        "emoji_id": None,
+                        "emoji_name": None,
+                        **tag,
+                        "id": str(tag.get("id") or self.snowflake()),
+                    }
+                    for tag in body["available_tags"]
+                ]
                 return self._json(forum_payload(self.forum_tags))
             case "callback":
                 kind = int(body.get("type", 0))
                 data = body.get("data") or {}
                 message = self.message_object(SUPPORT_CHANNEL, data, webhook=True) if kind == 4 else None
-                return self._json({"interaction": {"id": p["interaction"], "type": 2,
-                                                   "response_message_id": message["id"] if message else None,
-                                                   "response_message_loading": kind == 5,
-                                                   "response_message_ephemeral": bool(
-                                                       int(data.get("flags", 0)) & EPHEMERAL)},
-                                   "resource": {"type": kind, **({"message": message} if message else {})}})
+                return self._json(
+                    {
+                        "interaction": {
+                            "id": p["interaction"],
+                            "type": 2,
+                            "response_message_id": message["id"] if message else None,
+                            "response_message_loading": kind == 5,
+                            "response_message_ephemeral": bool(int(data.get("flags", 0)) & EPHEMERAL),
+                        },
+                        "resource": {"type": kind, **({"message": message} if message else {})},
+                    }
+                )
             case "followup" | "edit":
                 return self._json(self.message_object(SUPPORT_CHANNEL, body, webhook=True))
             case "commands":
-                return self._json([{**command, "id": self.snowflake(), "application_id": APP_ID, "version": "1",
-                                    "type": command.get("type", 1), "guild_id": p.get("guild"),
-                                    "default_member_permissions": None} for command in body])
+                return self._json(
+                    [
+                        {
+                            **command,
+                            "id": self.snowflake(),
+                            "application_id": APP_ID,
+                            "version": "1",
+                            "type": command.get("type", 1),
+                            "guild_id": p.get("guild"),
+                            "default_member_permissions": None,
+                        }
+                        for command in body
+                    ]
+                )
         raise AssertionError(call.route)
 
     def message_object(self, channel: str, body: dict[str, Any], *, webhook: bool = False) -> dict[str, Any]:
-        message = {"id": self.snowflake(), "channel_id": channel, "author": BOT_USER, "type": 0,
-                   "content": body.get("content") or "", "embeds": body.get("embeds") or [], "timestamp": TIMESTAMP,
-                   "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
-                   "mention_roles": [], "attachments": [], "pinned": False, "flags": int(body.get("flags") or 0),
-                   "components": body.get("components") or []}
+        message = {
+            "id": self.snowflake(),
+            "channel_id": channel,
+            "author": BOT_USER,
+            "type": 0,
+            "content": body.get("content") or "",
+            "embeds": body.get("embeds") or [],
+            "timestamp": TIMESTAMP,
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "pinned": False,
+            "flags": int(body.get("flags") or 0),
+            "components": body.get("components") or [],
+        }
         if body.get("nonce"):
             message["nonce"] = body["nonce"]
         if webhook:
@@ -352,10 +435,20 @@ class FakeDiscord(LocalServer):
         if self.refuse_privileged_intents and int(identify.get("intents", 0)) & (1 << 15):
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return
-        await self._send(ws, "READY", {"v": 10, "user": BOT_USER, "guilds": [{"id": GUILD_ID, "unavailable": True}],
-                                       "session_id": "fake-session", "resume_gateway_url": self.gateway_url,
-                                       "application": {"id": APP_ID, "flags": 0}, "private_channels": [],
-                                       "relationships": []})
+        await self._send(
+            ws,
+            "READY",
+            {
+                "v": 10,
+                "user": BOT_USER,
+                "guilds": [{"id": GUILD_ID, "unavailable": True}],
+                "session_id": "fake-session",
+                "resume_gateway_url": self.gateway_url,
+                "application": {"id": APP_ID, "flags": 0},
+                "private_channels": [],
+                "relationships": [],
+            },
+        )
         await self._send(ws, "GUILD_CREATE", guild_payload(list(self.threads.values()), forum_tags=self.forum_tags))
         self.ready.set()
         await self._notify()
@@ -394,46 +487,114 @@ class FakeDiscord(LocalServer):
 
 # --- what Discord sends to a bot -------------------------------------------------------------------
 def _role(role_id: str, name: str, position: int) -> dict[str, Any]:
-    return {"id": role_id, "name": name, "permissions": "0", "position": position, "color": 0, "hoist": False,
-            "managed": False, "mentionable": False, "flags": 0, "icon": None, "unicode_emoji": None}
+    return {
+        "id": role_id,
+        "name": name,
+        "permissions": "0",
+        "position": position,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+        "icon": None,
+        "unicode_emoji": None,
+    }
 
 
 def channel_payload(channel_id: str, name: str = "support", position: int = 0) -> dict[str, Any]:
-    return {"id": channel_id, "type": 0, "guild_id": GUILD_ID, "name": name, "position": position, "topic": None,
-            "nsfw": False, "permission_overwrites": [], "rate_limit_per_user": 0, "parent_id": None,
-            "last_message_id": None}
+    return {
+        "id": channel_id,
+        "type": 0,
+        "guild_id": GUILD_ID,
+        "name": name,
+        "position": position,
+        "topic": None,
+        "nsfw": False,
+        "permission_overwrites": [],
+        "rate_limit_per_user": 0,
+        "parent_id": None,
+        "last_message_id": None,
+    }
 
 
 def thread_payload(thread_id: str, *, parent: str = SUPPORT_CHANNEL, name: str = "thread") -> dict[str, Any]:
-    return {"id": thread_id, "type": 11, "guild_id": GUILD_ID, "parent_id": parent, "owner_id": BOT_ID,
-            "name": name, "last_message_id": None, "rate_limit_per_user": 0, "message_count": 0, "member_count": 1,
-            "flags": 0, "total_message_sent": 0,
-            "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP,
-                                "locked": False, "create_timestamp": TIMESTAMP}}
+    return {
+        "id": thread_id,
+        "type": 11,
+        "guild_id": GUILD_ID,
+        "parent_id": parent,
+        "owner_id": BOT_ID,
+        "name": name,
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "flags": 0,
+        "total_message_sent": 0,
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": TIMESTAMP,
+            "locked": False,
+            "create_timestamp": TIMESTAMP,
+        },
+    }
 
 
 def forum_payload(tags: list[dict[str, Any]], channel_id: str = STAFF_FORUM) -> dict[str, Any]:
-    return {**channel_payload(channel_id, "staff-cases", 3), "type": 15, "available_tags": tags, "flags": 0,
-            "default_reaction_emoji": None, "default_sort_order": None, "default_forum_layout": 0,
-            "default_thread_rate_limit_per_user": 0}
+    return {
+        **channel_payload(channel_id, "staff-cases", 3),
+        "type": 15,
+        "available_tags": tags,
+        "flags": 0,
+        "default_reaction_emoji": None,
+        "default_sort_order": None,
+        "default_forum_layout": 0,
+        "default_thread_rate_limit_per_user": 0,
+    }
 
 
-def guild_payload(threads: list[dict[str, Any]] | None = None, *,
-                  forum_tags: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"id": GUILD_ID, "name": "Fake Shop", "owner_id": CUSTOMER, "unavailable": False, "large": False,
-            "member_count": 3, "joined_at": TIMESTAMP, "features": [], "emojis": [], "stickers": [],
-            "roles": [_role(GUILD_ID, "@everyone", 0), _role(STAFF_ROLE, "staff", 1)],
-            "channels": [channel_payload(SUPPORT_CHANNEL), channel_payload(OTHER_CHANNEL, "general", 1),
-                         channel_payload(STAFF_CHANNEL, "staff", 2), forum_payload(forum_tags or [])],
-            "threads": threads or [], "voice_states": [], "presences": [], "stage_instances": [],
-            "guild_scheduled_events": [], "soundboard_sounds": [],
-            "members": [{"user": BOT_USER, "roles": [], "joined_at": TIMESTAMP, "deaf": False, "mute": False,
-                         "flags": 0}]}
+def guild_payload(
+    threads: list[dict[str, Any]] | None = None, *, forum_tags: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "id": GUILD_ID,
+        "name": "Fake Shop",
+        "owner_id": CUSTOMER,
+        "unavailable": False,
+        "large": False,
+        "member_count": 3,
+        "joined_at": TIMESTAMP,
+        "features": [],
+        "emojis": [],
+        "stickers": [],
+        "roles": [_role(GUILD_ID, "@everyone", 0), _role(STAFF_ROLE, "staff", 1)],
+        "channels": [
+            channel_payload(SUPPORT_CHANNEL),
+            channel_payload(OTHER_CHANNEL, "general", 1),
+            channel_payload(STAFF_CHANNEL, "staff", 2),
+            forum_payload(forum_tags or []),
+        ],
+        "threads": threads or [],
+        "voice_states": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "soundboard_sounds": [],
+        "members": [{"user": BOT_USER, "roles": [], "joined_at": TIMESTAMP, "deaf": False, "mute": False, "flags": 0}],
+    }
 
 
 def user_payload(user_id: str = CUSTOMER, *, name: str = "customer", bot: bool = False) -> dict[str, Any]:
-    return {"id": user_id, "username": name, "discriminator": "0", "global_name": name.title(), "avatar": None,
-            "bot": bot}
+    return {
+        "id": user_id,
+        "username": name,
+        "discriminator": "0",
+        "global_name": name.title(),
+        "avatar": None,
+        "bot": bot,
+    }
 
 
 def member_payload(roles: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -443,16 +604,36 @@ def member_payload(roles: tuple[str, ...] = ()) -> dict[str, Any]:
 _message_ids = itertools.count(1)
 
 
-def message_payload(content: str, *, channel: str = SUPPORT_CHANNEL, author: str = CUSTOMER, dm: bool = False,
-                    roles: tuple[str, ...] = (), bot: bool = False, message_id: str | None = None,
-                    name: str = "customer") -> dict[str, Any]:
+def message_payload(
+    content: str,
+    *,
+    channel: str = SUPPORT_CHANNEL,
+    author: str = CUSTOMER,
+    dm: bool = False,
+    roles: tuple[str, ...] = (),
+    bot: bool = False,
+    message_id: str | None = None,
+    name: str = "customer",
+) -> dict[str, Any]:
     """A MESSAGE_CREATE event: in a guild channel or thread, or in a DM (no guild, no member)."""
     data: dict[str, Any] = {
-        "id": message_id or str(1_200_000_000_000_000_000 + next(_message_ids)), "channel_id": channel,
-        "author": user_payload(author, name=name, bot=bot), "content": content, "timestamp": TIMESTAMP,
-        "edited_timestamp": None, "tts": False, "mention_everyone": "@everyone" in content, "mentions": [],
-        "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
-        "components": []}
+        "id": message_id or str(1_200_000_000_000_000_000 + next(_message_ids)),
+        "channel_id": channel,
+        "author": user_payload(author, name=name, bot=bot),
+        "content": content,
+        "timestamp": TIMESTAMP,
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": "@everyone" in content,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+        "flags": 0,
+        "components": [],
+    }
     if not dm:
         data.update(guild_id=GUILD_ID, member=member_payload(roles))
     return data
@@ -461,58 +642,118 @@ def message_payload(content: str, *, channel: str = SUPPORT_CHANNEL, author: str
 _interaction_ids = itertools.count(1)
 
 
-def interaction_payload(name: str, options: list[dict[str, Any]] | None = None, *, user: str = CUSTOMER,
-                        roles: tuple[str, ...] = (), channel: str = SUPPORT_CHANNEL,
-                        resolved_users: tuple[str, ...] = ()) -> dict[str, Any]:
+def interaction_payload(
+    name: str,
+    options: list[dict[str, Any]] | None = None,
+    *,
+    user: str = CUSTOMER,
+    roles: tuple[str, ...] = (),
+    channel: str = SUPPORT_CHANNEL,
+    resolved_users: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """An INTERACTION_CREATE for a slash command in the guild; `options` as Discord sends them."""
     number = next(_interaction_ids)
-    data: dict[str, Any] = {"id": str(800_000_000_000_000_000 + number), "name": name, "type": 1,
-                            "options": options or [], "guild_id": GUILD_ID}
+    data: dict[str, Any] = {
+        "id": str(800_000_000_000_000_000 + number),
+        "name": name,
+        "type": 1,
+        "options": options or [],
+        "guild_id": GUILD_ID,
+    }
     if resolved_users:
-        data["resolved"] = {"users": {u: user_payload(u, name=f"user{u[-2:]}") for u in resolved_users},
-                            "members": {u: {**member_payload(), "permissions": "0"} for u in resolved_users}}
-    return {"id": str(700_000_000_000_000_000 + number), "application_id": APP_ID, "type": 2,
-            "token": f"interaction-token-{number}", "version": 1, "guild_id": GUILD_ID, "channel_id": channel,
-            "channel": channel_payload(channel), "member": {**member_payload(roles), "user": user_payload(user),
-                                                            "permissions": "0"},
-            "app_permissions": "0", "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
-            "authorizing_integration_owners": {"0": GUILD_ID}, "context": 0, "attachment_size_limit": 8388608,
-            "data": data}
+        data["resolved"] = {
+            "users": {u: user_payload(u, name=f"user{u[-2:]}") for u in resolved_users},
+            "members": {u: {**member_payload(), "permissions": "0"} for u in resolved_users},
+        }
+    return {
+        "id": str(700_000_000_000_000_000 + number),
+        "application_id": APP_ID,
+        "type": 2,
+        "token": f"interaction-token-{number}",
+        "version": 1,
+        "guild_id": GUILD_ID,
+        "channel_id": channel,
+        "channel": channel_payload(channel),
+        "member": {**member_payload(roles), "user": user_payload(user), "permissions": "0"},
+        "app_permissions": "0",
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": GUILD_ID},
+        "context": 0,
+        "attachment_size_limit": 8388608,
+        "data": data,
+    }
 
 
-def _interaction(kind: int, data: dict[str, Any], *, user: str, roles: tuple[str, ...], channel: str,
-                 name: str) -> dict[str, Any]:
+def _interaction(
+    kind: int, data: dict[str, Any], *, user: str, roles: tuple[str, ...], channel: str, name: str
+) -> dict[str, Any]:
     number = next(_interaction_ids)
-    return {"id": str(700_000_000_000_000_000 + number), "application_id": APP_ID, "type": kind,
-            "token": f"interaction-token-{number}", "version": 1, "guild_id": GUILD_ID, "channel_id": channel,
-            "channel": channel_payload(channel), "app_permissions": "0", "locale": "en-US",
-            "guild_locale": "en-US", "entitlements": [], "authorizing_integration_owners": {"0": GUILD_ID},
-            "context": 0, "attachment_size_limit": 8388608, "data": data,
-            "member": {**member_payload(roles), "user": user_payload(user, name=name), "permissions": "0"}}
+    return {
+        "id": str(700_000_000_000_000_000 + number),
+        "application_id": APP_ID,
+        "type": kind,
+        "token": f"interaction-token-{number}",
+        "version": 1,
+        "guild_id": GUILD_ID,
+        "channel_id": channel,
+        "channel": channel_payload(channel),
+        "app_permissions": "0",
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": GUILD_ID},
+        "context": 0,
+        "attachment_size_limit": 8388608,
+        "data": data,
+        "member": {**member_payload(roles), "user": user_payload(user, name=name), "permissions": "0"},
+    }
 
 
 def custom_ids(message: dict[str, Any]) -> list[str]:
     """The custom ids of a message's buttons, in order."""
-    return [c["custom_id"] for row in message.get("components") or [] for c in row.get("components", [])
-            if "custom_id" in c]
+    return [
+        c["custom_id"] for row in message.get("components") or [] for c in row.get("components", []) if "custom_id" in c
+    ]
 
 
-def click_payload(message: dict[str, Any], custom_id: str, *, user: str = STAFF_USER, roles: tuple[str, ...] = (),
-                  name: str = "staff") -> dict[str, Any]:
+def click_payload(
+    message: dict[str, Any], custom_id: str, *, user: str = STAFF_USER, roles: tuple[str, ...] = (), name: str = "staff"
+) -> dict[str, Any]:
     """An INTERACTION_CREATE for a click (type 3, MESSAGE_COMPONENT) on a button of a message the bot
     posted; the message travels with its components, as Discord sends it."""
     assert custom_id in custom_ids(message), (custom_id, custom_ids(message))
-    return {**_interaction(3, {"custom_id": custom_id, "component_type": 2}, user=user, roles=roles,
-                           channel=message["channel_id"], name=name), "message": message}
+    return {
+        **_interaction(
+            3,
+            {"custom_id": custom_id, "component_type": 2},
+            user=user,
+            roles=roles,
+            channel=message["channel_id"],
+            name=name,
+        ),
+        "message": message,
+    }
 
 
-def modal_submit_payload(custom_id: str, values: dict[str, str], *, user: str = STAFF_USER,
-                         roles: tuple[str, ...] = (), channel: str = STAFF_CHANNEL,
-                         message: dict[str, Any] | None = None, name: str = "staff") -> dict[str, Any]:
+def modal_submit_payload(
+    custom_id: str,
+    values: dict[str, str],
+    *,
+    user: str = STAFF_USER,
+    roles: tuple[str, ...] = (),
+    channel: str = STAFF_CHANNEL,
+    message: dict[str, Any] | None = None,
+    name: str = "staff",
+) -> dict[str, Any]:
     """An INTERACTION_CREATE for a modal submit (type 5): each text input inside a Label (type 18), as
     Discord sends it now."""
-    components = [{"type": 18, "id": i + 1, "component": {"type": 4, "id": i + 100, "custom_id": key, "value": value}}
-                  for i, (key, value) in enumerate(values.items())]
-    payload = _interaction(5, {"custom_id": custom_id, "components": components}, user=user, roles=roles,
-                           channel=channel, name=name)
+    components = [
+        {"type": 18, "id": i + 1, "component": {"type": 4, "id": i + 100, "custom_id": key, "value": value}}
+        for i, (key, value) in enumerate(values.items())
+    ]
+    payload = _interaction(
+        5, {"custom_id": custom_id, "components": components}, user=user, roles=roles, channel=channel, name=name
+    )
     return {**payload, "message": message} if message is not None else payload

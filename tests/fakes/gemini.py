@@ -119,8 +119,15 @@ INVALID_JSON = RawText('{"route": "billing", ')
 
 Responder = Callable[[str, dict[str, Any]], "Any | Awaitable[Any]"]
 
-_STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
-                 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+_STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 
 
 # --- recorded requests -----------------------------------------------------------------------
@@ -275,24 +282,26 @@ class FakeGemini:
                 pass
             return await self._perform(behaviour.then, model, body)
         if isinstance(behaviour, RawBody):
-            return web.Response(status=behaviour.status, body=behaviour.body.encode(),
-                                headers={"Content-Type": behaviour.content_type})
+            return web.Response(
+                status=behaviour.status, body=behaviour.body.encode(), headers={"Content-Type": behaviour.content_type}
+            )
         if isinstance(behaviour, Reset):
             raise ConnectionResetError  # handled in _dispatch: the transport is closed
         if isinstance(behaviour, RateLimited):
             details = []
             if behaviour.retry_delay_s is not None:
-                details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                                "retryDelay": f"{behaviour.retry_delay_s:g}s"})
+                details.append(
+                    {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{behaviour.retry_delay_s:g}s"}
+                )
             return _error(429, "You exceeded your current quota.", details)
         if isinstance(behaviour, Fail):
             return _error(behaviour.status, behaviour.message)
         if isinstance(behaviour, Blocked):
-            return _json({"promptFeedback": {"blockReason": behaviour.reason},
-                          "usageMetadata": self._usage(body, "")})
+            return _json({"promptFeedback": {"blockReason": behaviour.reason}, "usageMetadata": self._usage(body, "")})
         if isinstance(behaviour, SafetyStop):
-            return _json({"candidates": [{"finishReason": "SAFETY", "index": 0}],
-                          "usageMetadata": self._usage(body, "")})
+            return _json(
+                {"candidates": [{"finishReason": "SAFETY", "index": 0}], "usageMetadata": self._usage(body, "")}
+            )
         if isinstance(behaviour, RawText):
             return self._answer(model, body, behaviour.text)
         if isinstance(behaviour, Reply):
@@ -312,14 +321,20 @@ class FakeGemini:
             if cache_name not in self.caches:
                 return _error(404, f"CachedContent not found (or permission denied): {cache_name}")
             if body.get("systemInstruction"):
-                return _error(400, "CachedContent can not be used with GenerateContent request setting "
-                                   "system_instruction, tools or tool_config.")
-        return _json({
-            "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
-                            "finishReason": "STOP", "index": 0}],
-            "usageMetadata": self._usage(body, text),
-            "modelVersion": model,
-        })
+                return _error(
+                    400,
+                    "CachedContent can not be used with GenerateContent request setting "
+                    "system_instruction, tools or tool_config.",
+                )
+        return _json(
+            {
+                "candidates": [
+                    {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}
+                ],
+                "usageMetadata": self._usage(body, text),
+                "modelVersion": model,
+            }
+        )
 
     def _usage(self, body: dict[str, Any], text: str) -> dict[str, int]:
         # Token counts as chars/4, like the client's own estimate; cached tokens count in the prompt too.
@@ -328,28 +343,39 @@ class FakeGemini:
         if (cache := self.caches.get(body.get("cachedContent") or "")) is not None:
             cached = _tokens(cache.get("contents")) + _tokens(cache.get("systemInstruction"))
         output = len(text) // 4
-        usage = {"promptTokenCount": prompt + cached, "candidatesTokenCount": output,
-                 "totalTokenCount": prompt + cached + output}
+        usage = {
+            "promptTokenCount": prompt + cached,
+            "candidatesTokenCount": output,
+            "totalTokenCount": prompt + cached + output,
+        }
         if cached:
             usage["cachedContentTokenCount"] = cached
         return usage
 
     def _create_cache(self, body: dict[str, Any]) -> web.Response:
         if self.fail_cache_create is not None:
-            return _error(self.fail_cache_create, "Cached content is too small. total_token_count=0, "
-                                                  "min_total_token_count=4096")
+            return _error(
+                self.fail_cache_create, "Cached content is too small. total_token_count=0, min_total_token_count=4096"
+            )
         name = f"cachedContents/fake-{next(self._cache_ids)}"
         self.caches[name] = body
         tokens = _tokens(body.get("contents")) + _tokens(body.get("systemInstruction"))
-        return _json({"name": name, "model": body.get("model"), "displayName": body.get("displayName", ""),
-                      "createTime": "2025-01-01T00:00:00Z", "updateTime": "2025-01-01T00:00:00Z",
-                      "expireTime": "2025-01-01T00:10:00Z", "usageMetadata": {"totalTokenCount": tokens}})
+        return _json(
+            {
+                "name": name,
+                "model": body.get("model"),
+                "displayName": body.get("displayName", ""),
+                "createTime": "2025-01-01T00:00:00Z",
+                "updateTime": "2025-01-01T00:00:00Z",
+                "expireTime": "2025-01-01T00:10:00Z",
+                "usageMetadata": {"totalTokenCount": tokens},
+            }
+        )
 
 
 # --- helpers ---------------------------------------------------------------------------------
 def _json(payload: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=json.dumps(payload).encode(),
-                        headers={"Content-Type": JSON_CONTENT_TYPE})
+    return web.Response(status=status, body=json.dumps(payload).encode(), headers={"Content-Type": JSON_CONTENT_TYPE})
 
 
 def _error(status: int, message: str, details: list[dict[str, Any]] | None = None) -> web.Response:
@@ -402,5 +428,19 @@ def sample_for_schema(schema: dict[str, Any], defs: dict[str, Any] | None = None
     return {"string": "sample", "integer": 0, "number": 0, "boolean": False, "null": None}.get(kind, "sample")
 
 
-__all__ = ["INVALID_JSON", "Behaviour", "Blocked", "Fail", "FakeGemini", "Hang", "RateLimited", "RawText",
-           "RecordedRequest", "Reply", "SafetyStop", "body_text", "default_respond", "sample_for_schema"]
+__all__ = [
+    "INVALID_JSON",
+    "Behaviour",
+    "Blocked",
+    "Fail",
+    "FakeGemini",
+    "Hang",
+    "RateLimited",
+    "RawText",
+    "RecordedRequest",
+    "Reply",
+    "SafetyStop",
+    "body_text",
+    "default_respond",
+    "sample_for_schema",
+]

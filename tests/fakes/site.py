@@ -28,8 +28,9 @@ async def serve_site() -> AsyncIterator[str]:
         raise web.HTTPFound(f"/loop/{int(request.match_info['n']) + 1}")
 
     async def big(request: web.Request) -> web.Response:
-        return web.Response(body=b"<html><body>" + b"<p>word </p>" * 300_000 + b"</body></html>",
-                            content_type="text/html")
+        return web.Response(
+            body=b"<html><body>" + b"<p>word </p>" * 300_000 + b"</body></html>", content_type="text/html"
+        )
 
     async def big_chunked(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/html"})
@@ -48,8 +49,10 @@ async def serve_site() -> AsyncIterator[str]:
         return web.Response(text="late")
 
     async def latin1(request: web.Request) -> web.Response:
-        return web.Response(body="Caf\u00e9 cr\u00e8me is served all day.".encode("latin-1"),
-                            headers={"Content-Type": "text/plain; charset=iso-8859-1"})
+        return web.Response(
+            body="Caf\u00e9 cr\u00e8me is served all day.".encode("latin-1"),
+            headers={"Content-Type": "text/plain; charset=iso-8859-1"},
+        )
 
     app = web.Application()
     app.router.add_get("/redirect", redirect)

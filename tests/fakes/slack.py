@@ -98,8 +98,13 @@ class FakeSlack(LocalServer):
 
     # --- lifecycle -----------------------------------------------------------------------------
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/api/{method}", self._api), web.get("/api/{method}", self._api),
-                web.post("/response/{id}", self._response), web.get("/link", self._link), web.get("/link/", self._link)]
+        return [
+            web.post("/api/{method}", self._api),
+            web.get("/api/{method}", self._api),
+            web.post("/response/{id}", self._response),
+            web.get("/link", self._link),
+            web.get("/link/", self._link),
+        ]
 
     async def close_connections(self) -> None:
         for method in list(self._gates):
@@ -123,11 +128,13 @@ class FakeSlack(LocalServer):
     def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
         self._behaviours[method].extend(_Behaviour("ratelimit", retry_after=retry_after) for _ in range(times))
 
-    def raw(self, method: str, body: str, *, status: int = 200, content_type: str = "text/plain",
-            times: int = 1) -> None:
+    def raw(
+        self, method: str, body: str, *, status: int = 200, content_type: str = "text/plain", times: int = 1
+    ) -> None:
         """The next `times` calls get `body` verbatim: a proxy's text or HTML, an empty or cut-off body."""
         self._behaviours[method].extend(
-            _Behaviour("raw", status=status, body=body, content_type=content_type) for _ in range(times))
+            _Behaviour("raw", status=status, body=body, content_type=content_type) for _ in range(times)
+        )
 
     def reset(self, method: str, *, times: int = 1) -> None:
         """The next `times` calls have their connection closed without an answer."""
@@ -210,8 +217,11 @@ class FakeSlack(LocalServer):
                 await asyncio.sleep(behaviour.delay_s)
                 return self._json(self._answer(method, args))
             if behaviour.kind == "raw":
-                return web.Response(status=behaviour.status, body=behaviour.body.encode(),
-                                    headers={"Content-Type": behaviour.content_type})
+                return web.Response(
+                    status=behaviour.status,
+                    body=behaviour.body.encode(),
+                    headers={"Content-Type": behaviour.content_type},
+                )
             if behaviour.kind == "reset":
                 assert request.transport is not None
                 request.transport.close()
@@ -219,8 +229,11 @@ class FakeSlack(LocalServer):
             if behaviour.kind == "server_error":
                 return web.Response(status=behaviour.status, text=behaviour.body)
             if behaviour.kind == "ratelimit":
-                return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                         headers={"Retry-After": str(behaviour.retry_after)})
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(behaviour.retry_after)},
+                )
             return self._json({"ok": False, "error": behaviour.error})
         return self._json(self._answer(method, args))
 
@@ -234,12 +247,25 @@ class FakeSlack(LocalServer):
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         match method:
             case "auth.test":
-                return {"ok": True, "url": "https://fake.slack.test/", "team": "Fake", "user": "supportbot",
-                        "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+                return {
+                    "ok": True,
+                    "url": "https://fake.slack.test/",
+                    "team": "Fake",
+                    "user": "supportbot",
+                    "team_id": TEAM_ID,
+                    "user_id": BOT_USER_ID,
+                    "bot_id": BOT_ID,
+                    "is_enterprise_install": False,
+                }
             case "chat.postMessage":
                 ts = self.next_ts()
-                message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts,
-                           "text": args.get("text", "")}
+                message = {
+                    "type": "message",
+                    "user": BOT_USER_ID,
+                    "bot_id": BOT_ID,
+                    "ts": ts,
+                    "text": args.get("text", ""),
+                }
                 if args.get("thread_ts"):
                     message["thread_ts"] = args["thread_ts"]
                 if args.get("blocks"):
@@ -267,8 +293,11 @@ class FakeSlack(LocalServer):
                 return {"ok": True, "message_ts": self.next_ts()}
             case "chat.getPermalink":
                 ts = str(args.get("message_ts", ""))
-                return {"ok": True, "channel": args.get("channel"),
-                        "permalink": f"https://fake.slack.test/archives/{args.get('channel')}/p{ts.replace('.', '')}"}
+                return {
+                    "ok": True,
+                    "channel": args.get("channel"),
+                    "permalink": f"https://fake.slack.test/archives/{args.get('channel')}/p{ts.replace('.', '')}",
+                }
             case "reactions.add" | "reactions.remove" | "assistant.threads.setStatus":
                 return {"ok": True}
             case "apps.connections.open":
@@ -287,16 +316,23 @@ class FakeSlack(LocalServer):
             return {"ok": False, "error": "invalid_arguments"}
         oldest = float(args.get("oldest") or 0)
         limit = int(args.get("limit") or 1000)
-        found = [m for m in self.thread(str(args["channel"]), str(args["ts"]))
-                 if float(m["ts"]) > oldest or (flag("inclusive") and float(m["ts"]) == oldest)]
+        found = [
+            m
+            for m in self.thread(str(args["channel"]), str(args["ts"]))
+            if float(m["ts"]) > oldest or (flag("inclusive") and float(m["ts"]) == oldest)
+        ]
         messages = []
         for m in found[:limit]:
             shown = {k: v for k, v in m.items() if k not in ("channel", "metadata")}
             if flag("include_all_metadata") and m.get("metadata"):
                 shown["metadata"] = m["metadata"]
             messages.append(shown)
-        return {"ok": True, "messages": messages, "has_more": len(found) > limit,
-                "response_metadata": {"next_cursor": ""}}
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": len(found) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
         """Top-level messages of a channel (not thread replies), newest first, as conversations.history."""
@@ -305,8 +341,9 @@ class FakeSlack(LocalServer):
         limit = int(args.get("limit") or 100)
         top = [m for m in reversed(self.posted) if m["channel"] == args["channel"] and not m.get("thread_ts")]
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        messages = [{k: v for k, v in m.items() if k != "channel" and (k != "metadata" or with_metadata)}
-                    for m in top[:limit]]
+        messages = [
+            {k: v for k, v in m.items() if k != "channel" and (k != "metadata" or with_metadata)} for m in top[:limit]
+        ]
         return {"ok": True, "messages": messages, "has_more": len(top) > limit}
 
     def in_channel(self, channel: str) -> list[dict[str, Any]]:
@@ -326,8 +363,14 @@ class FakeSlack(LocalServer):
         await ws.prepare(request)
         self._sockets.append(ws)
         self.connections += 1
-        await ws.send_json({"type": "hello", "num_connections": len(self._sockets),
-                            "debug_info": {"host": "fake"}, "connection_info": {"app_id": "A1"}})
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {"host": "fake"},
+                "connection_info": {"app_id": "A1"},
+            }
+        )
         await self._notify()
         try:
             async for msg in ws:
@@ -346,15 +389,30 @@ class FakeSlack(LocalServer):
     async def wait_connections(self, count: int, *, timeout: float = 10.0) -> None:
         """Until `count` websockets were opened in all and the newest is still open."""
         async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: self.connections >= count and bool(self._sockets)
-                                         and not self._sockets[-1].closed)
+            await self._changed.wait_for(
+                lambda: self.connections >= count and bool(self._sockets) and not self._sockets[-1].closed
+            )
 
-    async def send_envelope(self, payload: dict[str, Any], *, type: str = "events_api", retry_attempt: int = 0,
-                            retry_reason: str = "", accepts_response_payload: bool = False) -> str:
+    async def send_envelope(
+        self,
+        payload: dict[str, Any],
+        *,
+        type: str = "events_api",
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+        accepts_response_payload: bool = False,
+    ) -> str:
         envelope_id = uuid.uuid4().hex
-        await self._sockets[-1].send_json({"envelope_id": envelope_id, "type": type, "payload": payload,
-                                           "accepts_response_payload": accepts_response_payload,
-                                           "retry_attempt": retry_attempt, "retry_reason": retry_reason})
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": type,
+                "payload": payload,
+                "accepts_response_payload": accepts_response_payload,
+                "retry_attempt": retry_attempt,
+                "retry_reason": retry_reason,
+            }
+        )
         return envelope_id
 
     async def wait_ack(self, envelope_id: str, *, timeout: float = 10.0) -> dict[str, Any]:
@@ -372,11 +430,26 @@ class FakeSlack(LocalServer):
 _event_ids = itertools.count(1)
 
 
-def message_event(text: str, *, user: str = "UCUST", channel: str = "CSUPPORT", ts: str = "1700000000.000100",
-                  thread_ts: str | None = None, channel_type: str = "channel", type: str = "message",
-                  **extra: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {"type": type, "user": user, "text": text, "ts": ts, "channel": channel,
-                             "event_ts": ts, "team": TEAM_ID}
+def message_event(
+    text: str,
+    *,
+    user: str = "UCUST",
+    channel: str = "CSUPPORT",
+    ts: str = "1700000000.000100",
+    thread_ts: str | None = None,
+    channel_type: str = "channel",
+    type: str = "message",
+    **extra: Any,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": type,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "team": TEAM_ID,
+    }
     if type == "message":
         event["channel_type"] = channel_type
     if thread_ts:
@@ -386,25 +459,44 @@ def message_event(text: str, *, user: str = "UCUST", channel: str = "CSUPPORT", 
 
 
 def event_callback(event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
-    return {"token": "legacy", "team_id": TEAM_ID, "api_app_id": "A1", "event": event, "type": "event_callback",
-            "event_id": event_id or f"Ev{next(_event_ids):08d}", "event_time": int(time.time()),
-            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}]}
+    return {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "api_app_id": "A1",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{next(_event_ids):08d}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+    }
 
 
-def slash_command(command: str, text: str = "", *, user: str = "UCUST", channel: str = "CSUPPORT",
-                  response_url: str = "") -> dict[str, str]:
-    return {"token": "legacy", "team_id": TEAM_ID, "team_domain": "fake", "channel_id": channel,
-            "channel_name": "support", "user_id": user, "user_name": user.lower(), "command": command,
-            "text": text, "api_app_id": "A1", "response_url": response_url,
-            "trigger_id": f"{uuid.uuid4().int % 10**10}.1.abc"}
+def slash_command(
+    command: str, text: str = "", *, user: str = "UCUST", channel: str = "CSUPPORT", response_url: str = ""
+) -> dict[str, str]:
+    return {
+        "token": "legacy",
+        "team_id": TEAM_ID,
+        "team_domain": "fake",
+        "channel_id": channel,
+        "channel_name": "support",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": "A1",
+        "response_url": response_url,
+        "trigger_id": f"{uuid.uuid4().int % 10**10}.1.abc",
+    }
 
 
 def form_body(fields: dict[str, str]) -> str:
     return urlencode(fields)
 
 
-def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None,
-                   content_type: str = JSON_CONTENT_TYPE) -> dict[str, str]:
+def signed_headers(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None, content_type: str = JSON_CONTENT_TYPE
+) -> dict[str, str]:
     """Slack's request signature (v0, HMAC-SHA256 over `v0:{timestamp}:{body}`)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
@@ -412,28 +504,64 @@ def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | 
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature, "Content-Type": content_type}
 
 
-def block_actions(action_id: str, value: str, *, user: str = "UCUST", channel: str = "CSTAFF",
-                  message_ts: str = "1800000001.000100", response_url: str = "",
-                  trigger_id: str | None = None) -> dict[str, Any]:
+def block_actions(
+    action_id: str,
+    value: str,
+    *,
+    user: str = "UCUST",
+    channel: str = "CSTAFF",
+    message_ts: str = "1800000001.000100",
+    response_url: str = "",
+    trigger_id: str | None = None,
+) -> dict[str, Any]:
     """A button click as Slack sends it (`type: block_actions`)."""
-    return {"type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A1", "team": {"id": TEAM_ID}, "token": "legacy",
-            "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**10}.1.abc", "response_url": response_url,
-            "channel": {"id": channel}, "message": {"ts": message_ts, "type": "message", "text": ""},
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
-            "actions": [{"type": "button", "action_id": action_id, "block_id": f"b:{value}", "value": value,
-                         "action_ts": f"{time.time():.6f}"}]}
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": "A1",
+        "team": {"id": TEAM_ID},
+        "token": "legacy",
+        "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**10}.1.abc",
+        "response_url": response_url,
+        "channel": {"id": channel},
+        "message": {"ts": message_ts, "type": "message", "text": ""},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": f"b:{value}",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
 
 
-def view_submission(callback_id: str, values: dict[str, dict[str, str]], *, user: str = "USTAFF",
-                    private_metadata: str = "") -> dict[str, Any]:
+def view_submission(
+    callback_id: str, values: dict[str, dict[str, str]], *, user: str = "USTAFF", private_metadata: str = ""
+) -> dict[str, Any]:
     """A modal submitted (`type: view_submission`); `values` is {block_id: {action_id: text}}."""
-    state = {block: {action: {"type": "plain_text_input", "value": text} for action, text in actions.items()}
-             for block, actions in values.items()}
-    return {"type": "view_submission", "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A1", "team": {"id": TEAM_ID}, "token": "legacy", "trigger_id": "1.2.abc",
-            "view": {"id": "V1", "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
-                     "state": {"values": state}, "hash": "h1"}}
+    state = {
+        block: {action: {"type": "plain_text_input", "value": text} for action, text in actions.items()}
+        for block, actions in values.items()
+    }
+    return {
+        "type": "view_submission",
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": "A1",
+        "team": {"id": TEAM_ID},
+        "token": "legacy",
+        "trigger_id": "1.2.abc",
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": state},
+            "hash": "h1",
+        },
+    }
 
 
 def interactive_body(payload: dict[str, Any]) -> str:

@@ -13,24 +13,60 @@ from storage.db import Database
 from storage.models import Case, CaseEvent
 
 
-async def seed_case(db: Database, *, customer: str = "u1", platform: str = "shell", kind: str = "return",
-                    details: dict[str, Any] | None = None, thread: str | None = None,
-                    created_at: datetime | None = None, text: str = "I need help") -> Case:
+async def seed_case(
+    db: Database,
+    *,
+    customer: str = "u1",
+    platform: str = "shell",
+    kind: str = "return",
+    details: dict[str, Any] | None = None,
+    thread: str | None = None,
+    created_at: datetime | None = None,
+    text: str = "I need help",
+) -> Case:
     """One case as the pipeline stores it: a conversation, the customer's message, the case."""
     async with db.write() as s:
-        return await seed_in(s, customer=customer, platform=platform, kind=kind, details=details, thread=thread,
-                             created_at=created_at, text=text)
+        return await seed_in(
+            s,
+            customer=customer,
+            platform=platform,
+            kind=kind,
+            details=details,
+            thread=thread,
+            created_at=created_at,
+            text=text,
+        )
 
 
-async def seed_in(s: Any, *, customer: str = "u1", platform: str = "shell", kind: str = "return",
-                  details: dict[str, Any] | None = None, thread: str | None = None,
-                  created_at: datetime | None = None, text: str = "I need help") -> Case:
-    message = await inbox.store_inbound(s, platform=platform, channel_id="C-support",
-                                       thread_id=thread or uuid.uuid4().hex, customer_id=customer,
-                                       platform_message_id=uuid.uuid4().hex, author_id=customer, text=text)
+async def seed_in(
+    s: Any,
+    *,
+    customer: str = "u1",
+    platform: str = "shell",
+    kind: str = "return",
+    details: dict[str, Any] | None = None,
+    thread: str | None = None,
+    created_at: datetime | None = None,
+    text: str = "I need help",
+) -> Case:
+    message = await inbox.store_inbound(
+        s,
+        platform=platform,
+        channel_id="C-support",
+        thread_id=thread or uuid.uuid4().hex,
+        customer_id=customer,
+        platform_message_id=uuid.uuid4().hex,
+        author_id=customer,
+        text=text,
+    )
     [(opened, created)] = await case_store.open_cases(
-        s, [CaseSpec(kind=kind, task_key=f"0:{kind}", details=details or {"product_name": "Widget"})],
-        platform=platform, customer_id=customer, conversation_id=message.conversation_id, message_id=message.id)
+        s,
+        [CaseSpec(kind=kind, task_key=f"0:{kind}", details=details or {"product_name": "Widget"})],
+        platform=platform,
+        customer_id=customer,
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+    )
     assert created
     case = await case_store.get_case(s, opened.ref)
     assert case is not None

@@ -10,9 +10,20 @@ from pathlib import Path
 
 
 def run_cli(tmp_path: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items()
-                   if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_", "GEMINI_", "GOOGLE_"))}
-    environment.update({"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
-                        "SUPPORTBOT_LLM": "offline", **env})
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=environment, input=stdin,
-                          capture_output=True, text=True, timeout=60)
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_", "GEMINI_", "GOOGLE_"))
+    }
+    environment.update(
+        {"SUPPORTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}", "SUPPORTBOT_LLM": "offline", **env}
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

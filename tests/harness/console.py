@@ -42,8 +42,9 @@ async def sign_in(client: TestClient, token: str) -> Any:
     form_page = await client.get("/console/signin", params={"token": token})
     assert form_page.status == 200
     html = await form_page.text()
-    return await client.post("/console/signin", data={"token": hidden(html, "token"),
-                                                      "csrf_token": hidden(html, "csrf_token")})
+    return await client.post(
+        "/console/signin", data={"token": hidden(html, "token"), "csrf_token": hidden(html, "csrf_token")}
+    )
 
 
 async def signed_in_csrf(client: TestClient) -> str:
@@ -101,9 +102,12 @@ async def events_of_case(db_url: str, ref: str) -> list[Any]:
 
 async def wait_for_closing_message(fake: Any, channel: str, thread_ts: str, ref: str) -> None:
     """Until the customer's thread on the fake Slack gets a message naming the closed case."""
+
     def posted() -> bool:
-        return any(c.args.get("channel") == channel and c.args.get("thread_ts") == thread_ts and ref in str(c.args)
-                   for c in fake.calls_to("chat.postMessage"))
+        return any(
+            c.args.get("channel") == channel and c.args.get("thread_ts") == thread_ts and ref in str(c.args)
+            for c in fake.calls_to("chat.postMessage")
+        )
 
     await fake.wait_until(posted, timeout=30)
 

@@ -48,15 +48,21 @@ class DiscordHarness:
 
 
 def discord_settings(make_settings: Any, fake: FakeDiscord, **overrides: str) -> Any:
-    values = {"DISCORD_BOT_TOKEN": BOT_TOKEN, "SUPPORTBOT_DISCORD_API_URL": fake.api_url,
-              "SUPPORTBOT_DISCORD_GATEWAY_URL": fake.gateway_url, "SUPPORTBOT_DISCORD_CHANNEL_IDS": SUPPORT_CHANNEL,
-              "SUPPORTBOT_STAFF_DISCORD_ROLE_IDS": STAFF_ROLE, **overrides}
+    values = {
+        "DISCORD_BOT_TOKEN": BOT_TOKEN,
+        "SUPPORTBOT_DISCORD_API_URL": fake.api_url,
+        "SUPPORTBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
+        "SUPPORTBOT_DISCORD_CHANNEL_IDS": SUPPORT_CHANNEL,
+        "SUPPORTBOT_STAFF_DISCORD_ROLE_IDS": STAFF_ROLE,
+        **overrides,
+    }
     return make_settings(**values)
 
 
 @asynccontextmanager
-async def discord_bot(settings: Any, fake: FakeDiscord, *,
-                      commands: tuple[Command, ...] = ()) -> AsyncIterator[DiscordHarness]:
+async def discord_bot(
+    settings: Any, fake: FakeDiscord, *, commands: tuple[Command, ...] = ()
+) -> AsyncIterator[DiscordHarness]:
     async with open_services(settings) as services:
         for command in commands:  # before start: the command tree is built at login
             services.registry.add(command)

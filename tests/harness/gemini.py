@@ -18,11 +18,18 @@ def gemini_respond(model: str, body: dict[str, Any]) -> Any:
     system = "\n".join(p.get("text", "") for p in (body.get("systemInstruction") or {}).get("parts", []))
     prompt = "\n".join(p.get("text", "") for c in body.get("contents", []) for p in c.get("parts", []))
     if system.startswith(PLAN_SYSTEM[:40]):
-        return {"routes": ["billing", "return", "status"], "tasks": [
-            {"kind": "billing", "invoice_number": "INV-7890", "concern": "invoice seems higher than expected"},
-            {"kind": "return", "product_name": "SuperWidget 5000",
-             "reason_for_return": "not compatible with my system"},
-            {"kind": "status", "order_id": "A-12345"}]}
+        return {
+            "routes": ["billing", "return", "status"],
+            "tasks": [
+                {"kind": "billing", "invoice_number": "INV-7890", "concern": "invoice seems higher than expected"},
+                {
+                    "kind": "return",
+                    "product_name": "SuperWidget 5000",
+                    "reason_for_return": "not compatible with my system",
+                },
+                {"kind": "status", "order_id": "A-12345"},
+            ],
+        }
     if system.startswith(SYNTH_SYSTEM[:40]):
         facts = json.loads(prompt.split("Facts (JSON):\n", 1)[1])
         refs = ", ".join(f"`{c['reference']}`" for c in facts["cases"])

@@ -54,8 +54,9 @@ class SlackHttp:
         return await self.post(body, headers)
 
     async def command(self, command: str, text: str = "", *, user: str = CUSTOMER) -> Posted:
-        body = form_body(slash_command(command, text, user=user, channel=CHANNEL,
-                                       response_url=self.fake.response_url()))
+        body = form_body(
+            slash_command(command, text, user=user, channel=CHANNEL, response_url=self.fake.response_url())
+        )
         return await self.post(body, signed_headers(body, content_type="application/x-www-form-urlencoded"))
 
     async def cases(self) -> list[Any]:

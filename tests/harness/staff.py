@@ -49,8 +49,9 @@ class StaffHarness:
 
     async def post(self, body: str, content_type: str) -> tuple[int, str, float]:
         started = time.perf_counter()
-        async with self.http.post(self.url, data=body.encode(),
-                                  headers=signed_headers(body, content_type=content_type)) as response:
+        async with self.http.post(
+            self.url, data=body.encode(), headers=signed_headers(body, content_type=content_type)
+        ) as response:
             return response.status, await response.text(), time.perf_counter() - started
 
     async def say(self, text: str, *, ts: str, thread_ts: str | None = None, user: str = CUSTOMER) -> None:
@@ -59,12 +60,19 @@ class StaffHarness:
         assert status == 200
 
     async def click(self, action: str, value: str, *, user: str, message_ts: str = "") -> tuple[int, str, float]:
-        payload = block_actions(action, value, user=user, channel=STAFF_CHANNEL, message_ts=message_ts,
-                                response_url=self.fake.response_url())
+        payload = block_actions(
+            action,
+            value,
+            user=user,
+            channel=STAFF_CHANNEL,
+            message_ts=message_ts,
+            response_url=self.fake.response_url(),
+        )
         return await self.post(interactive_body(payload), FORM)
 
-    async def submit(self, callback_id: str, ref: str, values: dict[str, dict[str, str]], *,
-                     user: str = STAFF) -> tuple[int, str, float]:
+    async def submit(
+        self, callback_id: str, ref: str, values: dict[str, dict[str, str]], *, user: str = STAFF
+    ) -> tuple[int, str, float]:
         payload = view_submission(callback_id, values, user=user, private_metadata=json.dumps({"ref": ref}))
         return await self.post(interactive_body(payload), FORM)
 
@@ -84,10 +92,15 @@ class StaffHarness:
 
 def staff_settings(make_settings: Any, fake: FakeSlack, **overrides: str) -> Any:
     """Slack in HTTP mode with a staff channel, a staff member and a staff group."""
-    return make_settings(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                         SUPPORTBOT_SLACK_API_URL=fake.base_url, SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
-                         SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL, SUPPORTBOT_SLACK_STAFF_GROUP="S0STAFF",
-                         **overrides)
+    return make_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SUPPORTBOT_SLACK_API_URL=fake.base_url,
+        SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
+        SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL,
+        SUPPORTBOT_SLACK_STAFF_GROUP="S0STAFF",
+        **overrides,
+    )
 
 
 @asynccontextmanager
@@ -113,8 +126,9 @@ async def running(settings: Any, fake: FakeSlack) -> AsyncIterator[StaffHarness]
 async def cli(tmp_path: Path, settings: Any, *args: str) -> str:
     """`supportbot …` as another process on the bot's database."""
     env = environment(tmp_path, SUPPORTBOT_DATABASE_URL=settings.database_url)
-    process = await asyncio.create_subprocess_exec(*command_line(), *args, env=env, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE)
+    process = await asyncio.create_subprocess_exec(
+        *command_line(), *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     async with asyncio.timeout(60):
         out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
@@ -122,8 +136,12 @@ async def cli(tmp_path: Path, settings: Any, *args: str) -> str:
 
 
 def button_actions(message: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(e["action_id"], e["value"]) for b in message.get("blocks") or [] if b["type"] == "actions"
-            for e in b["elements"]]
+    return [
+        (e["action_id"], e["value"])
+        for b in message.get("blocks") or []
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
 
 
 def card_words(message: dict[str, Any]) -> str:
@@ -144,4 +162,3 @@ class Clock:
 
     def __call__(self) -> datetime:
         return utcnow() + self.offset
-

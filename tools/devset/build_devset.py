@@ -23,17 +23,24 @@ HERE = Path(__file__).resolve().parent
 # CLINC150: a shopping bot's routes for a general-purpose assistant's intents. Everything not listed is
 # `general` (weather, trivia, small talk, travel, cooking, cars, HR, out-of-scope), except EXCLUDED.
 CLINC_ROUTES = {"order_status": "status", "bill_balance": "billing", "bill_due": "billing", "pay_bill": "billing"}
-CLINC_EXCLUDED = frozenset("""card_declined transactions report_fraud spending_history min_payment damaged_card
+CLINC_EXCLUDED = frozenset(
+    """card_declined transactions report_fraud spending_history min_payment damaged_card
 replacement_card_duration international_fees account_blocked freeze_account balance credit_limit credit_limit_change
 expiration_date pin_change new_card report_lost_card application_status sync_device find_phone reset_settings
-""".split())
+""".split()
+)
 # banking77: only the intents that are plainly about charges, refunds or something ordered not arriving.
 BANKING_ROUTES = {
-    "transaction_charged_twice": "billing", "extra_charge_on_statement": "billing",
-    "card_payment_fee_charged": "billing", "card_payment_not_recognised": "billing",
-    "direct_debit_payment_not_recognised": "billing", "declined_card_payment": "billing",
-    "request_refund": "return", "Refund_not_showing_up": "return",
-    "card_arrival": "status", "card_delivery_estimate": "status",
+    "transaction_charged_twice": "billing",
+    "extra_charge_on_statement": "billing",
+    "card_payment_fee_charged": "billing",
+    "card_payment_not_recognised": "billing",
+    "direct_debit_payment_not_recognised": "billing",
+    "declined_card_payment": "billing",
+    "request_refund": "return",
+    "Refund_not_showing_up": "return",
+    "card_arrival": "status",
+    "card_delivery_estimate": "status",
 }
 # HWU64 (a home assistant's requests): all general for a shop's support bot, except asking after a takeaway
 # order, which is an order's status of another kind.
@@ -54,8 +61,10 @@ def _clinc(path: Path, split: str, oos_split: str, rng: random.Random, per_inten
         chosen = texts if route != "general" else rng.sample(texts, min(per_intent, len(texts)))
         rows += [{"instruction": t, "route": route, "source": "clinc150", "intent": intent} for t in chosen]
     oos = [t for t, _ in data[oos_split]]
-    rows += [{"instruction": t, "route": "general", "source": "clinc150", "intent": "oos"}
-             for t in rng.sample(oos, min(len(oos), 20 * per_intent))]
+    rows += [
+        {"instruction": t, "route": "general", "source": "clinc150", "intent": "oos"}
+        for t in rng.sample(oos, min(len(oos), 20 * per_intent))
+    ]
     return rows
 
 
@@ -68,8 +77,15 @@ def _banking(path: Path, rng: random.Random, limit: int | None) -> list[dict[str
     rows = []
     for intent, texts in sorted(by_intent.items()):
         chosen = texts if limit is None else rng.sample(texts, min(limit, len(texts)))
-        rows += [{"instruction": " ".join(t.split()), "route": BANKING_ROUTES[intent], "source": "banking77",
-                  "intent": intent} for t in chosen]
+        rows += [
+            {
+                "instruction": " ".join(t.split()),
+                "route": BANKING_ROUTES[intent],
+                "source": "banking77",
+                "intent": intent,
+            }
+            for t in chosen
+        ]
     return rows
 
 
@@ -78,8 +94,14 @@ def _hwu(folder: Path) -> list[dict[str, str]]:
     for path in sorted(folder.glob("*.json")):
         for item in json.loads(path.read_text(encoding="utf-8")).get("test_data_annotation", []):
             if item["intent"] not in HWU_EXCLUDED:
-                rows.append({"instruction": " ".join(item["text"].split()), "route": "general", "source": "hwu64",
-                             "intent": item["intent"]})
+                rows.append(
+                    {
+                        "instruction": " ".join(item["text"].split()),
+                        "route": "general",
+                        "source": "hwu64",
+                        "intent": item["intent"],
+                    }
+                )
     return rows
 
 
@@ -95,14 +117,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clinc", type=Path, required=True, help="CLINC150 data/data_full.json")
     parser.add_argument("--banking", type=Path, required=True, help="banking77 folder banking_data/")
-    parser.add_argument("--hwu", type=Path,
-                        help="HWU64 CrossValidation/.../KFold_1/testset/annotated/ (world questions)")
+    parser.add_argument(
+        "--hwu", type=Path, help="HWU64 CrossValidation/.../KFold_1/testset/annotated/ (world questions)"
+    )
     args = parser.parse_args()
     rng = random.Random(17)
-    dev = (_clinc(args.clinc, "test", "oos_test", rng, GENERAL_PER_INTENT["dev"])
-           + _banking(args.banking / "test.csv", rng, None))
-    val = (_clinc(args.clinc, "val", "oos_val", rng, GENERAL_PER_INTENT["val"])
-           + _banking(args.banking / "train.csv", rng, 15))
+    dev = _clinc(args.clinc, "test", "oos_test", rng, GENERAL_PER_INTENT["dev"]) + _banking(
+        args.banking / "test.csv", rng, None
+    )
+    val = _clinc(args.clinc, "val", "oos_val", rng, GENERAL_PER_INTENT["val"]) + _banking(
+        args.banking / "train.csv", rng, 15
+    )
     _write(HERE / "dev.csv", dev)
     _write(HERE / "val.csv", val)
     if args.hwu is not None:

@@ -49,21 +49,33 @@ def load_examples(path: Path) -> list[tuple[str, str]]:
 
 def load_bitext(path: Path, exclude_half: str | None) -> list[tuple[str, str]]:
     with path.open(newline="", encoding="utf-8") as f:
-        rows = [(" ".join(r["instruction"].split()), r["route"].strip()) for r in csv.DictReader(f)
-                if (r.get("route") or "").strip()]
+        rows = [
+            (" ".join(r["instruction"].split()), r["route"].strip())
+            for r in csv.DictReader(f)
+            if (r.get("route") or "").strip()
+        ]
     return [(t, r) for t, r in rows if exclude_half is None or bitext_half(t) != exclude_half]
 
 
 def build(rows: list[tuple[str, str]], meta: dict[str, object], output: Path) -> None:
     rows = list(dict.fromkeys(rows))  # the same (text, route) once
     routes = [r for r in ROUTES if any(route == r for _, route in rows)]
-    vectors = np.concatenate([semantic.encoder().encode([t for t, _ in rows[i:i + 64]])
-                              for i in range(0, len(rows), 64)])
+    vectors = np.concatenate(
+        [semantic.encoder().encode([t for t, _ in rows[i : i + 64]]) for i in range(0, len(rows), 64)]
+    )
     labels = np.array([routes.index(r) for _, r in rows], dtype=np.int8)
-    meta = {**meta, "version": VERSION, "routes": routes, "examples": len(rows),
-            "per_route": {r: int((labels == i).sum()) for i, r in enumerate(routes)},
-            "encoder": {"package": semantic.ENCODER_PACKAGE, "sha256": semantic.ENCODER_SHA256,
-                        "max_tokens": semantic.MAX_TOKENS}}
+    meta = {
+        **meta,
+        "version": VERSION,
+        "routes": routes,
+        "examples": len(rows),
+        "per_route": {r: int((labels == i).sum()) for i, r in enumerate(routes)},
+        "encoder": {
+            "package": semantic.ENCODER_PACKAGE,
+            "sha256": semantic.ENCODER_SHA256,
+            "max_tokens": semantic.MAX_TOKENS,
+        },
+    }
     buffer = io.BytesIO()
     # stored, not compressed: float16 vectors hardly compress, and inflating them took 20 ms of every first route
     np.savez(buffer, vectors=vectors.astype(np.float16), labels=labels, meta=np.array(json.dumps(meta)))
@@ -84,13 +96,17 @@ def main() -> int:
     args = parser.parse_args()
     for path in (args.examples, args.bitext):
         if not path.is_file():
-            print(f"build_index: {path} not found; pass --bitext / --examples with the files to build from",
-                  file=sys.stderr)
+            print(
+                f"build_index: {path} not found; pass --bitext / --examples with the files to build from",
+                file=sys.stderr,
+            )
             return 2
     own = load_examples(args.examples)
     bitext = load_bitext(args.bitext, args.exclude_half)
-    meta = {"inputs": {args.examples.name: _sha(args.examples), args.bitext.name: _sha(args.bitext)},
-            "bitext_half_excluded": args.exclude_half}
+    meta = {
+        "inputs": {args.examples.name: _sha(args.examples), args.bitext.name: _sha(args.bitext)},
+        "bitext_half_excluded": args.exclude_half,
+    }
     build(own + bitext, meta, args.output)
     return 0
 

@@ -55,8 +55,7 @@ class BackOffice(Protocol):
 def task_params(task: Task) -> dict[str, str]:
     """The task's fields for its kind, as sent to a back office and kept in its case."""
     values = task.params.model_dump()
-    return {name: str(values[name]).strip() for name in PARAM_FIELDS.get(task.kind, ())
-            if values.get(name) is not None}
+    return {name: str(values[name]).strip() for name in PARAM_FIELDS.get(task.kind, ()) if values.get(name) is not None}
 
 
 def needs_staff(task: Task, *, source: str, message: str | None = None, error: str | None = None) -> Outcome:

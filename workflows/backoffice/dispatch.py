@@ -61,9 +61,11 @@ class BackOffices:
 
                 if not self.config.url or not self.config.secret:
                     raise connectors.ConnectorError(
-                        "the webhook back office needs SUPPORTBOT_BACKOFFICE_URL and SUPPORTBOT_BACKOFFICE_SECRET")
-                return WebhookBackOffice(url=self.config.url, secret=self.config.secret,
-                                         timeout_s=self.config.timeout_s)
+                        "the webhook back office needs SUPPORTBOT_BACKOFFICE_URL and SUPPORTBOT_BACKOFFICE_SECRET"
+                    )
+                return WebhookBackOffice(
+                    url=self.config.url, secret=self.config.secret, timeout_s=self.config.timeout_s
+                )
         return connectors.load(mode)
 
     def office(self, kind: str) -> BackOffice:
@@ -109,14 +111,20 @@ class BackOffices:
         try:
             outcome = await office.handle(task, ctx)
         except Exception as exc:  # an in-process connector's bug is a case for staff, not a lost message
-            _log.exception("case=%s kind=%s the %s back office raised; the case goes to staff",
-                           ctx.case_ref, task.kind, office.name)
+            _log.exception(
+                "case=%s kind=%s the %s back office raised; the case goes to staff",
+                ctx.case_ref,
+                task.kind,
+                office.name,
+            )
             telemetry.BACKOFFICE_FAILURES.labels(task.kind, "error").inc()
             outcome = needs_staff(task, source=office.name, error=f"back office error ({type(exc).__name__})")
-        telemetry.BACKOFFICE_TASKS.labels(outcome.source, task.kind,
-                                          "needs_staff" if outcome.needs_staff else "done").inc()
+        telemetry.BACKOFFICE_TASKS.labels(
+            outcome.source, task.kind, "needs_staff" if outcome.needs_staff else "done"
+        ).inc()
         details: dict[str, Any] = {**outcome.details, "source": outcome.source}
         if outcome.message:
             details["backoffice_message"] = outcome.message
-        return CaseDraft(kind=task.kind, details=details, subject_key=task_subject(task),
-                         needs_staff=outcome.needs_staff)
+        return CaseDraft(
+            kind=task.kind, details=details, subject_key=task_subject(task), needs_staff=outcome.needs_staff
+        )

@@ -23,8 +23,9 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def verify(secret: str, timestamp: str, body: bytes, header: str, *, now: float,
-           max_skew_s: float = MAX_SKEW_S) -> bool:
+def verify(
+    secret: str, timestamp: str, body: bytes, header: str, *, now: float, max_skew_s: float = MAX_SKEW_S
+) -> bool:
     """True for a signature made with `secret` over this timestamp and body, the timestamp recent."""
     try:
         fresh = abs(now - int(timestamp)) <= max_skew_s

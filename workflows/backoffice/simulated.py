@@ -12,8 +12,10 @@ from ..workers import billing, returns, status
 from .base import Outcome, TaskContext
 
 NAME = "simulated"
-DEMO_NOTICE = ("DEMO: order statuses, tracking numbers and return approvals are made up by the simulated back "
-               "office; set SUPPORTBOT_BACKOFFICE to connect your systems (README: What is simulated)")
+DEMO_NOTICE = (
+    "DEMO: order statuses, tracking numbers and return approvals are made up by the simulated back "
+    "office; set SUPPORTBOT_BACKOFFICE to connect your systems (README: What is simulated)"
+)
 
 
 class SimulatedBackOffice:

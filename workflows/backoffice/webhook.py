@@ -51,18 +51,23 @@ class _Unreachable(_Retryable):
 
 def request_body(task: Task, ctx: TaskContext) -> bytes:
     """The exact bytes that are signed and sent."""
-    payload = {"kind": task.kind, "params": task_params(task), "case_ref": ctx.case_ref,
-               "customer": {"platform": ctx.platform, "id": ctx.customer_id},
-               "conversation": {"id": str(ctx.conversation_id)},
-               "idempotency_key": ctx.idempotency_key}
+    payload = {
+        "kind": task.kind,
+        "params": task_params(task),
+        "case_ref": ctx.case_ref,
+        "customer": {"platform": ctx.platform, "id": ctx.customer_id},
+        "conversation": {"id": str(ctx.conversation_id)},
+        "idempotency_key": ctx.idempotency_key,
+    }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class WebhookBackOffice:
     name = NAME
 
-    def __init__(self, *, url: str, secret: str, timeout_s: float, attempts: int = 3,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, *, url: str, secret: str, timeout_s: float, attempts: int = 3, clock: Callable[[], float] = time.time
+    ) -> None:
         self.url = url
         self._secret = secret
         self.timeout_s = timeout_s
@@ -88,21 +93,37 @@ class WebhookBackOffice:
         except _Failed as exc:
             return self._failed(task, ctx, exc.reason, str(exc))
         telemetry.STEP_LATENCY.labels("backoffice").observe(time.monotonic() - started)
-        _log.info("case=%s kind=%s back office answered%s", ctx.case_ref, task.kind,
-                  " (needs staff)" if answer.needs_staff else "")
-        return Outcome(details={**task_params(task), **details}, source=NAME, message=answer.message,
-                       needs_staff=answer.needs_staff)
+        _log.info(
+            "case=%s kind=%s back office answered%s",
+            ctx.case_ref,
+            task.kind,
+            " (needs staff)" if answer.needs_staff else "",
+        )
+        return Outcome(
+            details={**task_params(task), **details},
+            source=NAME,
+            message=answer.message,
+            needs_staff=answer.needs_staff,
+        )
 
     def _failed(self, task: Task, ctx: TaskContext, reason: str, what: str) -> Outcome:
         telemetry.BACKOFFICE_FAILURES.labels(task.kind, reason).inc()
-        _log.warning("case=%s kind=%s conversation=%s back office failed: %s; the case goes to staff",
-                     ctx.case_ref, task.kind, ctx.conversation_id, what)
+        _log.warning(
+            "case=%s kind=%s conversation=%s back office failed: %s; the case goes to staff",
+            ctx.case_ref,
+            task.kind,
+            ctx.conversation_id,
+            what,
+        )
         return needs_staff(task, source=NAME, error=what)
 
     async def _call(self, kind: str, body: bytes, key: str) -> tuple[Any, dict[str, Any]]:
-        retrying = AsyncRetrying(stop=stop_after_attempt(self.attempts), reraise=True,
-                                 wait=wait_exponential(multiplier=0.25, max=2.0),
-                                 retry=retry_if_exception_type(_Retryable))
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.attempts),
+            reraise=True,
+            wait=wait_exponential(multiplier=0.25, max=2.0),
+            retry=retry_if_exception_type(_Retryable),
+        )
         async for attempt in retrying:
             with attempt:
                 raw = await self._post(body, key)
@@ -112,8 +133,12 @@ class WebhookBackOffice:
         if self._session is None:  # made in the running loop, on first use
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         timestamp = str(int(self._clock()))
-        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
-                   SIGNATURE_HEADER: signature(self._secret, timestamp, body), IDEMPOTENCY_HEADER: key}
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: signature(self._secret, timestamp, body),
+            IDEMPOTENCY_HEADER: key,
+        }
         try:
             async with self._session.post(self.url, data=body, headers=headers, allow_redirects=False) as resp:
                 status = resp.status

@@ -6,6 +6,20 @@ from .pipeline import MAX_URLS, FaqError, build_faq
 from .progress import ProgressCallback, ProgressEvent
 from .schemas import FailedPage, FaqItem, FaqResult, FaqSource
 
-__all__ = ["MAX_URLS", "CachedPage", "FailedPage", "FaqError", "FaqItem", "FaqResult", "FaqSource", "FetchError",
-           "FetchedPage", "MemoryPageCache", "PageCache", "PageFetcher", "ProgressCallback", "ProgressEvent",
-           "build_faq"]
+__all__ = [
+    "MAX_URLS",
+    "CachedPage",
+    "FailedPage",
+    "FaqError",
+    "FaqItem",
+    "FaqResult",
+    "FaqSource",
+    "FetchError",
+    "FetchedPage",
+    "MemoryPageCache",
+    "PageCache",
+    "PageFetcher",
+    "ProgressCallback",
+    "ProgressEvent",
+    "build_faq",
+]

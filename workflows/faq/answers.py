@@ -40,9 +40,11 @@ MIN_COVERAGE = 0.5
 REFRESH_S = 30.0
 MAX_ITEMS = 5000
 # Words a customer wraps a question in that say nothing about its subject (after crude singularising).
-_FILLER = frozenset("""hi hello hey thank thanks please pls know want need like tell question help get got
+_FILLER = frozenset(
+    """hi hello hey thank thanks please pls know want need like tell question help get got
 wonder wondering ask asking anyone someone somebody just really also much many way us could would may might
-let okay ok sure quick""".split())
+let okay ok sure quick""".split()
+)
 
 
 def _stem(word: str) -> str:
@@ -93,10 +95,17 @@ class FaqIndex:
             seen.add(key)
             for word in kws:
                 self._by_word[word].append(len(self.candidates))
-            self.candidates.append(Candidate(set_id=item.set_id, question=item.question, answer=item.answer,
-                                             source_title=str(source.get("title") or ""),
-                                             source_url=str(source["url"]), keywords=kws,
-                                             key_text=" ".join(sorted(kws))))
+            self.candidates.append(
+                Candidate(
+                    set_id=item.set_id,
+                    question=item.question,
+                    answer=item.answer,
+                    source_title=str(source.get("title") or ""),
+                    source_url=str(source["url"]),
+                    keywords=kws,
+                    key_text=" ".join(sorted(kws)),
+                )
+            )
 
     def __len__(self) -> int:
         return len(self.candidates)
@@ -129,8 +138,14 @@ class FaqIndex:
 class FaqAnswers:
     """The pipeline's `general_answerer`: `await answers(text)` → GeneralAnswer or None. Never raises."""
 
-    def __init__(self, db: Database, *, refresh_s: float = REFRESH_S, max_items: int = MAX_ITEMS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        refresh_s: float = REFRESH_S,
+        max_items: int = MAX_ITEMS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
         self.refresh_s = refresh_s
         self.max_items = max_items
@@ -156,10 +171,14 @@ class FaqAnswers:
         if found is None:
             return None
         c = found.candidate
-        _log.info("general question answered from faq set %d (score %.0f, shared %s): %s", c.set_id, found.score,
-                  ",".join(sorted(found.shared)), c.question[:80])
-        return GeneralAnswer(question=c.question, answer=c.answer, source_title=c.source_title,
-                             source_url=c.source_url)
+        _log.info(
+            "general question answered from faq set %d (score %.0f, shared %s): %s",
+            c.set_id,
+            found.score,
+            ",".join(sorted(found.shared)),
+            c.question[:80],
+        )
+        return GeneralAnswer(question=c.question, answer=c.answer, source_title=c.source_title, source_url=c.source_url)
 
     def _stale(self) -> bool:
         return self._checked_at is None or self._clock() - self._checked_at >= self.refresh_s
@@ -173,8 +192,7 @@ class FaqAnswers:
             generation = self._generation
             async with self.db.session() as s:
                 latest = await faq_store.latest_faq_set_id(s)
-                items = (await faq_store.recent_faq_items(s, limit=self.max_items)
-                         if latest != self._set_id else None)
+                items = await faq_store.recent_faq_items(s, limit=self.max_items) if latest != self._set_id else None
             if items is not None:
                 self._index = FaqIndex(items)
                 self._set_id = latest

@@ -17,7 +17,7 @@ from typing import Protocol
 class CachedPage:
     url: str
     title: str
-    text: str          # extracted text, in the line format of `workflows.faq.extract`
+    text: str  # extracted text, in the line format of `workflows.faq.extract`
     content_hash: str  # SHA-256 (hex) of the fetched body the text was extracted from
 
 

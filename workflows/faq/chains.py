@@ -51,9 +51,15 @@ class FaqSteps:
     total: int = 0
 
     def request(self, step: str, schema: type[M], prompt: str, **inputs: Any) -> LLMRequest[M]:
-        return LLMRequest(step=f"faq_{step}", schema=schema, system=FAQ_SYSTEM, prompt=prompt,
-                          context=self.context.text, context_key=self.context.key,
-                          inputs={"urls": [p.url for p in self.pages], **inputs})
+        return LLMRequest(
+            step=f"faq_{step}",
+            schema=schema,
+            system=FAQ_SYSTEM,
+            prompt=prompt,
+            context=self.context.text,
+            context_key=self.context.key,
+            inputs={"urls": [p.url for p in self.pages], **inputs},
+        )
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,12 @@ class Draft:
 async def ask_questions(steps: FaqSteps, n: int) -> list[str]:
     prompt = QUESTIONS_PROMPT.format(n=n, pages=len(steps.pages))
     request = steps.request("questions", QuestionList, prompt, n=n)
-    outcome = await steps.runner.run(request, lambda: steps.offline.questions(n), tally=steps.tally,
-                                     accept=lambda v: any(q.strip() for q in v.questions))
+    outcome = await steps.runner.run(
+        request,
+        lambda: steps.offline.questions(n),
+        tally=steps.tally,
+        accept=lambda v: any(q.strip() for q in v.questions),
+    )
     questions: list[str] = []
     seen: set[str] = set()
     for question in outcome.value.questions:
@@ -96,12 +106,12 @@ async def three_step_answer(steps: FaqSteps, question: str) -> Draft:
     steps.progress.emit("answers", steps.answered, steps.total, f"Answered {steps.answered} of {steps.total}")
     if not answer:  # nothing to find sources for: the answer is unsupported either way
         return Draft(question, "", [])
-    sources_request = steps.request("sources", SourceList, SOURCES_PROMPT.format(question=question, answer=answer),
-                                    question=question, answer=answer)
+    sources_request = steps.request(
+        "sources", SourceList, SOURCES_PROMPT.format(question=question, answer=answer), question=question, answer=answer
+    )
     sources = await steps.runner.run(sources_request, lambda: steps.offline.sources(answer), tally=steps.tally)
     steps.sourced += 1
-    steps.progress.emit("sources", steps.sourced, steps.total,
-                        f"Found sources for {steps.sourced} of {steps.total}")
+    steps.progress.emit("sources", steps.sourced, steps.total, f"Found sources for {steps.sourced} of {steps.total}")
     return Draft(question, answer, list(sources.value.citations))
 
 

@@ -58,8 +58,10 @@ def render_context(pages: list[Page], *, max_tokens: int = DEFAULT_MAX_CONTEXT_T
         attributes = f'number="{number}" url="{escape(page.url)}" title="{escape(page.title)}"'
         if len(text) < len(page.text):
             cut[page.url] = (len(text), len(page.text))
-            attributes += (f' cut="only the first {len(text):,} of {len(page.text):,} characters are shown; '
-                           f'the rest of this page was cut"')
+            attributes += (
+                f' cut="only the first {len(text):,} of {len(page.text):,} characters are shown; '
+                f'the rest of this page was cut"'
+            )
         # A page must not be able to close its own block and pose as instructions.
         body = text.replace("</page", "</ page")
         blocks.append(f"<page {attributes}>\n{body}\n</page>")

@@ -30,9 +30,14 @@ from trafilatura.settings import Document
 # without images 0.951 (image captions are lost; the images themselves are not rendered); favor_recall
 # changes no page; favor_precision 0.927 (recall 0.94 → 0.88); without tables 0.944. Comments are
 # noise for an FAQ and cost no F1.
-TRAFILATURA_OPTIONS: dict[str, bool] = {"include_comments": False, "include_tables": True,
-                                        "include_images": True, "include_links": False,
-                                        "favor_recall": False, "favor_precision": False}
+TRAFILATURA_OPTIONS: dict[str, bool] = {
+    "include_comments": False,
+    "include_tables": True,
+    "include_images": True,
+    "include_links": False,
+    "favor_recall": False,
+    "favor_precision": False,
+}
 
 _HEADING_TAIL = re.compile(r"[\s¶§#\u00b6\U0001f517]+$")  # Sphinx/Asciidoctor anchor marks after a heading
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -84,8 +89,11 @@ def _render(element: etree._Element, lines: list[str], depth: int = 0) -> None:
             if item.tag != "item":
                 continue
             # nested lists and multi-line code blocks are rendered after the item's own line
-            nested = [child for child in item if child.tag == "list"
-                      or (child.tag == "code" and "\n" in "".join(child.itertext()).strip())]
+            nested = [
+                child
+                for child in item
+                if child.tag == "list" or (child.tag == "code" and "\n" in "".join(child.itertext()).strip())
+            ]
             for child in nested:
                 _detach(child)
             text = _inline(item)

@@ -34,8 +34,9 @@ _CHUNK = 64 * 1024
 _MIME = re.compile(r"[a-z0-9][a-z0-9.+-]{0,40}/[a-z0-9][a-z0-9.+-]{0,60}")
 USER_AGENT = "supportbot-faq/0.1 (+https://github.com/; builds an FAQ from pages a staff member linked)"
 
-FetchErrorKind = Literal["bad_url", "refused", "unreachable", "timeout", "http_status", "redirects",
-                         "unsupported_type", "too_large"]
+FetchErrorKind = Literal[
+    "bad_url", "refused", "unreachable", "timeout", "http_status", "redirects", "unsupported_type", "too_large"
+]
 
 
 class FetchError(Exception):
@@ -50,9 +51,9 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class FetchedPage:
-    url: str            # as requested
-    final_url: str      # after redirects
-    content_type: str   # e.g. "text/html"
+    url: str  # as requested
+    final_url: str  # after redirects
+    content_type: str  # e.g. "text/html"
     charset: str | None
     body: bytes
 
@@ -88,10 +89,17 @@ class PageFetcher:
     Use as `async with PageFetcher(allowed_hosts=...) as fetcher: page = await fetcher.fetch(url)`.
     """
 
-    def __init__(self, *, allowed_hosts: Iterable[str] = (),
-                 max_bytes: int = DEFAULT_MAX_BYTES, timeout_s: float = 20.0, connect_timeout_s: float = 5.0,
-                 read_timeout_s: float = 10.0, max_redirects: int = 5,
-                 resolver: AbstractResolver | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        allowed_hosts: Iterable[str] = (),
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        timeout_s: float = 20.0,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 10.0,
+        max_redirects: int = 5,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
         """`resolver` is the one the guard wraps (the system resolver by default; tests inject one)."""
         self.policy = HostPolicy(allowed_hosts)
         self.max_bytes = max_bytes
@@ -103,19 +111,20 @@ class PageFetcher:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> PageFetcher:
-        connector = aiohttp.TCPConnector(resolver=GuardedResolver(self.policy, self._inner_resolver),
-                                         limit_per_host=4)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout_s,
-                                        sock_read=self.read_timeout_s)
+        connector = aiohttp.TCPConnector(resolver=GuardedResolver(self.policy, self._inner_resolver), limit_per_host=4)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout_s, sock_read=self.read_timeout_s)
         # trust_env=False: an environment proxy would resolve names itself, out of the guard's reach.
-        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False,
-                                              headers={"User-Agent": USER_AGENT,
-                                                       "Accept": "text/html,application/xhtml+xml,"
-                                                                 "text/plain;q=0.9,*/*;q=0.1"})
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            trust_env=False,
+            headers={"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"},
+        )
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -168,8 +177,11 @@ class PageFetcher:
             raise FetchError(original, "is not a full link: it must start with https:// or http://", "bad_url")
         if parsed.scheme not in ("http", "https"):
             via = "" if original == url else f" (it redirects to {one_line(url, 80)})"
-            raise FetchError(original, f"is refused{via}: only http and https links can be fetched, "
-                                       f"not {parsed.scheme}://", "refused")
+            raise FetchError(
+                original,
+                f"is refused{via}: only http and https links can be fetched, not {parsed.scheme}://",
+                "refused",
+            )
         if not parsed.host:
             raise FetchError(original, "is not a valid link (no host name)", "bad_url")
         try:
@@ -180,8 +192,11 @@ class PageFetcher:
 
     def _refused(self, original: str, url: str, exc: RefusedAddress) -> FetchError:
         via = "" if original == url else f" (it redirects to {one_line(url, 80)})"
-        return FetchError(original, f"is refused{via}: it resolves to {exc.kind_of_address} "
-                                    f"(add the host to {ALLOW_LIST_SETTING} to allow it)", "refused")
+        return FetchError(
+            original,
+            f"is refused{via}: it resolves to {exc.kind_of_address} (add the host to {ALLOW_LIST_SETTING} to allow it)",
+            "refused",
+        )
 
     def _connect_error(self, url: str, current: str, exc: aiohttp.ClientConnectorError) -> FetchError:
         if isinstance(exc.os_error, RefusedAddress):
@@ -218,5 +233,10 @@ class PageFetcher:
             content_type = _sniff_type(bytes(body[:2048]))
             if content_type not in HTML_TYPES | TEXT_TYPES:
                 raise FetchError(url, "is not an HTML or text page", "unsupported_type")
-        return FetchedPage(url=url, final_url=str(resp.url), content_type=content_type,
-                           charset=resp.charset if declared else None, body=bytes(body))
+        return FetchedPage(
+            url=url,
+            final_url=str(resp.url),
+            content_type=content_type,
+            charset=resp.charset if declared else None,
+            body=bytes(body),
+        )

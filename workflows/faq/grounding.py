@@ -23,7 +23,7 @@ from .schemas import Citation, FaqSource
 
 _log = logging.getLogger(__name__)
 
-MIN_QUOTE_WORDS = 3      # "the invoice" is on every billing page: too short to show anything
+MIN_QUOTE_WORDS = 3  # "the invoice" is on every billing page: too short to show anything
 NEAR_MATCH_SCORE = 90.0
 _NON_WORD = re.compile(r"[\W_]+")
 
@@ -48,8 +48,8 @@ def canonical_url(url: str) -> str:
 @dataclass
 class _Indexed:
     page: Page
-    text: str                                  # normalised, padded with spaces for word boundaries
-    units: list[tuple[str, str]]               # (sentence or adjacent pair as shown, normalised)
+    text: str  # normalised, padded with spaces for word boundaries
+    units: list[tuple[str, str]]  # (sentence or adjacent pair as shown, normalised)
 
 
 @dataclass

@@ -66,9 +66,14 @@ def refused_category(address: str | IPAddress) -> str | None:
         if inner is not None:
             return refused_category(inner)
     # Order matters: 127.0.0.1 is also "private" in ipaddress's tables; name the most specific kind.
-    for category, flag in (("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback),
-                           ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
-                           ("reserved", ip.is_reserved), ("private", ip.is_private)):
+    for category, flag in (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
+    ):
         if flag:
             return category
     if not ip.is_global:  # shared address space (100.64/10), documentation ranges and the like
@@ -111,8 +116,9 @@ class GuardedResolver(AbstractResolver):
         self.policy = policy
         self._inner = inner or DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
         if self.policy.is_allowed_host(host, port):
             return results
@@ -125,8 +131,12 @@ class GuardedResolver(AbstractResolver):
             else:
                 refused.append(category)
         if refused:
-            _log.info("faq fetch: %s resolved to %d refused address(es) (%s)", host, len(refused),
-                      ", ".join(sorted(set(refused))))
+            _log.info(
+                "faq fetch: %s resolved to %d refused address(es) (%s)",
+                host,
+                len(refused),
+                ", ".join(sorted(set(refused))),
+            )
         if refused and not kept:
             raise RefusedAddress(host, refused[0])
         return kept

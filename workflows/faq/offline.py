@@ -19,20 +19,49 @@ from .schemas import Citation, DraftAnswer, GroundedAnswer, QuestionList, Source
 
 ANSWER_CHARS = 160  # an offline answer gathers sentences of its section up to about this length
 MAX_ANSWER_SENTENCES = 3
-_STOPWORDS = frozenset("""a about above after all also an and any are as at be been before being but by can
+_STOPWORDS = frozenset(
+    """a about above after all also an and any are as at be been before being but by can
 could did do does doing for from had has have how i if in into is it its just me more most my no not of on
 once only or other our out own same should so some such than that the their them then there these they
 this those through to too under until up very was we were what when where which while who whom why will
-with would you your yours""".split())
-_PRONOUNS = frozenset("it this that there here what which who these those they he she we you i one "
-                      "everything nothing something each all both either neither".split())
-_GENERIC_HEADINGS = frozenset({"introduction", "overview", "summary", "conclusion", "contents", "table of contents",
-                               "requirements", "prerequisites", "defaults", "next steps", "see also", "references",
-                               "notes", "examples", "example", "resources", "more information", "related",
-                               "tutorial", "background", "details", "faq", "faqs"})
+with would you your yours""".split()
+)
+_PRONOUNS = frozenset(
+    "it this that there here what which who these those they he she we you i one "
+    "everything nothing something each all both either neither".split()
+)
+_GENERIC_HEADINGS = frozenset(
+    {
+        "introduction",
+        "overview",
+        "summary",
+        "conclusion",
+        "contents",
+        "table of contents",
+        "requirements",
+        "prerequisites",
+        "defaults",
+        "next steps",
+        "see also",
+        "references",
+        "notes",
+        "examples",
+        "example",
+        "resources",
+        "more information",
+        "related",
+        "tutorial",
+        "background",
+        "details",
+        "faq",
+        "faqs",
+    }
+)
 _STEP = re.compile(r"^(step|part|chapter|section)\s+\d+", re.I)
-_DEFINITION = re.compile(r"^(?:(?P<article>A|An|The)\s+)?(?P<term>[\w][\w\-/()' ]{0,50}?)\s+(?P<verb>is|are)\s+"
-                         r"(?:a|an|the|one|our|used|how|what|when|where)\b")
+_DEFINITION = re.compile(
+    r"^(?:(?P<article>A|An|The)\s+)?(?P<term>[\w][\w\-/()' ]{0,50}?)\s+(?P<verb>is|are)\s+"
+    r"(?:a|an|the|one|our|used|how|what|when|where)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +113,7 @@ def _definition_question(sentence: str) -> str | None:
 
 
 def _heading_question(heading: str) -> str | None:
-    """"Customer features" → "What should I know about customer features?"; None for headings that
+    """ "Customer features" → "What should I know about customer features?"; None for headings that
     mean nothing out of their page ("Introduction", "Step 3: …")."""
     if normalise(heading) in _GENERIC_HEADINGS or _STEP.match(heading):
         return None
@@ -122,7 +151,7 @@ class OfflineFaq:
         for i, sentence in enumerate(sentences):
             question = _definition_question(sentence)
             if question:
-                answer, _ = _compose(sentences[i:i + 2] if len(sentence) < 60 else [sentence])
+                answer, _ = _compose(sentences[i : i + 2] if len(sentence) < 60 else [sentence])
                 tiers[1].append(OfflineQA(question, answer, page.url, sentence))
 
     def _ordered(self) -> list[OfflineQA]:

@@ -65,7 +65,15 @@ def parse_sections(text: str) -> tuple[Section, ...]:
     return tuple(sections)
 
 
-def build_page(*, url: str, title: str, text: str, content_hash: str, final_url: str = "",
-               reused: bool = False) -> Page:
-    return Page(url=url, title=title.strip() or url, text=text, content_hash=content_hash,
-                sections=parse_sections(text), final_url=final_url or url, reused=reused)
+def build_page(
+    *, url: str, title: str, text: str, content_hash: str, final_url: str = "", reused: bool = False
+) -> Page:
+    return Page(
+        url=url,
+        title=title.strip() or url,
+        text=text,
+        content_hash=content_hash,
+        sections=parse_sections(text),
+        final_url=final_url or url,
+        reused=reused,
+    )

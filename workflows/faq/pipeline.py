@@ -79,13 +79,26 @@ async def load_page(url: str, fetcher: PageFetcher, page_cache: PageCache | None
         except Exception:  # a cache is an optimisation: never fail a page because of it
             _log.warning("faq page cache: get failed for %s", url, exc_info=True)
     if cached is not None and cached.content_hash == digest and cached.text.strip():
-        return await asyncio.to_thread(build_page, url=url, title=cached.title, text=cached.text,
-                                       content_hash=digest, final_url=fetched.final_url, reused=True)
+        return await asyncio.to_thread(
+            build_page,
+            url=url,
+            title=cached.title,
+            text=cached.text,
+            content_hash=digest,
+            final_url=fetched.final_url,
+            reused=True,
+        )
     extracted = await asyncio.to_thread(_extract, fetched)
     if not extracted.text.strip():
         return FailedPage(url=url, reason=f"{url} has no readable text")
-    page = await asyncio.to_thread(build_page, url=url, title=extracted.title, text=extracted.text,
-                                   content_hash=digest, final_url=fetched.final_url)
+    page = await asyncio.to_thread(
+        build_page,
+        url=url,
+        title=extracted.title,
+        text=extracted.text,
+        content_hash=digest,
+        final_url=fetched.final_url,
+    )
     if not page.sentences:
         return FailedPage(url=url, reason=f"{url} has no readable text")
     if page_cache is not None:
@@ -96,33 +109,60 @@ async def load_page(url: str, fetcher: PageFetcher, page_cache: PageCache | None
     return page
 
 
-async def build_faq(urls: Sequence[str], *, questions: int = DEFAULT_QUESTIONS, chain: Chain = "grounded",
-                    parallel: bool = True, runner: StepRunner, fetcher: PageFetcher,
-                    on_progress: ProgressCallback | None = None, page_cache: PageCache | None = None,
-                    max_context_tokens: int = DEFAULT_MAX_CONTEXT_TOKENS) -> FaqResult:
+async def build_faq(
+    urls: Sequence[str],
+    *,
+    questions: int = DEFAULT_QUESTIONS,
+    chain: Chain = "grounded",
+    parallel: bool = True,
+    runner: StepRunner,
+    fetcher: PageFetcher,
+    on_progress: ProgressCallback | None = None,
+    page_cache: PageCache | None = None,
+    max_context_tokens: int = DEFAULT_MAX_CONTEXT_TOKENS,
+) -> FaqResult:
     """Build an FAQ of up to `questions` cited items from the pages at `urls` (raises FaqError)."""
     started = time.perf_counter()
     urls = _check_request(urls, questions, chain)
     progress = ProgressReporter(on_progress)
     try:
-        result = await _build(urls, questions, chain, parallel, runner, fetcher, progress, page_cache,
-                              max_context_tokens)
+        result = await _build(
+            urls, questions, chain, parallel, runner, fetcher, progress, page_cache, max_context_tokens
+        )
     except BaseException:
         progress.cancel()
         raise
     result.seconds = round(time.perf_counter() - started, 3)
     progress.emit("done", len(result.items), len(result.items), f"FAQ ready: {len(result.items)} questions")
     await progress.aclose()
-    _log.info("faq built: %d items (%d unsupported) from %d/%d pages, chain %s %s, %d model calls, "
-              "%d/%d citations verified, %.2fs", len(result.items), result.unsupported,
-              len(urls) - len(result.failed_pages), len(urls), chain, "parallel" if parallel else "sequential",
-              result.llm_calls, result.citations_verified, result.citations, result.seconds)
+    _log.info(
+        "faq built: %d items (%d unsupported) from %d/%d pages, chain %s %s, %d model calls, "
+        "%d/%d citations verified, %.2fs",
+        len(result.items),
+        result.unsupported,
+        len(urls) - len(result.failed_pages),
+        len(urls),
+        chain,
+        "parallel" if parallel else "sequential",
+        result.llm_calls,
+        result.citations_verified,
+        result.citations,
+        result.seconds,
+    )
     return result
 
 
-async def _build(urls: list[str], n: int, chain: Chain, parallel: bool, runner: StepRunner,
-                 fetcher: PageFetcher, progress: ProgressReporter, page_cache: PageCache | None,
-                 max_context_tokens: int) -> FaqResult:
+async def _build(
+    urls: list[str],
+    n: int,
+    chain: Chain,
+    parallel: bool,
+    runner: StepRunner,
+    fetcher: PageFetcher,
+    progress: ProgressReporter,
+    page_cache: PageCache | None,
+    max_context_tokens: int,
+) -> FaqResult:
     loaded = 0
 
     async def load(url: str) -> Page | FailedPage:
@@ -158,8 +198,17 @@ async def _build(urls: list[str], n: int, chain: Chain, parallel: bool, runner: 
             _log.info("faq answer left out (no verified citation): %s", draft.question[:120])
             continue
         items.append(FaqItem(question=draft.question, answer=draft.answer, sources=sources))
-    return FaqResult(items=items, failed_pages=failed, llm_calls=steps.tally.llm_calls, chain=chain,
-                     parallel=parallel, questions_asked=len(asked), unsupported=unsupported,
-                     citations=grounding.stats.proposed, citations_verified=grounding.stats.verified,
-                     fallbacks=steps.tally.fallbacks, pages_reused=sum(p.reused for p in pages),
-                     pages_cut=list(context.cut))
+    return FaqResult(
+        items=items,
+        failed_pages=failed,
+        llm_calls=steps.tally.llm_calls,
+        chain=chain,
+        parallel=parallel,
+        questions_asked=len(asked),
+        unsupported=unsupported,
+        citations=grounding.stats.proposed,
+        citations_verified=grounding.stats.verified,
+        fallbacks=steps.tally.fallbacks,
+        pages_reused=sum(p.reused for p in pages),
+        pages_cut=list(context.cut),
+    )

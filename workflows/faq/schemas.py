@@ -27,7 +27,7 @@ class QuestionList(BaseModel):
     @classmethod
     def _clean(cls, value: object) -> object:
         if isinstance(value, list):
-            return [" ".join(str(q).split()) for q in value if str(q).strip()][:MAX_QUESTIONS * 2]
+            return [" ".join(str(q).split()) for q in value if str(q).strip()][: MAX_QUESTIONS * 2]
         return value
 
 
@@ -38,8 +38,9 @@ class Citation(BaseModel):
 
 class GroundedAnswer(BaseModel):
     answer: str = Field(description="The answer, from the pages only; empty when the pages do not answer it.")
-    citations: list[Citation] = Field(default_factory=list, max_length=10,
-                                      description="One citation per page the answer relies on.")
+    citations: list[Citation] = Field(
+        default_factory=list, max_length=10, description="One citation per page the answer relies on."
+    )
 
 
 class DraftAnswer(BaseModel):
@@ -51,6 +52,7 @@ class SourceList(BaseModel):
 
 
 # --- the FAQ ----------------------------------------------------------------------------------
+
 
 class FaqSource(BaseModel):
     title: str
@@ -77,11 +79,11 @@ class FaqResult(BaseModel):
     chain: Chain = "grounded"
     parallel: bool = True
     questions_asked: int = 0
-    unsupported: int = 0        # answers left out: no citation verified
-    citations: int = 0          # citations proposed (by the model or the offline engine)
+    unsupported: int = 0  # answers left out: no citation verified
+    citations: int = 0  # citations proposed (by the model or the offline engine)
     citations_verified: int = 0
-    fallbacks: int = 0          # steps answered by the offline engine after a model failure
-    pages_reused: int = 0       # pages whose extraction came from the page cache
+    fallbacks: int = 0  # steps answered by the offline engine after a model failure
+    pages_reused: int = 0  # pages whose extraction came from the page cache
     pages_cut: list[str] = Field(default_factory=list)
     seconds: float = 0.0
 

@@ -125,10 +125,22 @@ class _Cache:
 class GeminiClient:
     name = "gemini"
 
-    def __init__(self, *, api_key: str, model: str, router_model: str, base_url: str | None = None,
-                 rpm: int = 60, rpm_period_s: float = 60.0, concurrency: int = 8, timeout_s: float = 30,
-                 max_attempts: int = 4, backoff_initial_s: float = 0.5, backoff_max_s: float = 8,
-                 cache_min_tokens: int | None = EXPLICIT_CACHE_MIN_TOKENS) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        router_model: str,
+        base_url: str | None = None,
+        rpm: int = 60,
+        rpm_period_s: float = 60.0,
+        concurrency: int = 8,
+        timeout_s: float = 30,
+        max_attempts: int = 4,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 8,
+        cache_min_tokens: int | None = EXPLICIT_CACHE_MIN_TOKENS,
+    ) -> None:
         self.model = model
         self.router_model = router_model
         self.base_url = base_url or DEFAULT_BASE_URL
@@ -143,13 +155,15 @@ class GeminiClient:
         self._loopback = is_loopback_url(self.base_url)
         # attempts=1: retries are ours (with the budget and stats); the SDK must not add hidden ones.
         self._genai = genai.Client(
-            api_key=api_key, vertexai=False,
-            http_options=types.HttpOptions(base_url=base_url, api_version=API_VERSION,
-                                           retry_options=types.HttpRetryOptions(attempts=1)))
+            api_key=api_key,
+            vertexai=False,
+            http_options=types.HttpOptions(
+                base_url=base_url, api_version=API_VERSION, retry_options=types.HttpRetryOptions(attempts=1)
+            ),
+        )
         self._limiter = RequestBudget(rpm, rpm_period_s)  # never more than rpm in any window
         self._slots = asyncio.Semaphore(concurrency)
-        self._backoff = wait_exponential_jitter(initial=backoff_initial_s, max=backoff_max_s,
-                                                jitter=backoff_initial_s)
+        self._backoff = wait_exponential_jitter(initial=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s)
         self._caches: dict[tuple[str, str, str], asyncio.Task[_Cache | None]] = {}
         self._created_caches: dict[str, str] = {}  # cache name → context key, until deleted
         self._holders: Counter[str] = Counter()  # context key → work in progress that uses it
@@ -159,9 +173,14 @@ class GeminiClient:
         if settings.gemini_api_key is None:
             raise LLMUnavailable("Gemini needs GEMINI_API_KEY or GOOGLE_API_KEY")
         kwargs: dict[str, Any] = dict(
-            api_key=settings.gemini_api_key.get_secret_value(), model=settings.model,
-            router_model=settings.router_model, base_url=settings.gemini_base_url, rpm=settings.llm_rpm,
-            concurrency=settings.llm_concurrency, timeout_s=settings.llm_timeout_s)
+            api_key=settings.gemini_api_key.get_secret_value(),
+            model=settings.model,
+            router_model=settings.router_model,
+            base_url=settings.gemini_base_url,
+            rpm=settings.llm_rpm,
+            concurrency=settings.llm_concurrency,
+            timeout_s=settings.llm_timeout_s,
+        )
         return cls(**(kwargs | overrides))
 
     def __repr__(self) -> str:  # never shows the key
@@ -184,8 +203,14 @@ class GeminiClient:
         except LLMError:
             self.stats.failures += 1
             raise
-        _log.debug("step %s: %s answered (prompt %d, output %d, cached %d tokens)", request.step, model,
-                   usage.prompt_tokens, usage.output_tokens, usage.cached_tokens)
+        _log.debug(
+            "step %s: %s answered (prompt %d, output %d, cached %d tokens)",
+            request.step,
+            model,
+            usage.prompt_tokens,
+            usage.output_tokens,
+            usage.cached_tokens,
+        )
         return LLMResult(value=value, usage=usage, model=response.model_version or model)
 
     async def aclose(self) -> None:
@@ -201,8 +226,9 @@ class GeminiClient:
         self._genai.close()
 
     # --- request building ---------------------------------------------------------------------
-    def _build(self, request: LLMRequest[Any], cache: _Cache | None
-               ) -> tuple[list[types.Content], types.GenerateContentConfig]:
+    def _build(
+        self, request: LLMRequest[Any], cache: _Cache | None
+    ) -> tuple[list[types.Content], types.GenerateContentConfig]:
         parts = [types.Part(text=request.prompt)]
         if request.context and cache is None:
             # Shared content first: an identical prefix across the calls of one FAQ is implicitly cached.
@@ -274,40 +300,61 @@ class GeminiClient:
     async def _create_cache(self, request: LLMRequest[Any], model: str) -> _Cache | None:
         config = types.CreateCachedContentConfig(
             contents=[types.Content(role="user", parts=[types.Part(text=request.context)])],
-            system_instruction=request.system or None, ttl=f"{CACHE_TTL_S}s",
-            display_name=f"supportbot {request.context_key}"[:128])
+            system_instruction=request.system or None,
+            ttl=f"{CACHE_TTL_S}s",
+            display_name=f"supportbot {request.context_key}"[:128],
+        )
         try:
             async with self._slots, self._limiter:
                 async with asyncio.timeout(self.timeout_s):
                     cache = await self._genai.aio.caches.create(model=model, config=config)
         except Exception as exc:
             # Too small for this model, not supported, quota…: implicit caching still applies.
-            _log.info("context %s: explicit cache not created (%s); sending the context with each call",
-                      request.context_key, describe(exc))
+            _log.info(
+                "context %s: explicit cache not created (%s); sending the context with each call",
+                request.context_key,
+                describe(exc),
+            )
             return None
         if not cache.name:
             return None
         self.stats.caches_created += 1
         usage = cache.usage_metadata
-        self.stats.cache_tokens += (usage.total_token_count if usage and usage.total_token_count
-                                    else (len(request.context or "") + len(request.system)) // 4)
+        self.stats.cache_tokens += (
+            usage.total_token_count
+            if usage and usage.total_token_count
+            else (len(request.context or "") + len(request.system)) // 4
+        )
         self._created_caches[cache.name] = request.context_key or ""
         _log.debug("context %s: cached as %s", request.context_key, cache.name)
         expires_at = asyncio.get_running_loop().time() + CACHE_TTL_S - _CACHE_REFRESH_MARGIN_S
         return _Cache(cache.name, expires_at)
 
     # --- sending ------------------------------------------------------------------------------
-    async def _send_with_retries(self, step: str, model: str, contents: list[types.Content],
-                                 config: types.GenerateContentConfig) -> types.GenerateContentResponse:
+    async def _send_with_retries(
+        self, step: str, model: str, contents: list[types.Content], config: types.GenerateContentConfig
+    ) -> types.GenerateContentResponse:
         def log_retry(state: RetryCallState) -> None:
             self.stats.retries += 1
             exc = state.outcome.exception() if state.outcome else None
             delay = state.next_action.sleep if state.next_action else 0.0
-            _log.warning("step %s: %s failed (%s); retry %d/%d in %.2fs", step, model, describe(exc),
-                         state.attempt_number, self.max_attempts - 1, delay)
+            _log.warning(
+                "step %s: %s failed (%s); retry %d/%d in %.2fs",
+                step,
+                model,
+                describe(exc),
+                state.attempt_number,
+                self.max_attempts - 1,
+                delay,
+            )
 
-        retrying = AsyncRetrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
-                                 retry=retry_if_exception(is_transient), before_sleep=log_retry, reraise=True)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(is_transient),
+            before_sleep=log_retry,
+            reraise=True,
+        )
         try:
             return await retrying(self._send_once, model, contents, config)
         except TimeoutError as e:
@@ -321,15 +368,15 @@ class GeminiClient:
         except Exception as e:  # network errors and anything unexpected: the step falls back, never crashes
             raise LLMUnavailable(f"{model} unreachable: {describe(e)}") from e
 
-    async def _send_once(self, model: str, contents: list[types.Content],
-                         config: types.GenerateContentConfig) -> types.GenerateContentResponse:
+    async def _send_once(
+        self, model: str, contents: list[types.Content], config: types.GenerateContentConfig
+    ) -> types.GenerateContentResponse:
         # Slot before budget: a request leaves as soon as it has its budget token, so tokens cannot
         # pile up behind the semaphore and go out in a burst above the rate.
         async with self._slots, self._limiter:
             self.stats.requests += 1
             async with asyncio.timeout(self.timeout_s):
-                return await self._genai.aio.models.generate_content(model=model, contents=contents,
-                                                                     config=config)
+                return await self._genai.aio.models.generate_content(model=model, contents=contents, config=config)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -39,16 +39,20 @@ def parse_answer(request: LLMRequest[T], response: types.GenerateContentResponse
     try:
         return request.schema.model_validate(data)
     except ValidationError as e:
-        raise LLMBadOutput(f"step {request.step}: answer does not fit {request.schema.__name__} "
-                           f"({e.error_count()} errors)") from e
+        raise LLMBadOutput(
+            f"step {request.step}: answer does not fit {request.schema.__name__} ({e.error_count()} errors)"
+        ) from e
 
 
 def usage_of(response: types.GenerateContentResponse) -> Usage:
     meta = response.usage_metadata
     if meta is None:
         return Usage()
-    return Usage(prompt_tokens=meta.prompt_token_count or 0, output_tokens=meta.candidates_token_count or 0,
-                 cached_tokens=meta.cached_content_token_count or 0)
+    return Usage(
+        prompt_tokens=meta.prompt_token_count or 0,
+        output_tokens=meta.candidates_token_count or 0,
+        cached_tokens=meta.cached_content_token_count or 0,
+    )
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -64,9 +68,12 @@ def retry_delay(exc: genai_errors.APIError) -> float | None:
     body: dict[str, Any] = exc.details if isinstance(exc.details, dict) else {}
     error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else body
     for detail in error.get("details") or []:
-        if (isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo")
-                and (m := _DURATION.match(str(detail.get("retryDelay", ""))))):
-                return float(m[1])
+        if (
+            isinstance(detail, dict)
+            and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo")
+            and (m := _DURATION.match(str(detail.get("retryDelay", ""))))
+        ):
+            return float(m[1])
     headers = getattr(exc.response, "headers", None)
     try:
         return float(headers.get("Retry-After")) if headers and headers.get("Retry-After") else None

@@ -42,8 +42,9 @@ class StepOutcome(Generic[T]):
 class CircuitBreaker:
     """Closed → open after N consecutive failures → half-open after a cool-down → closed on success."""
 
-    def __init__(self, *, failure_threshold: int = 5, reset_timeout_s: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, failure_threshold: int = 5, reset_timeout_s: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.failure_threshold = failure_threshold
         self.reset_timeout_s = reset_timeout_s
         self._clock = clock
@@ -97,8 +98,14 @@ class StepRunner:
         """The client's hold on a shared context (`LLMClient.hold_context`); nothing when offline."""
         return self.client.hold_context(context_key) if self.client is not None else nullcontext()
 
-    async def run(self, request: LLMRequest[T], offline: Callable[[], T | Awaitable[T]], *,
-                  tally: Tally | None = None, accept: Callable[[T], bool] | None = None) -> StepOutcome[T]:
+    async def run(
+        self,
+        request: LLMRequest[T],
+        offline: Callable[[], T | Awaitable[T]],
+        *,
+        tally: Tally | None = None,
+        accept: Callable[[T], bool] | None = None,
+    ) -> StepOutcome[T]:
         """`accept` rejects a well-formed but unusable answer (e.g. a reply that drops a case reference)."""
         started = time.perf_counter()
         try:
@@ -115,8 +122,9 @@ class StepRunner:
                         reason = type(exc).__name__
                         telemetry.LLM_CALLS.labels(request.step, "error").inc()
                         telemetry.ERRORS.labels(request.step).inc()
-                        _log.warning("step %s: model failed (%s: %s); using the offline engine",
-                                     request.step, reason, exc)
+                        _log.warning(
+                            "step %s: model failed (%s: %s); using the offline engine", request.step, reason, exc
+                        )
                     else:
                         self.breaker.record_success()
                         telemetry.LLM_CALLS.labels(request.step, "ok").inc()

@@ -61,13 +61,17 @@ def _decide(seg: Segment, guess: semantic.Guess | None, *, glossed: bool) -> Dec
         # a glossed message is half English: its key words are what the encoder reads least well
         return Decided(seg, max(0.6, guess.by_route.get(rules, 0.0)))
     if sure:
-        return Decided(replace(seg, route=guess.route, score=max(seg.score, 1.0) if guess.route != "general"
-                               else seg.score), sim)
+        return Decided(
+            replace(seg, route=guess.route, score=max(seg.score, 1.0) if guess.route != "general" else seg.score), sim
+        )
     if rules != "general" and guess.route == rules and sim >= (AGREED_STRONG if seg.score >= STRONG_RULE else AGREED):
         return Decided(seg, max(sim, RULES_BACKED))
     backing = guess.by_route.get(rules, 0.0)
-    if rules != "general" and seg.score >= STRONG_RULE and (backing >= RULES_BACKED or (
-            guess.route != "general" and sim >= RULES_BACKED)):
+    if (
+        rules != "general"
+        and seg.score >= STRONG_RULE
+        and (backing >= RULES_BACKED or (guess.route != "general" and sim >= RULES_BACKED))
+    ):
         return Decided(seg, max(backing, sim if guess.route != "general" else backing))
     if guess.route == "general" and sim >= OFF_TOPIC:
         return Decided(replace(seg, route="general"), sim, _hint(rules, seg.score, guess))

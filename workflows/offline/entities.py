@@ -17,12 +17,16 @@ _NUMBER_WORDS = r"(?:\s*(?:number|no\.?|num|nr|id|ref(?:erence)?|code)\b)?\s*(?:
 _INVOICE_ID = re.compile(r"\b(INV[-_]?\d[\w-]{0,30})", _FLAGS)
 _INVOICE_AFTER_WORD = re.compile(r"\b(?:invoice|bill|receipt)s?" + _NUMBER_WORDS + _ID, _FLAGS)
 _ORDER_AFTER_WORD = re.compile(
-    r"\b(?:order|purchase|package|parcel|shipment|tracking|delivery)s?" + _NUMBER_WORDS + _ID, _FLAGS)
+    r"\b(?:order|purchase|package|parcel|shipment|tracking|delivery)s?" + _NUMBER_WORDS + _ID, _FLAGS
+)
 _HASH_ID = re.compile(r"(?<![\w#])#\s?([A-Za-z]{0,5}[-_]?\d[\w-]{0,30})")
 # Letters-dash-digits, or five digits or more (not a year, not an amount of money).
-_LOOSE_ID = re.compile(r"(?<![\w#$€£.,-])#?([A-Za-z]{1,5}[-_]\d{2,}[\w-]{0,30}|[A-Za-z]{1,5}\d{3,}[\w-]{0,30}"
-                       r"|\d{5,}[\w-]{0,30})"
-                       r"\b(?![.,]\d|\s*(?:dollars|usd|eur|euros?|gbp|pounds|%))", re.IGNORECASE)
+_LOOSE_ID = re.compile(
+    r"(?<![\w#$€£.,-])#?([A-Za-z]{1,5}[-_]\d{2,}[\w-]{0,30}|[A-Za-z]{1,5}\d{3,}[\w-]{0,30}"
+    r"|\d{5,}[\w-]{0,30})"
+    r"\b(?![.,]\d|\s*(?:dollars|usd|eur|euros?|gbp|pounds|%))",
+    re.IGNORECASE,
+)
 
 
 def _clean_id(value: str) -> str:
@@ -69,18 +73,29 @@ _QUOTED = re.compile(r"(?:(?<=[\s(:])|^)['‘\"“]([^'\"‘’“”\n]{2,60}?)
 _DET = r"(?:(?:the|my|this|these|those|a|an|our|that|both|two|some|his|her)\s+)?"
 _WORD = r"[\w'’+-]+"
 _NP = rf"({_WORD}(?:\s+{_WORD}){{0,5}})"
-_AFTER_VERB = re.compile(rf"\b(?:return(?:ing)?|send(?:ing)?\s+back|exchang(?:e|ing)|replac(?:e|ing)"
-                         rf"|refund(?:s|ed)?\s+(?:for|on)|money\s+back\s+(?:for|on))\s+{_DET}{_NP}", _FLAGS)
-_BEFORE_BOUGHT = re.compile(rf"\b(?:the|my|this|these|those|a|an|our)\s+{_NP}\s+(?:that\s+|which\s+)?(?:i|we)\s+"
-                            r"(?:just\s+|recently\s+)?(?:bought|ordered|purchased|got|received)\b", _FLAGS)
-_AFTER_BOUGHT = re.compile(rf"\b(?:bought|ordered|purchased|received)\s+(?:a|an|the|this|these|two|some)\s+{_NP}",
-                           _FLAGS)
+_AFTER_VERB = re.compile(
+    rf"\b(?:return(?:ing)?|send(?:ing)?\s+back|exchang(?:e|ing)|replac(?:e|ing)"
+    rf"|refund(?:s|ed)?\s+(?:for|on)|money\s+back\s+(?:for|on))\s+{_DET}{_NP}",
+    _FLAGS,
+)
+_BEFORE_BOUGHT = re.compile(
+    rf"\b(?:the|my|this|these|those|a|an|our)\s+{_NP}\s+(?:that\s+|which\s+)?(?:i|we)\s+"
+    r"(?:just\s+|recently\s+)?(?:bought|ordered|purchased|got|received)\b",
+    _FLAGS,
+)
+_AFTER_BOUGHT = re.compile(
+    rf"\b(?:bought|ordered|purchased|received)\s+(?:a|an|the|this|these|two|some)\s+{_NP}", _FLAGS
+)
 # Words that end a product name ("return my headphones because ...").
-_STOP = frozenset("""because since as that which who i we you it they and but or for to from with so if please
+_STOP = frozenset(
+    """because since as that which who i we you it they and but or for to from with so if please
 back last yesterday today this week month ago in on at by was were is are has have had due after before when
-cause cuz coz i'm i've it's they're thanks thank""".split())
-_GENERIC = frozenset("""it them one ones item items product products order orders purchase purchases package parcel
-thing things stuff money refund invoice bill something everything all""".split())
+cause cuz coz i'm i've it's they're thanks thank""".split()
+)
+_GENERIC = frozenset(
+    """it them one ones item items product products order orders purchase purchases package parcel
+thing things stuff money refund invoice bill something everything all""".split()
+)
 _LEAD = frozenset("the my this these those a an our that both two some his her".split())
 
 
@@ -90,7 +105,7 @@ def _noun_phrase(words: str) -> str | None:
         bare = word.strip(".,!?;:'\"’").lower()
         if bare in _STOP or not bare:
             break
-        kept.append(word.strip(".,!?;:\"“”"))
+        kept.append(word.strip('.,!?;:"“”'))
         if word[-1:] in ".,!?;:":
             break
     while kept and kept[0].lower() in _LEAD:
@@ -118,26 +133,42 @@ def find_product_name(text: str) -> str | None:
 
 # Where a reason ends when no punctuation does: the next request starts (cut after matching, so the
 # patterns stay greedy and linear).
-_NEXT_REQUEST = re.compile(r"\s+(?:also|finally|additionally|and\s+also|and\s+can|and\s+could|and\s+please|"
-                           r"can\s+you|could\s+you)\b", re.IGNORECASE)
-_CAUSE = re.compile(r"\b(?:because(?:\s+of)?|since|cause|cuz|coz|due\s+to|the\s+reason\s+is(?:\s+that)?"
-                    r"|as\s+(?=it|they|the|this|these|my|i\b))\s*,?\s*([^.!?;\n]{2,200})", _FLAGS)
+_NEXT_REQUEST = re.compile(
+    r"\s+(?:also|finally|additionally|and\s+also|and\s+can|and\s+could|and\s+please|"
+    r"can\s+you|could\s+you)\b",
+    re.IGNORECASE,
+)
+_CAUSE = re.compile(
+    r"\b(?:because(?:\s+of)?|since|cause|cuz|coz|due\s+to|the\s+reason\s+is(?:\s+that)?"
+    r"|as\s+(?=it|they|the|this|these|my|i\b))\s*,?\s*([^.!?;\n]{2,200})",
+    _FLAGS,
+)
 _REASON_CUE = re.compile(
     r"\b(?:(?:it|they|the\s+\w+)\s+(?:arrived|came|is|are|was|were|has|have|stopped|keeps?|broke|leaks?|"
     r"does\s+not|doesn't|don't|do\s+not|won't|will\s+not)\b[^.!?;\n]{0,120}"
     + r"|broken|damaged|defective|faulty|cracked|leak(?:s|ing)?|too\s+(?:small|big|large|tight|loose|short|long)"
-      r"|wrong\s+(?:size|colou?r|item|model|product)|(?:doesn't|does\s+not|don't|do\s+not)\s+fit"
-      r"|not\s+as\s+described|changed\s+my\s+mind|no\s+longer\s+(?:need|want)\w*|stopped\s+working"
-      r"|(?:doesn't|does\s+not|don't|do\s+not)\s+work|not\s+(?:working|compatible)[^.!?;,\n]{0,80})", _FLAGS)
+    r"|wrong\s+(?:size|colou?r|item|model|product)|(?:doesn't|does\s+not|don't|do\s+not)\s+fit"
+    r"|not\s+as\s+described|changed\s+my\s+mind|no\s+longer\s+(?:need|want)\w*|stopped\s+working"
+    r"|(?:doesn't|does\s+not|don't|do\s+not)\s+work|not\s+(?:working|compatible)[^.!?;,\n]{0,80})",
+    _FLAGS,
+)
 _RETURN_VERB = re.compile(r"\b(?:return|send\w*\s+(?:\w+\s+)?back|exchang|refund|money\s+back)", _FLAGS)
-_SUBJECT = re.compile(r"^(?:(?:it|they|this|that|these|those|he|she)(?:['’]s|['’]re|\s+(?:is|are|was|were))?"
-                      r"|(?:the|this|my)\s+\w+\s+(?:is|are|was|were))\s+", _FLAGS)
-_FILLER = re.compile(r"^(?:(?:well|um+|uh+|oh|so|hi|hello|hey|yes|yeah|yep|sure|ok(?:ay)?|sorry|basically|also|"
-                     r"and|plus|"
-                     r"finally|lastly|additionally)\b[\s,.!-]*)+",
-                     _FLAGS)
-_ANSWER_LEAD = re.compile(r"^(?:(?:it['’]?s\s+|that['’]?s\s+)?because(?:\s+of)?|the\s+reason\s+is(?:\s+that)?|"
-                          r"reason\s*:)\s*", _FLAGS)
+_SUBJECT = re.compile(
+    r"^(?:(?:it|they|this|that|these|those|he|she)(?:['’]s|['’]re|\s+(?:is|are|was|were))?"
+    r"|(?:the|this|my)\s+\w+\s+(?:is|are|was|were))\s+",
+    _FLAGS,
+)
+_FILLER = re.compile(
+    r"^(?:(?:well|um+|uh+|oh|so|hi|hello|hey|yes|yeah|yep|sure|ok(?:ay)?|sorry|basically|also|"
+    r"and|plus|"
+    r"finally|lastly|additionally)\b[\s,.!-]*)+",
+    _FLAGS,
+)
+_ANSWER_LEAD = re.compile(
+    r"^(?:(?:it['’]?s\s+|that['’]?s\s+)?because(?:\s+of)?|the\s+reason\s+is(?:\s+that)?|"
+    r"reason\s*:)\s*",
+    _FLAGS,
+)
 
 
 _TRAILING_JOIN = re.compile(r"(?:[\s,]+(?:and|but|or|then|also))+$", re.IGNORECASE)  # "broken, and" (next request cut)
@@ -173,19 +204,27 @@ def reason_from_answer(text: str) -> str | None:
 
 
 _CONCERN_TEMPLATES = [
-    re.compile(r"\b(?:charged|billed)\s+(?:me\s+)?"
-               r"(?:twice|two\s+times|three\s+times|double|more\s+than\s+once)", _FLAGS),
+    re.compile(
+        r"\b(?:charged|billed)\s+(?:me\s+)?"
+        r"(?:twice|two\s+times|three\s+times|double|more\s+than\s+once)",
+        _FLAGS,
+    ),
     re.compile(r"\b(?:double|duplicate)[-\s](?:charged|billed|charges?|payments?|billing)", _FLAGS),
     re.compile(r"\bover[-\s]?(?:charged|billed)\b(?:\s+(?:by|for)\s+[^.!?;,\n]{1,40})?", _FLAGS),
-    re.compile(r"\b(?:(?:invoice|bill|amount|total|charge|price|fee)\s+)?(?:seems?|looks?|is|was|appears?)\s+(?:(?:a\s+lot|much|way|a\s+bit|quite|far|slightly)\s+)?"
-               r"(?:higher|more|larger|bigger|lower|less|wrong|incorrect|off|too\s+high|too\s+much|excessive)"
-               r"(?:\s+than\s+(?:i\s+|what\s+i\s+)?(?:expected|usual|normal|agreed|quoted|last\s+(?:month|time)))?",
-               _FLAGS),
+    re.compile(
+        r"\b(?:(?:invoice|bill|amount|total|charge|price|fee)\s+)?(?:seems?|looks?|is|was|appears?)\s+(?:(?:a\s+lot|much|way|a\s+bit|quite|far|slightly)\s+)?"
+        r"(?:higher|more|larger|bigger|lower|less|wrong|incorrect|off|too\s+high|too\s+much|excessive)"
+        r"(?:\s+than\s+(?:i\s+|what\s+i\s+)?(?:expected|usual|normal|agreed|quoted|last\s+(?:month|time)))?",
+        _FLAGS,
+    ),
     re.compile(r"\b(?:don't|do\s+not|didn't|did\s+not)\s+recogni[sz]e\b[^.!?;\n]{0,60}", _FLAGS),
     re.compile(r"\bunauthori[sz]ed\s+(?:charges?|payments?|transactions?)", _FLAGS),
     re.compile(r"\b(?:wrong|incorrect)\s+(?:amount|charges?|price|total|tax|vat)\b", _FLAGS),
-    re.compile(r"\b(?:payment|card)\b[^.!?;\n]{0,40}\b(?:failed|declined|rejected|did\s+not\s+go\s+through|"
-               r"didn't\s+go\s+through)", _FLAGS),
+    re.compile(
+        r"\b(?:payment|card)\b[^.!?;\n]{0,40}\b(?:failed|declined|rejected|did\s+not\s+go\s+through|"
+        r"didn't\s+go\s+through)",
+        _FLAGS,
+    ),
     re.compile(r"\b(?:a\s+)?copy\s+of\s+(?:my\s+|the\s+)?(?:invoice|bill|receipt)\b", _FLAGS),
     re.compile(r"\b(?:charged|billed)\b[^.!?;\n]{0,60}", _FLAGS),
 ]
@@ -205,7 +244,8 @@ def find_billing_concern(text: str) -> str | None:
 _TECH_CUE = re.compile(
     r"crash|freez|froze|glitch|\bbug|malfunction|flicker|overheat|error|not\s+(?:work|load|turn|start|open|connect|"
     r"charg|respond|boot|print|sync|pair)|(?:won't|doesn't|can't|cannot|stopped|stops|keeps?)\s+\w+|blank|black\s+screen",
-    _FLAGS)
+    _FLAGS,
+)
 _SENTENCE = re.compile(r"[^.!?;\n]+")
 
 
@@ -214,7 +254,8 @@ def find_technical_issue(text: str) -> str | None:
     for m in _SENTENCE.finditer(text):
         if _TECH_CUE.search(m.group(0)):
             sentence = _FILLER.sub("", _tidy(m.group(0)))
-            sentence = re.sub(r"^(?:(?:please|pls)\s+help(?:\s+me)?[,:]?\s*|i\s+think\s+|my\s+)", "", sentence,
-                              flags=_FLAGS)
+            sentence = re.sub(
+                r"^(?:(?:please|pls)\s+help(?:\s+me)?[,:]?\s*|i\s+think\s+|my\s+)", "", sentence, flags=_FLAGS
+            )
             return _tidy(sentence) or None
     return None

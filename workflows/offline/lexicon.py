@@ -44,10 +44,12 @@ _LEXICON: dict[str, str] = {
     "CRASH": "crash freeze bug glitch malfunction flicker overheat unresponsive",
     "ERROR": "error",
     "PROBLEM": "problem issue trouble difficulty",
-    "DEVICE": ("app application website site device software program laptop computer tablet printer router "
-               "modem console speaker headphone earbud earphone charger tv television camera screen touchscreen "
-               "firmware "
-               "keyboard battery monitor display wifi bluetooth"),
+    "DEVICE": (
+        "app application website site device software program laptop computer tablet printer router "
+        "modem console speaker headphone earbud earphone charger tv television camera screen touchscreen "
+        "firmware "
+        "keyboard battery monitor display wifi bluetooth"
+    ),
     "LOCATE": "locate",
     "EXPECT": "expect estimate",
     "MODIFY": "cancel change modify edit correct alter amend swap remove delete add",
@@ -55,27 +57,60 @@ _LEXICON: dict[str, str] = {
 
 # Stems of frequent English words one or two edits from a key term (found by running the matcher over a
 # word-frequency list): never "corrected" into it, since "change" is not "charge".
-_PROTECTED = frozenset("""
+_PROTECTED = frozenset(
+    """
 anton arent billi billy brill carer carey chang changer chant charl charm chart charter cheat choir clash
 commuter computeriz condensation consul contract crush debat debut devil devin devis dispatcher employ employer
 expert goody local logan logic lovin model older operation painter paraphras parson pearson persona phony plaid
 pointer postal potion produc profit react registrar reich relat replay representation reuter roach roster simeon
 sneak sneaker spear speck statu statur statut steak stiff stuff supervision supervisory tract tracy tranc
 transition translation transmit trick truck usher free cash debt mode logo chic choi char tack anon devi
-""".split())
+""".split()
+)
 
-_SLANG = {"u": "you", "ya": "you", "ur": "your", "pls": "please", "plz": "please", "wanna": "want to",
-          "gotta": "got to", "im": "i am", "ive": "i have", "cant": "can not", "cannot": "can not",
-          "dont": "do not", "doesnt": "does not", "didnt": "did not", "isnt": "is not", "wont": "will not",
-          "arent": "are not", "wasnt": "was not", "havent": "have not", "hasnt": "has not",
-          "couldnt": "could not", "wouldnt": "would not", "aint": "is not", "thx": "thanks"}
+_SLANG = {
+    "u": "you",
+    "ya": "you",
+    "ur": "your",
+    "pls": "please",
+    "plz": "please",
+    "wanna": "want to",
+    "gotta": "got to",
+    "im": "i am",
+    "ive": "i have",
+    "cant": "can not",
+    "cannot": "can not",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "wont": "will not",
+    "arent": "are not",
+    "wasnt": "was not",
+    "havent": "have not",
+    "hasnt": "has not",
+    "couldnt": "could not",
+    "wouldnt": "would not",
+    "aint": "is not",
+    "thx": "thanks",
+}
 _SUFFIXES = {"t": "not", "m": "am", "re": "are", "s": "is", "d": "would", "ll": "will", "ve": "have"}
-_JOIN = {("log", "in"): "login", ("log", "on"): "logon", ("sign", "in"): "signin", ("sign", "up"): "signup",
-         ("e", "mail"): "email", ("pass", "word"): "password", ("credit", "card"): "creditcard",
-         ("help", "desk"): "helpdesk", ("web", "site"): "website", ("check", "out"): "checkout"}
+_JOIN = {
+    ("log", "in"): "login",
+    ("log", "on"): "logon",
+    ("sign", "in"): "signin",
+    ("sign", "up"): "signup",
+    ("e", "mail"): "email",
+    ("pass", "word"): "password",
+    ("credit", "card"): "creditcard",
+    ("help", "desk"): "helpdesk",
+    ("web", "site"): "website",
+    ("check", "out"): "checkout",
+}
 _JOIN_FIRST = frozenset(first for first, _ in _JOIN)
-_GLUE_WORDS = frozenset("the my your ur our a an to with for of and in on at i me it this is can get need want help"
-                        " customer".split())
+_GLUE_WORDS = frozenset(
+    "the my your ur our a an to with for of and in on at i me it this is can get need want help customer".split()
+)
 
 
 def _stem(word: str) -> str:
@@ -103,7 +138,7 @@ _CONCEPT_OF: dict[str, str] = {_stem(w): concept for concept, words in _LEXICON.
 def _deletes(word: str, depth: int) -> set[str]:
     out, frontier = {word}, {word}
     for _ in range(depth):
-        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
         out |= frontier
     return out
 
@@ -132,7 +167,7 @@ for _key in _CONCEPT_OF:
 
 
 # Four-letter typos that dropped a letter of a five-letter key ("oder", "trak").
-_DROPPED: dict[str, str] = {k[:i] + k[i + 1:]: k for k in _CONCEPT_OF if len(k) == 5 for i in range(1, 5)}
+_DROPPED: dict[str, str] = {k[:i] + k[i + 1 :]: k for k in _CONCEPT_OF if len(k) == 5 for i in range(1, 5)}
 
 
 @lru_cache(maxsize=65536)

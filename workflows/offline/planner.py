@@ -29,27 +29,44 @@ from .language import GLOSSED, gloss
 from .routing import Segment
 
 MAX_TASKS = 12  # the orchestrator's schema takes at most this many
-_SAME_AS_BEFORE = re.compile(r"\b(?:same|previous|earlier|last)\s+(?:order|invoice|purchase|one|bill)\b"
-                             r"|\bas\s+before\b|\b(?:i|we)\s+(?:mentioned|gave|sent)\b", re.IGNORECASE)
+_SAME_AS_BEFORE = re.compile(
+    r"\b(?:same|previous|earlier|last)\s+(?:order|invoice|purchase|one|bill)\b"
+    r"|\bas\s+before\b|\b(?:i|we)\s+(?:mentioned|gave|sent)\b",
+    re.IGNORECASE,
+)
 # One or more pleasantries and nothing else ("ok thanks bye", "gracias!").
-_PLEASANTRY = re.compile(r"^\W*(?:(?:thanks?(?:\s+(?:you|a\s+lot|so\s+much|very\s+much))*|thx|ty|cheers|ok(?:ay)?|"
-                         r"yes|yeah|no|nope|hi|hello|hey|bye|goodbye|see\s+you|cool|great|sure|fine|good|perfect|"
-                         r"got\s+it|please|gracias|merci|danke|obrigad[oa]|adi[oó]s|ciao|tsch[uü]ss)\W*)*$",
-                         re.IGNORECASE)
+_PLEASANTRY = re.compile(
+    r"^\W*(?:(?:thanks?(?:\s+(?:you|a\s+lot|so\s+much|very\s+much))*|thx|ty|cheers|ok(?:ay)?|"
+    r"yes|yeah|no|nope|hi|hello|hey|bye|goodbye|see\s+you|cool|great|sure|fine|good|perfect|"
+    r"got\s+it|please|gracias|merci|danke|obrigad[oa]|adi[oó]s|ciao|tsch[uü]ss)\W*)*$",
+    re.IGNORECASE,
+)
 # A question about the bot itself: the answer is what it can do, never "that's outside what I can help with".
-_ABOUT_BOT = re.compile(r"^\W*(?:(?:what|how)\s+(?:else\s+)?(?:can|could|do)\s+you\s+(?:do|help)|help|"
-                        r"what\s+are\s+you|who\s+are\s+you)\b", re.IGNORECASE)
-_GREETING = re.compile(r"^\W*(?:hi|hello|hey|good\s+(?:morning|afternoon|evening|night)|thanks?|thank\s+you|bye|"
-                       r"goodbye|see\s+you)\b", re.IGNORECASE)
+_ABOUT_BOT = re.compile(
+    r"^\W*(?:(?:what|how)\s+(?:else\s+)?(?:can|could|do)\s+you\s+(?:do|help)|help|"
+    r"what\s+are\s+you|who\s+are\s+you)\b",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^\W*(?:hi|hello|hey|good\s+(?:morning|afternoon|evening|night)|thanks?|thank\s+you|bye|"
+    r"goodbye|see\s+you)\b",
+    re.IGNORECASE,
+)
 _ANSWER_HEAD = re.compile(r"[,;:.!?\n]|\s(?=(?:because|since|as|cause|it|they)\s)", re.IGNORECASE)
 # A reply this long is a story, not a product name given on its own; and these open a sentence, never name one.
 _SHORT_ANSWER = 25
-_DISCOURSE = re.compile(r"^\W*(?:on\s+top\s+of\s+(?:that|this|it)|in\s+addition|by\s+the\s+way|first\s+of\s+all|"
-                        r"to\s+be\s+honest|as\s+well|what['’]?s\s+more|anyway|besides|moreover|however|also|"
-                        r"furthermore|honestly|actually|again|still|and|but|so|then)\b", re.IGNORECASE)
+_DISCOURSE = re.compile(
+    r"^\W*(?:on\s+top\s+of\s+(?:that|this|it)|in\s+addition|by\s+the\s+way|first\s+of\s+all|"
+    r"to\s+be\s+honest|as\s+well|what['’]?s\s+more|anyway|besides|moreover|however|also|"
+    r"furthermore|honestly|actually|again|still|and|but|so|then)\b",
+    re.IGNORECASE,
+)
 _LEAD = re.compile(r"[,;.!?\n]|\s(?:and|but|also)\s", re.IGNORECASE)  # where a message's first phrase ends
-_BARE_NAME = re.compile(r"^\W*(?:it['’]?s\s+|it\s+is\s+|the\s+one\s+is\s+)?(?:the\s+|my\s+|a\s+|an\s+)?"
-                        r"([\w'’+-]+(?:\s+[\w'’+-]+){0,3})\W*$", re.IGNORECASE)
+_BARE_NAME = re.compile(
+    r"^\W*(?:it['’]?s\s+|it\s+is\s+|the\s+one\s+is\s+)?(?:the\s+|my\s+|a\s+|an\s+)?"
+    r"([\w'’+-]+(?:\s+[\w'’+-]+){0,3})\W*$",
+    re.IGNORECASE,
+)
 
 
 def _id_from_history(history: Sequence[str], finder: Callable[[str], list[str]]) -> str | None:
@@ -70,8 +87,12 @@ def _segment_tasks(seg: Segment, history: Sequence[str]) -> list[Task]:
         concern = find_billing_concern(text)
         return [Task(kind="billing", params=TaskParams(invoice_number=i, concern=concern)) for i in invoices or [None]]
     if seg.route == "return":
-        return [Task(kind="return", params=TaskParams(product_name=find_product_name(text),
-                                                      reason_for_return=find_return_reason(text)))]
+        return [
+            Task(
+                kind="return",
+                params=TaskParams(product_name=find_product_name(text), reason_for_return=find_return_reason(text)),
+            )
+        ]
     if seg.route == "status":
         orders: list[str | None] = list(find_order_ids(text))
         if not orders:
@@ -177,22 +198,30 @@ def _thread_requests(history: Sequence[str], glossed: bool) -> list[Task]:
 def _from_thread(task: Task, history: Sequence[str], glossed: bool) -> Task:
     """A follow-up that names nothing of its own ("any update on my refund?", "I never got it") is about
     what the thread already said: the newest earlier request of the same kind lends its values."""
-    if not history or task.kind not in ("billing", "return", "status") or any(
-            getattr(task.params, name) for name in ("invoice_number", "product_name", "reason_for_return", "order_id")):
+    if (
+        not history
+        or task.kind not in ("billing", "return", "status")
+        or any(
+            getattr(task.params, name) for name in ("invoice_number", "product_name", "reason_for_return", "order_id")
+        )
+    ):
         return task
     for earlier in reversed(_thread_requests(history, glossed)):
         if earlier.kind == task.kind:
             values = earlier.params.model_dump(exclude_none=True)
-            return Task(kind=task.kind, params=task.params.model_copy(
-                update={k: v for k, v in values.items() if k != "concern" or not task.params.concern}))
+            return Task(
+                kind=task.kind,
+                params=task.params.model_copy(
+                    update={k: v for k, v in values.items() if k != "concern" or not task.params.concern}
+                ),
+            )
     return task
 
 
 def _absorbed(task: Task, waiting: list[Task]) -> bool:
     """A new request that only repeats an open one ("I don't have an invoice, it was on my card" while the
     invoice number is asked) is that request: the same field is never stored or asked twice."""
-    return any(old.kind == task.kind and old.missing() and set(task.missing()) >= set(old.missing())
-               for old in waiting)
+    return any(old.kind == task.kind and old.missing() and set(task.missing()) >= set(old.missing()) for old in waiting)
 
 
 def _is_reply(d: Decided, open_kinds: Collection[str]) -> bool:
@@ -223,8 +252,15 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
     return _plan(text, pending=pending, history=history, glossed=glossed, recall=True, choice=choice)
 
 
-def _plan(text: str, *, pending: Sequence[Task], history: Sequence[str], glossed: bool, recall: bool,
-          choice: Route | None = None) -> Plan:
+def _plan(
+    text: str,
+    *,
+    pending: Sequence[Task],
+    history: Sequence[str],
+    glossed: bool,
+    recall: bool,
+    choice: Route | None = None,
+) -> Plan:
     """`recall`: a bare follow-up may take its values from the thread (off while replaying the thread)."""
     decided = (_chosen(choice, history) if choice is not None else None) or decide(text, glossed=glossed)
     waiting = list(pending)
@@ -256,8 +292,10 @@ def _plan(text: str, *, pending: Sequence[Task], history: Sequence[str], glossed
                     changed.append(i)
                     break
             else:
-                if not any(t.kind == task.kind and t.params == task.params  # a restated open request is no new one
-                           for t in new_tasks + waiting):
+                if not any(
+                    t.kind == task.kind and t.params == task.params  # a restated open request is no new one
+                    for t in new_tasks + waiting
+                ):
                     new_tasks.append(task)
         if seg.score or seg.route != "general":  # a cue-less remark is no request of its own
             routes.append(seg.route)
@@ -267,8 +305,19 @@ def _plan(text: str, *, pending: Sequence[Task], history: Sequence[str], glossed
     filled = [waiting[i] for i in dict.fromkeys(changed)]
     untouched = [t for i, t in enumerate(waiting) if i not in changed]
     clarify = bool(hints) and not new_tasks and not changed
-    off_topic = (not routes and not hints and not waiting and all(d.rule_score == 0.0 for d in decided)
-                 and not _PLEASANTRY.match(text) and not _GREETING.match(text) and not _ABOUT_BOT.match(text))
-    return Plan(routes=list(dict.fromkeys(routes)) or ["general"],
-                tasks=(filled + new_tasks + untouched)[:MAX_TASKS], confidence=round(confidence, 3), clarify=clarify,
-                off_topic=off_topic)
+    off_topic = (
+        not routes
+        and not hints
+        and not waiting
+        and all(d.rule_score == 0.0 for d in decided)
+        and not _PLEASANTRY.match(text)
+        and not _GREETING.match(text)
+        and not _ABOUT_BOT.match(text)
+    )
+    return Plan(
+        routes=list(dict.fromkeys(routes)) or ["general"],
+        tasks=(filled + new_tasks + untouched)[:MAX_TASKS],
+        confidence=round(confidence, 3),
+        clarify=clarify,
+        off_topic=off_topic,
+    )

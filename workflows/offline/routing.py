@@ -21,11 +21,14 @@ from .lexicon import BOUNDARY, Token, tokenize
 # --- clauses ----------------------------------------------------------------------------------------
 
 # A clause starts at a sentence end, at a connective, or at ", and"/"and" followed by a new request.
-_CONNECTIVES = frozenset("also additionally finally lastly furthermore moreover besides first firstly second secondly"
-                         " third thirdly next".split())
+_CONNECTIVES = frozenset(
+    "also additionally finally lastly furthermore moreover besides first firstly second secondly"
+    " third thirdly next".split()
+)
 _FILLER = frozenset({",", "and", "but", "then", BOUNDARY})
-_STARTERS = frozenset("i we can could would will please what where when how tell give send help my is are do does"
-                      " also let".split())
+_STARTERS = frozenset(
+    "i we can could would will please what where when how tell give send help my is are do does also let".split()
+)
 
 
 def _clauses(tokens: list[Token]) -> list[tuple[int, int, bool]]:
@@ -39,8 +42,12 @@ def _clauses(tokens: list[Token]) -> list[tuple[int, int, bool]]:
             cut, skip = i, 1
         elif tok.text in _CONNECTIVES and i > start and tokens[i - 1].text in _FILLER:
             cut, skip = i - 1, 1
-        elif tok.text in {",", "and", "but", "then"} and nxt in _STARTERS and i > start and any(
-                t.text not in _FILLER and t.text not in _CONNECTIVES for t in tokens[start:i]):
+        elif (
+            tok.text in {",", "and", "but", "then"}
+            and nxt in _STARTERS
+            and i > start
+            and any(t.text not in _FILLER and t.text not in _CONNECTIVES for t in tokens[start:i])
+        ):
             cut, skip = i, 1
         else:
             continue
@@ -61,11 +68,15 @@ _NOT_ME = r"(?!(?:me|my|you|the|your|us|our|it|them|this|that|a|an)\b)"
 _OBJ = r"(?:ORDER|(?:my|our|your) DELIVERY)"
 
 
-def _rule(route: Route, weight: float, anchors: str, pattern: str
-          ) -> tuple[Route, float, frozenset[str], re.Pattern[str]]:
-    return route, weight, frozenset(anchors.split()), re.compile(pattern % {"g1": _G % 1, "g2": _G % 2,
-                                                                         "g3": _G % 3, "g4": _G % 4,
-                                                                         "g6": _G % 6, "obj": _OBJ})
+def _rule(
+    route: Route, weight: float, anchors: str, pattern: str
+) -> tuple[Route, float, frozenset[str], re.Pattern[str]]:
+    return (
+        route,
+        weight,
+        frozenset(anchors.split()),
+        re.compile(pattern % {"g1": _G % 1, "g2": _G % 2, "g3": _G % 3, "g4": _G % 4, "g6": _G % 6, "obj": _OBJ}),
+    )
 
 
 # (route, weight, anchor words: the rule runs only when the clause has one of them, pattern)
@@ -75,11 +86,20 @@ _RULES = [
     _rule("billing", 3, "CHARGE", r"(?<!not )(?<!stop )(?<!stopped )(?<!stops )(?<!never )\bCHARGE\b"),
     _rule("billing", 2, "PAY", r"\bPAY\b(?! OPTION)"),
     _rule("billing", 2, "CARD", r"\bCARD\b"),
-    _rule("billing", 3, "PAY CARD", r"\b(?:PAY|CARD) %(g4)s(?:PROBLEM|ERROR|declined|failed|fails|rejected|not)\b"
-                                    r"|\b(?:PROBLEM|ERROR|declined|fail\w*|not|unable to|trouble) "
-                                    r"%(g4)s(?:PAY|CARD)\b"),
-    _rule("billing", 1, "twice double duplicate much higher amount",
-          r"\b(?:twice|double|duplicate|too much|higher than|wrong amount)\b"),
+    _rule(
+        "billing",
+        3,
+        "PAY CARD",
+        r"\b(?:PAY|CARD) %(g4)s(?:PROBLEM|ERROR|declined|failed|fails|rejected|not)\b"
+        r"|\b(?:PROBLEM|ERROR|declined|fail\w*|not|unable to|trouble) "
+        r"%(g4)s(?:PAY|CARD)\b",
+    ),
+    _rule(
+        "billing",
+        1,
+        "twice double duplicate much higher amount",
+        r"\b(?:twice|double|duplicate|too much|higher than|wrong amount)\b",
+    ),
     # return: give a product back, get money back for it
     _rule("return", 4, "RETURN", r"\bRETURN\b(?! (?:call|policy|policies)\b)"),
     _rule("return", 2.5, "REFUND", r"\bREFUND\b"),
@@ -90,35 +110,83 @@ _RULES = [
     _rule("status", 4, "TRACK", r"\bTRACK\b"),
     _rule("status", 2, "STATUS", r"\bSTATUS\b"),
     _rule("status", 2, "STATUS", r"\bSTATUS %(g3)s(?:ORDER|DELIVERY)\b|\b(?:ORDER|DELIVERY) %(g3)sSTATUS\b"),
-    _rule("status", 4, "where were", r"\b(?:where %(g2)s|were )(?:is|are|s|was) %(g3)s(?:ORDER|DELIVERY)\b"
-                                r"|\bwhere (?:my|our|the) (?:\S+ )?(?:ORDER|DELIVERY) (?:is|are|went)\b"),
-    _rule("status", 2, "ARRIVE", r"\bARRIVE\b"
-                                 r"(?! (?:\S+ )?(?:broken|damaged|defective|faulty|cracked|wrong|open|dead)\b)"),
-    _rule("status", 2, "ARRIVE", r"\b(?:when|long|soon|yet|still|EXPECT|date|time|day|days|not|never|late)\b "
-                                 r"%(g6)sARRIVE\b|\bARRIVE (?:yet|on time|soon|today|tomorrow|by|date|time)\b"),
+    _rule(
+        "status",
+        4,
+        "where were",
+        r"\b(?:where %(g2)s|were )(?:is|are|s|was) %(g3)s(?:ORDER|DELIVERY)\b"
+        r"|\bwhere (?:my|our|the) (?:\S+ )?(?:ORDER|DELIVERY) (?:is|are|went)\b",
+    ),
+    _rule(
+        "status",
+        2,
+        "ARRIVE",
+        r"\bARRIVE\b"
+        r"(?! (?:\S+ )?(?:broken|damaged|defective|faulty|cracked|wrong|open|dead)\b)",
+    ),
+    _rule(
+        "status",
+        2,
+        "ARRIVE",
+        r"\b(?:when|long|soon|yet|still|EXPECT|date|time|day|days|not|never|late)\b "
+        r"%(g6)sARRIVE\b|\bARRIVE (?:yet|on time|soon|today|tomorrow|by|date|time)\b",
+    ),
     _rule("status", 4, "long soon", r"\bhow (?:long|soon) %(g6)s(?:DELIVERY|ORDER|ARRIVE|EXPECT|RECEIVE)\b"),
-    _rule("status", 4, "DELIVERY", r"\bDELIVERY (?:times?|periods?|dates?|timeframes?|windows?|EXPECT|speed)\b"
-                                   r"|\b(?:times?|dates?|periods?|timeframes?) (?:of|for) "
-                                   r"(?:my |the |our )?DELIVERY\b"),
+    _rule(
+        "status",
+        4,
+        "DELIVERY",
+        r"\bDELIVERY (?:times?|periods?|dates?|timeframes?|windows?|EXPECT|speed)\b"
+        r"|\b(?:times?|dates?|periods?|timeframes?) (?:of|for) "
+        r"(?:my |the |our )?DELIVERY\b",
+    ),
     _rule("status", 3, "EXPECT", r"\bEXPECT %(g2)s(?:ORDER|DELIVERY)\b|\b%(obj)s %(g3)sEXPECT\b"),
-    _rule("status", 3, "not never", r"\b(?:not|never) (?:yet )?(?:RECEIVE|got|gotten|get|seen) %(g2)s%(obj)s"
-                                    r"|\b%(obj)s %(g3)s(?:not|never) (?:\S+ )?(?:ARRIVE|DELIVERY|come|came|show)"),
-    _rule("status", 4, "way DELIVERY", r"\b%(obj)s %(g3)s(?:on (?:its|the|their) way|out for DELIVERY)\b"
-                                       r"|\b(?:says|shows|showing|marked|listed) (?:as )?DELIVERY\b"),
+    _rule(
+        "status",
+        3,
+        "not never",
+        r"\b(?:not|never) (?:yet )?(?:RECEIVE|got|gotten|get|seen) %(g2)s%(obj)s"
+        r"|\b%(obj)s %(g3)s(?:not|never) (?:\S+ )?(?:ARRIVE|DELIVERY|come|came|show)",
+    ),
+    _rule(
+        "status",
+        4,
+        "way DELIVERY",
+        r"\b%(obj)s %(g3)s(?:on (?:its|the|their) way|out for DELIVERY)\b"
+        r"|\b(?:says|shows|showing|marked|listed) (?:as )?DELIVERY\b",
+    ),
     _rule("status", 2, "not never", r"\b(?:not|never) (?:yet )?(?:RECEIVE|got|gotten)\b"),
     _rule("status", 3, "LOCATE find", r"\b(?:LOCATE|find) %(g2)s%(obj)s"),
-    _rule("status", 3, "late delayed lost missing stuck overdue",
-          r"\b%(obj)s %(g2)s(?:late|delayed|lost|missing|stuck|overdue)\b"
-          r"|\b(?:late|delayed|lost|missing|stuck|overdue) %(obj)s"),
-    _rule("status", 4, "update updates progress news",
-          r"\b(?:update|updates|progress|news) (?:on|about|for|regarding|of) %(g2)s%(obj)s"),
-    _rule("status", 3, "when has have did DELIVERY", r"\b(?:when|has|have|did) (?:will |is |does |are )?%(g3)s"
-                                                     r"(?:DELIVERY|ARRIVE)\b(?! (?:to|OPTION)\b)"),
+    _rule(
+        "status",
+        3,
+        "late delayed lost missing stuck overdue",
+        r"\b%(obj)s %(g2)s(?:late|delayed|lost|missing|stuck|overdue)\b"
+        r"|\b(?:late|delayed|lost|missing|stuck|overdue) %(obj)s",
+    ),
+    _rule(
+        "status",
+        4,
+        "update updates progress news",
+        r"\b(?:update|updates|progress|news) (?:on|about|for|regarding|of) %(g2)s%(obj)s",
+    ),
+    _rule(
+        "status",
+        3,
+        "when has have did DELIVERY",
+        r"\b(?:when|has|have|did) (?:will |is |does |are )?%(g3)s"
+        r"(?:DELIVERY|ARRIVE)\b(?! (?:to|OPTION)\b)",
+    ),
     _rule("status", 1, "ORDER", r"\bORDER (?:number |no |id |num )?(?:[a-z]{1,4} )?\d{3,}"),
     # general: accounts, passwords, newsletters, shipping options and addresses, placing orders, reviews
     _rule("general", 5, "OPTION", r"\bDELIVERY OPTION\b|\bOPTION %(g2)sDELIVERY\b"),
-    _rule("general", 4, "DELIVERY", r"\b(?:do|does|can|could) (?:you|they|it) (?:\S+ )?DELIVERY "
-                                    r"(?:to|in|outside|abroad|internationally|overseas)\b"),
+    _rule(
+        "general",
+        4,
+        "DELIVERY",
+        r"\b(?:do|does|can|could) (?:you|they|it) (?:\S+ )?DELIVERY "
+        r"(?:to|in|outside|abroad|internationally|overseas)\b",
+    ),
     _rule("general", 3, "DELIVERY", r"\bDELIVERY (?:to|in) " + _NOT_ME + r"[^\W\d]"),
     _rule("general", 4, "ADDRESS", r"\bADDRESS\b"),
     _rule("general", 3, "ACCOUNT", r"\bACCOUNT\b"),
@@ -129,8 +197,13 @@ _RULES = [
     _rule("general", 2, "SUBSCRIBE", r"\bSUBSCRIBE\b"),
     _rule("general", 3, "REVIEW", r"\bREVIEW\b"),
     _rule("general", 2, "REVIEW", r"\b(?:leave|write|give|submit|send|post|make) %(g3)sREVIEW\b"),
-    _rule("general", 3, "BUY ORDER", r"\b(?:to|can i|could i|i will|would like|let me|i want|help me|how) (?:\S+ )?"
-                                     r"(?:BUY|ORDER)\b(?! (?:\d|STATUS|number|id|no)\b)"),
+    _rule(
+        "general",
+        3,
+        "BUY ORDER",
+        r"\b(?:to|can i|could i|i will|would like|let me|i want|help me|how) (?:\S+ )?"
+        r"(?:BUY|ORDER)\b(?! (?:\d|STATUS|number|id|no)\b)",
+    ),
     _rule("general", 4, "ORDER", r"\b(?:place|make|placing|making|submit) (?:a |an |the |my |new |another )*ORDER\b"),
     _rule("general", 2, "MODIFY update updating", r"\b(?:MODIFY|update|updating) %(g3)sORDER\b"),
     _rule("general", 2, "switch", r"\bswitch\w* (?:to|between|user|ACCOUNT)\b"),
@@ -138,29 +211,57 @@ _RULES = [
     _rule("human", 4, "AGENT", r"\bAGENT\b"),
     _rule("human", 2, "TALK", r"\bTALK %(g3)s(?:SOMEONE|AGENT)\b"),
     _rule("human", 3, "SOMEONE", r"\b(?:TALK|want|need|get) %(g3)sSOMEONE\b"),
-    _rule("human", 4, "customer SUPPORT", r"\bcustomer (?:SUPPORT|team|desk|line|center|centre|SUPPORT)\b"
-                                          r"|\bSUPPORT (?:team|desk|line|center|centre|number|hours|AGENT)\b"),
+    _rule(
+        "human",
+        4,
+        "customer SUPPORT",
+        r"\bcustomer (?:SUPPORT|team|desk|line|center|centre|SUPPORT)\b"
+        r"|\bSUPPORT (?:team|desk|line|center|centre|number|hours|AGENT)\b",
+    ),
     _rule("human", 3, "TALK", r"\bTALK %(g2)s(?:you|SUPPORT|customer)\b"),
-    _rule("human", 3, "number hours", r"\b(?:TALK|SUPPORT|customer|contact|toll|free) number\b"
-                                      r"|\b(?:opening|business|office|working|SUPPORT) hours\b"
-                                      r"|\bwhat (?:hours|time) %(g4)sTALK\b"),
+    _rule(
+        "human",
+        3,
+        "number hours",
+        r"\b(?:TALK|SUPPORT|customer|contact|toll|free) number\b"
+        r"|\b(?:opening|business|office|working|SUPPORT) hours\b"
+        r"|\bwhat (?:hours|time) %(g4)sTALK\b",
+    ),
     _rule("human", 3, "who", r"\bwho (?:can|do|should|could) (?:i|we) TALK\b"),
     _rule("human", 4, "live real actual", r"\b(?:live|real|actual) (?:TALK|SOMEONE|AGENT|SUPPORT)\b"),
     # technical: a product, device, app or site that does not work
     _rule("technical", 4, "CRASH", r"\bCRASH\b"),
-    _rule("technical", 4, "work works working worked",
-          r"\b(?:not|stop|stopped|stops|never|barely) (?:\S+ )?work(?:s|ing|ed)?\b"),
-    _rule("technical", 4, "not unable fail fails failed stop stopped keep keeps",
-          r"\b(?:not|unable to|fails? to|failed to|stopped|stop|keeps?) (?:\S+ )?(?:turn(?:ing)? on|start\w*|boot\w*|"
-          r"load\w*|open\w*|connect\w*|power\w*|sync\w*|pair\w*|install\w*|launch\w*|print\w*|respond\w*|CHARGE|"
-          r"restart\w*|disconnect\w*)\b(?! %(g2)s(?:ACCOUNT|PASSWORD|ORDER|INVOICE|NEWSLETTER)\b)"),
+    _rule(
+        "technical",
+        4,
+        "work works working worked",
+        r"\b(?:not|stop|stopped|stops|never|barely) (?:\S+ )?work(?:s|ing|ed)?\b",
+    ),
+    _rule(
+        "technical",
+        4,
+        "not unable fail fails failed stop stopped keep keeps",
+        r"\b(?:not|unable to|fails? to|failed to|stopped|stop|keeps?) (?:\S+ )?(?:turn(?:ing)? on|start\w*|boot\w*|"
+        r"load\w*|open\w*|connect\w*|power\w*|sync\w*|pair\w*|install\w*|launch\w*|print\w*|respond\w*|CHARGE|"
+        r"restart\w*|disconnect\w*)\b(?! %(g2)s(?:ACCOUNT|PASSWORD|ORDER|INVOICE|NEWSLETTER)\b)",
+    ),
     _rule("technical", 4, "ERROR code", r"\bERROR (?:code|message|number|screen|\d+)\b|\b(?:code|ERROR) \d+"),
     _rule("technical", 1.5, "ERROR", r"\bERROR\b"),
-    _rule("technical", 3, "DEVICE", r"\bDEVICE %(g3)s(?:PROBLEM|ERROR|slow|lag\w*|broken|dead|blank|black|frozen)\b"
-                                    r"|\b(?:PROBLEM|ERROR) (?:with|on|in) %(g2)sDEVICE\b"),
-    _rule("technical", 4, "DEVICE", r"\b(?:blank|black|blue|frozen) DEVICE\b"
-                                    r"|\bDEVICE (?:is |are |was |went |seems |keeps )?"
-                                    r"(?:down|offline|unreachable|dead|lagging|not responding)\b"),
+    _rule(
+        "technical",
+        3,
+        "DEVICE",
+        r"\bDEVICE %(g3)s(?:PROBLEM|ERROR|slow|lag\w*|broken|dead|blank|black|frozen)\b"
+        r"|\b(?:PROBLEM|ERROR) (?:with|on|in) %(g2)sDEVICE\b",
+    ),
+    _rule(
+        "technical",
+        4,
+        "DEVICE",
+        r"\b(?:blank|black|blue|frozen) DEVICE\b"
+        r"|\bDEVICE (?:is |are |was |went |seems |keeps )?"
+        r"(?:down|offline|unreachable|dead|lagging|not responding)\b",
+    ),
     _rule("technical", 5, "LOGIN", r"\bLOGIN %(g4)sERROR\b|\bERROR %(g4)sLOGIN\b"),
 ]
 
@@ -170,15 +271,17 @@ for _i, (_route, _weight, _anchors, _pattern) in enumerate(_RULES):
         _RULES_BY_ANCHOR.setdefault(_anchor, []).append(_i)
 
 # "I don't want a refund": the concept right after a refusal is not asked for.
-_REFUSAL = re.compile(r"\b(?:not|never|no longer) (?:want|need|wish|asking|looking|interested|transfer|connect|put)"
-                      r"((?: (?:to|for|a|an|the|my|in|about|any|me|with|through))*) ([A-Z]+)\b")
+_REFUSAL = re.compile(
+    r"\b(?:not|never|no longer) (?:want|need|wish|asking|looking|interested|transfer|connect|put)"
+    r"((?: (?:to|for|a|an|the|my|in|about|any|me|with|through))*) ([A-Z]+)\b"
+)
 
 _MIN_SCORE = 1.0
 _STRONG = 2.5  # a clause scoring less only hints at a route
 
 
-
 # --- scoring and segments ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Segment:

@@ -60,8 +60,12 @@ class Encoder:
         # Constant folding turns the int8 weights into float ones: most of the session's load time (~0.4 s of
         # 0.5 s), repaid only after a dozen messages (about 9 ms a message with it, 23 ms without).
         disabled = ["ConstantFolding"] if quick_start else None
-        self._session = ort.InferenceSession(model if isinstance(model, bytes) else str(model), options,
-                                             providers=["CPUExecutionProvider"], disabled_optimizers=disabled)
+        self._session = ort.InferenceSession(
+            model if isinstance(model, bytes) else str(model),
+            options,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=disabled,
+        )
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(MAX_TOKENS)

@@ -22,7 +22,7 @@ async def handle(task: Task, ctx: WorkContext) -> CaseDraft:
             "invoice_number": invoice,
             "concern": concern,
             "action_taken": f"Opened a billing investigation into invoice {invoice}; a billing specialist "
-                            "will review the charges line by line.",
+            "will review the charges line by line.",
             "resolution_eta": eta,
         },
     )

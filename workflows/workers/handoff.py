@@ -7,5 +7,9 @@ from .base import CaseDraft, WorkContext
 
 
 async def handle(task: Task, ctx: WorkContext) -> CaseDraft:
-    return CaseDraft(kind="human", subject_key=f"conversation:{ctx.conversation_id}", needs_staff=True,
-                     details={"request": (task.params.issue or "customer asked for a person")[:500]})
+    return CaseDraft(
+        kind="human",
+        subject_key=f"conversation:{ctx.conversation_id}",
+        needs_staff=True,
+        details={"request": (task.params.issue or "customer asked for a person")[:500]},
+    )

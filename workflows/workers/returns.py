@@ -23,6 +23,7 @@ async def handle(task: Task, ctx: WorkContext) -> CaseDraft:
             "shipping_instructions": (
                 f"Pack the {product} with all accessories, write the RMA number on the parcel, and drop the "
                 "parcel at any carrier location within 14 days using the prepaid label we e-mail you. The "
-                "refund is issued within 5 business days of its arrival."),
+                "refund is issued within 5 business days of its arrival."
+            ),
         },
     )

@@ -23,6 +23,8 @@ def _tracking_number(carrier: str, digest: bytes) -> str:
             return digits[:10]
         case _:
             return "92" + digits[:20]
+
+
 _STATES = (
     ("processing", "ships within 1 business day; delivery in 4–6 business days"),
     ("shipped", "in 3–4 business days"),
@@ -38,8 +40,13 @@ def lookup(order_id: str) -> dict[str, str]:
     status, eta = _STATES[digest[0] % len(_STATES)]
     carrier = _CARRIERS[digest[1] % len(_CARRIERS)]
     tracking = "" if status == "processing" else _tracking_number(carrier, digest)
-    return {"order_id": order, "current_status": status, "carrier": carrier if tracking else "",
-            "tracking_number": tracking, "expected_delivery": eta}
+    return {
+        "order_id": order,
+        "current_status": status,
+        "carrier": carrier if tracking else "",
+        "tracking_number": tracking,
+        "expected_delivery": eta,
+    }
 
 
 async def handle(task: Task, ctx: WorkContext) -> CaseDraft:

@@ -5,8 +5,12 @@ from __future__ import annotations
 from ..types import Task
 from .base import CaseDraft, WorkContext
 
-NEEDED = ("the product or app and its version", "what you expected and what happened instead",
-          "any error message, word for word", "the steps that make it happen")
+NEEDED = (
+    "the product or app and its version",
+    "what you expected and what happened instead",
+    "any error message, word for word",
+    "the steps that make it happen",
+)
 
 
 async def handle(task: Task, ctx: WorkContext) -> CaseDraft:

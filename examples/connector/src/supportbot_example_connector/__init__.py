@@ -32,10 +32,24 @@ class ExampleOrdersBackOffice:
                 if order_id not in ORDERS:
                     return needs_staff(task, source=NAME, message=f"We can't find order {order_id}.")
                 status, carrier, tracking, eta = ORDERS[order_id]
-                return Outcome(source=NAME, details={"order_id": order_id, "current_status": status, "carrier": carrier,
-                                                     "tracking_number": tracking, "expected_delivery": eta})
+                return Outcome(
+                    source=NAME,
+                    details={
+                        "order_id": order_id,
+                        "current_status": status,
+                        "carrier": carrier,
+                        "tracking_number": tracking,
+                        "expected_delivery": eta,
+                    },
+                )
             case "billing":
                 invoice = params["invoice_number"].upper()
-                return Outcome(source=NAME, details={**params, "action_taken": f"Queued invoice {invoice} for Accounts",
-                                                     "resolution_eta": "2 business days"})
+                return Outcome(
+                    source=NAME,
+                    details={
+                        **params,
+                        "action_taken": f"Queued invoice {invoice} for Accounts",
+                        "resolution_eta": "2 business days",
+                    },
+                )
         return needs_staff(task, source=NAME, message="Our returns desk checks every return by hand.")
