@@ -282,12 +282,16 @@ class SupportService:
         existing = await inbox.reply_for(session, message.id) if message.attempts != 1 else None
         # History and pending tasks come from earlier customer messages of the thread: none without them.
         history = (
-            await inbox.earlier_customer_texts(session, conversation_id=message.conversation_id, before_id=message.id)
+            await inbox.earlier_customer_texts(
+                session, conversation_id=message.conversation_id, before_id=message.id, author_id=message.customer_id
+            )
             if message.has_history
             else []
         )
         open_pending = (
-            await pending_store.open_pending(session, message.conversation_id, before_message_id=message.id)
+            await pending_store.open_pending(
+                session, message.conversation_id, before_message_id=message.id, author_id=message.customer_id
+            )
             if history
             else []
         )

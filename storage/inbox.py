@@ -46,12 +46,14 @@ _LOAD_INBOUND_COLUMNS = select(
     _messages.c.attempts,
     _conversations.c.channel_id,
     _conversations.c.thread_id,
-    _conversations.c.customer_id,
+    # The writer is the customer: in a thread several people write in, each is a customer of their own.
+    _messages.c.author_id.label("customer_id"),
     exists()
     .where(
         _earlier.c.conversation_id == _messages.c.conversation_id,
         _earlier.c.id < _messages.c.id,
         _earlier.c.role == "customer",
+        _earlier.c.author_id == _messages.c.author_id,
     )
     .label("has_history"),
 ).join(_conversations, _conversations.c.id == _messages.c.conversation_id)
@@ -63,6 +65,7 @@ _EARLIER_TEXTS = (
         _messages.c.conversation_id == bindparam("b_conversation"),
         _messages.c.id < bindparam("b_before"),
         _messages.c.role == "customer",
+        _messages.c.author_id == bindparam("b_author"),
     )
     .order_by(_messages.c.id.desc())
     .limit(bindparam("b_limit"))
@@ -142,7 +145,7 @@ class InboundRow:
     channel_id: str
     thread_id: str
     customer_id: str
-    has_history: bool  # earlier customer messages in the conversation
+    has_history: bool  # earlier messages of this customer in the conversation
 
 
 async def store_inbound(
@@ -402,10 +405,12 @@ async def get_conversation(session: AsyncSession, conversation_id: int) -> Conve
 
 
 async def earlier_customer_texts(
-    session: AsyncSession, *, conversation_id: int, before_id: int, limit: int = 10
+    session: AsyncSession, *, conversation_id: int, before_id: int, author_id: str, limit: int = 10
 ) -> list[str]:
+    """The same customer's earlier messages in the thread (another writer's are not theirs to build on)."""
     rows = await session.execute(
-        _EARLIER_TEXTS, {"b_conversation": conversation_id, "b_before": before_id, "b_limit": limit}
+        _EARLIER_TEXTS,
+        {"b_conversation": conversation_id, "b_before": before_id, "b_author": author_id, "b_limit": limit},
     )
     return list(reversed(rows.scalars().all()))
 

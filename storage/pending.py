@@ -7,7 +7,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import PendingTask
+from .models import Message, PendingTask
 from .statements import PerDialect
 
 _pending = cast(Table, PendingTask.__table__)
@@ -16,11 +16,18 @@ _NEW_PENDING = PerDialect(lambda insert: insert(_pending).on_conflict_do_nothing
 
 
 async def open_pending(
-    session: AsyncSession, conversation_id: int, *, before_message_id: int | None = None
+    session: AsyncSession,
+    conversation_id: int,
+    *,
+    before_message_id: int | None = None,
+    author_id: str | None = None,
 ) -> list[PendingTask]:
+    """Tasks waiting for an answer in the thread; with `author_id`, only those that customer asked for."""
     query = select(PendingTask).where(PendingTask.conversation_id == conversation_id, PendingTask.status == "open")
     if before_message_id is not None:
         query = query.where(PendingTask.message_id < before_message_id)
+    if author_id is not None:
+        query = query.where(PendingTask.message_id.in_(select(Message.id).where(Message.author_id == author_id)))
     return list((await session.execute(query.order_by(PendingTask.id))).scalars())
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.wiring import shell_chat
+from storage import cases as case_store
 
 
 def _pending(result: Any) -> list[tuple[str, list[str]]]:
@@ -120,3 +121,22 @@ async def test_a_follow_up_finds_a_request_completed_over_two_messages(services:
     follow_up = (await chat.send("any update on my refund?")).result
     assert follow_up is not None and _pending(follow_up) == []
     assert [c.ref for c in follow_up.cases] == [done.cases[0].ref] and not follow_up.cases[0].new
+
+
+async def test_in_a_shared_thread_each_writer_gets_only_their_own_cases(services: Any) -> None:
+    """Two customers in one thread: the second one's follow-up neither reads nor reuses the first one's
+    request, and each case belongs to whoever asked."""
+    first_customer = shell_chat(services, user_id="U-ANNA", thread_id="t-shared")
+    second_customer = shell_chat(services, user_id="U-BRUNO", thread_id="t-shared")
+    first = (await first_customer.send("I want a refund for the lamp, it arrived broken")).result
+    assert first is not None and [c.kind for c in first.cases] == ["return"]
+    ref = first.cases[0].ref
+    second = (await second_customer.send("any update on my refund?")).result
+    assert second is not None
+    assert ref not in second.reply and all(c.ref != ref for c in second.cases)
+    assert "lamp" not in second.reply.lower()
+    async with services.db.session() as s:
+        rows = await case_store.list_cases(s, case_store.CaseFilter(), limit=None)
+    owners = {row.ref: row.customer_id for row in rows}
+    assert owners[ref] == "U-ANNA"
+    assert all(owner == "U-BRUNO" for r, owner in owners.items() if r != ref)
