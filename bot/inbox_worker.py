@@ -25,6 +25,7 @@ from adapters.platform import Platform
 
 from .leases import CLAIM_LEASE_S
 from .service import SupportService
+from .signals import stop_on_signals
 from .wiring import Services
 
 _log = logging.getLogger(__name__)
@@ -102,14 +103,7 @@ async def run_worker(
 ) -> None:
     """One worker process: answer the inbox's messages for `platforms` until SIGTERM/SIGINT (or `stop`)."""
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    handled = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            handled.append(sig)
-        except (NotImplementedError, RuntimeError):
-            pass
+    remove_signal_handlers = stop_on_signals(stop)
     for platform in platforms:
         services.add_platform(platform)
     support = services.support
@@ -128,8 +122,7 @@ async def run_worker(
         drained = await support.drain(timeout_s=SHUTDOWN_GRACE_S)
         renewer.cancel()
         await asyncio.gather(renewer, return_exceptions=True)
-        for sig in handled:
-            loop.remove_signal_handler(sig)
+        remove_signal_handlers()
         _log.info("worker %s stopped%s", support.worker_id, "" if drained else " (messages left for the next start)")
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from adapters.slack import SlackAdapter
 from adapters.tasks import TaskGroup
 
 from .leases import CLAIM_LEASE_S
+from .signals import stop_on_signals
 from .wiring import Services
 
 _log = logging.getLogger(__name__)
@@ -145,13 +145,7 @@ async def serve(
     """Run until SIGINT/SIGTERM (or `stop` is set); then stop taking work and drain within a bound."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    handled = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            handled.append(sig)
-        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
-            pass
+    remove_signal_handlers = stop_on_signals(stop)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[services.acks.middleware])
     app.add_routes(health_routes(services, adapters))
     from .console.app import console_app  # the staff web console
@@ -169,8 +163,7 @@ async def serve(
             await adapter.start()
     except BaseException:  # a refused token: nothing is left open behind the one-line error
         await runner.cleanup()
-        for sig in handled:
-            loop.remove_signal_handler(sig)
+        remove_signal_handlers()
         raise
     print(start_line(services, adapters, host=host, port=port), file=sys.stderr, flush=True)
 
@@ -231,6 +224,5 @@ async def serve(
             retention.cancel()
             await asyncio.gather(retention, return_exceptions=True)
         await runner.cleanup()
-        for sig in handled:
-            loop.remove_signal_handler(sig)
+        remove_signal_handlers()
         _log.info("stopped%s", "" if drained else " (some messages left in the inbox for the next start)")
