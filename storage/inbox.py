@@ -246,10 +246,12 @@ async def claim_message(session: AsyncSession, message_id: int, *, worker: str, 
 def _claim_waiting_statement(dialect: str, platforms: tuple[str, ...]) -> Any:
     """Up to `b_limit` waiting customer messages, oldest first, claimed in one statement — skipping any
     message with an earlier one of its conversation still waiting or in processing (a conversation's
-    messages are answered in order, whichever process takes them). On PostgreSQL the rows are locked
-    with SKIP LOCKED, so processes claiming at once take different messages without waiting."""
+    messages are answered in order, whichever process takes them) and any message waiting out its backoff
+    after a failed attempt (`next_attempt_at`). On PostgreSQL the rows are locked with SKIP LOCKED, so
+    processes claiming at once take different messages without waiting."""
     m, e = _messages.alias("m"), _messages.alias("e")
     waiting = or_(m.c.status == "received", (m.c.status == "processing") & (m.c.claimed_until < bindparam("b_now")))
+    due = or_(m.c.next_attempt_at.is_(None), m.c.next_attempt_at <= bindparam("b_now"))  # not in its backoff
     earlier = exists().where(
         e.c.conversation_id == m.c.conversation_id,
         e.c.role == "customer",
@@ -258,7 +260,7 @@ def _claim_waiting_statement(dialect: str, platforms: tuple[str, ...]) -> Any:
     )
     pick = (
         select(m.c.id)
-        .where(m.c.role == "customer", m.c.platform.in_(platforms), waiting, ~earlier)
+        .where(m.c.role == "customer", m.c.platform.in_(platforms), waiting, due, ~earlier)
         .order_by(m.c.id)
         .limit(bindparam("b_limit"))
     )

@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from storage import inbox, migrate
+from storage import dead_letters, inbox, migrate
 from storage.db import Database
-from storage.models import Message
+from storage.models import Message, utcnow
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, Call, FakeSlack, event_callback, message_event, signed_headers
 from tests.support import command_line, environment, free_port, stop_gracefully, wait_until_healthy
 
@@ -56,6 +57,26 @@ async def test_a_batch_claim_takes_each_message_once_and_a_conversation_in_order
         async with db.session() as s:
             claimed_by = {m: w for m, w in (await s.execute(select(Message.id, Message.claimed_by))).all()}
         assert claimed_by[second] == "b" and claimed_by[other] == "b"
+    finally:
+        await db.aclose()
+
+
+async def test_a_batch_claim_leaves_a_message_in_its_backoff(db_url: str) -> None:
+    """A message given back after a failed attempt waits out its backoff in a worker's batch too."""
+    db = Database(db_url)
+    await migrate.upgrade(db)
+    try:
+        failed = await _store(db, "t1", 1)
+        async with db.write() as s:
+            assert await inbox.claim_message(s, failed, worker="a", lease_s=60)
+            retry_at = utcnow() + timedelta(minutes=5)
+            assert await dead_letters.record_failure(s, failed, error="boom", give_up=False, retry_at=retry_at)
+        async with db.write() as s:
+            assert await inbox.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",)) == []
+            await s.execute(update(Message).where(Message.id == failed).values(next_attempt_at=utcnow()))
+        async with db.write() as s:
+            due = await inbox.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",))
+        assert [m for m, _ in due] == [failed]
     finally:
         await db.aclose()
 
