@@ -112,4 +112,6 @@ async def test_a_refused_app_token_stops_start_with_a_clear_error(make_settings:
         with pytest.raises(RuntimeError, match=r"SLACK_APP_TOKEN.*invalid_auth"):
             await adapter.start()
         assert not adapter.connected
+        session = adapter.client.session  # a failed start keeps no HTTP pool open
+        assert session is None or session.closed
     assert json.dumps([c.method for c in fake.calls]) == json.dumps(["auth.test", "apps.connections.open"])

@@ -133,9 +133,11 @@ class DiscordAdapter:
         self._previous_endpoints = apply_endpoints(api_url=self.api_url, gateway_url=self.gateway_url)
         try:
             await self.client.login(self._token)
-        except discord.LoginFailure as exc:
+        except BaseException as exc:  # nothing runs, so nothing may keep the HTTP pool open
             await self._close_client()
-            raise RuntimeError(describe_failure(exc)) from None
+            if isinstance(exc, discord.LoginFailure):
+                raise RuntimeError(describe_failure(exc)) from None
+            raise
 
     async def _connect(self) -> None:
         try:

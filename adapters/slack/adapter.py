@@ -196,6 +196,16 @@ class SlackAdapter:
     async def start(self) -> None:
         self._open_http()
         try:
+            await self._start()
+        except BaseException:  # a refused token: nothing runs, so nothing may keep the pool open
+            if self._http is not None:
+                http, self._http, self.client.session = self._http, None, None
+                await http.close()
+            raise
+        self._started = True
+
+    async def _start(self) -> None:
+        try:
             auth = await self.client.auth_test()
             _log.info(
                 "Slack: connected to team %s as %s (%s mode)", auth.get("team_id"), auth.get("user_id"), self.mode
@@ -210,7 +220,6 @@ class SlackAdapter:
             _log.warning("cannot reach the Slack API yet (%s: %s)", type(exc).__name__, exc)
         if self.mode == "socket":
             await self._connect_socket()
-        self._started = True
 
     async def _connect_socket(self) -> None:
         handler = AsyncSocketModeHandler(self.app, app_token=self._app_token)
