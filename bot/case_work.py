@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import case_answers, inbox
+from storage import case_answers, case_open, inbox
 from storage import cases as case_store
 from storage import languages as language_store
 from storage import pending as pending_store
@@ -60,10 +60,10 @@ async def store_work(
     async def write(s: AsyncSession) -> list[CaseSummary]:
         if save_plan:
             await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
-        stored = await case_store.open_cases(
+        stored = await case_open.open_cases(
             s,
             [
-                case_store.CaseSpec(
+                case_open.CaseSpec(
                     kind=d.kind,
                     task_key=key,
                     details=d.details,

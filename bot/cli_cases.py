@@ -29,7 +29,8 @@ from .cli_common import Failure, cli_actor, open_database, run_async
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from storage.cases import CaseActivity, CaseFilter
+    from storage.case_activity import CaseActivity
+    from storage.cases import CaseFilter
     from storage.models import Case
 
     from .cases import Actor, CaseInfo, ChangeResult
@@ -353,10 +354,11 @@ def csv_cell(value: Any) -> str:
 
 
 async def _export_rows(s: AsyncSession, flt: CaseFilter, limit: int | None) -> AsyncIterator[dict[str, Any]]:
+    from storage import case_activity
     from storage import cases as case_store
 
     async for batch in case_store.iter_cases(s, flt, limit=limit):
-        activity = await case_store.case_activity(s, batch)
+        activity = await case_activity.case_activity(s, batch)
         for case in batch:
             yield export_row(case, activity[case.id])
 

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from storage import case_open, inbox
 from storage import cases as case_store
-from storage import inbox
-from storage.cases import CaseSpec
+from storage.case_open import CaseSpec
 from storage.db import Database
 from storage.models import Case, CaseEvent
 
@@ -41,7 +41,7 @@ async def seed_in(
         author_id=customer,
         text=text,
     )
-    [(opened, created)] = await case_store.open_cases(
+    [(opened, created)] = await case_open.open_cases(
         s,
         [CaseSpec(kind=kind, task_key=f"0:{kind}", details=details or {"product_name": "Widget"})],
         platform=platform,
