@@ -42,16 +42,14 @@ _CASE_COLUMNS = (
 _CASES_OF_TASKS = select(*_CASE_COLUMNS).where(
     _cases.c.message_id == bindparam("b_message"), _cases.c.task_key.in_(bindparam("b_keys", expanding=True))
 )
-_OPEN_BY_SUBJECT = (
-    select(*_CASE_COLUMNS)
-    .where(
-        _cases.c.platform == bindparam("b_platform"),
-        _cases.c.customer_id == bindparam("b_customer"),
-        _cases.c.subject_key.in_(bindparam("b_subjects", expanding=True)),
-        _cases.c.status.in_(OPEN_STATUSES),
-    )
-    .order_by(_cases.c.id)
+# A customer's open cases about some subjects (bound as b_platform, b_customer, b_subjects).
+OPEN_ABOUT_SUBJECTS = (
+    _cases.c.platform == bindparam("b_platform"),
+    _cases.c.customer_id == bindparam("b_customer"),
+    _cases.c.subject_key.in_(bindparam("b_subjects", expanding=True)),
+    _cases.c.status.in_(OPEN_STATUSES),
 )
+_OPEN_BY_SUBJECT = select(*_CASE_COLUMNS).where(*OPEN_ABOUT_SUBJECTS).order_by(_cases.c.id)
 _NEW_CASES = PerDialect(
     lambda insert: insert(_cases).on_conflict_do_nothing().returning(_cases.c.id, _cases.c.task_key)
 )
