@@ -9,6 +9,13 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.db import Database
 
 CLAIM_LEASE_S = 120.0
 
@@ -46,3 +53,23 @@ def dead_local_worker(worker: str, *, me: str) -> bool:
         return False
     pid = int(pid_text)
     return pid == os.getpid() or not _pid_alive(pid)
+
+
+async def release_dead_claims(
+    db: Database,
+    *,
+    me: str,
+    claims: Callable[[AsyncSession, str], Awaitable[Sequence[tuple[int, str]]]],
+    release: Callable[[AsyncSession, int, str], Awaitable[bool]],
+) -> int:
+    """Give back the rows (inbox messages, outbox rows) that processes of this host were working on when
+    they died, instead of waiting out their lease. `claims(session, host prefix)` lists (row id, worker);
+    `release(session, row id, worker)` gives one back if that worker still holds it. Returns how many."""
+    async with db.session() as s:
+        held = await claims(s, f"{HOST}:")
+    released = 0
+    for row_id, worker in held:
+        if dead_local_worker(worker, me=me):
+            async with db.write() as s:
+                released += await release(s, row_id, worker)
+    return released

@@ -9,6 +9,10 @@ The language work (plan, workers, synthesis) is `workflows.pipeline.SupportWorkf
 database; storing, claiming and delivering happen here. Delivery goes to the `Platform` of the
 message's platform, from the dict of running platforms the service was handed.
 
+The path's steps call small helpers: `bot.inbound` (storing an arrival), `bot.claimed` (what a
+claimed message reads), `bot.case_work` (the tasks' work orders and the transaction that stores their
+cases), `bot.replies` (the stored reply and the message that delivers it).
+
 Messages of one conversation are processed in order; different conversations in parallel under a
 global limit. A message waiting for a slot is stored (never dropped) and gets one queue notice
 (`bot/queue_notice.py`). A message that fails stays in the inbox and is retried by `resume()` — at
@@ -28,32 +32,31 @@ one writer at a time, so each transaction is time every other message waits.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.platform import Inbound, Outbound, Platform
+from adapters.platform import Inbound, Platform
 from storage import case_answers, inbox
-from storage import cases as case_store
 from storage import languages as language_store
-from storage import pending as pending_store
 from storage.db import Database
-from storage.models import Message, PendingTask
+from storage.models import Message
 from workflows import telemetry
 from workflows.faults import failpoint
-from workflows.pipeline import Answer, Planned, SupportWorkflow
-from workflows.text import storable
+from workflows.pipeline import Answer, SupportWorkflow
 from workflows.types import CaseSummary, Task
-from workflows.workers.base import CaseDraft, WorkContext, task_subject
+from workflows.workers.base import task_subject
 
+from . import inbound as inbound_store
 from . import leases
-from .clarify import clarify_buttons
+from .case_work import decide_refs, store_work, work_context
+from .claimed import Loaded, load_claimed
 from .dead_letters import RetryPolicy, after_failure, describe, is_permanent
 from .leases import CLAIM_LEASE_S
 from .queue_notice import QUEUE_NOTICE_S, QueueNotices
+from .replies import StoredReply, outbound, stored_reply
 from .turns import ConversationTurns
 
 _log = logging.getLogger(__name__)
@@ -73,36 +76,6 @@ class HandleOutcome:
 
 class DeliveryUnavailable(Exception):
     """No platform of that name is running in this process."""
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A claimed message, read in the claim's transaction."""
-
-    message: inbox.InboundRow
-    existing: Message | None  # its stored reply (only a retry can have one)
-    history: list[str]  # earlier customer texts of the thread
-    open_pending: list[PendingTask]  # tasks of earlier messages waiting for this customer
-    language: str | None = None  # the conversation's language so far
-    held: bool = False  # its thread is taken over by staff: finished in the claim's transaction, not answered
-
-
-@dataclass(frozen=True)
-class StoredReply:
-    """The reply as stored, and what delivering it needs to know (kept here, not on the answer)."""
-
-    id: int
-    answer: Answer
-    sent: bool  # marked sent by an earlier attempt
-    maybe_posted: bool  # an earlier attempt may have posted it before a crash
-
-
-def decide_refs(
-    refs: dict[str, str], keys: list[str], ready: list[tuple[int, Task]], reuse: dict[tuple[str, str], str]
-) -> None:
-    """Each ready task's case reference (kept in the plan): an open case about the same subject, else new."""
-    for key, (_, task) in zip(keys, ready, strict=True):
-        refs.setdefault(key, reuse.get((task.kind, task_subject(task) or "")) or case_store.new_ref(task.kind))
 
 
 class SupportService:
@@ -150,17 +123,7 @@ class SupportService:
         # arrived), and the message is stored before waiting for the turn: acknowledged means stored.
         async with self._turns.in_line(key) as my_turn:
             message = await self.db.grouped(
-                lambda s: inbox.store_inbound(
-                    s,
-                    platform=inbound.platform,
-                    channel_id=inbound.channel_id,
-                    thread_id=inbound.thread_id,
-                    customer_id=inbound.user_id,
-                    platform_message_id=inbound.message_id,
-                    author_id=inbound.user_id,
-                    text=storable(inbound.text),
-                    meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm},
-                )
+                lambda s: inbound_store.store(s, inbound, meta={"user_name": inbound.user_name, "is_dm": inbound.is_dm})
             )
             created = message.created
             failpoint("after_store")
@@ -225,7 +188,7 @@ class SupportService:
         failpoint("after_claim")
         step = "pipeline"
         try:
-            reply = self._stored(loaded.existing) if loaded.existing is not None else await self._answer(loaded)
+            reply = stored_reply(loaded.existing) if loaded.existing is not None else await self._answer(loaded)
             step = "deliver"
             platform_id = None if reply.sent else await self._deliver(loaded.message, reply)
             failpoint("after_post")
@@ -266,37 +229,12 @@ class SupportService:
     async def _claimed(self, session: AsyncSession, message_id: int, row: inbox.InboundRow | None = None) -> Loaded:
         """A message just claimed, read in the claim's transaction; finished at once if its thread is
         taken over by staff (then `held`: stored, in the transcript, not answered)."""
-        loaded = await self._load(session, message_id, row)
+        loaded = await load_claimed(session, message_id, row)
         quiet = self.quiet
         if loaded.message.has_history and quiet is not None and await quiet(session, loaded.message.conversation_id):
             await inbox.finish_message(session, message_id, status="taken_over")
             return replace(loaded, held=True)
         return loaded
-
-    @staticmethod
-    async def _load(session: AsyncSession, message_id: int, message: inbox.InboundRow | None = None) -> Loaded:
-        message = message or await inbox.load_inbound(session, message_id)
-        if message is None:
-            raise LookupError(f"message {message_id} not found")
-        # A first attempt (the claim counted it) cannot have a stored reply yet; a retry may.
-        existing = await inbox.reply_for(session, message.id) if message.attempts != 1 else None
-        # History and pending tasks come from earlier customer messages of the thread: none without them.
-        history = (
-            await inbox.earlier_customer_texts(
-                session, conversation_id=message.conversation_id, before_id=message.id, author_id=message.customer_id
-            )
-            if message.has_history
-            else []
-        )
-        open_pending = (
-            await pending_store.open_pending(
-                session, message.conversation_id, before_message_id=message.id, author_id=message.customer_id
-            )
-            if history
-            else []
-        )
-        language = await language_store.conversation_language(session, message.conversation_id) if history else None
-        return Loaded(message=message, existing=existing, history=history, open_pending=open_pending, language=language)
 
     async def _answer(self, loaded: Loaded) -> StoredReply:
         """Plan, work, store the cases, write the reply and store it."""
@@ -331,15 +269,21 @@ class SupportService:
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
             save_plan = False
         decide_refs(refs, keys, ready, {})
-        orders = [
-            (task, self._work_context(message, key, refs[key])) for key, (_, task) in zip(keys, ready, strict=True)
-        ]
+        orders = [(task, work_context(message, key, refs[key])) for key, (_, task) in zip(keys, ready, strict=True)]
         drafts = await self.workflow.work(orders)
         failpoint("after_backoffice")
         cases: list[CaseSummary] = []
         if orders or planned.waiting or loaded.open_pending:  # the plan is stored with what it led to
-            cases = await self._store_work(
-                message, planned, keys, orders, drafts, loaded.open_pending, save_plan=save_plan
+            cases = await store_work(
+                self.db,
+                message,
+                planned,
+                keys,
+                orders,
+                drafts,
+                loaded.open_pending,
+                save_plan=save_plan,
+                calls_out=self.workflow.backoffices.calls_out,
             )
             save_plan = False
         failpoint("after_cases")
@@ -361,7 +305,7 @@ class SupportService:
         reply_id, earlier = await self.db.grouped(store_reply)
         failpoint("after_reply_stored")
         if earlier is not None:  # another attempt stored its reply first: that one is the answer
-            return self._stored(earlier)
+            return stored_reply(earlier)
         assert reply_id is not None
         _log.info(
             "%s route=%s cases=%s pending=%d llm_calls=%d",
@@ -373,119 +317,12 @@ class SupportService:
         )
         return StoredReply(id=reply_id, answer=answer, sent=False, maybe_posted=message.attempts > 1)
 
-    @staticmethod
-    def _work_context(message: inbox.InboundRow, task_key: str, case_ref: str) -> WorkContext:
-        """The idempotency key depends only on the message and the task: every attempt (after a crash too)
-        sends the same one, and two bots on separate databases do not collide."""
-        key = hashlib.sha256(f"{message.platform}\0{message.id}\0{message.platform_message_id}\0{task_key}".encode())
-        return WorkContext(
-            case_ref=case_ref,
-            idempotency_key=key.hexdigest()[:40],
-            platform=message.platform,
-            customer_id=message.customer_id,
-            conversation_id=message.conversation_id,
-            message_id=message.id,
-        )
-
-    async def _store_work(
-        self,
-        message: inbox.InboundRow,
-        planned: Planned,
-        keys: list[str],
-        orders: list[tuple[Task, WorkContext]],
-        drafts: list[CaseDraft],
-        open_pending: list[PendingTask],
-        *,
-        save_plan: bool,
-    ) -> list[CaseSummary]:
-        """One transaction: the plan (unless replayed), the cases of the ready tasks, the pending tasks
-        this message resolves and the ones it leaves waiting."""
-
-        async def write(s: AsyncSession) -> list[CaseSummary]:
-            if save_plan:
-                await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
-            stored = await case_store.open_cases(
-                s,
-                [
-                    case_store.CaseSpec(
-                        kind=d.kind,
-                        task_key=key,
-                        details=d.details,
-                        subject_key=d.subject_key,
-                        needs_staff=d.needs_staff,
-                        ref=ctx.case_ref,
-                    )
-                    for key, (_, ctx), d in zip(keys, orders, drafts, strict=True)
-                ],
-                platform=message.platform,
-                customer_id=message.customer_id,
-                conversation_id=message.conversation_id,
-                message_id=message.id,
-                first_attempt=message.attempts == 1,
-            )
-            await pending_store.resolve_pending(s, [p.id for p in open_pending], by_message_id=message.id)
-            if planned.detected:  # with the cases, so that their staff cards show it
-                await language_store.set_conversation_language(s, message.conversation_id, planned.detected)
-            for i, t in planned.waiting:
-                await pending_store.add_pending(
-                    s,
-                    conversation_id=message.conversation_id,
-                    message_id=message.id,
-                    task_key=planned.task_key(i),
-                    kind=t.kind,
-                    params={**t.params.model_dump(exclude_none=True), "asked": t.asked},
-                    missing=t.missing(),
-                )
-            cases = []
-            for (c, created), d in zip(stored, drafts, strict=True):
-                details = dict(c.details)
-                if not created and self.workflow.backoffices.calls_out(d.kind):  # the latest answer counts
-                    await case_answers.refresh_details(s, c.id, d.details, needs_staff=d.needs_staff)
-                    details = dict(d.details)
-                cases.append(
-                    CaseSummary(
-                        ref=c.ref, kind=c.kind, status=c.status, details=details, new=created, needs_staff=d.needs_staff
-                    )
-                )
-            return cases
-
-        return await self.db.grouped(write)
-
-    @staticmethod
-    def _stored(reply: Message) -> StoredReply:
-        """A reply an earlier attempt stored: the answer is already decided."""
-        return StoredReply(
-            id=reply.id,
-            answer=Answer.from_json(reply.text, reply.meta or {}),
-            sent=reply.status == "sent",
-            maybe_posted=True,
-        )
-
     async def _deliver(self, message: inbox.InboundRow, reply: StoredReply) -> str:
         """Post the reply on the message's platform; returns the platform's id for it."""
         platform = self.platforms.get(message.platform)
         if platform is None:
             raise DeliveryUnavailable(f"no adapter for {message.platform} is running")
-        buttons = (
-            clarify_buttons(
-                language=reply.answer.language, customer_id=message.customer_id, thread_id=message.thread_id
-            )
-            if reply.answer.clarify
-            else ()
-        )
-        return await platform.deliver(
-            Outbound(
-                platform=message.platform,
-                channel_id=message.channel_id,
-                thread_id=message.thread_id,
-                text=reply.answer.reply,
-                reply_id=reply.id,
-                in_reply_to=message.platform_message_id or "",
-                customer_id=message.customer_id,
-                maybe_posted=reply.maybe_posted,
-                buttons=buttons,
-            )
-        )
+        return await platform.deliver(outbound(message, reply))
 
     async def _release(self, message_id: int, error: str) -> None:
         try:
@@ -496,36 +333,8 @@ class SupportService:
 
     # --- staff messages, retries, leases, shutdown ----------------------------------------------
     async def record_staff_message(self, inbound: Inbound) -> bool:
-        """A staff member wrote in a support thread: keep it in the transcript, do not answer it.
-
-        Returns whether it was stored now (False: seen before, or the database failed — logged)."""
-        try:
-            async with self.db.write() as s:
-                stored = await inbox.store_inbound(
-                    s,
-                    platform=inbound.platform,
-                    channel_id=inbound.channel_id,
-                    thread_id=inbound.thread_id,
-                    customer_id=inbound.user_id,
-                    platform_message_id=inbound.message_id,
-                    author_id=inbound.user_id,
-                    text=storable(inbound.text),
-                    role="staff",
-                )
-            created = stored.created
-            if created and self.staff_wrote is not None:
-                await self.staff_wrote(stored.conversation_id, f"{inbound.platform}:{inbound.user_id}")
-        except Exception:  # a transcript line, not a customer request: nothing waits on it
-            _log.exception("could not record staff message %s", inbound.message_id)
-            return False
-        _log.info(
-            "staff message %s by %s in thread %s recorded%s",
-            inbound.message_id,
-            inbound.user_id,
-            inbound.thread_id,
-            "" if created else " (seen before)",
-        )
-        return created
+        """A staff member wrote in a support thread: kept in the transcript, not answered (see `bot.inbound`)."""
+        return await inbound_store.record_staff_message(self.db, inbound, staff_wrote=self.staff_wrote)
 
     async def resume(self, *, platforms: tuple[str, ...] | None = None) -> int:
         """Process every unfinished message (after a crash or a failed delivery). Returns how many."""
@@ -567,13 +376,13 @@ class SupportService:
     async def release_dead_claims(self) -> int:
         """Give back messages claimed by processes of this host that died (killed, crashed) instead of
         waiting out their lease: a restart answers them at once. Claims of other hosts wait for their lease."""
-        async with self.db.session() as s:
-            claims = await inbox.claims_with_prefix(s, f"{leases.HOST}:")
-        dead = [(mid, worker) for mid, worker in claims if leases.dead_local_worker(worker, me=self.worker_id)]
-        released = 0
-        for message_id, worker in dead:
-            async with self.db.write() as s:
-                released += await inbox.release_message(s, message_id, error="worker died", worker=worker)
+
+        async def release(s: AsyncSession, message_id: int, worker: str) -> bool:
+            return await inbox.release_message(s, message_id, error="worker died", worker=worker)
+
+        released = await leases.release_dead_claims(
+            self.db, me=self.worker_id, claims=inbox.claims_with_prefix, release=release
+        )
         if released:
             _log.info("released %d messages claimed by workers of this host that are gone", released)
         return released

@@ -7,23 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .cases import OPEN_STATUSES
+from .case_open import OPEN_ABOUT_SUBJECTS
 from .models import Case, utcnow
 
 _cases = Case.__table__
-_OPEN_REFS = (
-    select(_cases.c.kind, _cases.c.subject_key, _cases.c.ref)
-    .where(
-        _cases.c.platform == bindparam("b_platform"),
-        _cases.c.customer_id == bindparam("b_customer"),
-        _cases.c.subject_key.in_(bindparam("b_subjects", expanding=True)),
-        _cases.c.status.in_(OPEN_STATUSES),
-    )
-    .order_by(_cases.c.id)
-)
+_OPEN_REFS = select(_cases.c.kind, _cases.c.subject_key, _cases.c.ref).where(*OPEN_ABOUT_SUBJECTS).order_by(_cases.c.id)
 
 
 async def open_refs_by_subject(

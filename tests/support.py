@@ -1,30 +1,20 @@
 """Helpers for the tests that run `supportbot` as a real subprocess: a free port, the command line, an
-environment without the developer's settings, the graceful-stop check and the cases left in its database."""
+environment without the developer's settings, the graceful-stop check and the cases left in its database.
+The command line, the port and the wait for /healthz are the benchmark's (bot.bench.bot_process)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
 from pathlib import Path
 from typing import Any
 
+from bot.bench import bot_process
+from bot.bench.bot_process import bench_environment, slack_http_command
+from bot.bench.bot_process import command_line as command_line
+from bot.bench.bot_process import free_port as free_port
 from storage import cases as case_store
 from storage.cases import CaseFilter
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def command_line() -> list[str]:
-    """The installed `supportbot` script next to this interpreter, else `python -m bot`."""
-    exe = Path(sys.executable).with_name("supportbot")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot"]
 
 
 def database_url(tmp_path: Path) -> str:
@@ -34,13 +24,9 @@ def database_url(tmp_path: Path) -> str:
 def environment(tmp_path: Path, **values: str) -> dict[str, str]:
     """This process's environment without any supportbot, Slack, Discord or Gemini variable, plus `values`
     (an SQLite database in `tmp_path` and the offline engine unless given)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_")) and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-    }
-    env.update({"SUPPORTBOT_DATABASE_URL": database_url(tmp_path), "SUPPORTBOT_LLM": "offline", **values})
-    return env
+    return bench_environment(
+        **{"SUPPORTBOT_DATABASE_URL": database_url(tmp_path), "SUPPORTBOT_LLM": "offline", **values}
+    )
 
 
 async def stop_gracefully(process: asyncio.subprocess.Process) -> None:
@@ -66,27 +52,18 @@ async def stored_cases(tmp_path: Path) -> list[Any]:
 
 
 async def wait_until_healthy(process: asyncio.subprocess.Process, port: int, *, timeout_s: float = 30) -> None:
-    """Poll the bot's /healthz until it answers 200 (the process has no other way to say it is ready);
-    fail with its stderr if it exits first."""
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http, asyncio.timeout(timeout_s):
-        while True:
-            if process.returncode is not None:
-                raise AssertionError((await process.stderr.read()).decode())  # type: ignore[union-attr]
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
+    """The bot's /healthz answers 200; fail with its stderr if it exits first."""
+    try:
+        await bot_process.wait_until_healthy(process, port, timeout_s=timeout_s)
+    except bot_process.BotExited:
+        raise AssertionError((await process.stderr.read()).decode()) from None  # type: ignore[union-attr]
 
 
 async def start_slack_bot(
-    tmp_path: Path, fake: Any, port: int, db_url: str, *, timeout_s: float = 30, **extra: str
+    tmp_path: Path, fake: Any, port: int, db_url: str, *, timeout_s: float = 30, debug: bool = False, **extra: str
 ) -> asyncio.subprocess.Process:
-    """`supportbot run --slack --slack-mode http` against the fake Slack, returned once /healthz answers 200."""
+    """`supportbot [--debug] run --slack --slack-mode http` against the fake Slack, returned once /healthz
+    answers 200."""
     from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET
 
     env = environment(
@@ -100,15 +77,7 @@ async def start_slack_bot(
         },
     )
     process = await asyncio.create_subprocess_exec(
-        *command_line(),
-        "run",
-        "--slack",
-        "--slack-mode",
-        "http",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
+        *slack_http_command(port, debug=debug),
         cwd=tmp_path,
         env=env,
         stdout=asyncio.subprocess.PIPE,

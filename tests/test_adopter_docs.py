@@ -97,7 +97,7 @@ async def test_the_start_line_labels_the_simulation(make_settings: Any) -> None:
 
 
 def test_the_readme_lists_the_export_columns_in_their_order() -> None:
-    from bot.cli_cases import EXPORT_COLUMNS
+    from bot.case_export import EXPORT_COLUMNS
 
     table = README.split("**The export format.**", 1)[1].split("\n\n", 2)[1]
     listed = [name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli_cases import DETAIL_COLUMNS, EXPORT_COLUMNS
+from bot.case_export import DETAIL_COLUMNS, EXPORT_COLUMNS
 from storage import cases as case_store
 from storage.cases import CaseFilter
 from storage.db import Database

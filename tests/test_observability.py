@@ -35,7 +35,7 @@ from tests.fakes.slack import (
     message_event,
     signed_headers,
 )
-from tests.support import command_line, environment, free_port, wait_until_healthy
+from tests.support import command_line, environment, free_port, start_slack_bot
 from workflows.llm.base import LLMRequest, LLMUnavailable
 from workflows.llm.scripted import FunctionLLM
 
@@ -203,20 +203,14 @@ DB_PASSWORD = "pg-S3cret-Passw0rd-991"
 SECRETS = (SLACK_TOKEN, SIGNING, GEMINI_KEY, DISCORD_TOKEN, DB_PASSWORD)
 
 
-def _bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return environment(
-        tmp_path,
-        **{
-            "SLACK_BOT_TOKEN": SLACK_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING,
-            "GEMINI_API_KEY": GEMINI_KEY,
-            "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
-            **extra,
-        },
-    )
+SECRET_SETTINGS = {
+    "SLACK_BOT_TOKEN": SLACK_TOKEN,
+    "SLACK_SIGNING_SECRET": SIGNING,
+    "GEMINI_API_KEY": GEMINI_KEY,
+    "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
+}
 
 
-@pytest.mark.slow
 async def test_no_secret_reaches_the_logs_at_debug_level_even_on_error_paths(tmp_path: Path) -> None:
     async with FakeSlack(bot_token=SLACK_TOKEN) as fake, FakeGemini() as gemini:
         # The provider echoes the key in its error, the platform echoes the token in its error: both are
@@ -224,31 +218,17 @@ async def test_no_secret_reaches_the_logs_at_debug_level_even_on_error_paths(tmp
         gemini.respond = lambda _model, _body: Fail(400, f"API key not valid: {GEMINI_KEY}")
         fake.fail("chat.postMessage", f"invalid_auth: token {SLACK_TOKEN} was revoked")
         port = free_port()
-        env = _bot_env(
+        process = await start_slack_bot(
             tmp_path,
-            SUPPORTBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-            SUPPORTBOT_SLACK_API_URL=fake.base_url,
+            fake,
+            port,
+            f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            debug=True,
+            **SECRET_SETTINGS,
             SUPPORTBOT_GEMINI_BASE_URL=gemini.base_url,
             SUPPORTBOT_LLM="gemini",
         )
-        process = await asyncio.create_subprocess_exec(
-            *command_line(),
-            "--debug",
-            "run",
-            "--slack",
-            "--slack-mode",
-            "http",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
         try:
-            await wait_until_healthy(process, port)
             async with aiohttp.ClientSession() as http:
                 body = json.dumps(event_callback(message_event("where is my order #A-9?", ts="1700003000.000100")))
                 async with http.post(
@@ -283,7 +263,7 @@ def test_the_database_password_is_masked_too(tmp_path: Path) -> None:
         done = subprocess.run(
             [*command_line(), *debug, "run", "--slack", "--slack-mode", "http"],
             cwd=tmp_path,
-            env=_bot_env(tmp_path, SUPPORTBOT_DATABASE_URL=url),
+            env=environment(tmp_path, **SECRET_SETTINGS, SUPPORTBOT_DATABASE_URL=url),
             capture_output=True,
             text=True,
             timeout=60,

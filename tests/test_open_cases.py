@@ -4,9 +4,9 @@ event for every new case."""
 
 from __future__ import annotations
 
+from storage import case_open, inbox, migrate
 from storage import cases as case_store
-from storage import inbox, migrate
-from storage.cases import CaseSpec
+from storage.case_open import CaseSpec
 from storage.db import Database
 
 
@@ -38,7 +38,7 @@ async def test_new_cases_are_opened_with_their_events(db_url: str) -> None:
     db, conv, first, _ = await _setup(db_url)
     try:
         async with db.write() as s:
-            opened = await case_store.open_cases(
+            opened = await case_open.open_cases(
                 s,
                 [
                     _spec("0:status", subject="order:a"),
@@ -65,7 +65,7 @@ async def test_same_task_and_same_subject_reuse_cases(db_url: str) -> None:
     db, conv, first, second = await _setup(db_url)
     try:
         async with db.write() as s:
-            [(order, _)] = await case_store.open_cases(
+            [(order, _)] = await case_open.open_cases(
                 s,
                 [_spec("0:status", subject="order:a")],
                 platform="shell",
@@ -74,7 +74,7 @@ async def test_same_task_and_same_subject_reuse_cases(db_url: str) -> None:
                 message_id=first,
             )
         async with db.write() as s:  # the same message again: the same case
-            [(again, created)] = await case_store.open_cases(
+            [(again, created)] = await case_open.open_cases(
                 s,
                 [_spec("0:status", subject="order:a")],
                 platform="shell",
@@ -84,7 +84,7 @@ async def test_same_task_and_same_subject_reuse_cases(db_url: str) -> None:
             )
         assert (again.ref, created) == (order.ref, False)
         async with db.write() as s:  # a later message: the open order is reused, a new subject shared once
-            opened = await case_store.open_cases(
+            opened = await case_open.open_cases(
                 s,
                 [
                     _spec("0:status", subject="order:a"),
@@ -99,7 +99,7 @@ async def test_same_task_and_same_subject_reuse_cases(db_url: str) -> None:
         assert (opened[0][0].ref, opened[0][1]) == (order.ref, False)
         assert opened[1][1] is True and (opened[2][0].ref, opened[2][1]) == (opened[1][0].ref, False)
         async with db.write() as s:  # and a single task agrees
-            [(single, created)] = await case_store.open_cases(
+            [(single, created)] = await case_open.open_cases(
                 s,
                 [CaseSpec(kind="return", task_key="9:return", details={}, subject_key="product:z")],
                 platform="shell",

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import cases as case_store
-from storage import inbox, migrate
+from storage import case_open, inbox, migrate
 from storage.db import Database
 from tests.fakes.slack import BOT_TOKEN, FakeSlack
 from tests.support import free_port, start_slack_bot, stop_gracefully
@@ -46,9 +45,9 @@ async def seed(url: str) -> list[str]:
                     text=f"customer {i} wants a person",
                 )
                 await inbox.finish_message(s, stored.id, status="replied")
-                [(case, _)] = await case_store.open_cases(
+                [(case, _)] = await case_open.open_cases(
                     s,
-                    [case_store.CaseSpec(kind="human", task_key="0:human", details={}, needs_staff=True)],
+                    [case_open.CaseSpec(kind="human", task_key="0:human", details={}, needs_staff=True)],
                     platform="slack",
                     customer_id=f"UC{i}",
                     conversation_id=stored.conversation_id,

@@ -6,9 +6,9 @@ import asyncio
 
 from sqlalchemy import text
 
+from storage import case_open, inbox, migrate
 from storage import cases as case_store
-from storage import inbox, migrate
-from storage.cases import CaseSpec
+from storage.case_open import CaseSpec
 from storage.db import Database
 
 
@@ -91,7 +91,7 @@ async def test_case_is_opened_once_per_task_with_unique_refs(db_url: str) -> Non
 
         async def open_one(key: str):  # type: ignore[no-untyped-def]
             async with db.write() as s:
-                [opened] = await case_store.open_cases(
+                [opened] = await case_open.open_cases(
                     s,
                     [CaseSpec(kind="return", task_key=key, details={"rma_number": "{ref}"})],
                     platform="shell",

@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))  # runnable from a plain checkout, without install
 
 from aiohttp import web  # noqa: E402
 
-from bot.bench.console_data import generate, seed_demo  # noqa: E402
+from bot.bench.console_bulk import generate  # noqa: E402
+from bot.bench.console_data import seed_demo  # noqa: E402
 from bot.console.app import console_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.wiring import open_services  # noqa: E402

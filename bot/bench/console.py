@@ -28,7 +28,8 @@ from storage import migrate
 from storage.console import StaffIdentity
 from storage.db import Database
 
-from .console_data import KINDS, bulk_ref, generate, order_id
+from ..cases import KINDS
+from .console_bulk import bulk_ref, generate, order_id
 from .measure import ms, percentile
 
 CONSOLE_REVISION = "0004"

@@ -3,7 +3,6 @@ so a benchmark never touches the configured database."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,18 +15,6 @@ from bot.wiring import Services, open_services
 from workflows.llm.base import LLMClient
 
 PLATFORM = "bench"
-
-
-def bench_environment(**values: str) -> dict[str, str]:
-    """This process's environment without the operator's bot settings, plus `values`: for a bot the
-    benchmark starts as a subprocess (never the configured database or services)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SUPPORTBOT_", "SLACK_", "DISCORD_")) and k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-    }
-    env.update(values)
-    return env
 
 
 def bench_settings(db_file: Path, **overrides: object) -> Settings:

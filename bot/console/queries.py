@@ -17,12 +17,12 @@ from storage import inbox
 from storage.console import search_cases
 from storage.models import Case, CaseEvent, Conversation, Message
 
+from ..cases import KINDS, STATUSES
+
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # beyond this a list says "10,000+" instead of counting every row
 QUEUE_LIMIT = 100
 TRANSCRIPT_LIMIT = 500
-STATUSES = ("open", "in_progress", "resolved", "closed")
-KINDS = ("billing", "return", "status", "technical", "human")
 PLATFORMS = ("slack", "discord", "shell")
 _cases = cast(Table, Case.__table__)
 # The cases waiting for staff, in the words of the partial index ix_cases_queue (migration 0004), so that

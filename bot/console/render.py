@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import jinja2
 from aiohttp import web
 
-from ..cli_cases import csv_cell
+from ..case_export import csv_cell
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUBJECT_KEYS = ("invoice_number", "product_name", "order_id", "issue", "request", "concern")

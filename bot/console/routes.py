@@ -13,6 +13,7 @@ from aiohttp import web
 
 from storage import console as console_store
 
+from ..cases import KINDS, STATUSES
 from ..wiring import Services
 from . import actions, auth, charts, insights, queries
 from .render import csv_response, page, subject, when
@@ -205,8 +206,8 @@ class Handlers:
                 "cases",
                 query=cq,
                 listing=listing,
-                statuses=queries.STATUSES,
-                kinds=queries.KINDS,
+                statuses=STATUSES,
+                kinds=KINDS,
                 platforms=queries.PLATFORMS,
                 params_for=lambda n: cq.params(page=n),
             ),

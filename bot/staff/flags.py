@@ -8,7 +8,7 @@ import logging
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import cases as case_store
+from storage import case_open
 from storage.cases import OPEN_STATUSES
 from storage.models import Case, CaseEvent, Conversation, Message, utcnow
 
@@ -54,10 +54,10 @@ async def needs_staff(session: AsyncSession, *, message_id: int, reason: str, ac
         return case.ref
     conversation = await session.get(Conversation, message.conversation_id)
     customer = conversation.customer_id if conversation is not None else message.author_id
-    [(opened, _created)] = await case_store.open_cases(
+    [(opened, _created)] = await case_open.open_cases(
         session,
         [
-            case_store.CaseSpec(
+            case_open.CaseSpec(
                 kind="human",
                 task_key=f"staff:{message.id}",
                 details={"reason": reason[:500]},

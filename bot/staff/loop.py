@@ -139,13 +139,13 @@ class StaffLoop:
 
     async def release_dead_claims(self) -> int:
         """Rows a process of this host was sending when it died are sent again now, not after their lease."""
-        async with self.db.session() as s:
-            claims = await outbox.claims_with_prefix(s, f"{leases.HOST}:")
-        released = 0
-        for row_id, worker in claims:
-            if leases.dead_local_worker(worker, me=self.worker_id):
-                async with self.db.write() as s:
-                    released += await outbox.release(s, row_id, worker=worker)
+
+        async def release(s: AsyncSession, row_id: int, worker: str) -> bool:
+            return await outbox.release(s, row_id, worker=worker)
+
+        released = await leases.release_dead_claims(
+            self.db, me=self.worker_id, claims=outbox.claims_with_prefix, release=release
+        )
         if released:
             _log.info("staff outbox: %d rows of workers of this host that are gone will be sent again", released)
         return released

@@ -6,36 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from storage import case_open, inbox
 from storage import cases as case_store
-from storage import inbox
-from storage.cases import CaseSpec
+from storage.case_open import CaseSpec
 from storage.db import Database
 from storage.models import Case, CaseEvent
 
 
-async def seed_case(
-    db: Database,
-    *,
-    customer: str = "u1",
-    platform: str = "shell",
-    kind: str = "return",
-    details: dict[str, Any] | None = None,
-    thread: str | None = None,
-    created_at: datetime | None = None,
-    text: str = "I need help",
-) -> Case:
-    """One case as the pipeline stores it: a conversation, the customer's message, the case."""
+async def seed_case(db: Database, **fields: Any) -> Case:
+    """One case as the pipeline stores it, in a transaction of its own (`fields`: those of `seed_in`)."""
     async with db.write() as s:
-        return await seed_in(
-            s,
-            customer=customer,
-            platform=platform,
-            kind=kind,
-            details=details,
-            thread=thread,
-            created_at=created_at,
-            text=text,
-        )
+        return await seed_in(s, **fields)
 
 
 async def seed_in(
@@ -49,6 +30,7 @@ async def seed_in(
     created_at: datetime | None = None,
     text: str = "I need help",
 ) -> Case:
+    """One case as the pipeline stores it: a conversation, the customer's message, the case."""
     message = await inbox.store_inbound(
         s,
         platform=platform,
@@ -59,7 +41,7 @@ async def seed_in(
         author_id=customer,
         text=text,
     )
-    [(opened, created)] = await case_store.open_cases(
+    [(opened, created)] = await case_open.open_cases(
         s,
         [CaseSpec(kind=kind, task_key=f"0:{kind}", details=details or {"product_name": "Widget"})],
         platform=platform,
