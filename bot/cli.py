@@ -2,7 +2,8 @@
 are one line on stderr unless --debug is given.
 
 Commands load lazily: `supportbot route …` imports the router and nothing else — not the platform SDKs,
-the FAQ pipeline or the bench suite. Each command lives in its own module, named in COMMANDS.
+the FAQ pipeline, the bench suite or the settings model. Each command lives in its own module, named in
+COMMANDS.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 
 import click
 
-from .cli_common import Failure, LazyGroup
-from .settings import SettingsError, load_settings
+from .cli_common import Failure, LazyGroup, settings_from
+from .settings import SettingsError
 
 _log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ COMMANDS = {
     "run": "bot.cli_run:run",
     "worker": "bot.cli_worker:worker",
 }
+# Commands that load the settings they use themselves: `route` needs none to run offline. Every other
+# command has all the settings validated before it starts.
+OWN_SETTINGS = {"route"}
 
 
 class UsageFailure(click.UsageError):
@@ -73,11 +77,16 @@ def main(ctx: click.Context, debug: bool) -> None:
     """supportbot — a customer-support bot for Slack and Discord."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    from .logs import setup_logging
+    from .logs import configured_secrets, secret_values, setup_logging
 
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise Failure(str(exc)) from None
-    ctx.obj["settings"] = settings
-    setup_logging(settings, level=logging.DEBUG if debug else logging.WARNING)
+    if ctx.invoked_subcommand not in OWN_SETTINGS:
+        try:
+            settings_from(ctx)
+        except SettingsError as exc:
+            raise Failure(str(exc)) from None
+
+    def secrets() -> list[str]:
+        settings = ctx.obj.get("settings")
+        return secret_values(settings) if settings is not None else configured_secrets()
+
+    setup_logging(secrets, level=logging.DEBUG if debug else logging.WARNING)

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .settings import Settings, load_settings
+from .settings import load_settings
 
 if TYPE_CHECKING:
     from storage.db import Database
+
+    from .settings import Settings
 
 
 class LazyGroup(click.Group):
@@ -56,6 +58,7 @@ def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
 
 
 def settings_from(ctx: click.Context) -> Settings:
+    """The settings, loaded and validated on first use (raises `SettingsError`)."""
     if "settings" not in ctx.obj:
         ctx.obj["settings"] = load_settings()
     return ctx.obj["settings"]

@@ -5,8 +5,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from .settings import Settings
+from .settings import configured
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+# The variables that hold secrets (and SUPPORTBOT_DATABASE_URL, whose password is one).
+SECRET_VARIABLES = (
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "DISCORD_BOT_TOKEN",
+    "SUPPORTBOT_BACKOFFICE_SECRET",
+)
 
 
 class RedactSecrets(logging.Filter):
@@ -59,11 +74,26 @@ def secret_values(settings: Settings) -> list[str]:
     return secrets + ([str(password)] if password else [])
 
 
-def setup_logging(settings: Settings | None, *, level: int = logging.INFO) -> None:
+def configured_secrets() -> list[str]:
+    """The secrets as the environment and `.env` hold them, unvalidated: what a command that runs without
+    loading the settings (`supportbot route`) masks."""
+    from sqlalchemy.engine import make_url  # local: keep logging set-up light
+
+    values = configured(*SECRET_VARIABLES, "SUPPORTBOT_DATABASE_URL")
+    url = values.pop("SUPPORTBOT_DATABASE_URL", "")
+    try:
+        password = make_url(url).password if url else None
+    except Exception:  # not a URL: nothing connects with it, so it holds no password to mask
+        password = None
+    return list(values.values()) + ([str(password)] if password else [])
+
+
+def setup_logging(secrets: Iterable[str] | Callable[[], Iterable[str]] = (), *, level: int = logging.INFO) -> None:
+    """Logging to stderr, masking `secrets` (a function giving them is called at the first record)."""
     root = logging.getLogger()
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets((lambda: secret_values(settings)) if settings else ()))
+    handler.addFilter(RedactSecrets(secrets))
     root.handlers[:] = [handler]
     root.setLevel(level)
     for noisy in ("aiosqlite", "sqlalchemy.engine", "httpx", "discord.gateway", "alembic"):

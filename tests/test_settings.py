@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.logs import RedactSecrets
-from bot.settings import SettingsError, load_settings
+from bot import settings as settings_module
+from bot.logs import RedactSecrets, configured_secrets
+from bot.settings import SettingsError, load_settings, surely_offline
 
 
 def test_defaults(env_clean) -> None:
@@ -68,3 +69,47 @@ def test_secrets_are_redacted_from_log_records() -> None:
     RedactSecrets(["xoxb-very-secret"]).filter(record)
     assert "xoxb-very-secret" not in record.getMessage()
     assert "[redacted]" in record.getMessage()
+
+
+def test_the_quick_reader_finds_what_the_model_reads(env_clean, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings_schema import Settings
+
+    assert Settings.model_config["env_file"] == settings_module.ENV_FILE
+    (env_clean / ".env").write_text("supportbot_llm=gemini\nGOOGLE_API_KEY=from-file\n")
+    monkeypatch.setenv("SUPPORTBOT_LLM", "auto")  # the environment over the file, names in any case
+    assert settings_module.configured("SUPPORTBOT_LLM", "GOOGLE_API_KEY") == {
+        "SUPPORTBOT_LLM": "auto",
+        "GOOGLE_API_KEY": "from-file",
+    }
+    assert load_settings().llm == "auto" and load_settings().uses_gemini
+
+
+@pytest.mark.parametrize(
+    ("env", "offline"),
+    [
+        ({}, True),
+        ({"SUPPORTBOT_LLM": "offline", "GEMINI_API_KEY": "k"}, True),
+        ({"GEMINI_API_KEY": ""}, True),
+        ({"GOOGLE_API_KEY": "k"}, False),
+        ({"SUPPORTBOT_LLM": "gemini"}, False),  # only load_settings() can say what is wrong
+        ({"SUPPORTBOT_LLM": "Offline"}, False),
+    ],
+)
+def test_surely_offline_agrees_with_the_settings(
+    env_clean, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], offline: bool
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert surely_offline() is offline
+    if offline:
+        assert not load_settings().uses_gemini
+
+
+def test_configured_secrets_cover_the_validated_ones(env_clean, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.logs import secret_values
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-1")
+    monkeypatch.setenv("SUPPORTBOT_DATABASE_URL", "postgresql+asyncpg://bot:pw-secret@db/support")
+    (env_clean / ".env").write_text("DISCORD_BOT_TOKEN=discord-secret\n")
+    assert set(secret_values(load_settings())) <= set(configured_secrets())
+    assert {"xoxb-secret-1", "pw-secret", "discord-secret"} <= set(configured_secrets())

@@ -86,9 +86,15 @@ class CircuitBreaker:
 
 
 class StepRunner:
-    def __init__(self, client: LLMClient | None, *, breaker: CircuitBreaker | None = None) -> None:
+    """`record_metrics=False` for a one-shot command: it has no /metrics to serve, and recording would
+    load prometheus_client for nothing."""
+
+    def __init__(
+        self, client: LLMClient | None, *, breaker: CircuitBreaker | None = None, record_metrics: bool = True
+    ) -> None:
         self.client = client
         self.breaker = breaker or CircuitBreaker()
+        self.record_metrics = record_metrics
 
     @property
     def uses_model(self) -> bool:
@@ -120,21 +126,24 @@ class StepRunner:
                     except LLMError as exc:
                         self.breaker.record_failure()
                         reason = type(exc).__name__
-                        telemetry.LLM_CALLS.labels(request.step, "error").inc()
-                        telemetry.ERRORS.labels(request.step).inc()
+                        if self.record_metrics:
+                            telemetry.LLM_CALLS.labels(request.step, "error").inc()
+                            telemetry.ERRORS.labels(request.step).inc()
                         _log.warning(
                             "step %s: model failed (%s: %s); using the offline engine", request.step, reason, exc
                         )
                     else:
                         self.breaker.record_success()
-                        telemetry.LLM_CALLS.labels(request.step, "ok").inc()
-                        telemetry.TOKENS.labels("prompt").inc(result.usage.prompt_tokens)
-                        telemetry.TOKENS.labels("output").inc(result.usage.output_tokens)
+                        if self.record_metrics:
+                            telemetry.LLM_CALLS.labels(request.step, "ok").inc()
+                            telemetry.TOKENS.labels("prompt").inc(result.usage.prompt_tokens)
+                            telemetry.TOKENS.labels("output").inc(result.usage.output_tokens)
                         if accept is None or accept(result.value):
                             return StepOutcome(result.value, "llm")
                         reason = "unusable"
                         _log.warning("step %s: model answer unusable; using the offline engine", request.step)
-                telemetry.FALLBACKS.labels(request.step, reason).inc()
+                if self.record_metrics:
+                    telemetry.FALLBACKS.labels(request.step, reason).inc()
                 if tally is not None:
                     tally.fallbacks += 1
             value = offline()
@@ -142,4 +151,5 @@ class StepRunner:
                 value = await value
             return StepOutcome(value, "offline")  # type: ignore[arg-type]
         finally:
-            telemetry.STEP_LATENCY.labels(request.step).observe(time.perf_counter() - started)
+            if self.record_metrics:
+                telemetry.STEP_LATENCY.labels(request.step).observe(time.perf_counter() - started)

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the workflows and the bot, defined once.
+"""Prometheus metrics of the workflows and the bot, defined once (read them through `workflows.telemetry`,
+which imports this module on first use).
 
 The bot's HTTP server exposes them at /metrics; nothing here does I/O.
 """
