@@ -26,7 +26,7 @@ from adapters.platform import Platform
 from .leases import CLAIM_LEASE_S
 from .service import SupportService
 from .signals import stop_on_signals
-from .wiring import Services
+from .wiring import Services, warm_up
 
 _log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ async def run_worker(
     for platform in platforms:
         services.add_platform(platform)
     support = services.support
+    await warm_up(services)
     await support.release_dead_claims()
     renewer = asyncio.create_task(renew_claims_forever(support), name="renew-claims")
     _log.info(

@@ -20,7 +20,7 @@ from adapters.tasks import TaskGroup
 
 from .leases import CLAIM_LEASE_S
 from .signals import stop_on_signals
-from .wiring import Services
+from .wiring import Services, warm_up
 
 _log = logging.getLogger(__name__)
 
@@ -159,6 +159,7 @@ async def serve(
     await site.start()
     _log.info("HTTP server on http://%s:%d (/healthz, /metrics)", host, port)
     try:
+        await warm_up(services)
         for adapter in adapters:
             await adapter.start()
     except BaseException:  # a refused token: nothing is left open behind the one-line error

@@ -6,6 +6,7 @@ narrow `Handlers` of `Services.handlers()`, and added to `Services.platforms`.""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -171,6 +172,20 @@ async def open_services(
             await client.aclose()
         await backoffices.aclose()
         await db.aclose()
+
+
+async def warm_up(services: Services) -> None:
+    """Load what the first customer message would otherwise load: the offline router's sentence encoder
+    (1.5 s on a 2-core machine). Loaded on demand, it blocked the event loop inside the first message after
+    every start: that message's answer and staff card came 1.5 s late (the card's 2 s target missed under
+    load), and so did every acknowledgement due meanwhile. Here it loads in a thread, before the platforms
+    deliver messages. Not where nothing is routed: with a model (the encoder is only its fallback) or in a
+    receiver that leaves the answering to workers."""
+    if services.runner.client is not None or services.support.receive_only:
+        return
+    from workflows.offline import semantic
+
+    await asyncio.to_thread(semantic.available)
 
 
 def shell_chat(services: Services, *, user_id: str = "local", thread_id: str | None = None) -> ShellChat:

@@ -21,17 +21,7 @@ from bot.runtime import health_routes
 from storage import cases as case_store
 from storage import lifecycle
 from storage import staff as staff_store
-from storage.models import Message
-from tests.fakes.slack import (
-    APP_TOKEN,
-    BOT_TOKEN,
-    FakeSlack,
-    block_actions,
-    event_callback,
-    message_event,
-    view_submission,
-)
-from tests.harness.slack import slack_socket
+from tests.fakes.slack import FakeSlack
 from tests.harness.staff import (
     CHANNEL,
     CUSTOMER,
@@ -44,7 +34,9 @@ from tests.harness.staff import (
     card_posted,
     card_words,
     cli,
+    rated,
     running,
+    running_socket,
     staff_settings,
 )
 from workflows import telemetry
@@ -110,12 +102,7 @@ async def test_person_request_card_claim_takeover_close_from_cli_and_rating(bot:
     await fake.wait_for("reactions.remove", 2)  # handled: the :eyes: comes off without a reply
     await bot.adapter.idle(timeout=5)
     assert len(fake.thread(CHANNEL, THREAD)) == posts_before
-    async with bot.services.db.session() as s:
-        held = (
-            await s.execute(
-                Message.__table__.select().where(Message.platform_message_id == f"{CHANNEL}:1700000100.000200")
-            )
-        ).one()
+    held = await bot.message("1700000100.000200")
     assert held.status == "taken_over" and held.text == "hello? are you there?"
 
     # Closed from the CLI in another process: the running bot posts the closing message with feedback buttons.
@@ -136,9 +123,8 @@ async def test_person_request_card_claim_takeover_close_from_cli_and_rating(bot:
     async with bot.services.db.session() as s:
         rating = await staff_store.rating_of(s, case.id)
     assert rating is not None and rating.score == 5
-    shown = json.loads(await cli(tmp_path, bot.services.settings, "cases", "show", case.ref, "--json"))
-    rated = [e for e in shown["events"] if e["action"] == "rated"]
-    assert [e["note"] for e in rated] == ["1/5", "5/5"] and rated[-1]["actor"] == f"slack:{CUSTOMER}"
+    ratings = await rated(tmp_path, bot.services.settings, case.ref)
+    assert [e["note"] for e in ratings] == ["1/5", "5/5"] and ratings[-1]["actor"] == f"slack:{CUSTOMER}"
     assert len(bot.cards()) == 1  # one card for the case, all along
     metrics = generate_latest(telemetry.REGISTRY).decode()  # what /metrics serves
     for name in (
@@ -215,71 +201,77 @@ async def test_staff_writing_in_the_thread_takes_it_over(bot: StaffHarness) -> N
 
 # --- Socket Mode ---------------------------------------------------------------------------------
 async def test_buttons_and_modals_over_socket_mode(make_settings: Any, fake: FakeSlack) -> None:
-    settings = make_settings(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SUPPORTBOT_SLACK_API_URL=fake.base_url,
-        SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
-        SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL,
-    )
-    async with slack_socket(settings, fake) as h:
-        stop = asyncio.Event()
-        loop = asyncio.create_task(h.services.staff.run(stop))
-        try:
-            event = event_callback(message_event("I need to speak to a human please", ts=THREAD, channel=CHANNEL))
-            await fake.send_envelope(event)
-            await fake.wait_until(lambda: len(fake.in_channel(STAFF_CHANNEL)) == 1, timeout=CARD_WITHIN_S + 1)
-            [card] = fake.in_channel(STAFF_CHANNEL)
-            [(_, ref)] = [a for a in button_actions(card) if a[0] == "case_claim"]
+    async with running_socket(staff_settings(make_settings, fake, socket=True), fake) as bot:
+        await bot.say("I need to speak to a human please", ts=THREAD)
+        await fake.wait_until(lambda: len(bot.cards()) == 1, timeout=CARD_WITHIN_S + 1)
+        card, case = await card_posted(bot)
+        refused = await bot.click("case_claim", case.ref, user=CUSTOMER, message_ts=card["ts"])
+        assert set(refused) == {"envelope_id"}  # a plain acknowledgement
+        assert "only the support team" in (await bot.response(1))["text"]
+        await bot.click("case_claim", case.ref, user=STAFF, message_ts=card["ts"])
+        [update] = await fake.wait_for("chat.update")
+        assert f"Claimed by <@{STAFF}>" in card_words(update.args)
 
-            refused = await fake.send_envelope(
-                block_actions(
-                    "case_claim",
-                    ref,
-                    user=CUSTOMER,
-                    channel=STAFF_CHANNEL,
-                    message_ts=card["ts"],
-                    response_url=fake.response_url(),
-                ),
-                type="interactive",
-            )
-            assert (await fake.wait_ack(refused)) == {"envelope_id": refused}
-            assert "only the support team" in (await fake.wait_responses(1))[0]["text"]
-            claim = await fake.send_envelope(
-                block_actions(
-                    "case_claim",
-                    ref,
-                    user=STAFF,
-                    channel=STAFF_CHANNEL,
-                    message_ts=card["ts"],
-                    response_url=fake.response_url(),
-                ),
-                type="interactive",
-            )
-            await fake.wait_ack(claim)
-            [update] = await fake.wait_for("chat.update")
-            assert f"Claimed by <@{STAFF}>" in card_words(update.args)
+        answered = await bot.submit("case_note", case.ref, {"note_b": {"note_a": ""}})
+        assert answered["payload"] == {"response_action": "errors", "errors": {"note_b": "Write the note first."}}
+        await bot.submit("case_close", case.ref, {"reason_b": {"reason_a": "sorted by phone"}})
+        await fake.wait_until(lambda: any(button_actions(m) for m in fake.thread(CHANNEL, THREAD)))
+        assert (await bot.case()).status == "closed"
 
-            empty = view_submission(
-                "case_note", {"note_b": {"note_a": ""}}, user=STAFF, private_metadata=json.dumps({"ref": ref})
-            )
-            answered = await fake.wait_ack(
-                await fake.send_envelope(empty, type="interactive", accepts_response_payload=True)
-            )
-            assert answered["payload"] == {"response_action": "errors", "errors": {"note_b": "Write the note first."}}
-            close = view_submission(
-                "case_close",
-                {"reason_b": {"reason_a": "sorted by phone"}},
-                user=STAFF,
-                private_metadata=json.dumps({"ref": ref}),
-            )
-            await fake.wait_ack(await fake.send_envelope(close, type="interactive", accepts_response_payload=True))
-            await fake.wait_until(lambda: any(button_actions(m) for m in fake.thread(CHANNEL, THREAD)))
-            async with h.services.db.session() as s:
-                assert (await case_store.get_case(s, ref)).status == "closed"  # type: ignore[union-attr]
-        finally:
-            stop.set()
-            await loop
+
+async def test_takeover_close_from_cli_and_rating_over_socket_mode_across_a_restart(
+    make_settings: Any, fake: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rest of the loop over the websocket, with the bot restarted after the claim: the new process
+    keeps the thread quiet, delivers the close made by the CLI and stores the customer's rating, and the
+    case still has its one card, updated in place."""
+    caplog.set_level(logging.INFO)
+    settings = staff_settings(make_settings, fake, socket=True)
+    async with running_socket(settings, fake) as bot:
+        async with asyncio.timeout(CARD_WITHIN_S):  # from the customer's message to the card
+            await bot.say("I want to talk to a person please", ts=THREAD)
+            await fake.wait_until(lambda: len(bot.cards()) == 1)
+        card, case = await card_posted(bot)
+        await bot.click("case_claim", case.ref, user=STAFF, message_ts=card["ts"])
+        assert "claimed" in (await bot.response(1))["text"]
+        await fake.wait_until(lambda: len(fake.thread(CHANNEL, THREAD)) == 2)  # the hand-off reply, who took it
+        await bot.adapter.idle(timeout=5)
+
+    async with running_socket(settings, fake) as bot:  # a restart on the same database
+        assert fake.connections == 2
+        # The customer's next message is stored, not answered (and the customer is not told again who has it).
+        await bot.say("hello? are you there?", ts="1700000100.000200", thread_ts=THREAD)
+        await fake.wait_for("reactions.remove", 2)  # handled: the :eyes: comes off without a reply
+        await bot.adapter.idle(timeout=5)
+        assert len(fake.thread(CHANNEL, THREAD)) == 2
+        held = await bot.message("1700000100.000200")
+        assert held.status == "taken_over" and held.text == "hello? are you there?"
+
+        # Closed from the CLI in another process: this bot posts the closing message with feedback buttons.
+        await cli(tmp_path, settings, "cases", "close", case.ref, "--reason", "refund issued")
+        await fake.wait_until(lambda: len(fake.thread(CHANNEL, THREAD)) == 3, timeout=10)
+        closing = fake.thread(CHANNEL, THREAD)[-1]
+        assert case.ref in closing["text"] and "refund issued" not in closing["text"]
+        assert button_actions(closing) == [("rate", f"{case.ref}:5"), ("rate", f"{case.ref}:1")]
+        await fake.wait_until(lambda: "refund issued" in card_words(bot.cards()[0]))  # the card, in place
+
+        # The customer's click in the thread, over the websocket, is stored; nobody else's is.
+        rate = {"message_ts": closing["ts"], "channel": CHANNEL}
+        await bot.click("rate", f"{case.ref}:5", user=OTHER, **rate)
+        assert "Only the customer" in (await bot.response(2))["text"]
+        await bot.click("rate", f"{case.ref}:1", user=CUSTOMER, **rate)
+        assert "Thanks" in (await bot.response(3))["text"]
+        ratings = await rated(tmp_path, settings, case.ref)
+        assert [(e["note"], e["actor"]) for e in ratings] == [("1/5", f"slack:{CUSTOMER}")]
+
+        for _ in range(3):  # more rounds of the new process's staff loop post nothing more
+            await bot.services.staff.tick()
+        async with bot.services.db.session() as s:
+            assert await staff_store.count_cards(s, case.id) == 1
+        assert [c["ts"] for c in bot.cards()] == [card["ts"]]
+        assert {u.args["ts"] for u in fake.calls_to("chat.update")} == {card["ts"]}
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors
 
 
 async def test_takeover_off_keeps_the_bot_answering(make_settings: Any, fake: FakeSlack) -> None:

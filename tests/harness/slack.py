@@ -15,7 +15,7 @@ from aiohttp import web
 
 from adapters.slack import SlackAdapter
 from bot.runtime import slack_adapter
-from bot.wiring import Services, open_services
+from bot.wiring import Services, open_services, warm_up
 from storage import cases as case_store
 from storage.cases import CaseFilter
 from tests.fakes.slack import FakeSlack, event_callback, form_body, signed_headers, slash_command
@@ -75,6 +75,7 @@ async def slack_http(settings: Any, fake: FakeSlack, *, llm: LLMClient | None = 
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await warm_up(services)  # as `supportbot run` does before the platforms start
         await adapter.start()
         try:
             async with aiohttp.ClientSession() as http:
@@ -99,9 +100,11 @@ class SlackSocket:
 async def slack_socket(settings: Any, fake: FakeSlack) -> AsyncIterator[SlackSocket]:
     async with open_services(settings) as services:
         adapter = slack_adapter(services, mode="socket")
+        opened = fake.connections  # a restart: the last process's websocket may not be gone from the fake yet
+        await warm_up(services)
         await adapter.start()
         try:
-            await fake.wait_connected()
+            await fake.wait_connections(opened + 1)
             yield SlackSocket(services, adapter, fake)
         finally:
             await adapter.stop()

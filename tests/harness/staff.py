@@ -1,6 +1,7 @@
-"""The staff loop driven for tests: the bot as `supportbot run --slack --slack-mode http` wires it (the
-Slack adapter behind its HTTP route, the staff loop running), signed clicks and modal submits, the CLI as
-another process, and a clock the test moves."""
+"""The staff loop driven for tests: the bot as `supportbot run --slack` wires it, in HTTP mode (the Slack
+adapter behind its HTTP route: signed messages, clicks and modal submits) or in Socket Mode (the same sent
+as envelopes over the fake's websocket), the staff loop running; the CLI as another process, and a clock
+the test moves."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ import aiohttp
 from adapters.slack import SlackAdapter
 from bot.wiring import Services
 from storage import cases as case_store
-from storage.models import utcnow
+from storage.models import Message, utcnow
 from tests.fakes.slack import (
+    APP_TOKEN,
     BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlack,
@@ -31,7 +33,7 @@ from tests.fakes.slack import (
     signed_headers,
     view_submission,
 )
-from tests.harness.slack import slack_http
+from tests.harness.slack import slack_http, slack_socket
 from tests.support import command_line, environment
 
 CHANNEL, STAFF_CHANNEL, CUSTOMER, STAFF, OTHER = "CSUPPORT", "CSTAFF", "UCUST", "USTAFF", "UOTHER"
@@ -40,41 +42,12 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass
-class StaffHarness:
+class StaffBot:
+    """What a test reads of the running bot, whichever way Slack reaches it."""
+
     services: Services
     adapter: SlackAdapter
     fake: FakeSlack
-    url: str
-    http: aiohttp.ClientSession
-
-    async def post(self, body: str, content_type: str) -> tuple[int, str, float]:
-        started = time.perf_counter()
-        async with self.http.post(
-            self.url, data=body.encode(), headers=signed_headers(body, content_type=content_type)
-        ) as response:
-            return response.status, await response.text(), time.perf_counter() - started
-
-    async def say(self, text: str, *, ts: str, thread_ts: str | None = None, user: str = CUSTOMER) -> None:
-        body = json.dumps(event_callback(message_event(text, ts=ts, thread_ts=thread_ts, user=user, channel=CHANNEL)))
-        status, _, _ = await self.post(body, "application/json")
-        assert status == 200
-
-    async def click(self, action: str, value: str, *, user: str, message_ts: str = "") -> tuple[int, str, float]:
-        payload = block_actions(
-            action,
-            value,
-            user=user,
-            channel=STAFF_CHANNEL,
-            message_ts=message_ts,
-            response_url=self.fake.response_url(),
-        )
-        return await self.post(interactive_body(payload), FORM)
-
-    async def submit(
-        self, callback_id: str, ref: str, values: dict[str, dict[str, str]], *, user: str = STAFF
-    ) -> tuple[int, str, float]:
-        payload = view_submission(callback_id, values, user=user, private_metadata=json.dumps({"ref": ref}))
-        return await self.post(interactive_body(payload), FORM)
 
     async def case(self, ref: str | None = None) -> Any:
         async with self.services.db.session() as s:
@@ -89,12 +62,85 @@ class StaffHarness:
     async def response(self, count: int) -> dict[str, Any]:
         return (await self.fake.wait_responses(count))[count - 1]
 
+    async def message(self, ts: str) -> Any:
+        """The stored row of the customer's message `ts` in the support channel."""
+        async with self.services.db.session() as s:
+            key = Message.platform_message_id == f"{CHANNEL}:{ts}"
+            return (await s.execute(Message.__table__.select().where(key))).one()
 
-def staff_settings(make_settings: Any, fake: FakeSlack, **overrides: str) -> Any:
-    """Slack in HTTP mode with a staff channel, a staff member and a staff group."""
+
+@dataclass
+class StaffHarness(StaffBot):
+    """HTTP mode: Slack's signed posts to the bot's /slack/events."""
+
+    url: str
+    http: aiohttp.ClientSession
+
+    async def post(self, body: str, content_type: str) -> tuple[int, str, float]:
+        started = time.perf_counter()
+        async with self.http.post(
+            self.url, data=body.encode(), headers=signed_headers(body, content_type=content_type)
+        ) as response:
+            return response.status, await response.text(), time.perf_counter() - started
+
+    async def say(self, text: str, *, ts: str, thread_ts: str | None = None, user: str = CUSTOMER) -> None:
+        status, _, _ = await self.post(json.dumps(_said(text, ts, thread_ts, user)), "application/json")
+        assert status == 200
+
+    async def click(
+        self, action: str, value: str, *, user: str, message_ts: str = "", channel: str = STAFF_CHANNEL
+    ) -> tuple[int, str, float]:
+        payload = _clicked(self.fake, action, value, user, message_ts, channel)
+        return await self.post(interactive_body(payload), FORM)
+
+    async def submit(
+        self, callback_id: str, ref: str, values: dict[str, dict[str, str]], *, user: str = STAFF
+    ) -> tuple[int, str, float]:
+        return await self.post(interactive_body(_submitted(callback_id, ref, values, user)), FORM)
+
+
+@dataclass
+class SocketStaffHarness(StaffBot):
+    """Socket Mode: the same as envelopes over the fake's websocket; each returns bolt's acknowledgement."""
+
+    async def say(self, text: str, *, ts: str, thread_ts: str | None = None, user: str = CUSTOMER) -> dict[str, Any]:
+        return await self.fake.wait_ack(await self.fake.send_envelope(_said(text, ts, thread_ts, user)))
+
+    async def click(
+        self, action: str, value: str, *, user: str, message_ts: str = "", channel: str = STAFF_CHANNEL
+    ) -> dict[str, Any]:
+        payload = _clicked(self.fake, action, value, user, message_ts, channel)
+        return await self.fake.wait_ack(await self.fake.send_envelope(payload, type="interactive"))
+
+    async def submit(
+        self, callback_id: str, ref: str, values: dict[str, dict[str, str]], *, user: str = STAFF
+    ) -> dict[str, Any]:
+        payload = _submitted(callback_id, ref, values, user)
+        envelope = await self.fake.send_envelope(payload, type="interactive", accepts_response_payload=True)
+        return await self.fake.wait_ack(envelope)
+
+
+# What Slack sends for a customer's message, a click and a modal submit, in either mode.
+def _said(text: str, ts: str, thread_ts: str | None, user: str) -> dict[str, Any]:
+    return event_callback(message_event(text, ts=ts, thread_ts=thread_ts, user=user, channel=CHANNEL))
+
+
+def _clicked(fake: FakeSlack, action: str, value: str, user: str, message_ts: str, channel: str) -> dict[str, Any]:
+    return block_actions(
+        action, value, user=user, channel=channel, message_ts=message_ts, response_url=fake.response_url()
+    )
+
+
+def _submitted(callback_id: str, ref: str, values: dict[str, dict[str, str]], user: str) -> dict[str, Any]:
+    return view_submission(callback_id, values, user=user, private_metadata=json.dumps({"ref": ref}))
+
+
+def staff_settings(make_settings: Any, fake: FakeSlack, *, socket: bool = False, **overrides: str) -> Any:
+    """Slack in HTTP mode (Socket Mode with `socket`) with a staff channel, a staff member and a staff group."""
+    credentials = {"SLACK_APP_TOKEN": APP_TOKEN} if socket else {"SLACK_SIGNING_SECRET": SIGNING_SECRET}
     return make_settings(
         SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        **credentials,
         SUPPORTBOT_SLACK_API_URL=fake.base_url,
         SUPPORTBOT_STAFF_SLACK_USER_IDS=STAFF,
         SUPPORTBOT_SLACK_STAFF_CHANNEL=STAFF_CHANNEL,
@@ -123,6 +169,13 @@ async def running(settings: Any, fake: FakeSlack) -> AsyncIterator[StaffHarness]
         yield StaffHarness(h.services, h.adapter, fake, h.url, h.http)
 
 
+@asynccontextmanager
+async def running_socket(settings: Any, fake: FakeSlack) -> AsyncIterator[SocketStaffHarness]:
+    """The bot as `supportbot run --slack` wires it in Socket Mode: adapter connected, staff loop."""
+    async with slack_socket(settings, fake) as h, staff_loop(h.services):
+        yield SocketStaffHarness(h.services, h.adapter, fake)
+
+
 async def cli(tmp_path: Path, settings: Any, *args: str) -> str:
     """`supportbot …` as another process on the bot's database."""
     env = environment(tmp_path, SUPPORTBOT_DATABASE_URL=settings.database_url)
@@ -133,6 +186,12 @@ async def cli(tmp_path: Path, settings: Any, *args: str) -> str:
         out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     return out.decode()
+
+
+async def rated(tmp_path: Path, settings: Any, ref: str) -> list[dict[str, Any]]:
+    """The `rated` events of a case as `supportbot cases show REF --json` (another process) lists them."""
+    shown = json.loads(await cli(tmp_path, settings, "cases", "show", ref, "--json"))
+    return [e for e in shown["events"] if e["action"] == "rated"]
 
 
 def button_actions(message: dict[str, Any]) -> list[tuple[str, str]]:
@@ -148,7 +207,7 @@ def card_words(message: dict[str, Any]) -> str:
     return json.dumps(message.get("blocks"), ensure_ascii=False)
 
 
-async def card_posted(bot: StaffHarness) -> tuple[dict[str, Any], Any]:
+async def card_posted(bot: StaffBot) -> tuple[dict[str, Any], Any]:
     await bot.fake.wait_until(lambda: len(bot.cards()) >= 1, timeout=5)
     [card] = bot.cards()
     return card, await bot.case()
