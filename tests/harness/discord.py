@@ -11,7 +11,7 @@ from typing import Any
 from adapters.discord import DiscordAdapter
 from bot.commands.registry import Command
 from bot.runtime import discord_adapter
-from bot.wiring import Services, open_services
+from bot.wiring import Services, open_services, warm_up
 from storage import cases as case_store
 from storage.cases import CaseFilter
 from tests.fakes.discord import BOT_TOKEN, STAFF_ROLE, SUPPORT_CHANNEL, FakeDiscord, message_payload
@@ -67,6 +67,7 @@ async def discord_bot(
         for command in commands:  # before start: the command tree is built at login
             services.registry.add(command)
         adapter = discord_adapter(services, guild_ready_timeout=READY_TIMEOUT, connect_timeout_s=10)
+        await warm_up(services)  # as `supportbot run` does before the platforms start
         await adapter.start()
         try:
             yield DiscordHarness(services, adapter, fake)
