@@ -17,6 +17,14 @@ from .statements import affected, dialect_of
 
 # Built once, as the inbox's statements are (see statements.py): claiming a message loads no ORM object.
 _messages = cast(Table, Message.__table__)
+# A claimed message: in processing by `b_worker` until `b_until`, one more attempt.
+_CLAIMED: dict[str, Any] = {
+    "status": "processing",
+    "claimed_by": bindparam("b_worker"),
+    "claimed_until": bindparam("b_until"),
+    "attempts": _messages.c.attempts + 1,
+    "updated_at": bindparam("b_now"),
+}
 _CLAIM = (
     update(_messages)
     .where(
@@ -26,13 +34,7 @@ _CLAIM = (
             (_messages.c.status == "processing") & (_messages.c.claimed_until < bindparam("b_now")),
         ),
     )
-    .values(
-        status="processing",
-        claimed_by=bindparam("b_worker"),
-        claimed_until=bindparam("b_until"),
-        attempts=_messages.c.attempts + 1,
-        updated_at=bindparam("b_now"),
-    )
+    .values(**_CLAIMED)
 )
 
 
@@ -71,13 +73,7 @@ def _claim_waiting_statement(dialect: str, platforms: tuple[str, ...]) -> Any:
     return (
         update(_messages)
         .where(_messages.c.id.in_(pick.scalar_subquery()))
-        .values(
-            status="processing",
-            claimed_by=bindparam("b_worker"),
-            claimed_until=bindparam("b_until"),
-            attempts=_messages.c.attempts + 1,
-            updated_at=bindparam("b_now"),
-        )
+        .values(**_CLAIMED)
         .returning(_messages.c.id, _messages.c.conversation_id)
     )
 
