@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from adapters.platform import Outbound, Platform
 from adapters.recent import Recent
-from storage import inbox
+from storage import inbox, inbox_claims
 from storage.db import Database
 from workflows import telemetry
 
@@ -58,7 +58,7 @@ class QueueNotices:
             return
         try:  # one notice per message across processes, none once some process is answering it
             async with self.db.write() as s:
-                if not await inbox.claim_queue_notice(s, message_id, worker=self.worker_id):
+                if not await inbox_claims.claim_queue_notice(s, message_id, worker=self.worker_id):
                     return
         except Exception:
             _log.warning("message %s: could not record its queue notice; posting it", message_id)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.platform import Inbound, Platform
-from storage import case_answers, inbox
+from storage import case_answers, inbox, inbox_claims
 from storage import languages as language_store
 from storage.db import Database
 from storage.models import Message
@@ -222,7 +222,7 @@ class SupportService:
         return HandleOutcome(result=reply.answer, message_id=message_id)
 
     async def _claim(self, session: AsyncSession, message_id: int) -> Loaded | None:
-        claimed = await inbox.claim_message(session, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
+        claimed = await inbox_claims.claim_message(session, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
         # The first reads share the claim's transaction: one transaction fewer per message.
         return await self._claimed(session, message_id) if claimed else None
 
@@ -327,7 +327,7 @@ class SupportService:
     async def _release(self, message_id: int, error: str) -> None:
         try:
             async with self.db.write() as s:
-                await inbox.release_message(s, message_id, error=error)
+                await inbox_claims.release_message(s, message_id, error=error)
         except Exception:  # the claim's lease runs out instead
             _log.warning("message %s could not be released; retried when its claim expires", message_id)
 
@@ -342,7 +342,7 @@ class SupportService:
             return 0
         await self.release_dead_claims()
         async with self.db.session() as s:
-            rows = await inbox.unfinished_messages(s, platforms=platforms or tuple(self.platforms))
+            rows = await inbox_claims.unfinished_messages(s, platforms=platforms or tuple(self.platforms))
             conversations = {r.conversation_id: await inbox.get_conversation(s, r.conversation_id) for r in rows}
         jobs = []
         for row in rows:  # given-up messages and those waiting out their backoff are not among them
@@ -356,9 +356,9 @@ class SupportService:
 
     async def claim_waiting(self, *, limit: int) -> list[Loaded]:
         """A worker process's batch: up to `limit` waiting messages of this service's platforms, claimed in
-        one statement, in conversation order (see `inbox.claim_waiting`), and read in the same transaction."""
+        one statement, in conversation order (see `inbox_claims.claim_waiting`), and read in the same transaction."""
         async with self.db.write() as s:
-            claimed = await inbox.claim_waiting(
+            claimed = await inbox_claims.claim_waiting(
                 s, worker=self.worker_id, lease_s=CLAIM_LEASE_S, limit=limit, platforms=tuple(self.platforms)
             )
             rows = await inbox.load_inbound_many(s, [message_id for message_id, _ in claimed])
@@ -378,10 +378,10 @@ class SupportService:
         waiting out their lease: a restart answers them at once. Claims of other hosts wait for their lease."""
 
         async def release(s: AsyncSession, message_id: int, worker: str) -> bool:
-            return await inbox.release_message(s, message_id, error="worker died", worker=worker)
+            return await inbox_claims.release_message(s, message_id, error="worker died", worker=worker)
 
         released = await leases.release_dead_claims(
-            self.db, me=self.worker_id, claims=inbox.claims_with_prefix, release=release
+            self.db, me=self.worker_id, claims=inbox_claims.claims_with_prefix, release=release
         )
         if released:
             _log.info("released %d messages claimed by workers of this host that are gone", released)
@@ -390,7 +390,7 @@ class SupportService:
     async def renew_claims(self) -> int:
         """Extend the leases of the messages this service is working on; returns how many."""
         async with self.db.write() as s:
-            return await inbox.extend_claims(s, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
+            return await inbox_claims.extend_claims(s, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
 
     async def drain(self, *, timeout_s: float) -> bool:
         """Wait (bounded) for messages in flight; what is left stays in the inbox for the next start.

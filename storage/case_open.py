@@ -12,7 +12,7 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .cases import OPEN_STATUSES, new_ref
+from .cases import OPEN_STATUSES, new_ref, opens_needing_staff
 from .models import Case, CaseEvent
 from .statements import PerDialect
 
@@ -25,7 +25,7 @@ class CaseSpec:
     task_key: str
     details: dict[str, Any]
     subject_key: str | None = None
-    needs_staff: bool = False
+    needs_staff: bool = False  # flagged by its worker or back office; a staff kind needs staff anyway
     ref: str | None = None  # decided beforehand (sent to a back office); a new one when None
 
 
@@ -123,6 +123,7 @@ async def open_cases(
             open_by_subject.setdefault((row.kind, row.subject_key or ""), CaseRow.of(row))
     results: list[tuple[CaseRow, bool]] = []
     new: dict[str, dict[str, Any]] = {}  # task key → the new case's columns
+    flagged = {s.task_key for s in specs if s.needs_staff}  # by the task itself (its created event says so)
     for spec in specs:
         found = existing.get(spec.task_key)
         if found is None and spec.subject_key is not None:
@@ -141,7 +142,7 @@ async def open_cases(
             "message_id": message_id,
             "task_key": spec.task_key,
             "subject_key": spec.subject_key,
-            "needs_staff": spec.needs_staff,
+            "needs_staff": opens_needing_staff(spec.kind, flagged=spec.needs_staff),
             "assignee": None,
             "details": _filled(spec.details, ref),
         }
@@ -169,9 +170,9 @@ async def open_cases(
                     "case_id": ids[key],
                     "action": "created",
                     "actor": actor,
-                    "note": "flagged for staff" if values["needs_staff"] else None,
+                    "note": "flagged for staff" if key in flagged else None,
                 }
-                for key, values in new.items()
+                for key in new
                 if key in ids
             ],
         )
@@ -244,7 +245,7 @@ async def _open_one(
             task_key=spec.task_key,
             subject_key=spec.subject_key,
             details=_filled(spec.details, ref),
-            needs_staff=spec.needs_staff,
+            needs_staff=opens_needing_staff(spec.kind, flagged=spec.needs_staff),
         )
         try:
             async with session.begin_nested():

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Case, CaseEvent, Message, PendingTask
@@ -145,16 +145,28 @@ async def case_messages(
 # --- the staff queue -----------------------------------------------------------------------------
 
 STAFF_KINDS = ("human", "technical")  # a hand-off, or a problem the bot cannot fix, always needs a person
+# The one definition of the staff queue: flagged cases that are not finished. The flag is set when a case
+# of a staff kind is opened (`opens_needing_staff`), and later by whatever brings a case to staff, so no
+# reader asks about kinds. In the words of the partial index ix_cases_queue (migration 0004), so that
+# SQLite and PostgreSQL can prove the index applies to every query with this condition.
+STAFF_QUEUE_WHERE = text("needs_staff = true AND status IN ('open', 'in_progress')")
 
 
-def _needs_staff(query: Any) -> Any:
-    return query.where(Case.status.in_(OPEN_STATUSES), or_(Case.needs_staff.is_(True), Case.kind.in_(STAFF_KINDS)))
+def opens_needing_staff(kind: str, *, flagged: bool) -> bool:
+    """Whether a case opens with `needs_staff` set: its worker or back office flagged it, or it is of a
+    staff kind."""
+    return flagged or kind in STAFF_KINDS
 
 
 async def staff_queue(session: AsyncSession, *, limit: int | None = 50, offset: int = 0) -> tuple[list[Case], int]:
     """Open cases that need staff: unclaimed first, then oldest first. Returns (page, total)."""
-    query = _needs_staff(select(Case)).order_by(Case.assignee.is_not(None), Case.created_at, Case.id).offset(offset)
+    query = (
+        select(Case)
+        .where(STAFF_QUEUE_WHERE)
+        .order_by(Case.assignee.is_not(None), Case.created_at, Case.id)
+        .offset(offset)
+    )
     if limit is not None:
         query = query.limit(limit)
-    total = int((await session.execute(_needs_staff(select(func.count()).select_from(Case)))).scalar_one())
+    total = int((await session.execute(select(func.count()).select_from(Case).where(STAFF_QUEUE_WHERE))).scalar_one())
     return list((await session.execute(query)).scalars()), total

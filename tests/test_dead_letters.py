@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from storage import dead_letters, inbox, migrate
+from storage import dead_letters, inbox, inbox_claims, migrate
 from storage.db import Database
 from storage.models import utcnow
 
@@ -29,7 +29,7 @@ async def _failed_once(db: Database, mid: str, *, give_up: bool, retry_in_s: flo
             text=f"help with {mid}",
         )
     async with db.write() as s:
-        assert await inbox.claim_message(s, stored.id, worker="w1", lease_s=60)
+        assert await inbox_claims.claim_message(s, stored.id, worker="w1", lease_s=60)
     async with db.write() as s:
         assert await dead_letters.record_failure(
             s,
@@ -53,7 +53,7 @@ async def test_a_failed_attempt_waits_out_its_backoff(db_url: str) -> None:
         waiting = await _failed_once(db, "m1", give_up=False, retry_in_s=60)
         due = await _failed_once(db, "m2", give_up=False, retry_in_s=-1)
         async with db.session() as s:
-            assert [m.id for m in await inbox.unfinished_messages(s)] == [due]
+            assert [m.id for m in await inbox_claims.unfinished_messages(s)] == [due]
             assert await inbox.count_unfinished(s) == 2  # both still to be answered
             assert (await inbox.get_message(s, waiting)).status == "received"  # type: ignore[union-attr]
     finally:
@@ -66,7 +66,7 @@ async def test_a_given_up_message_is_kept_and_never_picked_up_again(db_url: str)
         await migrate.upgrade(db)
         gone = await _failed_once(db, "m1", give_up=True)
         async with db.session() as s:
-            assert await inbox.unfinished_messages(s) == [] and await inbox.count_unfinished(s) == 0
+            assert await inbox_claims.unfinished_messages(s) == [] and await inbox.count_unfinished(s) == 0
             [letter] = await dead_letters.dead_letters(s)
             assert letter.id == gone and letter.error == "SlackApiError: channel_not_found" and letter.attempts == 1
             assert await dead_letters.count_dead_letters(s) == 1
@@ -107,7 +107,7 @@ def test_inbox_failed_and_retry_from_the_terminal(cli: Any) -> None:
         db = Database(cli.db_url)
         try:
             async with db.session() as s:
-                return [(m.status, m.attempts) for m in await inbox.unfinished_messages(s)]
+                return [(m.status, m.attempts) for m in await inbox_claims.unfinished_messages(s)]
         finally:
             await db.aclose()
 
@@ -192,7 +192,7 @@ async def test_a_failing_delivery_gets_a_bounded_number_of_attempts(services: An
     async with services.db.session() as s:
         [letter] = await dead_letters.dead_letters(s)
         assert letter.attempts == 3 and "HTTP 503" in letter.error
-        assert await inbox.unfinished_messages(s) == []
+        assert await inbox_claims.unfinished_messages(s) == []
     [case] = await _staff_cases(services)
     assert "failed 3 time(s)" in case.details["reason"] and "HTTP 503" in case.details["reason"]
 
@@ -250,8 +250,8 @@ async def test_a_message_whose_worker_keeps_dying_is_given_up(services: Any) -> 
         )
     for worker in ("dead1", "dead2"):
         async with services.db.write() as s:
-            assert await inbox.claim_message(s, stored.id, worker=worker, lease_s=60)
-            assert await inbox.release_message(s, stored.id, error="worker died", worker=worker)
+            assert await inbox_claims.claim_message(s, stored.id, worker=worker, lease_s=60)
+            assert await inbox_claims.release_message(s, stored.id, error="worker died", worker=worker)
     await services.support.resume()
     assert tried == []  # not tried a third time: given up
     async with services.db.session() as s:

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import select, update
 
-from storage import dead_letters, inbox, migrate
+from storage import dead_letters, inbox, inbox_claims, migrate
 from storage.db import Database
 from storage.models import Message, utcnow
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, Call, FakeSlack, event_callback, message_event, signed_headers
@@ -43,16 +43,18 @@ async def test_a_batch_claim_takes_each_message_once_and_a_conversation_in_order
         second = await _store(db, "t1", 2)  # the same conversation: waits for the first to be answered
         other = await _store(db, "t2", 1)
         async with db.write() as s:
-            a = await inbox.claim_waiting(s, worker="a", lease_s=60, limit=1, platforms=("slack",))
+            a = await inbox_claims.claim_waiting(s, worker="a", lease_s=60, limit=1, platforms=("slack",))
         async with db.write() as s:
-            b = await inbox.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",))
-            none_for_discord = await inbox.claim_waiting(s, worker="c", lease_s=60, limit=10, platforms=("discord",))
+            b = await inbox_claims.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",))
+            none_for_discord = await inbox_claims.claim_waiting(
+                s, worker="c", lease_s=60, limit=10, platforms=("discord",)
+            )
         assert [m for m, _ in a] == [first] and [m for m, _ in b] == [other] and none_for_discord == []
         async with db.write() as s:
-            assert await inbox.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",)) == []
+            assert await inbox_claims.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",)) == []
             await inbox.finish_message(s, first, status="replied")
         async with db.write() as s:
-            later = await inbox.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",))
+            later = await inbox_claims.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",))
         assert [m for m, _ in later] == [second]
         async with db.session() as s:
             claimed_by = {m: w for m, w in (await s.execute(select(Message.id, Message.claimed_by))).all()}
@@ -68,14 +70,14 @@ async def test_a_batch_claim_leaves_a_message_in_its_backoff(db_url: str) -> Non
     try:
         failed = await _store(db, "t1", 1)
         async with db.write() as s:
-            assert await inbox.claim_message(s, failed, worker="a", lease_s=60)
+            assert await inbox_claims.claim_message(s, failed, worker="a", lease_s=60)
             retry_at = utcnow() + timedelta(minutes=5)
             assert await dead_letters.record_failure(s, failed, error="boom", give_up=False, retry_at=retry_at)
         async with db.write() as s:
-            assert await inbox.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",)) == []
+            assert await inbox_claims.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",)) == []
             await s.execute(update(Message).where(Message.id == failed).values(next_attempt_at=utcnow()))
         async with db.write() as s:
-            due = await inbox.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",))
+            due = await inbox_claims.claim_waiting(s, worker="b", lease_s=60, limit=10, platforms=("slack",))
         assert [m for m, _ in due] == [failed]
     finally:
         await db.aclose()

@@ -20,7 +20,7 @@ from adapters.memory import MemoryPlatform
 from adapters.platform import Inbound, Outbound
 from bot.queue_notice import QUEUE_NOTICE
 from bot.wiring import open_services
-from storage import inbox
+from storage import inbox, inbox_claims
 from workflows import telemetry
 from workflows.llm.base import LLMRequest
 from workflows.llm.scripted import FunctionLLM
@@ -235,11 +235,11 @@ async def test_a_long_running_message_keeps_its_claim(make_settings: Any) -> Non
                 update(Message).where(Message.role == "customer").values(claimed_until=utcnow() - timedelta(seconds=1))
             )
         async with services.db.session() as s:
-            assert len(await inbox.unfinished_messages(s)) == 1  # up for grabs without a renewal
+            assert len(await inbox_claims.unfinished_messages(s)) == 1  # up for grabs without a renewal
 
         assert await services.support.renew_claims() == 1
         async with services.db.session() as s:
-            assert await inbox.unfinished_messages(s) == []
+            assert await inbox_claims.unfinished_messages(s) == []
         assert await other.resume() == 0
         assert len(plans) == 1  # the other service did not start on it
 

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy import text
 
-from storage import case_open, inbox, migrate
+from storage import case_open, inbox, inbox_claims, migrate
 from storage import cases as case_store
 from storage.case_open import CaseSpec
 from storage.db import Database
@@ -66,9 +66,9 @@ async def test_claim_is_exclusive_until_the_lease_expires(db_url: str) -> None:
     try:
         message, _ = await _message(db)
         async with db.write() as s:
-            assert await inbox.claim_message(s, message.id, worker="a", lease_s=60)
+            assert await inbox_claims.claim_message(s, message.id, worker="a", lease_s=60)
         async with db.write() as s:
-            assert not await inbox.claim_message(s, message.id, worker="b", lease_s=60)
+            assert not await inbox_claims.claim_message(s, message.id, worker="b", lease_s=60)
         async with db.write() as s:  # worker a died: its lease is in the past
             from datetime import UTC, datetime
 
@@ -77,9 +77,9 @@ async def test_claim_is_exclusive_until_the_lease_expires(db_url: str) -> None:
             row = await s.get(Message, message.id)
             row.claimed_until = datetime(2000, 1, 1, tzinfo=UTC)
         async with db.session() as s:
-            assert [m.id for m in await inbox.unfinished_messages(s)] == [message.id]
+            assert [m.id for m in await inbox_claims.unfinished_messages(s)] == [message.id]
         async with db.write() as s:
-            assert await inbox.claim_message(s, message.id, worker="b", lease_s=60)
+            assert await inbox_claims.claim_message(s, message.id, worker="b", lease_s=60)
     finally:
         await db.aclose()
 

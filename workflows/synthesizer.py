@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
+from .backoffice.simulated_words import return_steps, value
 from .clarify import CHOICES
 from .llm.base import LLMRequest
 from .llm.runner import StepRunner, Tally
-from .phrasebook import LANGUAGES, choice_label, phrases, return_steps, value, variant
+from .phrasebook import LANGUAGES, choice_label, phrases, variant
 from .text import defuse
 from .types import CaseSummary, GeneralAnswer, PendingSummary, Route
 

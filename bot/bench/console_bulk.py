@@ -12,7 +12,7 @@ from typing import cast
 
 from sqlalchemy import Table, func, insert, select
 
-from storage.cases import REF_PREFIXES
+from storage.cases import REF_PREFIXES, opens_needing_staff
 from storage.db import Database
 from storage.models import Case, CaseEvent, Conversation, Message
 
@@ -78,7 +78,8 @@ async def generate(
     progress: Callable[[str], None] | None = None,
 ) -> None:
     """`cases` cases, each in its own conversation of `messages_per_case` messages, opened over the last
-    `days` days; ~10% need staff, statuses spread as a real history would be."""
+    `days` days; ~10% flagged for staff (and every hand-off and technical case, as when the bot opens them),
+    statuses spread as a real history would be."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
     statuses = ("closed",) * 6 + ("resolved",) * 2 + ("open", "in_progress")
@@ -147,7 +148,7 @@ async def generate(
                     "subject_key": None,
                     "details": {"order_id": order_id(i), "concern": rng.choice(_WORDS)},
                     "assignee": assignee,
-                    "needs_staff": needs_staff,
+                    "needs_staff": opens_needing_staff(kind, flagged=needs_staff),
                     "created_at": opened,
                     "updated_at": opened,
                 }

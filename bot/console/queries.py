@@ -25,9 +25,6 @@ QUEUE_LIMIT = 100
 TRANSCRIPT_LIMIT = 500
 PLATFORMS = ("slack", "discord", "shell")
 _cases = cast(Table, Case.__table__)
-# The cases waiting for staff, in the words of the partial index ix_cases_queue (migration 0004), so that
-# both SQLite and PostgreSQL can prove the index applies.
-QUEUE_WHERE = text("needs_staff = true AND status IN ('open', 'in_progress')")
 LIST_COLUMNS = (
     _cases.c.id,
     _cases.c.ref,
@@ -183,7 +180,7 @@ def _queue_from(session: AsyncSession) -> str:
 
 
 async def queue_size(session: AsyncSession) -> int:
-    query = text(f"SELECT count(*) FROM {_queue_from(session)} WHERE {QUEUE_WHERE.text}")
+    query = text(f"SELECT count(*) FROM {_queue_from(session)} WHERE {case_store.STAFF_QUEUE_WHERE.text}")
     return int((await session.execute(query)).scalar_one())
 
 
@@ -192,9 +189,10 @@ async def queue(session: AsyncSession, *, limit: int = QUEUE_LIMIT) -> list[Any]
     Both reads walk the partial index ix_cases_queue in time order and stop at `limit`."""
     rows: list[Any] = []
     names = ", ".join(c.name for c in LIST_COLUMNS)
+    waiting = case_store.STAFF_QUEUE_WHERE.text
     for assignee in ("assignee IS NULL", "assignee IS NOT NULL"):
         query = text(
-            f"SELECT {names} FROM {_queue_from(session)} WHERE {QUEUE_WHERE.text} AND {assignee} "
+            f"SELECT {names} FROM {_queue_from(session)} WHERE {waiting} AND {assignee} "
             "ORDER BY created_at, id LIMIT :n"
         ).columns(*LIST_COLUMNS)
         rows += (await session.execute(query, {"n": limit - len(rows)})).all()

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.platform import Button, Card
-from storage.cases import STAFF_KINDS
 from storage.languages import conversation_language
 from storage.models import Case, CaseEvent, Message
 from workflows.phrasebook import phrases
@@ -22,7 +21,9 @@ SUMMARY_CHARS = 150
 
 
 def needs_staff(case: Case) -> bool:
-    return bool(case.needs_staff) or case.kind in STAFF_KINDS
+    """The case is for staff: flagged (a case of a staff kind is flagged when it opens, see
+    `storage.cases.opens_needing_staff`)."""
+    return bool(case.needs_staff)
 
 
 def card_buttons(case: Case) -> tuple[Button, ...]:

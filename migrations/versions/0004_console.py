@@ -99,7 +99,7 @@ def upgrade() -> None:
     op.create_index('ix_console_sessions_expires', 'console_sessions', ['expires_at'])
     # The console's listings: a case page's siblings, the queue, the assignee filter, time ranges.
     op.create_index('ix_cases_conversation', 'cases', ['conversation_id'])
-    # Partial: only the cases waiting for staff (bot/console/queries.py QUEUE_WHERE, word for word).
+    # Partial: only the cases waiting for staff (storage/cases.py STAFF_QUEUE_WHERE, word for word).
     op.create_index('ix_cases_queue', 'cases', ['created_at'], sqlite_where=sa.text(_QUEUE_WHERE),
                     postgresql_where=sa.text(_QUEUE_WHERE))
     # Each list filter followed by the list's order, so a filtered page is read in order and stops early.
