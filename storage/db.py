@@ -65,18 +65,32 @@ def _cause(exc: BaseException) -> BaseException:
     return exc
 
 
+def sqlite_path_problem(url: str) -> str | None:
+    """Why the SQLite file of `url` cannot be opened, when that can be told without opening it (a missing
+    folder, no permission); None for an in-memory database or a path that looks usable."""
+    path = Path(make_url(url).database or "")
+    if not is_sqlite(url) or str(path) in ("", ":memory:"):
+        return None
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist"
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "permission denied"
+    return None
+
+
+def sqlite_open_error(url: str, exc: BaseException | None = None) -> str:
+    why = sqlite_path_problem(url)
+    if why is None:
+        cause = _cause(exc) if exc is not None else None
+        why = (str(cause).splitlines() or [type(cause).__name__])[0] if cause is not None else "cannot be opened"
+    return f"cannot open the SQLite database {Path(make_url(url).database or '')} ({SETTING}): {why}"
+
+
 def explain_connection_error(url: str, exc: BaseException) -> str:
+    if is_sqlite(url):
+        return sqlite_open_error(url, exc)
     parsed = make_url(url)
     cause = _cause(exc)
-    if is_sqlite(url):
-        path = Path(parsed.database or "")
-        if not path.parent.is_dir():
-            why = f"the folder {path.parent} does not exist"
-        elif not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            why = "permission denied"
-        else:
-            why = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
-        return f"cannot open the SQLite database {path} ({SETTING}): {why}"
     name = type(cause).__name__
     if isinstance(cause, ConnectionRefusedError) or "Connect call failed" in str(cause):
         why = "connection refused"
@@ -130,6 +144,10 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         """A connection; failing to make one raises DatabaseUnavailable saying where and why."""
+        if sqlite_path_problem(self.url) is not None:
+            # Told before aiosqlite tries: its failed connect leaves a worker thread that posts to the event
+            # loop after a command has already closed it (a traceback after the one-line error).
+            raise DatabaseUnavailable(sqlite_open_error(self.url))
         conn = self.engine.connect()
         try:
             await conn.start()
