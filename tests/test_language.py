@@ -104,11 +104,11 @@ async def test_another_language_gets_english_and_is_told_so(services: Any) -> No
         ("Fui cobrado duas vezes na fatura INV-9", "billing", "INV-9"),
     ],
 )
-def test_each_glossed_language_is_routed_and_read(text: str, kind: str, value: str) -> None:
+async def test_each_glossed_language_is_routed_and_read(text: str, kind: str, value: str) -> None:
     from workflows.offline.planner import plan
 
     language = detect_language(text)
     assert language in ("es", "fr", "de", "pt")
-    tasks = plan(text, language=language).tasks
+    tasks = (await plan(text, language=language)).tasks
     assert [t.kind for t in tasks] == [kind]
     assert value in (tasks[0].params.product_name or tasks[0].params.invoice_number or tasks[0].params.order_id or "")

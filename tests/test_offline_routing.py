@@ -156,11 +156,11 @@ def test_100kb_is_fast(text: str) -> None:
     assert routes and set(routes) <= {"billing", "return", "status", "technical", "general", "human"}
 
 
-def test_macro_f1_on_bitext_dev() -> None:
+async def test_macro_f1_on_bitext_dev() -> None:
     if not DEV_CSV.exists():
         pytest.skip(f"{DEV_CSV} is absent (shared/data is not checked out next to the project)")
     tool = _route_eval()
-    result = tool.evaluate(tool.load(DEV_CSV))
+    result = await tool.evaluate(tool.load(DEV_CSV))
     assert result["rows"] > 1000
     assert result["macro_f1"] >= 0.92, result["per_route"]
 

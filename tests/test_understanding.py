@@ -33,8 +33,8 @@ needs_encoder = pytest.mark.skipif(not semantic.available(), reason="the sentenc
         ("I'd like my money back for the lamp, it flickers", "return"),
     ],
 )
-def test_routes_follow_meaning_not_key_words(text: str, route: str) -> None:
-    decision = route_decision(text)
+async def test_routes_follow_meaning_not_key_words(text: str, route: str) -> None:
+    decision = await route_decision(text)
     assert decision.routes[0] == route
     assert 0.0 < decision.confidence <= 1.0
 

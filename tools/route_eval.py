@@ -13,6 +13,7 @@ tools/nlu/build_index.py). Exit 0 after a measurement, 2 when a file is absent o
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import sys
@@ -33,14 +34,14 @@ DEFAULT_CSV = ROOT.parent / "shared" / "data" / "bitext" / "bitext-dev.csv"
 DEV_CSV = ROOT / "tools" / "devset" / "dev.csv"
 
 
-def evaluate(rows: list[tuple[str, str]]) -> dict[str, object]:
+async def evaluate(rows: list[tuple[str, str]]) -> dict[str, object]:
     """rows are (text, gold route); returns per-route scores, macro-F1 and the confusion counts."""
     confusion: Counter[tuple[str, str]] = Counter()
-    classify("warm-up")  # the model loads once, on the first message: not a per-message cost
+    await classify("warm-up")  # the model loads once, on the first message: not a per-message cost
     latencies, cpu = [], []
     for text, gold in rows:
         started, cpu_started = time.perf_counter(), time.process_time()
-        predicted = classify(text)[0]
+        predicted = (await classify(text))[0]
         latencies.append(time.perf_counter() - started)
         cpu.append(time.process_time() - cpu_started)
         confusion[(gold, predicted)] += 1
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        results[str(path)] = result = evaluate(rows)
+        results[str(path)] = result = asyncio.run(evaluate(rows))
         if not args.json:
             print(report(result, path))
     if args.json:

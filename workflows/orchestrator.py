@@ -99,8 +99,8 @@ async def plan_message(
         inputs={"text": text, "history": list(history), "pending": [t.model_dump() for t in pending]},
     )
 
-    def offline() -> PlanAnswer:
-        p = offline_plan(text, pending=list(pending), history=list(history), language=language)
+    async def offline() -> PlanAnswer:
+        p = await offline_plan(text, pending=list(pending), history=list(history), language=language)
         return PlanAnswer(
             routes=p.routes or ["general"],
             tasks=[TaskAnswer(kind=t.kind, **t.params.model_dump()) for t in p.tasks],

@@ -32,5 +32,9 @@ async def route(text: str, runner: StepRunner, *, tally: Tally | None = None) ->
         prompt=f"Customer message:\n<<<\n{text}\n>>>",
         inputs={"text": text},
     )
-    outcome = await runner.run(request, lambda: RouteAnswer(routes=classify(text)), tally=tally)
+
+    async def offline() -> RouteAnswer:
+        return RouteAnswer(routes=await classify(text))
+
+    outcome = await runner.run(request, offline, tally=tally)
     return outcome.value.routes

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Self
 
 from aiohttp import web
 
-Answer = Callable[[str, str], dict[str, Any]]  # (system instruction, prompt text) → the JSON to return
+Answer = Callable[[str, str], Awaitable[dict[str, Any]]]  # (system instruction, prompt text) → the JSON to return
 
 
 @asynccontextmanager
@@ -108,7 +108,7 @@ class FakeGeminiApi(LocalServer):
         body = await request.json()
         system = "".join(p.get("text", "") for p in (body.get("systemInstruction") or {}).get("parts", []))
         prompt = "\n".join(p.get("text", "") for c in body.get("contents", []) for p in c.get("parts", []))
-        text = json.dumps(self.answer(system, prompt))
+        text = json.dumps(await self.answer(system, prompt))
         return web.json_response(
             {
                 "candidates": [

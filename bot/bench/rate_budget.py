@@ -43,10 +43,10 @@ class RateBudgetResult:
     messages_per_budget_minute: float  # throughput in the budget's (scaled) minutes
 
 
-def _answer(system: str, prompt: str) -> dict[str, object]:
+async def _answer(system: str, prompt: str) -> dict[str, object]:
     if system.startswith(PLAN_SYSTEM[:60]):
         match = _NEW_MESSAGE.search(prompt)
-        return plan_answer(match.group(1) if match else prompt).model_dump()
+        return (await plan_answer(match.group(1) if match else prompt)).model_dump()
     if system.startswith(SYNTH_SYSTEM[:60]):
         facts = json.loads(prompt.split("Facts (JSON):\n", 1)[1])
         return reply_answer([c["reference"] for c in facts.get("cases", [])]).model_dump()

@@ -26,8 +26,8 @@ EXAMPLE = (
 )
 
 
-def plan_answer(text: str, *, pending: list[Task] | None = None, history: list[str] | None = None) -> PlanAnswer:
-    p = offline_plan(text, pending=pending or [], history=history or [])
+async def plan_answer(text: str, *, pending: list[Task] | None = None, history: list[str] | None = None) -> PlanAnswer:
+    p = await offline_plan(text, pending=pending or [], history=history or [])
     return PlanAnswer(
         routes=p.routes or ["general"], tasks=[TaskAnswer(kind=t.kind, **t.params.model_dump()) for t in p.tasks]
     )
@@ -38,12 +38,12 @@ def reply_answer(refs: list[str]) -> ReplyAnswer:
     return ReplyAnswer(reply=f"All done: {quoted}." if refs else "Thanks for your message! How can I help?")
 
 
-def answer_support_step(request: LLMRequest[Any]) -> BaseModel | Exception:
+async def answer_support_step(request: LLMRequest[Any]) -> BaseModel | Exception:
     """The support pipeline's steps (and the router), answered by the offline engine."""
     inputs = request.inputs
     match request.step:
         case "plan":
-            return plan_answer(
+            return await plan_answer(
                 inputs.get("text", ""),
                 history=list(inputs.get("history", [])),
                 pending=[Task.model_validate(t) for t in inputs.get("pending", [])],

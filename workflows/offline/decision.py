@@ -107,11 +107,11 @@ def _focus(seg: Segment) -> str:
     return best
 
 
-def decide(text: str, *, glossed: bool = False) -> list[Decided]:
+async def decide(text: str, *, glossed: bool = False) -> list[Decided]:
     """The message's request segments with decided routes, in order. `glossed`: the text is a word gloss
     of another language (language.py), where the rules' key words count for more."""
     segs = rule_segments(text)
-    guesses = semantic.guess([_focus(s) for s in segs[:MAX_GUESSED]]) if segs else None
+    guesses = await semantic.guess([_focus(s) for s in segs[:MAX_GUESSED]]) if segs else None
     out = []
     for i, seg in enumerate(segs):
         d = _decide(seg, guesses[i] if guesses is not None and i < len(guesses) else None, glossed=glossed)
@@ -126,9 +126,9 @@ class RouteDecision:
     unsure: Route | None  # set when nothing was sure enough to act on but a route was hinted at
 
 
-def route_decision(text: str) -> RouteDecision:
+async def route_decision(text: str) -> RouteDecision:
     language = detect_language(text)
-    decided = decide(gloss(text, language), glossed=language in GLOSSED)
+    decided = await decide(gloss(text, language), glossed=language in GLOSSED)
     acted = [d for d in decided if d.segment.route != "general"]
     routes = list(dict.fromkeys(d.segment.route for d in acted)) or ["general"]
     if acted:
@@ -138,6 +138,6 @@ def route_decision(text: str) -> RouteDecision:
     return RouteDecision(routes, confidence, hints[0] if hints else None)
 
 
-def classify(text: str) -> list[Route]:
+async def classify(text: str) -> list[Route]:
     """Every route the message asks for, ordered by first appearance; never empty."""
-    return route_decision(text).routes
+    return (await route_decision(text)).routes

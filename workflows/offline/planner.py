@@ -181,7 +181,7 @@ def _fill_leftover_ids(tasks: list[Task], text: str) -> list[int]:
 _MEMORY = 5  # earlier customer messages of the thread searched for what a bare follow-up leaves out
 
 
-def _thread_requests(history: Sequence[str], glossed: bool) -> list[Task]:
+async def _thread_requests(history: Sequence[str], glossed: bool) -> list[Task]:
     """The requests the thread's last messages completed, newest last: the planner replayed over them,
     each message answering what the one before left open ("I want to return my shoes" → "they're too
     small")."""
@@ -189,13 +189,13 @@ def _thread_requests(history: Sequence[str], glossed: bool) -> list[Task]:
     done: list[Task] = []
     waiting: list[Task] = []
     for i in range(start, len(history)):
-        replayed = _plan(history[i], pending=waiting, history=history[:i], glossed=glossed, recall=False)
+        replayed = await _plan(history[i], pending=waiting, history=history[:i], glossed=glossed, recall=False)
         done += [t for t in replayed.tasks if not t.missing()]
         waiting = [t for t in replayed.tasks if t.missing()]
     return done
 
 
-def _from_thread(task: Task, history: Sequence[str], glossed: bool) -> Task:
+async def _from_thread(task: Task, history: Sequence[str], glossed: bool) -> Task:
     """A follow-up that names nothing of its own ("any update on my refund?", "I never got it") is about
     what the thread already said: the newest earlier request of the same kind lends its values."""
     if (
@@ -206,7 +206,7 @@ def _from_thread(task: Task, history: Sequence[str], glossed: bool) -> Task:
         )
     ):
         return task
-    for earlier in reversed(_thread_requests(history, glossed)):
+    for earlier in reversed(await _thread_requests(history, glossed)):
         if earlier.kind == task.kind:
             values = earlier.params.model_dump(exclude_none=True)
             return Task(
@@ -240,7 +240,9 @@ def _chosen(route: Route, history: Sequence[str]) -> list[Decided] | None:
     return [Decided(Segment(route, text, 0, len(text), 1.0), 1.0, rule_score=1.0, rule_route=route)]
 
 
-def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = (), language: str | None = None) -> Plan:
+async def plan(
+    text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = (), language: str | None = None
+) -> Plan:
     """Routes and tasks for one customer message; `pending` are the thread's tasks still missing
     parameters, `history` its earlier customer messages, `language` the customer's (Spanish, French,
     German and Portuguese are read through a word gloss). When the routing is unsure and nothing else
@@ -249,10 +251,10 @@ def plan(text: str, *, pending: Sequence[Task] = (), history: Sequence[str] = ()
     glossed = language in GLOSSED
     if glossed:
         text, history = gloss(text, language), [gloss(h, language) for h in history]
-    return _plan(text, pending=pending, history=history, glossed=glossed, recall=True, choice=choice)
+    return await _plan(text, pending=pending, history=history, glossed=glossed, recall=True, choice=choice)
 
 
-def _plan(
+async def _plan(
     text: str,
     *,
     pending: Sequence[Task],
@@ -262,7 +264,7 @@ def _plan(
     choice: Route | None = None,
 ) -> Plan:
     """`recall`: a bare follow-up may take its values from the thread (off while replaying the thread)."""
-    decided = (_chosen(choice, history) if choice is not None else None) or decide(text, glossed=glossed)
+    decided = (_chosen(choice, history) if choice is not None else None) or await decide(text, glossed=glossed)
     waiting = list(pending)
     changed: list[int] = []
     new_tasks: list[Task] = []
@@ -283,7 +285,7 @@ def _plan(
         if seg.route != "general":
             confidence = min(confidence, d.confidence)
         for task in _segment_tasks(seg, history):
-            task = _from_thread(task, history, glossed) if recall else task
+            task = await _from_thread(task, history, glossed) if recall else task
             if _absorbed(task, waiting):
                 continue
             for i, old in enumerate(waiting):

