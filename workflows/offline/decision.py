@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 
 from ..types import Route
 from . import semantic
-from .language import GLOSSED, detect_language, gloss
+from .glossary import GLOSSED
+from .language import detect_language, gloss
 from .routing import Segment
 from .routing import segments as rule_segments
 

@@ -25,7 +25,8 @@ from .entities import (
     find_technical_issue,
     reason_from_answer,
 )
-from .language import GLOSSED, gloss
+from .glossary import GLOSSED
+from .language import gloss
 from .routing import Segment
 
 MAX_TASKS = 12  # the orchestrator's schema takes at most this many
