@@ -52,10 +52,12 @@ async def store_work(
     *,
     save_plan: bool,
     calls_out: Callable[[str], bool],
+    language: str | None = None,
 ) -> list[CaseSummary]:
     """One transaction: the plan (unless replayed), the cases of the ready tasks, the pending tasks
     this message resolves and the ones it leaves waiting. `calls_out(kind)`: whether that kind's back
-    office is the team's own system (its latest answer then replaces a reused case's details)."""
+    office is the team's own system (its latest answer then replaces a reused case's details). `language`:
+    the conversation's language when this message changed it (stored here, with the cases)."""
 
     async def write(s: AsyncSession) -> list[CaseSummary]:
         if save_plan:
@@ -80,8 +82,8 @@ async def store_work(
             first_attempt=message.attempts == 1,
         )
         await pending_store.resolve_pending(s, [p.id for p in open_pending], by_message_id=message.id)
-        if planned.detected:  # with the cases, so that their staff cards show it
-            await language_store.set_conversation_language(s, message.conversation_id, planned.detected)
+        if language:  # a newly detected language, with the cases, so that their staff cards show it
+            await language_store.set_conversation_language(s, message.conversation_id, language)
         for i, t in planned.waiting:
             await pending_store.add_pending(
                 s,

@@ -273,6 +273,7 @@ class SupportService:
         drafts = await self.workflow.work(orders)
         failpoint("after_backoffice")
         cases: list[CaseSummary] = []
+        new_language = planned.detected if planned.detected != loaded.language else None  # written once, if new
         if orders or planned.waiting or loaded.open_pending:  # the plan is stored with what it led to
             cases = await store_work(
                 self.db,
@@ -284,8 +285,9 @@ class SupportService:
                 loaded.open_pending,
                 save_plan=save_plan,
                 calls_out=self.workflow.backoffices.calls_out,
+                language=new_language,
             )
-            save_plan = False
+            save_plan, new_language = False, None
         failpoint("after_cases")
         for c in cases:
             if c.new:
@@ -297,8 +299,8 @@ class SupportService:
         async def store_reply(s: AsyncSession) -> tuple[int | None, Message | None]:
             if save_plan:  # nothing else came of the plan: it is stored with the reply
                 await inbox.set_meta(s, message.id, {**message.meta, "plan": planned.plan.model_dump()})
-            if planned.detected:  # the conversation keeps the customer's language (the staff card shows it)
-                await language_store.set_conversation_language(s, message.conversation_id, planned.detected)
+            if new_language:  # the conversation keeps the customer's language (the staff card shows it)
+                await language_store.set_conversation_language(s, message.conversation_id, new_language)
             reply_id = await inbox.add_reply(s, inbound=message, text=answer.reply, meta=answer.as_json())
             return reply_id, (await inbox.reply_for(s, message.id) if reply_id is None else None)
 

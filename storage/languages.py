@@ -13,9 +13,11 @@ async def conversation_language(session: AsyncSession, conversation_id: int) -> 
 
 
 async def set_conversation_language(session: AsyncSession, conversation_id: int, language: str) -> None:
-    """Record the language; a no-op statement when it is already the one stored."""
+    """Record the language; a no-op statement when it is already the one stored. A Core statement: the ORM's
+    default synchronisation of loaded objects cost more than the write (no Conversation is loaded here)."""
     await session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, Conversation.language.is_distinct_from(language))
         .values(language=language)
+        .execution_options(synchronize_session=False)
     )
