@@ -30,7 +30,9 @@ import time
 from pathlib import Path
 
 YARDSTICK = "import sqlalchemy.ext.asyncio"
-RULES_TEXT = "I want a refund for order 12345"  # the rules decide it
+RULES_TEXT = "Where is my order A-12345?"  # the rules are sure of it: the encoder is not loaded
+# the rules are unsure (score below RULES_SUFFICE): the encoder loads
+ENCODED_TEXT = "I want a refund for order 12345"
 AMBIGUOUS_TEXT = "hmm, about that thing from last week"  # only the encoder can place it
 
 
@@ -40,6 +42,7 @@ def commands(python: str) -> dict[str, list[str]]:
     return {
         "yardstick": [python, "-c", YARDSTICK],
         "route-rules": [*cli, "route", RULES_TEXT],
+        "route-encoded": [*cli, "route", ENCODED_TEXT],
         "route-ambiguous": [*cli, "route", AMBIGUOUS_TEXT],
         "cases-list": [*cli, "cases", "list"],
     }
