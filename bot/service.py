@@ -396,6 +396,5 @@ class SupportService:
 
     async def drain(self, *, timeout_s: float) -> bool:
         """Wait (bounded) for messages in flight; what is left stays in the inbox for the next start.
-
         Returns False when the bound ran out first."""
         return await self._turns.drain(timeout_s=timeout_s)
