@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from ..llm.runner import StepRunner
 from .cache import CachedPage, PageCache, content_hash
@@ -31,6 +32,9 @@ from .schemas import MAX_QUESTIONS, Chain, FailedPage, FaqItem, FaqResult
 _log = logging.getLogger(__name__)
 
 MAX_URLS = 10
+# Pages are parsed off the event loop, one at a time: trafilatura parses every page with one module-level lxml
+# parser, and lxml parsers must not be used by two threads at once (two concurrent parses aborted the process).
+_EXTRACTION = ThreadPoolExecutor(max_workers=1, thread_name_prefix="supportbot-extract")
 DEFAULT_QUESTIONS = 5
 CHAINS: tuple[Chain, ...] = ("grounded", "three-step")
 
@@ -88,7 +92,7 @@ async def load_page(url: str, fetcher: PageFetcher, page_cache: PageCache | None
             final_url=fetched.final_url,
             reused=True,
         )
-    extracted = await asyncio.to_thread(_extract, fetched)
+    extracted = await asyncio.get_running_loop().run_in_executor(_EXTRACTION, _extract, fetched)
     if not extracted.text.strip():
         return FailedPage(url=url, reason=f"{url} has no readable text")
     page = await asyncio.to_thread(
