@@ -42,6 +42,7 @@ from adapters.platform import Inbound, Platform
 from storage import case_answers, inbox, inbox_claims
 from storage import languages as language_store
 from storage.db import Database
+from storage.group_commit import Together
 from storage.models import Message
 from workflows import telemetry
 from workflows.faults import failpoint
@@ -60,6 +61,14 @@ from .replies import StoredReply, outbound, stored_reply
 from .turns import ConversationTurns
 
 _log = logging.getLogger(__name__)
+
+
+async def _finish_replied(session: AsyncSession, done: list[tuple[int, int, str | None]]) -> list[None]:
+    await inbox.finish_replied(session, list(done))
+    return [None] * len(done)
+
+
+_FINISH_REPLIED: Together[tuple[int, int, str | None], None] = Together("finish", _finish_replied)
 
 Key = tuple[str, str, str]  # platform, channel, thread: one conversation
 
@@ -101,6 +110,7 @@ class SupportService:
         # processes claim them from the inbox (`bot/inbox_worker.py`); nothing is processed here.
         self.receive_only = False
         self._slots = asyncio.Semaphore(concurrency)
+        self._claim: Together[int, Loaded | None] = Together("claim", self._claim_many)
         self._turns = ConversationTurns()
         self._notices = QueueNotices(db, platforms, worker_id=self.worker_id, delay_s=queue_notice_s)
         # The staff loop's takeover: is the bot quiet in a conversation; a staff member wrote in one.
@@ -168,7 +178,7 @@ class SupportService:
     async def _process_claimed(self, message_id: int, *, loaded: Loaded | None = None) -> HandleOutcome:
         """Claim and process one message (`loaded`: claimed and read already, by `claim_waiting`)."""
         if loaded is None:
-            loaded = await self.db.grouped(lambda s: self._claim(s, message_id))
+            loaded = await self.db.grouped.together(self._claim, message_id)
         if loaded is None:
             return HandleOutcome(result=None, duplicate=True, message_id=message_id)
         if loaded.held:
@@ -211,20 +221,18 @@ class SupportService:
                 _log.exception("message %s: its failure could not be recorded", message_id)
             return HandleOutcome(result=None, message_id=message_id, error=type(exc).__name__)
 
-        async def finish(s: AsyncSession) -> None:  # the reply marked sent and the message finished together
-            if platform_id is not None:
-                await inbox.mark_reply_sent(s, reply.id, platform_message_id=platform_id)
-            await inbox.finish_message(s, message_id, status="replied")
-
-        await self.db.grouped(finish)
+        # The reply marked sent and the message finished together (with the other messages finishing now).
+        await self.db.grouped.together(_FINISH_REPLIED, (message_id, reply.id, platform_id))
         failpoint("after_mark_sent")
         telemetry.MESSAGES.labels("replied").inc()
         return HandleOutcome(result=reply.answer, message_id=message_id)
 
-    async def _claim(self, session: AsyncSession, message_id: int) -> Loaded | None:
-        claimed = await inbox_claims.claim_message(session, message_id, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
-        # The first reads share the claim's transaction: one transaction fewer per message.
-        return await self._claimed(session, message_id) if claimed else None
+    async def _claim_many(self, session: AsyncSession, message_ids: list[int]) -> list[Loaded | None]:
+        """Claim messages (those of one group commit, in one statement) and read each claimed one; None for
+        a message someone else holds or that is done. The reads share the claim's transaction."""
+        claimed = await inbox_claims.claim_messages(session, message_ids, worker=self.worker_id, lease_s=CLAIM_LEASE_S)
+        rows = await inbox.load_inbound_many(session, [i for i in message_ids if i in claimed])
+        return [await self._claimed(session, i, rows.get(i)) if i in claimed else None for i in message_ids]
 
     async def _claimed(self, session: AsyncSession, message_id: int, row: inbox.InboundRow | None = None) -> Loaded:
         """A message just claimed, read in the claim's transaction; finished at once if its thread is

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from adapters.platform import Handlers, Interaction, InteractionReply, Platform
 from adapters.shell import ShellChat
 from storage import migrate
-from storage.db import Database
+from storage.db import Database, SqliteDriver
 from workflows.backoffice.dispatch import BackOfficeConfig, BackOffices
 from workflows.clarify import CLARIFY_ACTION
 from workflows.faq.answers import FaqAnswers
@@ -134,10 +134,16 @@ async def prepare_database(db: Database) -> None:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, llm: LLMClient | None = None, use_settings_llm: bool = True, concurrency: int = 32
+    settings: Settings,
+    *,
+    llm: LLMClient | None = None,
+    use_settings_llm: bool = True,
+    concurrency: int = 32,
+    sqlite_driver: SqliteDriver = "thread",
 ) -> AsyncIterator[Services]:
+    """`sqlite_driver`: the benchmark compares stock aiosqlite with the default (storage/sqlite_thread.py)."""
     backoffices = make_backoffices(settings)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, sqlite_driver=sqlite_driver)
     client = llm if llm is not None else (make_llm_client(settings) if use_settings_llm else None)
     try:
         await prepare_database(db)

@@ -1,6 +1,7 @@
-"""The async engine and session factory. SQLite runs on stock aiosqlite (a thread per connection) in
-WAL mode with a busy timeout, so the bot, the CLI and a second reader can share one file; a wait for
-another process's lock happens in that thread, never on the event loop."""
+"""The async engine and session factory. SQLite runs behind SQLAlchemy's aiosqlite dialect on a thread
+per connection (storage/sqlite_thread.py: one hop to that thread a statement; stock aiosqlite on
+request) in WAL mode with a busy timeout, so the bot, the CLI and a second reader can share one file; a
+wait for another process's lock happens in that thread, never on the event loop."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from . import sqlite_thread
 from .group_commit import GroupCommit
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -37,9 +39,28 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> AsyncEngine:
+SqliteDriver = Literal["thread", "aiosqlite"]
+
+
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    sqlite_driver: SqliteDriver = "thread",
+) -> AsyncEngine:
+    """`sqlite_driver`: "thread" (storage/sqlite_thread.py, one hop to the connection's thread a
+    statement) or "aiosqlite" (stock aiosqlite, four); both behind SQLAlchemy's aiosqlite dialect."""
     kwargs: dict[str, Any] = {"echo": echo}
-    if is_sqlite(url):
+    if is_sqlite(url) and sqlite_driver == "thread":
+        parsed = make_url(url)
+        database, options = _sqlite_connect_args(parsed)
+
+        async def connect() -> Any:
+            return await sqlite_thread.connect(database, timeout=busy_timeout_ms / 1000, **options)
+
+        kwargs["async_creator"] = connect
+    elif is_sqlite(url):
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
     else:
         # No pre-ping: it costs a round trip per transaction; a connection found dead fails its statement,
@@ -49,6 +70,13 @@ def create_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
     return engine
+
+
+def _sqlite_connect_args(url: URL) -> tuple[str, dict[str, Any]]:
+    """The file (or URI) and sqlite3 options the aiosqlite dialect itself would open for `url`."""
+    args, options = url.get_dialect()().create_connect_args(url)
+    options.pop("check_same_thread", None)  # the connection is used on its own thread only
+    return str(args[0]), dict(options)
 
 
 class DatabaseUnavailable(Exception):
@@ -111,16 +139,23 @@ def explain_connection_error(url: str, exc: BaseException) -> str:
 class Database:
     """Owns the engine; `async with db.session() as s` gives a session that commits on success."""
 
-    def __init__(self, url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        sqlite_driver: SqliteDriver = "thread",
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms)
+        self.engine = create_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms, sqlite_driver=sqlite_driver)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing writers here beats its sleeping busy handler.
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
         self.busy_timeout_s = busy_timeout_ms / 1000  # how long a statement waits for another process's lock
         # Short writes of concurrent messages share transactions (one writer on SQLite; a few connections
         # on PostgreSQL, so its round trips overlap).
-        self.grouped = GroupCommit(self.write, flushers=1 if self._write_lock is not None else 4)
+        self.grouped = GroupCommit(self._grouped_write, flushers=1 if self._write_lock is not None else 4)
 
     @property
     def is_sqlite(self) -> bool:
@@ -139,6 +174,17 @@ class Database:
                 yield session
             return
         async with self._write_lock, self.session() as session:
+            yield session
+
+    @asynccontextmanager
+    async def _grouped_write(self) -> AsyncIterator[AsyncSession]:
+        """Group commit's transaction: on SQLite's own driver, the write lock is taken first and the
+        statements then run without a hop each (`sqlite_thread.Connection.begin_write`)."""
+        async with self.write() as session:
+            if self._write_lock is not None:
+                raw = (await (await session.connection()).get_raw_connection()).driver_connection
+                if isinstance(raw, sqlite_thread.Connection):
+                    await raw.begin_write()
             yield session
 
     @asynccontextmanager

@@ -220,6 +220,18 @@ async def finish_message(session: AsyncSession, message_id: int, *, status: str,
     await session.execute(_FINISH, {"b_id": message_id, "b_status": status, "b_error": error, "b_now": utcnow()})
 
 
+async def finish_replied(session: AsyncSession, done: list[tuple[int, int | None, str | None]]) -> None:
+    """Messages answered: for each (message id, reply id, the reply's platform id when it was just posted)
+    the reply is marked sent and the message finished as replied — two executemany statements in all."""
+    now = utcnow()
+    sent = [{"b_id": reply, "b_pmid": posted, "b_now": now} for _, reply, posted in done if reply and posted]
+    if sent:
+        await session.execute(_REPLY_SENT, sent)
+    if done:
+        params = [{"b_id": message, "b_status": "replied", "b_error": None, "b_now": now} for message, _, _ in done]
+        await session.execute(_FINISH, params)
+
+
 async def record_notice(session: AsyncSession, message_id: int, *, text: str, platform_message_id: str) -> None:
     """Keep a notice the bot posted about a waiting message in the transcript (not its reply: a message
     still gets exactly one reply)."""

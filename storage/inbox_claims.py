@@ -28,23 +28,30 @@ _CLAIMED: dict[str, Any] = {
 _CLAIM = (
     update(_messages)
     .where(
-        _messages.c.id == bindparam("b_id"),
+        _messages.c.id.in_(bindparam("b_ids", expanding=True)),
         or_(
             _messages.c.status == "received",
             (_messages.c.status == "processing") & (_messages.c.claimed_until < bindparam("b_now")),
         ),
     )
     .values(**_CLAIMED)
+    .returning(_messages.c.id)
 )
+
+
+async def claim_messages(session: AsyncSession, message_ids: list[int], *, worker: str, lease_s: float) -> set[int]:
+    """Atomically take messages for processing, in one statement; returns the ids it took (not those
+    someone else holds or that are done)."""
+    if not message_ids:
+        return set()
+    now = utcnow()
+    params = {"b_ids": message_ids, "b_now": now, "b_worker": worker, "b_until": now + timedelta(seconds=lease_s)}
+    return {row.id for row in await session.execute(_CLAIM, params)}
 
 
 async def claim_message(session: AsyncSession, message_id: int, *, worker: str, lease_s: float) -> bool:
     """Atomically take a message for processing; False if someone else holds it or it is done."""
-    now = utcnow()
-    result = await session.execute(
-        _CLAIM, {"b_id": message_id, "b_now": now, "b_worker": worker, "b_until": now + timedelta(seconds=lease_s)}
-    )
-    return affected(result) == 1
+    return message_id in await claim_messages(session, [message_id], worker=worker, lease_s=lease_s)
 
 
 def _claim_waiting_statement(dialect: str, platforms: tuple[str, ...]) -> Any:

@@ -41,12 +41,12 @@ async def test_routes_follow_meaning_not_key_words(text: str, route: str) -> Non
 
 @needs_encoder
 async def test_requests_the_rules_are_sure_of_skip_the_encoder() -> None:
-    runs = semantic._encode.runs
+    runs = semantic._guesses.runs
     assert (await route_decision("I was charged twice on invoice INV-20431, please check.")).routes == ["billing"]
-    assert semantic._encode.runs == runs
+    assert semantic._guesses.runs == runs
     # a technical cue as strong never skips: only the encoder tells a dead battery from a broken device
     assert (await route_decision("what do i do now that my battery is dead")).routes == ["general"]
-    assert semantic._encode.runs == runs + 1
+    assert semantic._guesses.runs == runs + 1
 
 
 @needs_encoder

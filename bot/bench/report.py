@@ -274,6 +274,11 @@ def render_text(report: BenchReport) -> str:
                 f"  without group commit, concurrency {u.concurrency}: {u.messages_per_s} messages/s, "
                 f"p50 {u.p50_ms} ms, p99 {u.p99_ms} ms"
             )
+        if (a := t.stock_aiosqlite) is not None:
+            lines.append(
+                f"  on stock aiosqlite, concurrency {a.concurrency}: {a.messages_per_s} messages/s, "
+                f"p50 {a.p50_ms} ms, p99 {a.p99_ms} ms"
+            )
         lines.append(f"  peak RSS {t.peak_rss_mb} MB")
         if t.rss is not None:
             lines.append(

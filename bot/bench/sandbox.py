@@ -12,6 +12,7 @@ from adapters.memory import MemoryPlatform
 from adapters.platform import Inbound, Outbound
 from bot.settings import Settings
 from bot.wiring import Services, open_services
+from storage.db import SqliteDriver
 from workflows.llm.base import LLMClient
 
 PLATFORM = "bench"
@@ -44,6 +45,7 @@ async def bench_services(
     llm: LLMClient | None = None,
     concurrency: int = 32,
     on_deliver: Callable[[Outbound], None] | None = None,
+    sqlite_driver: SqliteDriver = "thread",
     **overrides: object,
 ) -> AsyncIterator[Services]:
     """Wired services on a fresh SQLite file (deleted afterwards); replies are 'delivered' in memory
@@ -56,7 +58,9 @@ async def bench_services(
 
     with tempfile.TemporaryDirectory(prefix="supportbot-bench-") as folder:
         settings = bench_settings(Path(folder) / "bench.db", **overrides)
-        async with open_services(settings, llm=llm, use_settings_llm=False, concurrency=concurrency) as services:
+        async with open_services(
+            settings, llm=llm, use_settings_llm=False, concurrency=concurrency, sqlite_driver=sqlite_driver
+        ) as services:
             services.add_platform(BenchPlatform(PLATFORM, deliver))
             yield services
 

@@ -223,15 +223,18 @@ def available() -> bool:
 _NOISE = re.compile(r"<[^<>\s]*(?:\|[^<>]*)?>|https?://\S+|(?<!\w)@\w+|[\[\]()*_`~|>#]+")
 
 
-def _encode_rows(texts: list[str]) -> list[Any]:
-    """The batch function of the encoder's thread: one vector a text, or None each when routing by meaning
-    is unavailable. The first call loads the encoder and the index here, off the event loop."""
+def _guess_rows(texts: list[str]) -> list[Guess | None]:
+    """The batch function of the encoder's thread: each text's nearest examples, or None each when routing
+    by meaning is unavailable. The first call loads the encoder and the index here, off the event loop.
+    The search runs here too (numpy lets go of the GIL), one text at a time, so that a text's guess is
+    the same whatever it was batched with."""
     if not available():
         return [None] * len(texts)
-    return list(encoder().encode(texts))
+    found = index()
+    return [found.guess(vector[None, :])[0] for vector in encoder().encode(texts)]
 
 
-_encode = Batcher(_encode_rows, name="supportbot-encoder")
+_guesses = Batcher(_guess_rows, name="supportbot-encoder")
 
 
 async def guess(texts: list[str]) -> list[Guess] | None:
@@ -239,7 +242,7 @@ async def guess(texts: list[str]) -> list[Guess] | None:
     encoder runs on its own thread, together with what other conversations ask of it meanwhile."""
     if not texts:
         return None
-    rows = await _encode([" ".join(_NOISE.sub(" ", t).split()) for t in texts])
-    if rows[0] is None:
+    rows = await _guesses([" ".join(_NOISE.sub(" ", t).split()) for t in texts])
+    if any(row is None for row in rows):
         return None
-    return index().guess(rows)
+    return [row for row in rows if row is not None]

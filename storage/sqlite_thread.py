@@ -1,0 +1,220 @@
+"""SQLite for SQLAlchemy's aiosqlite dialect with one hop to the database's thread per statement.
+
+SQLAlchemy drives stock aiosqlite with four hops between the event loop and the connection's thread
+per statement (open a cursor, execute, fetch the rows, close the cursor), each a wake-up of the thread
+and then of the event loop. At 32 conversations a group-commit flusher runs about eleven statements a
+message one after another, so those hops, not SQLite, set the pace (docs/performance.md). This module
+offers the same thread-per-connection design with one hop a statement: the thread executes, fetches
+every row, notes the description, row count and last row id, and closes the cursor in one go; the
+cursor the event loop sees only hands those out. Inside a short write transaction begun with
+`begin_write()` (group commit's), statements skip even that hop (see there).
+
+It is built on public APIs only: the standard library's `sqlite3`, and SQLAlchemy's `async_creator`
+hook, which lets the aiosqlite dialect drive any connection that offers aiosqlite's interface (the
+part of it that the dialect calls: `cursor()`, `execute()`, `commit()`, `rollback()`, `close()`,
+`stop()`, `create_function()`). As with aiosqlite, a wait for another process's lock happens on the
+connection's thread, never on the event loop. `storage.db.create_engine(..., sqlite_driver="aiosqlite")`
+runs stock aiosqlite instead; the benchmark measures both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_STOP = object()
+
+
+class _Thread:
+    """One thread that owns one sqlite3 connection and runs what the event loop sends it, in order."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.hops = 0  # calls sent to the thread (what the tests count)
+        self._thread = threading.Thread(target=self._run, name="supportbot-sqlite", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not _STOP:
+            loop, future, fn = job
+            try:
+                result = fn()
+            except BaseException as e:  # handed to the awaiting coroutine, which raises it
+                loop.call_soon_threadsafe(_settle, future, None, e)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self.hops += 1
+        self._jobs.put((loop, future, fn))
+        return await future
+
+    def stop(self) -> None:
+        self._jobs.put(_STOP)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class Cursor:
+    """A statement's outcome, read on the connection's thread in the same hop as its execution."""
+
+    arraysize = 1
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: list[Any] = []
+
+    async def __aenter__(self) -> Cursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _take(self, cursor: sqlite3.Cursor) -> Cursor:
+        try:
+            self.description = cursor.description
+            self._rows = cursor.fetchall() if cursor.description else []
+            self.rowcount = cursor.rowcount
+            self.lastrowid = cursor.lastrowid
+        finally:
+            cursor.close()
+        return self
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
+        conn = self._connection.sqlite
+        return await self._connection.run(lambda: self._take(conn.execute(sql, parameters)))
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any] | dict[str, Any]]) -> Cursor:
+        conn = self._connection.sqlite
+        rows = list(parameters)
+        return await self._connection.run(lambda: self._take(conn.executemany(sql, rows)))
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        size = self.arraysize if size is None else size
+        out, self._rows = self._rows[:size], self._rows[size:]
+        return out
+
+    async def fetchall(self) -> list[Any]:
+        out, self._rows = self._rows, []
+        return out
+
+    async def close(self) -> None:
+        self._rows = []
+
+
+class _CursorOpener:
+    """What `connection.cursor()` returns, as aiosqlite's does: awaitable, or an async context manager."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+
+    def __await__(self) -> Any:
+        return self._cursor.__aenter__().__await__()
+
+    async def __aenter__(self) -> Cursor:
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._cursor.close()
+
+
+class Connection:
+    """An open SQLite connection on a thread of its own (see the module docstring)."""
+
+    def __init__(self, thread: _Thread, sqlite: sqlite3.Connection) -> None:
+        self.thread = thread
+        self.sqlite = sqlite
+        self._closed = False
+        self.holds_write_lock = False  # between begin_write() and the end of its transaction
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """A statement: on the connection's thread, or at once while this connection holds the write lock."""
+        return fn() if self.holds_write_lock else await self.thread.call(fn)
+
+    async def begin_write(self) -> None:
+        """Begin a write transaction (`BEGIN IMMEDIATE`) on the connection's thread, where a wait for
+        another process's write lock happens. Until the transaction ends, its statements run at once on
+        the caller's thread instead: holding the lock in WAL mode, a statement waits for no other
+        connection, and a short one costs tens of microseconds, less than a hop to the thread and back
+        through a busy event loop. For short writes only (group commit's); the commit, which may
+        checkpoint the WAL to disk, goes to the thread."""
+        await self.thread.call(lambda: self.sqlite.execute("BEGIN IMMEDIATE"))
+        self.holds_write_lock = True
+
+    @property
+    def _connection(self) -> sqlite3.Connection | None:
+        # aiosqlite's name for the open connection (None once closed): the dialect checks it before a
+        # commit or rollback.
+        return None if self._closed else self.sqlite
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self.sqlite.isolation_level
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.sqlite.in_transaction
+
+    def cursor(self) -> _CursorOpener:
+        return _CursorOpener(Cursor(self))
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
+        return await Cursor(self).execute(sql, parameters)
+
+    async def commit(self) -> None:
+        self.holds_write_lock = False
+        await self.thread.call(self.sqlite.commit)
+
+    async def rollback(self) -> None:
+        self.holds_write_lock = False
+        await self.thread.call(self.sqlite.rollback)
+
+    async def create_function(self, name: str, num_params: int, func: Callable[..., Any], **kw: Any) -> None:
+        await self.thread.call(lambda: self.sqlite.create_function(name, num_params, func, **kw))
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.holds_write_lock = False
+        try:
+            await self.thread.call(self.sqlite.close)
+        finally:
+            self.thread.stop()
+
+    def stop(self) -> None:
+        """Ends the thread without waiting (the dialect's forced termination); the connection closes with it."""
+        self._closed = True
+        self.thread.stop()
+
+
+async def connect(database: str, **kwargs: Any) -> Connection:
+    """Open `database` (sqlite3.connect's arguments) on a new thread."""
+    thread = _Thread()
+    try:
+        sqlite = await thread.call(lambda: sqlite3.connect(database, check_same_thread=False, **kwargs))
+    except BaseException:
+        thread.stop()
+        raise
+    return Connection(thread, sqlite)
