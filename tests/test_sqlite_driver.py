@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import migrate, sqlite_thread
 from storage.db import Database, SqliteDriver
@@ -146,3 +147,37 @@ async def test_an_in_memory_database_is_one_shared_connection() -> None:
             assert (await s.execute(text("SELECT x FROM t"))).scalar_one() == 1
     finally:
         await db.aclose()
+
+
+async def test_group_commit_takes_the_write_lock_on_the_thread_then_runs_its_statements_at_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "grouped.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await migrate.upgrade(db)
+
+    async def insert(s: AsyncSession) -> tuple[bool, int]:
+        raw = (await (await s.connection()).get_raw_connection()).driver_connection
+        assert isinstance(raw, sqlite_thread.Connection)
+        before = raw.thread.hops
+        await s.execute(_INSERT)
+        await s.execute(text("SELECT count(*) FROM conversations"))
+        return raw.holds_write_lock, raw.thread.hops - before
+
+    other = sqlite3.connect(path, isolation_level=None)  # another process's connection, in effect
+    other.execute("BEGIN IMMEDIATE")
+    asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+    try:
+        (held, hops), ticks = await _ticks_while(db.grouped(insert))
+        async with db.session() as s:  # a plain transaction: its statements go to the thread again
+            raw = (await (await s.connection()).get_raw_connection()).driver_connection
+            assert isinstance(raw, sqlite_thread.Connection) and not raw.holds_write_lock
+            before = raw.thread.hops
+            count = (await s.execute(text("SELECT count(*) FROM conversations"))).scalar_one()
+            assert raw.thread.hops == before + 1
+    finally:
+        other.close()
+        await db.aclose()
+    assert (held, hops) == (True, 0)  # holding the lock, the statements ran without a hop
+    assert ticks >= 10  # the wait for the other connection's lock happened on the thread
+    assert count == 1
