@@ -9,8 +9,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-Route = Literal["billing", "return", "status", "technical", "general", "human"]
-ROUTES: tuple[Route, ...] = ("billing", "return", "status", "technical", "general", "human")
+# Defined apart (no pydantic) for the offline router; re-exported here with the other domain types.
+from .routes import ROUTES as ROUTES
+from .routes import Route as Route
+
 # Routes whose requests the orchestrator turns into back-office tasks.
 ACTION_ROUTES: tuple[Route, ...] = ("billing", "return", "status")
 _ROUTE_NAMED: dict[str, Route] = {r: r for r in ROUTES}

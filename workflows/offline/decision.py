@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from ..types import Route
+from ..routes import Route
 from . import semantic
 from .glossary import GLOSSED
 from .language import detect_language, gloss

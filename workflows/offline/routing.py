@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..types import Route
+from ..routes import Route
 from .lexicon import BOUNDARY, Token, tokenize
 
 # --- clauses ----------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..types import ROUTES, Route
+from ..routes import ROUTES, Route
 from .batcher import Batcher
 
 _log = logging.getLogger(__name__)
