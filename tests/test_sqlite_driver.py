@@ -117,10 +117,7 @@ async def test_each_statement_is_one_hop_with_what_a_cursor_gives(tmp_path: Path
 
 
 async def test_a_rollback_undoes_and_closing_ends_the_threads(tmp_path: Path) -> None:
-    def threads() -> int:
-        return sum(1 for t in threading.enumerate() if t.name == "supportbot-sqlite")
-
-    at_start = threads()
+    before = set(threading.enumerate())  # other tests' threads may still be ending: only this database's count
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'undo.db'}")
     await migrate.upgrade(db)
     with pytest.raises(RuntimeError):
@@ -129,12 +126,12 @@ async def test_a_rollback_undoes_and_closing_ends_the_threads(tmp_path: Path) ->
             raise RuntimeError("after the insert")
     async with db.session() as s:
         assert (await s.execute(text("SELECT count(*) FROM conversations"))).scalar_one() == 0
-    assert threads() > at_start
+    ours = [t for t in threading.enumerate() if t.name == "supportbot-sqlite" and t not in before]
+    assert ours
     await db.aclose()
-    for t in threading.enumerate():  # each thread ends once its connection is closed
-        if t.name == "supportbot-sqlite":
-            t.join(timeout=5)
-    assert threads() == at_start
+    for t in ours:  # each thread ends once its connection is closed
+        t.join(timeout=5)
+    assert not [t for t in ours if t.is_alive()]
 
 
 async def test_an_in_memory_database_is_one_shared_connection() -> None:
