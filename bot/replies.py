@@ -1,11 +1,15 @@
-"""The reply to a customer message as stored, and the outbound message that delivers it."""
+"""The reply to a customer message as stored, the outbound message that delivers it, and the write that
+marks it sent."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from adapters.platform import Outbound
 from storage import inbox
+from storage.group_commit import Together
 from storage.models import Message
 from workflows.pipeline import Answer
 
@@ -50,3 +54,13 @@ def outbound(message: inbox.InboundRow, reply: StoredReply) -> Outbound:
         maybe_posted=reply.maybe_posted,
         buttons=buttons,
     )
+
+
+async def _finish_replied(session: AsyncSession, done: list[tuple[int, int, str | None]]) -> list[None]:
+    await inbox.finish_replied(session, list(done))
+    return [None] * len(done)
+
+
+# (message id, reply id, the reply's platform id when just posted): the reply marked sent and the message
+# finished, for every message of a group commit at once.
+FINISH_REPLIED: Together[tuple[int, int, str | None], None] = Together("finish", _finish_replied)

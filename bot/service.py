@@ -57,18 +57,10 @@ from .claimed import Loaded, load_claimed
 from .dead_letters import RetryPolicy, after_failure, describe, is_permanent
 from .leases import CLAIM_LEASE_S
 from .queue_notice import QUEUE_NOTICE_S, QueueNotices
-from .replies import StoredReply, outbound, stored_reply
+from .replies import FINISH_REPLIED, StoredReply, outbound, stored_reply
 from .turns import ConversationTurns
 
 _log = logging.getLogger(__name__)
-
-
-async def _finish_replied(session: AsyncSession, done: list[tuple[int, int, str | None]]) -> list[None]:
-    await inbox.finish_replied(session, list(done))
-    return [None] * len(done)
-
-
-_FINISH_REPLIED: Together[tuple[int, int, str | None], None] = Together("finish", _finish_replied)
 
 Key = tuple[str, str, str]  # platform, channel, thread: one conversation
 
@@ -222,7 +214,7 @@ class SupportService:
             return HandleOutcome(result=None, message_id=message_id, error=type(exc).__name__)
 
         # The reply marked sent and the message finished together (with the other messages finishing now).
-        await self.db.grouped.together(_FINISH_REPLIED, (message_id, reply.id, platform_id))
+        await self.db.grouped.together(FINISH_REPLIED, (message_id, reply.id, platform_id))
         failpoint("after_mark_sent")
         telemetry.MESSAGES.labels("replied").inc()
         return HandleOutcome(result=reply.answer, message_id=message_id)

@@ -11,8 +11,8 @@ cursor the event loop sees only hands those out. Inside a short write transactio
 
 It is built on public APIs only: the standard library's `sqlite3`, and SQLAlchemy's `async_creator`
 hook, which lets the aiosqlite dialect drive any connection that offers aiosqlite's interface (the
-part of it that the dialect calls: `cursor()`, `execute()`, `commit()`, `rollback()`, `close()`,
-`stop()`, `create_function()`). As with aiosqlite, a wait for another process's lock happens on the
+part of it that the dialect calls: `cursor()`, `commit()`, `rollback()`, `close()`, `stop()`,
+`create_function()`, `isolation_level`). As with aiosqlite, a wait for another process's lock happens on the
 connection's thread, never on the event loop. `storage.db.create_engine(..., sqlite_driver="aiosqlite")`
 runs stock aiosqlite instead; the benchmark measures both.
 """
@@ -20,55 +20,28 @@ runs stock aiosqlite instead; the benchmark measures both.
 from __future__ import annotations
 
 import asyncio
-import queue
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-
-_STOP = object()
 
 
 class _Thread:
     """One thread that owns one sqlite3 connection and runs what the event loop sends it, in order."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="supportbot-sqlite")
         self.hops = 0  # calls sent to the thread (what the tests count)
-        self._thread = threading.Thread(target=self._run, name="supportbot-sqlite", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not _STOP:
-            loop, future, fn = job
-            try:
-                result = fn()
-            except BaseException as e:  # handed to the awaiting coroutine, which raises it
-                loop.call_soon_threadsafe(_settle, future, None, e)
-            else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
 
     async def call(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
         self.hops += 1
-        self._jobs.put((loop, future, fn))
-        return await future
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     def stop(self) -> None:
-        self._jobs.put(_STOP)
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+        self._executor.shutdown(wait=False)
 
 
 class Cursor:
@@ -122,22 +95,6 @@ class Cursor:
 
     async def close(self) -> None:
         self._rows = []
-
-
-class _CursorOpener:
-    """What `connection.cursor()` returns, as aiosqlite's does: awaitable, or an async context manager."""
-
-    def __init__(self, cursor: Cursor) -> None:
-        self._cursor = cursor
-
-    def __await__(self) -> Any:
-        return self._cursor.__aenter__().__await__()
-
-    async def __aenter__(self) -> Cursor:
-        return self._cursor
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._cursor.close()
 
 
 class Connection:
@@ -200,15 +157,9 @@ class Connection:
     def isolation_level(self) -> str | None:
         return self.sqlite.isolation_level
 
-    @property
-    def in_transaction(self) -> bool:
-        return self.sqlite.in_transaction
-
-    def cursor(self) -> _CursorOpener:
-        return _CursorOpener(Cursor(self))
-
-    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
-        return await Cursor(self).execute(sql, parameters)
+    def cursor(self) -> Cursor:
+        """The dialect enters it (`async with`), as it does aiosqlite's."""
+        return Cursor(self)
 
     async def commit(self) -> None:
         self.holds_write_lock = False

@@ -126,7 +126,7 @@ async def test_a_rollback_undoes_and_closing_ends_the_threads(tmp_path: Path) ->
             raise RuntimeError("after the insert")
     async with db.session() as s:
         assert (await s.execute(text("SELECT count(*) FROM conversations"))).scalar_one() == 0
-    ours = [t for t in threading.enumerate() if t.name == "supportbot-sqlite" and t not in before]
+    ours = [t for t in threading.enumerate() if t.name.startswith("supportbot-sqlite") and t not in before]
     assert ours
     await db.aclose()
     for t in ours:  # each thread ends once its connection is closed
