@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -43,7 +44,24 @@ async def test_calls_made_during_a_run_share_the_next_run() -> None:
     assert await first == ["A"]
     assert [await r for r in rest] == [["B", "C"], ["D"], ["E", "F", "G"]]
     assert gate.seen == [["a"], ["b", "c", "d", "e", "f", "g"]]
-    assert batcher.runs == 2
+    assert (batcher.runs, batcher.items) == (2, 7)
+
+
+def _spin(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+async def test_the_run_threads_cpu_is_counted_and_its_waiting_is_not() -> None:
+    gate = Gate()  # its first run waits (no CPU) until released
+    batcher = Batcher(lambda items: (_spin(0.05), gate(items))[1], name="test-batcher")
+    first = asyncio.ensure_future(batcher(["a"]))
+    await gate.first_run_started()
+    await asyncio.to_thread(time.sleep, 0.3)  # wall time the run spends waiting, not computing
+    gate.release.set()
+    assert await first == ["A"]
+    assert 0.05 <= batcher.cpu_s < 0.25
 
 
 async def test_a_failed_run_fails_its_calls_only() -> None:

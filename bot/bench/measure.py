@@ -1,4 +1,5 @@
-"""Small measuring helpers: percentiles, resident memory, and a background RSS sampler."""
+"""Small measuring helpers: percentiles, resident memory, a background RSS sampler, and the machine's CPU
+use over a run (what a figure could be at most on this machine)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import gc
 import os
 import resource
 import statistics
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import psutil
 
 _PROCESS = psutil.Process(os.getpid())
+CORES = psutil.cpu_count() or 1  # logical CPUs, as the kernel's counters count them
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -66,3 +70,47 @@ class RssSampler:
         while True:
             self.peak_mb = max(self.peak_mb, rss_mb())
             await asyncio.sleep(self.interval_s)
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """The whole machine's CPU over an interval: every process (the database's and any worker's
+    included), so that what a run used can be set against what the machine has."""
+
+    cores: int
+    seconds: float  # wall time of the interval
+    busy_s: float  # CPU time spent, all cores together
+
+    @property
+    def busy_cores(self) -> float:
+        """Cores kept busy on average (at most `cores`)."""
+        return self.busy_s / self.seconds if self.seconds > 0 else 0.0
+
+    def ms_per(self, count: int) -> float:
+        """CPU milliseconds per item (a message) of the interval."""
+        return self.busy_s * 1000 / count if count else 0.0
+
+
+class CpuMeter:
+    """`with CpuMeter() as cpu: ...` then `cpu.use`. Read from the kernel's counters (psutil.cpu_times,
+    /proc/stat on Linux: 10 ms ticks), so runs of a few seconds or more are what it measures well."""
+
+    def __init__(self) -> None:
+        self.use: CpuUse | None = None
+
+    @staticmethod
+    def _busy_s() -> float:
+        t = psutil.cpu_times()
+        # user includes guest time on Linux; steal is the hypervisor's, not ours; idle and iowait are idle
+        return sum(getattr(t, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
+
+    def __enter__(self) -> CpuMeter:
+        self._busy, self._wall = self._busy_s(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.use = CpuUse(
+            cores=CORES,
+            seconds=time.perf_counter() - self._wall,
+            busy_s=max(0.0, self._busy_s() - self._busy),
+        )

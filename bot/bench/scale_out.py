@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from storage import inbox, migrate
 from storage.db import Database
 
-from .measure import ms, percentile
+from .measure import CORES, CpuMeter, ms, percentile
 from .sandbox import customer_message
 from .scale_worker import NICE_ENV
 from .throughput import MESSAGES
@@ -39,6 +39,9 @@ class ScaleRun:
     p50_ms: float
     p99_ms: float
     per_process: list[int]  # messages each process answered
+    # The whole machine's CPU meanwhile (workers, PostgreSQL, this process): cores kept busy, ms a message.
+    busy_cores: float = 0.0
+    cpu_ms_per_message: float = 0.0
 
 
 @dataclass
@@ -47,6 +50,9 @@ class ScaleOutResult:
     concurrency_per_process: int
     runs: list[ScaleRun] = field(default_factory=list)
     speedup: float | None = None  # the last run's pace over the first's
+    # The most any number of processes could give over the first run at its CPU cost a message: the
+    # machine's cores over the cores the first run kept busy.
+    cpu_bound_speedup: float | None = None
     skipped: str | None = None  # why no run happened (PostgreSQL not reachable)
 
 
@@ -145,7 +151,8 @@ async def _one_run(processes: int, *, messages: int, concurrency: int, warmup: i
         await asyncio.gather(*(w.say("reset") for w in workers))
         await _store(db, 0, messages, "scale")
         started = time.perf_counter()
-        await _drained(db)
+        with CpuMeter() as cpu:
+            await _drained(db)
         elapsed = time.perf_counter() - started
         reports = [json.loads(line) for line in await asyncio.gather(*(w.say("stop") for w in workers))]
     finally:
@@ -161,6 +168,8 @@ async def _one_run(processes: int, *, messages: int, concurrency: int, warmup: i
         p50_ms=ms(percentile(latencies, 50)),
         p99_ms=ms(percentile(latencies, 99)),
         per_process=[len(r["latencies"]) for r in reports],
+        busy_cores=round(cpu.use.busy_cores, 2) if cpu.use else 0.0,
+        cpu_ms_per_message=round(cpu.use.ms_per(messages), 2) if cpu.use else 0.0,
     )
 
 
@@ -180,4 +189,6 @@ async def run(
         result.runs.append(await _one_run(n, messages=messages, concurrency=concurrency, warmup=warmup))
     if len(result.runs) > 1 and result.runs[0].messages_per_s:
         result.speedup = round(result.runs[-1].messages_per_s / result.runs[0].messages_per_s, 2)
+    if result.runs and result.runs[0].busy_cores:
+        result.cpu_bound_speedup = round(CORES / result.runs[0].busy_cores, 2)
     return result

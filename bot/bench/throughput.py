@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from bot.wiring import Services
 from storage.group_commit import MAX_BATCH
+from workflows.offline.semantic import encoder_work
 
-from .measure import RssSampler, ms, percentile, settled_rss_mb
+from .measure import CpuMeter, RssSampler, ms, percentile, settled_rss_mb
 from .sandbox import bench_services, customer_message
 from .simulated import EXAMPLE
 
@@ -38,6 +39,14 @@ class Run:
     p99_ms: float
     max_ms: float
     failed: int
+    # The whole machine's CPU meanwhile: milliseconds a message, cores kept busy, and the pace the machine
+    # allows at most at that cost with every core busy (the benchmark's own senders included).
+    cpu_ms_per_message: float = 0.0
+    loop_cpu_ms_per_message: float = 0.0  # of which the event loop's thread
+    encoder_cpu_ms_per_message: float = 0.0  # ... and the sentence encoder's thread (one thread: its pace caps ours)
+    encoded_per_message: float = 0.0  # texts the encoder ran a message (requests the rules were not sure of)
+    busy_cores: float = 0.0
+    cpu_bound_messages_per_s: float = 0.0
 
 
 @dataclass
@@ -78,9 +87,12 @@ async def drive(services: Services, *, messages: int, concurrency: int, run: str
             latencies.append(time.perf_counter() - started)
             failed += outcome.result is None
 
-    started = time.perf_counter()
-    await asyncio.gather(*(sender() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
+    started, loop_cpu, encoder = time.perf_counter(), time.thread_time(), encoder_work()
+    with CpuMeter() as cpu:
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+    elapsed, loop_cpu, encoded = time.perf_counter() - started, time.thread_time() - loop_cpu, encoder_work()
+    assert cpu.use is not None
+    cpu_ms = cpu.use.ms_per(messages)
     return Run(
         concurrency=concurrency,
         messages=messages,
@@ -90,6 +102,12 @@ async def drive(services: Services, *, messages: int, concurrency: int, run: str
         p99_ms=ms(percentile(latencies, 99)),
         max_ms=ms(max(latencies, default=0.0)),
         failed=failed,
+        cpu_ms_per_message=round(cpu_ms, 2),
+        loop_cpu_ms_per_message=round(loop_cpu * 1000 / messages, 2) if messages else 0.0,
+        encoder_cpu_ms_per_message=round((encoded.cpu_s - encoder.cpu_s) * 1000 / messages, 2) if messages else 0.0,
+        encoded_per_message=round((encoded.texts - encoder.texts) / messages, 2) if messages else 0.0,
+        busy_cores=round(cpu.use.busy_cores, 2),
+        cpu_bound_messages_per_s=round(cpu.use.cores * 1000 / cpu_ms, 1) if cpu_ms else 0.0,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
@@ -33,6 +34,8 @@ class Batcher(Generic[R]):
         self._busy = False  # a drain is scheduled or running: new calls only join the queue
         self._executor: ThreadPoolExecutor | None = None
         self.runs = 0  # how many times `run` was called (what batching saved shows as runs < calls)
+        self.items = 0  # items run, all runs together
+        self.cpu_s = 0.0  # the thread's CPU time in `run` (what the work costs, whoever waits for it)
 
     async def __call__(self, items: list[str]) -> list[R]:
         if not items:
@@ -64,13 +67,18 @@ class Batcher(Generic[R]):
 
     def _drain(self) -> None:
         while taken := self._take():
+            batch = [item for items, _ in taken for item in items]
+            cpu = time.thread_time()
             try:
-                results = list(self._run([item for items, _ in taken for item in items]))
+                results = list(self._run(batch))
             except BaseException as e:  # every caller of this run sees the failure; the next run is apart
                 for _, future in taken:
                     future.set_exception(e)
                 continue
+            finally:
+                self.cpu_s += time.thread_time() - cpu
             self.runs += 1
+            self.items += len(batch)
             start = 0
             for items, future in taken:
                 future.set_result(results[start : start + len(items)])

@@ -237,6 +237,19 @@ def _guess_rows(texts: list[str]) -> list[Guess | None]:
 _guesses = Batcher(_guess_rows, name="supportbot-encoder")
 
 
+@dataclass(frozen=True)
+class EncoderWork:
+    """What the encoder's thread has done in this process so far (for the benchmark)."""
+
+    texts: int
+    runs: int
+    cpu_s: float
+
+
+def encoder_work() -> EncoderWork:
+    return EncoderWork(texts=_guesses.items, runs=_guesses.runs, cpu_s=_guesses.cpu_s)
+
+
 async def guess(texts: list[str]) -> list[Guess] | None:
     """The nearest examples' route for each text, or None when routing by meaning is unavailable. The
     encoder runs on its own thread, together with what other conversations ask of it meanwhile."""
