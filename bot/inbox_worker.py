@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 
 from adapters.platform import Platform
 
+from .heap import frozen_heap
 from .leases import CLAIM_LEASE_S
 from .service import SupportService
 from .signals import stop_on_signals
@@ -117,7 +118,8 @@ async def run_worker(
         concurrency,
     )
     try:
-        await work_inbox(support, stop, concurrency=concurrency)
+        with frozen_heap():  # what start-up loaded (the encoder's index too), out of the collector's full walks
+            await work_inbox(support, stop, concurrency=concurrency)
     finally:
         support.accepting = False
         drained = await support.drain(timeout_s=SHUTDOWN_GRACE_S)

@@ -18,6 +18,7 @@ from adapters.platform import Platform
 from adapters.slack import SlackAdapter
 from adapters.tasks import TaskGroup
 
+from .heap import frozen_heap
 from .leases import CLAIM_LEASE_S
 from .signals import stop_on_signals
 from .wiring import Services, warm_up
@@ -198,32 +199,33 @@ async def serve(
         retention = asyncio.create_task(
             retention_forever(services.db, days=services.settings.retention_days, stop=stop), name="retention"
         )
-    try:
-        await stop.wait()
-    finally:
-        _log.info("shutting down: no new work; finishing what is in flight (up to %.0fs)", SHUTDOWN_GRACE_S)
-        deadline = loop.time() + SHUTDOWN_GRACE_S
-        services.support.accepting = False  # new and waiting messages stay stored for the next start
-        stop.set()
-        for adapter in adapters:
-            try:
-                await adapter.stop()
-            except Exception:
-                _log.exception("stopping the %s adapter failed", adapter.name)
-        drained = await services.support.drain(timeout_s=max(0.0, deadline - loop.time()))
-        # The resumer's messages in flight were part of the drain; cancelled only if the bound ran out.
-        done, _ = await asyncio.wait({resumer}, timeout=max(0.0, deadline - loop.time()) if drained else 0)
-        if not done:
-            resumer.cancel()
-            await asyncio.gather(resumer, return_exceptions=True)
-        renewer.cancel()  # claims left now are released, or expire, for the next start
-        await asyncio.gather(renewer, return_exceptions=True)
-        await asyncio.wait({staff_loop}, timeout=5)  # it stops between rounds; an unfinished post is retried
-        staff_loop.cancel()
-        await asyncio.gather(staff_loop, return_exceptions=True)
-        if retention is not None:
-            retention.cancel()
-            await asyncio.gather(retention, return_exceptions=True)
-        await runner.cleanup()
-        remove_signal_handlers()
-        _log.info("stopped%s", "" if drained else " (some messages left in the inbox for the next start)")
+    with frozen_heap():  # what start-up loaded, out of the collector's full walks
+        try:
+            await stop.wait()
+        finally:
+            _log.info("shutting down: no new work; finishing what is in flight (up to %.0fs)", SHUTDOWN_GRACE_S)
+            deadline = loop.time() + SHUTDOWN_GRACE_S
+            services.support.accepting = False  # new and waiting messages stay stored for the next start
+            stop.set()
+            for adapter in adapters:
+                try:
+                    await adapter.stop()
+                except Exception:
+                    _log.exception("stopping the %s adapter failed", adapter.name)
+            drained = await services.support.drain(timeout_s=max(0.0, deadline - loop.time()))
+            # The resumer's messages in flight were part of the drain; cancelled only if the bound ran out.
+            done, _ = await asyncio.wait({resumer}, timeout=max(0.0, deadline - loop.time()) if drained else 0)
+            if not done:
+                resumer.cancel()
+                await asyncio.gather(resumer, return_exceptions=True)
+            renewer.cancel()  # claims left now are released, or expire, for the next start
+            await asyncio.gather(renewer, return_exceptions=True)
+            await asyncio.wait({staff_loop}, timeout=5)  # it stops between rounds; an unfinished post is retried
+            staff_loop.cancel()
+            await asyncio.gather(staff_loop, return_exceptions=True)
+            if retention is not None:
+                retention.cancel()
+                await asyncio.gather(retention, return_exceptions=True)
+            await runner.cleanup()
+            remove_signal_handlers()
+            _log.info("stopped%s", "" if drained else " (some messages left in the inbox for the next start)")

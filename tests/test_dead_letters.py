@@ -5,6 +5,7 @@ counted in /metrics and put back by `supportbot inbox retry ID|--all`."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from datetime import timedelta
 from typing import Any
@@ -133,10 +134,14 @@ async def test_metrics_count_dead_letters(services: Any) -> None:
                 except aiohttp.ClientConnectionError:
                     assert not running.done()
                     await asyncio.sleep(0.05)
+            while not gc.get_freeze_count():  # once started, serve() freezes the start-up heap (bot/heap.py)
+                assert not running.done()
+                await asyncio.sleep(0.01)
     finally:
         stop.set()
         await running
     assert "supportbot_messages_failed 1.0" in body
+    assert gc.get_freeze_count() == 0  # thawed when it stops
 
 
 # --- the core: attempts, backoff, giving up, staff ----------------------------------------------------

@@ -18,9 +18,10 @@ import os
 import sys
 
 from adapters.memory import MemoryPlatform
+from bot.heap import frozen_heap
 from bot.inbox_worker import work_inbox
 from bot.settings import Settings
-from bot.wiring import Services, open_services
+from bot.wiring import Services, open_services, warm_up
 
 from .sandbox import PLATFORM, customer_message
 from .throughput import MESSAGES
@@ -71,28 +72,30 @@ async def _child(url: str, concurrency: int, slack_api_url: str | None) -> None:
         for platform in outbound:
             services.add_platform(platform)
         services.support.queue_notice_s = None
-        stop = asyncio.Event()
-        latencies: list[float] = []
-        load: Load | None = None
-        worker = asyncio.create_task(
-            work_inbox(services.support, stop, concurrency=concurrency, poll_s=0.01, latencies=latencies)
-        )
-        print("ready", flush=True)
-        while True:
-            command = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
-            if command.startswith("load "):
-                load = Load(services, int(command.split()[1]))
-                load.start()
-            elif command == "reset":
-                await services.support.drain(timeout_s=30)  # the warm-up's last answers are not counted
-                await asyncio.sleep(0)
-                latencies.clear()
-            else:
-                break
-            print("ok", flush=True)
-        load_seconds = await load.stop() if load is not None else 0.0
-        stop.set()
-        processed = await worker
+        await warm_up(services)  # as run_worker: the encoder loaded, then start-up frozen
+        with frozen_heap():
+            stop = asyncio.Event()
+            latencies: list[float] = []
+            load: Load | None = None
+            worker = asyncio.create_task(
+                work_inbox(services.support, stop, concurrency=concurrency, poll_s=0.01, latencies=latencies)
+            )
+            print("ready", flush=True)
+            while True:
+                command = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+                if command.startswith("load "):
+                    load = Load(services, int(command.split()[1]))
+                    load.start()
+                elif command == "reset":
+                    await services.support.drain(timeout_s=30)  # the warm-up's last answers are not counted
+                    await asyncio.sleep(0)
+                    latencies.clear()
+                else:
+                    break
+                print("ok", flush=True)
+            load_seconds = await load.stop() if load is not None else 0.0
+            stop.set()
+            processed = await worker
         await services.support.drain(timeout_s=30)
         for platform in outbound:
             await platform.stop()

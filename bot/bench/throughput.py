@@ -9,6 +9,7 @@ import itertools
 import time
 from dataclasses import dataclass
 
+from bot.heap import frozen_heap
 from bot.wiring import Services
 from storage.group_commit import MAX_BATCH
 from workflows.offline.semantic import encoder_work
@@ -126,29 +127,33 @@ async def run(
     async with bench_services(concurrency=max((*concurrencies, growth_concurrency))) as services:
         async with RssSampler() as sampler:
             await drive(services, messages=warmup, concurrency=max(concurrencies), run="warm")
-            for concurrency in concurrencies:
-                runs.append(await drive(services, messages=messages, concurrency=concurrency, run=f"c{concurrency}-"))
-            if compare:
-                services.db.grouped.max_batch = 1
-                ungrouped = await drive(services, messages=messages, concurrency=max(concurrencies), run="single-")
-                services.db.grouped.max_batch = MAX_BATCH
-            if growth_messages:
-                start = settled_rss_mb()
-                await drive(services, messages=growth_messages, concurrency=growth_concurrency, run="rss-")
-                end = settled_rss_mb()
-                growth = RssGrowth(
-                    warmup_messages=warmup + messages * (len(concurrencies) + compare),
-                    messages=growth_messages,
-                    concurrency=growth_concurrency,
-                    start_mb=round(start, 1),
-                    end_mb=round(end, 1),
-                    growth_mb=round(end - start, 1),
-                )
+            with frozen_heap():  # as `supportbot run` serves: start-up out of the collector's walks
+                for concurrency in concurrencies:
+                    runs.append(
+                        await drive(services, messages=messages, concurrency=concurrency, run=f"c{concurrency}-")
+                    )
+                if compare:
+                    services.db.grouped.max_batch = 1
+                    ungrouped = await drive(services, messages=messages, concurrency=max(concurrencies), run="single-")
+                    services.db.grouped.max_batch = MAX_BATCH
+                if growth_messages:
+                    start = settled_rss_mb()
+                    await drive(services, messages=growth_messages, concurrency=growth_concurrency, run="rss-")
+                    end = settled_rss_mb()
+                    growth = RssGrowth(
+                        warmup_messages=warmup + messages * (len(concurrencies) + compare),
+                        messages=growth_messages,
+                        concurrency=growth_concurrency,
+                        start_mb=round(start, 1),
+                        end_mb=round(end, 1),
+                        growth_mb=round(end - start, 1),
+                    )
     stock: Run | None = None
     if compare:  # a fresh file and process state, so that neither driver inherits the other's database
         async with bench_services(concurrency=max(concurrencies), sqlite_driver="aiosqlite") as services:
             await drive(services, messages=warmup, concurrency=max(concurrencies), run="warm")
-            stock = await drive(services, messages=messages, concurrency=max(concurrencies), run="stock-")
+            with frozen_heap():
+                stock = await drive(services, messages=messages, concurrency=max(concurrencies), run="stock-")
     return ThroughputResult(
         engine="offline",
         database="SQLite file (WAL), one thread hop a statement (storage/sqlite_thread.py), durable inbox on, "
