@@ -2,8 +2,8 @@
 (/slack/events: slack-bolt verifies the signature, acknowledges, and hands the message to a
 background task) while the pipeline is busy with a steady stream of other customers' messages.
 
-The Slack adapter runs as in production (HTTP mode). Slack — the sender of the events and the Web
-API the bot calls back (:eyes:, thread status, the reply) — is a child process (`slack_side`), so
+The Slack adapter runs as in production (HTTP mode). Slack — the sender of the events, and the Web
+API the bot calls back (:eyes:, thread status, the reply) — is two child processes (`slack_side`), so
 Slack's own work is not counted as the bot's. The same burst from a sender inside the bot's process
 is reported too, for comparison: on a 2-core machine that sender's HTTP-client work is most of it.
 
@@ -55,10 +55,10 @@ class SlackAckResult:
 
 
 class _SlackProcess:
-    """The child process playing Slack (see slack_side for the line protocol)."""
+    """A child process playing one side of Slack, `api` or `events` (see slack_side for the line protocol)."""
 
-    def __init__(self, events: int) -> None:
-        self.events = events
+    def __init__(self, events: int, role: str) -> None:
+        self.events, self.role = events, role
         self._child: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> _SlackProcess:
@@ -68,11 +68,13 @@ class _SlackProcess:
             "bot.bench.slack_side",
             str(self.events),
             "0",
+            self.role,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env={**os.environ, SECRET_ENV: SIGNING_SECRET},
         )
-        self.api_url = (await self._read()).removeprefix("api ").strip()
+        if self.role == "api":
+            self.api_url = (await self._read()).removeprefix("api ").strip()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -94,7 +96,7 @@ class _SlackProcess:
         assert self._child is not None and self._child.stdout is not None
         line = await asyncio.wait_for(self._child.stdout.readline(), 120)
         if not line:
-            raise RuntimeError("the process playing Slack stopped")
+            raise RuntimeError(f"the process playing Slack's {self.role} stopped")
         return line.decode()
 
     async def connect(self, url: str) -> None:
@@ -125,7 +127,8 @@ async def run(
 
     concurrency = background_concurrency + events
     async with (
-        _SlackProcess(events) as slack,
+        _SlackProcess(events, "api") as slack,
+        _SlackProcess(events, "events") as sender,
         bench_services(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
@@ -160,7 +163,7 @@ async def run(
                 await _replies_posted(slack, count)
 
         try:
-            await slack.connect(url)
+            await sender.connect(url)
             with frozen_heap():  # as `supportbot run` serves: start-up out of the collector's walks
                 async with Sender(url, SIGNING_SECRET, events) as local:
                     await local.send(900_000)  # warms bolt's and the pipeline's code paths
@@ -174,7 +177,7 @@ async def run(
                     burst_p99: list[float] = []
                     for n in range(bursts):
                         await asyncio.sleep(warm_s)  # the pipeline is busy now
-                        burst = await slack.send()
+                        burst = await sender.send()
                         burst_p99.append(ms(percentile([seconds for _, seconds in burst], 99)))
                         external += burst
                         await answered(events * (n + 2))  # the burst answered: back to the steady load only
@@ -200,7 +203,7 @@ async def run(
         events=events,
         bursts=bursts,
         background_concurrency=background_concurrency,
-        sender="a child process (as Slack is)",
+        sender="a child process, the Web API another (as at Slack)",
         p50_ms=ms(percentile(latencies, 50)),
         p99_ms=ms(percentile(latencies, 99)),
         max_ms=ms(max(latencies)),

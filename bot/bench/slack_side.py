@@ -1,12 +1,16 @@
-"""Slack's side of the acknowledgement benchmark, in its own process (`python -m bot.bench.slack_side`)
-as Slack is: the Web API the bot calls (a local fake) and the sender of signed `message` events, so
-neither one's work is charged to the bot. `Sender` is also usable inside the bot's process.
+"""Slack's side of the acknowledgement benchmark, in processes of its own as Slack is
+(`python -m bot.bench.slack_side EVENTS FIRST ROLE`), so that none of Slack's work is charged to the
+bot: role `api` is the Web API the bot calls (a local fake), role `events` the sender of signed
+`message` events. They are two processes because they are two systems at Slack: in one, the sender's
+event loop also served the bot's :eyes:, status and reply calls, and its own queue showed up in the
+acknowledgement times (p99 over 50 ms in 4 of 15 runs; 1 of 10 with the two apart). `Sender` is also
+usable inside the bot's process.
 
-Line protocol on stdin/stdout (the signing secret in SUPPORTBOT_BENCH_SECRET): the child prints
-`api <base url>`; the parent answers with the events URL; the child opens its connections
-(url_verification requests, which need no pipeline work) and prints `ready`. Then `go` sends a burst of new events
-(answer: one JSON line `{"results": [[status, seconds], …]}`), `calls` prints the Web API call counts
-as JSON, and `quit` (or end of input) stops the child.
+Line protocol on stdin/stdout (the signing secret in SUPPORTBOT_BENCH_SECRET). `api`: prints
+`api <base url>`; `calls` prints the Web API call counts as JSON. `events`: the parent sends the events
+URL; the child opens its connections (url_verification requests, which need no pipeline work) and
+prints `ready`; `go` sends a burst of new events (answer: one JSON line
+`{"results": [[status, seconds], …]}`). `quit` (or end of input) stops either.
 """
 
 from __future__ import annotations
@@ -99,26 +103,31 @@ class Sender:
         return list(await asyncio.gather(*(self._post(body, headers) for body, headers in signed)))
 
 
-async def _child(events: int, first: int) -> None:
+async def _child(events: int, first: int, role: str) -> None:
     loop = asyncio.get_running_loop()
 
     async def line() -> str:
         return (await loop.run_in_executor(None, sys.stdin.readline)).strip()
 
-    async with FakeSlackApi() as api:
-        print(f"api {api.base_url}", flush=True)
-        url = await line()
-        async with Sender(url, os.environ[SECRET_ENV], events) as sender:
-            print("ready", flush=True)
+    if role == "api":
+        async with FakeSlackApi() as api:
+            print(f"api {api.base_url}", flush=True)
             while command := await line():
-                if command == "go":  # each burst its own messages: a repeat would be deduplicated
-                    print(json.dumps({"results": await sender.send(first)}), flush=True)
-                    first += events
-                elif command == "calls":
+                if command == "calls":
                     print(json.dumps(api.calls), flush=True)
                 elif command == "quit":
                     break
+        return
+    url = await line()
+    async with Sender(url, os.environ[SECRET_ENV], events) as sender:
+        print("ready", flush=True)
+        while command := await line():
+            if command == "go":  # each burst its own messages: a repeat would be deduplicated
+                print(json.dumps({"results": await sender.send(first)}), flush=True)
+                first += events
+            elif command == "quit":
+                break
 
 
 if __name__ == "__main__":
-    asyncio.run(_child(int(sys.argv[1]), int(sys.argv[2])))
+    asyncio.run(_child(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
