@@ -93,7 +93,7 @@ def bench(
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        from .bench.report import render_text
+        from .bench.render import render_text
 
         click.echo(render_text(report))
     sys.stdout.flush()

@@ -57,7 +57,7 @@ def outbound(message: inbox.InboundRow, reply: StoredReply) -> Outbound:
 
 
 async def _finish_replied(session: AsyncSession, done: list[tuple[int, int, str | None]]) -> list[None]:
-    await inbox.finish_replied(session, list(done))
+    await inbox.finish_replied(session, done)
     return [None] * len(done)
 
 

@@ -6,6 +6,7 @@ then claims it with a lease (`inbox_claims`) and finishes it here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -220,7 +221,7 @@ async def finish_message(session: AsyncSession, message_id: int, *, status: str,
     await session.execute(_FINISH, {"b_id": message_id, "b_status": status, "b_error": error, "b_now": utcnow()})
 
 
-async def finish_replied(session: AsyncSession, done: list[tuple[int, int | None, str | None]]) -> None:
+async def finish_replied(session: AsyncSession, done: Sequence[tuple[int, int | None, str | None]]) -> None:
     """Messages answered: for each (message id, reply id, the reply's platform id when it was just posted)
     the reply is marked sent and the message finished as replied — two executemany statements in all."""
     now = utcnow()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,10 @@ async def start_slack_bot(
     )
     await wait_until_healthy(process, port, timeout_s=timeout_s)
     return process
+
+
+def spin_cpu(seconds: float) -> None:
+    """Keep the calling thread on the CPU for `seconds` of its own CPU time."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass

@@ -7,20 +7,16 @@ import threading
 import time
 
 from bot.bench.measure import CORES, CpuMeter, CpuUse
-from bot.bench.report import BenchReport, Machine, render_text, targets
+from bot.bench.render import render_text
+from bot.bench.report import BenchReport, Machine, targets
 from bot.bench.scale_out import ScaleOutResult, ScaleRun
 from bot.bench.throughput import Run, ThroughputResult
-
-
-def _spin(seconds: float) -> None:
-    end = time.thread_time() + seconds
-    while time.thread_time() < end:
-        pass
+from tests.support import spin_cpu
 
 
 def test_the_meter_counts_the_cpu_a_thread_spends() -> None:
     with CpuMeter() as meter:
-        spinner = threading.Thread(target=_spin, args=(0.4,))
+        spinner = threading.Thread(target=spin_cpu, args=(0.4,))
         spinner.start()
         spinner.join()
     use = meter.use

@@ -8,7 +8,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from bot.bench.report import BenchReport, render_text
+from bot.bench.render import render_text
+from bot.bench.report import BenchReport
 from bot.bench.suite import BenchConfig, run_suite
 from bot.cli_bench import bench
 

@@ -4,7 +4,8 @@ it, and every page answers a signed-in client. Figures only, never wall-clock li
 from __future__ import annotations
 
 from bot.bench import console
-from bot.bench.report import BenchReport, Machine, render_text, targets
+from bot.bench.render import render_text
+from bot.bench.report import BenchReport, Machine, targets
 
 
 async def test_console_bench_measures_every_page() -> None:

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.support import spin_cpu
 from workflows.offline import semantic
 from workflows.offline.batcher import Batcher
 
@@ -47,15 +48,9 @@ async def test_calls_made_during_a_run_share_the_next_run() -> None:
     assert (batcher.runs, batcher.items) == (2, 7)
 
 
-def _spin(seconds: float) -> None:
-    end = time.thread_time() + seconds
-    while time.thread_time() < end:
-        pass
-
-
 async def test_the_run_threads_cpu_is_counted_and_its_waiting_is_not() -> None:
     gate = Gate()  # its first run waits (no CPU) until released
-    batcher = Batcher(lambda items: (_spin(0.05), gate(items))[1], name="test-batcher")
+    batcher = Batcher(lambda items: (spin_cpu(0.05), gate(items))[1], name="test-batcher")
     first = asyncio.ensure_future(batcher(["a"]))
     await gate.first_run_started()
     await asyncio.to_thread(time.sleep, 0.3)  # wall time the run spends waiting, not computing
